@@ -1,0 +1,62 @@
+// Loads and validates the configuration. Any problem is reported as `path: reason`, all at once.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { envSchema, fileConfigSchema, type Config } from './schema.js';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+    return `${path}: ${issue.message}`;
+  });
+}
+
+/** Validates an already-parsed config document plus the environment. Pure. */
+export function buildConfig(document: unknown, env: NodeJS.ProcessEnv, source = 'config'): Config {
+  const file = fileConfigSchema.safeParse(document ?? {});
+  const secrets = envSchema.safeParse(env);
+  const problems = [
+    ...(file.success ? [] : formatIssues(file.error.issues)),
+    ...(secrets.success ? [] : formatIssues(secrets.error.issues).map((p) => `env ${p}`)),
+  ];
+  if (!file.success || !secrets.success) throw new ConfigError(source, problems);
+  const e = secrets.data;
+  return {
+    ...file.data,
+    secrets: { slackBotToken: e.SLACK_BOT_TOKEN, slackSigningSecret: e.SLACK_SIGNING_SECRET, slackAppToken: e.SLACK_APP_TOKEN },
+    redisUrl: e.REDIS_URL,
+    kubeconfigPath: e.KUBECONFIG,
+  };
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the file: ${(error as Error).message}`]);
+  }
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError(path, ['file is larger than 1 MiB']);
+  let document: unknown;
+  try {
+    document = parseYaml(text, { maxAliasCount: 50 });
+  } catch (error) {
+    throw new ConfigError(path, [`not valid YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
+  if (document !== null && document !== undefined && (typeof document !== 'object' || Array.isArray(document))) {
+    throw new ConfigError(path, ['(root): expected a mapping of settings']);
+  }
+  return buildConfig(document, env, path);
+}

@@ -1,0 +1,95 @@
+// The configuration schema: one YAML file for settings, environment variables for secrets.
+// Every field is documented in README.md ("Configuration reference").
+import { z } from 'zod';
+
+const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
+const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
+const slackChannelId = z.string().regex(/^[CGD][A-Z0-9]{2,}$/, 'must be a Slack channel id like C0123ABCD');
+const dns1123Label = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits, "-")')
+  .max(63);
+
+export const fileConfigSchema = z
+  .object({
+    slack: z
+      .object({
+        /** Channel where incidents opened outside a slash command (e.g. from anomalies) are posted. */
+        incidentChannel: slackChannelId.optional(),
+        approvers: z
+          .object({
+            users: z.array(slackUserId).default([]),
+            usergroups: z.array(slackUsergroupId).default([]),
+          })
+          .strict()
+          .refine((a) => a.users.length + a.usergroups.length > 0, 'at least one approver user or user group is required'),
+        /** Web API base URL; only changed to point the bot at the embedded Slack stand-in. */
+        apiUrl: z.url().optional(),
+        port: z.number().int().min(0).max(65535).default(3000),
+        host: z.string().default('0.0.0.0'),
+        /** How long a user group's member list is cached when checking approvers. */
+        approverCacheSeconds: z.number().int().min(0).max(3600).default(60),
+      })
+      .strict(),
+    redis: z
+      .object({
+        /** Prefix of every Redis key and BullMQ queue the bot uses, so several installs can share a Redis. */
+        keyPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only').default('netpol'),
+      })
+      .strict()
+      .default({ keyPrefix: 'netpol' }),
+    kube: z
+      .object({
+        /** Namespace the bot itself runs in; always protected from containment. */
+        botNamespace: dns1123Label.default('netpol-responder'),
+        fieldManager: z.string().min(1).max(128).default('netpol-responder'),
+        /** Retries for transient API errors (5xx, 429, network) when applying a policy. */
+        applyRetries: z.number().int().min(0).max(10).default(3),
+        applyRetryDelayMs: z.number().int().min(0).max(60_000).default(200),
+      })
+      .strict()
+      .default({ botNamespace: 'netpol-responder', fieldManager: 'netpol-responder', applyRetries: 3, applyRetryDelayMs: 200 }),
+    playbook: z
+      .object({ path: z.string().min(1).default('playbooks/netpol-incident.yaml') })
+      .strict()
+      .default({ path: 'playbooks/netpol-incident.yaml' }),
+    roles: z
+      .array(z.enum(['web', 'worker']))
+      .min(1)
+      .default(['web', 'worker']),
+    worker: z
+      .object({
+        concurrency: z.number().int().min(1).max(256).default(8),
+        /** A job whose worker stops renewing its lock for this long is handed to another worker. */
+        lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
+        stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
+      })
+      .strict()
+      .default({ concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
+    export: z.object({ dir: z.string().min(1).default('postmortem') }).strict().default({ dir: 'postmortem' }),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .default({ level: 'info' }),
+  })
+  .strict();
+
+export const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token starting with xoxb-'),
+  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret'),
+  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token starting with xapp-').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
+  KUBECONFIG: z.string().optional(),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+export type EnvConfig = z.infer<typeof envSchema>;
+
+export interface Config extends FileConfig {
+  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string };
+  redisUrl?: string;
+  kubeconfigPath?: string;
+}

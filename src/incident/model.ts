@@ -1,0 +1,83 @@
+// The incident record kept in Redis. Everything the bot knows about an incident is here or in
+// its timeline stream, so any worker can pick up any step after a restart.
+/** A Kubernetes LabelSelector (metav1.LabelSelector). */
+export interface LabelSelectorSpec {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+
+export interface IncidentScope {
+  namespace: string;
+  /** The selector as the user typed it (kubectl syntax), absent for the whole namespace. */
+  selector?: string;
+  labelSelector?: LabelSelectorSpec;
+}
+
+export type StepStatus = 'pending' | 'awaiting-approval' | 'approved' | 'running' | 'done' | 'rejected' | 'failed';
+
+export interface Approval {
+  user: string;
+  at: string;
+}
+
+export interface StepState {
+  status: StepStatus;
+  approvals: Approval[];
+  rejectedBy?: Approval;
+  /** Execution attempts; part of the step's job id so a deliberate retry is a new job. */
+  attempts: number;
+  requestedAt?: string;
+  reminders: number;
+  /** What the step proposes to do (shown before approval) and what it found. */
+  evidence?: Record<string, unknown>;
+  result?: Record<string, unknown>;
+  error?: string;
+}
+
+export type IncidentStatus = 'open' | 'completed' | 'rejected' | 'failed';
+
+export interface Incident {
+  id: string;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  scope: IncidentScope;
+  scopeKey: string;
+  reason?: string;
+  requestedBy: string;
+  channel: string;
+  /** The incident message in Slack, updated in place; events are replies in its thread. */
+  messageTs?: string;
+  status: IncidentStatus;
+  /** Step now in progress, null once the playbook is finished or stopped. */
+  currentStep: string | null;
+  stepOrder: string[];
+  steps: Record<string, StepState>;
+}
+
+export function isTerminal(status: IncidentStatus): boolean {
+  return status !== 'open';
+}
+
+/** One open incident per scope: the key that identifies "the same scope". */
+export function scopeKeyOf(scope: IncidentScope): string {
+  const selector = scope.selector ? normaliseSelectorText(scope.selector) : '*';
+  return `${scope.namespace}/${selector}`;
+}
+
+function normaliseSelectorText(text: string): string {
+  // Requirements are comma-separated except inside "in (a,b)"; sort them so order does not matter.
+  const parts: string[] = [];
+  let depth = 0;
+  let current = '';
+  for (const ch of text.replace(/\s+/g, '')) {
+    if (ch === '(') depth += 1;
+    if (ch === ')') depth -= 1;
+    if (ch === ',' && depth === 0) {
+      parts.push(current);
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current);
+  return parts.filter(Boolean).sort().join(',');
+}

@@ -1,0 +1,241 @@
+// Pure state transitions of an incident. Each takes the current record and returns the next one
+// plus the timeline events that describe the change; the store writes both atomically. A
+// transition that must not happen throws TransitionRefused with a message for the user.
+import type { ApprovalRule, Playbook } from '../playbook/schema.js';
+import { requiredApprovals } from '../playbook/schema.js';
+import { botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
+import type { Incident, IncidentScope, StepState } from './model.js';
+import { scopeKeyOf } from './model.js';
+
+export class TransitionRefused extends Error {
+  constructor(
+    message: string,
+    readonly code: 'already-decided' | 'requester' | 'duplicate-approval' | 'not-current' | 'terminal' | 'not-approved',
+  ) {
+    super(message);
+    this.name = 'TransitionRefused';
+  }
+}
+
+export interface Transition {
+  incident: Incident;
+  events: TimelineEvent[];
+  /** The incident no longer holds its scope (finished, rejected, failed). */
+  releaseScope?: boolean;
+}
+
+export interface OpenRequest {
+  id: string;
+  scope: IncidentScope;
+  reason?: string;
+  requestedBy: string;
+  channel: string;
+}
+
+export function openIncident(request: OpenRequest, playbook: Playbook, now: Date): Transition {
+  const at = now.toISOString();
+  const steps: Record<string, StepState> = {};
+  for (const step of playbook.steps) steps[step.id] = { status: 'pending', approvals: [], attempts: 0, reminders: 0 };
+  const first = playbook.steps[0]?.id ?? null;
+  const incident: Incident = {
+    id: request.id,
+    version: 0,
+    createdAt: at,
+    updatedAt: at,
+    scope: request.scope,
+    scopeKey: scopeKeyOf(request.scope),
+    reason: request.reason,
+    requestedBy: request.requestedBy,
+    channel: request.channel,
+    status: 'open',
+    currentStep: first,
+    stepOrder: playbook.steps.map((s) => s.id),
+    steps,
+  };
+  const where = request.scope.selector ? `pods matching \`${request.scope.selector}\` in \`${request.scope.namespace}\`` : `namespace \`${request.scope.namespace}\``;
+  return {
+    incident,
+    events: [
+      {
+        at,
+        type: 'incident.opened',
+        actor: slackActor(request.requestedBy),
+        summary: `Incident opened for ${where}${request.reason ? `: ${request.reason}` : ''}`,
+        data: { scope: request.scope, reason: request.reason ?? null },
+      },
+    ],
+  };
+}
+
+function stepOf(incident: Incident, stepId: string): StepState {
+  const step = incident.steps[stepId];
+  if (!step) throw new Error(`incident ${incident.id} has no step "${stepId}"`);
+  return step;
+}
+
+function withStep(incident: Incident, stepId: string, next: StepState, now: Date, extra: Partial<Incident> = {}): Incident {
+  return { ...incident, ...extra, updatedAt: now.toISOString(), steps: { ...incident.steps, [stepId]: next } };
+}
+
+function requireOpen(incident: Incident): void {
+  if (incident.status !== 'open') throw new TransitionRefused(`incident ${incident.id} is ${incident.status}`, 'terminal');
+}
+
+/** Evidence gathered and the proposal ready: ask for approval, or approve at once when the rule is none. */
+export function requestApproval(incident: Incident, stepId: string, rule: ApprovalRule, evidence: Record<string, unknown>, now: Date): Transition {
+  requireOpen(incident);
+  const step = stepOf(incident, stepId);
+  if (step.status !== 'pending') throw new TransitionRefused(`step ${stepId} is already ${step.status}`, 'already-decided');
+  const at = now.toISOString();
+  const events: TimelineEvent[] = [
+    { at, type: 'evidence.gathered', actor: botActor, step: stepId, summary: String(evidence.summary ?? 'Evidence gathered'), data: evidence },
+  ];
+  const needed = requiredApprovals(rule.rule);
+  if (needed === 0) {
+    events.push({ at, type: 'step.approved', actor: botActor, step: stepId, summary: 'No approval required by the playbook' });
+    return { incident: withStep(incident, stepId, { ...step, status: 'approved', evidence, requestedAt: at }, now), events };
+  }
+  events.push({
+    at,
+    type: 'approval.requested',
+    actor: botActor,
+    step: stepId,
+    summary: needed === 2 ? 'Approval requested from two distinct approvers' : 'Approval requested',
+    data: { rule: rule.rule },
+  });
+  return { incident: withStep(incident, stepId, { ...step, status: 'awaiting-approval', evidence, requestedAt: at }, now), events };
+}
+
+function describeDecision(step: StepState): string {
+  if (step.status === 'rejected' && step.rejectedBy) return `rejected by <@${step.rejectedBy.user}> at ${step.rejectedBy.at}`;
+  const who = step.approvals.map((a) => `<@${a.user}>`).join(' and ');
+  return who ? `${step.status} (approved by ${who})` : step.status;
+}
+
+export interface ApprovalOutcome extends Transition {
+  /** True when this approval completed the rule and the step may run. */
+  approved: boolean;
+}
+
+export function recordApproval(incident: Incident, stepId: string, rule: ApprovalRule, user: string, now: Date): ApprovalOutcome {
+  requireOpen(incident);
+  if (incident.currentStep !== stepId) throw new TransitionRefused(`step ${stepId} is not the current step`, 'not-current');
+  const step = stepOf(incident, stepId);
+  if (step.status !== 'awaiting-approval') {
+    throw new TransitionRefused(`This step was already decided: ${describeDecision(step)}. Nothing changed.`, 'already-decided');
+  }
+  if (user === incident.requestedBy) {
+    throw new TransitionRefused('You opened this incident, so your approval does not count: another approver must approve.', 'requester');
+  }
+  if (step.approvals.some((a) => a.user === user)) {
+    throw new TransitionRefused('You already approved this step; it needs a second, different approver.', 'duplicate-approval');
+  }
+  const at = now.toISOString();
+  const approvals = [...step.approvals, { user, at }];
+  const needed = requiredApprovals(rule.rule);
+  const approved = approvals.length >= needed;
+  const events: TimelineEvent[] = [
+    {
+      at,
+      type: approved ? 'step.approved' : 'approval.recorded',
+      actor: slackActor(user),
+      step: stepId,
+      summary: approved ? `Approved by ${approvals.map((a) => `<@${a.user}>`).join(' and ')}` : `Approval ${approvals.length} of ${needed} by <@${user}>`,
+      data: { approvals },
+    },
+  ];
+  const next: StepState = { ...step, approvals, status: approved ? 'approved' : 'awaiting-approval' };
+  return { incident: withStep(incident, stepId, next, now), events, approved };
+}
+
+export function recordRejection(incident: Incident, stepId: string, user: string, now: Date): Transition {
+  requireOpen(incident);
+  if (incident.currentStep !== stepId) throw new TransitionRefused(`step ${stepId} is not the current step`, 'not-current');
+  const step = stepOf(incident, stepId);
+  if (step.status !== 'awaiting-approval') {
+    throw new TransitionRefused(`This step was already decided: ${describeDecision(step)}. Nothing changed.`, 'already-decided');
+  }
+  const at = now.toISOString();
+  return {
+    incident: withStep(incident, stepId, { ...step, status: 'rejected', rejectedBy: { user, at } }, now, { status: 'rejected', currentStep: null }),
+    events: [{ at, type: 'step.rejected', actor: slackActor(user), step: stepId, summary: `Rejected by <@${user}>; nothing was applied` }],
+    releaseScope: true,
+  };
+}
+
+export interface StartOutcome extends Transition {
+  /** The step was already running: a worker died mid-step and this run picks it up. */
+  resumed: boolean;
+}
+
+export function startStep(incident: Incident, stepId: string, now: Date): StartOutcome {
+  requireOpen(incident);
+  const step = stepOf(incident, stepId);
+  const at = now.toISOString();
+  if (step.status === 'running') {
+    return {
+      incident: { ...incident, updatedAt: at },
+      events: [{ at, type: 'step.resumed', actor: botActor, step: stepId, summary: 'Step resumed after an interrupted run' }],
+      resumed: true,
+    };
+  }
+  if (step.status !== 'approved') throw new TransitionRefused(`step ${stepId} is ${step.status}, not approved`, 'not-approved');
+  return {
+    incident: withStep(incident, stepId, { ...step, status: 'running', attempts: step.attempts + 1 }, now),
+    events: [{ at, type: 'step.started', actor: botActor, step: stepId, summary: 'Step started' }],
+    resumed: false,
+  };
+}
+
+export function completeStep(incident: Incident, stepId: string, result: Record<string, unknown>, events: TimelineEvent[], now: Date): Transition {
+  requireOpen(incident);
+  const step = stepOf(incident, stepId);
+  if (step.status !== 'running') throw new TransitionRefused(`step ${stepId} is ${step.status}, not running`, 'not-approved');
+  const at = now.toISOString();
+  const index = incident.stepOrder.indexOf(stepId);
+  const nextStep = incident.stepOrder[index + 1] ?? null;
+  const finished = nextStep === null;
+  const all: TimelineEvent[] = [...events, { at, type: 'step.completed', actor: botActor, step: stepId, summary: String(result.summary ?? 'Step completed'), data: result }];
+  if (finished) all.push({ at, type: 'incident.completed', actor: botActor, summary: 'Playbook finished' });
+  return {
+    incident: withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open' }),
+    events: all,
+    releaseScope: finished,
+  };
+}
+
+export function failStep(incident: Incident, stepId: string, error: string, now: Date): Transition {
+  const step = stepOf(incident, stepId);
+  const at = now.toISOString();
+  return {
+    incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { status: 'failed', currentStep: null }),
+    events: [{ at, type: 'step.failed', actor: botActor, step: stepId, summary: `Step failed: ${error}`, data: { error } }],
+    releaseScope: true,
+  };
+}
+
+/** A reminder is due when the step still waits for a decision. Returns null when it is not. */
+export function recordReminder(incident: Incident, stepId: string, rule: ApprovalRule, now: Date): Transition | null {
+  const step = incident.steps[stepId];
+  if (incident.status !== 'open' || !step || step.status !== 'awaiting-approval' || step.reminders >= rule.maxReminders) return null;
+  const at = now.toISOString();
+  const reminders = step.reminders + 1;
+  const missing = requiredApprovals(rule.rule) - step.approvals.length;
+  return {
+    incident: withStep(incident, stepId, { ...step, reminders }, now),
+    events: [
+      {
+        at,
+        type: 'approval.reminder',
+        actor: botActor,
+        step: stepId,
+        summary: `Still waiting for ${missing} approval${missing === 1 ? '' : 's'} (reminder ${reminders} of ${rule.maxReminders})`,
+        data: { reminders },
+      },
+    ],
+  };
+}
+
+export function setMessage(incident: Incident, messageTs: string, now: Date): Transition {
+  return { incident: { ...incident, messageTs, updatedAt: now.toISOString() }, events: [] };
+}

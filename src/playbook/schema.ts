@@ -1,0 +1,72 @@
+// Playbooks are data: which steps run, in which order, how each is approved and when to remind.
+import { z } from 'zod';
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'must be a duration like 30s, 15m or 2h')
+  .transform((text) => parseDuration(text));
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
+  if (!match) throw new Error(`invalid duration "${text}"`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
+export const approvalSchema = z
+  .object({
+    /** none: runs at once; one: one approver; two: two distinct approvers. The requester never counts. */
+    rule: z.enum(['none', 'one', 'two']),
+    /** When no decision came within this time, a reminder is posted in the thread. */
+    timeout: duration.default(parseDuration('15m')),
+    /** After the first reminder, remind again this often, at most maxReminders times in all. */
+    remindEvery: duration.default(parseDuration('10m')),
+    maxReminders: z.number().int().min(0).max(20).default(3),
+  })
+  .strict();
+
+export const stepSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'must be lower-case letters, digits and "-", starting with a letter'),
+    title: z.string().min(1).max(80),
+    /** The handler that performs the step; must be one this version implements. */
+    action: z.string().min(1),
+    approval: approvalSchema,
+    /** Handler-specific parameters, validated by the handler's own schema. */
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+export const playbookSchema = z
+  .object({
+    apiVersion: z.literal('netpol-responder/v1'),
+    kind: z.literal('Playbook'),
+    name: z.string().min(1).max(63),
+    description: z.string().optional(),
+    parameters: z
+      .object({
+        /** Namespaces that are never contained (the bot's own namespace is always added). */
+        protectedNamespaces: z.array(z.string().min(1)).default(['kube-system']),
+        /** Lets `/netpol incident <protected-ns> ... --force-protected` through; off by default. */
+        allowProtectedOverride: z.boolean().default(false),
+      })
+      .strict()
+      .default({ protectedNamespaces: ['kube-system'], allowProtectedOverride: false }),
+    steps: z.array(stepSchema).min(1),
+  })
+  .strict()
+  .superRefine((playbook, ctx) => {
+    const seen = new Set<string>();
+    playbook.steps.forEach((step, index) => {
+      if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id "${step.id}"` });
+      seen.add(step.id);
+    });
+  });
+
+export type Playbook = z.infer<typeof playbookSchema>;
+export type PlaybookStep = z.infer<typeof stepSchema>;
+export type ApprovalRule = z.infer<typeof approvalSchema>;
+
+export function requiredApprovals(rule: ApprovalRule['rule']): number {
+  return { none: 0, one: 1, two: 2 }[rule];
+}

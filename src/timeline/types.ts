@@ -1,0 +1,43 @@
+// A timeline event: one thing that happened during an incident, with who did it and when.
+export type TimelineEventType =
+  | 'incident.opened'
+  | 'incident.duplicate'
+  | 'evidence.gathered'
+  | 'approval.requested'
+  | 'approval.recorded'
+  | 'approval.reminder'
+  | 'step.approved'
+  | 'step.rejected'
+  | 'step.started'
+  | 'step.resumed'
+  | 'policy.applied'
+  | 'policy.confirmed'
+  | 'step.completed'
+  | 'step.failed'
+  | 'incident.completed'
+  | 'export.created'
+  | 'error';
+
+export interface TimelineEvent {
+  /** ISO-8601 time the event happened. */
+  at: string;
+  type: TimelineEventType;
+  /** `slack:U123` for a person, `bot` for the bot itself. */
+  actor: string;
+  step?: string;
+  summary: string;
+  data?: Record<string, unknown>;
+}
+
+export interface StoredTimelineEvent extends TimelineEvent {
+  /** Redis stream id: orders events and serves as the cursor for posting them to Slack. */
+  id: string;
+}
+
+export const botActor = 'bot';
+export function slackActor(userId: string): string {
+  return `slack:${userId}`;
+}
+export function actorUserId(actor: string): string | undefined {
+  return actor.startsWith('slack:') ? actor.slice('slack:'.length) : undefined;
+}

@@ -1,0 +1,98 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.js';
+
+const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
+const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+function writeTemp(text: string | Buffer): string {
+  const dir = mkdtempSync(join(tmpdir(), 'netpol-config-'));
+  const path = join(dir, 'config.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('configuration', () => {
+  it('fills defaults for a minimal file', () => {
+    const config = buildConfig(minimal, env);
+    expect(config.redis.keyPrefix).toBe('netpol');
+    expect(config.roles).toEqual(['web', 'worker']);
+    expect(config.kube.botNamespace).toBe('netpol-responder');
+    expect(config.playbook.path).toBe('playbooks/netpol-incident.yaml');
+    expect(config.secrets.slackBotToken).toBe('xoxb-123-abc');
+    expect(config.secrets.slackAppToken).toBeUndefined();
+  });
+
+  it('reads secrets from the environment only', () => {
+    const config = buildConfig(minimal, { ...env, SLACK_APP_TOKEN: 'xapp-1', REDIS_URL: 'redis://127.0.0.1:1', KUBECONFIG: '/k' });
+    expect(config.secrets.slackAppToken).toBe('xapp-1');
+    expect(config.redisUrl).toBe('redis://127.0.0.1:1');
+    expect(config.kubeconfigPath).toBe('/k');
+  });
+
+  it.each([
+    [{ slack: { approvers: { users: ['bob'] } } }, 'slack.approvers.users.0: must be a Slack user id'],
+    [{ slack: { approvers: {} } }, 'slack.approvers: at least one approver'],
+    [{ ...minimal, worker: { concurrency: 0 } }, 'worker.concurrency:'],
+    [{ ...minimal, roles: ['web', 'janitor'] }, 'roles.1:'],
+    [{ ...minimal, redis: { keyPrefix: 'a:b' } }, 'redis.keyPrefix: letters'],
+    [{ ...minimal, kube: { botNamespace: 'Bad_NS' } }, 'kube.botNamespace: must be a DNS-1123 label'],
+    [{ ...minimal, surprise: true }, '(root): Unrecognized key: "surprise"'],
+    [{ slack: { ...minimal.slack, port: 70000 } }, 'slack.port:'],
+    [{}, 'slack:'],
+  ])('reports a bad field with its path and reason (%#)', (document, expected) => {
+    const problems = problemsOf(() => buildConfig(document, env));
+    expect(problems.join('\n')).toContain(expected);
+  });
+
+  it('reports bad or missing secrets as env problems, together with file problems', () => {
+    const problems = problemsOf(() => buildConfig({}, { SLACK_BOT_TOKEN: 'xoxp-user-token', REDIS_URL: 'http://x' }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^slack:/),
+        expect.stringMatching(/^env SLACK_BOT_TOKEN: must be a bot token/),
+        expect.stringMatching(/^env SLACK_SIGNING_SECRET:/),
+        expect.stringMatching(/^env REDIS_URL: must be a redis:\/\//),
+      ]),
+    );
+  });
+
+  it('loads a YAML file', () => {
+    const path = writeTemp('slack:\n  approvers:\n    users: [U0APPROVER]\n    usergroups: [S0ONCALL]\nworker:\n  concurrency: 2\n');
+    const config = loadConfig(path, env);
+    expect(config.worker.concurrency).toBe(2);
+    expect(config.slack.approvers.usergroups).toEqual(['S0ONCALL']);
+  });
+
+  it('names the file for unreadable, malformed, non-mapping and oversized files', () => {
+    expect(problemsOf(() => loadConfig('/nonexistent/config.yaml', env))[0]).toMatch(/cannot read the file/);
+    expect(problemsOf(() => loadConfig(writeTemp('slack: [unclosed'), env))[0]).toMatch(/not valid YAML/);
+    expect(problemsOf(() => loadConfig(writeTemp('- a\n- b\n'), env))[0]).toMatch(/expected a mapping/);
+    expect(problemsOf(() => loadConfig(writeTemp(Buffer.alloc(2 * 1024 * 1024, 'a')), env))[0]).toMatch(/larger than 1 MiB/);
+    const error = (() => {
+      try {
+        loadConfig('/nonexistent/config.yaml', env);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message).toContain('/nonexistent/config.yaml');
+  });
+
+  it('refuses a YAML alias bomb', () => {
+    const bomb = ['a: &a [x,x,x,x,x,x,x,x,x,x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)},*${String.fromCharCode(97 + i)}]`)].join('\n');
+    expect(problemsOf(() => loadConfig(writeTemp(bomb), env))[0]).toMatch(/not valid YAML/);
+  });
+});
