@@ -1,0 +1,49 @@
+// Public API of the NetworkPolicy semantics engine. Pure: no I/O, no clock, no logger
+// (reading manifest files lives in ./load-files.ts and is exported separately from there).
+import { connectivity as computeConnectivity, type Connection, type ConnectivityOptions } from './connectivity.js';
+import { decide, resolveEndpoints, type Decision } from './evaluate.js';
+import { loadLiveObjects, loadObjects, type LoadInput } from './load-objects.js';
+import type { ClusterObjects } from './model.js';
+import { PolicyIndex } from './policy-index.js';
+import type { Protocol } from './port-set.js';
+
+export { ClassConnectivity, type ClassPairChange, type Connection, type ConnectivityOptions, type PeerEndpoint } from './connectivity.js';
+export { diffConnectivity, formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff.js';
+export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type RuleMatch, type SideDecision } from './evaluate.js';
+export { formatConnections, FORMATS, type Format } from './format.js';
+export { lint, LINT_RULES, type LintFinding, type LintOptions } from './lint.js';
+export { loadLiveObjects, loadObjects, type LoadInput } from './load-objects.js';
+export type { ClusterObjects, Issue, Namespace, NetworkPolicy, Pod, Rule, WorkloadRef } from './model.js';
+export { PolicyIndex, type PolicyChangeImpact, type Workload } from './policy-index.js';
+export { Conns, PROTOCOLS, type Protocol } from './port-set.js';
+export { explainDecision } from './explain.js';
+
+/** Builds the index from loaded objects, from load inputs, or from live API objects. */
+export function buildIndex(
+  source: ClusterObjects | readonly LoadInput[] | { namespaces?: readonly unknown[]; pods?: readonly unknown[]; networkPolicies?: readonly unknown[] },
+): { index: PolicyIndex; issues: ClusterObjects['issues'] } {
+  let objects: ClusterObjects;
+  if (Array.isArray(source)) objects = loadObjects(source as readonly LoadInput[]);
+  else if ('issues' in source && 'policies' in source) objects = source as ClusterObjects;
+  else objects = loadLiveObjects(source as Parameters<typeof loadLiveObjects>[0]);
+  return { index: new PolicyIndex(objects), issues: objects.issues };
+}
+
+/**
+ * Is `src -> dst` on `port`/`protocol` allowed? src/dst: `ns/name` (pod, else workload),
+ * `ns/name[Kind]` (workload) or an IP address (outside the cluster). A workload with pods of
+ * different labels yields one decision per pod class; the connection is allowed only if all are.
+ */
+export function allowed(index: PolicyIndex, src: string, dst: string, port: number | string, protocol: Protocol = 'TCP'): Decision {
+  const decisions: Decision[] = [];
+  for (const s of resolveEndpoints(index, src)) {
+    for (const d of resolveEndpoints(index, dst)) decisions.push(decide(index, s, d, port, protocol));
+  }
+  const denied = decisions.find((d) => !d.allowed);
+  return denied ?? (decisions[0] as Decision);
+}
+
+/** The workload-level connectivity list (all connections, or one protocol/port via options.only). */
+export function connectivity(index: PolicyIndex, options: ConnectivityOptions = {}): Connection[] {
+  return computeConnectivity(index, options);
+}

@@ -1,0 +1,225 @@
+// Turns already-parsed Kubernetes objects (from YAML/JSON files or from the API server) into
+// the engine's model. Pure: it never reads files; bad objects become issues, never exceptions.
+import { compilePolicy, portNameError } from './compile-policy.js';
+import type { ClusterObjects, ContainerPort, Issue, Namespace, NetworkPolicy, Pod, WorkloadRef } from './model.js';
+import { PROTOCOLS, type Protocol } from './port-set.js';
+import { labelKeyError, labelValueError, type Labels } from './selectors.js';
+
+export interface LoadInput {
+  object: unknown;
+  /** Where it came from, used in messages (file#document, `live`, ...). */
+  source?: string;
+}
+
+const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'CronJob', 'ReplicationController'];
+const LIST_ITEM_KIND: Record<string, string> = {
+  PodList: 'Pod',
+  NamespaceList: 'Namespace',
+  NetworkPolicyList: 'NetworkPolicy',
+  DeploymentList: 'Deployment',
+  StatefulSetList: 'StatefulSet',
+  DaemonSetList: 'DaemonSet',
+  ReplicaSetList: 'ReplicaSet',
+  JobList: 'Job',
+  CronJobList: 'CronJob',
+  ReplicationControllerList: 'ReplicationController',
+};
+// Kinds that commonly sit next to workloads in manifests and have no effect on NetworkPolicy
+// semantics: skipped silently so real repositories do not drown the output in warnings.
+const IRRELEVANT_KINDS = new Set([
+  'Service', 'ConfigMap', 'Secret', 'ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding',
+  'Ingress', 'Route', 'Endpoints', 'EndpointSlice', 'PersistentVolumeClaim', 'PersistentVolume', 'HorizontalPodAutoscaler',
+  'PodDisruptionBudget', 'CustomResourceDefinition', 'StorageClass', 'PriorityClass', 'LimitRange', 'ResourceQuota', 'Kustomization',
+]);
+const NS_NAME_LABEL = 'kubernetes.io/metadata.name';
+const MAX_LIST_DEPTH = 4;
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+class Collector {
+  readonly namespaces = new Map<string, Namespace>();
+  readonly pods = new Map<string, Pod>();
+  readonly policies = new Map<string, NetworkPolicy>();
+  readonly issues: Issue[] = [];
+
+  issue(severity: Issue['severity'], source: string, message: string, object?: string): void {
+    this.issues.push(object ? { severity, source, object, message } : { severity, source, message });
+  }
+}
+
+function metadataOf(obj: Record<string, unknown>): Record<string, unknown> {
+  return isRecord(obj.metadata) ? obj.metadata : {};
+}
+
+function labelsOf(raw: unknown, what: string, c: Collector, source: string): Labels | undefined {
+  if (raw === undefined || raw === null) return {};
+  if (!isRecord(raw)) {
+    c.issue('error', source, 'labels must be a map of key: value', what);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    // Unquoted YAML numbers/booleans as label values are a common slip; the API server rejects them.
+    const err = labelKeyError(k) ?? labelValueError(v);
+    if (err) {
+      c.issue('error', source, err, what);
+      return undefined;
+    }
+    out[k] = v as string;
+  }
+  return out;
+}
+
+function nameOf(meta: Record<string, unknown>): string | undefined {
+  return typeof meta.name === 'string' && meta.name.length > 0 ? meta.name : undefined;
+}
+
+function namespaceOf(meta: Record<string, unknown>): string {
+  return typeof meta.namespace === 'string' && meta.namespace.length > 0 ? meta.namespace : 'default';
+}
+
+function containerPorts(podSpec: unknown, what: string, c: Collector, source: string): ContainerPort[] {
+  const out: ContainerPort[] = [];
+  if (!isRecord(podSpec)) return out;
+  for (const list of [podSpec.containers, podSpec.initContainers]) {
+    if (!Array.isArray(list)) continue;
+    for (const container of list) {
+      if (!isRecord(container) || !Array.isArray(container.ports)) continue;
+      for (const p of container.ports) {
+        if (!isRecord(p) || typeof p.name !== 'string' || p.name === '') continue;
+        const protocol = (p.protocol ?? 'TCP') as Protocol;
+        const number = p.containerPort;
+        if (!PROTOCOLS.includes(protocol) || typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) {
+          c.issue('warning', source, `container port "${p.name}" has no valid containerPort/protocol; it cannot be referenced by name`, what);
+          continue;
+        }
+        const nameErr = portNameError(p.name);
+        if (nameErr) {
+          c.issue('warning', source, `container port ${nameErr}`, what);
+          continue;
+        }
+        out.push({ name: p.name, port: number, protocol });
+      }
+    }
+  }
+  return out;
+}
+
+function addNamespace(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, 'Namespace without metadata.name');
+  const what = `Namespace ${name}`;
+  const labels = labelsOf(meta.labels, what, c, source);
+  if (!labels) return;
+  if (c.namespaces.has(name)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  // Real clusters always set this label; selectors on namespace names rely on it.
+  c.namespaces.set(name, { name, labels: { ...labels, [NS_NAME_LABEL]: labels[NS_NAME_LABEL] ?? name } });
+}
+
+function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec: unknown, workload: WorkloadRef, fromTemplate: boolean, c: Collector, source: string): void {
+  const what = `${fromTemplate ? workload.kind : 'Pod'} ${namespace}/${fromTemplate ? workload.name : name}`;
+  const labels = labelsOf(labelsRaw, what, c, source);
+  if (!labels) return;
+  const key = `${namespace}/${name}${fromTemplate ? `[${workload.kind}]` : ''}`;
+  if (c.pods.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate });
+}
+
+function addPod(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, 'Pod without metadata.name');
+  const namespace = namespaceOf(meta);
+  let workload: WorkloadRef = { namespace, name, kind: 'Pod' };
+  const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
+  const controller = owners.find((o): o is Record<string, unknown> => isRecord(o) && o.controller === true);
+  // Node-owned (static/mirror) pods are reported as themselves.
+  if (controller && typeof controller.name === 'string' && controller.kind !== 'Node') {
+    workload = { namespace, name: controller.name, kind: typeof controller.kind === 'string' && controller.kind !== '' ? controller.kind : 'Pod' };
+  }
+  addPodLike(namespace, name, meta.labels, obj.spec, workload, false, c, source);
+}
+
+function addWorkload(kind: string, obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, `${kind} without metadata.name`);
+  const namespace = namespaceOf(meta);
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  let template: unknown = spec.template;
+  if (kind === 'CronJob') {
+    const jobSpec = isRecord(spec.jobTemplate) && isRecord(spec.jobTemplate.spec) ? spec.jobTemplate.spec : {};
+    template = jobSpec.template;
+  }
+  if (!isRecord(template)) return c.issue('error', source, 'workload without a pod template (spec.template)', `${kind} ${namespace}/${name}`);
+  const tmeta = metadataOf(template);
+  addPodLike(namespace, name, tmeta.labels, template.spec, { namespace, name, kind }, true, c, source);
+}
+
+function addPolicy(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, 'NetworkPolicy without metadata.name');
+  const namespace = namespaceOf(meta);
+  const what = `NetworkPolicy ${namespace}/${name}`;
+  const { policy, errors } = compilePolicy(obj, namespace, name, source);
+  for (const e of errors) c.issue('error', source, e, what);
+  if (!policy) return;
+  const key = `${namespace}/${name}`;
+  if (c.policies.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  c.policies.set(key, policy);
+}
+
+function addObject(obj: unknown, c: Collector, source: string, impliedKind: string | undefined, depth: number): void {
+  if (obj === null || obj === undefined) return; // empty YAML document
+  if (!isRecord(obj)) return c.issue('error', source, 'document is not a Kubernetes object (expected a mapping)');
+  const kind = typeof obj.kind === 'string' && obj.kind !== '' ? obj.kind : impliedKind;
+  if (Array.isArray(obj.items) && (kind === undefined || kind === 'List' || kind.endsWith('List'))) {
+    if (depth >= MAX_LIST_DEPTH) return c.issue('error', source, 'lists nested too deeply');
+    const itemKind = kind ? LIST_ITEM_KIND[kind] : undefined;
+    obj.items.forEach((item, i) => addObject(item, c, `${source}.items[${i}]`, itemKind, depth + 1));
+    return;
+  }
+  if (kind === undefined) return c.issue('warning', source, 'object without kind skipped');
+  if (kind === 'Namespace') return addNamespace(obj, c, source);
+  if (kind === 'Pod') return addPod(obj, c, source);
+  if (kind === 'NetworkPolicy') return addPolicy(obj, c, source);
+  if (WORKLOAD_KINDS.includes(kind)) return addWorkload(kind, obj, c, source);
+  if (IRRELEVANT_KINDS.has(kind)) return;
+  c.issue('warning', source, `unknown kind "${kind}" skipped`);
+}
+
+/** Loads objects in order; later duplicates are reported and ignored. */
+export function loadObjects(inputs: Iterable<LoadInput>): ClusterObjects {
+  const c = new Collector();
+  let i = 0;
+  for (const input of inputs) {
+    addObject(input.object, c, input.source ?? `object#${i}`, undefined, 0);
+    i++;
+  }
+  // A namespace referenced by a pod but never declared exists with only its name label.
+  for (const pod of c.pods.values()) {
+    if (!c.namespaces.has(pod.namespace)) c.namespaces.set(pod.namespace, { name: pod.namespace, labels: { [NS_NAME_LABEL]: pod.namespace } });
+  }
+  return { namespaces: [...c.namespaces.values()], pods: [...c.pods.values()], policies: [...c.policies.values()], issues: c.issues };
+}
+
+/**
+ * Live objects as returned by the API (e.g. @kubernetes/client-node V1Pod / V1NetworkPolicy);
+ * list items carry no `kind`, so the kind comes from the argument they are passed in.
+ */
+export function loadLiveObjects(live: { namespaces?: readonly unknown[]; pods?: readonly unknown[]; networkPolicies?: readonly unknown[] }): ClusterObjects {
+  const inputs: LoadInput[] = [];
+  const add = (items: readonly unknown[] | undefined, kind: string): void => {
+    (items ?? []).forEach((item, i) => {
+      inputs.push({ object: isRecord(item) ? { ...item, kind } : item, source: `live:${kind}[${i}]` });
+    });
+  };
+  add(live.namespaces, 'Namespace');
+  add(live.pods, 'Pod');
+  add(live.networkPolicies, 'NetworkPolicy');
+  return loadObjects(inputs);
+}

@@ -1,0 +1,281 @@
+// The index every query runs on. Pods with the same namespace, labels and named ports behave
+// identically under any NetworkPolicy, so they are grouped into classes and every selector is
+// evaluated once per class (and cached by its canonical key), never once per pod.
+import { classSetUnion, EMPTY_CLASSES, type ClassSet } from './class-set.js';
+import { IpSet } from './ip-set.js';
+import type { ClusterObjects, Namespace, NetworkPolicy, Peer, Pod, Rule, WorkloadRef } from './model.js';
+import { policyId, workloadId } from './model.js';
+import { Conns, portRange, type Protocol } from './port-set.js';
+import { isSelectAll, matches, type Labels, type Selector } from './selectors.js';
+
+export interface PodClass {
+  id: number;
+  namespace: string;
+  labels: Labels;
+  /** `name/PROTOCOL` -> port number. */
+  namedPorts: ReadonlyMap<string, number>;
+  pods: Pod[];
+  /** Indexes into PolicyIndex.workloads. */
+  workloads: number[];
+}
+
+export interface Workload {
+  index: number;
+  id: string;
+  ref: WorkloadRef;
+  classes: number[];
+  pods: Pod[];
+}
+
+export interface IndexedRule {
+  rule: Rule;
+  policy: NetworkPolicy;
+  /** Pod classes matched by the rule's pod/namespace peers ('all' when from/to is empty). */
+  peerClasses: ClassSet;
+  /** Per peer, the classes it matches (undefined for ipBlock peers); kept for explanations. */
+  peerSelections: Array<ClassSet | undefined>;
+  /** Addresses matched by the rule's ipBlock peers (everything when from/to is empty). */
+  ips: IpSet;
+}
+
+export interface IndexedPolicy {
+  policy: NetworkPolicy;
+  selected: ClassSet;
+  ingress: IndexedRule[];
+  egress: IndexedRule[];
+}
+
+export interface PolicyChangeImpact {
+  /** Classes whose ingress decisions may have changed. */
+  ingress: number[];
+  /** Classes whose egress decisions may have changed. */
+  egress: number[];
+}
+
+function classKey(pod: Pod): string {
+  const labels = Object.keys(pod.labels)
+    .sort()
+    .map((k) => `${k}=${pod.labels[k]}`)
+    .join(',');
+  const ports = pod.namedPorts
+    .map((p) => `${p.name}/${p.protocol}=${p.port}`)
+    .sort()
+    .join(',');
+  return `${pod.namespace}\u0000${labels}\u0000${ports}`;
+}
+
+export class PolicyIndex {
+  readonly namespaces = new Map<string, Namespace>();
+  readonly classes: PodClass[] = [];
+  readonly workloads: Workload[] = [];
+  readonly policies = new Map<string, IndexedPolicy>();
+  /** Per class: the policies that select it and affect ingress / egress. */
+  readonly ingressOf: IndexedPolicy[][] = [];
+  readonly egressOf: IndexedPolicy[][] = [];
+
+  private readonly classesByNamespace = new Map<string, Uint32Array>();
+  private readonly workloadById = new Map<string, number>();
+  private readonly podByName = new Map<string, Pod & { classId: number }>();
+  private readonly selectionCache = new Map<string, ClassSet>();
+  private readonly namespaceSelectionCache = new Map<string, string[]>();
+
+  constructor(objects: Pick<ClusterObjects, 'namespaces' | 'pods' | 'policies'>) {
+    for (const ns of objects.namespaces) this.namespaces.set(ns.name, ns);
+    this.buildClasses(objects.pods);
+    for (const policy of objects.policies) this.upsertPolicy(policy);
+  }
+
+  get classCount(): number {
+    return this.classes.length;
+  }
+
+  private buildClasses(pods: readonly Pod[]): void {
+    const groups = new Map<string, Pod[]>();
+    for (const pod of pods) {
+      const key = classKey(pod);
+      const g = groups.get(key);
+      if (g) g.push(pod);
+      else groups.set(key, [pod]);
+    }
+    // Numbering classes namespace by namespace keeps per-namespace selections contiguous.
+    const keys = [...groups.keys()].sort();
+    const workloadPods = new Map<string, { ref: WorkloadRef; pods: Pod[]; classes: Set<number> }>();
+    for (const key of keys) {
+      const members = groups.get(key) as Pod[];
+      const first = members[0] as Pod;
+      const id = this.classes.length;
+      const namedPorts = new Map<string, number>();
+      for (const p of first.namedPorts) if (!namedPorts.has(`${p.name}/${p.protocol}`)) namedPorts.set(`${p.name}/${p.protocol}`, p.port);
+      this.classes.push({ id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [] });
+      this.ingressOf.push([]);
+      this.egressOf.push([]);
+      for (const pod of members) {
+        this.podByName.set(`${pod.namespace}/${pod.name}`, { ...pod, classId: id });
+        const wid = workloadId(pod.workload);
+        let w = workloadPods.get(wid);
+        if (!w) workloadPods.set(wid, (w = { ref: pod.workload, pods: [], classes: new Set() }));
+        w.pods.push(pod);
+        w.classes.add(id);
+      }
+    }
+    const byNs = new Map<string, number[]>();
+    for (const c of this.classes) {
+      const list = byNs.get(c.namespace);
+      if (list) list.push(c.id);
+      else byNs.set(c.namespace, [c.id]);
+    }
+    for (const [ns, ids] of byNs) this.classesByNamespace.set(ns, Uint32Array.from(ids));
+    for (const wid of [...workloadPods.keys()].sort()) {
+      const w = workloadPods.get(wid) as { ref: WorkloadRef; pods: Pod[]; classes: Set<number> };
+      const index = this.workloads.length;
+      const classes = [...w.classes].sort((a, b) => a - b);
+      this.workloads.push({ index, id: wid, ref: w.ref, classes, pods: w.pods });
+      this.workloadById.set(wid, index);
+      for (const c of classes) this.classes[c]?.workloads.push(index);
+    }
+  }
+
+  // ---- selectors -------------------------------------------------------------------------
+
+  namespaceLabels(name: string): Labels | undefined {
+    return this.namespaces.get(name)?.labels;
+  }
+
+  /** Namespaces (known to the index) whose labels match the selector. */
+  selectNamespaces(selector: Selector): string[] {
+    const cached = this.namespaceSelectionCache.get(selector.key);
+    if (cached) return cached;
+    const out: string[] = [];
+    for (const ns of this.namespaces.values()) if (matches(selector, ns.labels)) out.push(ns.name);
+    out.sort();
+    this.namespaceSelectionCache.set(selector.key, out);
+    return out;
+  }
+
+  /** Classes of the given namespaces whose labels match the pod selector. */
+  selectClasses(namespaces: readonly string[], podSelector: Selector, cacheKey: string): ClassSet {
+    const key = `${cacheKey}#${podSelector.key}`;
+    const cached = this.selectionCache.get(key);
+    if (cached) return cached;
+    const ids: number[] = [];
+    const all = isSelectAll(podSelector);
+    for (const ns of namespaces) {
+      const inNs = this.classesByNamespace.get(ns);
+      if (!inNs) continue;
+      for (let i = 0; i < inNs.length; i++) {
+        const id = inNs[i] as number;
+        if (all || matches(podSelector, (this.classes[id] as PodClass).labels)) ids.push(id);
+      }
+    }
+    ids.sort((a, b) => a - b);
+    const result: ClassSet = ids.length === this.classes.length && this.classes.length > 0 ? 'all' : Uint32Array.from(ids);
+    this.selectionCache.set(key, result);
+    return result;
+  }
+
+  classesSelectedBy(policy: NetworkPolicy): ClassSet {
+    return this.selectClasses([policy.namespace], policy.podSelector, `ns=${policy.namespace}`);
+  }
+
+  peerClasses(peer: Peer, policyNamespace: string): ClassSet | undefined {
+    if (peer.kind === 'ipBlock') return undefined;
+    if (peer.kind === 'pods') return this.selectClasses([policyNamespace], peer.podSelector, `ns=${policyNamespace}`);
+    return this.selectClasses(this.selectNamespaces(peer.namespaceSelector), peer.podSelector, `nssel=${peer.namespaceSelector.key}`);
+  }
+
+  private indexRule(rule: Rule, policy: NetworkPolicy): IndexedRule {
+    if (rule.peers === 'all') return { rule, policy, peerClasses: 'all', peerSelections: [], ips: IpSet.ALL };
+    let peerClasses: ClassSet = EMPTY_CLASSES;
+    let ips = IpSet.EMPTY;
+    const peerSelections: Array<ClassSet | undefined> = [];
+    for (const peer of rule.peers) {
+      const sel = this.peerClasses(peer, policy.namespace);
+      peerSelections.push(sel);
+      if (sel) peerClasses = classSetUnion(peerClasses, sel);
+      if (peer.kind === 'ipBlock') ips = ips.union(peer.set);
+    }
+    return { rule, policy, peerClasses, peerSelections, ips };
+  }
+
+  // ---- policy changes --------------------------------------------------------------------
+
+  /** Adds or replaces a policy; returns the classes whose decisions may change. */
+  upsertPolicy(policy: NetworkPolicy): PolicyChangeImpact {
+    const id = policyId(policy);
+    const before = this.policies.has(id) ? this.removePolicy(policy.namespace, policy.name) : { ingress: [], egress: [] };
+    const indexed: IndexedPolicy = {
+      policy,
+      selected: this.classesSelectedBy(policy),
+      ingress: policy.ingress.map((r) => this.indexRule(r, policy)),
+      egress: policy.egress.map((r) => this.indexRule(r, policy)),
+    };
+    this.policies.set(id, indexed);
+    const selected = this.expand(indexed.selected);
+    if (policy.affectsIngress) for (const c of selected) this.ingressOf[c]?.push(indexed);
+    if (policy.affectsEgress) for (const c of selected) this.egressOf[c]?.push(indexed);
+    return {
+      ingress: mergeIds(before.ingress, policy.affectsIngress ? selected : []),
+      egress: mergeIds(before.egress, policy.affectsEgress ? selected : []),
+    };
+  }
+
+  removePolicy(namespace: string, name: string): PolicyChangeImpact {
+    const id = `${namespace}/${name}`;
+    const indexed = this.policies.get(id);
+    if (!indexed) return { ingress: [], egress: [] };
+    this.policies.delete(id);
+    const selected = this.expand(indexed.selected);
+    const drop = (lists: IndexedPolicy[][]): void => {
+      for (const c of selected) {
+        const list = lists[c];
+        if (list) lists[c] = list.filter((p) => p !== indexed);
+      }
+    };
+    if (indexed.policy.affectsIngress) drop(this.ingressOf);
+    if (indexed.policy.affectsEgress) drop(this.egressOf);
+    return { ingress: indexed.policy.affectsIngress ? selected : [], egress: indexed.policy.affectsEgress ? selected : [] };
+  }
+
+  private expand(set: ClassSet): number[] {
+    return set === 'all' ? this.classes.map((c) => c.id) : Array.from(set);
+  }
+
+  // ---- lookups ---------------------------------------------------------------------------
+
+  pod(namespace: string, name: string): (Pod & { classId: number }) | undefined {
+    return this.podByName.get(`${namespace}/${name}`);
+  }
+
+  workload(id: string): Workload | undefined {
+    const i = this.workloadById.get(id);
+    return i === undefined ? undefined : this.workloads[i];
+  }
+
+  /** Workloads in `namespace` called `name`, whatever their kind. */
+  workloadsNamed(namespace: string, name: string): Workload[] {
+    return this.workloads.filter((w) => w.ref.namespace === namespace && w.ref.name === name);
+  }
+
+  /** The connections a rule allows towards a pod of class `dstClass` (named ports resolved there). */
+  ruleConnsTo(rule: Rule, dstClass: number | undefined): Conns {
+    if (rule.namedPorts.length === 0 || dstClass === undefined) return rule.numericConns;
+    const cls = this.classes[dstClass] as PodClass;
+    let conns = rule.numericConns;
+    for (const np of rule.namedPorts) {
+      const port = cls.namedPorts.get(`${np.name}/${np.protocol}`);
+      if (port !== undefined) conns = conns.union(Conns.of(np.protocol, portRange(port, port)));
+    }
+    return conns;
+  }
+
+  /** Resolves a named port on a class: the number, or undefined when the pod defines no such port. */
+  resolveNamedPort(classId: number, name: string, protocol: Protocol): number | undefined {
+    return this.classes[classId]?.namedPorts.get(`${name}/${protocol}`);
+  }
+}
+
+function mergeIds(a: number[], b: number[]): number[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  return [...new Set([...a, ...b])].sort((x, y) => x - y);
+}

@@ -1,0 +1,28 @@
+// Every netpol-analyzer case in ../shared/fixtures/netpol must give exactly its golden
+// connectivity list (text, byte for byte after trailing-newline normalisation).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
+import { readManifests } from '../../src/policy/load-files.js';
+
+const root = join(process.cwd(), '..', 'shared', 'fixtures', 'netpol');
+const cases = readdirSync(join(root, 'tests')).sort();
+
+describe('netpol-analyzer fixture cases', () => {
+  it('finds the fixture cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(14);
+  });
+
+  for (const name of cases) {
+    it(`${name} matches its golden connlist`, async () => {
+      const read = await readManifests([join(root, 'tests', name)]);
+      expect(read.issues).toEqual([]);
+      const { index, issues } = buildIndex(read.inputs);
+      expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
+      const actual = formatConnections(connectivity(index), 'txt');
+      const expected = readFileSync(join(root, 'expected', `${name}_connlist_output.txt`), 'utf8');
+      expect(actual.trimEnd().split('\n')).toEqual(expected.trimEnd().split('\n'));
+    });
+  }
+});
