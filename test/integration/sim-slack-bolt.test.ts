@@ -60,6 +60,8 @@ beforeAll(async () => {
         filename: 'INC-1.md',
         content: '# INC-1\n\n- 10:00 contained\n',
       });
+    } else if (verb === 'ask') {
+      await respond({ text: `Confirm ${arg}?`, blocks: approvalBlocks });
     } else if (verb === 'whois') {
       const info = await client.users.info({ user: command.user_id });
       const group = await client.usergroups.users.list({ usergroup: 'S0ONCALL' });
@@ -71,6 +73,12 @@ beforeAll(async () => {
     await ack();
     handled.push({ kind: 'approve', body });
     await respond({ replace_original: true, text: `Approved by <@${body.user.id}> (${action.value})` });
+  });
+
+  app.action<BlockAction<ButtonAction>>('reject', async ({ ack, body, respond }) => {
+    await ack();
+    handled.push({ kind: 'reject', body });
+    await respond({ delete_original: true });
   });
 
   server = (await app.start({ port: 0, host: '127.0.0.1' })) as Server;
@@ -150,6 +158,35 @@ describe('Bolt app against the Slack stand-in', () => {
     const transcript = sim.transcript(CHANNEL);
     expect(transcript).toContain('» @bob clicked [ Approve ]');
     expect(transcript).toMatch(/\[\d\d:\d\d:\d\d\] @netpol \(bot\) \(edited\): Approved by @bob \(INC-1:contain\)\n/);
+  });
+
+  it('clicks a button on an ephemeral message: no message in the payload, replace_original edits the ephemeral', async () => {
+    await driver.slashCommand({ userId: 'U0ALICE', channelId: CHANNEL, text: 'ask restore' });
+    const ephemeral = await sim.waitForMessage((m) => m.text === 'Confirm restore?');
+    expect(ephemeral.visibleTo).toBe('U0ALICE');
+    await expect(driver.clickButton({ userId: 'U0BOB', channelId: CHANNEL, messageTs: ephemeral.ts, actionId: 'approve' })).rejects.toThrow(/only visible to U0ALICE/);
+
+    const click = await driver.clickButton({ userId: 'U0ALICE', channelId: CHANNEL, messageTs: ephemeral.ts, actionId: 'approve' });
+    expect(click.status).toBe(200);
+    await sim.waitFor((c) => c.kind === 'response_url' && c.effect === 'replace_original' && c.args.text === 'Approved by <@U0ALICE> (INC-1:contain)');
+    const body = handled.find((h) => h.kind === 'approve')?.body as Record<string, unknown>;
+    expect(body.container).toMatchObject({ message_ts: ephemeral.ts, is_ephemeral: true });
+    expect(body.message).toBeUndefined();
+    expect(sim.findMessage(CHANNEL, ephemeral.ts)).toMatchObject({ text: 'Approved by <@U0ALICE> (INC-1:contain)', visibleTo: 'U0ALICE' });
+  });
+
+  it('respond(delete_original) removes the message; its thread stays under "(message deleted)"', async () => {
+    const ts = await openIncident('cache');
+    const click = await driver.clickButton({ userId: 'U0BOB', channelId: CHANNEL, messageTs: ts, actionId: 'reject' });
+    const call = await sim.waitFor((c) => c.kind === 'response_url' && c.effect === 'delete_original');
+    expect(call.status).toBe(200);
+    expect(sim.findMessage(CHANNEL, ts)).toBeUndefined();
+    expect(sim.transcript(CHANNEL)).toMatch(/\(message deleted\)\n {4}↳ \[\d\d:\d\d:\d\d\] @netpol \(bot\): Evidence for @alice/);
+    // The response_url of the click is bound to the deleted message: a second delete finds nothing.
+    expect(click.responseUrl).toBe(`${sim.baseUrl}/response/${call.method}`);
+    const again = await fetch(click.responseUrl ?? '', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"delete_original":true}' });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({ ok: false, error: 'message_not_found' });
   });
 
   it('refuses to click a button the message does not have', async () => {

@@ -84,6 +84,13 @@ describe('Web API methods', () => {
     expect(ws.conversation.messages()).toEqual([]);
   });
 
+  it('chat.postMessage accepts a channel name and answers with the id', () => {
+    const ws = workspace();
+    expect(call(ws, 'chat.postMessage', { channel: '#incidents', text: 'x' })).toMatchObject({ ok: true, channel: 'C0INCIDENTS' });
+    expect(call(ws, 'chat.postMessage', { channel: 'incidents', text: 'y' })).toMatchObject({ ok: true, channel: 'C0INCIDENTS' });
+    expect(call(ws, 'chat.postMessage', { channel: '#', text: 'z' })).toEqual({ ok: false, error: 'channel_not_found' });
+  });
+
   it('chat.postMessage to a user id opens a DM channel', () => {
     const ws = workspace();
     expect(call(ws, 'chat.postMessage', { channel: 'U1', text: 'psst' })).toMatchObject({ ok: true, channel: 'D1' });

@@ -269,7 +269,8 @@ export class SlackApiSim {
   private handleUpload(fileId: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): void {
     const file = this.workspace.files.get(fileId);
     const reply = (status: number, text: string): void => {
-      this.record({ kind: 'upload', method: fileId, args: { bytes: raw.length }, status, response: { text } });
+      const args = { file_id: fileId, ...(file ? { filename: file.name } : {}), bytes: raw.length };
+      this.record({ kind: 'upload', method: fileId, args, status, response: { text } });
       res.writeHead(status, { 'Content-Type': 'text/plain' }).end(text);
     };
     if (!file) return reply(404, 'file_not_found');
@@ -286,15 +287,15 @@ export class SlackApiSim {
 
   private handleResponseUrl(id: string, req: IncomingMessage, raw: Buffer, res: ServerResponse): void {
     const state = this.responseUrls.get(id);
-    const answer = (status: number, args: Record<string, unknown>, response: Record<string, unknown>): void => {
-      this.record({ kind: 'response_url', method: id, args, status, response });
+    const answer = (status: number, args: Record<string, unknown>, response: Record<string, unknown>, effect?: SimCall['effect']): void => {
+      this.record({ kind: 'response_url', method: id, args, status, response, ...(effect ? { effect } : {}) });
       sendJson(res, status, response);
     };
     if (!state) return answer(404, {}, { ok: false, error: 'invalid_url' });
     const parsed = parseApiBody(req.headers['content-type'] ?? 'application/json', raw);
     if (!parsed.ok) return answer(400, {}, { ok: false, error: parsed.error });
     const outcome = applyResponseUrlPost(this.workspace, state, parsed.args);
-    answer(outcome.status, { ...parsed.args, ...(outcome.effect ? { effect: outcome.effect } : {}) }, outcome.response);
+    answer(outcome.status, parsed.args, outcome.response, outcome.effect);
   }
 
   private record(entry: Omit<SimCall, 'seq' | 'at'>): void {

@@ -59,6 +59,8 @@ export interface SimCall {
   at: Date;
   status: number;
   response: Record<string, unknown>;
+  /** For response_url posts: what the post did to the conversation. */
+  effect?: 'ephemeral' | 'in_channel' | 'replace_original' | 'delete_original';
 }
 
 /** What a response_url belongs to: who triggered it and (for buttons) which message. */

@@ -59,10 +59,13 @@ export class Workspace {
     return `${prefix}${String(this.idCounter).padStart(10, '0')}`;
   }
 
-  /** A channel id, or a user id (a DM with the bot, opened on first use, as chat.postMessage does). */
+  /** A channel id or name ("#incidents"), or a user id (a DM with the bot, opened on first use, as chat.postMessage does). */
   resolveChannel(id: string): SimChannel | undefined {
     const channel = this.conversation.channel(id);
     if (channel) return channel;
+    const name = id.replace(/^#/, '');
+    const named = name ? this.conversation.channels().find((c) => c.name === name) : undefined;
+    if (named) return named;
     const user = this.users.get(id);
     if (!user || user.id === this.bot.userId) return undefined;
     const dm = { id: `D${user.id.slice(1)}`, name: `@${user.name}` };
