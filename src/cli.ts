@@ -6,6 +6,9 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   serve: { summary: 'run the bot (web, worker and collector roles)', load: () => import('./commands/serve.js') },
   demo: { summary: 'run a whole incident on the embedded environment', load: () => import('./commands/demo.js') },
   export: { summary: 'write an incident postmortem timeline (md|json)', load: () => import('./commands/export.js') },
+  analyze: { summary: 'list allowed connections of manifests (or --explain one)', load: () => import('./commands/analyze.js') },
+  diff: { summary: 'connections opened/closed between two sets of manifests', load: () => import('./commands/diff.js') },
+  lint: { summary: 'check NetworkPolicies; exits non-zero on errors (for CI)', load: () => import('./commands/lint.js') },
 };
 
 function usage(): string {
