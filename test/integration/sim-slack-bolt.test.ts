@@ -211,11 +211,13 @@ describe('Bolt app against the Slack stand-in', () => {
       await driver.clickButton({ userId: 'U0BOB', channelId: CHANNEL, messageTs: ts, actionId: 'approve', forge: { timestampSeconds: stale } }),
     ];
     for (const result of forged) expect(result.status).toBe(401);
-    // Give a wrongly accepted request the time to reach a handler before asserting nothing ran.
-    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(handled).toEqual([]);
     expect(sim.messages()).toHaveLength(messagesBefore);
     expect(sim.calls.slice(callsBefore)).toEqual([]);
+    // A genuine request afterwards is handled, and is the only thing that ran.
+    await driver.slashCommand({ userId: 'U0ALICE', channelId: CHANNEL, text: 'whois' });
+    await sim.waitFor((c) => c.seq > callsBefore && c.kind === 'response_url');
+    expect(handled.map((h) => (h.body as { text: string }).text)).toEqual(['whois']);
   });
 
   it("retries a 429 with WebClient's built-in policy and posts the message exactly once", async () => {
@@ -249,8 +251,13 @@ describe('Bolt app against the Slack stand-in', () => {
   });
 
   it('users.info and usergroups.users.list answer from the seeded directory; in_channel respond is public', async () => {
+    const callsBefore = sim.calls.length;
     await driver.slashCommand({ userId: 'U0ALICE', channelId: CHANNEL, text: 'whois' });
-    const message = await sim.waitForMessage((m) => m.text === 'Alice Ops in U0ALICE,U0BOB');
-    expect(message.visibleTo).toBeUndefined();
+    const posted = await sim.waitFor((c) => c.seq > callsBefore && c.kind === 'response_url');
+    expect(posted).toMatchObject({ status: 200, effect: 'in_channel', args: { text: 'Alice Ops in U0ALICE,U0BOB', response_type: 'in_channel' } });
+    expect(sim.calls.slice(callsBefore).map((c) => c.method).slice(0, 2)).toEqual(['users.info', 'usergroups.users.list']);
+    const message = sim.messages(CHANNEL).at(-1);
+    expect(message).toMatchObject({ text: 'Alice Ops in U0ALICE,U0BOB', user: 'U0BOT' });
+    expect(message?.visibleTo).toBeUndefined();
   });
 });
