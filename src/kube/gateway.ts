@@ -1,0 +1,129 @@
+// The bot's only door to the Kubernetes API. Reads pods and policies, applies policies with
+// server-side apply (idempotent: the same intent twice is one change), deletes tolerating 404,
+// and turns every failure into a KubeApiError.
+
+import {
+  CoreV1Api,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1NetworkPolicy,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { KubeApiError, toKubeApiError } from './errors.js';
+import { parseLabelSelector } from './label-selector.js';
+
+export interface ApplyOptions {
+  fieldManager: string;
+  dryRun?: boolean;
+  force?: boolean;
+}
+
+export interface KubeGateway {
+  namespaceExists(name: string): Promise<boolean>;
+  listPods(namespace: string, labelSelector?: string): Promise<V1Pod[]>;
+  listNetworkPolicies(namespace: string): Promise<V1NetworkPolicy[]>;
+  getNetworkPolicy(namespace: string, name: string): Promise<V1NetworkPolicy | undefined>;
+  /** Server-side apply; returns the object as stored (or as it would be, on dry run). */
+  applyNetworkPolicy(policy: V1NetworkPolicy, opts: ApplyOptions): Promise<V1NetworkPolicy>;
+  /** True when deleted, false when it was already gone. */
+  deleteNetworkPolicy(namespace: string, name: string): Promise<boolean>;
+}
+
+const APPLY_HEADERS = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+
+/** Server-owned metadata must not travel in an apply: resourceVersion would become a precondition. */
+function applyIntent(policy: V1NetworkPolicy): Record<string, unknown> {
+  const { metadata = {}, spec } = policy;
+  const { name, namespace, labels, annotations } = metadata;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+    ...(spec ? { spec } : {}),
+  };
+}
+
+function requireName(what: string, value: string | undefined): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new KubeApiError({ status: 400, reason: 'BadRequest', message: `${what} is required` });
+  return value;
+}
+
+async function translate<T>(action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw toKubeApiError(error, action);
+  }
+}
+
+async function unlessNotFound<T>(action: string, call: () => Promise<T>, whenMissing: T): Promise<T> {
+  try {
+    return await translate(action, call);
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 404) return whenMissing;
+    throw error;
+  }
+}
+
+export function createKubeGateway(kc: KubeConfig): KubeGateway {
+  const core = kc.makeApiClient(CoreV1Api);
+  const networking = kc.makeApiClient(NetworkingV1Api);
+  return {
+    namespaceExists(name) {
+      requireName('namespace', name);
+      return unlessNotFound(`read namespace ${name}`, async () => (await core.readNamespace({ name }), true), false);
+    },
+    async listPods(namespace, labelSelector) {
+      requireName('namespace', namespace);
+      // Validated here so a typo gets a precise message rather than the apiserver's generic 400.
+      if (labelSelector !== undefined && labelSelector.trim() !== '') parseLabelSelector(labelSelector);
+      const list = await translate(`list pods in ${namespace}`, () =>
+        core.listNamespacedPod({ namespace, ...(labelSelector?.trim() ? { labelSelector } : {}) }),
+      );
+      return list.items;
+    },
+    async listNetworkPolicies(namespace) {
+      requireName('namespace', namespace);
+      const list = await translate(`list networkpolicies in ${namespace}`, () => networking.listNamespacedNetworkPolicy({ namespace }));
+      return list.items;
+    },
+    getNetworkPolicy(namespace, name) {
+      requireName('namespace', namespace);
+      requireName('name', name);
+      return unlessNotFound<V1NetworkPolicy | undefined>(
+        `get networkpolicy ${namespace}/${name}`,
+        () => networking.readNamespacedNetworkPolicy({ namespace, name }),
+        undefined,
+      );
+    },
+    applyNetworkPolicy(policy, opts) {
+      const name = requireName('policy metadata.name', policy.metadata?.name);
+      const namespace = requireName('policy metadata.namespace', policy.metadata?.namespace);
+      const fieldManager = requireName('fieldManager', opts.fieldManager);
+      return translate(`apply networkpolicy ${namespace}/${name}`, () =>
+        networking.patchNamespacedNetworkPolicy(
+          {
+            name,
+            namespace,
+            body: applyIntent(policy),
+            fieldManager,
+            ...(opts.force ? { force: true } : {}),
+            ...(opts.dryRun ? { dryRun: 'All' } : {}),
+          },
+          APPLY_HEADERS,
+        ),
+      );
+    },
+    deleteNetworkPolicy(namespace, name) {
+      requireName('namespace', namespace);
+      requireName('name', name);
+      return unlessNotFound(
+        `delete networkpolicy ${namespace}/${name}`,
+        async () => (await networking.deleteNamespacedNetworkPolicy({ namespace, name }), true),
+        false,
+      );
+    },
+  };
+}

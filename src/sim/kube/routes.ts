@@ -1,0 +1,72 @@
+// URL → what is being asked for. Pure: no state, no I/O.
+
+import { resourceByName, type ResourceType, type Verb } from './resources.js';
+
+export type Route =
+  | { kind: 'discovery'; path: string }
+  | { kind: 'resource'; rt: ResourceType; namespace?: string; name?: string }
+  | { kind: 'unknown' };
+
+const DISCOVERY = new Set(['/version', '/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3']);
+
+export function matchRoute(pathname: string): Route {
+  const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
+  if (DISCOVERY.has(path) || /^\/apis\/[^/]+(\/[^/]+)?$/.test(path) || path.startsWith('/openapi/')) {
+    return { kind: 'discovery', path };
+  }
+  let segments: string[];
+  try {
+    segments = path.split('/').slice(1).map(decodeURIComponent);
+  } catch {
+    return { kind: 'unknown' };
+  }
+  let group: string;
+  let rest: string[];
+  if (segments[0] === 'api' && segments[1] === 'v1') {
+    group = '';
+    rest = segments.slice(2);
+  } else if (segments[0] === 'apis' && segments.length >= 3 && segments[2] === 'v1') {
+    group = segments[1] as string;
+    rest = segments.slice(3);
+  } else {
+    return { kind: 'unknown' };
+  }
+  if (rest.some((s) => s === '')) return { kind: 'unknown' };
+  // namespaces/{ns}/{resource}[/{name}]
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    const rt = resourceByName(rest[2] as string, group);
+    if (!rt || !rt.namespaced || rest.length > 4) return { kind: 'unknown' };
+    return { kind: 'resource', rt, namespace: rest[1], name: rest[3] };
+  }
+  // {resource}[/{name}]: cluster-scoped objects, or a namespaced type across all namespaces
+  if (rest.length === 1 || rest.length === 2) {
+    const rt = resourceByName(rest[0] as string, group);
+    if (!rt) return { kind: 'unknown' };
+    if (rt.namespaced && rest.length === 2) return { kind: 'unknown' };
+    return { kind: 'resource', rt, name: rest[1] };
+  }
+  return { kind: 'unknown' };
+}
+
+function isTrue(v: string | null): boolean {
+  return v === '1' || v === 'true';
+}
+
+/** The RBAC verb of a request, or undefined for a method the resource does not support. */
+export function verbFor(method: string, route: { name?: string }, query: URLSearchParams): Verb | undefined {
+  switch (method) {
+    case 'GET':
+      if (isTrue(query.get('watch'))) return 'watch';
+      return route.name ? 'get' : 'list';
+    case 'POST':
+      return route.name ? undefined : 'create';
+    case 'PUT':
+      return route.name ? 'update' : undefined;
+    case 'PATCH':
+      return route.name ? 'patch' : undefined;
+    case 'DELETE':
+      return route.name ? 'delete' : 'deletecollection';
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,161 @@
+// The HTTP front: authentication, RBAC denials, injected faults, request log, then dispatch to
+// discovery or to the object handlers. Every failure leaves as a Kubernetes Status.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AccessControl, RecordedRequest } from './access.js';
+import { readBody } from './body.js';
+import {
+  handleCreate,
+  handleDelete,
+  handleDeleteCollection,
+  handleGet,
+  handleList,
+  handlePatch,
+  handleUpdate,
+  type HandlerResult,
+  type RequestContext,
+} from './handlers.js';
+import { openApiV3Document, openApiV3Index } from './openapi.js';
+import { SERVER_VERSION, coreVersions, groupDocument, groupList, resourceList, type Verb } from './resources.js';
+import { matchRoute, verbFor, type Route } from './routes.js';
+import { StatusError, failure, forbidden, reasonForCode } from './status.js';
+import type { ObjectStore } from './store.js';
+import { wantsTable, toTable } from './table.js';
+import { startWatch } from './watch.js';
+
+export interface ServerDeps {
+  store: ObjectStore;
+  access: AccessControl;
+  requests: RecordedRequest[];
+  /** Resolves the externally visible address for /api's serverAddressByClientCIDRs. */
+  address: () => string;
+  tls: { certPem: string; keyPem: string };
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, error: StatusError, headers: Record<string, string> = {}): void {
+  sendJson(res, error.code, error.status, headers);
+}
+
+function discovery(route: Extract<Route, { kind: 'discovery' }>, deps: ServerDeps): HandlerResult {
+  const path = route.path;
+  if (path === '/version') return { code: 200, body: SERVER_VERSION };
+  if (path === '/healthz' || path === '/livez' || path === '/readyz') return { code: 200, body: 'ok' };
+  if (path === '/api') return { code: 200, body: coreVersions(deps.address()) };
+  if (path === '/api/v1') return { code: 200, body: resourceList('', 'v1') };
+  if (path === '/apis') return { code: 200, body: groupList() };
+  const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+  if (m) {
+    const [, group, version] = m as unknown as [string, string, string | undefined];
+    const doc = version ? resourceList(group, version) : groupDocument(group);
+    if (doc) return { code: 200, body: doc };
+  }
+  if (path === '/openapi/v3') return { code: 200, body: openApiV3Index() };
+  const openApi = path.startsWith('/openapi/v3/') ? openApiV3Document(path) : undefined;
+  if (openApi) return { code: 200, body: openApi };
+  // No OpenAPI v2: kubectl only falls back to it when v3 is missing.
+  throw failure(404, 'NotFound', 'the server could not find the requested resource');
+}
+
+function bearerUser(req: IncomingMessage, access: AccessControl): string | undefined {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  return m ? access.userForToken(m[1] as string) : undefined;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, record: RecordedRequest): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://sim.invalid');
+  const route = matchRoute(url.pathname);
+  const user = bearerUser(req, deps.access);
+  if (user === undefined && !(route.kind === 'discovery' && /^\/(healthz|livez|readyz)$/.test(route.path))) {
+    throw failure(401, 'Unauthorized', 'Unauthorized');
+  }
+  record.user = user;
+  if (route.kind === 'unknown') throw failure(404, 'NotFound', 'the server could not find the requested resource');
+  if (route.kind === 'discovery') {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const result = discovery(route, deps);
+    if (typeof result.body === 'string') {
+      res.writeHead(result.code, { 'Content-Type': 'text/plain' });
+      res.end(result.body);
+    } else {
+      sendJson(res, result.code, result.body);
+    }
+    record.status = result.code;
+    return;
+  }
+
+  const verb: Verb | undefined = verbFor(req.method ?? '', route, url.searchParams);
+  record.verb = verb;
+  record.resource = route.rt.resource;
+  record.namespace = route.namespace;
+  if (!verb) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+  const target = { user: user as string, verb, resource: route.rt.resource, namespace: route.namespace };
+  if (deps.access.isDenied(target)) throw forbidden(route.rt, verb, user as string, route.namespace, route.name);
+  const fault = deps.access.takeFault(target);
+  if (fault) {
+    const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
+    const error = failure(fault.status, reasonForCode(fault.status), fault.message ?? `injected fault: ${reasonForCode(fault.status)}`, retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : undefined);
+    record.status = fault.status;
+    req.resume();
+    sendStatus(res, error, retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {});
+    return;
+  }
+
+  const body = await readBody(req);
+  const ctx: RequestContext = { store: deps.store, rt: route.rt, namespace: route.namespace, name: route.name, query: url.searchParams, req, body };
+  const table = wantsTable(req.headers.accept);
+  if (verb === 'watch') {
+    record.status = 200;
+    startWatch({ store: deps.store, rt: route.rt, namespace: route.namespace, query: url.searchParams, res, ...(table ? { render: (o) => toTable(route.rt, [o]) } : {}) });
+    return;
+  }
+  const handlers: Record<Exclude<Verb, 'watch'>, (c: RequestContext) => HandlerResult> = {
+    list: handleList,
+    get: handleGet,
+    create: handleCreate,
+    update: handleUpdate,
+    patch: handlePatch,
+    delete: handleDelete,
+    deletecollection: handleDeleteCollection,
+  };
+  const result = handlers[verb](ctx);
+  let out = result.body;
+  if (table && (verb === 'list' || verb === 'get') && typeof out === 'object' && out !== null) {
+    const o = out as { items?: Record<string, unknown>[]; metadata?: Record<string, unknown> };
+    out = verb === 'list' ? toTable(route.rt, o.items ?? [], o.metadata) : toTable(route.rt, [o as Record<string, unknown>]);
+  }
+  record.status = result.code;
+  sendJson(res, result.code, out);
+}
+
+export function createKubeHttpServer(deps: ServerDeps): Server {
+  return createServer({ cert: deps.tls.certPem, key: deps.tls.keyPem }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://sim.invalid');
+    const record: RecordedRequest = {
+      method: req.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
+    };
+    deps.requests.push(record);
+    handle(req, res, deps, record).catch((error: unknown) => {
+      const status = error instanceof StatusError ? error : failure(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? String(error)}`);
+      record.status = status.code;
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      // Unread request bodies (e.g. after a 413) are drained so the connection stays usable.
+      req.resume();
+      sendStatus(res, status);
+    });
+  });
+}

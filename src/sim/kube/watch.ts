@@ -1,0 +1,67 @@
+// Watch streams: one JSON event per line over a chunked response that stays open until the
+// client goes away (or timeoutSeconds passes). Resumes from a resourceVersion like the apiserver.
+
+import type { ServerResponse } from 'node:http';
+import { apiVersionOf, type ResourceType } from './resources.js';
+import { filterMatches, parseFilter } from './selectors.js';
+import { badRequest, failure } from './status.js';
+import { metaOf, type KubeObject, type ObjectStore, type StoreEvent, type WatchEventType } from './store.js';
+
+export interface WatchRequest {
+  store: ObjectStore;
+  rt: ResourceType;
+  namespace?: string;
+  query: URLSearchParams;
+  res: ServerResponse;
+  /** Renders an object for this client (plain JSON or a Table row), chosen from its Accept header. */
+  render?: (obj: KubeObject) => unknown;
+}
+
+export function startWatch(w: WatchRequest): void {
+  const { store, rt, namespace, query, res } = w;
+  const filter = parseFilter(rt, query);
+  const rvText = query.get('resourceVersion') ?? '';
+  if (rvText !== '' && !/^\d+$/.test(rvText)) throw badRequest(`invalid resource version: ${JSON.stringify(rvText)}`);
+  const timeoutText = query.get('timeoutSeconds');
+  const timeoutSeconds = timeoutText === null ? 0 : Number(timeoutText);
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
+
+  const render = w.render ?? ((o: KubeObject) => ({ apiVersion: apiVersionOf(rt), kind: rt.kind, ...o }));
+  const relevant = (obj: KubeObject): boolean =>
+    obj.kind === rt.kind && (namespace === undefined || metaOf(obj).namespace === namespace) && filterMatches(rt, filter, obj);
+
+  // Everything below runs synchronously up to subscribe(), so no store event can slip between
+  // the replay and the live stream.
+  const backlog: Array<{ type: WatchEventType; object: KubeObject }> = [];
+  if (rvText === '' || rvText === '0') {
+    for (const obj of store.list(rt, namespace)) if (relevant(obj)) backlog.push({ type: 'ADDED', object: obj });
+  } else {
+    const events = store.eventsSince(Number(rvText));
+    if (events === 'expired') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const gone = failure(410, 'Expired', `too old resource version: ${rvText} (${store.resourceVersion()})`).status;
+      res.end(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
+      return;
+    }
+    for (const e of events) if (e.resource.resource === rt.resource && relevant(e.object)) backlog.push({ type: e.type, object: e.object });
+  }
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  const send = (type: WatchEventType, object: KubeObject): void => {
+    if (!res.writableEnded) res.write(`${JSON.stringify({ type, object: render(object) })}\n`);
+  };
+  for (const e of backlog) send(e.type, e.object);
+  res.flushHeaders();
+
+  const unsubscribe = store.subscribe((e: StoreEvent) => {
+    if (e.resource.resource === rt.resource && relevant(e.object)) send(e.type, e.object);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const stop = (): void => {
+    unsubscribe();
+    if (timer) clearTimeout(timer);
+    if (!res.writableEnded) res.end();
+  };
+  if (timeoutSeconds > 0) timer = setTimeout(stop, timeoutSeconds * 1000);
+  res.on('close', stop);
+}
