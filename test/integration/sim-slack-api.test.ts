@@ -78,6 +78,7 @@ describe('Slack Web API stand-in over HTTP', () => {
     const res = await api('chat.postMessage', form({ channel: 'C0INCIDENTS', text: 'x'.repeat(1024 * 1024 + 10) }));
     expect(res).toMatchObject({ status: 413, body: { ok: false, error: 'request_too_large' } });
     expect(sim.messages()).toHaveLength(count);
+    expect(sim.calls.at(-1)).toMatchObject({ kind: 'api', method: 'chat.postMessage', status: 413, args: {} });
   });
 
   it('answers channel_not_found for chat.update in an unknown channel, and message_not_found for an unknown ts', async () => {
@@ -125,6 +126,28 @@ describe('Slack Web API stand-in over HTTP', () => {
     const res = await fetch(body.upload_url as string, { method: 'POST', body: 'hello' });
     expect(await res.text()).toBe('OK - 5');
     expect(sim.workspace.files.get(body.file_id as string)?.content?.toString()).toBe('hello');
+  });
+
+  it('refuses a broken multipart upload and an upload over the upload limit, keeping no bytes', async () => {
+    const { body } = await api('files.getUploadURLExternal', form({ filename: 'broken.txt', length: '5' }));
+    const broken = await fetch(body.upload_url as string, {
+      method: 'POST',
+      headers: { 'Content-Type': 'multipart/form-data; boundary=xyz' },
+      body: '--xyz\r\nContent-Disposition: form-data; name="body"; filename="a"\r\n\r\nhello',
+    });
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).toBe('invalid_form_data');
+    const small = await startSlackApiServer({ maxUploadBytes: 10 });
+    try {
+      const ticket = await fetch(`${small.apiUrl}files.getUploadURLExternal?token=${small.botToken}&filename=big.bin&length=11`);
+      const { upload_url: uploadUrl, file_id: fileId } = (await ticket.json()) as { upload_url: string; file_id: string };
+      const tooBig = await fetch(uploadUrl, { method: 'POST', body: 'x'.repeat(11) });
+      expect(tooBig.status).toBe(413);
+      expect(small.workspace.files.get(fileId)?.content).toBeUndefined();
+    } finally {
+      await small.close();
+    }
+    expect(sim.workspace.files.get(body.file_id as string)?.content).toBeUndefined();
   });
 
   it('waitFor resolves on a later call and rejects with the recent calls after the timeout', async () => {

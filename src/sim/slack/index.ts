@@ -1,5 +1,15 @@
 // Public API of the Slack stand-in: the Web API server, the driver that plays Slack towards a Bolt app,
 // and the pure pieces (renderer, signature) that tests and the demo use directly.
+//
+//   const sim = await startSlackApiServer({ users: [{ id: 'U0ALICE', name: 'alice' }] });
+//   const app = new App({ token: sim.botToken, signingSecret, clientOptions: { slackApiUrl: sim.apiUrl } });
+//   const server = await app.start({ port: 0, host: '127.0.0.1' });
+//   const driver = new SlackDriver({ appUrl: `http://127.0.0.1:${port}/slack/events`, signingSecret, sim });
+//   sim.onMessage((e) => console.log(sim.renderMessage(e.message)));       // live view
+//   await driver.slashCommand({ userId: 'U0ALICE', channelId: 'C0INCIDENTS', text: 'incident db' });
+//   const msg = await sim.waitForMessage((m) => m.blocks !== undefined);
+//   await driver.clickButton({ userId: 'U0ALICE', channelId: 'C0INCIDENTS', messageTs: msg.ts, actionId: 'approve' });
+//   console.log(sim.transcript('#incidents'));
 export { startSlackApiServer, SlackApiSim } from './server.js';
 export type { SlackApiSimOptions, RateLimitOptions } from './server.js';
 export { SlackDriver, signSlackRequest, slackRequestHeaders, formEncode, findButton } from './driver.js';

@@ -230,7 +230,10 @@ export class SlackApiSim {
       raw = await readBody(req, limit);
     } catch (error) {
       if (!(error instanceof BodyTooLargeError)) throw error;
-      sendJson(res, 413, { ok: false, error: 'request_too_large' });
+      const response = { ok: false, error: 'request_too_large' };
+      const kind = area === 'upload' ? 'upload' : area === 'response' ? 'response_url' : 'api';
+      this.record({ kind, method: id, args: {}, status: 413, response });
+      sendJson(res, 413, response);
       return;
     }
     if (area === 'api' && id) return this.handleApi(id, url, req, raw, res);
