@@ -202,7 +202,8 @@ interface FieldConflict {
   path: FieldPath;
 }
 
-function conflictError(conflicts: FieldConflict[]): Error {
+function conflictError(unsorted: FieldConflict[]): Error {
+  const conflicts = [...unsorted].sort((a, b) => (a.manager === b.manager ? renderPath(a.path).localeCompare(renderPath(b.path)) : a.manager.localeCompare(b.manager)));
   const byManager = new Map<string, FieldConflict[]>();
   for (const c of conflicts) byManager.set(c.manager, [...(byManager.get(c.manager) ?? []), c]);
   const n = conflicts.length;
@@ -271,6 +272,11 @@ export function applyConfiguration(
     for (const key of TRACKED_METADATA) {
       if (isObj(appliedMeta[key])) meta[key] = mergePatch(meta[key] ?? {}, appliedMeta[key]);
     }
+  }
+  const mergedMeta = merged.metadata as Obj;
+  for (const key of TRACKED_METADATA) {
+    // Removing the last label leaves no empty map behind, as on a real cluster.
+    if (isObj(mergedMeta[key]) && Object.keys(mergedMeta[key] as Obj).length === 0) delete mergedMeta[key];
   }
   const mine = entryFor(owners, opts.manager, 'Apply', opts.apiVersion, opts.time);
   mine.paths = appliedPaths;

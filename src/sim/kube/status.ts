@@ -110,7 +110,7 @@ function renderValue(value: unknown): string {
 /** `spec.x: Invalid value: 7: must be …`, the way field.Error renders itself. */
 export function renderFieldError(e: FieldError): string {
   const head = `${e.field}: ${TYPE_TEXT[e.type]}`;
-  if (e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden') return `${head}: ${e.detail}`;
+  if (e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden') return e.detail ? `${head}: ${e.detail}` : head;
   return `${head}: ${renderValue(e.value)}: ${e.detail}`;
 }
 
