@@ -4,6 +4,7 @@ export interface IncidentKeys {
   timeline(id: string): string;
   threadCursor(id: string): string;
   threadLock(id: string): string;
+  dirty(id: string): string;
   scope(scopeKey: string): string;
   index(): string;
 }
@@ -14,6 +15,7 @@ export function incidentKeys(prefix: string): IncidentKeys {
     timeline: (id) => `${prefix}:incident:${id}:timeline`,
     threadCursor: (id) => `${prefix}:incident:${id}:thread-cursor`,
     threadLock: (id) => `${prefix}:incident:${id}:thread-lock`,
+    dirty: (id) => `${prefix}:incident:${id}:dirty`,
     scope: (scopeKey) => `${prefix}:scope:${scopeKey}`,
     index: () => `${prefix}:incidents`,
   };

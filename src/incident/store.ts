@@ -129,4 +129,41 @@ export class IncidentStore {
     for (const event of events) pipeline.xadd(this.keys.timeline(id), '*', 'event', JSON.stringify(event));
     await pipeline.exec();
   }
+
+  /** Last timeline event already posted to the Slack thread. */
+  async threadCursor(id: string): Promise<string> {
+    return (await this.redis.get(this.keys.threadCursor(id))) ?? '-';
+  }
+
+  async setThreadCursor(id: string, cursor: string): Promise<void> {
+    await this.redis.set(this.keys.threadCursor(id), cursor);
+  }
+
+  /** Marks the incident's Slack view as out of date; whoever holds the thread lock redraws it. */
+  async markDirty(id: string): Promise<void> {
+    await this.redis.set(this.keys.dirty(id), '1');
+  }
+
+  /** Clears the mark and tells whether it was set. */
+  async takeDirty(id: string): Promise<boolean> {
+    return (await this.redis.getdel(this.keys.dirty(id))) !== null;
+  }
+
+  async isDirty(id: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.dirty(id))) === 1;
+  }
+
+  /** Runs `fn` only if no other process is posting this incident's thread; false when busy. */
+  async withThreadLock(id: string, fn: () => Promise<void>, ttlMs = 15_000): Promise<boolean> {
+    const token = `${process.pid}-${Math.random()}`;
+    const ok = await this.redis.set(this.keys.threadLock(id), token, 'PX', ttlMs, 'NX');
+    if (ok !== 'OK') return false;
+    try {
+      await fn();
+    } finally {
+      // Release only our own lock (it may have expired and been taken by someone else).
+      await this.redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, this.keys.threadLock(id), token);
+    }
+    return true;
+  }
 }

@@ -1,0 +1,305 @@
+// The incident engine: runs the playbook's steps as jobs. It is generic over steps: a step's work
+// lives in its handler; the engine moves state (atomically, through the store), asks for
+// approvals, schedules reminders, and keeps the Slack message and thread in step with the state.
+import { randomBytes } from 'node:crypto';
+import type { Incident } from '../incident/model.js';
+import type { IncidentStore } from '../incident/store.js';
+import {
+  completeStep,
+  failStep,
+  openIncident,
+  recordApproval,
+  recordRejection,
+  recordReminder,
+  requestApproval,
+  setMessage,
+  startStep,
+  TransitionRefused,
+  type OpenRequest,
+} from '../incident/transitions.js';
+import { incidentLogger, type Logger } from '../log.js';
+import type { IncidentJob } from '../queue/jobs.js';
+import type { JobQueue } from '../queue/bullmq.js';
+import type { ApproverDirectory } from '../slack/approvers.js';
+import { incidentMessage, timelineReply } from '../slack/blocks.js';
+import type { ChatGateway } from '../slack/chat.js';
+import { describeScope, postmortemFileName, renderPostmortem, type ExportFormat } from '../timeline/render.js';
+import { actorUserId, botActor, slackActor } from '../timeline/types.js';
+import type { Playbook, PlaybookStep } from './schema.js';
+import type { ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
+
+export interface EngineDeps {
+  store: IncidentStore;
+  queue: JobQueue;
+  playbook: Playbook;
+  handlers: ReadonlyMap<string, StepHandler>;
+  chat: ChatGateway;
+  cluster: ClusterAccess;
+  approvers: ApproverDirectory;
+  settings: StepSettings;
+  logger: Logger;
+  clock?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface DecisionResult {
+  ok: boolean;
+  message: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function newIncidentId(now: Date): string {
+  const day = now.toISOString().slice(0, 10).replace(/-/g, '');
+  return `${day}-${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`;
+}
+
+export class IncidentEngine {
+  private readonly clock: () => Date;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+    this.sleep = deps.sleep ?? sleep;
+  }
+
+  get playbook(): Playbook {
+    return this.deps.playbook;
+  }
+
+  async handle(job: IncidentJob): Promise<void> {
+    switch (job.name) {
+      case 'open':
+        return this.open(job.data.request, job.data.responseUrl);
+      case 'run-step':
+        return this.runStep(job.data.incidentId, job.data.stepId);
+      case 'remind':
+        return this.remind(job.data.incidentId, job.data.stepId, job.data.reminder);
+      case 'export':
+        return this.export(job.data);
+    }
+  }
+
+  private log(incidentId: string, extra: Record<string, unknown> = {}): Logger {
+    return incidentLogger(this.deps.logger, incidentId, extra);
+  }
+
+  private definition(stepId: string): PlaybookStep {
+    const step = this.deps.playbook.steps.find((s) => s.id === stepId);
+    if (!step) throw new Error(`the playbook has no step "${stepId}"`);
+    return step;
+  }
+
+  private handler(step: PlaybookStep): StepHandler {
+    const handler = this.deps.handlers.get(step.action);
+    if (!handler) throw new Error(`no handler for action "${step.action}"`);
+    return handler;
+  }
+
+  private async reply(responseUrl: string | undefined, channel: string, user: string, text: string): Promise<void> {
+    if (responseUrl) await this.deps.chat.respond(responseUrl, text);
+    else await this.deps.chat.postEphemeral(channel, user, text);
+  }
+
+  private async open(request: OpenRequest, responseUrl?: string): Promise<void> {
+    const log = this.log(request.id, { job: 'open' });
+    let incident = await this.deps.store.get(request.id);
+    if (!incident) {
+      if (!(await this.deps.cluster.namespaceExists(request.scope.namespace))) {
+        log.info({ namespace: request.scope.namespace }, 'unknown namespace; no incident opened');
+        await this.reply(responseUrl, request.channel, request.requestedBy, `Namespace \`${request.scope.namespace}\` does not exist in the cluster. No incident was opened.`);
+        return;
+      }
+      const created = await this.deps.store.create(openIncident(request, this.deps.playbook, this.clock()));
+      if (!created.created) {
+        const open = await this.deps.store.get(created.openIncidentId);
+        log.info({ openIncident: created.openIncidentId }, 'scope already has an open incident');
+        await this.deps.store.appendEvents(created.openIncidentId, [
+          { at: this.clock().toISOString(), type: 'incident.duplicate', actor: slackActor(request.requestedBy), summary: `<@${request.requestedBy}> asked to open an incident for the same scope${request.reason ? `: ${request.reason}` : ''}` },
+        ]);
+        await this.publish(created.openIncidentId);
+        await this.reply(
+          responseUrl,
+          request.channel,
+          request.requestedBy,
+          `An incident is already open for ${open ? describeScope(open) : 'this scope'}: \`${created.openIncidentId}\`${open ? ` in <#${open.channel}>` : ''}. Follow its thread, or \`/netpol status ${created.openIncidentId}\`.`,
+        );
+        return;
+      }
+      incident = created.incident;
+      log.info({ scope: incident.scope }, 'incident opened');
+    }
+    if (!incident.messageTs) {
+      const ts = await this.deps.chat.postMessage(incident.channel, this.render(incident));
+      incident = (await this.deps.store.transition(incident.id, (i) => setMessage(i, ts, this.clock())))?.incident ?? incident;
+    }
+    await this.publish(incident.id);
+    const stepId = incident.currentStep;
+    if (stepId && incident.steps[stepId]?.status === 'pending') await this.prepareStep(incident, stepId);
+  }
+
+  private async prepareStep(incident: Incident, stepId: string): Promise<void> {
+    const log = this.log(incident.id, { step: stepId });
+    const step = this.definition(stepId);
+    let evidence: Record<string, unknown>;
+    try {
+      evidence = await this.handler(step).prepare(this.context(incident, step, log));
+    } catch (error) {
+      log.error({ err: error }, 'gathering evidence failed');
+      await this.deps.store.transition(incident.id, (i) => failStep(i, stepId, `gathering evidence failed: ${(error as Error).message}`, this.clock()));
+      await this.publish(incident.id);
+      return;
+    }
+    const out = await this.deps.store.transition(incident.id, (i) =>
+      i.steps[stepId]?.status === 'pending' ? requestApproval(i, stepId, step.approval, evidence, this.clock()) : null,
+    );
+    await this.publish(incident.id);
+    const state = out?.incident.steps[stepId];
+    if (!state) return;
+    if (state.status === 'approved') await this.enqueueRun(incident.id, stepId, state.attempts + 1);
+    if (state.status === 'awaiting-approval') {
+      await this.deps.queue.enqueue({ name: 'remind', data: { incidentId: incident.id, stepId, reminder: 1 } }, { delayMs: step.approval.timeout });
+    }
+  }
+
+  private enqueueRun(incidentId: string, stepId: string, attempt: number): Promise<void> {
+    return this.deps.queue.enqueue({ name: 'run-step', data: { incidentId, stepId, attempt } });
+  }
+
+  private context(incident: Incident, step: PlaybookStep, logger: Logger) {
+    return { incident, step, playbook: this.deps.playbook, cluster: this.deps.cluster, settings: this.deps.settings, logger, now: this.clock, sleep: this.sleep };
+  }
+
+  private async runStep(incidentId: string, stepId: string): Promise<void> {
+    const log = this.log(incidentId, { step: stepId, job: 'run-step' });
+    let incident: Incident;
+    try {
+      const started = await this.deps.store.transition(incidentId, (i) => startStep(i, stepId, this.clock()));
+      if (!started) return;
+      incident = started.incident;
+      log.info({ resumed: started.resumed }, started.resumed ? 'resuming an interrupted step' : 'step started');
+    } catch (error) {
+      if (error instanceof TransitionRefused) {
+        log.info({ reason: error.message }, 'step not runnable; skipping');
+        return;
+      }
+      throw error;
+    }
+    await this.publish(incidentId);
+    const step = this.definition(stepId);
+    try {
+      const outcome = await this.handler(step).execute(this.context(incident, step, log));
+      const done = await this.deps.store.transition(incidentId, (i) => completeStep(i, stepId, outcome.result, outcome.events, this.clock()));
+      log.info({ result: outcome.result.summary }, 'step completed');
+      await this.publish(incidentId);
+      const next = done?.incident.currentStep;
+      if (done && next && done.incident.steps[next]?.status === 'pending') await this.prepareStep(done.incident, next);
+    } catch (error) {
+      log.error({ err: error }, 'step failed');
+      await this.deps.store.transition(incidentId, (i) => (i.status === 'open' ? failStep(i, stepId, (error as Error).message, this.clock()) : null));
+      await this.publish(incidentId);
+    }
+  }
+
+  private async remind(incidentId: string, stepId: string, reminder: number): Promise<void> {
+    const step = this.definition(stepId);
+    const out = await this.deps.store.transition(incidentId, (i) =>
+      i.steps[stepId]?.reminders === reminder - 1 ? recordReminder(i, stepId, step.approval, this.clock()) : null,
+    );
+    if (!out) return;
+    this.log(incidentId, { step: stepId }).info({ reminder }, 'approval reminder posted');
+    await this.publish(incidentId);
+    if (reminder < step.approval.maxReminders) {
+      await this.deps.queue.enqueue({ name: 'remind', data: { incidentId, stepId, reminder: reminder + 1 } }, { delayMs: step.approval.remindEvery });
+    }
+  }
+
+  /** Records an Approve/Reject click. Refusals change nothing and explain why. */
+  async decide(input: { incidentId: string; stepId: string; userId: string; decision: 'approve' | 'reject' }): Promise<DecisionResult> {
+    const log = this.log(input.incidentId, { step: input.stepId, user: input.userId });
+    if (!(await this.deps.approvers.isApprover(input.userId))) {
+      log.warn({ decision: input.decision }, 'decision refused: not an approver');
+      return { ok: false, message: `Only approvers (${this.deps.approvers.mentions()}) can approve or reject this step. Nothing changed.` };
+    }
+    const step = this.definition(input.stepId);
+    try {
+      if (input.decision === 'approve') {
+        const out = await this.deps.store.transition(input.incidentId, (i) => recordApproval(i, input.stepId, step.approval, input.userId, this.clock()));
+        if (out?.approved) await this.enqueueRun(input.incidentId, input.stepId, (out.incident.steps[input.stepId]?.attempts ?? 0) + 1);
+        void this.publish(input.incidentId).catch((error: unknown) => log.error({ err: error }, 'updating Slack failed'));
+        log.info({ approved: out?.approved }, 'approval recorded');
+        return { ok: true, message: out?.approved ? `Approved: ${step.title} is running.` : 'Approval recorded; a second approver is needed.' };
+      }
+      await this.deps.store.transition(input.incidentId, (i) => recordRejection(i, input.stepId, input.userId, this.clock()));
+      void this.publish(input.incidentId).catch((error: unknown) => log.error({ err: error }, 'updating Slack failed'));
+      log.info('step rejected');
+      return { ok: true, message: `Rejected: nothing will be applied for ${step.title}.` };
+    } catch (error) {
+      if (error instanceof TransitionRefused) return { ok: false, message: error.message };
+      throw error;
+    }
+  }
+
+  private async export(data: Extract<IncidentJob, { name: 'export' }>['data']): Promise<void> {
+    const incident = await this.deps.store.get(data.incidentId);
+    if (!incident) {
+      await this.reply(data.responseUrl, data.channel, data.userId, `No incident with id \`${data.incidentId}\`.`);
+      return;
+    }
+    const content = await this.postmortem(incident, data.format);
+    const filename = postmortemFileName(incident.id, data.format);
+    await this.deps.chat.uploadFile({ channel: incident.channel, threadTs: incident.messageTs, filename, content, comment: `Postmortem timeline for incident ${incident.id}` });
+    await this.deps.store.appendEvents(incident.id, [
+      { at: this.clock().toISOString(), type: 'export.created', actor: slackActor(data.userId), summary: `Postmortem timeline exported as ${filename}`, data: { format: data.format } },
+    ]);
+    await this.publish(incident.id);
+  }
+
+  /** The postmortem document, with Slack user ids resolved to names where Slack knows them. */
+  async postmortem(incident: Incident, format: ExportFormat): Promise<string> {
+    const timeline = await this.deps.store.timeline(incident.id);
+    const ids = new Set([incident.requestedBy, ...timeline.map((e) => actorUserId(e.actor)).filter((u): u is string => !!u)]);
+    const userNames: Record<string, string> = {};
+    await Promise.all(
+      [...ids].map(async (id) => {
+        const name = await this.deps.chat.userName(id);
+        if (name) userNames[id] = name;
+      }),
+    );
+    const stepTitles = Object.fromEntries(this.deps.playbook.steps.map((s) => [s.id, s.title]));
+    return renderPostmortem(format, { incident, timeline, stepTitles, userNames, generatedAt: this.clock() });
+  }
+
+  private render(incident: Incident) {
+    return incidentMessage(incident, this.deps.playbook, { approversText: this.deps.approvers.mentions() });
+  }
+
+  /**
+   * Brings Slack up to date: redraws the incident message from the latest state and posts every
+   * timeline event not yet in the thread. One process at a time per incident (a Redis lock); a
+   * caller that finds the lock taken leaves a mark that the holder picks up before it lets go.
+   */
+  async publish(incidentId: string): Promise<void> {
+    const { store, chat } = this.deps;
+    await store.markDirty(incidentId);
+    for (let round = 0; round < 50; round += 1) {
+      const ran = await store.withThreadLock(incidentId, async () => {
+        while (await store.takeDirty(incidentId)) {
+          const incident = await store.require(incidentId);
+          if (!incident.messageTs) return;
+          await chat.updateMessage(incident.channel, incident.messageTs, this.render(incident));
+          for (const event of await store.timeline(incidentId, await store.threadCursor(incidentId))) {
+            const mention = event.type === 'approval.reminder' ? ` ${this.deps.approvers.mentions()}` : '';
+            await chat.postMessage(incident.channel, { text: timelineReply(event) + mention, blocks: [] }, incident.messageTs);
+            await store.setThreadCursor(incidentId, event.id);
+          }
+        }
+      });
+      if (!(await store.isDirty(incidentId))) return;
+      if (!ran) await this.sleep(20);
+    }
+    this.log(incidentId).warn('Slack view still out of date after many rounds; the next change will redraw it');
+  }
+}
+
+export { botActor };

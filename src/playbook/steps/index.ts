@@ -1,0 +1,11 @@
+// The step handlers this version implements, by action name.
+import type { StepActionCheck } from '../load.js';
+import { containStep } from './contain.js';
+import type { StepHandler } from './types.js';
+
+export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([[containStep.action, containStep]]);
+
+export const stepActionCheck: StepActionCheck = {
+  actions: new Set(stepHandlers.keys()),
+  validateParams: (action, params) => stepHandlers.get(action)?.validateParams(params) ?? [],
+};

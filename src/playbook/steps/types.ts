@@ -1,0 +1,63 @@
+// The contract between the generic step runner and the handlers that do a step's work.
+import type { Incident } from '../../incident/model.js';
+import type { Logger } from '../../log.js';
+import type { TimelineEvent } from '../../timeline/types.js';
+import type { Playbook, PlaybookStep } from '../schema.js';
+
+/** What a step handler needs from the cluster; the kube adapter implements it. */
+export interface ClusterAccess {
+  namespaceExists(name: string): Promise<boolean>;
+  listPods(namespace: string, labelSelector?: string): Promise<PodLike[]>;
+  listNetworkPolicies(namespace: string): Promise<PolicyLike[]>;
+  getNetworkPolicy(namespace: string, name: string): Promise<PolicyLike | undefined>;
+  applyNetworkPolicy(policy: object, opts: { fieldManager: string; dryRun?: boolean; force?: boolean }): Promise<PolicyLike>;
+}
+
+export interface PodLike {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
+  status?: { phase?: string; podIP?: string };
+}
+
+export interface PolicyLike {
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; uid?: string };
+  spec?: { podSelector?: object; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
+}
+
+export interface StepSettings {
+  fieldManager: string;
+  applyRetries: number;
+  applyRetryDelayMs: number;
+}
+
+export interface StepContext {
+  incident: Incident;
+  step: PlaybookStep;
+  playbook: Playbook;
+  cluster: ClusterAccess;
+  settings: StepSettings;
+  logger: Logger;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface StepOutcome {
+  result: Record<string, unknown> & { summary: string };
+  events: TimelineEvent[];
+}
+
+export interface StepHandler {
+  action: string;
+  validateParams(params: unknown): { path: (string | number)[]; message: string }[];
+  /** Gathers evidence and builds the exact change to approve. Must not change the cluster. */
+  prepare(ctx: StepContext): Promise<Record<string, unknown> & { summary: string }>;
+  /** Performs the approved change. Must be safe to run again after an interrupted run. */
+  execute(ctx: StepContext): Promise<StepOutcome>;
+}
+
+/** A failure to report on the timeline as it is (e.g. the API's own "forbidden" message). */
+export class StepFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StepFailed';
+  }
+}

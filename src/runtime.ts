@@ -1,0 +1,108 @@
+// Starts the bot's roles (web: Slack app; worker: step jobs) in this process, sharing one Redis.
+import { WebClient } from '@slack/web-api';
+import type { Redis } from 'ioredis';
+import type { Config } from './config/schema.js';
+import { IncidentStore } from './incident/store.js';
+import { createKubeGateway, loadKubeConfig } from './kube/index.js';
+import { createLogger, type Logger } from './log.js';
+import { IncidentEngine } from './playbook/engine.js';
+import { loadPlaybook } from './playbook/load.js';
+import type { Playbook } from './playbook/schema.js';
+import { stepActionCheck, stepHandlers } from './playbook/steps/index.js';
+import type { ClusterAccess } from './playbook/steps/types.js';
+import { createJobQueue, startJobWorker, type JobQueue, type JobWorker } from './queue/bullmq.js';
+import { connectRedis } from './redis/connect.js';
+import { createSlackApp, type SlackSurface } from './slack/app.js';
+import { ApproverDirectory } from './slack/approvers.js';
+import { WebApiChat } from './slack/chat.js';
+
+export interface StartOptions {
+  config: Config;
+  /** Cluster access; built from the kubeconfig (KUBECONFIG / in-cluster) when absent. */
+  cluster?: ClusterAccess;
+  logger?: Logger;
+  /** HTTP port for the Slack receiver (overrides config.slack.port; 0 picks a free one). */
+  port?: number;
+}
+
+export interface RunningBot {
+  /** Port of the Slack HTTP receiver, when the web role runs over HTTP. */
+  port?: number;
+  engine: IncidentEngine;
+  store: IncidentStore;
+  queue: JobQueue;
+  playbook: Playbook;
+  redis: Redis;
+  stop(): Promise<void>;
+}
+
+export function protectedNamespaces(playbook: Playbook, config: Config): Set<string> {
+  return new Set([...playbook.parameters.protectedNamespaces, config.kube.botNamespace]);
+}
+
+export async function startBot(options: StartOptions): Promise<RunningBot> {
+  const { config } = options;
+  const logger = options.logger ?? createLogger({ level: config.log.level });
+  const playbook = loadPlaybook(config.playbook.path, stepActionCheck);
+  if (!config.redisUrl) throw new Error('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
+  const redis = await connectRedis(config.redisUrl);
+  const prefix = config.redis.keyPrefix;
+  const cluster = options.cluster ?? createKubeGateway(loadKubeConfig({ kubeconfigPath: config.kubeconfigPath }));
+  const client = new WebClient(config.secrets.slackBotToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 } });
+  const chat = new WebApiChat(client, config.slack.apiUrl);
+  const store = new IncidentStore(redis, prefix);
+  const queue = createJobQueue(redis, prefix);
+  const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
+  const engine = new IncidentEngine({
+    store,
+    queue,
+    playbook,
+    handlers: stepHandlers,
+    chat,
+    cluster,
+    approvers,
+    settings: { fieldManager: config.kube.fieldManager, applyRetries: config.kube.applyRetries, applyRetryDelayMs: config.kube.applyRetryDelayMs },
+    logger,
+  });
+
+  let worker: JobWorker | undefined;
+  let workerConnection: Redis | undefined;
+  if (config.roles.includes('worker')) {
+    // Workers block on their own connection.
+    workerConnection = redis.duplicate();
+    worker = startJobWorker(workerConnection, prefix, (job) => engine.handle(job), config.worker, logger.child({ role: 'worker' }));
+  }
+  let web: SlackSurface | undefined;
+  let port: number | undefined;
+  if (config.roles.includes('web')) {
+    web = createSlackApp({
+      signingSecret: config.secrets.slackSigningSecret,
+      botToken: config.secrets.slackBotToken,
+      appToken: config.secrets.slackAppToken,
+      apiUrl: config.slack.apiUrl,
+      engine,
+      store,
+      queue,
+      protectedNamespaces: protectedNamespaces(playbook, config),
+      logger: logger.child({ role: 'web' }),
+    });
+    port = await web.start(options.port ?? config.slack.port, config.slack.host);
+  }
+  logger.info({ roles: config.roles, port, playbook: playbook.name }, 'netpol-responder started');
+
+  return {
+    port,
+    engine,
+    store,
+    queue,
+    playbook,
+    redis,
+    async stop() {
+      await web?.stop();
+      await worker?.close();
+      await queue.close();
+      workerConnection?.disconnect();
+      redis.disconnect();
+    },
+  };
+}

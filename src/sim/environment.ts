@@ -1,0 +1,108 @@
+// The embedded environment: simulated cluster (seeded with the shop), Slack stand-in, and the bot
+// wired to both over loopback. `npm run demo` and the end-to-end tests both start it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { silentLogger, type Logger } from '../log.js';
+import { startBot, type RunningBot } from '../runtime.js';
+import { startKubeApiServer, type KubeApiSim } from './kube/index.js';
+import { shopObjects } from './scenarios/shop.js';
+import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
+
+export const DEMO_USERS = {
+  oncall: { id: 'U0ALICE', name: 'alice', real_name: 'Alice (on-call SRE)' },
+  approver: { id: 'U0BOB', name: 'bob', real_name: 'Bob (security lead)' },
+  secondApprover: { id: 'U0CAROL', name: 'carol', real_name: 'Carol (platform lead)' },
+  outsider: { id: 'U0MALLORY', name: 'mallory', real_name: 'Mallory (not an approver)' },
+} as const;
+export const DEMO_CHANNEL = 'C0INCIDENTS';
+export const APPROVERS_GROUP = 'S0SECOPS';
+const SIGNING_SECRET = 'demo-signing-secret-0123456789';
+
+export interface EnvironmentOptions {
+  redisUrl: string;
+  keyPrefix?: string;
+  playbookPath?: string;
+  roles?: Config['roles'];
+  worker?: Partial<Config['worker']>;
+  logger?: Logger;
+  /** Start the bot now (default) or leave it to the caller (e.g. a worker in a child process). */
+  startBot?: boolean;
+}
+
+export interface EmbeddedEnvironment {
+  kube: KubeApiSim;
+  slack: SlackApiSim;
+  bot?: RunningBot;
+  driver?: SlackDriver;
+  config: Config;
+  kubeconfigPath: string;
+  /** Environment variables a separate bot process needs to join this environment. */
+  env: Record<string, string>;
+  /** Starts the bot (or another replica of it) in this process. */
+  startBot(overrides?: Partial<Pick<Config, 'roles'>>): Promise<RunningBot>;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedEnvironment(options: EnvironmentOptions): Promise<EmbeddedEnvironment> {
+  const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
+  const kube = await startKubeApiServer();
+  kube.seed(shopObjects());
+  const kubeconfigPath = kube.writeKubeconfig(dir);
+  const slack = await startSlackApiServer({
+    users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
+    usergroups: { [APPROVERS_GROUP]: [DEMO_USERS.secondApprover.id] },
+  });
+  const env: Record<string, string> = {
+    SLACK_BOT_TOKEN: slack.botToken,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    REDIS_URL: options.redisUrl,
+    KUBECONFIG: kubeconfigPath,
+  };
+  const config = buildConfig(
+    {
+      slack: {
+        incidentChannel: DEMO_CHANNEL,
+        approvers: { users: [DEMO_USERS.approver.id], usergroups: [APPROVERS_GROUP] },
+        apiUrl: slack.apiUrl,
+        port: 0,
+        host: '127.0.0.1',
+      },
+      redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
+      kube: { applyRetryDelayMs: 20 },
+      playbook: { path: options.playbookPath ?? 'playbooks/netpol-incident.yaml' },
+      roles: options.roles ?? ['web', 'worker'],
+      worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
+    },
+    env,
+    'embedded environment',
+  );
+  const logger = options.logger ?? silentLogger;
+  const bots: RunningBot[] = [];
+  const environment: EmbeddedEnvironment = {
+    kube,
+    slack,
+    config,
+    kubeconfigPath,
+    env,
+    async startBot(overrides = {}) {
+      const bot = await startBot({ config: { ...config, ...overrides }, logger });
+      bots.push(bot);
+      if (bot.port !== undefined && !environment.driver) {
+        environment.bot = bot;
+        environment.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, sim: slack });
+      }
+      return bot;
+    },
+    async stop() {
+      for (const bot of bots.reverse()) await bot.stop();
+      await slack.close();
+      await kube.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  if (options.startBot !== false) await environment.startBot();
+  return environment;
+}

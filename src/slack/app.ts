@@ -1,0 +1,157 @@
+// The Slack surface: `/netpol …` and the Approve/Reject buttons. Every request is acknowledged
+// first; work goes to the job queue, or to the engine's quick atomic decision for a click.
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Incident } from '../incident/model.js';
+import type { IncidentStore } from '../incident/store.js';
+import type { Logger } from '../log.js';
+import { newIncidentId, type IncidentEngine } from '../playbook/engine.js';
+import type { JobQueue } from '../queue/bullmq.js';
+import { describeScope } from '../timeline/render.js';
+import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
+import { HELP_TEXT, parseNetpolCommand } from './commands.js';
+
+export interface SlackAppOptions {
+  signingSecret: string;
+  botToken: string;
+  appToken?: string;
+  apiUrl?: string;
+  engine: IncidentEngine;
+  store: IncidentStore;
+  queue: JobQueue;
+  protectedNamespaces: ReadonlySet<string>;
+  logger: Logger;
+  clock?: () => Date;
+}
+
+export interface SlackSurface {
+  /** Starts listening (HTTP) or connecting (Socket Mode); resolves to the HTTP port, if any. */
+  start(port: number, host: string): Promise<number | undefined>;
+  stop(): Promise<void>;
+}
+
+function incidentDetail(incident: Incident): string {
+  const steps = incident.stepOrder.map((id) => `${id}: ${incident.steps[id]?.status ?? '?'}`).join(', ');
+  return `*Incident \`${incident.id}\`* (${incident.status}) · ${describeScope(incident)} · opened ${incident.createdAt} by <@${incident.requestedBy}> in <#${incident.channel}> · steps: ${steps}`;
+}
+
+export function createSlackApp(options: SlackAppOptions): SlackSurface {
+  const { engine, store, queue, logger } = options;
+  const clock = options.clock ?? (() => new Date());
+  const socketMode = Boolean(options.appToken);
+  const receiver = socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: options.signingSecret,
+        endpoints: '/slack/events',
+        customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') }],
+      });
+  const app = new App({
+    token: options.botToken,
+    ...(socketMode ? { socketMode: true, appToken: options.appToken, signingSecret: options.signingSecret } : { receiver }),
+    clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
+    logLevel: LogLevel.ERROR,
+  });
+
+  app.command('/netpol', async ({ command, ack, respond }) => {
+    const parsed = parseNetpolCommand(command.text ?? '');
+    const log = logger.child({ user: command.user_id, command: parsed.kind });
+    switch (parsed.kind) {
+      case 'help':
+        await ack({ response_type: 'ephemeral', text: HELP_TEXT });
+        return;
+      case 'invalid':
+        log.info('refused a malformed /netpol command');
+        await ack({ response_type: 'ephemeral', text: parsed.message });
+        return;
+      case 'incident': {
+        if (options.protectedNamespaces.has(parsed.namespace)) {
+          log.warn({ namespace: parsed.namespace }, 'refused to contain a protected namespace');
+          await ack({
+            response_type: 'ephemeral',
+            text: `\`${parsed.namespace}\` is a protected namespace: the bot never contains it (see the playbook's protectedNamespaces). No incident was opened.`,
+          });
+          return;
+        }
+        const id = newIncidentId(clock());
+        const scope = parsed.selector ? `pods matching \`${parsed.selector}\` in \`${parsed.namespace}\`` : `namespace \`${parsed.namespace}\``;
+        await ack({ response_type: 'ephemeral', text: `Opening incident \`${id}\` for ${scope}: gathering evidence…` });
+        await queue.enqueue({
+          name: 'open',
+          data: {
+            request: {
+              id,
+              scope: { namespace: parsed.namespace, selector: parsed.selector, labelSelector: parsed.labelSelector },
+              reason: parsed.reason,
+              requestedBy: command.user_id,
+              channel: command.channel_id,
+            },
+            responseUrl: command.response_url,
+          },
+        });
+        logger.child({ incident: id }).info({ user: command.user_id }, 'incident requested');
+        return;
+      }
+      case 'status': {
+        await ack();
+        if (parsed.incidentId) {
+          const incident = await store.get(parsed.incidentId);
+          await respond({ response_type: 'ephemeral', text: incident ? incidentDetail(incident) : `No incident with id \`${parsed.incidentId}\`.` });
+        } else {
+          await respond({ response_type: 'ephemeral', text: statusSummary(await store.list(10), engine.playbook) });
+        }
+        return;
+      }
+      case 'export': {
+        await ack({ response_type: 'ephemeral', text: `Exporting the postmortem timeline of \`${parsed.incidentId}\` (${parsed.format}) to its thread…` });
+        await queue.enqueue({
+          name: 'export',
+          data: {
+            incidentId: parsed.incidentId,
+            format: parsed.format,
+            userId: command.user_id,
+            channel: command.channel_id,
+            responseUrl: command.response_url,
+            requestId: command.trigger_id.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || String(clock().getTime()),
+          },
+        });
+        return;
+      }
+    }
+  });
+
+  for (const [actionId, decision] of [
+    [APPROVE_ACTION, 'approve'],
+    [REJECT_ACTION, 'reject'],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const value = parseButtonValue('value' in action ? (action.value as string | undefined) : undefined);
+      if (!value) {
+        await respond({ response_type: 'ephemeral', replace_original: false, text: 'That button is not one of ours (malformed value). Nothing changed.' });
+        return;
+      }
+      const result = await engine.decide({ ...value, userId: body.user.id, decision });
+      if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+    });
+  }
+
+  app.error(async (error) => {
+    logger.error({ err: error }, 'error in a Slack handler');
+  });
+
+  return {
+    async start(port, host) {
+      if (socketMode) {
+        await app.start();
+        return undefined;
+      }
+      const server = (await receiver!.start({ port, host })) as Server;
+      return (server.address() as AddressInfo).port;
+    },
+    async stop() {
+      await app.stop();
+    },
+  };
+}

@@ -1,0 +1,191 @@
+// Block Kit for the incident message and its thread replies. Pure: incident state in, JSON out.
+import { stringify as toYaml } from 'yaml';
+import type { Incident, StepState } from '../incident/model.js';
+import type { Playbook } from '../playbook/schema.js';
+import { requiredApprovals } from '../playbook/schema.js';
+import { describeScope } from '../timeline/render.js';
+import type { TimelineEvent } from '../timeline/types.js';
+import { actorUserId } from '../timeline/types.js';
+
+export const APPROVE_ACTION = 'netpol_approve';
+export const REJECT_ACTION = 'netpol_reject';
+
+/** Slack limits: 3000 characters per section text, 50 blocks per message. */
+const SECTION_LIMIT = 3000;
+const LIST_LIMIT = 10;
+
+export interface Block {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface SlackMessage {
+  text: string;
+  blocks: Block[];
+}
+
+export interface ApprovalButtonValue {
+  incidentId: string;
+  stepId: string;
+}
+
+function truncate(text: string, limit = SECTION_LIMIT): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 20)}\n… (truncated)`;
+}
+
+/** Slack mrkdwn treats &, < and > specially; user-supplied text must not inject mentions or links. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+function section(text: string): Block {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text) } };
+}
+
+function listOf(items: string[], total = items.length): string {
+  if (items.length === 0) return '_none_';
+  const shown = items.slice(0, LIST_LIMIT).map((i) => `\`${escapeMrkdwn(i)}\``).join(', ');
+  return total > LIST_LIMIT ? `${shown} and ${total - LIST_LIMIT} more` : shown;
+}
+
+const statusLine: Record<Incident['status'], string> = {
+  open: ':large_orange_circle: Open',
+  completed: ':large_green_circle: Completed',
+  rejected: ':white_circle: Rejected: nothing was applied',
+  failed: ':red_circle: Failed',
+};
+
+const stepIcon: Record<StepState['status'], string> = {
+  pending: ':hourglass_flowing_sand:',
+  'awaiting-approval': ':raised_hand:',
+  approved: ':white_check_mark:',
+  running: ':gear:',
+  done: ':heavy_check_mark:',
+  rejected: ':no_entry_sign:',
+  failed: ':x:',
+};
+
+function stepLine(playbook: Playbook, incident: Incident, stepId: string, index: number): string {
+  const step = incident.steps[stepId];
+  const definition = playbook.steps.find((s) => s.id === stepId);
+  if (!step || !definition) return '';
+  const needed = requiredApprovals(definition.approval.rule);
+  let detail: string = step.status;
+  if (step.status === 'awaiting-approval') detail = `waiting for approval (${step.approvals.length} of ${needed})`;
+  if (step.status === 'done' && step.result) detail = String(step.result.summary ?? 'done');
+  if (step.status === 'failed') detail = `failed: ${escapeMrkdwn(step.error ?? 'unknown error')}`;
+  if (step.status === 'rejected' && step.rejectedBy) detail = `rejected by <@${step.rejectedBy.user}>`;
+  const approvals = step.approvals.length > 0 ? ` · approved by ${step.approvals.map((a) => `<@${a.user}>`).join(', ')}` : '';
+  return `${stepIcon[step.status]} *${index + 1}. ${escapeMrkdwn(definition.title)}*: ${detail}${approvals}`;
+}
+
+export interface IncidentMessageOptions {
+  /** Mentions of who may approve, e.g. "<@U1>, <!subteam^S1>". */
+  approversText?: string;
+}
+
+export function incidentMessage(incident: Incident, playbook: Playbook, options: IncidentMessageOptions = {}): SlackMessage {
+  const blocks: Block[] = [];
+  blocks.push({ type: 'header', text: { type: 'plain_text', text: `NetworkPolicy incident ${incident.id}`.slice(0, 150) } });
+  blocks.push({
+    type: 'section',
+    fields: [
+      { type: 'mrkdwn', text: `*Scope*\n${describeScope(incident)}` },
+      { type: 'mrkdwn', text: `*Status*\n${statusLine[incident.status]}` },
+      { type: 'mrkdwn', text: `*Opened by*\n<@${incident.requestedBy}>` },
+      { type: 'mrkdwn', text: `*Reason*\n${incident.reason ? escapeMrkdwn(incident.reason).slice(0, 500) : '_not given_'}` },
+    ],
+  });
+  blocks.push({ type: 'divider' });
+  blocks.push(section(incident.stepOrder.map((id, i) => stepLine(playbook, incident, id, i)).join('\n')));
+
+  const current = incident.currentStep ? incident.steps[incident.currentStep] : undefined;
+  const evidenceStep = current?.evidence ? current : incident.steps[incident.stepOrder[0] ?? '']; // after completion, keep showing what was found
+  const evidence = evidenceStep?.evidence;
+  if (evidence) {
+    const pods = (evidence.pods as { name: string }[] | undefined) ?? [];
+    const policies = (evidence.policies as { name: string }[] | undefined) ?? [];
+    const stillAllowing = (evidence.stillAllowing as string[] | undefined) ?? [];
+    const podCount = Number(evidence.podCount ?? pods.length);
+    const lines = [
+      `*Pods in scope (${podCount})*: ${listOf(pods.map((p) => p.name), podCount)}`,
+      `*NetworkPolicies selecting them (${policies.length})*: ${listOf(policies.map((p) => p.name))}`,
+    ];
+    if (stillAllowing.length > 0) {
+      lines.push(
+        `:warning: NetworkPolicies are additive: the allow rules of ${listOf(stillAllowing)} keep working next to the deny-all. ` +
+          'Containment cuts every connection that no other policy allows; restoring known-good policies is the next step.',
+      );
+    }
+    blocks.push(section(lines.join('\n')));
+    const proposed = evidence.proposedPolicy;
+    if (proposed && current?.status === 'awaiting-approval') {
+      const dryRun = evidence.dryRun as { ok: boolean; error?: string } | undefined;
+      blocks.push(section(`*Proposed emergency deny-all* (server-side dry run: ${dryRun?.ok ? ':white_check_mark: valid' : `:x: ${escapeMrkdwn(dryRun?.error ?? 'not run')}`})`));
+      blocks.push(section(`\`\`\`${truncate(toYaml(proposed), SECTION_LIMIT - 10)}\`\`\``));
+    }
+  }
+
+  if (incident.status === 'open' && incident.currentStep && current?.status === 'awaiting-approval') {
+    const value: ApprovalButtonValue = { incidentId: incident.id, stepId: incident.currentStep };
+    const definition = playbook.steps.find((s) => s.id === incident.currentStep);
+    const title = definition?.title ?? incident.currentStep;
+    blocks.push({
+      type: 'actions',
+      block_id: `approval.${incident.id}.${incident.currentStep}`,
+      elements: [
+        {
+          type: 'button',
+          action_id: APPROVE_ACTION,
+          style: 'primary',
+          text: { type: 'plain_text', text: 'Approve' },
+          value: JSON.stringify(value),
+          confirm: {
+            title: { type: 'plain_text', text: 'Apply this change?' },
+            text: { type: 'mrkdwn', text: `${escapeMrkdwn(title)} will change the cluster for ${describeScope(incident)}.` },
+            confirm: { type: 'plain_text', text: 'Approve' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+        { type: 'button', action_id: REJECT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Reject' }, value: JSON.stringify(value) },
+      ],
+    });
+    if (options.approversText) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `Approvers: ${options.approversText}` }] });
+  }
+  blocks.push({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `Incident \`${incident.id}\` · postmortem: \`/netpol export ${incident.id}\`` }],
+  });
+  const text = `NetworkPolicy incident ${incident.id} (${incident.status}): ${describeScope(incident)}`;
+  return { text, blocks };
+}
+
+/** One timeline event as a thread reply. */
+export function timelineReply(event: TimelineEvent): string {
+  const who = actorUserId(event.actor);
+  const time = event.at.slice(11, 19);
+  return `\`${time}\` ${who ? `<@${who}>` : ':robot_face:'} ${event.summary}`;
+}
+
+export function parseButtonValue(value: string | undefined): ApprovalButtonValue | undefined {
+  if (!value || value.length > 500) return undefined;
+  try {
+    const parsed = JSON.parse(value) as Partial<ApprovalButtonValue>;
+    if (typeof parsed.incidentId === 'string' && typeof parsed.stepId === 'string' && /^[a-z0-9-]{1,64}$/.test(parsed.incidentId) && /^[a-z0-9-]{1,32}$/.test(parsed.stepId)) {
+      return { incidentId: parsed.incidentId, stepId: parsed.stepId };
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export function statusSummary(incidents: Incident[], playbook: Playbook): string {
+  if (incidents.length === 0) return 'No incidents yet.';
+  return incidents
+    .map((i) => {
+      const step = i.currentStep ? playbook.steps.find((s) => s.id === i.currentStep)?.title ?? i.currentStep : '—';
+      return `• \`${i.id}\` ${statusLine[i.status]} · ${describeScope(i)} · step: ${step} · opened ${i.createdAt}`;
+    })
+    .join('\n');
+}

@@ -1,0 +1,80 @@
+// Parses the text of `/netpol …` into a command. Pure; every refusal carries a message for the user.
+import { LabelSelectorSyntaxError, parseLabelSelector } from '../kube/label-selector.js';
+import type { LabelSelectorSpec } from '../incident/model.js';
+import { exportFormats, type ExportFormat } from '../timeline/render.js';
+
+export type NetpolCommand =
+  | { kind: 'incident'; namespace: string; selector?: string; labelSelector?: LabelSelectorSpec; reason?: string }
+  | { kind: 'status'; incidentId?: string }
+  | { kind: 'export'; incidentId: string; format: ExportFormat }
+  | { kind: 'help' }
+  | { kind: 'invalid'; message: string };
+
+export const MAX_COMMAND_TEXT = 2000;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const INCIDENT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;
+
+export const HELP_TEXT = [
+  '*netpol-responder* runs the NetworkPolicy incident playbook.',
+  '• `/netpol incident <namespace> [label-selector] [-- reason]` open an incident and propose an emergency deny-all',
+  '   e.g. `/netpol incident db app=postgres -- unexpected egress to 203.0.113.66`',
+  '• `/netpol status [incident-id]` open incidents, or one incident in detail',
+  '• `/netpol export <incident-id> [md|json]` upload the postmortem timeline to the incident thread',
+  '• `/netpol help` this help',
+].join('\n');
+
+function invalid(message: string): NetpolCommand {
+  return { kind: 'invalid', message: `${message}\n\n${HELP_TEXT}` };
+}
+
+function parseIncident(args: string): NetpolCommand {
+  const separator = args.search(/(^|\s)--(\s|$)/);
+  const head = (separator === -1 ? args : args.slice(0, separator)).trim();
+  const reason = separator === -1 ? undefined : args.slice(separator).replace(/^\s*--/, '').trim() || undefined;
+  const [namespace, ...rest] = head.split(/\s+/).filter(Boolean);
+  if (!namespace) return invalid('Which namespace? Usage: `/netpol incident <namespace> [label-selector] [-- reason]`');
+  if (!NAMESPACE.test(namespace) || namespace.length > 63) {
+    return invalid(`\`${namespace.slice(0, 80)}\` is not a valid namespace name (lower-case letters, digits and "-", at most 63 characters).`);
+  }
+  const selector = rest.join(' ').trim();
+  if (!selector) return { kind: 'incident', namespace, reason };
+  try {
+    const parsed = parseLabelSelector(selector);
+    if (Object.keys(parsed.matchLabels).length === 0 && parsed.matchExpressions.length === 0) return { kind: 'incident', namespace, reason };
+    return { kind: 'incident', namespace, selector, labelSelector: parsed, reason };
+  } catch (error) {
+    if (error instanceof LabelSelectorSyntaxError) return invalid(`Malformed label selector: ${error.message}. No incident was opened.`);
+    throw error;
+  }
+}
+
+export function parseNetpolCommand(text: string): NetpolCommand {
+  if (text.length > MAX_COMMAND_TEXT) return invalid(`That command is too long (${text.length} characters; at most ${MAX_COMMAND_TEXT}).`);
+  const trimmed = text.trim();
+  const match = /^(\S+)\s*([\s\S]*)$/.exec(trimmed);
+  if (!match) return { kind: 'help' };
+  const verb = (match[1] ?? '').toLowerCase();
+  const args = (match[2] ?? '').trim();
+  const words = args.split(/\s+/).filter(Boolean);
+  switch (verb) {
+    case 'help':
+      return { kind: 'help' };
+    case 'incident':
+      return parseIncident(args);
+    case 'status': {
+      if (words.length > 1) return invalid('Usage: `/netpol status [incident-id]`');
+      const id = words[0];
+      if (id && !INCIDENT_ID.test(id)) return invalid(`\`${id.slice(0, 60)}\` is not an incident id.`);
+      return { kind: 'status', incidentId: id };
+    }
+    case 'export': {
+      const [id, format = 'md', ...extra] = words;
+      if (!id || extra.length > 0) return invalid('Usage: `/netpol export <incident-id> [md|json]`');
+      if (!INCIDENT_ID.test(id)) return invalid(`\`${id.slice(0, 60)}\` is not an incident id.`);
+      if (!(exportFormats as readonly string[]).includes(format)) return invalid(`Unknown export format \`${format.slice(0, 20)}\`: use md or json.`);
+      return { kind: 'export', incidentId: id, format: format as ExportFormat };
+    }
+    default:
+      return invalid(`Unknown command \`${verb.slice(0, 40)}\`.`);
+  }
+}

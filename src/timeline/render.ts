@@ -1,0 +1,132 @@
+// Postmortem renderers: pure functions from an incident and its timeline to a document.
+import { stringify as toYaml } from 'yaml';
+import type { Incident } from '../incident/model.js';
+import type { StoredTimelineEvent } from './types.js';
+import { actorUserId } from './types.js';
+
+export type ExportFormat = 'md' | 'json';
+export const exportFormats: readonly ExportFormat[] = ['md', 'json'];
+
+export interface PostmortemInput {
+  incident: Incident;
+  timeline: StoredTimelineEvent[];
+  /** Step id → title, from the playbook. */
+  stepTitles: Record<string, string>;
+  /** Slack user id → display name, when known. */
+  userNames?: Record<string, string>;
+  generatedAt: Date;
+}
+
+function actorName(actor: string, names: Record<string, string>): string {
+  const user = actorUserId(actor);
+  if (!user) return actor === 'bot' ? 'netpol-responder' : actor;
+  return names[user] ? `@${names[user]}` : `<@${user}>`;
+}
+
+/** Slack mentions (<@U123>) in summaries become names in a document read outside Slack. */
+function plainText(text: string, names: Record<string, string>): string {
+  return text.replace(/<@([A-Z0-9]+)>/g, (_, id: string) => (names[id] ? `@${names[id]}` : `@${id}`));
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  const seconds = Math.round(ms / 1000);
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].filter(Boolean).join(' ');
+}
+
+export function describeScope(incident: Incident): string {
+  const { namespace, selector } = incident.scope;
+  return selector ? `pods matching \`${selector}\` in namespace \`${namespace}\`` : `the whole namespace \`${namespace}\``;
+}
+
+function firstEvent(timeline: StoredTimelineEvent[], type: string): StoredTimelineEvent | undefined {
+  return timeline.find((e) => e.type === type);
+}
+
+export function renderMarkdown(input: PostmortemInput): string {
+  const { incident, timeline, stepTitles } = input;
+  const names = input.userNames ?? {};
+  const out: string[] = [];
+  const opened = Date.parse(incident.createdAt);
+  const contained = firstEvent(timeline, 'policy.confirmed');
+
+  out.push(`# Postmortem timeline: incident ${incident.id}`, '');
+  out.push('## Summary', '');
+  out.push(`- **Status:** ${incident.status}${contained ? ' (contained)' : ''}`);
+  out.push(`- **Scope:** ${describeScope(incident)}`);
+  if (incident.reason) out.push(`- **Reason given:** ${incident.reason}`);
+  out.push(`- **Opened:** ${incident.createdAt} by ${actorName(`slack:${incident.requestedBy}`, names)}`);
+  if (contained) out.push(`- **Contained:** ${contained.at} (${formatDuration(Date.parse(contained.at) - opened)} after opening)`);
+  const failure = firstEvent(timeline, 'step.failed');
+  if (failure) out.push(`- **Failed:** ${failure.at}: ${plainText(failure.summary, names)}`);
+  out.push(`- **Events recorded:** ${timeline.length}`, '');
+
+  out.push('## Scope', '');
+  for (const stepId of incident.stepOrder) {
+    const evidence = incident.steps[stepId]?.evidence;
+    const pods = (evidence?.pods as { name: string; labels?: Record<string, string> }[] | undefined) ?? [];
+    const policies = (evidence?.policies as { name: string; selectsScope?: boolean }[] | undefined) ?? [];
+    if (!evidence) continue;
+    out.push(`Pods in scope (${pods.length}): ${pods.length ? pods.map((p) => `\`${p.name}\``).join(', ') : 'none'}`, '');
+    out.push(`NetworkPolicies selecting them (${policies.length}): ${policies.length ? policies.map((p) => `\`${p.name}\``).join(', ') : 'none'}`, '');
+  }
+
+  out.push('## Decisions', '');
+  out.push('| Step | Decision | By | At |', '|---|---|---|---|');
+  for (const stepId of incident.stepOrder) {
+    const step = incident.steps[stepId];
+    if (!step) continue;
+    const title = stepTitles[stepId] ?? stepId;
+    for (const approval of step.approvals) out.push(`| ${cell(title)} | approved | ${actorName(`slack:${approval.user}`, names)} | ${approval.at} |`);
+    if (step.rejectedBy) out.push(`| ${cell(title)} | rejected | ${actorName(`slack:${step.rejectedBy.user}`, names)} | ${step.rejectedBy.at} |`);
+    if (step.approvals.length === 0 && !step.rejectedBy) out.push(`| ${cell(title)} | ${step.status} | | |`);
+  }
+  out.push('');
+
+  out.push('## Changes applied to the cluster', '');
+  const applied = timeline.filter((e) => e.type === 'policy.applied');
+  if (applied.length === 0) out.push('Nothing was applied.', '');
+  for (const event of applied) {
+    const policy = event.data?.policy as { metadata?: { name?: string; namespace?: string } } | undefined;
+    out.push(`### ${policy?.metadata?.namespace ?? '?'}/${policy?.metadata?.name ?? '?'} (${event.at})`, '');
+    out.push('```yaml', toYaml(policy ?? {}).trimEnd(), '```', '');
+  }
+
+  out.push('## Timeline', '');
+  out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');
+  for (const event of timeline) {
+    const step = event.step ? (stepTitles[event.step] ?? event.step) : '';
+    out.push(`| ${event.at} | ${cell(actorName(event.actor, names))} | ${cell(step)} | ${cell(plainText(event.summary, names))} |`);
+  }
+  out.push('', `_Generated by netpol-responder at ${input.generatedAt.toISOString()}._`, '');
+  return out.join('\n');
+}
+
+export function renderJson(input: PostmortemInput): string {
+  return `${JSON.stringify(
+    {
+      generatedAt: input.generatedAt.toISOString(),
+      incident: input.incident,
+      stepTitles: input.stepTitles,
+      userNames: input.userNames ?? {},
+      timeline: input.timeline,
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+export function renderPostmortem(format: ExportFormat, input: PostmortemInput): string {
+  return format === 'md' ? renderMarkdown(input) : renderJson(input);
+}
+
+export function postmortemFileName(incidentId: string, format: ExportFormat): string {
+  return `postmortem-${incidentId}.${format}`;
+}

@@ -1,0 +1,42 @@
+import type { SimMessage } from '../../src/sim/slack/index.js';
+import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment, type EnvironmentOptions } from '../../src/sim/environment.js';
+import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks.js';
+import { testRedisUrl, uniquePrefix } from './redis.js';
+
+export { DEMO_CHANNEL, DEMO_USERS };
+
+export function startTestEnvironment(options: Partial<EnvironmentOptions> = {}): Promise<EmbeddedEnvironment> {
+  return startEmbeddedEnvironment({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('e2e'), ...options });
+}
+
+export function hasApprovalButtons(message: SimMessage): boolean {
+  return JSON.stringify(message.blocks ?? []).includes(APPROVE_ACTION);
+}
+
+/** The incident message (top-level bot message with a header) for an incident id. */
+export function incidentMessageFor(env: EmbeddedEnvironment, incidentId: string): SimMessage | undefined {
+  return env.slack.messages(DEMO_CHANNEL).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`));
+}
+
+export async function openIncident(env: EmbeddedEnvironment, text: string, userId: string = DEMO_USERS.oncall.id): Promise<{ incidentId: string; message: SimMessage }> {
+  const result = await env.driver!.slashCommand({ userId, channelId: DEMO_CHANNEL, text });
+  const match = /Opening incident `([a-z0-9-]+)`/.exec(result.body);
+  if (!match?.[1]) throw new Error(`no incident opened: ${result.status} ${result.body}`);
+  const incidentId = match[1];
+  const message = await env.slack.waitForMessage((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`) && hasApprovalButtons(m), 10_000);
+  return { incidentId, message };
+}
+
+export function click(env: EmbeddedEnvironment, message: SimMessage, userId: string, decision: 'approve' | 'reject' = 'approve') {
+  return env.driver!.clickButton({ userId, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: decision === 'approve' ? APPROVE_ACTION : REJECT_ACTION });
+}
+
+export async function waitForStatus(env: EmbeddedEnvironment, incidentId: string, status: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const incident = await env.bot!.store.get(incidentId);
+    if (incident?.status === status) return;
+    if (Date.now() > deadline) throw new Error(`incident ${incidentId} is ${incident?.status ?? 'missing'}, expected ${status}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
