@@ -29,6 +29,8 @@ export interface KubeApiSimOptions {
   users?: Record<string, string>;
   /** Clock for creationTimestamp and managedFields times. */
   clock?: () => Date;
+  /** How many past events watches can resume from (older ones get 410 Expired). Default 10000. */
+  watchHistoryLimit?: number;
 }
 
 export interface SeedOptions {
@@ -92,7 +94,7 @@ function flattenSeed(objects: readonly unknown[]): Array<{ rt: ResourceType; obj
 }
 
 export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<KubeApiSim> {
-  const store = new ObjectStore(opts.clock);
+  const store = new ObjectStore(opts.clock, opts.watchHistoryLimit);
   const users = opts.users ?? { [`sim-admin-${Math.random().toString(36).slice(2)}`]: DEFAULT_SIM_USER };
   const access = new AccessControl(users);
   const defaultUser = Object.values(users)[0] ?? DEFAULT_SIM_USER;

@@ -56,7 +56,10 @@ export class ObjectStore {
   private readonly listeners = new Set<(event: StoreEvent) => void>();
   private revision = 1000;
 
-  constructor(private readonly clock: () => Date = () => new Date()) {}
+  constructor(
+    private readonly clock: () => Date = () => new Date(),
+    private readonly historyLimit = HISTORY_LIMIT,
+  ) {}
 
   now(): Date {
     return this.clock();
@@ -100,7 +103,7 @@ export class ObjectStore {
   private commit(type: WatchEventType, rt: ResourceType, obj: KubeObject): void {
     const event: StoreEvent = { type, resource: rt, object: deepClone(obj), resourceVersion: this.revision };
     this.history.push(event);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of this.listeners) listener(event);
   }
 

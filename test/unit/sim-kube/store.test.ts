@@ -104,6 +104,16 @@ describe('ObjectStore', () => {
     expect(statusCode(() => store.eventsSince(rv + 1000))).toBe(504);
   });
 
+  it('reports a resourceVersion older than the kept history as expired', () => {
+    const store = new ObjectStore(clock, 3);
+    store.create(NS, { metadata: { name: 'db' } });
+    const early = Number(store.resourceVersion());
+    for (const name of ['a', 'b', 'c', 'd']) store.create(NETPOL, { metadata: { name, namespace: 'db' } });
+    expect(store.eventsSince(early)).toBe('expired');
+    const recent = store.eventsSince(Number(store.resourceVersion()) - 2);
+    expect(recent === 'expired' ? recent : recent.map((e) => e.object.metadata?.name)).toEqual(['c', 'd']);
+  });
+
   it('returns copies: callers cannot mutate the stored state', () => {
     const store = withDb();
     store.create(NETPOL, { metadata: { name: 'a', namespace: 'db', labels: { x: '1' } } });
