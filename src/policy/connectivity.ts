@@ -22,6 +22,11 @@ export interface ConnectivityOptions {
   only?: { protocol: Protocol; port: number };
   /** Include address ranges outside the cluster (default true). */
   external?: boolean;
+  /**
+   * 'policy-blocks' (default, as netpol-analyzer prints): one line per address block induced by
+   * the ipBlocks of all policies; 'merged': adjacent blocks with equal connections are joined.
+   */
+  externalRanges?: 'policy-blocks' | 'merged';
 }
 
 interface InEntry {
@@ -38,7 +43,8 @@ interface EgEntry {
   fixed?: Conns;
 }
 
-type ExternalRow = Map<number, Conns>; // atom index -> conns
+/** Atom index -> conns, or 'open' when the class is not isolated in that direction (every atom, universe). */
+type ExternalRow = Map<number, Conns> | 'open';
 
 export interface Atom {
   family: IpFamily;
@@ -126,62 +132,75 @@ export class ClassConnectivity {
     return eg.intersect(this.ingressConns(s, d));
   }
 
+  // Reverse egress index: which sources may send to a destination. Open-egress sources and
+  // sources with an empty `to` reach everyone; the others reach the classes their rules name.
+  private openEgress = new Set<number>();
+  private reachesAll = new Set<number>();
+  private egressReverse = new Map<number, Set<number>>();
+
+  private indexEgress(s: number, add: boolean): void {
+    const entries = this.egEntries[s];
+    if (entries === null || entries === undefined) {
+      if (add) this.openEgress.add(s);
+      else this.openEgress.delete(s);
+      return;
+    }
+    if (entries.some((e) => e.peers === 'all')) {
+      if (add) this.reachesAll.add(s);
+      else this.reachesAll.delete(s);
+      return;
+    }
+    for (const e of entries) {
+      for (const d of e.peers as Uint32Array) {
+        let set = this.egressReverse.get(d);
+        if (add) {
+          if (!set) this.egressReverse.set(d, (set = new Set()));
+          set.add(s);
+        } else {
+          set?.delete(s);
+        }
+      }
+    }
+  }
+
+  /** Calls fn for every source whose egress may allow traffic to `d` (possibly more than once). */
+  private forEachEgressSource(d: number, fn: (s: number) => void): void {
+    for (const s of this.openEgress) fn(s);
+    for (const s of this.reachesAll) fn(s);
+    for (const s of this.egressReverse.get(d) ?? []) fn(s);
+  }
+
+  /** Calls fn for every source worth evaluating for destination d. */
+  private forEachCandidateSource(d: number, fn: (s: number) => void): void {
+    const entries = this.inEntries[d];
+    if (entries === null || entries === undefined || entries.some((e) => e.peers === 'all')) {
+      this.forEachEgressSource(d, fn);
+      return;
+    }
+    for (const e of entries) {
+      const peers = e.peers as Uint32Array;
+      for (let i = 0; i < peers.length; i++) fn(peers[i] as number);
+    }
+  }
+
   private computeAll(): void {
     const n = this.classCount;
     this.inEntries = Array.from({ length: n }, (_, d) => this.buildInEntries(d));
     this.egEntries = Array.from({ length: n }, (_, s) => this.buildEgEntries(s));
     this.rows = Array.from({ length: n }, () => new Map<number, Conns>());
-    // Sources whose egress can reach an ingress-open destination: open egress, or rules naming it.
-    const openEgress: number[] = [];
-    const reachesAll: number[] = [];
-    const reverse = new Map<number, number[]>();
-    for (let s = 0; s < n; s++) {
-      const entries = this.egEntries[s];
-      if (entries === null || entries === undefined) {
-        openEgress.push(s);
-        continue;
-      }
-      let all = false;
-      for (const e of entries) if (e.peers === 'all') all = true;
-      if (all) {
-        reachesAll.push(s);
-        continue;
-      }
-      const seen = new Set<number>();
-      for (const e of entries) {
-        const peers = e.peers as Uint32Array;
-        for (let i = 0; i < peers.length; i++) {
-          const d = peers[i] as number;
-          if (this.inEntries[d] !== null || seen.has(d)) continue;
-          seen.add(d);
-          const list = reverse.get(d);
-          if (list) list.push(s);
-          else reverse.set(d, [s]);
-        }
-      }
-    }
+    this.openEgress = new Set();
+    this.reachesAll = new Set();
+    this.egressReverse = new Map();
+    for (let s = 0; s < n; s++) this.indexEgress(s, true);
     const stamp = new Int32Array(n).fill(-1);
     for (let d = 0; d < n; d++) {
       const row = this.rows[d] as Map<number, Conns>;
-      const consider = (s: number): void => {
+      this.forEachCandidateSource(d, (s) => {
         if (stamp[s] === d) return;
         stamp[s] = d;
         const c = this.pairConns(s, d);
         if (!c.isEmpty()) row.set(s, c);
-      };
-      const entries = this.inEntries[d];
-      if (entries === null || entries === undefined) {
-        for (const s of openEgress) consider(s);
-        for (const s of reachesAll) consider(s);
-        for (const s of reverse.get(d) ?? []) consider(s);
-      } else if (entries.some((e) => e.peers === 'all')) {
-        for (let s = 0; s < n; s++) consider(s);
-      } else {
-        for (const e of entries) {
-          const peers = e.peers as Uint32Array;
-          for (let i = 0; i < peers.length; i++) consider(peers[i] as number);
-        }
-      }
+      });
     }
     this.computeExternal();
   }
@@ -214,11 +233,8 @@ export class ClassConnectivity {
 
   /** Conns per atom for one class and direction. */
   private externalRow(entries: Array<{ ips: IpSet; conns: Conns }> | null, atoms: Atom[]): ExternalRow {
-    const row: ExternalRow = new Map();
-    if (entries === null) {
-      for (let a = 0; a < atoms.length; a++) row.set(a, this.universe);
-      return row;
-    }
+    if (entries === null) return 'open';
+    const row = new Map<number, Conns>();
     for (const e of entries) {
       if (e.ips.isEmpty() || e.conns.isEmpty()) continue;
       for (const family of [4, 6] as const) {
@@ -274,17 +290,31 @@ export class ClassConnectivity {
       else row.set(s, after);
       changes.push({ src: s, dst: d, before, after });
     };
+    for (const s of impact.egress) {
+      this.indexEgress(s, false);
+      this.egEntries[s] = this.buildEgEntries(s);
+      this.indexEgress(s, true);
+    }
     for (const d of impact.ingress) this.inEntries[d] = this.buildInEntries(d);
-    for (const s of impact.egress) this.egEntries[s] = this.buildEgEntries(s);
-    for (const d of impact.ingress) for (let s = 0; s < n; s++) set(s, d, this.pairConns(s, d));
+    // Candidates: pairs allowed before (they may close) plus pairs the new rules may open.
+    for (const d of impact.ingress) {
+      const candidates = new Set<number>((this.rows[d] as Map<number, Conns>).keys());
+      this.forEachCandidateSource(d, (s) => candidates.add(s));
+      for (const s of candidates) set(s, d, this.pairConns(s, d));
+    }
     const ingressDone = new Set(impact.ingress);
     for (const s of impact.egress) {
-      for (let d = 0; d < n; d++) if (!ingressDone.has(d)) set(s, d, this.pairConns(s, d));
+      const entries = this.egEntries[s];
+      const everywhere = entries === null || entries === undefined || entries.some((e) => e.peers === 'all');
+      const candidates = new Set<number>();
+      for (let d = 0; d < n; d++) if (everywhere || (this.rows[d] as Map<number, Conns>).has(s)) candidates.add(d);
+      if (!everywhere) for (const e of entries) for (const d of e.peers as Uint32Array) candidates.add(d);
+      for (const d of candidates) if (!ingressDone.has(d)) set(s, d, this.pairConns(s, d));
     }
     if (this.options.external !== false) {
       const inBefore = this.inAtoms;
       const egBefore = this.egAtoms;
-      this.collectAtoms();
+      if (impact.ipBlocks) this.collectAtoms();
       if (sameAtoms(inBefore, this.inAtoms) && sameAtoms(egBefore, this.egAtoms)) {
         this.computeExternalFor(impact.ingress, 'ingress');
         this.computeExternalFor(impact.egress, 'egress');
@@ -302,54 +332,112 @@ export class ClassConnectivity {
     const index = this.index;
     const W = index.workloads.length;
     const endpoints: PeerEndpoint[] = index.workloads.map((w) => ({ kind: 'workload', id: w.id, ref: w.ref }));
-    const pairs = new Map<number, Conns>();
-    for (let d = 0; d < this.rows.length; d++) {
-      const dstWorkloads = index.classes[d]?.workloads ?? [];
-      for (const [s, conns] of this.rows[d] as Map<number, Conns>) {
-        for (const ws of index.classes[s]?.workloads ?? []) {
-          for (const wd of dstWorkloads) {
-            if (ws === wd) continue;
-            const key = ws * W + wd;
-            const prev = pairs.get(key);
-            pairs.set(key, prev ? prev.union(conns) : conns);
-          }
-        }
-      }
-    }
-    const out: Array<{ src: number; dst: number; conns: Conns }> = [];
-    for (const [key, conns] of pairs) out.push({ src: Math.floor(key / W), dst: key % W, conns });
-    // External endpoints get indexes after the workloads.
-    const atomEndpoint = (atom: Atom): PeerEndpoint => ({
-      kind: 'external',
-      id: `${formatIpRange(atom.family, atom.start, atom.end)}[External]`,
-      family: atom.family,
-      start: atom.start,
-      end: atom.end,
-    });
-    const addExternal = (atoms: Atom[], rows: ExternalRow[], inbound: boolean): void => {
-      const base = endpoints.length;
-      for (const atom of atoms) endpoints.push(atomEndpoint(atom));
-      for (const w of index.workloads) {
-        const merged = new Map<number, Conns>();
-        for (const c of w.classes) {
-          for (const [a, conns] of rows[c] ?? new Map<number, Conns>()) {
-            const prev = merged.get(a);
-            merged.set(a, prev ? prev.union(conns) : conns);
-          }
-        }
-        for (const [a, conns] of merged) {
-          if (conns.isEmpty()) continue;
-          out.push(inbound ? { src: base + a, dst: w.index, conns } : { src: w.index, dst: base + a, conns });
-        }
-      }
+    const srcs: number[] = [];
+    const dsts: number[] = [];
+    const conns: Conns[] = [];
+    const emit = (s: number, d: number, c: Conns): void => {
+      srcs.push(s);
+      dsts.push(d);
+      conns.push(c);
     };
-    if (this.options.external !== false) {
-      addExternal(this.inAtoms, this.inExternal, true);
-      addExternal(this.egAtoms, this.egExternal, false);
+    // Usual case: every class is one workload and every workload one class, so no union is needed.
+    const oneToOne = index.classes.every((c) => c.workloads.length === 1) && index.workloads.every((w) => w.classes.length === 1);
+    if (oneToOne) {
+      for (let d = 0; d < this.rows.length; d++) {
+        const wd = index.classes[d]?.workloads[0] as number;
+        for (const [s, c] of this.rows[d] as Map<number, Conns>) {
+          const ws = index.classes[s]?.workloads[0] as number;
+          if (ws !== wd) emit(ws, wd, c);
+        }
+      }
+    } else {
+      const pairs = new Map<number, Conns>();
+      for (let d = 0; d < this.rows.length; d++) {
+        const dstWorkloads = index.classes[d]?.workloads ?? [];
+        for (const [s, c] of this.rows[d] as Map<number, Conns>) {
+          for (const ws of index.classes[s]?.workloads ?? []) {
+            for (const wd of dstWorkloads) {
+              if (ws === wd) continue;
+              const key = ws * W + wd;
+              const prev = pairs.get(key);
+              pairs.set(key, prev ? prev.union(c) : c);
+            }
+          }
+        }
+      }
+      for (const [key, c] of pairs) emit(Math.floor(key / W), key % W, c);
     }
-    const rank = rankByString(endpoints.map((e) => e.id));
-    out.sort((x, y) => (rank[x.src] as number) - (rank[y.src] as number) || (rank[x.dst] as number) - (rank[y.dst] as number));
-    return out.map((c) => ({ src: endpoints[c.src] as PeerEndpoint, dst: endpoints[c.dst] as PeerEndpoint, conns: c.conns }));
+    if (this.options.external !== false) {
+      const merged = this.options.externalRanges === 'merged';
+      this.emitExternal(this.inAtoms, this.inExternal, true, merged, endpoints, emit);
+      this.emitExternal(this.egAtoms, this.egExternal, false, merged, endpoints, emit);
+    }
+    const order = sortedOrder(endpoints.map((e) => e.id), srcs, dsts);
+    const out: Connection[] = new Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const k = order[i] as number;
+      out[i] = { src: endpoints[srcs[k] as number] as PeerEndpoint, dst: endpoints[dsts[k] as number] as PeerEndpoint, conns: conns[k] as Conns };
+    }
+    return out;
+  }
+
+  private emitExternal(
+    atoms: Atom[],
+    rows: ExternalRow[],
+    inbound: boolean,
+    merged: boolean,
+    endpoints: PeerEndpoint[],
+    emit: (s: number, d: number, c: Conns) => void,
+  ): void {
+    const endpointIds = new Map<string, number>();
+    const endpointFor = (family: IpFamily, start: bigint, end: bigint): number => {
+      const id = `${formatIpRange(family, start, end)}[External]`;
+      let i = endpointIds.get(id);
+      if (i === undefined) {
+        i = endpoints.length;
+        endpoints.push({ kind: 'external', id, family, start, end });
+        endpointIds.set(id, i);
+      }
+      return i;
+    };
+    const atomIds = merged ? [] : atoms.map((a) => endpointFor(a.family, a.start, a.end));
+    for (const w of this.index.workloads) {
+      // Per atom, the union over the workload's classes.
+      let open = false;
+      const perAtom = new Map<number, Conns>();
+      for (const c of w.classes) {
+        const row = rows[c];
+        if (row === 'open') open = true;
+        else if (row) for (const [a, conns] of row) perAtom.set(a, (perAtom.get(a) ?? Conns.NONE).union(conns));
+      }
+      const at = (a: number): Conns => (open ? this.universe : perAtom.get(a) ?? Conns.NONE);
+      const put = (atomIndexOrEndpoint: number, c: Conns): void => {
+        if (c.isEmpty()) return;
+        if (inbound) emit(atomIndexOrEndpoint, w.index, c);
+        else emit(w.index, atomIndexOrEndpoint, c);
+      };
+      const indexes = open ? atoms.map((_, i) => i) : [...perAtom.keys()].sort((x, y) => x - y);
+      if (!merged) {
+        for (const a of indexes) put(atomIds[a] as number, at(a));
+        continue;
+      }
+      // Join runs of adjacent atoms (same family, contiguous) that carry equal connections.
+      let run: { first: Atom; last: Atom; conns: Conns } | undefined;
+      const flush = (): void => {
+        if (run) put(endpointFor(run.first.family, run.first.start, run.last.end), run.conns);
+        run = undefined;
+      };
+      for (const a of indexes) {
+        const atom = atoms[a] as Atom;
+        const c = at(a);
+        if (run && run.last.family === atom.family && run.last.end + 1n === atom.start && run.conns.equals(c)) run.last = atom;
+        else {
+          flush();
+          run = { first: atom, last: atom, conns: c };
+        }
+      }
+      flush();
+    }
   }
 
   /** Workload-level view of class changes (union over the classes of each workload pair). */
@@ -415,6 +503,24 @@ function rankByString(ids: string[]): Int32Array {
   const rank = new Int32Array(ids.length);
   order.forEach((idx, r) => (rank[idx] = r));
   return rank;
+}
+
+/** Order of the (src, dst) entries by endpoint id strings, via one numeric sort of packed keys. */
+function sortedOrder(ids: string[], srcs: number[], dsts: number[]): Uint32Array | number[] {
+  const rank = rankByString(ids);
+  const n = srcs.length;
+  const m = ids.length;
+  if (m * m * n < Number.MAX_SAFE_INTEGER) {
+    const keys = new Float64Array(n);
+    for (let i = 0; i < n; i++) keys[i] = ((rank[srcs[i] as number] as number) * m + (rank[dsts[i] as number] as number)) * n + i;
+    keys.sort();
+    const order = new Uint32Array(n);
+    for (let i = 0; i < n; i++) order[i] = (keys[i] as number) % n;
+    return order;
+  }
+  return Array.from({ length: n }, (_, i) => i).sort(
+    (x, y) => (rank[srcs[x] as number] as number) - (rank[srcs[y] as number] as number) || (rank[dsts[x] as number] as number) - (rank[dsts[y] as number] as number),
+  );
 }
 
 /** Every allowed workload -> workload / external connection. */

@@ -50,6 +50,12 @@ export interface PolicyChangeImpact {
   ingress: number[];
   /** Classes whose egress decisions may have changed. */
   egress: number[];
+  /** True when the old or new version references ipBlocks (address blocks may have moved). */
+  ipBlocks: boolean;
+}
+
+function hasIpBlocks(policy: NetworkPolicy): boolean {
+  return [...policy.ingress, ...policy.egress].some((r) => r.peers !== 'all' && r.peers.some((p) => p.kind === 'ipBlock'));
 }
 
 function classKey(pod: Pod): string {
@@ -75,6 +81,7 @@ export class PolicyIndex {
 
   private readonly classesByNamespace = new Map<string, Uint32Array>();
   private readonly workloadById = new Map<string, number>();
+  private readonly workloadsByName = new Map<string, Workload[]>();
   private readonly podByName = new Map<string, Pod & { classId: number }>();
   private readonly selectionCache = new Map<string, ClassSet>();
   private readonly namespaceSelectionCache = new Map<string, string[]>();
@@ -131,6 +138,10 @@ export class PolicyIndex {
       const classes = [...w.classes].sort((a, b) => a - b);
       this.workloads.push({ index, id: wid, ref: w.ref, classes, pods: w.pods });
       this.workloadById.set(wid, index);
+      const byName = `${w.ref.namespace}/${w.ref.name}`;
+      const same = this.workloadsByName.get(byName);
+      if (same) same.push(this.workloads[index] as Workload);
+      else this.workloadsByName.set(byName, [this.workloads[index] as Workload]);
       for (const c of classes) this.classes[c]?.workloads.push(index);
     }
   }
@@ -202,7 +213,7 @@ export class PolicyIndex {
   /** Adds or replaces a policy; returns the classes whose decisions may change. */
   upsertPolicy(policy: NetworkPolicy): PolicyChangeImpact {
     const id = policyId(policy);
-    const before = this.policies.has(id) ? this.removePolicy(policy.namespace, policy.name) : { ingress: [], egress: [] };
+    const before = this.policies.has(id) ? this.removePolicy(policy.namespace, policy.name) : { ingress: [], egress: [], ipBlocks: false };
     const indexed: IndexedPolicy = {
       policy,
       selected: this.classesSelectedBy(policy),
@@ -216,13 +227,14 @@ export class PolicyIndex {
     return {
       ingress: mergeIds(before.ingress, policy.affectsIngress ? selected : []),
       egress: mergeIds(before.egress, policy.affectsEgress ? selected : []),
+      ipBlocks: before.ipBlocks || hasIpBlocks(policy),
     };
   }
 
   removePolicy(namespace: string, name: string): PolicyChangeImpact {
     const id = `${namespace}/${name}`;
     const indexed = this.policies.get(id);
-    if (!indexed) return { ingress: [], egress: [] };
+    if (!indexed) return { ingress: [], egress: [], ipBlocks: false };
     this.policies.delete(id);
     const selected = this.expand(indexed.selected);
     const drop = (lists: IndexedPolicy[][]): void => {
@@ -233,7 +245,11 @@ export class PolicyIndex {
     };
     if (indexed.policy.affectsIngress) drop(this.ingressOf);
     if (indexed.policy.affectsEgress) drop(this.egressOf);
-    return { ingress: indexed.policy.affectsIngress ? selected : [], egress: indexed.policy.affectsEgress ? selected : [] };
+    return {
+      ingress: indexed.policy.affectsIngress ? selected : [],
+      egress: indexed.policy.affectsEgress ? selected : [],
+      ipBlocks: hasIpBlocks(indexed.policy),
+    };
   }
 
   private expand(set: ClassSet): number[] {
@@ -253,7 +269,7 @@ export class PolicyIndex {
 
   /** Workloads in `namespace` called `name`, whatever their kind. */
   workloadsNamed(namespace: string, name: string): Workload[] {
-    return this.workloads.filter((w) => w.ref.namespace === namespace && w.ref.name === name);
+    return this.workloadsByName.get(`${namespace}/${name}`) ?? [];
   }
 
   /** The connections a rule allows towards a pod of class `dstClass` (named ports resolved there). */

@@ -121,12 +121,14 @@ export class Conns {
   }
 
   union(other: Conns): Conns {
+    if (this === other) return this;
     if (this === Conns.ALL || other === Conns.NONE) return this;
     if (other === Conns.ALL || this === Conns.NONE) return other;
     return Conns.normalize(unionRanges(this.TCP, other.TCP), unionRanges(this.UDP, other.UDP), unionRanges(this.SCTP, other.SCTP));
   }
 
   intersect(other: Conns): Conns {
+    if (this === other) return this;
     if (this === Conns.ALL || other === Conns.NONE) return other;
     if (other === Conns.ALL || this === Conns.NONE) return this;
     return Conns.normalize(intersectRanges(this.TCP, other.TCP), intersectRanges(this.UDP, other.UDP), intersectRanges(this.SCTP, other.SCTP));

@@ -1,0 +1,151 @@
+// The analyze / diff / lint commands run as real child processes over the fixture
+// directories and over temporary directories (including one with thousands of files).
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = process.cwd();
+const fixtures = join(root, '..', 'shared', 'fixtures', 'netpol');
+const tmp = mkdtempSync(join(tmpdir(), 'netpol-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli.ts'), ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function dir(name: string, files: Record<string, string>): string {
+  const d = join(tmp, name);
+  mkdirSync(d, { recursive: true });
+  for (const [file, text] of Object.entries(files)) writeFileSync(join(d, file), text);
+  return d;
+}
+
+const podYaml = (ns: string, name: string, app: string): string => `apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: ${ns}\n  name: ${name}\n  labels:\n    app: ${app}\nspec:\n  containers:\n  - name: c\n`;
+
+describe('analyze', () => {
+  it('prints the golden connectivity list of a fixture case', async () => {
+    const r = await cli(['analyze', join(fixtures, 'tests', 'online_boutique_workloads_no_ns')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(fixtures, 'expected', 'online_boutique_workloads_no_ns_connlist_output.txt'), 'utf8').trimEnd() + '\n');
+  });
+
+  it('supports json, csv, md and dot', async () => {
+    const path = join(fixtures, 'tests', 'netpol_named_port_test_2');
+    const json = await cli(['analyze', path, '--format', 'json']);
+    expect(JSON.parse(json.stdout)).toContainEqual({ src: 'helloworld/pod-a[Deployment]', dst: 'helloworld/new-pod[Deployment]', conn: 'SCTP 8956,9090' });
+    expect((await cli(['analyze', path, '--format', 'csv'])).stdout).toContain('helloworld/pod-a[Deployment],helloworld/new-pod[Deployment],"SCTP 8956,9090"');
+    expect((await cli(['analyze', path, '--format', 'md'])).stdout).toContain('| helloworld/pod-a[Deployment] | helloworld/new-pod[Deployment] | SCTP 8956,9090 |');
+    expect((await cli(['analyze', path, '--format', 'dot'])).stdout).toMatch(/^digraph connectivity/);
+    const bad = await cli(['analyze', path, '--format', 'yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+  });
+
+  it('--explain prints the reasons', async () => {
+    const path = join(fixtures, 'tests', 'netpol_named_port_test_2');
+    const r = await cli(['analyze', path, '--explain', 'helloworld/pod-a', 'helloworld/new-pod[Deployment]', '--port', 'newport', '--protocol', 'SCTP']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('helloworld/pod-a => helloworld/new-pod[Deployment] : SCTP 9090 ALLOWED');
+    expect(r.stdout).toContain('allowed by helloworld/enable-ingress-from-named-port ingress[0] peer 0');
+    const denied = await cli(['analyze', path, '--explain', 'helloworld/new-pod', '10.1.1.1', '--port', '443']);
+    expect(denied.stdout).toContain('DENIED');
+    const unknown = await cli(['analyze', path, '--explain', 'helloworld/nope', '10.1.1.1', '--port', '443']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no pod or workload "helloworld/nope"');
+  });
+
+  it('invalid YAML fails with the file and line and prints no partial result', async () => {
+    const d = dir('bad-yaml', { 'a.yaml': podYaml('x', 'p', 'a'), 'b.yaml': 'kind: Pod\nmetadata: {name: [\n' });
+    const r = await cli(['analyze', d]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/b\.yaml: invalid YAML at line \d/);
+  });
+
+  it('an invalid policy fails with its path; unknown kinds only warn', async () => {
+    const badPolicy = 'kind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  podSelector: {}\n  ingress:\n  - ports:\n    - port: 70000\n';
+    const r = await cli(['analyze', dir('bad-policy', { 'a.yaml': podYaml('x', 'p', 'a'), 'p.yaml': badPolicy })]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('NetworkPolicy x/p');
+    expect(r.stderr).toContain('spec.ingress[0].ports[0].port: port 70000 is out of range');
+    const w = await cli(['analyze', dir('unknown-kind', { 'a.yaml': podYaml('x', 'p', 'a'), 'g.yaml': 'kind: Gadget\nmetadata: {name: g}\n' })]);
+    expect(w.code).toBe(0);
+    expect(w.stderr).toContain('unknown kind "Gadget" skipped');
+    expect(w.stdout).toContain('x/p[Pod] => 0.0.0.0-255.255.255.255[External] : All Connections');
+  });
+
+  it('missing paths and empty directories are errors; bad usage exits 2', async () => {
+    expect((await cli(['analyze', join(tmp, 'does-not-exist')])).code).toBe(1);
+    expect((await cli(['analyze', dir('empty', {})])).stderr).toContain('no .yaml, .yml or .json files');
+    expect((await cli(['analyze'])).code).toBe(2);
+    expect((await cli(['analyze', '--nope', 'x'])).code).toBe(2);
+  });
+
+  it('handles a directory with thousands of files', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 3000; i++) files[`pod-${String(i).padStart(4, '0')}.yaml`] = podYaml(`ns-${i % 30}`, `p-${i}`, `app-${i % 100}`);
+    for (let n = 0; n < 30; n++) files[`deny-${n}.yaml`] = `kind: NetworkPolicy\nmetadata: {name: deny, namespace: ns-${n}}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n`;
+    const started = Date.now();
+    const r = await cli(['analyze', dir('many', files)]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    // Every pod is ingress-isolated, so only egress to the outside world remains: one line per pod.
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(3000);
+    expect(lines.every((l) => l.endsWith('=> 0.0.0.0-255.255.255.255[External] : All Connections'))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(25_000);
+  }, 30_000);
+});
+
+describe('diff', () => {
+  it('prints connections opened and closed between two fixture states', async () => {
+    const r = await cli(['diff', join(fixtures, 'tests', 'semanticDiff-same-topologies-old3'), '--', join(fixtures, 'tests', 'semanticDiff-same-topologies-new1')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'Connectivity diff:',
+      'diff-type: changed, source: demo/cog-agents-account-query[DaemonSet], destination: demo/cog-agents-bank-ui[DaemonSet], ref1: TCP 8080, ref2: All Connections',
+      'diff-type: changed, source: demo/cog-agents-bank-ui[DaemonSet], destination: demo/cog-agents-account-command[DaemonSet], ref1: All Connections, ref2: TCP 8080,9090,UDP 8080',
+      'diff-type: added, source: 0.0.0.0-255.255.255.255[External], destination: demo/cog-agents-bank-ui[DaemonSet], ref1: No Connections, ref2: All Connections',
+      'diff-type: added, source: demo/cog-agents-account-command[DaemonSet], destination: demo/cog-agents-bank-ui[DaemonSet], ref1: No Connections, ref2: All Connections',
+      'diff-type: removed, source: 0.0.0.0-255.255.255.255[External], destination: demo/cog-agents-account-command[DaemonSet], ref1: All Connections, ref2: No Connections',
+      '',
+    ]);
+    const json = await cli(['diff', '--format', 'json', join(fixtures, 'tests', 'semanticDiff-same-topologies-old3'), '--', join(fixtures, 'tests', 'semanticDiff-same-topologies-new1')]);
+    expect(JSON.parse(json.stdout)[0]).toMatchObject({ kind: 'changed', opened: 'SCTP 1-65535,TCP 1-8079,8081-65535,UDP 1-65535', closed: 'No Connections' });
+  });
+
+  it('reports no change for identical inputs and needs the -- separator', async () => {
+    const path = join(fixtures, 'tests', 'semanticDiff-same-topologies-old3');
+    expect((await cli(['diff', path, '--', path])).stdout).toBe('No connectivity changes.\n');
+    expect((await cli(['diff', path, path])).code).toBe(2);
+  });
+});
+
+describe('lint', () => {
+  it('exits 1 on error findings and prints id, severity and fix', async () => {
+    const r = await cli(['lint', join(fixtures, 'tests', 'netpol_named_port_test_2')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('ERROR NP021 rule-never-matches helloworld/enable-ingress-from-named-port ingress[0]: named port "newport"/UDP');
+    expect(r.stdout).toContain('fix: ');
+  });
+
+  it('exits 0 when there are only warnings, and emits JSON', async () => {
+    const d = dir('lint-ok', {
+      'p.yaml': podYaml('x', 'p', 'a'),
+      'deny.yaml': 'kind: NetworkPolicy\nmetadata: {name: deny, namespace: x}\nspec:\n  podSelector: {}\n  policyTypes: [Ingress]\n',
+      'open.yaml': 'kind: NetworkPolicy\nmetadata: {name: open, namespace: x}\nspec:\n  podSelector: {matchLabels: {app: a}}\n  ingress:\n  - {}\n',
+    });
+    const r = await cli(['lint', d, '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      expect.objectContaining({ id: 'NP010', severity: 'warning', object: 'x/open ingress[0]' }),
+    ]);
+  });
+});
