@@ -1,0 +1,694 @@
+// Behavioural baseline: for every workload, the peers it talks to (workloads, external IPs and
+// their CIDRs, DNS names, reserved identities) by direction, protocol and port, with counts,
+// per-bucket rates and first/last seen; plus per-workload flow and policy-drop rates.
+// Pure data structure: time is always passed in. Bounded: a cap per workload and in total,
+// with sampled eviction of the least informative edges, and slow exponential decay so that
+// peers a workload stopped using fade out and count as new again.
+//
+// Edge statistics live in typed arrays indexed by slot (struct of arrays), so one edge costs a
+// Map entry, its key string and ~48 bytes of numbers instead of a JS object.
+import { cidrOf, isClusterName, isExternal, peerKeyOf } from './peers.js';
+import type { Flow, FlowEndpoint, WorkloadKey } from './types.js';
+import { POLICY_DROP_REASONS } from './normalize.js';
+
+export interface BaselineOptions {
+  /** Rate bucket length. */
+  bucketMs: number;
+  /** How long a workload is watched before its deviations are reported. */
+  learningPeriodMs: number;
+  /** Half-life of an edge's weight (its decayed flow count). */
+  halfLifeMs: number;
+  /** An edge whose decayed weight falls below this is forgotten (and is "new" again if seen). */
+  forgetBelowWeight: number;
+  /** Buckets of history per workload for the median/MAD of flow and drop rates. */
+  historyBuckets: number;
+  /** EWMA smoothing factor of per-edge bucket rates (2/(N+1) ≈ N buckets). */
+  edgeRateAlpha: number;
+  maxEdgesPerWorkload: number;
+  maxEdgesTotal: number;
+  maxWorkloads: number;
+  /** Candidates sampled per eviction; the least informative one goes. */
+  evictionSample: number;
+  cidrV4Prefix: number;
+  cidrV6Prefix: number;
+  /** DNS suffixes that are cluster-internal (never external egress). */
+  clusterDomains: string[];
+  /** Fan-out window (distinct destinations counted per window). */
+  fanoutWindowMs: number;
+  /** Distinct destinations tracked per window at most (bounds memory; detection needs no more). */
+  fanoutTrackLimit: number;
+}
+
+export const DEFAULT_BASELINE_OPTIONS: BaselineOptions = {
+  bucketMs: 60_000,
+  learningPeriodMs: 60 * 60_000,
+  halfLifeMs: 7 * 24 * 3_600_000,
+  forgetBelowWeight: 0.25,
+  historyBuckets: 60,
+  edgeRateAlpha: 2 / 31,
+  maxEdgesPerWorkload: 4096,
+  maxEdgesTotal: 2_000_000,
+  maxWorkloads: 50_000,
+  evictionSample: 16,
+  cidrV4Prefix: 24,
+  cidrV6Prefix: 48,
+  clusterDomains: ['cluster.local'],
+  fanoutWindowMs: 60_000,
+  fanoutTrackLimit: 512,
+};
+
+export type EdgeDirection = 'egress' | 'ingress';
+
+export interface WorkloadStats {
+  index: number;
+  key: WorkloadKey;
+  namespace: string;
+  name: string;
+  kind: string;
+  /** Labels fit for a pod selector (app-like labels of the pods seen). */
+  selector: Record<string, string>;
+  firstSeen: number;
+  lastSeen: number;
+  edgeSlots: number[];
+  /** Current rate bucket index and its counts so far. */
+  bucket: number;
+  flows: number;
+  drops: number;
+  /** Ring of completed buckets' counts (flows / policy drops), newest at historyPos-1. */
+  flowHistory: Float32Array;
+  dropHistory: Float32Array;
+  historyLen: number;
+  historyPos: number;
+  flowMedian: number;
+  flowMad: number;
+  dropMedian: number;
+  dropMad: number;
+  /** Distinct egress destinations (peer|port) in the current fan-out window. */
+  fanout: Set<string>;
+  fanoutWindow: number;
+  /** Largest fan-out of a completed window, decaying slowly. */
+  fanoutPeak: number;
+}
+
+export interface EdgeObservation {
+  slot: number;
+  peer: string;
+  port: number;
+  protocol: string;
+  direction: EdgeDirection;
+  /** The edge was unknown (or forgotten) before this flow. */
+  isNew: boolean;
+}
+
+export interface SideObservation {
+  workload: WorkloadStats;
+  /** true while the workload is inside its learning period: nothing is reported for it. */
+  learning: boolean;
+  /** Primary edge first; for external peers also the CIDR and DNS-name edges. */
+  edges: EdgeObservation[];
+  /** This flow added a distinct destination to the workload's current fan-out window. */
+  fanoutGrew: boolean;
+}
+
+export interface Observation {
+  flow: Flow;
+  /** Time used for the baseline (the flow time, clamped by the pipeline). */
+  time: number;
+  /** Egress side: the source workload. Ingress side: the destination workload. */
+  source: SideObservation | null;
+  destination: SideObservation | null;
+  /** The flow was dropped by a network policy. */
+  policyDrop: boolean;
+}
+
+const SELECTOR_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app', 'k8s-app', 'component', 'name'];
+
+function selectorOf(endpoint: FlowEndpoint): Record<string, string> {
+  const selector: Record<string, string> = {};
+  for (const key of SELECTOR_LABELS) {
+    const value = endpoint.labels[key];
+    if (value !== undefined) selector[key] = value;
+  }
+  return selector;
+}
+
+function median(values: Float32Array, n: number, scratch: Float64Array): number {
+  for (let i = 0; i < n; i++) scratch[i] = values[i] as number;
+  const sorted = scratch.subarray(0, n).sort();
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Median absolute deviation of the first n values around m. */
+function mad(values: Float32Array, n: number, m: number, scratch: Float64Array): number {
+  for (let i = 0; i < n; i++) scratch[i] = Math.abs((values[i] as number) - m);
+  const sorted = scratch.subarray(0, n).sort();
+  if (n === 0) return 0;
+  const mid = n >> 1;
+  return n % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+export class Baseline {
+  readonly options: BaselineOptions;
+  /** Earliest time seen: learning is measured from max(this, workload.firstSeen). */
+  startedAt = Number.NaN;
+  private readonly workloads = new Map<WorkloadKey, WorkloadStats>();
+  private readonly workloadByIndex: (WorkloadStats | undefined)[] = [];
+  private nextWorkloadIndex = 0;
+
+  // Edge storage: key → slot, and per-slot statistics.
+  private readonly slots = new Map<string, number>();
+  private keys: (string | undefined)[] = [];
+  private capacity = 0;
+  private free: number[] = [];
+  private used = 0;
+  private edgeWorkload: Int32Array<ArrayBuffer> = new Int32Array(0);
+  private edgePos = new Int32Array(0);
+  private firstSeen = new Float64Array(0);
+  private lastSeen = new Float64Array(0);
+  private weight = new Float32Array(0);
+  private count = new Float64Array(0);
+  private bucket = new Int32Array(0);
+  private bucketCount = new Uint32Array(0);
+  private rateMean = new Float32Array(0);
+  private rateDev = new Float32Array(0);
+  private sweepCursor = 0;
+  /** One past the highest slot ever handed out. */
+  private highWater = 0;
+  private readonly scratch: Float64Array;
+  private evictions = 0;
+  private randomState = 0x9e3779b9;
+
+  constructor(options: Partial<BaselineOptions> = {}) {
+    this.options = { ...DEFAULT_BASELINE_OPTIONS, ...options };
+    this.scratch = new Float64Array(this.options.historyBuckets);
+  }
+
+  get edgeCount(): number {
+    return this.used;
+  }
+
+  get workloadCount(): number {
+    return this.workloads.size;
+  }
+
+  get evictionCount(): number {
+    return this.evictions;
+  }
+
+  workload(key: WorkloadKey): WorkloadStats | undefined {
+    return this.workloads.get(key);
+  }
+
+  allWorkloads(): IterableIterator<WorkloadStats> {
+    return this.workloads.values();
+  }
+
+  bucketOf(time: number): number {
+    return Math.floor(time / this.options.bucketMs);
+  }
+
+  isLearning(workload: WorkloadStats, time: number): boolean {
+    const since = Number.isNaN(this.startedAt) ? workload.firstSeen : Math.max(this.startedAt, workload.firstSeen);
+    return time - since < this.options.learningPeriodMs;
+  }
+
+  /** Edge figures for a slot returned in an observation. */
+  edge(slot: number, time: number): { firstSeen: number; lastSeen: number; count: number; weight: number; bucketCount: number; rateMean: number; rateDev: number } {
+    return {
+      firstSeen: this.firstSeen[slot] as number,
+      lastSeen: this.lastSeen[slot] as number,
+      count: this.count[slot] as number,
+      weight: this.decayedWeight(slot, time),
+      bucketCount: this.bucket[slot] === this.bucketOf(time) ? (this.bucketCount[slot] as number) : 0,
+      rateMean: this.rateMean[slot] as number,
+      rateDev: this.rateDev[slot] as number,
+    };
+  }
+
+  /** Known edges of a workload, as peer keys with direction/protocol/port (for reports and the CLI). */
+  edgesOf(workload: WorkloadStats, time: number): { peer: string; direction: EdgeDirection; protocol: string; port: number; count: number; weight: number }[] {
+    return workload.edgeSlots.map((slot) => {
+      const [, d, protocol, port, peer] = (this.keys[slot] as string).split('|');
+      return { peer: peer as string, direction: d === 'e' ? 'egress' : 'ingress', protocol: protocol as string, port: Number(port), count: this.count[slot] as number, weight: this.decayedWeight(slot, time) };
+    });
+  }
+
+  /** Learns from one flow and says what it changed. The caller decides what is anomalous. */
+  observe(flow: Flow, time: number): Observation {
+    if (Number.isNaN(this.startedAt) || time < this.startedAt) this.startedAt = time;
+    const policyDrop = flow.verdict === 'DROPPED' && POLICY_DROP_REASONS.has(flow.dropReason);
+    const observation: Observation = { flow, time, source: null, destination: null, policyDrop };
+    // Replies reverse the roles of the endpoints; the request already taught us the edge.
+    if (flow.isReply === true) return observation;
+    const counts = flow.verdict !== 'DROPPED' && flow.verdict !== 'ERROR';
+    if (!counts && !policyDrop) return observation;
+
+    const src = flow.source;
+    const dst = flow.destination;
+    // A policy drop is charged to the side whose policy dropped it (egress → source, ingress → destination).
+    if (src.namespace && src.workload) {
+      observation.source = this.side(src, dst, 'egress', flow, time, counts, policyDrop && flow.direction !== 'INGRESS');
+    }
+    if (dst.namespace && dst.workload) {
+      observation.destination = this.side(dst, src, 'ingress', flow, time, counts, policyDrop && flow.direction !== 'EGRESS');
+    }
+    return observation;
+  }
+
+  private side(local: FlowEndpoint, remote: FlowEndpoint, direction: EdgeDirection, flow: Flow, time: number, counts: boolean, drop: boolean): SideObservation {
+    const workload = this.touchWorkload(local, time);
+    const side: SideObservation = { workload, learning: this.isLearning(workload, time), edges: [], fanoutGrew: false };
+    if (drop) workload.drops += 1;
+    if (!counts) return side;
+    workload.flows += 1;
+
+    const port = flow.destination.port;
+    const protocol = flow.protocol;
+    const d = direction === 'egress' ? 'e' : 'i';
+    const peer = peerKeyOf(remote);
+    if (peer) side.edges.push(this.touchEdge(workload, d, protocol, port, peer, time));
+    if (direction === 'egress') {
+      if (peer.startsWith('ip:') && isExternal(remote)) {
+        const cidr = cidrOf(remote.ip, this.options.cidrV4Prefix, this.options.cidrV6Prefix);
+        if (cidr) side.edges.push(this.touchEdge(workload, d, protocol, port, `cidr:${cidr}`, time));
+      }
+      for (let i = 0; i < remote.names.length && i < 2; i++) {
+        const name = remote.names[i] as string;
+        if (!isClusterName(name, this.options.clusterDomains)) side.edges.push(this.touchEdge(workload, d, protocol, port, `dns:${name}`, time));
+      }
+      const query = flow.l7?.dnsQuery;
+      if (query && flow.l7?.type === 'REQUEST' && !isClusterName(query, this.options.clusterDomains)) {
+        side.edges.push(this.touchEdge(workload, d, 'DNS', 0, `dns:${query}`, time));
+      }
+      side.fanoutGrew = this.trackFanout(workload, peer, port, time);
+    }
+    return side;
+  }
+
+  private trackFanout(workload: WorkloadStats, peer: string, port: number, time: number): boolean {
+    const window = Math.floor(time / this.options.fanoutWindowMs);
+    if (window !== workload.fanoutWindow) {
+      if (window > workload.fanoutWindow) {
+        // Peak decays by 1% per window so one old burst does not raise the bar forever.
+        const elapsed = Math.min(window - workload.fanoutWindow, 1000);
+        workload.fanoutPeak = Math.max(workload.fanoutPeak * Math.pow(0.99, elapsed), workload.fanout.size);
+      }
+      workload.fanout.clear();
+      workload.fanoutWindow = window;
+    }
+    if (workload.fanout.size >= this.options.fanoutTrackLimit) return false;
+    const before = workload.fanout.size;
+    workload.fanout.add(`${peer}|${port}`);
+    return workload.fanout.size > before;
+  }
+
+  private touchWorkload(endpoint: FlowEndpoint, time: number): WorkloadStats {
+    const key = `${endpoint.namespace}/${endpoint.workload}`;
+    let workload = this.workloads.get(key);
+    if (!workload) {
+      if (this.workloads.size >= this.options.maxWorkloads) this.evictWorkload();
+      workload = this.newWorkload(key, endpoint.namespace, endpoint.workload, endpoint.workloadKind, selectorOf(endpoint), time);
+    } else if (Object.keys(workload.selector).length === 0 && Object.keys(endpoint.labels).length > 0) {
+      workload.selector = selectorOf(endpoint);
+    }
+    if (time > workload.lastSeen) workload.lastSeen = time;
+    if (time < workload.firstSeen) workload.firstSeen = time;
+    const bucket = this.bucketOf(time);
+    if (bucket > workload.bucket) this.rollWorkload(workload, bucket);
+    return workload;
+  }
+
+  private newWorkload(key: string, namespace: string, name: string, kind: string, selector: Record<string, string>, time: number): WorkloadStats {
+    const workload: WorkloadStats = {
+      index: this.nextWorkloadIndex++,
+      key,
+      namespace,
+      name,
+      kind,
+      selector,
+      firstSeen: time,
+      lastSeen: time,
+      edgeSlots: [],
+      bucket: this.bucketOf(time),
+      flows: 0,
+      drops: 0,
+      flowHistory: new Float32Array(this.options.historyBuckets),
+      dropHistory: new Float32Array(this.options.historyBuckets),
+      historyLen: 0,
+      historyPos: 0,
+      flowMedian: 0,
+      flowMad: 0,
+      dropMedian: 0,
+      dropMad: 0,
+      fanout: new Set(),
+      fanoutWindow: Math.floor(time / this.options.fanoutWindowMs),
+      fanoutPeak: 0,
+    };
+    this.workloads.set(key, workload);
+    this.workloadByIndex[workload.index] = workload;
+    return workload;
+  }
+
+  /** Closes the workload's current bucket (and any empty ones after it) into its history. */
+  private rollWorkload(workload: WorkloadStats, bucket: number): void {
+    const size = this.options.historyBuckets;
+    const push = (flows: number, drops: number): void => {
+      workload.flowHistory[workload.historyPos] = flows;
+      workload.dropHistory[workload.historyPos] = drops;
+      workload.historyPos = (workload.historyPos + 1) % size;
+      if (workload.historyLen < size) workload.historyLen += 1;
+    };
+    push(workload.flows, workload.drops);
+    const empty = Math.min(bucket - workload.bucket - 1, size);
+    for (let i = 0; i < empty; i++) push(0, 0);
+    workload.bucket = bucket;
+    workload.flows = 0;
+    workload.drops = 0;
+    const n = workload.historyLen;
+    workload.flowMedian = median(workload.flowHistory, n, this.scratch);
+    workload.flowMad = mad(workload.flowHistory, n, workload.flowMedian, this.scratch);
+    workload.dropMedian = median(workload.dropHistory, n, this.scratch);
+    workload.dropMad = mad(workload.dropHistory, n, workload.dropMedian, this.scratch);
+  }
+
+  private touchEdge(workload: WorkloadStats, d: string, protocol: string, port: number, peer: string, time: number): EdgeObservation {
+    const key = `${workload.index}|${d}|${protocol}|${port}|${peer}`;
+    const bucket = this.bucketOf(time);
+    let slot = this.slots.get(key);
+    let isNew = slot === undefined;
+    if (slot !== undefined && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
+      // Faded out: the workload stopped using this peer long ago, so it counts as new again.
+      this.resetEdge(slot, time, bucket);
+      isNew = true;
+    }
+    if (slot === undefined) slot = this.addEdge(workload, key, time, bucket);
+    this.bumpEdge(slot, time, bucket);
+    return { slot, peer, port, protocol, direction: d === 'e' ? 'egress' : 'ingress', isNew };
+  }
+
+  private decayedWeight(slot: number, time: number): number {
+    const age = time - (this.lastSeen[slot] as number);
+    const w = this.weight[slot] as number;
+    return age <= 0 ? w : w * Math.pow(2, -age / this.options.halfLifeMs);
+  }
+
+  private bumpEdge(slot: number, time: number, bucket: number): void {
+    this.weight[slot] = this.decayedWeight(slot, time) + 1;
+    if (time > (this.lastSeen[slot] as number)) this.lastSeen[slot] = time;
+    this.count[slot] = (this.count[slot] as number) + 1;
+    const current = this.bucket[slot] as number;
+    if (bucket > current) {
+      // Fold the finished bucket, then the empty buckets in between, into the EWMA rate.
+      const alpha = this.options.edgeRateAlpha;
+      let mean = this.rateMean[slot] as number;
+      let dev = this.rateDev[slot] as number;
+      const finished = this.bucketCount[slot] as number;
+      dev += alpha * (Math.abs(finished - mean) - dev);
+      mean += alpha * (finished - mean);
+      const empty = Math.min(bucket - current - 1, 64);
+      for (let i = 0; i < empty; i++) {
+        dev += alpha * (mean - dev);
+        mean -= alpha * mean;
+      }
+      this.rateMean[slot] = mean;
+      this.rateDev[slot] = dev;
+      this.bucket[slot] = bucket;
+      this.bucketCount[slot] = 1;
+    } else if (bucket === current) {
+      this.bucketCount[slot] = (this.bucketCount[slot] as number) + 1;
+    }
+    // A late flow (bucket < current) counts in totals and weight only.
+  }
+
+  private resetEdge(slot: number, time: number, bucket: number): void {
+    this.firstSeen[slot] = time;
+    this.lastSeen[slot] = time;
+    this.weight[slot] = 0;
+    this.count[slot] = 0;
+    this.bucket[slot] = bucket;
+    this.bucketCount[slot] = 0;
+    this.rateMean[slot] = 0;
+    this.rateDev[slot] = 0;
+  }
+
+  private addEdge(workload: WorkloadStats, key: string, time: number, bucket: number): number {
+    if (workload.edgeSlots.length >= this.options.maxEdgesPerWorkload) this.evictFrom(workload.edgeSlots, time);
+    if (this.used >= this.options.maxEdgesTotal) this.evictGlobal(time);
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      if (this.highWater >= this.capacity) this.grow();
+      slot = this.highWater++;
+    }
+    this.slots.set(key, slot);
+    this.keys[slot] = key;
+    this.edgeWorkload[slot] = workload.index;
+    this.edgePos[slot] = workload.edgeSlots.length;
+    workload.edgeSlots.push(slot);
+    this.resetEdge(slot, time, bucket);
+    this.used += 1;
+    return slot;
+  }
+
+  private grow(): void {
+    const capacity = Math.max(1024, this.capacity * 2);
+    const grow32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const growF32 = (a: Float32Array): Float32Array<ArrayBuffer> => {
+      const b = new Float32Array(capacity);
+      b.set(a);
+      return b;
+    };
+    const growF64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(capacity);
+      b.set(a);
+      return b;
+    };
+    this.edgeWorkload = grow32(this.edgeWorkload);
+    this.edgePos = grow32(this.edgePos);
+    this.bucket = grow32(this.bucket);
+    const bc = new Uint32Array(capacity);
+    bc.set(this.bucketCount);
+    this.bucketCount = bc;
+    this.firstSeen = growF64(this.firstSeen);
+    this.lastSeen = growF64(this.lastSeen);
+    this.count = growF64(this.count);
+    this.weight = growF32(this.weight);
+    this.rateMean = growF32(this.rateMean);
+    this.rateDev = growF32(this.rateDev);
+    this.capacity = capacity;
+  }
+
+  /** How much an edge is worth keeping: its decayed weight, more for edges seen over a long span. */
+  private informativeness(slot: number, time: number): number {
+    const spanBuckets = ((this.lastSeen[slot] as number) - (this.firstSeen[slot] as number)) / this.options.bucketMs;
+    return this.decayedWeight(slot, time) * (1 + Math.log1p(Math.max(0, spanBuckets)));
+  }
+
+  private random(n: number): number {
+    // xorshift32: deterministic, cheap, good enough for sampling.
+    let x = this.randomState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.randomState = x >>> 0;
+    return this.randomState % n;
+  }
+
+  private evictFrom(candidates: number[], time: number): void {
+    let worst = -1;
+    let worstScore = Infinity;
+    for (let i = 0; i < this.options.evictionSample; i++) {
+      const slot = candidates[this.random(candidates.length)] as number;
+      const score = this.informativeness(slot, time);
+      if (score < worstScore) {
+        worstScore = score;
+        worst = slot;
+      }
+    }
+    if (worst >= 0) this.removeEdge(worst);
+  }
+
+  private evictGlobal(time: number): void {
+    let worst = -1;
+    let worstScore = Infinity;
+    for (let tries = 0, sampled = 0; sampled < this.options.evictionSample && tries < this.options.evictionSample * 8; tries++) {
+      const slot = this.random(this.highWater);
+      if (this.keys[slot] === undefined) continue;
+      sampled += 1;
+      const score = this.informativeness(slot, time);
+      if (score < worstScore) {
+        worstScore = score;
+        worst = slot;
+      }
+    }
+    if (worst >= 0) this.removeEdge(worst);
+  }
+
+  private removeEdge(slot: number): void {
+    const key = this.keys[slot];
+    if (key === undefined) return;
+    this.slots.delete(key);
+    this.keys[slot] = undefined;
+    const workload = this.workloadByIndex[this.edgeWorkload[slot] as number];
+    if (workload) {
+      // Swap-remove from the workload's slot list, fixing the moved slot's position.
+      const pos = this.edgePos[slot] as number;
+      const last = workload.edgeSlots.pop() as number;
+      if (last !== slot) {
+        workload.edgeSlots[pos] = last;
+        this.edgePos[last] = pos;
+      }
+    }
+    this.free.push(slot);
+    this.used -= 1;
+    this.evictions += 1;
+  }
+
+  private evictWorkload(): void {
+    let oldest: WorkloadStats | undefined;
+    for (const w of this.workloads.values()) if (!oldest || w.lastSeen < oldest.lastSeen) oldest = w;
+    if (!oldest) return;
+    for (const slot of [...oldest.edgeSlots]) this.removeEdge(slot);
+    this.workloads.delete(oldest.key);
+    this.workloadByIndex[oldest.index] = undefined;
+  }
+
+  /**
+   * Forgets faded edges, looking at `budget` slots from where the last sweep stopped, so the
+   * cost per call stays bounded however many edges there are. Returns how many were removed.
+   */
+  sweep(time: number, budget = 20_000): number {
+    let removed = 0;
+    const end = Math.min(this.highWater, this.sweepCursor + budget);
+    for (let slot = this.sweepCursor; slot < end; slot++) {
+      if (this.keys[slot] !== undefined && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
+        this.removeEdge(slot);
+        this.evictions -= 1;
+        removed += 1;
+      }
+    }
+    this.sweepCursor = end >= this.highWater ? 0 : end;
+    return removed;
+  }
+
+  /** A JSON-safe copy of the whole state. */
+  snapshot(): BaselineSnapshot {
+    const workloads: WorkloadSnapshot[] = [];
+    const order = new Map<number, number>();
+    for (const w of this.workloads.values()) {
+      order.set(w.index, workloads.length);
+      workloads.push({
+        key: w.key,
+        namespace: w.namespace,
+        name: w.name,
+        kind: w.kind,
+        selector: w.selector,
+        firstSeen: w.firstSeen,
+        lastSeen: w.lastSeen,
+        bucket: w.bucket,
+        flows: w.flows,
+        drops: w.drops,
+        flowHistory: Array.from(w.flowHistory),
+        dropHistory: Array.from(w.dropHistory),
+        historyLen: w.historyLen,
+        historyPos: w.historyPos,
+        fanoutPeak: w.fanoutPeak,
+      });
+    }
+    const edges: EdgeSnapshot[] = [];
+    for (let slot = 0; slot < this.highWater; slot++) {
+      const key = this.keys[slot];
+      if (key === undefined) continue;
+      const w = order.get(this.edgeWorkload[slot] as number);
+      if (w === undefined) continue;
+      edges.push([
+        w,
+        key.slice(key.indexOf('|') + 1),
+        this.firstSeen[slot] as number,
+        this.lastSeen[slot] as number,
+        this.weight[slot] as number,
+        this.count[slot] as number,
+        this.bucket[slot] as number,
+        this.bucketCount[slot] as number,
+        this.rateMean[slot] as number,
+        this.rateDev[slot] as number,
+      ]);
+    }
+    return { version: 1, startedAt: Number.isNaN(this.startedAt) ? null : this.startedAt, workloads, edges };
+  }
+
+  /** Rebuilds a baseline from a snapshot; entries over the caps of `options` are dropped. */
+  static fromSnapshot(snapshot: BaselineSnapshot, options: Partial<BaselineOptions> = {}): Baseline {
+    const baseline = new Baseline(options);
+    baseline.startedAt = snapshot.startedAt ?? Number.NaN;
+    const byOrder: WorkloadStats[] = [];
+    for (const s of snapshot.workloads.slice(0, baseline.options.maxWorkloads)) {
+      const w = baseline.newWorkload(s.key, s.namespace, s.name, s.kind, s.selector, s.firstSeen);
+      w.lastSeen = s.lastSeen;
+      w.bucket = s.bucket;
+      w.flows = s.flows;
+      w.drops = s.drops;
+      const size = baseline.options.historyBuckets;
+      w.flowHistory.set(s.flowHistory.slice(0, size));
+      w.dropHistory.set(s.dropHistory.slice(0, size));
+      w.historyLen = Math.min(s.historyLen, size);
+      w.historyPos = s.historyPos % size;
+      w.fanoutPeak = s.fanoutPeak;
+      const n = w.historyLen;
+      w.flowMedian = median(w.flowHistory, n, baseline.scratch);
+      w.flowMad = mad(w.flowHistory, n, w.flowMedian, baseline.scratch);
+      w.dropMedian = median(w.dropHistory, n, baseline.scratch);
+      w.dropMad = mad(w.dropHistory, n, w.dropMedian, baseline.scratch);
+      byOrder.push(w);
+    }
+    for (const e of snapshot.edges) {
+      const w = byOrder[e[0]];
+      if (!w || w.edgeSlots.length >= baseline.options.maxEdgesPerWorkload || baseline.used >= baseline.options.maxEdgesTotal) continue;
+      const key = `${w.index}|${e[1]}`;
+      if (baseline.slots.has(key)) continue;
+      const slot = baseline.addEdge(w, key, e[2], e[6]);
+      baseline.firstSeen[slot] = e[2];
+      baseline.lastSeen[slot] = e[3];
+      baseline.weight[slot] = e[4];
+      baseline.count[slot] = e[5];
+      baseline.bucket[slot] = e[6];
+      baseline.bucketCount[slot] = e[7];
+      baseline.rateMean[slot] = e[8];
+      baseline.rateDev[slot] = e[9];
+    }
+    return baseline;
+  }
+}
+
+export interface WorkloadSnapshot {
+  key: string;
+  namespace: string;
+  name: string;
+  kind: string;
+  selector: Record<string, string>;
+  firstSeen: number;
+  lastSeen: number;
+  bucket: number;
+  flows: number;
+  drops: number;
+  flowHistory: number[];
+  dropHistory: number[];
+  historyLen: number;
+  historyPos: number;
+  fanoutPeak: number;
+}
+
+/** [workload index in snapshot, "d|protocol|port|peer", firstSeen, lastSeen, weight, count, bucket, bucketCount, rateMean, rateDev] */
+export type EdgeSnapshot = [number, string, number, number, number, number, number, number, number, number];
+
+export interface BaselineSnapshot {
+  version: 1;
+  startedAt: number | null;
+  workloads: WorkloadSnapshot[];
+  edges: EdgeSnapshot[];
+}

@@ -1,0 +1,180 @@
+// parse → normalize → (time sanity) → learn → detect → dedupe/cooldown. Synchronous and pure apart
+// from its own state: the caller passes records and, when live, the wall-clock time.
+import { Baseline, type BaselineOptions } from './baseline.js';
+import { detectAll, detectorConfig, type DetectorConfig, type DetectorOverrides } from './detect/index.js';
+import { FlowNormalizer, type NormalizeOptions, type NormalizeResult } from './normalize.js';
+import { countSkip, emptyCounts, type Anomaly, type Flow, type RecordCounts } from './types.js';
+
+export interface PipelineOptions {
+  baseline: Partial<BaselineOptions>;
+  detectors: DetectorOverrides;
+  normalize: Partial<NormalizeOptions>;
+  /** One alert per dedupe key while the event keeps going; a quiet gap this long ends the event. */
+  cooldownMs: number;
+  /** Live (a wall clock is given): flows stamped further than this in the future are skipped. */
+  maxFutureSkewMs: number;
+  /** Offline (no clock): a flow further than this ahead of the latest flow time is skipped. */
+  maxJumpMs: number;
+  /** Flows older than the latest flow time minus this are skipped (late or skewed clocks). */
+  maxLatenessMs: number;
+  /** Sample flows attached to an anomaly as evidence. */
+  evidenceFlows: number;
+}
+
+export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
+  baseline: {},
+  detectors: {},
+  normalize: {},
+  cooldownMs: 15 * 60_000,
+  maxFutureSkewMs: 5 * 60_000,
+  maxJumpMs: 6 * 3_600_000,
+  maxLatenessMs: 10 * 60_000,
+  evidenceFlows: 5,
+};
+
+interface GateEntry {
+  firstSeen: number;
+  lastSeen: number;
+  suppressed: number;
+}
+
+/** Dedupe + cooldown: the first anomaly of a key is raised, later ones extend the event silently. */
+export class AlertGate {
+  private readonly entries = new Map<string, GateEntry>();
+  suppressed = 0;
+
+  constructor(private readonly cooldownMs: number) {}
+
+  admit(key: string, time: number): boolean {
+    const entry = this.entries.get(key);
+    if (entry && time - entry.lastSeen < this.cooldownMs) {
+      if (time > entry.lastSeen) entry.lastSeen = time;
+      entry.suppressed += 1;
+      this.suppressed += 1;
+      return false;
+    }
+    this.entries.set(key, { firstSeen: time, lastSeen: time, suppressed: 0 });
+    return true;
+  }
+
+  /** Suppressed repeats of the event currently open for a key. */
+  repeats(key: string): number {
+    return this.entries.get(key)?.suppressed ?? 0;
+  }
+
+  prune(time: number): void {
+    for (const [key, entry] of this.entries) if (time - entry.lastSeen >= this.cooldownMs) this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+export class FlowPipeline {
+  readonly options: PipelineOptions;
+  readonly detectors: DetectorConfig;
+  readonly normalizer: FlowNormalizer;
+  readonly counts: RecordCounts = emptyCounts();
+  readonly gate: AlertGate;
+  baseline: Baseline;
+  /** Latest flow time accepted. */
+  watermark = Number.NaN;
+  anomaliesRaised = 0;
+  private readonly recent: (Flow | undefined)[];
+  private recentPos = 0;
+  private lastBucket = Number.NaN;
+
+  constructor(options: Partial<PipelineOptions> = {}, baseline?: Baseline) {
+    this.options = { ...DEFAULT_PIPELINE_OPTIONS, ...options };
+    this.detectors = detectorConfig(this.options.detectors);
+    this.normalizer = new FlowNormalizer(this.options.normalize);
+    this.baseline = baseline ?? new Baseline(this.options.baseline);
+    this.gate = new AlertGate(this.options.cooldownMs);
+    this.recent = new Array<Flow | undefined>(256);
+  }
+
+  /** One JSON line of Hubble output. Blank lines are ignored (not records). */
+  processLine(line: string, now?: number): Anomaly[] {
+    if (line.length === 0 || line.trim().length === 0) return [];
+    this.counts.read += 1;
+    return this.accept(this.normalizer.parseLine(line), now);
+  }
+
+  /** A decoded GetFlowsResponse (from gRPC) or any parsed Hubble record. */
+  processRecord(record: unknown, now?: number): Anomaly[] {
+    this.counts.read += 1;
+    return this.accept(this.normalizer.normalizeRecord(record), now);
+  }
+
+  private accept(result: NormalizeResult, now: number | undefined): Anomaly[] {
+    if (!result.ok) {
+      countSkip(this.counts, result.reason);
+      return [];
+    }
+    return this.processFlow(result.flow, now);
+  }
+
+  /** A normalized flow (already counted as read by the caller when it came from a record). */
+  processFlow(flow: Flow, now?: number): Anomaly[] {
+    const skew = this.timeProblem(flow.time, now);
+    if (skew) {
+      countSkip(this.counts, skew);
+      return [];
+    }
+    this.counts.accepted += 1;
+    if (!(flow.time <= this.watermark)) this.watermark = flow.time;
+    this.recent[this.recentPos] = flow;
+    this.recentPos = (this.recentPos + 1) % this.recent.length;
+
+    // Late flows are learned at the watermark so they cannot reopen closed buckets.
+    const time = Math.max(flow.time, this.watermark - this.baseline.options.bucketMs);
+    this.housekeeping(time);
+    const observation = this.baseline.observe(flow, time);
+    const found = detectAll(observation, this.baseline, this.detectors);
+    if (found.length === 0) return found;
+    const raised: Anomaly[] = [];
+    for (const anomaly of found) {
+      if (!this.gate.admit(anomaly.dedupeKey, flow.time)) continue;
+      this.addEvidence(anomaly);
+      raised.push(anomaly);
+    }
+    this.anomaliesRaised += raised.length;
+    return raised;
+  }
+
+  private timeProblem(time: number, now: number | undefined): string | null {
+    if (now !== undefined && time > now + this.options.maxFutureSkewMs) return 'clock_skew_future';
+    if (Number.isNaN(this.watermark)) return null;
+    if (now === undefined && time > this.watermark + this.options.maxJumpMs) return 'clock_skew_future';
+    if (time < this.watermark - this.options.maxLatenessMs) return 'clock_skew_past';
+    return null;
+  }
+
+  private housekeeping(time: number): void {
+    const bucket = this.baseline.bucketOf(time);
+    if (bucket === this.lastBucket) return;
+    this.lastBucket = bucket;
+    this.baseline.sweep(time);
+    if (this.gate.size > 1000) this.gate.prune(time);
+  }
+
+  private addEvidence(anomaly: Anomaly): void {
+    const wanted = this.options.evidenceFlows;
+    const { namespace, name } = anomaly.workload;
+    const trigger = anomaly.evidence[0];
+    const evidence: Flow[] = trigger ? [trigger] : [];
+    const onlyTrigger = anomaly.kind === 'new-external-egress' || anomaly.kind === 'new-east-west-edge';
+    for (let i = 1; i <= this.recent.length && evidence.length < wanted && !onlyTrigger; i++) {
+      const flow = this.recent[(this.recentPos - i + this.recent.length) % this.recent.length];
+      if (!flow || flow === trigger) continue;
+      const involves =
+        (flow.source.namespace === namespace && flow.source.workload === name) ||
+        (flow.destination.namespace === namespace && flow.destination.workload === name);
+      if (!involves) continue;
+      if (anomaly.kind === 'policy-deny-spike' && flow.verdict !== 'DROPPED') continue;
+      evidence.push(flow);
+    }
+    anomaly.evidence = evidence;
+  }
+}

@@ -1,0 +1,175 @@
+// The shop scenario's traffic as Hubble records (the `hubble observe -o json` / exporter shape:
+// `{flow, node_name, time}` with proto field names). Pure and deterministic (seeded), so the demo,
+// the Hubble Relay stand-in and the tests all see the same stream.
+//
+// Normal phase: web→orders:8080, orders→postgres:5432, orders→redis-cache:6379,
+// payments→postgres:5432, every workload→kube-dns:53/UDP. Incident phase (after a bad policy
+// change): policy drops of web→postgres:5432 and postgres-0 → 203.0.113.66:443 (exfiltration).
+// 203.0.113.66 is TEST-NET-3: it only ever appears as data inside flows.
+
+export interface HubbleRecord {
+  flow: Record<string, unknown>;
+  node_name: string;
+  time: string;
+}
+
+export interface ShopTrafficOptions {
+  /** Epoch ms of the first minute. */
+  start: number;
+  /** Minutes of normal traffic before the incident. */
+  normalMinutes: number;
+  /** Minutes of incident traffic. */
+  incidentMinutes: number;
+  /** Multiplies every rate (1 = the rates below per minute). */
+  scale: number;
+  seed: number;
+}
+
+export const DEFAULT_SHOP_TRAFFIC: ShopTrafficOptions = {
+  start: Date.UTC(2026, 0, 15, 9, 0, 0),
+  normalMinutes: 90,
+  incidentMinutes: 10,
+  scale: 1,
+  seed: 42,
+};
+
+export const EXFIL_IP = '203.0.113.66';
+export const EXFIL_PORT = 443;
+
+interface Pod {
+  namespace: string;
+  name: string;
+  app: string;
+  labelKey: string;
+  ip: string;
+  identity: number;
+  node: string;
+}
+
+export const SHOP_PODS = {
+  web1: { namespace: 'frontend', name: 'web-6d4cf56db6-2xk9p', app: 'web', labelKey: 'app', ip: '10.244.1.11', identity: 10101, node: 'shop-worker-1' },
+  web2: { namespace: 'frontend', name: 'web-6d4cf56db6-h7q2m', app: 'web', labelKey: 'app', ip: '10.244.2.12', identity: 10101, node: 'shop-worker-2' },
+  orders: { namespace: 'api', name: 'orders-7c5d9b8f4c-kq2wz', app: 'orders', labelKey: 'app', ip: '10.244.1.21', identity: 10201, node: 'shop-worker-1' },
+  payments: { namespace: 'api', name: 'payments-5b7f8c6d94-tn4rx', app: 'payments', labelKey: 'app', ip: '10.244.2.22', identity: 10202, node: 'shop-worker-2' },
+  postgres: { namespace: 'db', name: 'postgres-0', app: 'postgres', labelKey: 'app', ip: '10.244.2.31', identity: 10301, node: 'shop-worker-2' },
+  redis: { namespace: 'db', name: 'redis-cache-6f9d7b5c8d-zq7wn', app: 'redis-cache', labelKey: 'app', ip: '10.244.1.32', identity: 10302, node: 'shop-worker-1' },
+  dns: { namespace: 'kube-system', name: 'kube-dns-5d78c9869d-p2v8x', app: 'kube-dns', labelKey: 'k8s-app', ip: '10.244.0.10', identity: 10401, node: 'shop-control-plane' },
+} satisfies Record<string, Pod>;
+
+function endpoint(pod: Pod): Record<string, unknown> {
+  return {
+    ID: pod.identity % 4000,
+    identity: pod.identity,
+    namespace: pod.namespace,
+    labels: [`k8s:${pod.labelKey}=${pod.app}`, `k8s:io.kubernetes.pod.namespace=${pod.namespace}`, 'k8s:io.cilium.k8s.policy.cluster=shop'],
+    pod_name: pod.name,
+  };
+}
+
+const WORLD = { identity: 2, labels: ['reserved:world'] };
+
+function rfc3339(ms: number): string {
+  // Microsecond precision, like Hubble's nanosecond timestamps padded.
+  const whole = Math.floor(ms);
+  const micros = Math.round((ms - whole) * 1000);
+  return new Date(whole).toISOString().replace('Z', `${String(micros).padStart(3, '0')}000Z`);
+}
+
+/** mulberry32: small deterministic PRNG. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface FlowSpec {
+  from: Pod;
+  to: Pod | 'world';
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  verdict: 'FORWARDED' | 'DROPPED';
+  direction: 'EGRESS' | 'INGRESS';
+}
+
+function record(spec: FlowSpec, time: number, sourcePort: number): HubbleRecord {
+  const to = spec.to === 'world' ? null : spec.to;
+  const node = spec.direction === 'EGRESS' || !to ? spec.from.node : to.node;
+  const l4 =
+    spec.protocol === 'TCP'
+      ? { TCP: { source_port: sourcePort, destination_port: spec.port, flags: { SYN: true } } }
+      : { UDP: { source_port: sourcePort, destination_port: spec.port } };
+  const flow: Record<string, unknown> = {
+    time: rfc3339(time),
+    verdict: spec.verdict,
+    IP: { source: spec.from.ip, destination: to ? to.ip : EXFIL_IP, ipVersion: 'IPv4' },
+    l4,
+    source: endpoint(spec.from),
+    destination: to ? endpoint(to) : WORLD,
+    Type: 'L3_L4',
+    node_name: node,
+    event_type: { type: spec.verdict === 'DROPPED' ? 1 : 4 },
+    traffic_direction: spec.direction,
+    is_reply: false,
+    Summary: spec.protocol === 'TCP' ? 'TCP Flags: SYN' : 'UDP',
+  };
+  if (spec.verdict === 'DROPPED') {
+    flow.drop_reason = 133;
+    flow.drop_reason_desc = 'POLICY_DENIED';
+  }
+  return { flow, node_name: node, time: flow.time as string };
+}
+
+const P = SHOP_PODS;
+
+/** Per-minute flows of the normal phase. */
+const NORMAL: [FlowSpec, number][] = [
+  [{ from: P.web1, to: P.orders, port: 8080, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 15],
+  [{ from: P.web2, to: P.orders, port: 8080, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 15],
+  [{ from: P.orders, to: P.postgres, port: 5432, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 20],
+  [{ from: P.orders, to: P.redis, port: 6379, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 20],
+  [{ from: P.payments, to: P.postgres, port: 5432, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 10],
+  ...[P.web1, P.web2, P.orders, P.payments, P.postgres, P.redis].map(
+    (pod): [FlowSpec, number] => [{ from: pod, to: P.dns, port: 53, protocol: 'UDP', verdict: 'FORWARDED', direction: 'EGRESS' }, 4],
+  ),
+];
+
+/** Extra per-minute flows of the incident phase. */
+const INCIDENT: [FlowSpec, number][] = [
+  [{ from: P.web1, to: P.postgres, port: 5432, protocol: 'TCP', verdict: 'DROPPED', direction: 'INGRESS' }, 25],
+  [{ from: P.postgres, to: 'world', port: EXFIL_PORT, protocol: 'TCP', verdict: 'FORWARDED', direction: 'EGRESS' }, 30],
+];
+
+export interface ShopTimeline {
+  start: number;
+  incidentStart: number;
+  end: number;
+}
+
+export function shopTimeline(options: Partial<ShopTrafficOptions> = {}): ShopTimeline {
+  const o = { ...DEFAULT_SHOP_TRAFFIC, ...options };
+  const incidentStart = o.start + o.normalMinutes * 60_000;
+  return { start: o.start, incidentStart, end: incidentStart + o.incidentMinutes * 60_000 };
+}
+
+/** The whole scenario, in time order. */
+export function* shopTraffic(options: Partial<ShopTrafficOptions> = {}): Generator<HubbleRecord> {
+  const o = { ...DEFAULT_SHOP_TRAFFIC, ...options };
+  const random = prng(o.seed);
+  const minutes = o.normalMinutes + o.incidentMinutes;
+  for (let minute = 0; minute < minutes; minute++) {
+    const base = o.start + minute * 60_000;
+    const specs = minute < o.normalMinutes ? NORMAL : [...NORMAL, ...INCIDENT];
+    const batch: [number, FlowSpec][] = [];
+    for (const [spec, perMinute] of specs) {
+      const n = Math.max(1, Math.round(perMinute * o.scale * (0.85 + 0.3 * random())));
+      for (let i = 0; i < n; i++) batch.push([base + Math.floor(random() * 60_000_000) / 1000, spec]);
+    }
+    batch.sort((a, b) => a[0] - b[0]);
+    for (const [time, spec] of batch) yield record(spec, time, 32768 + Math.floor(random() * 28000));
+  }
+}
