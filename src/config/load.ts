@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { envSchema, fileConfigSchema, type Config } from './schema.js';
+import { envSchema, fileConfigSchema, type Config, type FileConfig } from './schema.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -41,7 +41,8 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv, source = 
   };
 }
 
-export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+/** Reads and parses the YAML file (no validation); errors name the file. */
+export function readConfigDocument(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -58,5 +59,16 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   if (document !== null && document !== undefined && (typeof document !== 'object' || Array.isArray(document))) {
     throw new ConfigError(path, ['(root): expected a mapping of settings']);
   }
-  return buildConfig(document, env, path);
+  return document;
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Config {
+  return buildConfig(readConfigDocument(path), env, path);
+}
+
+/** The file's settings alone, for commands that need no Slack secrets (e.g. export). */
+export function loadFileSettings(path: string | undefined): FileConfig {
+  const parsed = fileConfigSchema.partial({ slack: true }).safeParse(path ? (readConfigDocument(path) ?? {}) : {});
+  if (!parsed.success) throw new ConfigError(path ?? 'defaults', formatIssues(parsed.error.issues));
+  return parsed.data as FileConfig;
 }

@@ -164,7 +164,8 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
 export function timelineReply(event: TimelineEvent): string {
   const who = actorUserId(event.actor);
   const time = event.at.slice(11, 19);
-  return `\`${time}\` ${who ? `<@${who}>` : ':robot_face:'} ${event.summary}`;
+  const actor = who ? (event.summary.includes(`<@${who}>`) ? '' : `<@${who}> `) : ':robot_face: ';
+  return `\`${time}\` ${actor}${event.summary}`;
 }
 
 export function parseButtonValue(value: string | undefined): ApprovalButtonValue | undefined {

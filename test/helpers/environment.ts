@@ -15,7 +15,7 @@ export function hasApprovalButtons(message: SimMessage): boolean {
 
 /** The incident message (top-level bot message with a header) for an incident id. */
 export function incidentMessageFor(env: EmbeddedEnvironment, incidentId: string): SimMessage | undefined {
-  return env.slack.messages(DEMO_CHANNEL).find((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`));
+  return env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`));
 }
 
 export async function openIncident(env: EmbeddedEnvironment, text: string, userId: string = DEMO_USERS.oncall.id): Promise<{ incidentId: string; message: SimMessage }> {
@@ -23,7 +23,7 @@ export async function openIncident(env: EmbeddedEnvironment, text: string, userI
   const match = /Opening incident `([a-z0-9-]+)`/.exec(result.body);
   if (!match?.[1]) throw new Error(`no incident opened: ${result.status} ${result.body}`);
   const incidentId = match[1];
-  const message = await env.slack.waitForMessage((m) => !m.thread_ts && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`) && hasApprovalButtons(m), 10_000);
+  const message = await env.slack.waitForMessage((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`) && hasApprovalButtons(m), 10_000);
   return { incidentId, message };
 }
 

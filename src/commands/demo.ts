@@ -1,0 +1,134 @@
+// `netpol-responder demo`: the whole incident on the embedded environment, printed as it happens.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { createLogger, silentLogger } from '../log.js';
+import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
+import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
+import type { SimMessage } from '../sim/slack/index.js';
+import { APPROVE_ACTION } from '../slack/blocks.js';
+import { postmortemFileName } from '../timeline/render.js';
+
+const USAGE = 'usage: netpol-responder demo [--keep-running] [--out DIR] [--verbose]';
+
+function say(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+function narrate(line: string): void {
+  say(`\n▶ ${line}`);
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`demo: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function printConversation(env: EmbeddedEnvironment): () => void {
+  const lastText = new Map<string, string>();
+  return env.slack.onMessage((event) => {
+    if (event.type === 'posted') say(env.slack.renderMessage(event.message));
+    // The incident message is redrawn on every change; print it when its summary line changes.
+    if (event.type === 'updated' && !event.message.threadTs && lastText.get(event.message.ts) !== event.message.text) {
+      say(`    ✎ incident message updated: ${event.message.text}`);
+    }
+    lastText.set(event.message.ts, event.message.text);
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: { 'keep-running'?: boolean; out?: string; verbose?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { 'keep-running': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean' } } }));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  if (values.help) {
+    say(USAGE);
+    return 0;
+  }
+  const started = Date.now();
+  let redis;
+  try {
+    redis = await resolveRedis();
+  } catch (error) {
+    if (error instanceof RedisServerMissingError) {
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+  const logger = values.verbose ? createLogger({ level: 'info' }) : silentLogger;
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger });
+  const stopPrinting = printConversation(env);
+  try {
+    say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), a Slack stand-in and the bot, all on loopback.');
+    say(`  Kubernetes API: ${env.kube.url}   kubeconfig: ${env.kubeconfigPath}`);
+    say(`  Slack Web API:  ${env.slack.apiUrl}   bot: http://127.0.0.1:${env.bot?.port}/slack/events   Redis: ${redis.url}`);
+
+    narrate('@alice (on-call) saw postgres-0 talking to an unknown external address, and opens an incident on namespace db.');
+    const opened = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db -- postgres-0 is sending data to 203.0.113.66' });
+    say(`    (acknowledged in ${opened.ackMs.toFixed(1)} ms)`);
+    const incidentId = /Opening incident `([a-z0-9-]+)`/.exec(opened.body)?.[1];
+    if (!incidentId) throw new Error(`demo: the bot did not open an incident: ${opened.body}`);
+    const message = await waitFor<SimMessage>('the incident message with approval buttons', () =>
+      env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)),
+    );
+
+    narrate('@mallory, who is not an approver, clicks Approve: refused, nothing changes.');
+    await env.driver!.clickButton({ userId: DEMO_USERS.outsider.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
+    await waitFor('the refusal', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.visibleTo === DEMO_USERS.outsider.id) ?? undefined);
+
+    narrate('@bob (security lead, an approver) reviews the proposed deny-all and approves.');
+    const clickAt = Date.now();
+    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
+    const incident = await waitFor('containment', async () => {
+      const current = await env.bot!.store.get(incidentId);
+      return current && current.status !== 'open' ? current : undefined;
+    });
+    if (incident.status !== 'completed') throw new Error(`demo: the incident ended ${incident.status}: ${JSON.stringify(incident.steps)}`);
+    const policyName = `netpol-responder-quarantine-${incidentId}`;
+    const policy = env.kube.get('NetworkPolicy', 'db', policyName);
+    if (!policy) throw new Error(`demo: ${policyName} is not in the cluster`);
+    narrate(`Contained ${Date.now() - clickAt} ms after the click. NetworkPolicies now in db: ${env.kube.list('NetworkPolicy', 'db').map((p) => (p as { metadata: { name: string } }).metadata.name).join(', ')}`);
+
+    narrate('@alice exports the postmortem timeline to the incident thread.');
+    await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `export ${incidentId} md` });
+    await waitFor('the uploaded postmortem', () => env.slack.calls.find((c) => c.method === 'files.completeUploadExternal') ?? undefined);
+
+    const dir = resolve(values.out ?? 'postmortem');
+    mkdirSync(dir, { recursive: true });
+    const files: string[] = [];
+    for (const format of ['md', 'json'] as const) {
+      const file = join(dir, postmortemFileName(incidentId, format));
+      writeFileSync(file, await env.bot!.engine.postmortem(incident, format));
+      files.push(file);
+    }
+    await new Promise((r) => setTimeout(r, 100)); // let the last thread replies print
+    narrate(`Postmortem written: ${files.join(', ')}`);
+    say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+
+    if (values['keep-running']) {
+      say('\nThe environment keeps running. Poke the simulated cluster with kubectl, e.g.:');
+      say(`  kubectl --kubeconfig ${env.kubeconfigPath} get networkpolicies -A`);
+      say(`  kubectl --kubeconfig ${env.kubeconfigPath} get netpol ${policyName} -n db -o yaml`);
+      say(`or send more commands to the bot (it listens on http://127.0.0.1:${env.bot?.port}/slack/events). Press Ctrl-C to stop.`);
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop());
+        process.once('SIGTERM', () => resolveStop());
+      });
+    }
+    return 0;
+  } finally {
+    stopPrinting();
+    await env.stop();
+    await redis.stop();
+  }
+}
