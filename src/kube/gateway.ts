@@ -71,7 +71,8 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
   const core = kc.makeApiClient(CoreV1Api);
   const networking = kc.makeApiClient(NetworkingV1Api);
   return {
-    namespaceExists(name) {
+    // Every method is async so that argument errors arrive as rejections, like API errors.
+    async namespaceExists(name) {
       requireName('namespace', name);
       return unlessNotFound(`read namespace ${name}`, async () => (await core.readNamespace({ name }), true), false);
     },
@@ -89,7 +90,7 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
       const list = await translate(`list networkpolicies in ${namespace}`, () => networking.listNamespacedNetworkPolicy({ namespace }));
       return list.items;
     },
-    getNetworkPolicy(namespace, name) {
+    async getNetworkPolicy(namespace, name) {
       requireName('namespace', namespace);
       requireName('name', name);
       return unlessNotFound<V1NetworkPolicy | undefined>(
@@ -98,7 +99,7 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
         undefined,
       );
     },
-    applyNetworkPolicy(policy, opts) {
+    async applyNetworkPolicy(policy, opts) {
       const name = requireName('policy metadata.name', policy.metadata?.name);
       const namespace = requireName('policy metadata.namespace', policy.metadata?.namespace);
       const fieldManager = requireName('fieldManager', opts.fieldManager);
@@ -116,7 +117,7 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
         ),
       );
     },
-    deleteNetworkPolicy(namespace, name) {
+    async deleteNetworkPolicy(namespace, name) {
       requireName('namespace', namespace);
       requireName('name', name);
       return unlessNotFound(

@@ -1,0 +1,187 @@
+// The simulated API server driven by the real kubectl binary, as an operator would during an incident.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
+import { SHOP_PODS, SHOP_POLICIES, shopObjects } from '../../src/sim/scenarios/shop.js';
+
+function hasKubectl(): boolean {
+  try {
+    execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const kubectlAvailable = hasKubectl();
+
+let sim: KubeApiSim;
+let dir: string;
+let adminConfig: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kubectl(args: string[], kubeconfig = adminConfig): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args], { timeout: 20_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function manifest(name: string, body: string): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, body);
+  return file;
+}
+
+const CONTAIN = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: emergency-deny
+  namespace: db
+  labels:
+    netpol-responder/incident: inc-7
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+`;
+
+describe.runIf(kubectlAvailable)('kubectl against the simulated API server', () => {
+  beforeAll(async () => {
+    sim = await startKubeApiServer();
+    sim.seed(shopObjects());
+    dir = mkdtempSync(join(tmpdir(), 'sim-kube-kubectl-'));
+    adminConfig = sim.writeKubeconfig(dir);
+  });
+  afterAll(async () => {
+    await sim?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gets policies as YAML', async () => {
+    const run = await kubectl(['get', 'netpol', '-n', 'db', '-o', 'yaml']);
+    expect(run.code, run.stderr).toBe(0);
+    const doc = parse(run.stdout) as { kind: string; items: Array<{ metadata: { name: string }; spec: { podSelector: unknown } }> };
+    expect(doc.kind).toBe('List');
+    expect(doc.items.map((i) => i.metadata.name)).toEqual([SHOP_POLICIES.dbIngress, SHOP_POLICIES.allowDns, SHOP_POLICIES.defaultDeny]);
+  });
+
+  it('prints the usual table for pods in all namespaces', async () => {
+    const run = await kubectl(['get', 'pods', '-A']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE$/);
+    expect(lines.some((l) => /^db\s+postgres-0\s+1\/1\s+Running\s+0\s+/.test(l))).toBe(true);
+    expect(lines).toHaveLength(1 + sim.list('Pod').length);
+  });
+
+  it('selects by label and by field', async () => {
+    const byLabel = await kubectl(['get', 'pods', '-n', 'api', '-l', 'app in (payments)', '-o', 'name']);
+    expect(byLabel.stdout.trim()).toBe(`pod/${SHOP_PODS.payments}`);
+    const byField = await kubectl(['get', 'netpol', '-A', '--field-selector', `metadata.name=${SHOP_POLICIES.defaultDeny}`, '-o', 'name']);
+    expect(byField.stdout.trim().split('\n')).toHaveLength(3);
+    const none = await kubectl(['get', 'netpol', '-n', 'db', '-l', 'nothing=here']);
+    expect(none.stderr).toMatch(/No resources found in db namespace/);
+  });
+
+  it('applies server-side, reports conflicts with another field manager, and forces', async () => {
+    const file = manifest('contain', CONTAIN);
+    const first = await kubectl(['apply', '--server-side', '--field-manager', 'netpol-responder', '-f', file]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe('networkpolicy.networking.k8s.io/emergency-deny serverside-applied');
+    const live = sim.get('NetworkPolicy', 'db', 'emergency-deny');
+    expect((live?.metadata?.managedFields as Array<{ manager: string; operation: string }>)[0]).toMatchObject({ manager: 'netpol-responder', operation: 'Apply' });
+
+    const other = manifest('other', CONTAIN.replace('[Ingress, Egress]', '[Ingress]'));
+    const conflict = await kubectl(['apply', '--server-side', '-f', other]);
+    expect(conflict.code).not.toBe(0);
+    expect(conflict.stderr).toMatch(/Apply failed with 1 conflict: conflict with "netpol-responder" using networking.k8s.io\/v1: .spec.policyTypes/);
+    expect((sim.get('NetworkPolicy', 'db', 'emergency-deny')?.spec as { policyTypes: string[] }).policyTypes).toEqual(['Ingress', 'Egress']);
+
+    const forced = await kubectl(['apply', '--server-side', '--force-conflicts', '-f', other]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((sim.get('NetworkPolicy', 'db', 'emergency-deny')?.spec as { policyTypes: string[] }).policyTypes).toEqual(['Ingress']);
+    const shown = await kubectl(['get', 'netpol', 'emergency-deny', '-n', 'db', '-o', 'yaml', '--show-managed-fields']);
+    const managers = (parse(shown.stdout) as { metadata: { managedFields: Array<{ manager: string }> } }).metadata.managedFields.map((m) => m.manager);
+    expect(managers.sort()).toEqual(['kubectl', 'netpol-responder']);
+  });
+
+  it('dry-runs an apply on the server without changing anything', async () => {
+    const rv = sim.resourceVersion();
+    const file = manifest('dry', CONTAIN.replace('emergency-deny', 'dry-deny'));
+    const run = await kubectl(['apply', '--server-side', '--dry-run=server', '-f', file]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/serverside-applied \(server dry run\)/);
+    expect(sim.get('NetworkPolicy', 'db', 'dry-deny')).toBeUndefined();
+    expect(sim.resourceVersion()).toBe(rv);
+  });
+
+  it('shows the 422 message for an invalid policy and stores nothing', async () => {
+    const file = manifest('invalid', CONTAIN.replace('emergency-deny', 'broken').replace('policyTypes: [Ingress, Egress]', 'ingress:\n  - ports:\n      - port: 70000'));
+    const run = await kubectl(['apply', '--server-side', '-f', file]);
+    expect(run.code).not.toBe(0);
+    // kubectl rebuilds the message from the Status causes, exactly as it does against a real cluster.
+    expect(run.stderr).toMatch(/The NetworkPolicy "broken" is invalid: spec.ingress\[0\].ports\[0\].port: Invalid value: 70000: must be between 1 and 65535, inclusive/);
+    expect(sim.get('NetworkPolicy', 'db', 'broken')).toBeUndefined();
+  });
+
+  it('creates, labels, replaces and deletes', async () => {
+    const file = manifest('plain', CONTAIN.replace('emergency-deny', 'plain'));
+    expect((await kubectl(['create', '-f', file])).stdout.trim()).toBe('networkpolicy.networking.k8s.io/plain created');
+    const dup = await kubectl(['create', '-f', file]);
+    expect(dup.stderr).toMatch(/Error from server \(AlreadyExists\).*"plain" already exists/);
+    expect((await kubectl(['label', 'netpol', 'plain', '-n', 'db', 'reviewed=yes'])).code).toBe(0);
+    expect((sim.get('NetworkPolicy', 'db', 'plain')?.metadata?.labels as Record<string, string>).reviewed).toBe('yes');
+    const replaced = await kubectl(['replace', '-f', manifest('plain2', CONTAIN.replace('emergency-deny', 'plain').replace('[Ingress, Egress]', '[Egress]'))]);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    expect((sim.get('NetworkPolicy', 'db', 'plain')?.spec as { policyTypes: string[] }).policyTypes).toEqual(['Egress']);
+    const del = await kubectl(['delete', 'netpol', 'plain', '-n', 'db']);
+    expect(del.stdout.trim()).toBe('networkpolicy.networking.k8s.io "plain" deleted');
+    const again = await kubectl(['delete', 'netpol', 'plain', '-n', 'db']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/Error from server \(NotFound\): networkpolicies.networking.k8s.io "plain" not found/);
+  });
+
+  it('shows the Forbidden message for a denied user', async () => {
+    sim.deny({ user: 'oncall', verb: 'delete', resource: 'networkpolicies', namespace: 'db' });
+    const run = await kubectl(['delete', 'netpol', SHOP_POLICIES.defaultDeny, '-n', 'db'], sim.writeKubeconfig(dir, 'oncall'));
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain(
+      `Error from server (Forbidden): networkpolicies.networking.k8s.io "${SHOP_POLICIES.defaultDeny}" is forbidden: User "oncall" cannot delete resource "networkpolicies" in API group "networking.k8s.io" in the namespace "db"`,
+    );
+    expect(sim.get('NetworkPolicy', 'db', SHOP_POLICIES.defaultDeny)).toBeDefined();
+    sim.clearDenials();
+  });
+
+  it('watches with -w and prints changes as they happen', async () => {
+    const child = spawn('kubectl', ['--kubeconfig', adminConfig, '--cache-dir', join(dir, 'cache'), 'get', 'netpol', '-n', 'db', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const waitFor = async (pattern: RegExp): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`kubectl -w never printed ${pattern}; got:\n${out}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    try {
+      await waitFor(new RegExp(SHOP_POLICIES.defaultDeny));
+      const run = await kubectl(['apply', '--server-side', '-f', manifest('watched', CONTAIN.replace('emergency-deny', 'watched-live'))]);
+      expect(run.code, run.stderr).toBe(0);
+      await waitFor(/watched-live/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(out.split('\n')[0]).toMatch(/^NAME\s+POD-SELECTOR\s+AGE$/);
+  });
+});
