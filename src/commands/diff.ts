@@ -1,6 +1,6 @@
 // `netpol-responder diff <before...> -- <after...>`: connections the change opened and closed.
 import { parseArgs } from 'node:util';
-import { connectivity, diffConnectivity, formatDiff } from '../policy/index.js';
+import { diffConnectivity, formatDiff } from '../policy/index.js';
 import { loadPaths } from './policy-input.js';
 
 const USAGE = 'usage: netpol-responder diff [--format txt|json] <before-path...> -- <after-path...>\n';
@@ -28,10 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stderr.write('after:\n');
   const b = await loadPaths(after, process.stderr);
   if (!a || !b) return 1;
-  const diff = diffConnectivity(connectivity(a.index), connectivity(b.index), {
-    before: a.index.workloads.map((w) => w.id),
-    after: b.index.workloads.map((w) => w.id),
-  });
+  const diff = diffConnectivity(a.index, b.index);
   if (format === 'json') {
     const plain = diff.changes.map((c) => ({
       kind: c.kind,

@@ -1,14 +1,15 @@
 // Public API of the NetworkPolicy semantics engine. Pure: no I/O, no clock, no logger
 // (reading manifest files lives in ./load-files.ts and is exported separately from there).
 import { connectivity as computeConnectivity, type Connection, type ConnectivityOptions } from './connectivity.js';
+import { diffConnectivity as diffLists, type ConnectivityDiff } from './diff.js';
 import { decide, resolveEndpoints, type Decision } from './evaluate.js';
 import { loadLiveObjects, loadObjects, type LoadInput } from './load-objects.js';
-import type { ClusterObjects } from './model.js';
+import type { ClusterObjects, NetworkPolicy } from './model.js';
 import { PolicyIndex } from './policy-index.js';
 import type { Protocol } from './port-set.js';
 
 export { ClassConnectivity, type ClassPairChange, type Connection, type ConnectivityOptions, type PeerEndpoint } from './connectivity.js';
-export { diffConnectivity, formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff.js';
+export { formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff.js';
 export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type RuleMatch, type SideDecision } from './evaluate.js';
 export { formatConnections, FORMATS, type Format } from './format.js';
 export { lint, LINT_RULES, type LintFinding, type LintOptions } from './lint.js';
@@ -46,4 +47,28 @@ export function allowed(index: PolicyIndex, src: string, dst: string, port: numb
 /** The workload-level connectivity list (all connections, or one protocol/port via options.only). */
 export function connectivity(index: PolicyIndex, options: ConnectivityOptions = {}): Connection[] {
   return computeConnectivity(index, options);
+}
+
+/**
+ * Connections opened and closed between two states. Give two indexes (e.g. desired policies
+ * and live policies over the same pods) or two connectivity lists computed with the same options.
+ */
+export function diffConnectivity(
+  before: PolicyIndex | readonly Connection[],
+  after: PolicyIndex | readonly Connection[],
+  options: ConnectivityOptions = {},
+): ConnectivityDiff {
+  const list = (x: PolicyIndex | readonly Connection[]): readonly Connection[] => (x instanceof PolicyIndex ? computeConnectivity(x, options) : x);
+  const known = (x: PolicyIndex | readonly Connection[]): string[] | undefined => (x instanceof PolicyIndex ? x.workloads.map((w) => w.id) : undefined);
+  const knownBefore = known(before);
+  const knownAfter = known(after);
+  return diffLists(list(before), list(after), { ...(knownBefore ? { before: knownBefore } : {}), ...(knownAfter ? { after: knownAfter } : {}) });
+}
+
+/** Validates one NetworkPolicy object (YAML-parsed or from the API); for PolicyIndex.upsertPolicy. */
+export function parseNetworkPolicy(raw: unknown, source = 'input'): { policy?: NetworkPolicy; errors: string[] } {
+  const loaded = loadObjects([{ object: typeof raw === 'object' && raw !== null ? { ...raw, kind: 'NetworkPolicy' } : raw, source }]);
+  const errors = loaded.issues.filter((i) => i.severity === 'error').map((i) => i.message);
+  const policy = loaded.policies[0];
+  return policy && errors.length === 0 ? { policy, errors } : { errors: errors.length > 0 ? errors : ['not a NetworkPolicy'] };
 }

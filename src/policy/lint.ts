@@ -33,6 +33,7 @@ export const LINT_RULES = {
   NP020: { name: 'policy-selects-no-pods', severity: 'warning' },
   NP021: { name: 'rule-never-matches', severity: 'error' },
   NP022: { name: 'peer-selects-nothing', severity: 'warning' },
+  NP023: { name: 'selects-host-network-pods', severity: 'warning' },
   NP030: { name: 'shadowed-rule', severity: 'info' },
 } as const satisfies Record<string, { name: string; severity: Severity }>;
 
@@ -101,6 +102,11 @@ export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding
     const selectsNothing = hasPods && indexed.selected !== 'all' && indexed.selected.length === 0;
     if (selectsNothing) {
       out.push(finding('NP020', pid, `podSelector ${formatSelector(p.podSelector)} selects no pod in namespace ${p.namespace}`, 'check the labels against the pods (kubectl get pods --show-labels) or delete the policy'));
+    }
+    const hostPods = (indexed.selected === 'all' ? index.classes : Array.from(indexed.selected).map((c) => index.classes[c])).filter((c) => c?.hostNetwork);
+    if (hostPods.length > 0) {
+      const names = hostPods.flatMap((c) => c?.pods.map((x) => x.name) ?? []).slice(0, 5);
+      out.push(finding('NP023', pid, `selects pods with hostNetwork: true (${names.join(', ')}); most CNIs do not enforce NetworkPolicy on them, so its isolation is likely not in effect`, 'protect host-network pods with host firewall / host endpoint policies instead, or exclude them from the podSelector'));
     }
     if (p.affectsIngress) {
       for (const r of p.ingress) {

@@ -125,7 +125,8 @@ function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec
   if (!labels) return;
   const key = `${namespace}/${name}${fromTemplate ? `[${workload.kind}]` : ''}`;
   if (c.pods.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
-  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate });
+  const hostNetwork = isRecord(podSpec) && podSpec.hostNetwork === true;
+  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate, hostNetwork });
 }
 
 function addPod(obj: Record<string, unknown>, c: Collector, source: string): void {
@@ -133,6 +134,9 @@ function addPod(obj: Record<string, unknown>, c: Collector, source: string): voi
   const name = nameOf(meta);
   if (!name) return c.issue('error', source, 'Pod without metadata.name');
   const namespace = namespaceOf(meta);
+  // Finished pods hold no IP and take part in no connection.
+  const phase = isRecord(obj.status) ? obj.status.phase : undefined;
+  if (phase === 'Succeeded' || phase === 'Failed') return;
   let workload: WorkloadRef = { namespace, name, kind: 'Pod' };
   const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
   const controller = owners.find((o): o is Record<string, unknown> => isRecord(o) && o.controller === true);

@@ -40,6 +40,8 @@ export interface Pod {
   workload: WorkloadRef;
   /** True when the pod stands for a workload's pod template rather than a real Pod object. */
   fromTemplate: boolean;
+  /** spec.hostNetwork: most CNIs do not enforce NetworkPolicy on such pods (lint NP023). */
+  hostNetwork: boolean;
 }
 
 export type Direction = 'ingress' | 'egress';

@@ -17,6 +17,7 @@ export interface PodClass {
   pods: Pod[];
   /** Indexes into PolicyIndex.workloads. */
   workloads: number[];
+  hostNetwork: boolean;
 }
 
 export interface Workload {
@@ -67,7 +68,7 @@ function classKey(pod: Pod): string {
     .map((p) => `${p.name}/${p.protocol}=${p.port}`)
     .sort()
     .join(',');
-  return `${pod.namespace}\u0000${labels}\u0000${ports}`;
+  return `${pod.namespace}\u0000${labels}\u0000${ports}\u0000${pod.hostNetwork ? 'host' : ''}`;
 }
 
 export class PolicyIndex {
@@ -113,7 +114,7 @@ export class PolicyIndex {
       const id = this.classes.length;
       const namedPorts = new Map<string, number>();
       for (const p of first.namedPorts) if (!namedPorts.has(`${p.name}/${p.protocol}`)) namedPorts.set(`${p.name}/${p.protocol}`, p.port);
-      this.classes.push({ id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [] });
+      this.classes.push({ id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [], hostNetwork: first.hostNetwork });
       this.ingressOf.push([]);
       this.egressOf.push([]);
       for (const pod of members) {

@@ -1,6 +1,6 @@
 // Connectivity list, formats, diff, incremental updates and lint rules.
 import { describe, expect, it } from 'vitest';
-import { ClassConnectivity, Conns, connectivity, diffConnectivity, formatConnections, formatDiff, lint, loadObjects, PolicyIndex, type Connection } from '../../src/policy/index.js';
+import { ClassConnectivity, Conns, connectivity, diffConnectivity, formatConnections, formatDiff, lint, loadObjects, parseNetworkPolicy, PolicyIndex, type Connection } from '../../src/policy/index.js';
 import { index, netpol, ns, pod } from '../helpers/policy.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 
@@ -58,7 +58,7 @@ describe('diff', () => {
     const before = index(shop);
     const opened = shop.map((o) => ((o as { metadata: { name: string } }).metadata.name === 'db' && (o as { kind: string }).kind === 'NetworkPolicy' ? netpol('shop', 'db', { podSelector: { matchLabels: { app: 'db' } }, ingress: [{}] }) : o));
     const after = index([...opened, pod('shop', 'new', { app: 'new' })]);
-    const diff = diffConnectivity(connectivity(before), connectivity(after), { before: before.workloads.map((w) => w.id), after: after.workloads.map((w) => w.id) });
+    const diff = diffConnectivity(before, after);
     const dbFromApi = diff.changes.find((c) => c.src === 'shop/api[Pod]' && c.dst === 'shop/db[Pod]');
     expect(dbFromApi?.kind).toBe('changed');
     expect(dbFromApi?.closed.isEmpty()).toBe(true);
@@ -80,6 +80,16 @@ describe('diff', () => {
       'removed 11.0.0.0-255.255.255.255[External] => x/p[Pod]',
     ]);
     expect(diffConnectivity(after, after).changes).toEqual([]);
+    // Lists without workload knowledge still diff, just without workloads-diff-info.
+    expect(diffConnectivity(before, after).changes).toHaveLength(2);
+  });
+});
+
+describe('parseNetworkPolicy', () => {
+  it('validates one policy object for upsertPolicy', () => {
+    expect(parseNetworkPolicy({ metadata: { name: 'p', namespace: 'a' }, spec: { podSelector: {} } }).policy?.affectsIngress).toBe(true);
+    expect(parseNetworkPolicy({ metadata: { name: 'p' }, spec: { podSelector: { matchLabels: { 'a b': 'c' } } } }).errors[0]).toMatch(/label key/);
+    expect(parseNetworkPolicy('nope').errors).toEqual(['document is not a Kubernetes object (expected a mapping)']);
   });
 });
 
@@ -144,6 +154,13 @@ describe('lint', () => {
     const named = lint(index([...base, netpol('a', 'p', { podSelector: { matchLabels: { app: 'x' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'ghost' } } }], ports: [{ port: 'grpc' }, { port: 'http' }] }] })]));
     expect(named.map((f) => `${f.id} ${f.severity} ${f.object}`)).toEqual(['NP021 error a/p ingress[0]', 'NP022 warning a/p ingress[0] peer 0']);
     expect(named[0]?.message).toContain('"grpc"');
+  });
+
+  it('policy that selects host-network pods', () => {
+    const hostPod = { kind: 'Pod', metadata: { namespace: 'a', name: 'agent', labels: { app: 'agent' } }, spec: { hostNetwork: true, containers: [] } };
+    const findings = lint(index([ns('a'), hostPod, netpol('a', 'deny', { podSelector: {}, policyTypes: ['Ingress'] })]));
+    expect(findings.map((f) => `${f.id} ${f.object}`)).toEqual(['NP023 a/deny']);
+    expect(findings[0]?.message).toContain('agent');
   });
 
   it('shadowed and duplicate rules', () => {

@@ -284,4 +284,14 @@ describe('workloads from pod templates', () => {
     expect(idx.workload('a/api-7f[ReplicaSet]')?.classes.length).toBe(1);
     expect(idx.classCount).toBe(5);
   });
+
+  it('finished pods (Succeeded/Failed) take part in no connection', () => {
+    const done = { kind: 'Pod', metadata: { namespace: 'a', name: 'job-1', labels: { app: 'job' } }, spec: { containers: [] }, status: { phase: 'Succeeded' } };
+    const failed = { ...done, metadata: { ...done.metadata, name: 'job-2' }, status: { phase: 'Failed' } };
+    const running = { ...done, metadata: { ...done.metadata, name: 'job-3' }, status: { phase: 'Running' } };
+    const idx = index([...base, done, failed, running]);
+    expect(idx.pod('a', 'job-1')).toBeUndefined();
+    expect(idx.pod('a', 'job-2')).toBeUndefined();
+    expect(idx.pod('a', 'job-3')).toBeDefined();
+  });
 });
