@@ -155,6 +155,32 @@ describe('malformed and hostile bodies change nothing', () => {
   });
 });
 
+describe('field validation', () => {
+  const typo = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'typo' }, spec: { podSelectr: {}, ingress: [{ form: [] }] } });
+
+  it('rejects unknown fields under Strict with 400 and stores nothing', async () => {
+    const check = unchanged();
+    const res = await simRequest(sim, 'POST', `${NP}?fieldValidation=Strict`, { body: typo, contentType: 'application/json' });
+    expect(res.status).toBe(400);
+    expect(res.json.message).toBe('strict decoding error: unknown field "spec.ingress[0].form", unknown field "spec.podSelectr"');
+    const apply = await simRequest(sim, 'PATCH', `${NP}/typo?fieldManager=m&fieldValidation=Strict`, { body: typo, contentType: 'application/apply-patch+yaml' });
+    expect(apply.status).toBe(400);
+    expect((await simRequest(sim, 'POST', `${NP}?fieldValidation=Loose`, { body: typo, contentType: 'application/json' })).status).toBe(400);
+    check();
+  });
+
+  it('drops unknown fields with Warning headers by default, silently under Ignore', async () => {
+    const res = await simRequest(sim, 'POST', NP, { body: typo, contentType: 'application/json' });
+    expect(res.status).toBe(201);
+    expect(res.headers.warning).toBe('299 - "unknown field \\"spec.ingress[0].form\\"", 299 - "unknown field \\"spec.podSelectr\\""');
+    expect(res.json.spec).toEqual({ ingress: [{}], podSelector: {}, policyTypes: ['Ingress'] });
+    const ignored = await simRequest(sim, 'PATCH', `${NP}/typo?fieldValidation=Ignore`, { body: JSON.stringify({ spec: { bogus: 1 } }), contentType: 'application/merge-patch+json' });
+    expect(ignored.status).toBe(200);
+    expect(ignored.headers.warning).toBeUndefined();
+    expect(ignored.json.spec.bogus).toBeUndefined();
+  });
+});
+
 describe('patch flavours', () => {
   it('applies a JSON patch and a strategic merge patch', async () => {
     const res = await simRequest(sim, 'PATCH', `${NP}/default-deny-all`, {

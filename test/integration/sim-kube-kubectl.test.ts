@@ -133,6 +133,14 @@ describe.runIf(kubectlAvailable)('kubectl against the simulated API server', () 
     expect(sim.get('NetworkPolicy', 'db', 'broken')).toBeUndefined();
   });
 
+  it('refuses a misspelt field (kubectl asks for strict field validation) and stores nothing', async () => {
+    const file = manifest('typo', CONTAIN.replace('emergency-deny', 'typo').replace('podSelector: {}', 'podSelectr: {}'));
+    const run = await kubectl(['apply', '--server-side', '-f', file]);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/Error from server \(BadRequest\): .*strict decoding error: unknown field "spec.podSelectr"/);
+    expect(sim.get('NetworkPolicy', 'db', 'typo')).toBeUndefined();
+  });
+
   it('creates, labels, replaces and deletes', async () => {
     const file = manifest('plain', CONTAIN.replace('emergency-deny', 'plain'));
     expect((await kubectl(['create', '-f', file])).stdout.trim()).toBe('networkpolicy.networking.k8s.io/plain created');

@@ -9,6 +9,7 @@ import { applyConfiguration, recordUpdate } from './managed-fields.js';
 import { deepClone, jsonPatch, mergePatch } from './patch.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { filterMatches, parseFilter } from './selectors.js';
+import { pruneUnknownFields, unknownFields } from './schema.js';
 import { badRequest, failure, invalid, notFound, success } from './status.js';
 import { kubeTimestamp, metaOf, type KubeObject, type ObjectStore } from './store.js';
 import { isObject, validateObject } from './validation.js';
@@ -26,6 +27,8 @@ export interface RequestContext {
 export interface HandlerResult {
   code: number;
   body: unknown;
+  /** Sent as `Warning: 299 - "…"` headers, which kubectl prints. */
+  warnings?: string[];
 }
 
 const GROUP_KIND = (rt: ResourceType): { group: string; kind: string } => ({ group: rt.group, kind: rt.kind });
@@ -79,6 +82,31 @@ function checkIdentity(ctx: RequestContext, obj: KubeObject, requireTypeMeta: bo
     throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${ctx.name})`);
   }
   if (ctx.name !== undefined && (meta.name === undefined || meta.name === '')) meta.name = ctx.name;
+}
+
+type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+function fieldValidation(query: URLSearchParams): FieldValidation {
+  const value = query.get('fieldValidation') ?? 'Warn';
+  if (value !== 'Strict' && value !== 'Warn' && value !== 'Ignore') {
+    throw badRequest(`fieldValidation: Unsupported value: "${value}": supported values: "Ignore", "Strict", "Warn"`);
+  }
+  return value;
+}
+
+/**
+ * Unknown fields: a 400 under Strict, otherwise dropped (with warnings under Warn). Runs on what
+ * the client sent, before anything is merged, so the error names the client's own field.
+ */
+function checkUnknownFields(ctx: RequestContext, sent: unknown): string[] {
+  const mode = fieldValidation(ctx.query);
+  if (mode === 'Strict') {
+    const unknown = unknownFields(ctx.rt, sent);
+    if (unknown.length > 0) throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    return [];
+  }
+  const dropped = pruneUnknownFields(ctx.rt, sent);
+  return mode === 'Warn' ? dropped.map((f) => `unknown field "${f}"`) : [];
 }
 
 function validated(ctx: RequestContext, obj: KubeObject): KubeObject {
@@ -144,6 +172,7 @@ export function handleCreate(ctx: RequestContext): HandlerResult {
   requireNamespaceOnWrite(ctx);
   const dryRun = isDryRun(ctx.query);
   const obj = requireObject(parseObjectBody(ctx.req, ctx.body));
+  const warnings = checkUnknownFields(ctx, obj);
   checkIdentity(ctx, obj, false);
   const meta = metaOf(obj);
   if ((meta.name === undefined || meta.name === '') && typeof meta.generateName === 'string' && meta.generateName !== '') {
@@ -153,12 +182,13 @@ export function handleCreate(ctx: RequestContext): HandlerResult {
   delete meta.resourceVersion;
   validated(ctx, obj);
   recordUpdate(undefined, obj, managerFor(ctx), apiVersionOf(ctx.rt), now(ctx));
-  return { code: 201, body: withTypeMeta(ctx.rt, ctx.store.create(ctx.rt, obj, { dryRun })) };
+  return { code: 201, body: withTypeMeta(ctx.rt, ctx.store.create(ctx.rt, obj, { dryRun })), warnings };
 }
 
 export function handleUpdate(ctx: RequestContext): HandlerResult {
   const dryRun = isDryRun(ctx.query);
   const obj = requireObject(parseObjectBody(ctx.req, ctx.body));
+  const warnings = checkUnknownFields(ctx, obj);
   checkIdentity(ctx, obj, false);
   const current = ctx.store.get(ctx.rt, ctx.namespace, ctx.name as string);
   if (!current) throw notFound(ctx.rt, ctx.name as string);
@@ -166,7 +196,7 @@ export function handleUpdate(ctx: RequestContext): HandlerResult {
   // managedFields are the server's to compute; a client's copy is ignored.
   metaOf(obj).managedFields = metaOf(current).managedFields;
   recordUpdate(current, obj, managerFor(ctx), apiVersionOf(ctx.rt), now(ctx));
-  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, obj, { dryRun })) };
+  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, obj, { dryRun })), warnings };
 }
 
 const PATCH_TYPES = [
@@ -194,6 +224,7 @@ export function handlePatch(ctx: RequestContext): HandlerResult {
   const patched =
     type === 'application/json-patch+json' ? jsonPatch(current, patch) : mergePatch(current, requireObject(patch));
   const obj = requireObject(patched);
+  const warnings = checkUnknownFields(ctx, obj);
   checkIdentity(ctx, obj, false);
   const meta = metaOf(obj);
   const currentMeta = metaOf(current);
@@ -202,7 +233,7 @@ export function handlePatch(ctx: RequestContext): HandlerResult {
   validated(ctx, obj);
   meta.managedFields = currentMeta.managedFields;
   recordUpdate(current, obj, managerFor(ctx), apiVersionOf(ctx.rt), now(ctx));
-  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, obj, { dryRun })) };
+  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, obj, { dryRun })), warnings };
 }
 
 function applyPatch(ctx: RequestContext, dryRun: boolean, force: boolean): HandlerResult {
@@ -216,6 +247,7 @@ function applyPatch(ctx: RequestContext, dryRun: boolean, force: boolean): Handl
   }
   validateManager(manager);
   const applied = requireObject(parseYaml(ctx.body));
+  const warnings = checkUnknownFields(ctx, applied);
   checkIdentity(ctx, applied, true);
   const appliedMeta = metaOf(applied);
   const live = ctx.store.get(ctx.rt, ctx.namespace, ctx.name as string);
@@ -236,9 +268,9 @@ function applyPatch(ctx: RequestContext, dryRun: boolean, force: boolean): Handl
     const managedFields = mergedMeta.managedFields;
     const created = ctx.store.create(ctx.rt, merged, { dryRun });
     metaOf(created).managedFields = managedFields;
-    return { code: 201, body: withTypeMeta(ctx.rt, created) };
+    return { code: 201, body: withTypeMeta(ctx.rt, created), warnings };
   }
-  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, merged, { dryRun })) };
+  return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, merged, { dryRun })), warnings };
 }
 
 function deleteOptions(ctx: RequestContext): { uid?: string; resourceVersion?: string; dryRun: boolean } {

@@ -33,7 +33,7 @@ export interface ServerDeps {
   tls: { certPem: string; keyPem: string };
 }
 
-function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
   res.end(text);
@@ -132,7 +132,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     out = verb === 'list' ? toTable(route.rt, o.items ?? [], o.metadata) : toTable(route.rt, [o as Record<string, unknown>]);
   }
   record.status = result.code;
-  sendJson(res, result.code, out);
+  const warnings = (result.warnings ?? []).map((w) => `299 - ${JSON.stringify(w)}`);
+  sendJson(res, result.code, out, warnings.length > 0 ? { Warning: warnings } : {});
 }
 
 export function createKubeHttpServer(deps: ServerDeps): Server {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resourceByName, type ResourceType } from '../../../src/sim/kube/resources.js';
 import { matchRoute, verbFor } from '../../../src/sim/kube/routes.js';
 import { filterMatches, parseFieldSelector, parseFilter } from '../../../src/sim/kube/selectors.js';
+import { pruneUnknownFields, unknownFields } from '../../../src/sim/kube/schema.js';
 import { humanAge } from '../../../src/sim/kube/table.js';
 
 const POD = resourceByName('pods', '') as ResourceType;
@@ -81,5 +82,31 @@ describe('humanAge', () => {
     expect(humanAge('2026-05-01T07:30:00Z', now)).toBe('4h30m');
     expect(humanAge('2026-04-28T12:00:00Z', now)).toBe('3d');
     expect(humanAge(undefined, now)).toBe('<unknown>');
+  });
+});
+
+describe('unknownFields / pruneUnknownFields', () => {
+  it('finds misspelt fields at any depth of a NetworkPolicy, sorted', () => {
+    const obj = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'x', labelz: {} }, spec: { podSelector: { matchLabel: {} }, egress: [{ to: [{ ipBlok: {} }], ports: [{ prot: 'TCP' }] }] }, extra: 1 };
+    expect(unknownFields(NETPOL, obj)).toEqual(['extra', 'metadata.labelz', 'spec.egress[0].ports[0].prot', 'spec.egress[0].to[0].ipBlok', 'spec.podSelector.matchLabel']);
+  });
+  it('accepts every real field and leaves labels/annotations free-form', () => {
+    const obj = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'x', namespace: 'db', labels: { anything: 'goes' }, annotations: { 'a/b': 'c' }, managedFields: [{ whatever: 1 }] },
+      spec: { podSelector: { matchLabels: { a: 'b' }, matchExpressions: [{ key: 'k', operator: 'In', values: ['v'] }] }, policyTypes: ['Ingress'], ingress: [{ from: [{ namespaceSelector: {}, podSelector: {} }, { ipBlock: { cidr: '10.0.0.0/8', except: [] } }], ports: [{ protocol: 'TCP', port: 1, endPort: 2 }] }] },
+    };
+    expect(unknownFields(NETPOL, obj)).toEqual([]);
+    expect(unknownFields(POD, { metadata: { name: 'p' }, spec: { containers: [{ anything: true }] }, status: {} })).toEqual([]);
+  });
+  it('prunes in place and reports what it removed', () => {
+    const obj = { metadata: { name: 'x' }, spec: { podSelectr: {}, ingress: [{ form: [] }] } };
+    expect(pruneUnknownFields(NETPOL, obj)).toEqual(['spec.ingress[0].form', 'spec.podSelectr']);
+    expect(obj).toEqual({ metadata: { name: 'x' }, spec: { ingress: [{}] } });
+  });
+  it('ignores non-object input', () => {
+    expect(unknownFields(NETPOL, 'x')).toEqual([]);
+    expect(unknownFields(NETPOL, { spec: { ingress: 'not-a-list' } })).toEqual([]);
   });
 });
