@@ -162,7 +162,8 @@ function compileRule(raw: unknown, direction: Direction, index: number, path: st
   }
   const peerField = direction === 'ingress' ? 'from' : 'to';
   const before = errors.list.length;
-  const peersRaw = raw[peerField];
+  // @kubernetes/client-node models name the ingress `from` field `_from` (a reserved word in its generator).
+  const peersRaw = raw[peerField] ?? (direction === 'ingress' ? raw._from : undefined);
   let peers: Rule['peers'] = 'all';
   if (peersRaw !== undefined && peersRaw !== null) {
     if (!Array.isArray(peersRaw)) errors.add(`${path}.${peerField}`, 'must be a list of peers');

@@ -1,7 +1,8 @@
 // Malformed and hostile input: every case gets a clear issue, and the rest of the input is
 // loaded unchanged (a bad object never takes the others down, never half-applies).
+import { loadYaml, type V1NetworkPolicy, type V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { buildIndex, loadObjects } from '../../src/policy/index.js';
+import { allowed, buildIndex, loadObjects } from '../../src/policy/index.js';
 import { parseManifestText } from '../../src/policy/load-files.js';
 import { netpol, ns, pod } from '../helpers/policy.js';
 
@@ -37,6 +38,20 @@ describe('invalid YAML', () => {
   it('rejects duplicate keys and invalid JSON', () => {
     expect(parseManifestText('a: 1\na: 2\n', 'dup.yaml').issues[0]?.message).toMatch(/invalid YAML/);
     expect(parseManifestText('{"kind": "Pod",', 'x.json').issues[0]?.message).toMatch(/invalid JSON/);
+  });
+
+  it('refuses alias bombs (billion laughs) quickly', () => {
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 10; i++) {
+      const name = String.fromCharCode(97 + i);
+      const prev = String.fromCharCode(96 + i);
+      lines.push(`${name}: &${name} [${Array<string>(9).fill(`*${prev}`).join(', ')}]`);
+    }
+    const started = performance.now();
+    const out = parseManifestText(lines.join('\n'), 'bomb.yaml');
+    expect(out.inputs).toEqual([]);
+    expect(out.issues[0]?.message).toMatch(/Excessive alias count/);
+    expect(performance.now() - started).toBeLessThan(2000);
   });
 
   it('a document that is not a mapping is an error', () => {
@@ -123,5 +138,30 @@ describe('live objects (client-node shapes, no kind on list items)', () => {
     expect(index.namespaces.get('a')?.labels).toEqual({ env: 'prod', 'kubernetes.io/metadata.name': 'a' });
     expect(index.policies.has('a/deny')).toBe(true);
     expect(index.pod('a', 'web')?.namedPorts).toEqual([{ name: 'http', port: 80, protocol: 'TCP' }]);
+  });
+
+  it('accepts real @kubernetes/client-node V1Pod / V1NetworkPolicy instances', () => {
+    // loadYaml builds the same model class instances the API client returns; list items carry no kind.
+    const asListItem = <T extends { kind?: string; apiVersion?: string }>(obj: T): T => {
+      delete obj.kind;
+      delete obj.apiVersion;
+      return obj;
+    };
+    const pods = [
+      asListItem(loadYaml<V1Pod>(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1-abc', namespace: 'a', labels: { app: 'web' }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-1', uid: 'u', controller: true }] }, spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] }, status: { phase: 'Running' } }))),
+      asListItem(loadYaml<V1Pod>(JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'cli', namespace: 'a', labels: { app: 'cli' } }, spec: { containers: [{ name: 'c' }] } }))),
+    ];
+    expect(pods[0]?.constructor.name).toBe('V1Pod');
+    const networkPolicies = [
+      asListItem(loadYaml<V1NetworkPolicy>(JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'p', namespace: 'a' }, spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'cli' } } }, { ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0/16'] } }], ports: [{ port: 'http' }, { port: 8000, endPort: 8010 }] }] } }))),
+    ];
+    const { index, issues } = buildIndex({ pods, networkPolicies });
+    expect(issues).toEqual([]);
+    expect(index.workloads.map((w) => w.id)).toEqual(['a/cli[Pod]', 'a/web-1[ReplicaSet]']);
+    expect(allowed(index, 'a/cli', 'a/web-1', 80).allowed).toBe(true);
+    expect(allowed(index, 'a/cli', 'a/web-1', 8010).allowed).toBe(true);
+    expect(allowed(index, 'a/cli', 'a/web-1', 8011).allowed).toBe(false);
+    expect(allowed(index, '10.2.0.1', 'a/web-1', 80).allowed).toBe(true);
+    expect(allowed(index, '10.1.0.1', 'a/web-1', 80).allowed).toBe(false);
   });
 });
