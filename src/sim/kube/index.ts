@@ -11,7 +11,7 @@ import { recordUpdate } from './managed-fields.js';
 import { apiVersionOf, resourceForKind, resourceForList, resourceByName, type ResourceType } from './resources.js';
 import { createKubeHttpServer } from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
-import { invalid } from './status.js';
+import { alreadyExists, invalid } from './status.js';
 import { kubeTimestamp, metaOf, ObjectStore, type KubeObject } from './store.js';
 import { isObject, validateObject } from './validation.js';
 
@@ -51,7 +51,8 @@ export interface KubeApiSim {
   tokenFor(user: string): string;
   /**
    * Stores Namespace, Pod and NetworkPolicy objects (and List/NamespaceList/PodList/NetworkPolicyList
-   * of them), validated like API requests. Missing namespaces are created. Returns the stored objects.
+   * of them), defaulted and validated like API requests; all or nothing. Objects without a namespace
+   * go to "default"; missing namespaces are created. Returns the stored objects.
    */
   seed(objects: readonly unknown[], opts?: SeedOptions): KubeObject[];
   /** A stored object by kind ("NetworkPolicy", "netpol", "pods", …), or undefined. */
@@ -132,23 +133,30 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     seed(objects, seedOpts = {}) {
       const manager = seedOpts.fieldManager ?? 'netpol-sim-seed';
       const entries = flattenSeed(objects);
+      // Check everything first: a seed either stores all its objects or none.
+      const seen = new Set<string>();
+      for (const { rt, obj } of entries) {
+        const meta = metaOf(obj);
+        if (rt.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '')) meta.namespace = 'default';
+        delete meta.resourceVersion;
+        applyDefaults(rt, obj);
+        const name = String(meta.name ?? '');
+        const errors = validateObject(rt, obj);
+        if (errors.length > 0) throw invalid({ group: rt.group, kind: rt.kind }, name, errors);
+        const key = `${rt.resource}/${rt.namespaced ? String(meta.namespace) : ''}/${name}`;
+        if (seen.has(key) || store.get(rt, meta.namespace as string | undefined, name)) throw alreadyExists(rt, name);
+        seen.add(key);
+      }
       const stored: KubeObject[] = [];
       for (const { rt, obj } of entries) {
         const meta = metaOf(obj);
-        if (rt.namespaced) {
-          if (typeof meta.namespace !== 'string' || meta.namespace === '') meta.namespace = 'default';
-          const ns = meta.namespace as string;
-          if (!store.namespaceExists(ns)) {
-            const nsObj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
-            applyDefaults(namespaces, nsObj);
-            recordUpdate(undefined, nsObj, manager, 'v1', kubeTimestamp(store.now()));
-            store.create(namespaces, nsObj);
-          }
+        const ns = meta.namespace as string | undefined;
+        if (rt.namespaced && ns && !store.namespaceExists(ns)) {
+          const nsObj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
+          applyDefaults(namespaces, nsObj);
+          recordUpdate(undefined, nsObj, manager, 'v1', kubeTimestamp(store.now()));
+          store.create(namespaces, nsObj);
         }
-        delete meta.resourceVersion;
-        applyDefaults(rt, obj);
-        const errors = validateObject(rt, obj);
-        if (errors.length > 0) throw invalid({ group: rt.group, kind: rt.kind }, String(meta.name ?? ''), errors);
         if (!Array.isArray(meta.managedFields)) recordUpdate(undefined, obj, manager, apiVersionOf(rt), kubeTimestamp(store.now()));
         stored.push(store.create(rt, obj));
       }
