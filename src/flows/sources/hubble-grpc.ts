@@ -1,0 +1,244 @@
+// Hubble Relay client: observer.Observer/GetFlows with follow and namespace allow/deny filters,
+// ServerStatus, and reconnect with exponential backoff that resumes where the last stream stopped.
+//
+// Resume contract (docs/flows.md states it for users):
+// - Every delivered flow's Timestamp is remembered, with references to the flows delivered in the
+//   last `reorderWindowMs` of flow time (the relay merges nodes and may deliver slightly out of order).
+// - A reconnect asks for `since = newest delivered time − reorderWindowMs`, follow=true, same filters.
+// - Flows the relay re-sends from that window are dropped if already delivered (same uuid, or the
+//   same node/time/addresses/ports/verdict/summary when the relay sends no uuid); anything new in
+//   the window is delivered. Nothing is delivered twice; nothing the relay still holds is skipped.
+// - Flows the relay no longer holds (its ring buffer wrapped during the outage) are lost; the relay
+//   says so with lost_events records, which are counted in stats.lostEvents.
+import * as grpc from '@grpc/grpc-js';
+import { fromTimestamp, loadObserver } from '../proto/load.js';
+
+export interface NamespaceFilter {
+  /** Only flows from or to these namespaces (empty = all). */
+  allow?: string[];
+  /** Never flows from or to these namespaces. */
+  deny?: string[];
+}
+
+export interface BackoffOptions {
+  initialMs: number;
+  maxMs: number;
+  factor: number;
+  /** ± fraction of random jitter. */
+  jitter: number;
+}
+
+export interface HubbleRelayClientOptions {
+  /** host:port of Hubble Relay (e.g. hubble-relay.kube-system.svc:80, or 127.0.0.1:4245). */
+  address: string;
+  credentials?: grpc.ChannelCredentials;
+  namespaces?: NamespaceFilter;
+  /** First connect: stream from this time (epoch ms); undefined = only new flows. */
+  since?: number;
+  backoff?: Partial<BackoffOptions>;
+  /** Reconnect when a stream delivers nothing for this long (0 = never; a quiet cluster is silent too). */
+  idleTimeoutMs?: number;
+  reorderWindowMs?: number;
+  /** Called with each GetFlowsResponse that carries a flow (proto field names, as Hubble JSON). */
+  onRecord: (record: Record<string, unknown>) => void;
+  onEvent?: (event: RelayClientEvent) => void;
+  /** Wall clock, for the first resume point when no flow was delivered yet. */
+  now?: () => number;
+}
+
+export type RelayClientEvent =
+  | { type: 'connected'; attempt: number; since: number | null }
+  | { type: 'disconnected'; code: number; details: string; retryInMs: number }
+  | { type: 'lost-events'; count: number; source: string };
+
+export interface RelayClientStats {
+  connects: number;
+  delivered: number;
+  duplicatesDropped: number;
+  lostEvents: number;
+  lastError: string | null;
+}
+
+type ObserverClient = grpc.Client & {
+  GetFlows(request: Record<string, unknown>): grpc.ClientReadableStream<Record<string, unknown>>;
+  ServerStatus(request: object, options: grpc.CallOptions, callback: (error: grpc.ServiceError | null, response: Record<string, unknown>) => void): void;
+};
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.2 };
+
+interface Delivered {
+  time: number;
+  record: Record<string, unknown>;
+}
+
+/** Identity of a flow for de-duplication across a reconnect. */
+export function flowFingerprint(record: Record<string, unknown>): string {
+  const flow = (record.flow ?? {}) as Record<string, unknown>;
+  if (typeof flow.uuid === 'string' && flow.uuid) return flow.uuid;
+  const ts = (flow.time ?? {}) as { seconds?: number; nanos?: number };
+  const ip = (flow.IP ?? {}) as { source?: string; destination?: string };
+  const l4 = JSON.stringify(flow.l4 ?? null);
+  return `${String(flow.node_name ?? record.node_name ?? '')}|${ts.seconds ?? ''}.${ts.nanos ?? ''}|${ip.source ?? ''}>${ip.destination ?? ''}|${l4}|${String(flow.verdict ?? '')}|${String(flow.Summary ?? '')}|${String(flow.is_reply ? JSON.stringify(flow.is_reply) : '')}`;
+}
+
+export function namespaceFilters(namespaces: NamespaceFilter = {}): { whitelist: object[]; blacklist: object[] } {
+  const side = (ns: string): object[] => [{ source_pod: [`${ns}/`] }, { destination_pod: [`${ns}/`] }];
+  return { whitelist: (namespaces.allow ?? []).flatMap(side), blacklist: (namespaces.deny ?? []).flatMap(side) };
+}
+
+export class HubbleRelayClient {
+  readonly stats: RelayClientStats = { connects: 0, delivered: 0, duplicatesDropped: 0, lostEvents: 0, lastError: null };
+  private readonly client: ObserverClient;
+  private readonly backoff: BackoffOptions;
+  private readonly reorderWindowMs: number;
+  private call: grpc.ClientReadableStream<Record<string, unknown>> | null = null;
+  private stopped = true;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Newest delivered flow time (ms) and the flows delivered within the reorder window before it. */
+  private newest = Number.NaN;
+  private window: Delivered[] = [];
+  private windowHead = 0;
+  /** While replaying a resumed window: fingerprints of flows already delivered, and where the window ends. */
+  private replayed: Set<string> | null = null;
+  private replayUntil = Number.NaN;
+  private firstConnectAt = Number.NaN;
+
+  constructor(private readonly options: HubbleRelayClientOptions) {
+    const { Client } = loadObserver();
+    this.client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure()) as unknown as ObserverClient;
+    this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
+    this.reorderWindowMs = options.reorderWindowMs ?? 2_000;
+  }
+
+  /** Time of the newest flow delivered, epoch ms (NaN before the first). */
+  get lastFlowTime(): number {
+    return this.newest;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.retryTimer = null;
+    this.idleTimer = null;
+    const call = this.call;
+    this.call = null;
+    call?.cancel();
+  }
+
+  close(): void {
+    void this.stop();
+    this.client.close();
+  }
+
+  serverStatus(timeoutMs = 5_000): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      this.client.ServerStatus({}, { deadline: Date.now() + timeoutMs }, (error, response) => (error ? reject(error) : resolve(response)));
+    });
+  }
+
+  private resumePoint(): number | null {
+    if (!Number.isNaN(this.newest)) return this.newest - this.reorderWindowMs;
+    // Nothing delivered yet: the caller's starting point still holds, else the moment we first asked.
+    if (this.options.since !== undefined) return this.options.since;
+    return Number.isNaN(this.firstConnectAt) ? null : this.firstConnectAt - this.reorderWindowMs;
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const since = this.stats.connects === 0 ? (this.options.since ?? null) : this.resumePoint();
+    if (Number.isNaN(this.firstConnectAt)) this.firstConnectAt = (this.options.now ?? Date.now)();
+    const request: Record<string, unknown> = { follow: true, ...namespaceFilters(this.options.namespaces) };
+    if (since !== null) {
+      const seconds = Math.floor(since / 1000);
+      request.since = { seconds, nanos: Math.max(0, Math.round((since - seconds * 1000) * 1e6)) };
+    }
+    if (!Number.isNaN(this.newest)) {
+      // Anything the relay re-sends up to the newest delivered time is checked against what we delivered.
+      this.replayed = new Set(this.window.slice(this.windowHead).map((d) => flowFingerprint(d.record)));
+      this.replayUntil = this.newest;
+    }
+    const call = this.client.GetFlows(request);
+    this.call = call;
+    this.stats.connects += 1;
+    this.options.onEvent?.({ type: 'connected', attempt: this.attempt, since });
+    this.armIdle(call);
+    let got = false;
+    call.on('data', (response: Record<string, unknown>) => {
+      if (!got) {
+        got = true;
+        this.attempt = 0;
+      }
+      this.armIdle(call);
+      this.receive(response);
+    });
+    call.on('error', (error: grpc.ServiceError) => this.lost(call, error.code, error.details || error.message));
+    call.on('end', () => this.lost(call, grpc.status.UNAVAILABLE, 'stream ended by the relay'));
+  }
+
+  private armIdle(call: grpc.ClientReadableStream<unknown>): void {
+    const idle = this.options.idleTimeoutMs ?? 0;
+    if (idle <= 0) return;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.call !== call) return;
+      call.cancel();
+      this.lost(call, grpc.status.DEADLINE_EXCEEDED, `no data for ${idle} ms`);
+    }, idle);
+    this.idleTimer.unref();
+  }
+
+  private lost(call: grpc.ClientReadableStream<unknown>, code: number, details: string): void {
+    if (this.call !== call) return; // an older stream, already replaced
+    this.call = null;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.stopped) return;
+    this.stats.lastError = `${grpc.status[code] ?? code}: ${details}`;
+    const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * Math.pow(this.backoff.factor, this.attempt));
+    const retryInMs = Math.round(base * (1 + this.backoff.jitter * (2 * Math.random() - 1)));
+    this.attempt += 1;
+    this.options.onEvent?.({ type: 'disconnected', code, details, retryInMs });
+    this.retryTimer = setTimeout(() => this.connect(), retryInMs);
+  }
+
+  private receive(response: Record<string, unknown>): void {
+    const flow = response.flow as Record<string, unknown> | undefined;
+    if (!flow) {
+      const lost = response.lost_events as { num_events_lost?: number; source?: string } | undefined;
+      if (lost) {
+        this.stats.lostEvents += Number(lost.num_events_lost ?? 0);
+        this.options.onEvent?.({ type: 'lost-events', count: Number(lost.num_events_lost ?? 0), source: String(lost.source ?? '') });
+      }
+      return;
+    }
+    const time = fromTimestamp(flow.time) ?? fromTimestamp(response.time) ?? Number.NaN;
+    if (this.replayed) {
+      if (time <= this.replayUntil && this.replayed.has(flowFingerprint(response))) {
+        this.stats.duplicatesDropped += 1;
+        return;
+      }
+      if (time > this.replayUntil + this.reorderWindowMs) this.replayed = null;
+    }
+    if (!Number.isNaN(time)) {
+      if (Number.isNaN(this.newest) || time > this.newest) this.newest = time;
+      this.window.push({ time, record: response });
+      // Keep only the reorder window behind the newest flow (a head index, compacted now and then).
+      const horizon = this.newest - this.reorderWindowMs;
+      while (this.windowHead < this.window.length && (this.window[this.windowHead] as Delivered).time < horizon) this.windowHead++;
+      if (this.windowHead > 4096 && this.windowHead * 2 > this.window.length) {
+        this.window = this.window.slice(this.windowHead);
+        this.windowHead = 0;
+      }
+    }
+    this.stats.delivered += 1;
+    this.options.onRecord(response);
+  }
+}
