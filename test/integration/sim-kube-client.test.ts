@@ -359,6 +359,23 @@ describe('watch with client-node Watch', () => {
     expect(seen.map((e) => e.name).sort()).toEqual([SHOP_PODS.postgres, SHOP_PODS.redis]);
   });
 
+  it('reports objects entering and leaving a label selection as ADDED and DELETED', async () => {
+    const rv = sim.resourceVersion();
+    const label = (value: string | null): Promise<unknown> =>
+      core.patchNamespacedPod({ namespace: 'db', name: SHOP_PODS.redis, body: { metadata: { labels: { quarantine: value } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    const seen = await watchUntil('/api/v1/namespaces/db/pods', { resourceVersion: rv, labelSelector: 'quarantine=true' }, 3, async () => {
+      await label('true');
+      await label('true-ish'.slice(0, 4)); // same value: no event at all
+      await core.patchNamespacedPod({ namespace: 'db', name: SHOP_PODS.redis, body: { metadata: { annotations: { note: 'x' } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+      await label(null);
+    });
+    expect(seen).toEqual([
+      { type: 'ADDED', name: SHOP_PODS.redis },
+      { type: 'MODIFIED', name: SHOP_PODS.redis },
+      { type: 'DELETED', name: SHOP_PODS.redis },
+    ]);
+  });
+
   it('sends ERROR 410 Expired for a resourceVersion older than the history', async () => {
     const old = '1001';
     for (let i = 0; i < 30; i++) {

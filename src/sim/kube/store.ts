@@ -19,6 +19,8 @@ export interface StoreEvent {
   type: WatchEventType;
   resource: ResourceType;
   object: KubeObject;
+  /** The state before a MODIFIED event, so filtered watches can tell "left the selection" apart. */
+  previous?: KubeObject;
   resourceVersion: number;
 }
 
@@ -100,8 +102,8 @@ export class ObjectStore {
     if (!namespace || !this.namespaceExists(namespace)) throw notFound(NAMESPACES, namespace ?? '');
   }
 
-  private commit(type: WatchEventType, rt: ResourceType, obj: KubeObject): void {
-    const event: StoreEvent = { type, resource: rt, object: deepClone(obj), resourceVersion: this.revision };
+  private commit(type: WatchEventType, rt: ResourceType, obj: KubeObject, previous?: KubeObject): void {
+    const event: StoreEvent = { type, resource: rt, object: deepClone(obj), ...(previous ? { previous } : {}), resourceVersion: this.revision };
     this.history.push(event);
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of this.listeners) listener(event);
@@ -169,7 +171,7 @@ export class ObjectStore {
     this.revision++;
     meta.resourceVersion = String(this.revision);
     this.objects.set(key, obj);
-    this.commit('MODIFIED', rt, obj);
+    this.commit('MODIFIED', rt, obj, current);
     return deepClone(obj);
   }
 
@@ -205,7 +207,9 @@ export class ObjectStore {
     if (oldest && resourceVersion < oldest.resourceVersion - 1) return 'expired';
     if (!oldest && resourceVersion < this.revision && this.revision > 1000) return 'expired';
     if (resourceVersion > this.revision) throw failure(504, 'Timeout', `Too large resource version: ${resourceVersion}, current: ${this.revision}`);
-    return this.history.filter((e) => e.resourceVersion > resourceVersion).map((e) => ({ ...e, object: deepClone(e.object) }));
+    return this.history
+      .filter((e) => e.resourceVersion > resourceVersion)
+      .map((e) => ({ ...e, object: deepClone(e.object), ...(e.previous ? { previous: deepClone(e.previous) } : {}) }));
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

@@ -30,6 +30,19 @@ export function startWatch(w: WatchRequest): void {
   const relevant = (obj: KubeObject): boolean =>
     obj.kind === rt.kind && (namespace === undefined || metaOf(obj).namespace === namespace) && filterMatches(rt, filter, obj);
 
+  // Like the apiserver's watch cache: an object that stops matching the selection is DELETED for
+  // this watcher, one that starts matching is ADDED.
+  const translate = (e: StoreEvent): { type: WatchEventType; object: KubeObject } | undefined => {
+    if (e.resource.resource !== rt.resource) return undefined;
+    const now = relevant(e.object);
+    if (e.type !== 'MODIFIED' || !e.previous) return now ? { type: e.type, object: e.object } : undefined;
+    const before = relevant(e.previous);
+    if (now && before) return { type: 'MODIFIED', object: e.object };
+    if (now) return { type: 'ADDED', object: e.object };
+    if (before) return { type: 'DELETED', object: e.object };
+    return undefined;
+  };
+
   // Everything below runs synchronously up to subscribe(), so no store event can slip between
   // the replay and the live stream.
   const backlog: Array<{ type: WatchEventType; object: KubeObject }> = [];
@@ -43,7 +56,10 @@ export function startWatch(w: WatchRequest): void {
       res.end(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
       return;
     }
-    for (const e of events) if (e.resource.resource === rt.resource && relevant(e.object)) backlog.push({ type: e.type, object: e.object });
+    for (const e of events) {
+      const out = translate(e);
+      if (out) backlog.push(out);
+    }
   }
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
@@ -54,7 +70,8 @@ export function startWatch(w: WatchRequest): void {
   res.flushHeaders();
 
   const unsubscribe = store.subscribe((e: StoreEvent) => {
-    if (e.resource.resource === rt.resource && relevant(e.object)) send(e.type, e.object);
+    const out = translate(e);
+    if (out) send(out.type, out.object);
   });
   let timer: NodeJS.Timeout | undefined;
   const stop = (): void => {
