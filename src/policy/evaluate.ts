@@ -104,6 +104,7 @@ const OUTSIDE: SideDecision = { applicable: false, isolated: false, isolatingPol
  * port, which is resolved on the destination pod (as Kubernetes does).
  */
 export function decide(index: PolicyIndex, src: Endpoint, dst: Endpoint, port: number | string, protocol: Protocol = 'TCP'): Decision {
+  if (src.kind === 'ip' && dst.kind === 'ip') throw new QueryError('at least one endpoint must be a pod or workload of the input');
   if (!PROTOCOLS.includes(protocol)) throw new QueryError(`protocol "${String(protocol)}" is not one of TCP, UDP, SCTP`);
   let portNumber: number;
   if (typeof port === 'string' && !/^\d+$/.test(port)) {

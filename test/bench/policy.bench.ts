@@ -1,4 +1,5 @@
-// Policy engine benchmark: synthetic clusters of 1k, 10k and 100k pods (0.5 policies per pod).
+// Policy engine benchmark: synthetic clusters of 1k, 10k and 100k pods (0.5 policies per pod;
+// POLICY_BENCH_SIZES and POLICY_BENCH_POLICIES_PER_POD change that).
 // Figures: load + index build, full workload connectivity for one port (TCP 8080, externals
 // included), heap, one `allowed` query, and the incremental update after one policy change.
 import { ClassConnectivity, allowed, loadObjects, PolicyIndex } from '../../src/policy/index.js';
@@ -14,7 +15,7 @@ function heap(): number {
 }
 
 for (const pods of sizes) {
-  const objects = syntheticCluster({ pods, seed: 1 });
+  const objects = syntheticCluster({ pods, seed: 1, policiesPerPod: Number(process.env.POLICY_BENCH_POLICIES_PER_POD ?? 0.5) });
   const policyCount = objects.filter((o) => (o as { kind: string }).kind === 'NetworkPolicy').length;
   gc();
   const base = heap();

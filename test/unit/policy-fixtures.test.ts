@@ -1,5 +1,10 @@
 // Every netpol-analyzer case in ../shared/fixtures/netpol must give exactly its golden
 // connectivity list (text, byte for byte after trailing-newline normalisation).
+// Where a golden file may differ from a real cluster (not from the API semantics), the engine
+// still follows the golden file and docs/policy-engine.md says why: ipBlocks never match pod IPs
+// (ipblockstest*), hostNetwork pods are treated as policy-enforced (ipblockstest*: calico-node-tier,
+// ibm-keepalived-watcher, ibm-kube-fluentd-with-tier; lint NP023 flags this), unscheduled pods
+// take part (core_pods_without_host_ip), and unisolated pods are printed with IPv4 ranges only.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -253,6 +253,19 @@ describe('ipBlock and traffic outside the cluster', () => {
   });
 });
 
+describe('queries', () => {
+  it('reject unknown endpoints, bad ports and address-to-address questions', () => {
+    const idx = index(base);
+    expect(() => allowed(idx, 'a/nope', 'a/db', 80)).toThrow(/no pod or workload "a\/nope"/);
+    expect(() => allowed(idx, 'not a peer', 'a/db', 80)).toThrow(/neither an IP address nor/);
+    expect(() => allowed(idx, 'a/web', 'a/db', 0)).toThrow(/out of range/);
+    expect(() => allowed(idx, 'a/web', 'a/db', 'nope')).toThrow(/defines no TCP port named "nope"/);
+    expect(() => allowed(idx, 'a/web', '1.1.1.1', 'http')).toThrow(/can only be resolved on a pod/);
+    expect(() => allowed(idx, '1.1.1.1', '2.2.2.2', 80)).toThrow(/at least one endpoint/);
+    expect(() => allowed(idx, 'a/web', 'a/db', 80, 'ICMP' as 'TCP')).toThrow(/not one of TCP, UDP, SCTP/);
+  });
+});
+
 describe('workloads from pod templates', () => {
   it('every workload kind stands for its pod template', () => {
     const tmpl = (labels: Record<string, string>): unknown => ({ metadata: { labels }, spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 80 }] }] } });
