@@ -1,0 +1,181 @@
+// The Slack surface against hostile and mistaken input: every refusal is clear and changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+
+let env: EmbeddedEnvironment;
+beforeAll(async () => {
+  env = await startTestEnvironment();
+});
+afterAll(() => env?.stop());
+
+const netpols = (ns: string) => env.kube.list('NetworkPolicy', ns).map((p) => (p as { metadata: { name: string } }).metadata.name).sort();
+const slash = (text: string, userId: string = DEMO_USERS.oncall.id) => env.driver!.slashCommand({ userId, channelId: DEMO_CHANNEL, text });
+const ephemeralTo = (user: string) => env.slack.messages(DEMO_CHANNEL).filter((m) => m.visibleTo === user);
+const incidentCount = async () => (await env.bot!.store.list(1000)).length;
+
+describe('slash commands', () => {
+  it('rejects a forged signature and a stale timestamp before any handler runs', async () => {
+    const before = { calls: env.slack.calls.length, incidents: await incidentCount() };
+    const forged = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db', forge: { signingSecret: 'not-the-secret' } });
+    expect(forged.status).toBe(401);
+    const stale = await env.driver!.slashCommand({
+      userId: DEMO_USERS.oncall.id,
+      channelId: DEMO_CHANNEL,
+      text: 'incident db',
+      forge: { timestampSeconds: Math.floor(Date.now() / 1000) - 6 * 60 },
+    });
+    expect(stale.status).toBe(401);
+    const tampered = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'help', forge: { tamperBody: (b) => b.replace('help', 'incident%20db') } });
+    expect(tampered.status).toBe(401);
+    const unsigned = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db', forge: { omitSignature: true } });
+    expect(unsigned.status).toBe(401);
+    // A genuine request afterwards is the first thing the bot handles.
+    expect((await slash('help')).status).toBe(200);
+    expect(env.slack.calls.slice(before.calls).filter((c) => c.kind !== 'api' || c.method !== 'auth.test')).toEqual([]);
+    expect(await incidentCount()).toBe(before.incidents);
+  });
+
+  it('answers help and unknown commands with usage, in the acknowledgement', async () => {
+    const help = await slash('help');
+    expect(help.status).toBe(200);
+    expect(help.body).toContain('/netpol incident <namespace>');
+    const unknown = await slash('reboot everything');
+    expect(unknown.body).toContain('Unknown command `reboot`');
+    expect(unknown.body).toContain('/netpol incident <namespace>');
+  });
+
+  it('refuses a malformed selector and an invalid namespace without opening anything', async () => {
+    const before = await incidentCount();
+    expect((await slash('incident db tier in (a,b')).body).toContain('Malformed label selector');
+    expect((await slash('incident Db_Prod')).body).toContain('not a valid namespace');
+    expect(await incidentCount()).toBe(before);
+  });
+
+  it('refuses protected namespaces (kube-system and the bot’s own)', async () => {
+    for (const ns of ['kube-system', 'netpol-responder']) {
+      const result = await slash(`incident ${ns}`);
+      expect(result.body).toContain('protected namespace');
+    }
+    expect(netpols('kube-system')).not.toContain(expect.stringMatching(/quarantine/));
+  });
+
+  it('answers an unknown namespace through the response_url and opens nothing', async () => {
+    const before = await incidentCount();
+    const seen = env.slack.calls.length;
+    await slash('incident payments-eu');
+    const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
+    expect(String(call.args.text)).toContain('Namespace `payments-eu` does not exist');
+    expect(await incidentCount()).toBe(before);
+  });
+
+  it('links a second incident on the same scope to the open one', async () => {
+    const { incidentId } = await openIncident(env, 'incident api app=orders -- first');
+    const seen = env.slack.calls.length;
+    await slash('incident api app=orders -- again', DEMO_USERS.secondApprover.id);
+    const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
+    expect(String(call.args.text)).toContain(`An incident is already open`);
+    expect(String(call.args.text)).toContain(incidentId);
+    const open = (await env.bot!.store.list(1000)).filter((i) => i.scopeKey === 'api/app=orders' && i.status === 'open');
+    expect(open.map((i) => i.id)).toEqual([incidentId]);
+    const timeline = await env.bot!.store.timeline(incidentId);
+    expect(timeline.some((e) => e.type === 'incident.duplicate' && e.actor === `slack:${DEMO_USERS.secondApprover.id}`)).toBe(true);
+  });
+
+  it('shows status of all incidents and of one', async () => {
+    const { incidentId } = await openIncident(env, 'incident frontend -- status check');
+    const seen = env.slack.calls.length;
+    await slash('status');
+    let call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
+    expect(String(call.args.text)).toContain(incidentId);
+    const seen2 = env.slack.calls.length;
+    await slash(`status ${incidentId}`);
+    call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen2, 5000);
+    expect(String(call.args.text)).toContain('awaiting-approval');
+    const seen3 = env.slack.calls.length;
+    await slash('status 20990101-nothere');
+    call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen3, 5000);
+    expect(String(call.args.text)).toContain('No incident with id `20990101-nothere`');
+  });
+});
+
+describe('approval buttons', () => {
+  it('refuses a non-approver and the requester, ephemerally, and nothing changes', async () => {
+    const { incidentId, message } = await openIncident(env, 'incident db app=postgres -- approvals');
+    const before = await env.bot!.store.require(incidentId);
+    await click(env, message, DEMO_USERS.outsider.id);
+    await env.slack.waitForMessage((m) => m.visibleTo === DEMO_USERS.outsider.id && m.text.includes('Only approvers'), 5000);
+    expect(await env.bot!.store.require(incidentId)).toEqual(before);
+    expect(netpols('db')).not.toContain(`netpol-responder-quarantine-${incidentId}`);
+    expect(ephemeralTo(DEMO_USERS.outsider.id).length).toBeGreaterThan(0);
+  });
+
+  it('an approver who opened the incident cannot approve it alone', async () => {
+    const { incidentId, message } = await openIncident(env, 'incident frontend app=web -- self approval', DEMO_USERS.approver.id);
+    const before = await env.bot!.store.require(incidentId);
+    await click(env, message, DEMO_USERS.approver.id);
+    await env.slack.waitForMessage((m) => m.visibleTo === DEMO_USERS.approver.id && m.text.includes('You opened this incident'), 5000);
+    expect(await env.bot!.store.require(incidentId)).toEqual(before);
+    await click(env, message, DEMO_USERS.secondApprover.id, 'reject');
+    await waitForStatus(env, incidentId, 'rejected');
+  });
+
+  it('a double click and a concurrent click by another approver apply once; the losers are told it was decided', async () => {
+    const { incidentId, message } = await openIncident(env, 'incident db app=redis-cache -- double click');
+    const seen = env.slack.calls.length;
+    const results = await Promise.all([
+      click(env, message, DEMO_USERS.approver.id),
+      click(env, message, DEMO_USERS.approver.id),
+      click(env, message, DEMO_USERS.secondApprover.id),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
+    await waitForStatus(env, incidentId, 'completed');
+    const incident = await env.bot!.store.require(incidentId);
+    expect(incident.steps.contain?.approvals).toHaveLength(1);
+    const applies = env.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`netpol-responder-quarantine-${incidentId}`) && !r.query.dryRun);
+    expect(applies).toHaveLength(1);
+    expect((await env.bot!.store.timeline(incidentId)).filter((e) => e.type === 'step.approved')).toHaveLength(1);
+    const refusals = () => env.slack.calls.slice(seen).filter((c) => c.kind === 'response_url' && String(c.args.text).includes('already decided'));
+    await expect.poll(() => refusals().length, { timeout: 5000 }).toBe(2);
+  });
+
+  it('reject ends the incident, applies nothing and frees the scope', async () => {
+    const { incidentId, message } = await openIncident(env, 'incident frontend app=web -- false alarm');
+    await click(env, message, DEMO_USERS.approver.id, 'reject');
+    await waitForStatus(env, incidentId, 'rejected');
+    expect(netpols('frontend')).not.toContain(`netpol-responder-quarantine-${incidentId}`);
+    expect(await env.bot!.store.openIncidentFor('frontend/app=web')).toBeUndefined();
+    const updated = await env.slack.waitForMessage((m) => m.ts === message.ts && !hasApprovalButtons(m), 5000);
+    expect(JSON.stringify(updated.blocks)).toContain('Rejected');
+  });
+
+  it('ignores a button with a malformed value', async () => {
+    const { message } = await openIncident(env, 'incident api app=payments -- malformed');
+    const seen = env.slack.calls.length;
+    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: 'netpol_approve', value: '{"incidentId":"../x"}' });
+    const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
+    expect(String(call.args.text)).toContain('malformed value');
+  });
+});
+
+describe('export from Slack', () => {
+  it('uploads the postmortem to the incident thread', async () => {
+    const { incidentId, message } = await openIncident(env, 'incident api app=orders,tier=backend -- export me');
+    await click(env, message, DEMO_USERS.approver.id);
+    await waitForStatus(env, incidentId, 'completed');
+    await slash(`export ${incidentId} json`);
+    const upload = await env.slack.waitFor((c) => c.method === 'files.completeUploadExternal' && JSON.stringify(c.args).includes(incidentId), 5000);
+    expect(JSON.stringify(upload.args)).toContain(message.ts);
+    const withFile = await env.slack.waitForMessage((m) => (m.files ?? []).some((f) => f.name === `postmortem-${incidentId}.json`), 5000);
+    const content = JSON.parse(String(withFile.files![0]!.content)) as { incident: { id: string }; timeline: { type: string }[] };
+    expect(content.incident.id).toBe(incidentId);
+    expect(content.timeline.map((e) => e.type)).toContain('policy.confirmed');
+  });
+
+  it('says so when the incident does not exist', async () => {
+    const seen = env.slack.calls.length;
+    await slash('export 20990101-nothere md');
+    const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen && String(c.args.text).includes('No incident'), 5000);
+    expect(String(call.args.text)).toContain('20990101-nothere');
+  });
+});
