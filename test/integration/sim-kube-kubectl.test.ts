@@ -158,6 +158,33 @@ describe.runIf(kubectlAvailable)('kubectl against the simulated API server', () 
     expect(again.stderr).toMatch(/Error from server \(NotFound\): networkpolicies.networking.k8s.io "plain" not found/);
   });
 
+  it('records client-side apply, edit and patch under their own field managers', async () => {
+    const file = manifest('csa', CONTAIN.replace('emergency-deny', 'csa'));
+    expect((await kubectl(['apply', '-f', file])).stdout.trim()).toBe('networkpolicy.networking.k8s.io/csa created');
+    const changed = manifest('csa2', CONTAIN.replace('emergency-deny', 'csa').replace('[Ingress, Egress]', '[Ingress]'));
+    expect((await kubectl(['apply', '-f', changed])).stdout.trim()).toBe('networkpolicy.networking.k8s.io/csa configured');
+    expect((sim.get('NetworkPolicy', 'db', 'csa')?.spec as { policyTypes: string[] }).policyTypes).toEqual(['Ingress']);
+    // The incident's "kubectl edit that opens db to the world", done by a non-interactive editor.
+    const editor = join(dir, 'editor.sh');
+    writeFileSync(editor, '#!/bin/sh\nsed -i "s/tier: api/tier: anything/" "$1"\n', { mode: 0o755 });
+    const edit = await new Promise<Run>((resolve) => {
+      execFile(
+        'kubectl',
+        ['--kubeconfig', adminConfig, '--cache-dir', join(dir, 'cache'), 'edit', 'netpol', SHOP_POLICIES.dbIngress, '-n', 'db'],
+        { env: { ...process.env, KUBE_EDITOR: editor }, timeout: 20_000 },
+        (error, stdout, stderr) => resolve({ code: error ? 1 : 0, stdout, stderr }),
+      );
+    });
+    expect(edit.code, edit.stderr).toBe(0);
+    const patch = await kubectl(['patch', 'netpol', 'csa', '-n', 'db', '--type=json', '-p', '[{"op":"add","path":"/metadata/labels/patched","value":"yes"}]']);
+    expect(patch.code, patch.stderr).toBe(0);
+    const managersOf = (name: string): string[] =>
+      ((sim.get('NetworkPolicy', 'db', name)?.metadata?.managedFields ?? []) as Array<{ manager: string }>).map((m) => m.manager).sort();
+    expect(managersOf('csa')).toEqual(['kubectl-client-side-apply', 'kubectl-patch']);
+    expect(managersOf(SHOP_POLICIES.dbIngress)).toEqual(['kubectl-edit', 'netpol-sim-seed']);
+    expect(JSON.stringify(sim.get('NetworkPolicy', 'db', SHOP_POLICIES.dbIngress)?.spec)).toContain('"tier":"anything"');
+  });
+
   it('shows the Forbidden message for a denied user', async () => {
     sim.deny({ user: 'oncall', verb: 'delete', resource: 'networkpolicies', namespace: 'db' });
     const run = await kubectl(['delete', 'netpol', SHOP_POLICIES.defaultDeny, '-n', 'db'], sim.writeKubeconfig(dir, 'oncall'));

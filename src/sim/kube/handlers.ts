@@ -6,11 +6,11 @@ import type { IncomingMessage } from 'node:http';
 import { mediaType, parseJson, parseObjectBody, parseYaml } from './body.js';
 import { applyDefaults } from './defaults.js';
 import { applyConfiguration, recordUpdate } from './managed-fields.js';
-import { deepClone, jsonPatch, mergePatch } from './patch.js';
+import { deepClone, jsonPatch, mergePatch, strategicMergePatch } from './patch.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { filterMatches, parseFilter } from './selectors.js';
 import { pruneUnknownFields, unknownFields } from './schema.js';
-import { badRequest, failure, invalid, notFound, success } from './status.js';
+import { badRequest, conflict, failure, invalid, notFound, success } from './status.js';
 import { kubeTimestamp, metaOf, type KubeObject, type ObjectStore } from './store.js';
 import { isObject, validateObject } from './validation.js';
 
@@ -220,9 +220,12 @@ export function handlePatch(ctx: RequestContext): HandlerResult {
   const current = ctx.store.get(ctx.rt, ctx.namespace, ctx.name as string);
   if (!current) throw notFound(ctx.rt, ctx.name as string);
   const patch = parseJson(ctx.body);
-  // Strategic merge differs from merge patch only for lists with patch keys; NetworkPolicy's are atomic.
   const patched =
-    type === 'application/json-patch+json' ? jsonPatch(current, patch) : mergePatch(current, requireObject(patch));
+    type === 'application/json-patch+json'
+      ? jsonPatch(current, patch)
+      : type === 'application/strategic-merge-patch+json'
+        ? strategicMergePatch(current, requireObject(patch))
+        : mergePatch(current, requireObject(patch));
   const obj = requireObject(patched);
   const warnings = checkUnknownFields(ctx, obj);
   checkIdentity(ctx, obj, false);
@@ -252,7 +255,7 @@ function applyPatch(ctx: RequestContext, dryRun: boolean, force: boolean): Handl
   const appliedMeta = metaOf(applied);
   const live = ctx.store.get(ctx.rt, ctx.namespace, ctx.name as string);
   if (live && appliedMeta.resourceVersion !== undefined && appliedMeta.resourceVersion !== metaOf(live).resourceVersion) {
-    throw failure(409, 'Conflict', `Operation cannot be fulfilled on ${ctx.rt.resource}${ctx.rt.group ? `.${ctx.rt.group}` : ''} "${ctx.name}": the object has been modified; please apply your changes to the latest version and try again`);
+    throw conflict(ctx.rt, ctx.name as string, 'the object has been modified; please apply your changes to the latest version and try again');
   }
   // Defaults are part of the applier's intent as the server sees it (e.g. protocol: TCP).
   const intent = deepClone(applied);

@@ -37,6 +37,29 @@ export function mergePatch(target: Json, patch: Json): Json {
   return result;
 }
 
+/**
+ * Strategic merge patch, reduced to what NetworkPolicy needs: its lists are atomic, so it is a
+ * merge patch once the `$…` directives (`$setElementOrder/…`, `$retainKeys`, `$patch`) kubectl
+ * adds are handled. `$patch: replace` replaces the map, `$patch: delete` removes it.
+ */
+export function strategicMergePatch(target: Json, patch: Json): Json {
+  if (!isPlainObject(patch)) return deepClone(patch);
+  const directive = patch.$patch;
+  if (directive === 'delete') return undefined;
+  const base: Record<string, Json> = directive === 'replace' ? {} : isPlainObject(target) ? deepClone(target) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith('$')) continue;
+    if (value === null) {
+      delete base[key];
+      continue;
+    }
+    const merged = strategicMergePatch(base[key], value);
+    if (merged === undefined) delete base[key];
+    else base[key] = merged;
+  }
+  return base;
+}
+
 function decodePointer(pointer: Json): string[] {
   if (typeof pointer !== 'string' || (pointer !== '' && !pointer.startsWith('/'))) {
     throw badRequest(`invalid JSON pointer ${JSON.stringify(pointer)}`);

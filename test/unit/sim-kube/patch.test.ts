@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deepEqual, jsonPatch, mergePatch } from '../../../src/sim/kube/patch.js';
+import { deepEqual, jsonPatch, mergePatch, strategicMergePatch } from '../../../src/sim/kube/patch.js';
 import { StatusError } from '../../../src/sim/kube/status.js';
 
 describe('mergePatch (RFC 7386)', () => {
@@ -62,5 +62,18 @@ describe('deepEqual', () => {
     expect(deepEqual({ a: 1 }, { a: 1, b: undefined })).toBe(false);
     expect(deepEqual([1, 2], [2, 1])).toBe(false);
     expect(deepEqual({}, [])).toBe(false);
+  });
+});
+
+describe('strategicMergePatch', () => {
+  it('behaves as a merge patch and ignores kubectl directives', () => {
+    const live = { metadata: { labels: { a: '1', b: '2' } }, spec: { policyTypes: ['Ingress'], ingress: [{ from: [] }] } };
+    const patch = { $setElementOrder: { x: [] }, metadata: { labels: { a: null, c: '3' } }, spec: { '$setElementOrder/policyTypes': ['Egress'], policyTypes: ['Egress'] } };
+    expect(strategicMergePatch(live, patch)).toEqual({ metadata: { labels: { b: '2', c: '3' } }, spec: { policyTypes: ['Egress'], ingress: [{ from: [] }] } });
+  });
+  it('honours $patch: replace and $patch: delete on maps', () => {
+    const live = { spec: { podSelector: { matchLabels: { a: 'b' } }, policyTypes: ['Ingress'] } };
+    expect(strategicMergePatch(live, { spec: { podSelector: { $patch: 'replace', matchExpressions: [] } } })).toEqual({ spec: { podSelector: { matchExpressions: [] }, policyTypes: ['Ingress'] } });
+    expect(strategicMergePatch(live, { spec: { podSelector: { $patch: 'delete' } } })).toEqual({ spec: { policyTypes: ['Ingress'] } });
   });
 });
