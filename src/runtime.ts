@@ -45,7 +45,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const logger = options.logger ?? createLogger({ level: config.log.level });
   const playbook = loadPlaybook(config.playbook.path, stepActionCheck);
   if (!config.redisUrl) throw new Error('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config.redisUrl, 5000, (error) => logger.warn({ err: error }, 'Redis connection error; reconnecting'));
   const prefix = config.redis.keyPrefix;
   const cluster = options.cluster ?? createKubeGateway(loadKubeConfig({ kubeconfigPath: config.kubeconfigPath }));
   const client = new WebClient(config.secrets.slackBotToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 } });

@@ -19,8 +19,11 @@ export function redactUrl(url: string): string {
 }
 
 /** A connected client; BullMQ needs maxRetriesPerRequest: null on connections it blocks on. */
-export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis> {
+export async function connectRedis(url: string, timeoutMs = 5000, onError?: (error: Error) => void): Promise<Redis> {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: timeoutMs, retryStrategy: () => null });
+  // The first failure is reported by the rejected connect() below, not as an unhandled event.
+  const ignoreStartupError = (): void => {};
+  client.on('error', ignoreStartupError);
   try {
     await client.connect();
     await client.ping();
@@ -28,6 +31,8 @@ export async function connectRedis(url: string, timeoutMs = 5000): Promise<Redis
     client.disconnect();
     throw new RedisUnreachableError(url, (error as Error).message || 'connection failed');
   }
+  client.off('error', ignoreStartupError);
+  client.on('error', (error: Error) => onError?.(error));
   // Once up, reconnect after transient drops instead of giving up.
   client.options.retryStrategy = (times) => Math.min(times * 200, 2000);
   return client;

@@ -10,6 +10,7 @@ describe('throwaway redis-server', () => {
     client.disconnect();
     await redis.stop();
     const again = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+    again.on('error', () => {});
     await expect(again.connect()).rejects.toThrow();
     again.disconnect();
   });
