@@ -4,9 +4,10 @@ import { parseArgs } from 'node:util';
 import { allowed, connectivity, explainDecision, FORMATS, formatConnections, PROTOCOLS, QueryError, type Format, type Protocol } from '../policy/index.js';
 import { loadPaths } from './policy-input.js';
 
-const USAGE = `usage: netpol-responder analyze <path...> [--format txt|json|csv|md|dot] [--port N --protocol TCP|UDP|SCTP]
+const USAGE = `usage: netpol-responder analyze <path...> [--format txt|json|csv|md|dot] [--port N --protocol TCP|UDP|SCTP] [--merge-external]
        netpol-responder analyze <path...> --explain SRC DST [--port N|name] [--protocol TCP|UDP|SCTP]
 SRC/DST: namespace/name (pod or workload), namespace/name[Kind], or an IP address.
+--merge-external joins adjacent external address blocks that have the same connections.
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function run(argv: string[]): Promise<number> {
         explain: { type: 'boolean', default: false },
         port: { type: 'string' },
         protocol: { type: 'string', default: 'TCP' },
+        'merge-external': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -76,6 +78,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     only = { protocol, port };
   }
-  process.stdout.write(formatConnections(connectivity(loaded.index, only ? { only } : {}), format));
+  const externalRanges = values['merge-external'] ? 'merged' : 'policy-blocks';
+  process.stdout.write(formatConnections(connectivity(loaded.index, { externalRanges, ...(only ? { only } : {}) }), format));
   return 0;
 }

@@ -48,6 +48,20 @@ describe('analyze', () => {
     expect(bad.stdout).toBe('');
   });
 
+  it('--port restricts the list to one question; --merge-external joins equal address blocks', async () => {
+    const named = await cli(['analyze', join(fixtures, 'tests', 'netpol_named_port_test_2'), '--port', '9090', '--protocol', 'sctp']);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toContain('helloworld/pod-a[Deployment] => helloworld/new-pod[Deployment] : SCTP 9090\n');
+    expect(named.stdout.trimEnd().split('\n').every((l) => l.endsWith(': SCTP 9090'))).toBe(true);
+    const path = join(fixtures, 'tests', 'ipblockstest');
+    const split = await cli(['analyze', path]);
+    const merged = await cli(['analyze', path, '--merge-external']);
+    expect(split.stdout).toContain('0.0.0.0-9.255.255.255[External] => default/cognetive-agents[DaemonSet] : All Connections');
+    expect(merged.stdout).toContain('0.0.0.0-255.255.255.255[External] => default/cognetive-agents[DaemonSet] : All Connections');
+    expect(merged.stdout).toContain('0.0.0.0-9.255.255.255[External] => kube-system/vpn-858f6d9777[ReplicaSet] : UDP 53');
+    expect(merged.stdout.split('\n').length).toBeLessThan(split.stdout.split('\n').length);
+  });
+
   it('--explain prints the reasons', async () => {
     const path = join(fixtures, 'tests', 'netpol_named_port_test_2');
     const r = await cli(['analyze', path, '--explain', 'helloworld/pod-a', 'helloworld/new-pod[Deployment]', '--port', 'newport', '--protocol', 'SCTP']);
