@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApiError, LabelSelectorSyntaxError, createKubeGateway, loadKubeConfig, type KubeGateway, type V1NetworkPolicy } from '../../src/kube/index.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
-import { SHOP_PODS, SHOP_POLICIES, shopObjects } from '../../src/sim/scenarios/shop.js';
+import { SHOP_PODS, SHOP_POD_IPS, SHOP_POLICIES, shopObjects } from '../../src/sim/scenarios/shop.js';
 
 let sim: KubeApiSim;
 let dir: string;
@@ -57,7 +57,7 @@ describe('reads', () => {
     expect((await gateway.listPods('api')).map((p) => p.metadata?.name).sort()).toEqual([...SHOP_PODS.orders, SHOP_PODS.payments].sort());
     expect((await gateway.listPods('api', 'app=orders,tier in (api)')).map((p) => p.metadata?.name).sort()).toEqual([...SHOP_PODS.orders].sort());
     expect(await gateway.listPods('api', '  ')).toHaveLength(3);
-    expect((await gateway.listPods('db', 'app=postgres'))[0]?.status?.podIP).toBe('10.244.3.40');
+    expect((await gateway.listPods('db', 'app=postgres'))[0]?.status?.podIP).toBe(SHOP_POD_IPS[SHOP_PODS.postgres]);
   });
 
   it('refuses a malformed selector before calling the server', async () => {

@@ -15,7 +15,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
-import { SHOP_PODS, SHOP_POLICIES, shopObjects } from '../../src/sim/scenarios/shop.js';
+import { SHOP_PODS, SHOP_POD_IPS, SHOP_POLICIES, shopObjects } from '../../src/sim/scenarios/shop.js';
 
 let sim: KubeApiSim;
 let dir: string;
@@ -91,7 +91,7 @@ describe('reading with CoreV1Api', () => {
     expect(inDb.items.map((p) => p.metadata?.name).sort()).toEqual([SHOP_PODS.postgres, SHOP_PODS.redis]);
     const one = await core.listPodForAllNamespaces({ fieldSelector: `metadata.name=${SHOP_PODS.postgres}` });
     expect(one.items).toHaveLength(1);
-    expect(one.items[0]?.status?.podIP).toBe('10.244.3.40');
+    expect(one.items[0]?.status?.podIP).toBe(SHOP_POD_IPS[SHOP_PODS.postgres]);
     expect((await failure(core.listPodForAllNamespaces({ fieldSelector: 'spec.bogus=1' }))).status.message).toBe('field label not supported: spec.bogus');
   });
 

@@ -2,17 +2,21 @@
 // redis), each in its own namespace, with the NetworkPolicies a careful team would have:
 // default-deny everywhere, then only the paths the shop needs, plus DNS to kube-dns.
 
+import { createHash } from 'node:crypto';
+
 export const SHOP_NAMESPACES = { frontend: 'frontend', api: 'api', db: 'db' } as const;
 export const KUBE_SYSTEM = 'kube-system';
 export const RESPONDER_NAMESPACE = 'netpol-responder';
 
+// Names, IPs and nodes match the shop's Hubble traffic (src/sim/hubble/shop-traffic.ts), so flows
+// and pods describe the same cluster.
 export const SHOP_PODS = {
-  web: ['web-6d8f7c9b5-k2x7p', 'web-6d8f7c9b5-q9m4z'],
-  orders: ['orders-7f9c8d6b4-h3n8v', 'orders-7f9c8d6b4-t5w2c'],
-  payments: 'payments-5b7d9f8c6-r8j2k',
+  web: ['web-6d4cf56db6-2xk9p', 'web-6d4cf56db6-h7q2m'],
+  orders: ['orders-7c5d9b8f4c-kq2wz', 'orders-7c5d9b8f4c-m8v3d'],
+  payments: 'payments-5b7f8c6d94-tn4rx',
   postgres: 'postgres-0',
-  redis: 'redis-cache-0',
-  kubeDns: 'coredns-7db6d8ff4d-x4v9s',
+  redis: 'redis-cache-6f9d7b5c8d-zq7wn',
+  kubeDns: 'kube-dns-5d78c9869d-p2v8x',
 } as const;
 
 export const SHOP_PORTS = { web: 8080, orders: 8080, payments: 8443, postgres: 5432, redis: 6379, dns: 53 } as const;
@@ -28,18 +32,27 @@ export const SHOP_POLICIES = {
 } as const;
 
 /** Pod IPs are fixed so flows and verdicts in other scenario files can name them. */
+/** Pod IPs are fixed so flows and verdicts in other scenario files can name them. */
 export const SHOP_POD_IPS: Record<string, string> = {
-  [SHOP_PODS.web[0]]: '10.244.1.10',
-  [SHOP_PODS.web[1]]: '10.244.2.11',
-  [SHOP_PODS.orders[0]]: '10.244.1.20',
-  [SHOP_PODS.orders[1]]: '10.244.2.21',
-  [SHOP_PODS.payments]: '10.244.1.30',
-  [SHOP_PODS.postgres]: '10.244.3.40',
-  [SHOP_PODS.redis]: '10.244.3.41',
-  [SHOP_PODS.kubeDns]: '10.244.0.5',
+  [SHOP_PODS.web[0]]: '10.244.1.11',
+  [SHOP_PODS.web[1]]: '10.244.2.12',
+  [SHOP_PODS.orders[0]]: '10.244.1.21',
+  [SHOP_PODS.orders[1]]: '10.244.2.23',
+  [SHOP_PODS.payments]: '10.244.2.22',
+  [SHOP_PODS.postgres]: '10.244.2.31',
+  [SHOP_PODS.redis]: '10.244.1.32',
+  [SHOP_PODS.kubeDns]: '10.244.0.10',
 };
 
+export const SHOP_NODES = { controlPlane: 'shop-control-plane', worker1: 'shop-worker-1', worker2: 'shop-worker-2' } as const;
+
 type Obj = Record<string, unknown>;
+
+/** A UUID-shaped id derived from a name, so owner references are the same on every run. */
+function stableUid(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
 
 function namespace(name: string, labels: Record<string, string> = {}): Obj {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels } } };
@@ -64,7 +77,7 @@ function pod(p: PodSpec): Obj {
       name: p.name,
       namespace: p.namespace,
       labels: p.labels,
-      ...(p.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: p.owner.kind, name: p.owner.name, uid: `00000000-0000-4000-8000-${p.owner.name.length.toString().padStart(12, '0')}`, controller: true }] } : {}),
+      ...(p.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: p.owner.kind, name: p.owner.name, uid: stableUid(`${p.owner.kind}/${p.namespace}/${p.owner.name}`), controller: true }] } : {}),
     },
     spec: {
       nodeName: p.node,
@@ -92,17 +105,19 @@ const nsSelector = (name: string): Obj => ({ matchLabels: { 'kubernetes.io/metad
 
 function shopPods(): Obj[] {
   const { frontend, api, db } = SHOP_NAMESPACES;
+  const { controlPlane, worker1, worker2 } = SHOP_NODES;
+  const workers = [worker1, worker2];
   return [
-    ...SHOP_PODS.web.map((name) =>
-      pod({ namespace: frontend, name, labels: { app: 'web', tier: 'frontend', 'pod-template-hash': '6d8f7c9b5' }, container: 'web', image: 'ghcr.io/shop/web:1.8.2', ports: [{ name: 'http', containerPort: SHOP_PORTS.web }], owner: { kind: 'ReplicaSet', name: 'web-6d8f7c9b5' }, node: 'node-a' }),
+    ...SHOP_PODS.web.map((name, i) =>
+      pod({ namespace: frontend, name, labels: { app: 'web', tier: 'frontend', 'pod-template-hash': '6d4cf56db6' }, container: 'web', image: 'ghcr.io/shop/web:1.8.2', ports: [{ name: 'http', containerPort: SHOP_PORTS.web }], owner: { kind: 'ReplicaSet', name: 'web-6d4cf56db6' }, node: workers[i] as string }),
     ),
-    ...SHOP_PODS.orders.map((name) =>
-      pod({ namespace: api, name, labels: { app: 'orders', tier: 'api', 'pod-template-hash': '7f9c8d6b4' }, container: 'orders', image: 'ghcr.io/shop/orders:2.3.0', ports: [{ name: 'http', containerPort: SHOP_PORTS.orders }], owner: { kind: 'ReplicaSet', name: 'orders-7f9c8d6b4' }, node: 'node-b' }),
+    ...SHOP_PODS.orders.map((name, i) =>
+      pod({ namespace: api, name, labels: { app: 'orders', tier: 'api', 'pod-template-hash': '7c5d9b8f4c' }, container: 'orders', image: 'ghcr.io/shop/orders:2.3.0', ports: [{ name: 'http', containerPort: SHOP_PORTS.orders }], owner: { kind: 'ReplicaSet', name: 'orders-7c5d9b8f4c' }, node: workers[i] as string }),
     ),
-    pod({ namespace: api, name: SHOP_PODS.payments, labels: { app: 'payments', tier: 'api', 'pod-template-hash': '5b7d9f8c6' }, container: 'payments', image: 'ghcr.io/shop/payments:1.4.1', ports: [{ name: 'https', containerPort: SHOP_PORTS.payments }], owner: { kind: 'ReplicaSet', name: 'payments-5b7d9f8c6' }, node: 'node-a' }),
-    pod({ namespace: db, name: SHOP_PODS.postgres, labels: { app: 'postgres', tier: 'db', 'statefulset.kubernetes.io/pod-name': SHOP_PODS.postgres }, container: 'postgres', image: 'postgres:16.4', ports: [{ name: 'postgres', containerPort: SHOP_PORTS.postgres }], owner: { kind: 'StatefulSet', name: 'postgres' }, node: 'node-c' }),
-    pod({ namespace: db, name: SHOP_PODS.redis, labels: { app: 'redis', tier: 'db', 'statefulset.kubernetes.io/pod-name': SHOP_PODS.redis }, container: 'redis', image: 'redis:7.4', ports: [{ name: 'redis', containerPort: SHOP_PORTS.redis }], owner: { kind: 'StatefulSet', name: 'redis-cache' }, node: 'node-c' }),
-    pod({ namespace: KUBE_SYSTEM, name: SHOP_PODS.kubeDns, labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '7db6d8ff4d' }, container: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3', ports: [{ name: 'dns', containerPort: SHOP_PORTS.dns, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: SHOP_PORTS.dns, protocol: 'TCP' }, { name: 'metrics', containerPort: 9153 }], owner: { kind: 'ReplicaSet', name: 'coredns-7db6d8ff4d' }, node: 'node-a' }),
+    pod({ namespace: api, name: SHOP_PODS.payments, labels: { app: 'payments', tier: 'api', 'pod-template-hash': '5b7f8c6d94' }, container: 'payments', image: 'ghcr.io/shop/payments:1.4.1', ports: [{ name: 'https', containerPort: SHOP_PORTS.payments }], owner: { kind: 'ReplicaSet', name: 'payments-5b7f8c6d94' }, node: worker2 }),
+    pod({ namespace: db, name: SHOP_PODS.postgres, labels: { app: 'postgres', tier: 'db', 'statefulset.kubernetes.io/pod-name': SHOP_PODS.postgres }, container: 'postgres', image: 'postgres:16.4', ports: [{ name: 'postgres', containerPort: SHOP_PORTS.postgres }], owner: { kind: 'StatefulSet', name: 'postgres' }, node: worker2 }),
+    pod({ namespace: db, name: SHOP_PODS.redis, labels: { app: 'redis-cache', tier: 'db', 'pod-template-hash': '6f9d7b5c8d' }, container: 'redis', image: 'redis:7.4', ports: [{ name: 'redis', containerPort: SHOP_PORTS.redis }], owner: { kind: 'ReplicaSet', name: 'redis-cache-6f9d7b5c8d' }, node: worker1 }),
+    pod({ namespace: KUBE_SYSTEM, name: SHOP_PODS.kubeDns, labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '5d78c9869d' }, container: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.11.3', ports: [{ name: 'dns', containerPort: SHOP_PORTS.dns, protocol: 'UDP' }, { name: 'dns-tcp', containerPort: SHOP_PORTS.dns, protocol: 'TCP' }, { name: 'metrics', containerPort: 9153 }], owner: { kind: 'ReplicaSet', name: 'kube-dns-5d78c9869d' }, node: controlPlane }),
   ];
 }
 
