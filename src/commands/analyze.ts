@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     try {
       const decision = allowed(loaded.index, src, dst, /^\d+$/.test(values.port) ? Number(values.port) : values.port, protocol);
-      process.stdout.write(explainDecision(decision));
+      process.stdout.write(format === 'json' ? `${JSON.stringify(decision, null, 2)}\n` : explainDecision(decision));
       return 0;
     } catch (error) {
       if (error instanceof QueryError) {

@@ -23,10 +23,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
-  process.stderr.write('before:\n');
-  const a = await loadPaths(before, process.stderr);
-  process.stderr.write('after:\n');
-  const b = await loadPaths(after, process.stderr);
+  const a = await loadPaths(before, process.stderr, 'before');
+  const b = await loadPaths(after, process.stderr, 'after');
   if (!a || !b) return 1;
   const diff = diffConnectivity(a.index, b.index);
   if (format === 'json') {

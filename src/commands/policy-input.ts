@@ -13,11 +13,11 @@ export interface LoadedInput {
 }
 
 /** Reads and indexes the manifests; issues are written to stderr. Returns undefined on errors. */
-export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream): Promise<LoadedInput | undefined> {
+export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream, label?: string): Promise<LoadedInput | undefined> {
   const read = await readManifests(paths);
   const { index, issues } = buildIndex(read.inputs);
   const all = [...read.issues, ...issues];
-  for (const issue of all) stderr.write(`${formatIssue(issue)}\n`);
+  for (const issue of all) stderr.write(`${label ? `${label}: ` : ''}${formatIssue(issue)}\n`);
   if (all.some((i) => i.severity === 'error')) return undefined;
   if (read.files === 0) {
     stderr.write(`error: no .yaml, .yml or .json files under ${paths.join(', ')}\n`);

@@ -70,6 +70,8 @@ describe('analyze', () => {
     expect(r.stdout).toContain('allowed by helloworld/enable-ingress-from-named-port ingress[0] peer 0');
     const denied = await cli(['analyze', path, '--explain', 'helloworld/new-pod', '10.1.1.1', '--port', '443']);
     expect(denied.stdout).toContain('DENIED');
+    const json = await cli(['analyze', path, '--explain', 'helloworld/new-pod', '10.1.1.1', '--port', '443', '--format', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ allowed: false, egress: { isolated: true, isolatingPolicies: ['helloworld/enable-ingress-from-named-port'], allowedBy: [] }, ingress: { applicable: false } });
     const unknown = await cli(['analyze', path, '--explain', 'helloworld/nope', '10.1.1.1', '--port', '443']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no pod or workload "helloworld/nope"');
