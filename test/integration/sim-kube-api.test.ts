@@ -129,3 +129,52 @@ describe('close', () => {
     await expect(simRequest(sim, 'GET', '/version')).rejects.toThrow(/ECONNREFUSED/);
   });
 });
+
+describe('audit events', () => {
+  it('logs who changed which policy, with bodies, in audit.k8s.io/v1 form, also as JSON lines', async () => {
+    const logPath = join(dir, 'audit.log');
+    const sim = await startKubeApiServer({ users: { 'a-token': 'alice' }, auditLogPath: logPath });
+    try {
+      sim.seed(shopObjects());
+      const np = '/apis/networking.k8s.io/v1/namespaces/db/networkpolicies';
+      const patch = { spec: { ingress: [{}] } };
+      await simRequest(sim, 'PATCH', `${np}/allow-db-from-api?fieldManager=kubectl-edit`, { user: 'alice', body: JSON.stringify(patch), contentType: 'application/merge-patch+json' });
+      await simRequest(sim, 'GET', `${np}/allow-db-from-api`, { user: 'alice' });
+      sim.deny({ user: 'mallory', verb: 'delete', resource: 'networkpolicies' });
+      await simRequest(sim, 'DELETE', `${np}/default-deny-all`, { user: 'mallory' });
+      await simRequest(sim, 'GET', '/version', { user: 'alice' });
+      await new Promise((r) => setTimeout(r, 50)); // audit is written when the response closes
+
+      const [edit, read, denied, ...rest] = sim.auditEvents;
+      expect(rest).toEqual([]);
+      expect(edit).toMatchObject({
+        kind: 'Event',
+        apiVersion: 'audit.k8s.io/v1',
+        level: 'RequestResponse',
+        stage: 'ResponseComplete',
+        verb: 'patch',
+        user: { username: 'alice' },
+        objectRef: { resource: 'networkpolicies', namespace: 'db', name: 'allow-db-from-api', apiGroup: 'networking.k8s.io', apiVersion: 'v1' },
+        responseStatus: { code: 200 },
+        requestObject: patch,
+        annotations: { 'authorization.k8s.io/decision': 'allow' },
+      });
+      expect(edit?.requestURI).toBe(`${np}/allow-db-from-api?fieldManager=kubectl-edit`);
+      expect((edit?.responseObject as { spec: unknown }).spec).toMatchObject({ ingress: [{}] });
+      expect(Date.parse(edit?.stageTimestamp ?? '')).toBeGreaterThanOrEqual(Date.parse(edit?.requestReceivedTimestamp ?? ''));
+      expect(read).toMatchObject({ level: 'Metadata', verb: 'get' });
+      expect(read?.requestObject).toBeUndefined();
+      expect(read?.responseObject).toBeUndefined();
+      expect(denied).toMatchObject({
+        verb: 'delete',
+        user: { username: 'mallory' },
+        responseStatus: { code: 403, status: 'Failure', reason: 'Forbidden' },
+        annotations: { 'authorization.k8s.io/decision': 'forbid' },
+      });
+      const lines = readFileSync(logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+      expect(lines).toEqual(sim.auditEvents);
+    } finally {
+      await sim.close();
+    }
+  });
+});

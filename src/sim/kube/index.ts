@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AccessControl, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
+import { AuditLog, type AuditEvent } from './audit.js';
 import { applyDefaults } from './defaults.js';
 import { recordUpdate } from './managed-fields.js';
 import { apiVersionOf, resourceForKind, resourceForList, resourceByName, type ResourceType } from './resources.js';
@@ -16,6 +17,7 @@ import { kubeTimestamp, metaOf, ObjectStore, type KubeObject } from './store.js'
 import { isObject, validateObject } from './validation.js';
 
 export type { DenyRule, FaultRule, RecordedRequest } from './access.js';
+export type { AuditEvent } from './audit.js';
 export type { KubeObject } from './store.js';
 export type { ResourceName, Verb } from './resources.js';
 
@@ -31,6 +33,8 @@ export interface KubeApiSimOptions {
   clock?: () => Date;
   /** How many past events watches can resume from (older ones get 410 Expired). Default 10000. */
   watchHistoryLimit?: number;
+  /** Also append audit events as JSON lines to this file, like the apiserver's --audit-log-path. */
+  auditLogPath?: string;
 }
 
 export interface SeedOptions {
@@ -45,6 +49,11 @@ export interface KubeApiSim {
   readonly caPem: string;
   /** Every request received, in order (method, path, query, status, user, verb, resource, namespace). */
   readonly requests: RecordedRequest[];
+  /**
+   * audit.k8s.io/v1 events for resource requests, in completion order: RequestResponse level (with
+   * request and response bodies) for NetworkPolicy writes, Metadata level otherwise.
+   */
+  readonly auditEvents: AuditEvent[];
   /** Writes a kubeconfig (context, cluster and user all named "netpol-sim") and returns its path. */
   writeKubeconfig(dir: string, user?: string): string;
   /** The bearer token of `user` (minted on first use). */
@@ -100,9 +109,10 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
   const access = new AccessControl(users);
   const defaultUser = Object.values(users)[0] ?? DEFAULT_SIM_USER;
   const requests: RecordedRequest[] = [];
+  const audit = new AuditLog(opts.auditLogPath);
   let url = '';
   const tls = createSelfSignedCertificate();
-  const server = createKubeHttpServer({ store, access, requests, tls, address: () => url.replace(/^https:\/\//, '') });
+  const server = createKubeHttpServer({ store, access, requests, tls, audit, address: () => url.replace(/^https:\/\//, '') });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -114,6 +124,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     url,
     caPem: tls.certPem,
     requests,
+    auditEvents: audit.events,
     writeKubeconfig(dir, user = defaultUser) {
       mkdirSync(dir, { recursive: true });
       const config = {

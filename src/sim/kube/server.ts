@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AccessControl, RecordedRequest } from './access.js';
+import { auditEvent, decodeForAudit, type AuditLog } from './audit.js';
 import { readBody } from './body.js';
 import {
   handleCreate,
@@ -31,6 +32,14 @@ export interface ServerDeps {
   /** Resolves the externally visible address for /api's serverAddressByClientCIDRs. */
   address: () => string;
   tls: { certPem: string; keyPem: string };
+  audit: AuditLog;
+}
+
+/** What the audit event of a request needs, filled in as the request is handled. */
+interface AuditContext {
+  name?: string;
+  body?: Buffer;
+  response?: unknown;
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
@@ -69,7 +78,7 @@ function bearerUser(req: IncomingMessage, access: AccessControl): string | undef
   return m ? access.userForToken(m[1] as string) : undefined;
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, record: RecordedRequest): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, record: RecordedRequest, audit: AuditContext): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sim.invalid');
   const route = matchRoute(url.pathname);
   const user = bearerUser(req, deps.access);
@@ -95,6 +104,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   record.verb = verb;
   record.resource = route.rt.resource;
   record.namespace = route.namespace;
+  audit.name = route.name;
   if (!verb) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
   const target = { user: user as string, verb, resource: route.rt.resource, namespace: route.namespace };
   if (deps.access.isDenied(target)) throw forbidden(route.rt, verb, user as string, route.namespace, route.name);
@@ -103,12 +113,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     const retryAfter = fault.retryAfterSeconds ?? (fault.status === 429 || fault.status === 503 ? 1 : undefined);
     const error = failure(fault.status, reasonForCode(fault.status), fault.message ?? `injected fault: ${reasonForCode(fault.status)}`, retryAfter !== undefined ? { retryAfterSeconds: retryAfter } : undefined);
     record.status = fault.status;
+    audit.response = error.status;
     req.resume();
     sendStatus(res, error, retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {});
     return;
   }
 
   const body = await readBody(req);
+  audit.body = body;
   const ctx: RequestContext = { store: deps.store, rt: route.rt, namespace: route.namespace, name: route.name, query: url.searchParams, req, body };
   const table = wantsTable(req.headers.accept);
   if (verb === 'watch') {
@@ -126,6 +138,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     deletecollection: handleDeleteCollection,
   };
   const result = handlers[verb](ctx);
+  audit.response = result.body;
   let out = result.body;
   if (table && (verb === 'list' || verb === 'get') && typeof out === 'object' && out !== null) {
     const o = out as { items?: Record<string, unknown>[]; metadata?: Record<string, unknown> };
@@ -147,9 +160,27 @@ export function createKubeHttpServer(deps: ServerDeps): Server {
       ...(req.headers['content-type'] ? { contentType: req.headers['content-type'] } : {}),
     };
     deps.requests.push(record);
-    handle(req, res, deps, record).catch((error: unknown) => {
+    const received = new Date();
+    const audit: AuditContext = {};
+    res.on('close', () => {
+      deps.audit.add(
+        auditEvent({
+          record,
+          requestURI: req.url ?? '/',
+          ...(audit.name ? { name: audit.name } : {}),
+          ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+          ...(req.socket.remoteAddress ? { sourceIP: req.socket.remoteAddress } : {}),
+          received,
+          completed: new Date(),
+          requestObject: decodeForAudit(audit.body),
+          responseObject: audit.response,
+        }),
+      );
+    });
+    handle(req, res, deps, record, audit).catch((error: unknown) => {
       const status = error instanceof StatusError ? error : failure(500, 'InternalError', `Internal error occurred: ${(error as Error)?.message ?? String(error)}`);
       record.status = status.code;
+      audit.response = status.status;
       if (res.headersSent) {
         res.end();
         return;
