@@ -54,7 +54,8 @@ function edgeSpike(obs: Observation, side: SideObservation, baseline: Baseline, 
       unit: `flows per ${baseline.options.bucketMs / 1000}s`,
       description: `EWMA ${figures.rateMean.toFixed(1)} ± ${figures.rateDev.toFixed(1)} on this edge; threshold ${threshold}`,
     },
-    `volume-spike:${w.key}:${edge.direction}:${edge.peer}:${edge.port}`,
+    // Same key as the workload-level spike: one surge is one alert, whichever level noticed it first.
+    `volume-spike:${w.key}`,
     obs.flow,
     { peer, port: String(edge.port), direction: edge.direction, threshold: String(threshold) },
   );
