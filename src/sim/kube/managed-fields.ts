@@ -265,7 +265,8 @@ export function applyConfiguration(
     // A field the manager applied before and dropped from its intent is removed, unless shared.
     if (!appliedPaths.some((m) => overlaps(m, p)) && !stillOwnedElsewhere(p)) deleteAt(result, p);
   }
-  const { metadata: appliedMeta, ...appliedRest } = applied;
+  // Status belongs to controllers (the status subresource), never to an applier.
+  const { metadata: appliedMeta, status: _status, ...appliedRest } = applied;
   const merged = mergePatch(result, appliedRest) as Obj;
   if (isObj(appliedMeta)) {
     const meta = (isObj(merged.metadata) ? merged.metadata : (merged.metadata = {})) as Obj;

@@ -112,6 +112,12 @@ describe('applyConfiguration (server-side apply)', () => {
     ]);
   });
 
+  it('ignores status in an applied configuration', () => {
+    const applied = { ...policy({ podSelector: {} }), status: { conditions: [{ type: 'Forged' }] } };
+    const out = applyConfiguration(undefined, applied, { manager: 'bot', force: false, apiVersion: GV, time: T1 });
+    expect(out.status).toBeUndefined();
+  });
+
   it('conflicts with a field an Update (kubectl edit) changed', () => {
     const live = base();
     const edited = structuredClone(live);
