@@ -1,0 +1,127 @@
+// The CLI as a user runs it: child processes, real files, exit codes and messages.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { startTestEnvironment, openIncident, click, DEMO_USERS, waitForStatus } from '../helpers/environment.js';
+
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 60_000 });
+const temp = () => mkdtempSync(join(tmpdir(), 'netpol-cli-'));
+const secrets = { SLACK_BOT_TOKEN: 'xoxb-1-2', SLACK_SIGNING_SECRET: 'secret-secret', REDIS_URL: '' };
+
+describe('netpol-responder CLI', () => {
+  it('prints usage and refuses unknown commands', () => {
+    expect(cli(['--help']).stdout).toContain('usage: netpol-responder <command>');
+    const unknown = cli(['frobnicate']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('serve: a bad config field is reported with its path and the exit code is 1', () => {
+    const dir = temp();
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'slack:\n  approvers:\n    users: [bob]\nworker:\n  concurrency: -1\n');
+    const result = cli(['serve', '--config', file], secrets);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`invalid configuration (${file})`);
+    expect(result.stderr).toContain('slack.approvers.users.0: must be a Slack user id');
+    expect(result.stderr).toContain('worker.concurrency:');
+  });
+
+  it('serve: a broken playbook is reported with file, line and reason', () => {
+    const dir = temp();
+    const playbook = join(dir, 'pb.yaml');
+    writeFileSync(playbook, 'apiVersion: netpol-responder/v1\nkind: Playbook\nname: x\nsteps:\n  - id: contain\n    title: C\n    action: contain\n    approval: { rule: sometimes }\n');
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, `slack:\n  approvers:\n    users: [U0BOB]\nplaybook:\n  path: ${playbook}\n`);
+    const result = cli(['serve', '--config', file], { ...secrets, REDIS_URL: testRedisUrl() });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(new RegExp(`${playbook}:8:\\d+: steps\\.0\\.approval\\.rule:`));
+  });
+
+  it('serve: unreachable Redis is one clear line and exit 1', () => {
+    const dir = temp();
+    const file = join(dir, 'config.yaml');
+    writeFileSync(file, 'slack:\n  approvers:\n    users: [U0BOB]\nroles: [worker]\n');
+    const result = cli(['serve', '--config', file], { ...secrets, REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
+  });
+
+  it('export: writes the postmortem of an incident in md and json', async () => {
+    const prefix = uniquePrefix('cli');
+    const env = await startTestEnvironment({ keyPrefix: prefix });
+    try {
+      const { incidentId, message } = await openIncident(env, 'incident db -- cli export');
+      await click(env, message, DEMO_USERS.approver.id);
+      await waitForStatus(env, incidentId, 'completed');
+      const out = temp();
+      const config = join(out, 'config.yaml');
+      writeFileSync(config, `redis:\n  keyPrefix: ${prefix}\n`);
+      for (const format of ['md', 'json']) {
+        const result = cli(['export', incidentId, '--format', format, '--out', out, '--config', config], { REDIS_URL: testRedisUrl() });
+        expect(result.stderr).toBe('');
+        expect(result.status).toBe(0);
+        expect(result.stdout.trim()).toBe(join(out, `postmortem-${incidentId}.${format}`));
+      }
+      expect(readFileSync(join(out, `postmortem-${incidentId}.md`), 'utf8')).toContain('## Timeline');
+      expect(JSON.parse(readFileSync(join(out, `postmortem-${incidentId}.json`), 'utf8')).incident.id).toBe(incidentId);
+      const missing = cli(['export', '20990101-nope00', '--config', config], { REDIS_URL: testRedisUrl() });
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain('no incident with id "20990101-nope00"');
+      expect(cli(['export', incidentId, '--format', 'pdf'], { REDIS_URL: testRedisUrl() }).status).toBe(2);
+      expect(cli(['export', incidentId], { REDIS_URL: '' }).stderr).toContain('REDIS_URL is not set');
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it('demo: runs the whole incident, prints the conversation and writes the postmortem', () => {
+    const out = temp();
+    const result = cli(['demo', '--out', out], { REDIS_URL: testRedisUrl() });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('@alice ran /netpol incident db');
+    expect(result.stdout).toContain('only visible to @mallory');
+    expect(result.stdout).toContain('@bob clicked [ Approve ]');
+    expect(result.stdout).toMatch(/Confirmed: `netpol-responder-quarantine-[a-z0-9-]+` is in place/);
+    const id = /postmortem-([a-z0-9-]+)\.md/.exec(result.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(existsSync(join(out, `postmortem-${id}.md`))).toBe(true);
+    expect(existsSync(join(out, `postmortem-${id}.json`))).toBe(true);
+  }, 60_000);
+
+  it('demo: names the fix when redis-server is missing and REDIS_URL is unset', () => {
+    const result = cli(['demo'], { REDIS_URL: '', PATH: '/nonexistent' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('redis-server was not found on PATH');
+    expect(result.stderr).toContain('apt-get install -y redis-server');
+  });
+
+  it('demo --keep-running leaves a cluster kubectl can read, until interrupted', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'demo', '--keep-running', '--out', temp()], {
+      env: { ...process.env, REDIS_URL: testRedisUrl() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const deadline = Date.now() + 45_000;
+    while (!stdout.includes('Press Ctrl-C')) {
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not stay up:\n${stdout}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const kubeconfig = /kubectl --kubeconfig (\S+) get networkpolicies -A/.exec(stdout)?.[1];
+    expect(kubeconfig).toBeDefined();
+    expect(existsSync(kubeconfig!)).toBe(true);
+    const kubectl = spawnSync('kubectl', ['--kubeconfig', kubeconfig!, 'get', 'networkpolicies', '-n', 'db', '-o', 'name'], { encoding: 'utf8', timeout: 20_000 });
+    if (!kubectl.error) {
+      expect(kubectl.stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/netpol-responder-quarantine-/);
+    }
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
