@@ -50,7 +50,8 @@ export function resolveEndpoints(index: PolicyIndex, text: string): Endpoint[] {
   const [, ns, name, kind] = m as unknown as [string, string, string, string | undefined];
   if (!kind) {
     const pod = index.pod(ns, name);
-    if (pod) return [{ kind: 'class', classId: pod.classId, label: `${ns}/${name}` }];
+    const classId = pod ? index.classOf(pod) : undefined;
+    if (classId !== undefined) return [{ kind: 'class', classId, label: `${ns}/${name}` }];
   }
   const candidates = index.workloadsNamed(ns, name).filter((w) => !kind || w.ref.kind === kind);
   if (candidates.length === 0) throw new QueryError(`no pod or workload "${text}" in the input`);

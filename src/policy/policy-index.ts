@@ -83,7 +83,8 @@ export class PolicyIndex {
   private readonly classesByNamespace = new Map<string, Uint32Array>();
   private readonly workloadById = new Map<string, number>();
   private readonly workloadsByName = new Map<string, Workload[]>();
-  private readonly podByName = new Map<string, Pod & { classId: number }>();
+  private readonly podByName = new Map<string, Pod>();
+  private readonly classOfPod = new Map<Pod, number>();
   private readonly selectionCache = new Map<string, ClassSet>();
   private readonly namespaceSelectionCache = new Map<string, string[]>();
 
@@ -118,7 +119,8 @@ export class PolicyIndex {
       this.ingressOf.push([]);
       this.egressOf.push([]);
       for (const pod of members) {
-        this.podByName.set(`${pod.namespace}/${pod.name}`, { ...pod, classId: id });
+        this.podByName.set(`${pod.namespace}/${pod.name}`, pod);
+        this.classOfPod.set(pod, id);
         const wid = workloadId(pod.workload);
         let w = workloadPods.get(wid);
         if (!w) workloadPods.set(wid, (w = { ref: pod.workload, pods: [], classes: new Set() }));
@@ -259,8 +261,12 @@ export class PolicyIndex {
 
   // ---- lookups ---------------------------------------------------------------------------
 
-  pod(namespace: string, name: string): (Pod & { classId: number }) | undefined {
+  pod(namespace: string, name: string): Pod | undefined {
     return this.podByName.get(`${namespace}/${name}`);
+  }
+
+  classOf(pod: Pod): number | undefined {
+    return this.classOfPod.get(pod);
   }
 
   workload(id: string): Workload | undefined {
