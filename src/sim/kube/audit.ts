@@ -37,7 +37,8 @@ export interface AuditInput {
   sourceIP?: string;
   received: Date;
   completed: Date;
-  requestObject?: unknown;
+  /** Raw request body; decoded only for events logged at RequestResponse level. */
+  requestBody?: Buffer;
   responseObject?: unknown;
 }
 
@@ -56,6 +57,7 @@ export function auditEvent(input: AuditInput): AuditEvent | undefined {
   const failed = record.status >= 400;
   const status = failed && typeof input.responseObject === 'object' && input.responseObject !== null ? (input.responseObject as Record<string, unknown>) : undefined;
   const forbidden = record.status === 403;
+  const requestObject = detailed ? decodeForAudit(input.requestBody) : undefined;
   return {
     kind: 'Event',
     apiVersion: 'audit.k8s.io/v1',
@@ -79,7 +81,7 @@ export function auditEvent(input: AuditInput): AuditEvent | undefined {
       code: record.status,
       ...(status ? { status: 'Failure', reason: String(status.reason ?? ''), message: String(status.message ?? '') } : {}),
     },
-    ...(detailed && input.requestObject !== undefined ? { requestObject: input.requestObject } : {}),
+    ...(requestObject !== undefined ? { requestObject } : {}),
     ...(detailed && input.responseObject !== undefined && !failed ? { responseObject: input.responseObject } : {}),
     requestReceivedTimestamp: micro(input.received),
     stageTimestamp: micro(input.completed),

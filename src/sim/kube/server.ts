@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AccessControl, RecordedRequest } from './access.js';
-import { auditEvent, decodeForAudit, type AuditLog } from './audit.js';
+import { auditEvent, type AuditLog } from './audit.js';
 import { readBody } from './body.js';
 import {
   handleCreate,
@@ -172,7 +172,7 @@ export function createKubeHttpServer(deps: ServerDeps): Server {
           ...(req.socket.remoteAddress ? { sourceIP: req.socket.remoteAddress } : {}),
           received,
           completed: new Date(),
-          requestObject: decodeForAudit(audit.body),
+          ...(audit.body ? { requestBody: audit.body } : {}),
           responseObject: audit.response,
         }),
       );
