@@ -128,6 +128,10 @@ export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding
       ['egress', indexed.egress],
     ] as const) {
       const affects = direction === 'ingress' ? p.affectsIngress : p.affectsEgress;
+      if (!affects && rules.length > 0) {
+        const type = direction === 'ingress' ? 'Ingress' : 'Egress';
+        out.push(finding('NP021', `${pid} ${direction}`, `has ${rules.length} ${direction} rule(s) but policyTypes does not include ${type}, so they are ignored`, `add ${type} to spec.policyTypes or remove the ${direction} rules`));
+      }
       rules.forEach((r, i) => {
         const where = `${pid} ${direction}[${r.rule.index}]`;
         if (!affects) return;

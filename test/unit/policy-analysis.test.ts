@@ -156,6 +156,12 @@ describe('lint', () => {
     expect(named[0]?.message).toContain('"grpc"');
   });
 
+  it('rules of a direction that policyTypes leaves out can never match', () => {
+    const base = [ns('a'), pod('a', 'x', { app: 'x' }), netpol('a', 'deny', { podSelector: {}, policyTypes: ['Ingress'] })];
+    const p = netpol('a', 'p', { podSelector: { matchLabels: { app: 'x' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: {} }] }], egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }] });
+    expect(ids([...base, p])).toEqual(['NP021 a/p egress']);
+  });
+
   it('policy that selects host-network pods', () => {
     const hostPod = { kind: 'Pod', metadata: { namespace: 'a', name: 'agent', labels: { app: 'agent' } }, spec: { hostNetwork: true, containers: [] } };
     const findings = lint(index([ns('a'), hostPod, netpol('a', 'deny', { podSelector: {}, policyTypes: ['Ingress'] })]));
