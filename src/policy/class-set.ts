@@ -41,15 +41,3 @@ export function classSetUnion(a: ClassSet, b: ClassSet): ClassSet {
   }
   return out.subarray(0, n);
 }
-
-export function classSetSize(set: ClassSet, universe: number): number {
-  return set === 'all' ? universe : set.length;
-}
-
-export function forEachClass(set: ClassSet, universe: number, fn: (id: number) => void): void {
-  if (set === 'all') {
-    for (let i = 0; i < universe; i++) fn(i);
-  } else {
-    for (let i = 0; i < set.length; i++) fn(set[i] as number);
-  }
-}

@@ -99,11 +99,6 @@ export function makeSelector(reqs: Requirement[]): Selector {
   return { requirements: sorted, key };
 }
 
-/** Selector over a namespace's name only (what a peer without namespaceSelector means). */
-export function namespaceNameSelector(namespace: string): Selector {
-  return makeSelector([{ key: 'kubernetes.io/metadata.name', operator: 'In', values: [namespace] }]);
-}
-
 export function matches(selector: Selector, labels: Labels): boolean {
   for (const r of selector.requirements) {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
