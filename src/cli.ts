@@ -9,6 +9,7 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMod
   analyze: { summary: 'list allowed connections of manifests (or --explain one)', load: () => import('./commands/analyze.js') },
   diff: { summary: 'connections opened/closed between two sets of manifests', load: () => import('./commands/diff.js') },
   lint: { summary: 'check NetworkPolicies; exits non-zero on errors (for CI)', load: () => import('./commands/lint.js') },
+  replay: { summary: 'run captured Hubble flows through the anomaly detectors', load: () => import('./commands/replay.js') },
 };
 
 function usage(): string {

@@ -316,7 +316,11 @@ export class Baseline {
     if (time > workload.lastSeen) workload.lastSeen = time;
     if (time < workload.firstSeen) workload.firstSeen = time;
     const bucket = this.bucketOf(time);
-    if (bucket > workload.bucket) this.rollWorkload(workload, bucket);
+    if (Number.isNaN(workload.bucket)) {
+      workload.bucket = bucket; // first flow after closeBuckets(): open a fresh bucket
+      workload.flows = 0;
+      workload.drops = 0;
+    } else if (bucket > workload.bucket) this.rollWorkload(workload, bucket);
     return workload;
   }
 
@@ -399,7 +403,10 @@ export class Baseline {
     if (time > (this.lastSeen[slot] as number)) this.lastSeen[slot] = time;
     this.count[slot] = (this.count[slot] as number) + 1;
     const current = this.bucket[slot] as number;
-    if (bucket > current) {
+    if (current < 0) {
+      this.bucket[slot] = bucket; // reopened after closeBuckets(): learned rates are kept
+      this.bucketCount[slot] = 1;
+    } else if (bucket > current) {
       // Fold the finished bucket, then the empty buckets in between, into the EWMA rate.
       const alpha = this.options.edgeRateAlpha;
       let mean = this.rateMean[slot] as number;
@@ -559,6 +566,20 @@ export class Baseline {
   }
 
   /**
+   * Drops the open (partial) buckets without folding them into the learned rates, so the next
+   * flows may come from any time, e.g. a capture from another day replayed after learning.
+   */
+  closeBuckets(): void {
+    for (const w of this.workloads.values()) {
+      w.bucket = Number.NaN;
+      w.fanout.clear();
+      w.fanoutWindow = Number.NaN;
+    }
+    this.bucket.fill(-1, 0, this.highWater);
+    this.bucketCount.fill(0, 0, this.highWater);
+  }
+
+  /**
    * Forgets faded edges, looking at `budget` slots from where the last sweep stopped, so the
    * cost per call stays bounded however many edges there are. Returns how many were removed.
    */
@@ -630,7 +651,7 @@ export class Baseline {
     for (const s of snapshot.workloads.slice(0, baseline.options.maxWorkloads)) {
       const w = baseline.newWorkload(s.key, s.namespace, s.name, s.kind, s.selector, s.firstSeen);
       w.lastSeen = s.lastSeen;
-      w.bucket = s.bucket;
+      w.bucket = typeof s.bucket === 'number' ? s.bucket : Number.NaN;
       w.flows = s.flows;
       w.drops = s.drops;
       const size = baseline.options.historyBuckets;

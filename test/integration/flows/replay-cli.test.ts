@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shopTraffic } from '../../../src/sim/hubble/shop-traffic.js';
+
+const root = join(import.meta.dirname, '../../..');
+let dir = '';
+
+function cli(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli.ts'), 'replay', ...args], { cwd: root, input, encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'npr-replay-'));
+  const shop = [...shopTraffic()].map((r) => JSON.stringify(r));
+  // Bad input mixed in: truncated JSON, garbage, a flow without endpoints, an unknown verdict, an absurd port.
+  const bad = [
+    shop[5]?.slice(0, 80),
+    '\u0000garbage',
+    JSON.stringify({ flow: { time: '2026-01-15T09:30:00Z', verdict: 'FORWARDED' } }),
+    (shop[6] ?? '').replace('"FORWARDED"', '"SOMETIMES"'),
+    (shop[7] ?? '').replace(/"destination_port":\d+/, '"destination_port":99999'),
+  ];
+  writeFileSync(join(dir, 'shop.jsonl'), [...shop.slice(0, 3000), ...bad, ...shop.slice(3000)].join('\n') + '\n');
+  writeFileSync(join(dir, 'normal.jsonl'), [...shopTraffic({ normalMinutes: 60, incidentMinutes: 0, seed: 9 })].map((r) => JSON.stringify(r)).join('\n') + '\n');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('netpol-responder replay', () => {
+  it('prints the anomalies and the record counts with skip reasons (text)', () => {
+    const { status, stdout } = cli([join(dir, 'shop.jsonl')]);
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/10976 read, 10971 accepted, 5 skipped \(/);
+    for (const reason of ['invalid_json 2', 'missing_endpoints 1', 'unknown_verdict 1', 'invalid_port 1']) expect(stdout).toContain(reason);
+    expect(stdout).toContain('anomalies: 2');
+    expect(stdout).toContain('[high] new-external-egress db/postgres');
+    expect(stdout).toContain('203.0.113.66:443');
+  });
+
+  it('learns from a separate capture with --learn and prints JSON', () => {
+    const { status, stdout } = cli([join(dir, 'shop.jsonl'), '--learn', join(dir, 'normal.jsonl'), '--format', 'json']);
+    expect(status).toBe(0);
+    const report = JSON.parse(stdout) as { learn: { counts: { read: number } }; anomalies: { kind: string }[] };
+    expect(report.learn.counts.read).toBeGreaterThan(5000);
+    expect(report.anomalies.map((a) => a.kind).sort()).toEqual(['new-external-egress', 'policy-deny-spike']);
+  });
+
+  it('reads standard input', () => {
+    const lines = [...shopTraffic({ normalMinutes: 2, incidentMinutes: 0 })].map((r) => JSON.stringify(r)).join('\n');
+    const { status, stdout } = cli(['-', '--format', 'json'], lines);
+    expect(status).toBe(0);
+    expect((JSON.parse(stdout) as { replay: { counts: { accepted: number } } }).replay.counts.accepted).toBe(lines.split('\n').length);
+  });
+
+  it('rejects bad usage with exit 2 and a missing file with exit 1', () => {
+    expect(cli([]).status).toBe(2);
+    expect(cli(['a', 'b']).status).toBe(2);
+    expect(cli(['x.jsonl', '--format', 'xml']).status).toBe(2);
+    expect(cli(['x.jsonl', '--learning-minutes', 'soon']).status).toBe(2);
+    const missing = cli([join(dir, 'nope.jsonl')]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('cannot read');
+  });
+});
