@@ -1,44 +1,16 @@
 // Kill the worker process in the middle of a step; a new worker resumes and nothing is applied twice.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { startWorkerProcess, stopProcess, writeWorkerConfig } from '../helpers/worker-process.js';
 
 let env: EmbeddedEnvironment;
 let configFile: string;
 const children: ChildProcess[] = [];
 
-function workerConfig(e: EmbeddedEnvironment): string {
-  const { slack, redis, playbook } = e.config;
-  const dir = mkdtempSync(join(tmpdir(), 'netpol-worker-'));
-  const file = join(dir, 'config.yaml');
-  writeFileSync(
-    file,
-    stringify({
-      slack: { approvers: slack.approvers, apiUrl: slack.apiUrl },
-      redis,
-      playbook,
-      // A long pause between apply retries leaves the step running while we kill the worker.
-      kube: { applyRetries: 3, applyRetryDelayMs: 4000 },
-      worker: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 500 },
-      roles: ['worker'],
-      log: { level: 'info' },
-    }),
-  );
-  return file;
-}
-
-function startWorkerProcess(): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', '--config', configFile], {
-    env: { ...process.env, ...env.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.resume();
-  child.stderr?.resume();
+function startWorker(): ChildProcess {
+  const child = startWorkerProcess(env, configFile);
   children.push(child);
   return child;
 }
@@ -53,16 +25,17 @@ async function waitUntil(what: string, probe: () => boolean | Promise<boolean>, 
 
 beforeAll(async () => {
   env = await startTestEnvironment({ roles: ['web'] });
-  configFile = workerConfig(env);
+  // A long pause between apply retries leaves the step running while we kill the worker.
+  configFile = writeWorkerConfig(env, { kube: { applyRetries: 3, applyRetryDelayMs: 4000 }, worker: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 500 } });
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of children) await stopProcess(child, 'SIGKILL');
   await env?.stop();
 });
 
 describe('worker crash in the middle of containment', () => {
   it('resumes in a new worker process and applies the deny-all exactly once', async () => {
-    const first = startWorkerProcess();
+    const first = startWorker();
     const { incidentId, message } = await openIncident(env, 'incident db -- crash test');
     const name = `netpol-responder-quarantine-${incidentId}`;
     const realApplies = () => env.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(name) && !r.query.dryRun);
@@ -70,15 +43,13 @@ describe('worker crash in the middle of containment', () => {
     env.kube.injectFault({ verb: 'patch', resource: 'networkpolicies', status: 503, times: 1, message: 'apiserver restarting' });
     await click(env, message, DEMO_USERS.approver.id);
     await waitUntil('the first apply attempt', () => realApplies().length === 1);
-    const exited = new Promise((resolve) => first.once('exit', resolve));
-    first.kill('SIGKILL');
-    await exited;
+    await stopProcess(first, 'SIGKILL');
 
     const stuck = await env.bot!.store.require(incidentId);
     expect(stuck.steps.contain?.status).toBe('running');
     expect(env.kube.get('NetworkPolicy', 'db', name)).toBeUndefined();
 
-    startWorkerProcess();
+    startWorker();
     await waitForStatus(env, incidentId, 'completed', 20_000);
     expect(realApplies().map((r) => r.status)).toEqual([503, 201]);
     const timeline = await env.bot!.store.timeline(incidentId);
