@@ -2,7 +2,7 @@
 // severity (errors fail CI) and a fix hint.
 import { classSetHas, type ClassSet } from './class-set.js';
 import { IpSet } from './ip-set.js';
-import type { NetworkPolicy, Rule } from './model.js';
+import type { NetworkPolicy, Peer, Rule } from './model.js';
 import { policyId } from './model.js';
 import type { IndexedRule, PolicyIndex } from './policy-index.js';
 import { Conns, portRange } from './port-set.js';
@@ -61,13 +61,32 @@ function everywhereReason(rule: Rule): string | undefined {
   return undefined;
 }
 
+function sameSelectorPeer(p: Peer, q: Peer): boolean {
+  if (q.kind === 'namespaces' && isSelectAll(q.namespaceSelector) && isSelectAll(q.podSelector)) return p.kind !== 'ipBlock';
+  if (p.kind === 'pods' && q.kind === 'pods') return p.podSelector.key === q.podSelector.key;
+  if (p.kind === 'namespaces' && q.kind === 'namespaces') return p.namespaceSelector.key === q.namespaceSelector.key && p.podSelector.key === q.podSelector.key;
+  if (p.kind === 'ipBlock' && q.kind === 'ipBlock') return p.set.subtract(q.set).isEmpty();
+  return false;
+}
+
+/** True if `outer` allows everything `inner` allows (same policy, same direction). */
 function ruleContains(outer: IndexedRule, inner: IndexedRule): boolean {
+  const o = outer.rule;
+  const i = inner.rule;
+  if (o.ports !== 'all') {
+    if (i.ports === 'all') return false;
+    const namedCovered = i.namedPorts.every((n) => o.namedPorts.some((m) => m.name === n.name && m.protocol === n.protocol));
+    if (!namedCovered || !i.numericConns.subtract(o.numericConns).isEmpty()) return false;
+  }
+  if (o.peers === 'all') return true;
+  if (i.peers === 'all') return false;
+  const outerPeers = o.peers;
+  if (i.peers.every((p) => outerPeers.some((q) => sameSelectorPeer(p, q)))) return true;
+  // Judged on the pods of the input, but only when every selector peer of the inner rule selects
+  // some pod: an empty selection says nothing about the pods the rule is written for.
+  const allSelect = inner.peerSelections.every((sel) => sel === undefined || sel === 'all' || sel.length > 0);
   const peersIn = (a: ClassSet, b: ClassSet): boolean => b === 'all' || (a !== 'all' && Array.from(a).every((c) => classSetHas(b, c)));
-  if (!peersIn(inner.peerClasses, outer.peerClasses) || !inner.ips.subtract(outer.ips).isEmpty()) return false;
-  if (outer.rule.ports === 'all') return true;
-  if (inner.rule.ports === 'all') return false;
-  const namedCovered = inner.rule.namedPorts.every((n) => outer.rule.namedPorts.some((m) => m.name === n.name && m.protocol === n.protocol));
-  return namedCovered && inner.rule.numericConns.subtract(outer.rule.numericConns).isEmpty();
+  return allSelect && peersIn(inner.peerClasses, outer.peerClasses) && inner.ips.subtract(outer.ips).isEmpty();
 }
 
 /** Runs every lint rule; findings sorted by severity, then object. */

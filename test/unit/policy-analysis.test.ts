@@ -181,4 +181,17 @@ describe('lint', () => {
     });
     expect(ids([...base, p])).toEqual(['NP030 a/p ingress[1]', 'NP030 a/p ingress[2]']);
   });
+
+  it('rules whose peers select no pod are not called shadowed (nor in a policy-only repository)', () => {
+    const p = netpol('a', 'p', {
+      podSelector: { matchLabels: { app: 'x' } },
+      ingress: [
+        { from: [{ podSelector: { matchLabels: { app: 'checkout' } } }], ports: [{ port: 7070 }] },
+        { from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 7070 }] },
+        { from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ port: 7070 }] },
+      ],
+    });
+    expect(ids([p])).toEqual(['NP002 a', 'NP030 a/p ingress[2]']);
+    expect(ids([ns('a'), pod('a', 'x', { app: 'x' }), netpol('a', 'deny', { podSelector: {}, policyTypes: ['Ingress'] }), p]).filter((x) => x.startsWith('NP030'))).toEqual(['NP030 a/p ingress[2]']);
+  });
 });
