@@ -3,10 +3,11 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const root = process.cwd();
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const fixtures = join(root, '..', 'shared', 'fixtures', 'netpol');
 const tmp = mkdtempSync(join(tmpdir(), 'netpol-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

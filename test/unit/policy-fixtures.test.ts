@@ -6,12 +6,13 @@
 // ibm-keepalived-watcher, ibm-kube-fluentd-with-tier; lint NP023 flags this), unscheduled pods
 // take part (core_pods_without_host_ip), and unisolated pods are printed with IPv4 ranges only.
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
 import { readManifests } from '../../src/policy/load-files.js';
 
-const root = join(process.cwd(), '..', 'shared', 'fixtures', 'netpol');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'netpol');
 const cases = readdirSync(join(root, 'tests')).sort();
 
 describe('netpol-analyzer fixture cases', () => {
