@@ -24,7 +24,19 @@ export interface SideDecision {
   /** Policies that select the pod for this direction. */
   isolatingPolicies: string[];
   allowedBy: RuleMatch[];
+  /** When denied: rules that match the peer but not the port, or the port but not the peer. */
+  nearMisses: NearMiss[];
   allowed: boolean;
+}
+
+export interface NearMiss {
+  policy: string;
+  direction: 'ingress' | 'egress';
+  rule: number;
+  /** What the rule lacks for this connection. */
+  missing: 'port' | 'peer';
+  /** The connections the rule allows towards the destination, e.g. `TCP 5432`. */
+  ruleConns: string;
 }
 
 export interface Decision {
@@ -87,18 +99,25 @@ function decideSide(
 ): SideDecision {
   const isolatingPolicies = policies.map((p) => policyId(p.policy));
   const allowedBy: RuleMatch[] = [];
+  const misses: Array<{ p: IndexedPolicy; r: IndexedRule; missing: 'port' | 'peer' }> = [];
   for (const p of policies) {
     for (const r of direction === 'ingress' ? p.ingress : p.egress) {
-      if (!index.ruleConnsTo(r.rule, dstClass).has(protocol, port)) continue;
+      const portOk = index.ruleConnsTo(r.rule, dstClass).has(protocol, port);
       const peer = ruleMatchesPeer(r, other);
-      if (peer !== undefined) allowedBy.push({ policy: policyId(p.policy), direction, rule: r.rule.index, peer });
+      if (portOk && peer !== undefined) allowedBy.push({ policy: policyId(p.policy), direction, rule: r.rule.index, peer });
+      else if (portOk || peer !== undefined) misses.push({ p, r, missing: portOk ? 'peer' : 'port' });
     }
   }
   const isolated = policies.length > 0;
-  return { applicable: true, isolated, isolatingPolicies, allowedBy, allowed: !isolated || allowedBy.length > 0 };
+  const allowed = !isolated || allowedBy.length > 0;
+  // Only worth building (strings) when the side denies: that is when an operator needs them.
+  const nearMisses: NearMiss[] = allowed
+    ? []
+    : misses.map(({ p, r, missing }) => ({ policy: policyId(p.policy), direction, rule: r.rule.index, missing, ruleConns: index.ruleConnsTo(r.rule, dstClass).toString() }));
+  return { applicable: true, isolated, isolatingPolicies, allowedBy, nearMisses, allowed };
 }
 
-const OUTSIDE: SideDecision = { applicable: false, isolated: false, isolatingPolicies: [], allowedBy: [], allowed: true };
+const OUTSIDE: SideDecision = { applicable: false, isolated: false, isolatingPolicies: [], allowedBy: [], nearMisses: [], allowed: true };
 
 /**
  * Decides one connection between two resolved endpoints. `port` may be a number or a named
@@ -138,7 +157,12 @@ function describeSide(side: SideDecision, direction: 'egress' | 'ingress', who: 
   if (!side.applicable) return `${direction}: ${who} is outside the cluster, no policy applies`;
   if (!side.isolated) return `${direction}: ${who} is not isolated for ${direction} (no policy selects it), so all ${direction} is allowed`;
   const by = side.isolatingPolicies.join(', ');
-  if (side.allowedBy.length === 0) return `${direction}: ${who} is isolated by ${by} and no ${direction} rule of them allows this connection`;
+  if (side.allowedBy.length === 0) {
+    const near = side.nearMisses.map((m) =>
+      m.missing === 'port' ? `${m.policy} ${m.direction}[${m.rule}] matches the peer but allows only ${m.ruleConns}` : `${m.policy} ${m.direction}[${m.rule}] allows the port but not this peer`,
+    );
+    return `${direction}: ${who} is isolated by ${by} and no ${direction} rule of them allows this connection${near.length > 0 ? ` (closest: ${near.join('; ')})` : ''}`;
+  }
   const rules = side.allowedBy.map((m) => `${m.policy} ${m.direction}[${m.rule}]${m.peer === 'all' ? ' (any peer)' : ` peer ${m.peer}`}`);
   return `${direction}: ${who} is isolated by ${by}; allowed by ${rules.join(', ')}`;
 }

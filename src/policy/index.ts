@@ -10,7 +10,7 @@ import type { Protocol } from './port-set.js';
 
 export { ClassConnectivity, type ClassPairChange, type Connection, type ConnectivityOptions, type PeerEndpoint } from './connectivity.js';
 export { formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff.js';
-export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type RuleMatch, type SideDecision } from './evaluate.js';
+export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type NearMiss, type RuleMatch, type SideDecision } from './evaluate.js';
 export { formatConnections, FORMATS, type Format } from './format.js';
 export { lint, LINT_RULES, type LintFinding, type LintOptions } from './lint.js';
 export { loadLiveObjects, loadObjects, type LoadInput } from './load-objects.js';

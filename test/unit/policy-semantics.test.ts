@@ -248,6 +248,15 @@ describe('ipBlock and traffic outside the cluster', () => {
     expect(d.ingress.allowed).toBe(false);
     expect(d.ingress.isolatingPolicies).toEqual(['a/i']);
     expect(d.reasons[1]).toContain('no ingress rule');
+    expect(d.ingress.nearMisses).toEqual([{ policy: 'a/i', direction: 'ingress', rule: 0, missing: 'peer', ruleConns: 'All Connections' }]);
+    // A rule that names the peer but another port, and one that allows the port to another peer.
+    const narrow = netpol('a', 'n', { podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ port: 6432 }] }, { from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 5432 }] }] });
+    const near = allowed(index([...base, egressOnly, narrow]), 'b/client', 'a/db', 5432);
+    expect(near.ingress.nearMisses).toEqual([
+      { policy: 'a/n', direction: 'ingress', rule: 0, missing: 'port', ruleConns: 'TCP 6432' },
+      { policy: 'a/n', direction: 'ingress', rule: 1, missing: 'peer', ruleConns: 'TCP 5432' },
+    ]);
+    expect(near.reasons[1]).toContain('closest: a/n ingress[0] matches the peer but allows only TCP 6432; a/n ingress[1] allows the port but not this peer');
     expect(allowed(idx, 'b/client', 'a/web', 5432).allowed).toBe(true);
     expect(allowed(idx, 'b/client', 'a/web', 5433).allowed).toBe(false);
   });
