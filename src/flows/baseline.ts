@@ -10,6 +10,16 @@
 import { cidrOf, isClusterName, isExternal, peerKeyOf } from './peers.js';
 import type { Flow, FlowEndpoint, WorkloadKey } from './types.js';
 import { POLICY_DROP_REASONS } from './normalize.js';
+import { EdgeIndex } from './edge-index.js';
+
+// Edge key: hi = workloadIndex·2^26 + peerId, lo = port | protocol << 16 | direction << 20.
+const PEER_SPACE = 2 ** 26;
+const PROTOCOLS = ['NONE', 'TCP', 'UDP', 'SCTP', 'ICMPv4', 'ICMPv6', 'DNS'];
+const PROTOCOL_CODE: Record<string, number> = Object.fromEntries(PROTOCOLS.map((p, i) => [p, i]));
+
+function edgeLo(direction: string, protocol: string, port: number): number {
+  return port | ((PROTOCOL_CODE[protocol] ?? 0) << 16) | (direction === 'e' ? 1 << 20 : 0);
+}
 
 export interface BaselineOptions {
   /** Rate bucket length. */
@@ -157,13 +167,20 @@ export class Baseline {
   private readonly workloadByIndex: (WorkloadStats | undefined)[] = [];
   private nextWorkloadIndex = 0;
 
-  // Edge storage: key → slot, and per-slot statistics.
-  private readonly slots = new Map<string, number>();
-  private keys: (string | undefined)[] = [];
+  // Peers are interned: one string per distinct peer, reference-counted by the edges using it.
+  private readonly peerIds = new Map<string, number>();
+  private readonly peerNames: (string | undefined)[] = [];
+  private peerRefs: number[] = [];
+  private readonly freePeers: number[] = [];
+
+  // Edge storage: (hi, lo) key → slot, and per-slot statistics.
+  private readonly index = new EdgeIndex();
   private capacity = 0;
   private free: number[] = [];
   private used = 0;
-  private edgeWorkload: Int32Array<ArrayBuffer> = new Int32Array(0);
+  private edgeHi: Float64Array<ArrayBuffer> = new Float64Array(0);
+  private edgeLoKey = new Int32Array(0);
+  /** Position of the slot in its workload's edgeSlots; -1 for a free slot. */
   private edgePos = new Int32Array(0);
   private firstSeen = new Float64Array(0);
   private lastSeen = new Float64Array(0);
@@ -230,9 +247,47 @@ export class Baseline {
   /** Known edges of a workload, as peer keys with direction/protocol/port (for reports and the CLI). */
   edgesOf(workload: WorkloadStats, time: number): { peer: string; direction: EdgeDirection; protocol: string; port: number; count: number; weight: number }[] {
     return workload.edgeSlots.map((slot) => {
-      const [, d, protocol, port, peer] = (this.keys[slot] as string).split('|');
-      return { peer: peer as string, direction: d === 'e' ? 'egress' : 'ingress', protocol: protocol as string, port: Number(port), count: this.count[slot] as number, weight: this.decayedWeight(slot, time) };
+      const lo = this.edgeLoKey[slot] as number;
+      return {
+        peer: this.peerOf(slot),
+        direction: lo & (1 << 20) ? 'egress' : 'ingress',
+        protocol: PROTOCOLS[(lo >> 16) & 15] ?? 'NONE',
+        port: lo & 0xffff,
+        count: this.count[slot] as number,
+        weight: this.decayedWeight(slot, time),
+      };
     });
+  }
+
+  private peerOf(slot: number): string {
+    return this.peerNames[(this.edgeHi[slot] as number) % PEER_SPACE] ?? '';
+  }
+
+  /** "d|protocol|port|peer": the snapshot form of an edge key, independent of internal ids. */
+  private edgeSuffix(slot: number): string {
+    const lo = this.edgeLoKey[slot] as number;
+    return `${lo & (1 << 20) ? 'e' : 'i'}|${PROTOCOLS[(lo >> 16) & 15] ?? 'NONE'}|${lo & 0xffff}|${this.peerOf(slot)}`;
+  }
+
+  private internPeer(peer: string): number {
+    let id = this.peerIds.get(peer);
+    if (id === undefined) {
+      id = this.freePeers.pop() ?? this.peerNames.length;
+      this.peerIds.set(peer, id);
+      this.peerNames[id] = peer;
+      this.peerRefs[id] = 0;
+    }
+    return id;
+  }
+
+  private releasePeer(id: number): void {
+    const refs = (this.peerRefs[id] ?? 1) - 1;
+    this.peerRefs[id] = refs;
+    if (refs > 0) return;
+    const name = this.peerNames[id];
+    if (name !== undefined) this.peerIds.delete(name);
+    this.peerNames[id] = undefined;
+    this.freePeers.push(id);
   }
 
   /** Learns from one flow and says what it changed. The caller decides what is anomalous. */
@@ -378,16 +433,17 @@ export class Baseline {
   }
 
   private touchEdge(workload: WorkloadStats, d: string, protocol: string, port: number, peer: string, time: number): EdgeObservation {
-    const key = `${workload.index}|${d}|${protocol}|${port}|${peer}`;
     const bucket = this.bucketOf(time);
-    let slot = this.slots.get(key);
-    let isNew = slot === undefined;
-    if (slot !== undefined && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
+    const known = this.peerIds.get(peer);
+    const lo = edgeLo(d, protocol, port);
+    let slot = known === undefined ? -1 : this.index.get(workload.index * PEER_SPACE + known, lo);
+    let isNew = slot < 0;
+    if (slot >= 0 && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
       // Faded out: the workload stopped using this peer long ago, so it counts as new again.
       this.resetEdge(slot, time, bucket);
       isNew = true;
     }
-    if (slot === undefined) slot = this.addEdge(workload, key, time, bucket);
+    if (slot < 0) slot = this.addEdge(workload, peer, lo, time, bucket);
     this.bumpEdge(slot, time, bucket);
     return { slot, peer, port, protocol, direction: d === 'e' ? 'egress' : 'ingress', isNew };
   }
@@ -440,7 +496,7 @@ export class Baseline {
     this.rateDev[slot] = 0;
   }
 
-  private addEdge(workload: WorkloadStats, key: string, time: number, bucket: number): number {
+  private addEdge(workload: WorkloadStats, peer: string, lo: number, time: number, bucket: number): number {
     if (workload.edgeSlots.length >= this.options.maxEdgesPerWorkload) this.evictFrom(workload.edgeSlots, time);
     if (this.used >= this.options.maxEdgesTotal) this.evictGlobal(time);
     let slot = this.free.pop();
@@ -448,9 +504,13 @@ export class Baseline {
       if (this.highWater >= this.capacity) this.grow();
       slot = this.highWater++;
     }
-    this.slots.set(key, slot);
-    this.keys[slot] = key;
-    this.edgeWorkload[slot] = workload.index;
+    // Interned after eviction, which may have released the last reference to another peer.
+    const peerId = this.internPeer(peer);
+    this.peerRefs[peerId] = (this.peerRefs[peerId] ?? 0) + 1;
+    const hi = workload.index * PEER_SPACE + peerId;
+    this.index.set(hi, lo, slot);
+    this.edgeHi[slot] = hi;
+    this.edgeLoKey[slot] = lo;
     this.edgePos[slot] = workload.edgeSlots.length;
     workload.edgeSlots.push(slot);
     this.resetEdge(slot, time, bucket);
@@ -475,8 +535,10 @@ export class Baseline {
       b.set(a);
       return b;
     };
-    this.edgeWorkload = grow32(this.edgeWorkload);
+    this.edgeLoKey = grow32(this.edgeLoKey);
     this.edgePos = grow32(this.edgePos);
+    this.edgePos.fill(-1, this.capacity);
+    this.edgeHi = growF64(this.edgeHi);
     this.bucket = grow32(this.bucket);
     const bc = new Uint32Array(capacity);
     bc.set(this.bucketCount);
@@ -525,7 +587,7 @@ export class Baseline {
     let worstScore = Infinity;
     for (let tries = 0, sampled = 0; sampled < this.options.evictionSample && tries < this.options.evictionSample * 8; tries++) {
       const slot = this.random(this.highWater);
-      if (this.keys[slot] === undefined) continue;
+      if ((this.edgePos[slot] as number) < 0) continue;
       sampled += 1;
       const score = this.informativeness(slot, time);
       if (score < worstScore) {
@@ -537,14 +599,15 @@ export class Baseline {
   }
 
   private removeEdge(slot: number): void {
-    const key = this.keys[slot];
-    if (key === undefined) return;
-    this.slots.delete(key);
-    this.keys[slot] = undefined;
-    const workload = this.workloadByIndex[this.edgeWorkload[slot] as number];
+    const pos = this.edgePos[slot] as number;
+    if (pos < 0) return;
+    const hi = this.edgeHi[slot] as number;
+    this.index.delete(hi, this.edgeLoKey[slot] as number);
+    this.releasePeer(hi % PEER_SPACE);
+    this.edgePos[slot] = -1;
+    const workload = this.workloadByIndex[Math.floor(hi / PEER_SPACE)];
     if (workload) {
       // Swap-remove from the workload's slot list, fixing the moved slot's position.
-      const pos = this.edgePos[slot] as number;
       const last = workload.edgeSlots.pop() as number;
       if (last !== slot) {
         workload.edgeSlots[pos] = last;
@@ -587,7 +650,7 @@ export class Baseline {
     let removed = 0;
     const end = Math.min(this.highWater, this.sweepCursor + budget);
     for (let slot = this.sweepCursor; slot < end; slot++) {
-      if (this.keys[slot] !== undefined && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
+      if ((this.edgePos[slot] as number) >= 0 && this.decayedWeight(slot, time) < this.options.forgetBelowWeight) {
         this.removeEdge(slot);
         this.evictions -= 1;
         removed += 1;
@@ -623,13 +686,12 @@ export class Baseline {
     }
     const edges: EdgeSnapshot[] = [];
     for (let slot = 0; slot < this.highWater; slot++) {
-      const key = this.keys[slot];
-      if (key === undefined) continue;
-      const w = order.get(this.edgeWorkload[slot] as number);
+      if ((this.edgePos[slot] as number) < 0) continue;
+      const w = order.get(Math.floor((this.edgeHi[slot] as number) / PEER_SPACE));
       if (w === undefined) continue;
       edges.push([
         w,
-        key.slice(key.indexOf('|') + 1),
+        this.edgeSuffix(slot),
         this.firstSeen[slot] as number,
         this.lastSeen[slot] as number,
         this.weight[slot] as number,
@@ -670,9 +732,15 @@ export class Baseline {
     for (const e of snapshot.edges) {
       const w = byOrder[e[0]];
       if (!w || w.edgeSlots.length >= baseline.options.maxEdgesPerWorkload || baseline.used >= baseline.options.maxEdgesTotal) continue;
-      const key = `${w.index}|${e[1]}`;
-      if (baseline.slots.has(key)) continue;
-      const slot = baseline.addEdge(w, key, e[2], e[6]);
+      const parts = e[1].split('|');
+      const [d, protocol, portText] = parts;
+      const peer = parts.slice(3).join('|');
+      const port = Number(portText);
+      if ((d !== 'e' && d !== 'i') || !Number.isInteger(port) || port < 0 || port > 65535 || !peer || PROTOCOL_CODE[protocol ?? ''] === undefined) continue;
+      const lo = edgeLo(d, protocol as string, port);
+      const known = baseline.peerIds.get(peer);
+      if (known !== undefined && baseline.index.get(w.index * PEER_SPACE + known, lo) >= 0) continue;
+      const slot = baseline.addEdge(w, peer, lo, e[2], e[6]);
       baseline.firstSeen[slot] = e[2];
       baseline.lastSeen[slot] = e[3];
       baseline.weight[slot] = e[4];
