@@ -32,6 +32,12 @@ async function main(argv: string[]): Promise<number> {
   return module.run(rest);
 }
 
+// `netpol-responder analyze … | head` closes our stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
