@@ -1,0 +1,245 @@
+// Issue #4 benchmarks, on a realistic mix (10,000 workloads, ~1M distinct baseline edges):
+//  - flows/s per core through parse → normalize → baseline update → detect, for Hubble JSON lines
+//    (with JSON.parse alone on the same lines as the ceiling) and for protobuf GetFlowsResponse
+//    messages (decoded with the same proto-loader deserializer grpc-js uses), plus end to end over
+//    real gRPC on loopback (relay stand-in in a worker thread, rate per core of the collector thread);
+//  - heap bytes per baseline edge and total heap at ~1M edges;
+//  - alert latency: anomalous flow published by the relay → onAnomaly in the collector, p50/p99.
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { FlowCollector } from '../../src/flows/collector.js';
+import { FlowPipeline } from '../../src/flows/pipeline.js';
+import { loadObserver, toTimestamp } from '../../src/flows/proto/load.js';
+import { FakeHubbleRelay } from '../../src/sim/hubble/relay-server.js';
+import type { HubbleRecord } from '../../src/sim/hubble/shop-traffic.js';
+import { mb, summarize } from './stats.js';
+
+const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
+const DEFS_PER_WORKLOAD = Number(process.env.BENCH_EDGE_DEFS ?? 55);
+const STEADY_FLOWS = Number(process.env.BENCH_FLOWS ?? 400_000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_ALERTS ?? 200);
+const BACKGROUND = Number(process.env.BENCH_ALERT_BACKGROUND ?? 100);
+const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
+
+const gc = (): void => {
+  const g = (globalThis as { gc?: () => void }).gc;
+  if (g) {
+    g();
+    g();
+  }
+};
+
+function podName(w: number): string {
+  return `app${w}-5d8f7c9b6d-${(w % 99_999).toString(36).padStart(5, 'x')}`;
+}
+
+function endpoint(w: number): Record<string, unknown> {
+  const ns = `team${w % 500}`;
+  return {
+    ID: w % 4000,
+    identity: 100_000 + w,
+    namespace: ns,
+    labels: [`k8s:app=app${w}`, `k8s:app.kubernetes.io/part-of=team${w % 500}`, 'k8s:version=v1', `k8s:io.kubernetes.pod.namespace=${ns}`, 'k8s:io.cilium.k8s.policy.cluster=prod', `k8s:io.cilium.k8s.policy.serviceaccount=app${w}`],
+    pod_name: podName(w),
+  };
+}
+
+function ip(w: number): string {
+  return `10.${(w >> 8) & 255}.${w & 255}.${(w >> 16) + 10}`;
+}
+
+/** The d-th peer of workload w: 80% other workloads on a service port, 20% external IPs. */
+function record(w: number, d: number, time: number): HubbleRecord {
+  const external = d % 5 === 4;
+  const peer = (w + 1 + d * 97) % WORKLOADS;
+  const port = external ? 443 : 8000 + (d % 13);
+  const flow: Record<string, unknown> = {
+    time: new Date(time).toISOString(),
+    verdict: 'FORWARDED',
+    ethernet: { source: '46:e5:ea:1f:95:ff', destination: 'd6:ec:b0:4a:ff:46' },
+    IP: { source: ip(w), destination: external ? `45.${(w >> 8) & 255}.${w & 255}.${d}` : ip(peer), ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 32768 + ((w * 7 + d) % 28000), destination_port: port, flags: { PSH: true, ACK: true } } },
+    source: endpoint(w),
+    destination: external ? { identity: 2, labels: ['reserved:world'] } : endpoint(peer),
+    Type: 'L3_L4',
+    node_name: `node-${w % 50}`,
+    event_type: { type: 4, sub_type: 3 },
+    traffic_direction: 'EGRESS',
+    trace_observation_point: 'TO_STACK',
+    is_reply: false,
+    Summary: 'TCP Flags: ACK, PSH',
+  };
+  return { flow, node_name: flow.node_name as string, time: flow.time as string };
+}
+
+/** Deterministic steady-state traffic over the known edges, 1 ms of flow time apart. */
+function* steady(count: number, start: number): Generator<HubbleRecord> {
+  let x = 12345;
+  for (let i = 0; i < count; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    yield record(x % WORKLOADS, (x >>> 16) % DEFS_PER_WORKLOAD, start + i);
+  }
+}
+
+function rate(n: number, ms: number): string {
+  return `${Math.round((n / ms) * 1000).toLocaleString('en-US')} flows/s`;
+}
+
+function learnAllEdges(pipeline: FlowPipeline): number {
+  let t = T0;
+  for (let d = 0; d < DEFS_PER_WORKLOAD; d++) for (let w = 0; w < WORKLOADS; w++) pipeline.processRecord(record(w, d, (t += 1)));
+  return t;
+}
+
+async function memoryAndThroughput(): Promise<void> {
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const pipeline = new FlowPipeline({ baseline: { learningPeriodMs: 0 } });
+  const started = performance.now();
+  let t = learnAllEdges(pipeline);
+  const learnMs = performance.now() - started;
+  gc();
+  const heapAfter = process.memoryUsage().heapUsed;
+  const edges = pipeline.baseline.edgeCount;
+  console.log(`baseline: ${pipeline.baseline.workloadCount.toLocaleString('en-US')} workloads, ${edges.toLocaleString('en-US')} edges (learned from ${(WORKLOADS * DEFS_PER_WORKLOAD).toLocaleString('en-US')} flows in ${(learnMs / 1000).toFixed(1)} s)`);
+  console.log(`heap: ${Math.round((heapAfter - heapBefore) / edges)} bytes per edge; total heap ${mb(heapAfter)} (baseline ${mb(heapAfter - heapBefore)}), rss ${mb(process.memoryUsage().rss)}`);
+
+  // JSON lines: parse → normalize → baseline → detect, in batches (line generation is not timed).
+  const BATCH = 50_000;
+  let jsonMs = 0;
+  let parseMs = 0;
+  let processed = 0;
+  let anomalies = 0;
+  const { definition } = loadObserver();
+  const method = (definition['observer.Observer'] as Record<string, { responseSerialize: (v: unknown) => Buffer; responseDeserialize: (b: Buffer) => unknown }>).GetFlows!;
+  let protoMs = 0;
+  for (let offset = 0; offset < STEADY_FLOWS; offset += BATCH) {
+    const records = [...steady(Math.min(BATCH, STEADY_FLOWS - offset), t + 1)];
+    t += records.length;
+    const lines = records.map((r) => JSON.stringify(r));
+    let s = performance.now();
+    for (const line of lines) JSON.parse(line);
+    parseMs += performance.now() - s;
+    s = performance.now();
+    for (const line of lines) anomalies += pipeline.processLine(line).length;
+    jsonMs += performance.now() - s;
+    processed += lines.length;
+  }
+  console.log(`JSON.parse alone on the same lines (ceiling): ${rate(processed, parseMs)}`);
+  console.log(`Hubble JSON lines → parse → normalize → baseline → detect: ${rate(processed, jsonMs)} (1 core; ${anomalies} anomalies; avg line ${Math.round(JSON.stringify(record(1, 1, T0)).length)} bytes)`);
+
+  // Protobuf: the bytes a relay sends, decoded by the same deserializer grpc-js uses, then the pipeline.
+  let protoCount = 0;
+  for (let offset = 0; offset < STEADY_FLOWS; offset += BATCH) {
+    const records = [...steady(Math.min(BATCH, STEADY_FLOWS - offset), t + 1)];
+    t += records.length;
+    const buffers = records.map((r) => {
+      const flow = { ...r.flow, time: toTimestamp(Date.parse(r.time)), is_reply: { value: false } };
+      return method.responseSerialize({ flow, node_name: r.node_name, time: toTimestamp(Date.parse(r.time)) });
+    });
+    const s = performance.now();
+    for (const buffer of buffers) pipeline.processRecord(method.responseDeserialize(buffer));
+    protoMs += performance.now() - s;
+    protoCount += buffers.length;
+  }
+  console.log(`protobuf GetFlowsResponse → decode → normalize → baseline → detect: ${rate(protoCount, protoMs)} (1 core; avg message ${method.responseSerialize({ flow: { ...record(1, 1, T0).flow, time: toTimestamp(T0), is_reply: { value: false } } }).length} bytes)`);
+  console.log(`skipped: ${JSON.stringify(pipeline.counts.skipped)}`);
+}
+
+/** Real gRPC on loopback: the relay stand-in runs in a worker thread; the collector's thread CPU time is measured. */
+async function grpcEndToEnd(): Promise<void> {
+  const N = Number(process.env.BENCH_GRPC_FLOWS ?? 200_000);
+  const worker = new Worker(
+    `const { register } = await import('tsx/esm/api');
+     register();
+     const { FakeHubbleRelay } = await import(${JSON.stringify(new URL('../../src/sim/hubble/relay-server.ts', import.meta.url).href)});
+     const { parentPort, workerData } = await import('node:worker_threads');
+     const relay = new FakeHubbleRelay({ capacity: workerData.n + 10 });
+     await relay.start();
+     parentPort.postMessage({ port: relay.port });
+     parentPort.on('message', (m) => { if (m.records) relay.publish(m.records); if (m.stop) relay.stop().then(() => process.exit(0)); });`,
+    { eval: true, workerData: { n: N } },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (m: { port: number }) => resolve(m.port));
+    worker.once('error', reject);
+  });
+  const pipeline = new FlowPipeline({ baseline: { learningPeriodMs: 0 } });
+  const collector = new FlowCollector({ source: { kind: 'hubble-relay', address: `127.0.0.1:${port}`, since: 0 }, onAnomaly: () => undefined, pipeline: pipeline.options, now: () => T0 + 10 * 3_600_000 });
+  for (let offset = 0; offset < N; offset += 20_000) worker.postMessage({ records: [...steady(Math.min(20_000, N - offset), T0 + offset)] });
+  await new Promise((r) => setTimeout(r, 500));
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
+  const wall0 = performance.now();
+  await collector.start();
+  while (collector.pipeline.counts.read < N) await new Promise((r) => setTimeout(r, 5));
+  const cpu = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  const wallMs = performance.now() - wall0;
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  // The collector's thread is the main thread: its busy time (event-loop utilization) is the per-core cost.
+  console.log(
+    `gRPC end to end (relay in a worker thread, HTTP/2 on 127.0.0.1): ${rate(N, wallMs)} wall; ${rate(N, elu.active)} per core of the collector thread ` +
+      `(HTTP/2 + decode + pipeline; ${(elu.utilization * 100).toFixed(0)}% busy); whole process incl. relay ${rate(N, cpuMs)} per core`,
+  );
+  await collector.stop();
+  worker.postMessage({ stop: true });
+  await new Promise((r) => worker.once('exit', r));
+}
+
+/** Anomalous flow published by the relay → onAnomaly called, with background traffic around it. */
+async function alertLatency(): Promise<void> {
+  const relay = new FakeHubbleRelay({ capacity: 50_000 });
+  await relay.start();
+  const base = Date.now();
+  const published = new Map<string, number>();
+  const samples: number[] = [];
+  const collector = new FlowCollector({
+    source: { kind: 'hubble-relay', address: relay.address },
+    pipeline: { baseline: { learningPeriodMs: 0 } },
+    onAnomaly: (a) => {
+      const t0 = published.get(a.details.peer ?? '');
+      if (t0 !== undefined && a.kind === 'new-external-egress') samples.push(performance.now() - t0);
+    },
+  });
+  await collector.start();
+  await new Promise((r) => setTimeout(r, 200));
+  // Learn a small normal world first.
+  const normal: HubbleRecord[] = [];
+  for (let w = 0; w < 200; w++) for (let d = 0; d < 10; d++) if (d % 5 !== 4) normal.push(record(w, d, base + normal.length * 0.01));
+  relay.publish(normal);
+  while (collector.pipeline.counts.read < normal.length) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const now = Date.now();
+    const background: HubbleRecord[] = [];
+    for (let k = 0; k < BACKGROUND; k++) background.push(record(k % 200, (k * 7) % 10 === 4 ? 0 : (k * 7) % 10 % 4, now));
+    const bad = record(i % 200, 4, now);
+    const dst = `198.18.${i >> 8}.${i & 255}`;
+    (bad.flow.IP as { destination: string }).destination = dst;
+    relay.publish(background.slice(0, BACKGROUND / 2));
+    published.set(dst, performance.now());
+    relay.publish([bad, ...background.slice(BACKGROUND / 2)]);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const deadline = Date.now() + 10_000;
+  while (samples.length < LATENCY_SAMPLES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  console.log(summarize(`alert latency (relay publishes anomalous flow → onAnomaly; ${samples.length}/${LATENCY_SAMPLES} alerts; background ${BACKGROUND} flows per 10 ms ≈ ${BACKGROUND * 100} flows/s)`, samples));
+  await collector.stop();
+  await relay.stop();
+}
+
+async function main(): Promise<void> {
+  console.log(`flows benchmark: ${WORKLOADS.toLocaleString('en-US')} workloads × ${DEFS_PER_WORKLOAD} peers each; node ${process.version}`);
+  await memoryAndThroughput();
+  gc();
+  await grpcEndToEnd();
+  await alertLatency();
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
