@@ -32,13 +32,20 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T 
 
 function printConversation(env: EmbeddedEnvironment): () => void {
   const lastText = new Map<string, string>();
+  const shownProposal = new Set<string>();
   return env.slack.onMessage((event) => {
-    if (event.type === 'posted') say(env.slack.renderMessage(event.message));
-    // The incident message is redrawn on every change; print it when its summary line changes.
-    if (event.type === 'updated' && !event.message.threadTs && lastText.get(event.message.ts) !== event.message.text) {
-      say(`    ✎ incident message updated: ${event.message.text}`);
+    const { message } = event;
+    if (event.type === 'posted') say(env.slack.renderMessage(message));
+    if (event.type !== 'updated' || message.threadTs) return;
+    // The incident message is redrawn on every change: show it whole once the proposal is ready
+    // (what the approver reads), then a line whenever its summary changes.
+    if (!shownProposal.has(message.ts) && JSON.stringify(message.blocks ?? []).includes(APPROVE_ACTION)) {
+      shownProposal.add(message.ts);
+      say(env.slack.renderMessage(message));
+    } else if (lastText.get(message.ts) !== message.text) {
+      say(`    ✎ incident message updated: ${message.text}`);
     }
-    lastText.set(event.message.ts, event.message.text);
+    lastText.set(message.ts, message.text);
   });
 }
 

@@ -8,6 +8,7 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
+  type V1Namespace,
   type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
@@ -22,6 +23,10 @@ export interface ApplyOptions {
 
 export interface KubeGateway {
   namespaceExists(name: string): Promise<boolean>;
+  listNamespaces(): Promise<V1Namespace[]>;
+  /** Every pod / NetworkPolicy in the cluster, for the policy engine's view of connectivity. */
+  listAllPods(): Promise<V1Pod[]>;
+  listAllNetworkPolicies(): Promise<V1NetworkPolicy[]>;
   listPods(namespace: string, labelSelector?: string): Promise<V1Pod[]>;
   listNetworkPolicies(namespace: string): Promise<V1NetworkPolicy[]>;
   getNetworkPolicy(namespace: string, name: string): Promise<V1NetworkPolicy | undefined>;
@@ -75,6 +80,15 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
     async namespaceExists(name) {
       requireName('namespace', name);
       return unlessNotFound(`read namespace ${name}`, async () => (await core.readNamespace({ name }), true), false);
+    },
+    async listNamespaces() {
+      return (await translate('list namespaces', () => core.listNamespace())).items;
+    },
+    async listAllPods() {
+      return (await translate('list pods in all namespaces', () => core.listPodForAllNamespaces())).items;
+    },
+    async listAllNetworkPolicies() {
+      return (await translate('list networkpolicies in all namespaces', () => networking.listNetworkPolicyForAllNamespaces())).items;
     },
     async listPods(namespace, labelSelector) {
       requireName('namespace', namespace);

@@ -118,6 +118,8 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
       );
     }
     blocks.push(section(lines.join('\n')));
+    const radius = evidence.blastRadius as { cut?: string[]; cutCount?: number; stillAllowed?: string[]; stillAllowedCount?: number; error?: string } | undefined;
+    if (radius && current?.status === 'awaiting-approval') blocks.push(section(blastRadiusText(radius)));
     const proposed = evidence.proposedPolicy;
     if (proposed && current?.status === 'awaiting-approval') {
       const dryRun = evidence.dryRun as { ok: boolean; error?: string } | undefined;
@@ -158,6 +160,18 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
   });
   const text = `NetworkPolicy incident ${incident.id} (${incident.status}): ${describeScope(incident)}`;
   return { text, blocks };
+}
+
+function blastRadiusText(radius: { cut?: string[]; cutCount?: number; stillAllowed?: string[]; stillAllowedCount?: number; error?: string }): string {
+  if (radius.error) return `*Blast radius*: not computed (${escapeMrkdwn(radius.error)})`;
+  const block = (lines: string[], total: number): string =>
+    lines.length === 0 ? '_none_' : `\`\`\`${lines.map(escapeMrkdwn).join('\n')}${total > lines.length ? `\n… and ${total - lines.length} more` : ''}\`\`\``;
+  return [
+    `*The deny-all cuts ${radius.cutCount ?? 0} connection${radius.cutCount === 1 ? '' : 's'}:*`,
+    block(radius.cut ?? [], radius.cutCount ?? 0),
+    `*Still allowed by other policies (${radius.stillAllowedCount ?? 0}):*`,
+    block(radius.stillAllowed ?? [], radius.stillAllowedCount ?? 0),
+  ].join('\n');
 }
 
 /** One timeline event as a thread reply. */

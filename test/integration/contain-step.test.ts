@@ -58,6 +58,9 @@ describe('contain step', () => {
     expect(evidence.dryRun).toEqual({ ok: true });
     expect((evidence.proposedPolicy as { spec: { podSelector: unknown } }).spec.podSelector).toEqual({ matchLabels: { app: 'postgres' } });
     expect(sim.get('NetworkPolicy', 'db', 'netpol-responder-quarantine-20261123-sel001')).toBeUndefined();
+    // The shop lets api reach postgres through its own policy: the deny-all does not cut that.
+    const radius = evidence.blastRadius as { stillAllowed: string[]; cut: string[] };
+    expect(radius.stillAllowed.some((l) => l.startsWith('api/') && l.includes('=> db/postgres[StatefulSet]'))).toBe(true);
   });
 
   it('applies once; running it again after an interruption does not apply again', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { selectorMatches } from '../../kube/label-selector.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
 import { buildQuarantinePolicy, enforcesSameRules, quarantinePolicyName, ANNOTATION_PREFIX, type NetworkPolicyObject } from './quarantine-policy.js';
+import { blastRadius } from './blast-radius.js';
 import { StepFailed, type PolicyLike, type StepContext, type StepHandler } from './types.js';
 
 export const containParamsSchema = z
@@ -48,6 +49,24 @@ function selectsAny(policy: PolicyLike, podLabels: Record<string, string>[]): bo
   return podLabels.some((labels) => selectorMatches(selector, labels));
 }
 
+/** The engine's view of what the proposal changes; a failure here must not block containment. */
+async function computeBlastRadius(ctx: StepContext, proposal: NetworkPolicyObject, scopePods: { metadata?: { name?: string } }[]) {
+  try {
+    const [namespaces, pods, policies] = await Promise.all([ctx.cluster.listNamespaces(), ctx.cluster.listAllPods(), ctx.cluster.listAllNetworkPolicies()]);
+    const namespace = ctx.incident.scope.namespace;
+    return blastRadius({
+      namespaces,
+      pods,
+      policies,
+      proposed: proposal,
+      scopePods: scopePods.map((p) => ({ namespace, name: p.metadata?.name ?? '' })),
+    });
+  } catch (error) {
+    ctx.logger.warn({ err: error }, 'could not compute the blast radius');
+    return { error: errorMessage(error) };
+  }
+}
+
 export const containStep: StepHandler = {
   action: 'contain',
 
@@ -73,6 +92,7 @@ export const containStep: StepHandler = {
       const spec = p.spec ?? {};
       return (Array.isArray(spec.ingress) && spec.ingress.length > 0) || (Array.isArray(spec.egress) && spec.egress.length > 0);
     });
+    const radius = await computeBlastRadius(ctx, proposal, pods);
     return {
       summary: `${pods.length} pod${pods.length === 1 ? '' : 's'} in scope, ${selecting.length} NetworkPolic${selecting.length === 1 ? 'y selects' : 'ies select'} them; deny-all ${dryRun.ok ? 'passed' : 'FAILED'} the server-side dry run`,
       pods: pods.slice(0, MAX_LISTED).map((p) => ({ name: p.metadata?.name ?? '?', labels: p.metadata?.labels ?? {}, phase: p.status?.phase ?? 'Unknown' })),
@@ -82,6 +102,7 @@ export const containStep: StepHandler = {
       stillAllowing: allowing.map((p) => p.metadata?.name ?? '?'),
       proposedPolicy: proposal,
       dryRun,
+      blastRadius: radius,
     };
   },
 

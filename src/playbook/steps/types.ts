@@ -7,6 +7,9 @@ import type { Playbook, PlaybookStep } from '../schema.js';
 /** What a step handler needs from the cluster; the kube adapter implements it. */
 export interface ClusterAccess {
   namespaceExists(name: string): Promise<boolean>;
+  listNamespaces(): Promise<object[]>;
+  listAllPods(): Promise<object[]>;
+  listAllNetworkPolicies(): Promise<object[]>;
   listPods(namespace: string, labelSelector?: string): Promise<PodLike[]>;
   listNetworkPolicies(namespace: string): Promise<PolicyLike[]>;
   getNetworkPolicy(namespace: string, name: string): Promise<PolicyLike | undefined>;

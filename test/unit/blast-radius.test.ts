@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
+import { buildQuarantinePolicy } from '../../src/playbook/steps/quarantine-policy.js';
+
+const ns = (name: string) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+const pod = (namespace: string, name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace, name, labels }, spec: { containers: [{ name: 'c', ports: [{ containerPort: 5432 }] }] }, status: { phase: 'Running' } });
+const quarantine = (namespace: string, keepDnsEgress = false) =>
+  buildQuarantinePolicy({ incidentId: '20261123-br0001', namespace, keepDnsEgress, dnsNamespace: 'kube-system', dnsPodLabels: { 'k8s-app': 'kube-dns' }, approvers: [] });
+
+const namespaces = [ns('db'), ns('api'), ns('kube-system')];
+const pods = [pod('db', 'pg', { app: 'pg' }), pod('api', 'orders', { app: 'orders' }), pod('kube-system', 'dns', { 'k8s-app': 'kube-dns' })];
+
+describe('blast radius of the emergency deny-all', () => {
+  it('without other policies, it cuts every connection of the scope and leaves nothing', () => {
+    const radius = blastRadius({ namespaces, pods, policies: [], proposed: quarantine('db'), scopePods: [{ namespace: 'db', name: 'pg' }] });
+    expect(radius.cut).toEqual(expect.arrayContaining(['api/orders[Pod] => db/pg[Pod] : All Connections', 'db/pg[Pod] => api/orders[Pod] : All Connections']));
+    expect(radius.cut.some((l) => l.startsWith('db/pg[Pod] => 0.0.0.0-255.255.255.255[External]'))).toBe(true);
+    expect(radius.stillAllowed).toEqual([]);
+    expect(radius.cut.every((l) => l.includes('db/pg[Pod]'))).toBe(true);
+  });
+
+  it('keeps what another policy allows (policies are additive) and DNS when asked', () => {
+    const allowFromApi = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { namespace: 'db', name: 'allow-api' },
+      spec: { podSelector: { matchLabels: { app: 'pg' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'api' } } }], ports: [{ port: 5432 }] }] },
+    };
+    const radius = blastRadius({ namespaces, pods, policies: [allowFromApi], proposed: quarantine('db', true), scopePods: [{ namespace: 'db', name: 'pg' }] });
+    expect(radius.stillAllowed).toEqual(['api/orders[Pod] => db/pg[Pod] : TCP 5432', 'db/pg[Pod] => kube-system/dns[Pod] : TCP 53,UDP 53']);
+    expect(radius.cut).toContain('db/pg[Pod] => api/orders[Pod] : All Connections');
+    expect(radius.cutCount).toBe(radius.cut.length);
+  });
+
+  it('caps the lists and reports skipped bad objects', () => {
+    const many = Array.from({ length: 40 }, (_, i) => pod('api', `p${i}`, { app: `a${i}` }));
+    const broken = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'api', name: 'bad-port' }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 70000 }] }] } };
+    const radius = blastRadius({ namespaces, pods: [...pods, ...many], policies: [broken], proposed: quarantine('db'), scopePods: [{ namespace: 'db', name: 'pg' }] }, 10);
+    expect(radius.cut).toHaveLength(10);
+    expect(radius.cutCount).toBeGreaterThan(80);
+    expect(radius.issues.length).toBeGreaterThan(0);
+  });
+});
