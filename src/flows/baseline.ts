@@ -303,10 +303,10 @@ export class Baseline {
     const src = flow.source;
     const dst = flow.destination;
     // A policy drop is charged to the side whose policy dropped it (egress → source, ingress → destination).
-    if (src.namespace && src.workload) {
+    if (src.workloadKey) {
       observation.source = this.side(src, dst, 'egress', flow, time, counts, policyDrop && flow.direction !== 'INGRESS');
     }
-    if (dst.namespace && dst.workload) {
+    if (dst.workloadKey) {
       observation.destination = this.side(dst, src, 'ingress', flow, time, counts, policyDrop && flow.direction !== 'EGRESS');
     }
     return observation;
@@ -360,7 +360,7 @@ export class Baseline {
   }
 
   private touchWorkload(endpoint: FlowEndpoint, time: number): WorkloadStats {
-    const key = `${endpoint.namespace}/${endpoint.workload}`;
+    const key = endpoint.workloadKey || `${endpoint.namespace}/${endpoint.workload}`;
     let workload = this.workloads.get(key);
     if (!workload) {
       if (this.workloads.size >= this.options.maxWorkloads) this.evictWorkload();

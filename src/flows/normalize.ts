@@ -226,6 +226,19 @@ function namesOf(value: unknown, max: number): string[] {
   return names;
 }
 
+interface WorkloadInfo {
+  namespace: string;
+  workload: string;
+  kind: string;
+  key: string;
+}
+
+const NO_WORKLOAD: WorkloadInfo = { namespace: '', workload: '', kind: '', key: '' };
+
+function workloadInfo(namespace: string, workload: string, kind: string): WorkloadInfo {
+  return { namespace, workload, kind, key: workload ? `${namespace}/${workload}` : '' };
+}
+
 const EMPTY_LABELS: ParsedLabels = { labels: {}, reserved: [], truncated: false, count: 0, first: '' };
 
 export class FlowNormalizer {
@@ -233,7 +246,7 @@ export class FlowNormalizer {
   // Cilium identities stand for one label set, so parsed labels are cached per identity;
   // pod names map to one workload. Both caches are bounded and only save CPU.
   private readonly labelCache = new Map<number, ParsedLabels>();
-  private readonly workloadCache = new Map<string, [string, string]>();
+  private readonly workloadCache = new Map<string, WorkloadInfo>();
   private static readonly CACHE_LIMIT = 50_000;
 
   constructor(options: Partial<NormalizeOptions> = {}) {
@@ -333,12 +346,13 @@ export class FlowNormalizer {
     const identity = uint(ep.identity);
     const parsed = this.labels(ep.labels, identity);
     if (!ip && !pod && identity === 0 && parsed.count === 0) return null;
-    const [workload, workloadKind] = namespace ? this.workloadOf(ep, pod, parsed.labels) : ['', ''];
+    const owner = namespace ? this.workloadOf(ep, namespace, pod, parsed.labels) : NO_WORKLOAD;
     return {
       namespace,
       pod,
-      workload,
-      workloadKind,
+      workload: owner.workload,
+      workloadKind: owner.kind,
+      workloadKey: owner.key,
       labels: parsed.labels,
       labelsTruncated: parsed.truncated,
       reserved: parsed.reserved,
@@ -385,24 +399,26 @@ export class FlowNormalizer {
     return parsed;
   }
 
-  private workloadOf(ep: Obj, pod: string, labels: Record<string, string>): [string, string] {
+  private workloadOf(ep: Obj, namespace: string, pod: string, labels: Record<string, string>): WorkloadInfo {
     const workloads = ep.workloads;
     if (Array.isArray(workloads) && isObj(workloads[0]) && str(workloads[0].name)) {
-      return [str(workloads[0].name).slice(0, 253), str(workloads[0].kind)];
+      return workloadInfo(namespace, str(workloads[0].name).slice(0, 253), str(workloads[0].kind));
     }
     if (pod) {
+      // Cached per pod so every flow of a pod shares one key string (cheap Map lookups downstream).
       const cached = this.workloadCache.get(pod);
-      if (cached) return cached;
-      const derived = workloadFromPodName(pod);
+      if (cached && cached.namespace === namespace) return cached;
+      const [name, kind] = workloadFromPodName(pod);
+      const info = workloadInfo(namespace, name, kind);
       if (this.workloadCache.size >= FlowNormalizer.CACHE_LIMIT) this.workloadCache.clear();
-      this.workloadCache.set(pod, derived);
-      return derived;
+      this.workloadCache.set(pod, info);
+      return info;
     }
     for (const key of WORKLOAD_LABELS) {
       const name = labels[key];
-      if (name) return [name, ''];
+      if (name) return workloadInfo(namespace, name, '');
     }
-    return ['', ''];
+    return NO_WORKLOAD;
   }
 }
 

@@ -44,8 +44,19 @@ export function cidrOf(ip: string, v4Prefix = 24, v6Prefix = 48): string {
 }
 
 /** The primary peer key of an endpoint: `w:ns/name`, `ip:addr`, `r:reserved`, or '' when it cannot be named. */
+// Workload keys come interned from the normalizer, so their peer keys are cached per key instance.
+const workloadPeers = new Map<string, string>();
+
 export function peerKeyOf(endpoint: FlowEndpoint): string {
-  if (endpoint.namespace && endpoint.workload) return `w:${endpoint.namespace}/${endpoint.workload}`;
+  if (endpoint.workloadKey) {
+    let peer = workloadPeers.get(endpoint.workloadKey);
+    if (peer === undefined) {
+      if (workloadPeers.size >= 100_000) workloadPeers.clear();
+      peer = `w:${endpoint.workloadKey}`;
+      workloadPeers.set(endpoint.workloadKey, peer);
+    }
+    return peer;
+  }
   if (isExternal(endpoint)) return endpoint.ip ? `ip:${endpoint.ip}` : 'r:world';
   if (endpoint.reserved.length > 0) return `r:${endpoint.reserved[0]}`;
   return endpoint.ip ? `ip:${endpoint.ip}` : '';

@@ -16,6 +16,8 @@ export interface FlowEndpoint {
   workload: string;
   /** Workload kind when known (from Hubble's `workloads` or the pod-name shape), else ''. */
   workloadKind: string;
+  /** "namespace/workload" (the baseline's unit), '' for non-pods. */
+  workloadKey: string;
   /** Kubernetes labels (the `k8s:` source), capped in number (see labelsTruncated). */
   labels: Record<string, string>;
   labelsTruncated: boolean;
@@ -143,5 +145,5 @@ export function countSkip(counts: RecordCounts, reason: string): void {
 }
 
 export function workloadKeyOf(endpoint: FlowEndpoint): WorkloadKey | null {
-  return endpoint.namespace && endpoint.workload ? `${endpoint.namespace}/${endpoint.workload}` : null;
+  return endpoint.workloadKey || null;
 }
