@@ -169,7 +169,20 @@ function policyNames(value: unknown): string[] {
   return names;
 }
 
+// Shared by every flow that carries no policy information (most of them): saves allocations.
+const NO_POLICY: PolicyMatch = Object.freeze({ matchType: 0, allowedBy: [], deniedBy: [] }) as PolicyMatch;
+const NO_NAMES: string[] = [];
+
 function policyOf(flow: Obj): PolicyMatch {
+  if (
+    flow.policy_match_type === undefined && flow.policyMatchType === undefined &&
+    flow.egress_allowed_by === undefined && flow.ingress_allowed_by === undefined &&
+    flow.egress_denied_by === undefined && flow.ingress_denied_by === undefined &&
+    flow.egressAllowedBy === undefined && flow.ingressAllowedBy === undefined &&
+    flow.egressDeniedBy === undefined && flow.ingressDeniedBy === undefined
+  ) {
+    return NO_POLICY;
+  }
   return {
     matchType: uint(field(flow, 'policy_match_type', 'policyMatchType')),
     allowedBy: [
@@ -217,7 +230,7 @@ function l7Of(value: unknown): L7Summary | null {
 }
 
 function namesOf(value: unknown, max: number): string[] {
-  if (!Array.isArray(value) || value.length === 0) return [];
+  if (!Array.isArray(value) || value.length === 0) return NO_NAMES;
   const names: string[] = [];
   for (const name of value) {
     if (names.length >= max) break;

@@ -29,8 +29,20 @@ export function isExternal(endpoint: FlowEndpoint): boolean {
   }
 }
 
+const cidrCache = new Map<string, string>();
+
 /** The CIDR an external IP is grouped into: /24 for IPv4, /48 for IPv6 by default. */
 export function cidrOf(ip: string, v4Prefix = 24, v6Prefix = 48): string {
+  const cacheKey = `${ip}/${v4Prefix}/${v6Prefix}`;
+  const cached = cidrCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const cidr = computeCidr(ip, v4Prefix, v6Prefix);
+  if (cidrCache.size >= 100_000) cidrCache.clear();
+  cidrCache.set(cacheKey, cidr);
+  return cidr;
+}
+
+function computeCidr(ip: string, v4Prefix: number, v6Prefix: number): string {
   try {
     const parsed = ipaddr.parse(ip);
     const prefix = parsed.kind() === 'ipv4' ? v4Prefix : v6Prefix;
