@@ -160,3 +160,22 @@ describe('collector end to end: relay stand-in → pipeline → onAnomaly, with 
     expect(kinds(seen.b ?? [])).toContain('new-external-egress db/postgres');
   });
 });
+
+describe('the embedded shop relay', () => {
+  it('serves the normal history, then the incident on demand; a collector raises the exfiltration', async () => {
+    const { startShopRelay } = await import('../../../src/sim/hubble/shop-relay.js');
+    const shop = await startShopRelay({ normalMinutes: 65, incidentMinutes: 2 });
+    cleanup.push(() => shop.stop());
+    const raised: Anomaly[] = [];
+    const collector = new FlowCollector({ source: { kind: 'hubble-relay', address: shop.address, since: 0 }, onAnomaly: (a) => void raised.push(a), now: () => shop.incidentStart + 3_600_000 });
+    cleanup.push(() => collector.stop());
+    await collector.start();
+    await waitFor(() => collector.pipeline.counts.read > 0 && (collector.relayClient?.stats.delivered ?? 0) === collector.pipeline.counts.read);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(raised).toEqual([]);
+    expect(shop.triggerIncident()).toBeGreaterThan(0);
+    expect(shop.triggerIncident()).toBe(0);
+    await waitFor(() => raised.some((a) => a.kind === 'new-external-egress'));
+    expect(raised.find((a) => a.kind === 'new-external-egress')?.scope.podSelector).toEqual({ app: 'postgres' });
+  });
+});

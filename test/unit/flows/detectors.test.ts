@@ -122,7 +122,14 @@ describe('pipeline counts malformed records per reason and keeps going', () => {
   it('mixed garbage and good lines', () => {
     const p = new FlowPipeline();
     const good = JSON.stringify({ flow: { time: '2026-01-01T00:00:00Z', verdict: 'FORWARDED', IP: { source: '10.0.0.1', destination: '10.0.0.2' }, source: { namespace: 'a', pod_name: 'x-0' }, destination: { namespace: 'b', pod_name: 'y-0' } } });
-    for (const line of [good, '{"flow":', 'garbage', '', '   ', good.replace('FORWARDED', 'PERHAPS'), good]) p.processLine(line);
-    expect(p.counts).toEqual({ read: 5, accepted: 2, skipped: { invalid_json: 2, unknown_verdict: 1 } });
+    p.processLine(good);
+    const before = p.baseline.snapshot();
+    for (const line of ['{"flow":', 'garbage', '', '   ', good.replace('FORWARDED', 'PERHAPS'), good.replace('10.0.0.2', '10.0.0.999')]) {
+      expect(p.processLine(line)).toEqual([]);
+    }
+    // Rejected records change nothing in the baseline.
+    expect(p.baseline.snapshot()).toEqual(before);
+    p.processLine(good);
+    expect(p.counts).toEqual({ read: 6, accepted: 2, skipped: { invalid_json: 2, unknown_verdict: 1, invalid_ip: 1 } });
   });
 });

@@ -1,0 +1,42 @@
+// The embedded environment's Hubble Relay: the stand-in on 127.0.0.1 preloaded with the shop's
+// normal traffic (the relay's history), and the incident published when the demo says so.
+import { FakeHubbleRelay } from './relay-server.js';
+import { shopTimeline, shopTraffic, type HubbleRecord, type ShopTrafficOptions } from './shop-traffic.js';
+
+export interface ShopRelay {
+  relay: FakeHubbleRelay;
+  /** host:port for HubbleRelayClient / FlowCollector. */
+  address: string;
+  /** Epoch ms (flow time) where the incident starts. */
+  incidentStart: number;
+  /** Publishes the incident phase (policy drops, then exfiltration), once. Returns the flows published. */
+  triggerIncident(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Flow times are the scenario's own (DEFAULT_SHOP_TRAFFIC.start unless given): a collector in front
+ * of it should use `now: () => timeline.end` (or a clock at least that late) so none counts as skewed.
+ */
+export async function startShopRelay(options: Partial<ShopTrafficOptions> = {}, port = 0): Promise<ShopRelay> {
+  const timeline = shopTimeline(options);
+  const normal: HubbleRecord[] = [];
+  const incident: HubbleRecord[] = [];
+  for (const record of shopTraffic(options)) (Date.parse(record.time) < timeline.incidentStart ? normal : incident).push(record);
+  const relay = new FakeHubbleRelay({ capacity: normal.length + incident.length + 1 });
+  await relay.start(port);
+  relay.publish(normal);
+  let triggered = false;
+  return {
+    relay,
+    address: relay.address,
+    incidentStart: timeline.incidentStart,
+    triggerIncident: () => {
+      if (triggered) return 0;
+      triggered = true;
+      relay.publish(incident);
+      return incident.length;
+    },
+    stop: () => relay.stop(),
+  };
+}
