@@ -1,8 +1,10 @@
-// Sends requests to a Bolt app exactly as Slack does: signed, form-encoded slash commands and block_actions,
-// with response_urls hosted by the stand-in. Can also forge requests (wrong secret, stale time, tampered body).
+// Sends requests to a Bolt app exactly as Slack does: signed, form-encoded slash commands and block_actions
+// over HTTP, or the same payloads as Socket Mode envelopes; response_urls are hosted by the stand-in.
+// Over HTTP it can also forge requests (wrong secret, stale time, tampered body).
 import { createHmac, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { SlackApiSim } from './server.js';
+import type { EnvelopeType } from './socket-frames.js';
 import type { SimMessage } from './types.js';
 import { toSlackMessage } from './workspace.js';
 
@@ -32,14 +34,18 @@ export interface ForgeOptions {
 }
 
 export interface DriverResult {
+  /** HTTP: the app's status. Socket Mode: 200 once the envelope is acked. */
   status: number;
+  /** HTTP: the response body. Socket Mode: the ack's payload as JSON ('' when the ack carried none), as Bolt's HTTP receiver would answer. */
   body: string;
   /** Time from sending the request to the app's complete answer (Slack gives up after 3 s). */
   ackMs: number;
   /** The response_url the request carried (hosted by the stand-in). */
   responseUrl?: string;
-  /** Exactly the bytes that were sent. */
+  /** Exactly the bytes that were sent (the form body, or the envelope's JSON). */
   rawBody: string;
+  /** Socket Mode only: the envelope's id. */
+  envelopeId?: string;
 }
 
 export interface SlashCommandOptions {
@@ -62,15 +68,28 @@ export interface ClickButtonOptions {
   forge?: ForgeOptions;
 }
 
-export interface SlackDriverOptions {
-  /** The Bolt app's endpoint, e.g. http://127.0.0.1:PORT/slack/events */
-  appUrl: string;
-  signingSecret: string;
+interface DriverCommonOptions {
   sim: SlackApiSim;
   /** The deprecated verification token Slack still puts in payloads. */
   verificationToken?: string;
   nowMs?: () => number;
 }
+
+export interface HttpDriverOptions extends DriverCommonOptions {
+  mode?: 'http';
+  /** The Bolt app's endpoint, e.g. http://127.0.0.1:PORT/slack/events */
+  appUrl: string;
+  signingSecret: string;
+}
+
+/** Deliver through the stand-in's Socket Mode endpoint, to the app connected there with the app-level token. */
+export interface SocketDriverOptions extends DriverCommonOptions {
+  mode: 'socket';
+  /** How long to wait for the app's ack before failing (default 10 s; Slack itself gives up after 3 s). */
+  ackTimeoutMs?: number;
+}
+
+export type SlackDriverOptions = HttpDriverOptions | SocketDriverOptions;
 
 interface FoundButton {
   blockId: string;
@@ -105,15 +124,17 @@ function triggerId(): string {
 }
 
 export class SlackDriver {
-  private readonly appUrl: string;
-  private readonly signingSecret: string;
+  readonly mode: 'http' | 'socket';
+  private readonly http?: { appUrl: string; signingSecret: string };
+  private readonly ackTimeoutMs: number;
   private readonly sim: SlackApiSim;
   private readonly verificationToken: string;
   private readonly nowMs: () => number;
 
   constructor(opts: SlackDriverOptions) {
-    this.appUrl = opts.appUrl;
-    this.signingSecret = opts.signingSecret;
+    this.mode = opts.mode ?? 'http';
+    this.http = opts.mode === 'socket' ? undefined : { appUrl: opts.appUrl, signingSecret: opts.signingSecret };
+    this.ackTimeoutMs = (opts.mode === 'socket' ? opts.ackTimeoutMs : undefined) ?? 10_000;
     this.sim = opts.sim;
     this.verificationToken = opts.verificationToken ?? 'simVerificationToken0001';
     this.nowMs = opts.nowMs ?? Date.now;
@@ -121,9 +142,14 @@ export class SlackDriver {
 
   /** The form body Slack posts for a slash command. */
   slashCommandBody(opts: SlashCommandOptions, responseUrl: string): string {
+    return formEncode(this.slashCommandFields(opts, responseUrl));
+  }
+
+  /** The fields of a slash command: the HTTP form body, or the payload of a Socket Mode envelope. */
+  slashCommandFields(opts: SlashCommandOptions, responseUrl: string): Record<string, string> {
     const ws = this.sim.workspace;
     const channel = ws.conversation.channel(opts.channelId);
-    return formEncode({
+    return {
       token: this.verificationToken,
       team_id: ws.bot.teamId,
       team_domain: ws.bot.teamDomain,
@@ -138,15 +164,17 @@ export class SlackDriver {
       is_enterprise_install: 'false',
       response_url: responseUrl,
       trigger_id: triggerId(),
-    });
+    };
   }
 
   async slashCommand(opts: SlashCommandOptions): Promise<DriverResult> {
+    this.checkForge(opts.forge);
     const command = opts.command ?? '/netpol';
     const responseUrl = this.sim.createResponseUrl({ channel: opts.channelId, user: opts.userId });
     const known = this.sim.workspace.conversation.channel(opts.channelId) !== undefined;
     if (!opts.forge && known) this.sim.recordUserAction(opts.channelId, opts.userId, `ran ${command} ${opts.text}`.trimEnd());
-    const result = await this.send(this.slashCommandBody(opts, responseUrl), opts.forge);
+    const fields = this.slashCommandFields(opts, responseUrl);
+    const result = this.mode === 'socket' ? await this.sendEnvelope('slash_commands', fields, opts.forge) : await this.send(formEncode(fields), opts.forge);
     return { ...result, responseUrl };
   }
 
@@ -197,6 +225,7 @@ export class SlackDriver {
   }
 
   async clickButton(opts: ClickButtonOptions): Promise<DriverResult> {
+    this.checkForge(opts.forge);
     const message = this.sim.findMessage(opts.channelId, opts.messageTs);
     if (!message || message.kind !== 'message') throw new Error(`no message ${opts.messageTs} in channel ${opts.channelId}`);
     if (message.visibleTo !== undefined && message.visibleTo !== opts.userId) {
@@ -209,19 +238,35 @@ export class SlackDriver {
       const threadTs = message.threadTs !== undefined && message.threadTs !== message.ts ? message.threadTs : undefined;
       this.sim.recordUserAction(opts.channelId, opts.userId, `clicked [ ${label} ]`, threadTs);
     }
-    const result = await this.send(formEncode({ payload: JSON.stringify(payload) }), opts.forge);
+    const result =
+      this.mode === 'socket' ? await this.sendEnvelope('interactive', payload, opts.forge) : await this.send(formEncode({ payload: JSON.stringify(payload) }), opts.forge);
     return { ...result, responseUrl };
   }
 
   /** Posts a raw form body, signed as Slack signs it unless told to forge. */
   async send(rawBody: string, forge: ForgeOptions = {}): Promise<DriverResult> {
+    if (!this.http) throw new Error('this driver delivers over Socket Mode; send() posts to an HTTP endpoint');
+    const { appUrl, signingSecret } = this.http;
     const timestamp = forge.timestampSeconds ?? Math.floor(this.nowMs() / 1000);
-    const headers = slackRequestHeaders(forge.signingSecret ?? this.signingSecret, timestamp, rawBody);
+    const headers = slackRequestHeaders(forge.signingSecret ?? signingSecret, timestamp, rawBody);
     if (forge.omitSignature) delete headers['X-Slack-Signature'];
     const sent = forge.tamperBody ? forge.tamperBody(rawBody) : rawBody;
     const started = performance.now();
-    const response = await fetch(this.appUrl, { method: 'POST', headers, body: sent });
+    const response = await fetch(appUrl, { method: 'POST', headers, body: sent });
     const body = await response.text();
     return { status: response.status, body, ackMs: performance.now() - started, rawBody: sent };
+  }
+
+  /** Delivers a payload as a Socket Mode envelope and waits for the app's ack. */
+  async sendEnvelope(type: EnvelopeType, payload: Record<string, unknown>, forge?: ForgeOptions): Promise<DriverResult> {
+    this.checkForge(forge);
+    const ack = await this.sim.socketMode.send(type, payload, this.ackTimeoutMs);
+    const body = Object.keys(ack.payload).length > 0 ? JSON.stringify(ack.payload) : '';
+    return { status: 200, body, ackMs: ack.ackMs, rawBody: ack.sent, envelopeId: ack.envelopeId };
+  }
+
+  /** Refuses before anything is recorded: Socket Mode has no signature or timestamp to forge (the app-level token authenticated the connection). */
+  private checkForge(forge: ForgeOptions | undefined): void {
+    if (forge && this.mode === 'socket') throw new Error('forged requests are HTTP-only: a Socket Mode envelope carries no signature');
   }
 }

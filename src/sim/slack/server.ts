@@ -1,12 +1,15 @@
-// The Slack Web API stand-in over node:http on loopback: /api/<method>, upload URLs, response URLs.
+// The Slack Web API stand-in over node:http on loopback: /api/<method>, upload URLs, response URLs, and the
+// Socket Mode WebSocket endpoint (socket-mode.ts) on the same port.
 // Auth, body limits, rate limits and the call log live here; what each call does lives in methods.ts.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { parseApiBody, parseForm } from './body.js';
 import { METHODS } from './methods.js';
 import { renderMessage, renderTranscript, type RenderOptions } from './render.js';
 import { applyResponseUrlPost, type ResponseUrlState } from './response-url.js';
+import { SOCKET_MODE_PATH, SocketModeHub } from './socket-mode.js';
 import type { ConversationEvent, ResponseUrlContext, SimCall, SimChannel, SimMessage, SimUser } from './types.js';
 import { Workspace, type BotIdentity } from './workspace.js';
 
@@ -15,6 +18,10 @@ export interface SlackApiSimOptions {
   port?: number;
   /** The only token the API accepts (Authorization: Bearer or a token argument). */
   botToken?: string;
+  /** The app-level token (xapp-…): the only token apps.connections.open accepts. */
+  appToken?: string;
+  /** How often the Socket Mode endpoint pings each connection (default 5000 ms). */
+  socketPingIntervalMs?: number;
   botUserId?: string;
   users?: SimUser[];
   /** Usergroup id → member user ids. */
@@ -35,6 +42,9 @@ export interface RateLimitOptions {
 }
 
 const DEFAULT_BOT_TOKEN = 'xoxb-sim-netpol-responder';
+const DEFAULT_APP_TOKEN = 'xapp-1-A0NETPOL-sim-netpol-responder';
+/** The one method that takes the app-level token; every other method takes the bot token. */
+const APP_TOKEN_METHOD = 'apps.connections.open';
 const MIB = 1024 * 1024;
 /** Past this we stop draining an oversized request and drop the connection. */
 const DRAIN_LIMIT_BYTES = 64 * MIB;
@@ -46,7 +56,10 @@ class BodyTooLargeError extends Error {}
 export class SlackApiSim {
   readonly workspace: Workspace;
   readonly botToken: string;
+  readonly appToken: string;
   readonly calls: SimCall[] = [];
+  /** Socket Mode connections, envelopes and the frames apps send back. */
+  readonly socketMode: SocketModeHub;
   private readonly server: Server;
   private readonly maxBodyBytes: number;
   private readonly maxUploadBytes: number;
@@ -57,6 +70,7 @@ export class SlackApiSim {
 
   constructor(opts: SlackApiSimOptions = {}) {
     this.botToken = opts.botToken ?? DEFAULT_BOT_TOKEN;
+    this.appToken = opts.appToken ?? DEFAULT_APP_TOKEN;
     this.maxBodyBytes = opts.maxBodyBytes ?? MIB;
     this.maxUploadBytes = opts.maxUploadBytes ?? 10 * MIB;
     const bot: Partial<BotIdentity> = opts.botUserId ? { userId: opts.botUserId } : {};
@@ -73,6 +87,13 @@ export class SlackApiSim {
         else res.destroy();
       });
     });
+    this.socketMode = new SocketModeHub({
+      appId: this.workspace.bot.appId,
+      maxFrameBytes: this.maxBodyBytes,
+      pingIntervalMs: opts.socketPingIntervalMs ?? 5000,
+      nowMs: this.workspace.nowMs,
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.socketMode.handleUpgrade(req, socket, head));
   }
 
   async listen(port: number): Promise<void> {
@@ -103,6 +124,8 @@ export class SlackApiSim {
   }
 
   async close(): Promise<void> {
+    // Upgraded sockets are no longer the HTTP server's to close.
+    this.socketMode.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -261,11 +284,20 @@ export class SlackApiSim {
       return;
     }
     const handler = METHODS.get(method);
-    if (!handler) return answer(200, { ok: false, error: 'unknown_method' });
+    if (!handler && method !== APP_TOKEN_METHOD) return answer(200, { ok: false, error: 'unknown_method' });
     if (!parsed.ok) return answer(200, { ok: false, error: parsed.error });
     if (token === undefined || token === '') return answer(200, { ok: false, error: 'not_authed' });
-    if (token !== this.botToken) return answer(200, { ok: false, error: 'invalid_auth' });
+    const tokenKind = token === this.botToken ? 'bot' : token === this.appToken ? 'app' : undefined;
+    if (!tokenKind) return answer(200, { ok: false, error: 'invalid_auth' });
+    // Slack refuses a real token of the wrong kind with its own error, distinct from a bad token.
+    if (tokenKind !== (method === APP_TOKEN_METHOD ? 'app' : 'bot')) return answer(200, { ok: false, error: 'not_allowed_token_type' });
+    if (!handler) return answer(200, { ok: true, url: this.socketModeUrl(this.socketMode.issueTicket()) });
     answer(200, handler(args, this.workspace, { uploadUrl: (fileId) => `${this.baseUrlValue}/upload/${fileId}` }));
+  }
+
+  /** Where an app opens its Socket Mode WebSocket, like Slack's wss://…/link/?ticket=…&app_id=… */
+  private socketModeUrl(ticket: string): string {
+    return `ws://127.0.0.1:${this.port}${SOCKET_MODE_PATH}?ticket=${ticket}&app_id=${this.workspace.bot.appId}`;
   }
 
   /** The upload URL takes raw bytes or multipart/form-data (what WebClient sends), like files.slack.com. */
