@@ -30,6 +30,8 @@ export interface EnvironmentOptions {
   logger?: Logger;
   /** Start the bot now (default) or leave it to the caller (e.g. a worker in a child process). */
   startBot?: boolean;
+  /** Connect the bot over Socket Mode (SLACK_APP_TOKEN set) instead of its HTTP receiver. */
+  socketMode?: boolean;
 }
 
 export interface EmbeddedEnvironment {
@@ -60,6 +62,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     REDIS_URL: options.redisUrl,
     KUBECONFIG: kubeconfigPath,
+    ...(options.socketMode ? { SLACK_APP_TOKEN: slack.appToken } : {}),
   };
   const config = buildConfig(
     {
@@ -93,6 +96,10 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       if (bot.port !== undefined && !environment.driver) {
         environment.bot = bot;
         environment.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, sim: slack });
+      } else if (options.socketMode && bot.port === undefined && (overrides.roles ?? config.roles).includes('web') && !environment.driver) {
+        // A Socket Mode bot has no port: Slack (the stand-in) reaches it over the connection it opened.
+        environment.bot = bot;
+        environment.driver = new SlackDriver({ mode: 'socket', sim: slack });
       }
       return bot;
     },
