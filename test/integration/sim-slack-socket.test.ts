@@ -1,6 +1,7 @@
 // A real Bolt app in Socket Mode (the @slack/socket-mode client over `ws`) connected to the Slack stand-in
 // on loopback: commands and clicks arrive as envelopes, acks come back, reconnects follow a "disconnect".
-import { App, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
+import { connect } from 'node:net';
+import { App, LogLevel, type BlockAction, type ButtonAction, type Logger } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { parseForm } from '../../src/sim/slack/body.js';
@@ -23,13 +24,24 @@ const approvalBlocks = [
   },
 ];
 
-function socketApp(appToken: string): App {
+/** For the app that is expected to fail: its client logs the refusal as an error. */
+const quietLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  setLevel: () => undefined,
+  getLevel: () => LogLevel.ERROR,
+  setName: () => undefined,
+};
+
+function socketApp(appToken: string, logger?: Logger): App {
   return new App({
     token: sim.botToken,
     socketMode: true,
     appToken,
     clientOptions: { slackApiUrl: sim.apiUrl },
-    logLevel: LogLevel.ERROR,
+    ...(logger ? { logger } : { logLevel: LogLevel.ERROR }),
   });
 }
 
@@ -173,7 +185,7 @@ describe('envelopes', () => {
 describe('tokens and tickets', () => {
   it('refuses a wrong app-level token: the app does not start and nothing connects', async () => {
     const connectionsBefore = sim.socketMode.connections.length;
-    const wrong = socketApp('xapp-1-A0NETPOL-not-the-token');
+    const wrong = socketApp('xapp-1-A0NETPOL-not-the-token', quietLogger);
     await expect(wrong.start()).rejects.toMatchObject({ data: { ok: false, error: 'invalid_auth' } });
     expect(sim.calls.at(-1)).toMatchObject({ method: 'apps.connections.open', token: 'xapp-1-A0NETPOL-not-the-token', response: { ok: false, error: 'invalid_auth' } });
     expect(sim.socketMode.connections).toHaveLength(connectionsBefore);
@@ -249,6 +261,32 @@ describe('frames from a misbehaving client', () => {
     await expect(sim.socketMode.send('interactive', { type: 'block_actions' }, 150)).rejects.toThrow(/no ack for interactive envelope/);
     socket.close();
     await until(() => sim.socketMode.openConnections().length === 1);
+  });
+
+  it('closes a connection that sends a text frame of invalid UTF-8 (1007), and records it', async () => {
+    const { socket } = await rawClient();
+    const connection = sim.socketMode.openConnections().at(-1)!;
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    expect(await closed).toBe(1007);
+    await until(() => connection.closedAt !== undefined);
+    expect(sim.socketMode.frames.at(-1)).toMatchObject({ connectionId: connection.id, kind: 'malformed', error: 'WS_ERR_INVALID_UTF8' });
+    expect(sim.socketMode.openConnections()).toHaveLength(1);
+  });
+
+  it('answers a broken handshake on a valid ticket with 400, and the ticket is spent', async () => {
+    const { url } = await openTicketUrl(sim.appToken);
+    const { pathname, search } = new URL(url!);
+    const socket = connect(sim.port, '127.0.0.1');
+    socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+    const reply = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => (text += String(chunk)));
+      socket.on('close', () => resolve(text));
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(await refusedStatus(url!)).toBe(401);
+    expect(sim.socketMode.openConnections()).toHaveLength(1);
   });
 
   it('drops a connection that sends an oversized frame, and only that one', async () => {

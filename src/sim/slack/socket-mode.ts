@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { disconnectMessage, helloMessage, makeEnvelope, parseClientFrame, type EnvelopeType } from './socket-frames.js';
 
 export const SOCKET_MODE_PATH = '/socket-mode';
@@ -99,9 +99,9 @@ export class SocketModeHub {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
-  /** Connections that are open now, oldest first. */
+  /** Connections that are open now, oldest first (one that is closing no longer counts: it would drop envelopes). */
   openConnections(): SocketConnectionInfo[] {
-    return this.connections.filter((c) => this.open.has(c.id));
+    return this.connections.filter((c) => this.open.get(c.id)?.readyState === WebSocket.OPEN);
   }
 
   /** Resolves with the first open connection whose id is above `afterId` (pass the old id to wait for a reconnect). */
@@ -140,7 +140,11 @@ export class SocketModeHub {
         reject(new Error(`no ack for ${type} envelope ${envelope.envelope_id} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.pending.set(envelope.envelope_id, { started: performance.now(), connectionId: newest.id, sent, resolve, reject, timer });
-      socket.send(sent);
+      socket.send(sent, (error) => {
+        if (!error || !this.pending.delete(envelope.envelope_id)) return;
+        clearTimeout(timer);
+        reject(new Error(`could not send ${type} envelope ${envelope.envelope_id}: ${error.message}`));
+      });
     });
   }
 
