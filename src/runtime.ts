@@ -2,6 +2,11 @@
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.js';
+import { startCollectorRole, type CollectorRole } from './anomaly/collector-role.js';
+import { AnomalyDesk } from './anomaly/desk.js';
+import { anomalyLookup } from './anomaly/lookup.js';
+import { AnomalyStore } from './anomaly/store.js';
+import type { FlowCollector } from './flows/collector.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { createLogger, type Logger } from './log.js';
@@ -11,6 +16,7 @@ import type { Playbook } from './playbook/schema.js';
 import { stepActionCheck, stepHandlers } from './playbook/steps/index.js';
 import type { ClusterAccess } from './playbook/steps/types.js';
 import { createJobQueue, startJobWorker, type JobQueue, type JobWorker } from './queue/bullmq.js';
+import type { IncidentJob } from './queue/jobs.js';
 import { connectRedis } from './redis/connect.js';
 import { createSlackApp, type SlackSurface } from './slack/app.js';
 import { ApproverDirectory } from './slack/approvers.js';
@@ -18,6 +24,8 @@ import { WebApiChat } from './slack/chat.js';
 
 export interface StartOptions {
   config: Config;
+  /** Flow-time clock for the collector (the embedded environment replays a scenario with its own times). */
+  flowClock?: () => number;
   /** Cluster access; built from the kubeconfig (KUBECONFIG / in-cluster) when absent. */
   cluster?: ClusterAccess;
   logger?: Logger;
@@ -33,6 +41,9 @@ export interface RunningBot {
   queue: JobQueue;
   playbook: Playbook;
   redis: Redis;
+  desk?: AnomalyDesk;
+  anomalies: AnomalyStore;
+  collector?: FlowCollector;
   stop(): Promise<void>;
 }
 
@@ -53,6 +64,22 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const store = new IncidentStore(redis, prefix);
   const queue = createJobQueue(redis, prefix);
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
+  const guarded = protectedNamespaces(playbook, config);
+  const anomalyStore = new AnomalyStore(redis, prefix, config.anomalies.keepFor);
+  const alertsChannel = config.slack.alertsChannel ?? config.slack.incidentChannel;
+  const desk = alertsChannel
+    ? new AnomalyDesk({
+        store: anomalyStore,
+        queue,
+        chat,
+        approvers,
+        alertsChannel,
+        incidentChannel: config.slack.incidentChannel,
+        protectedNamespaces: guarded,
+        dismissForMs: config.collector?.dismissFor ?? 7 * 86_400_000,
+        logger: logger.child({ role: 'anomalies' }),
+      })
+    : undefined;
   const engine = new IncidentEngine({
     store,
     queue,
@@ -60,6 +87,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     handlers: stepHandlers,
     chat,
     cluster,
+    anomalies: anomalyLookup(anomalyStore, config.anomalies.recentWindow),
     approvers,
     settings: { fieldManager: config.kube.fieldManager, applyRetries: config.kube.applyRetries, applyRetryDelayMs: config.kube.applyRetryDelayMs },
     logger,
@@ -70,7 +98,27 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   if (config.roles.includes('worker')) {
     // Workers block on their own connection.
     workerConnection = redis.duplicate();
-    worker = startJobWorker(workerConnection, prefix, (job) => engine.handle(job), config.worker, logger.child({ role: 'worker' }));
+    const process = async (job: IncidentJob): Promise<void> => {
+      if (job.name !== 'anomaly-alert') return engine.handle(job);
+      if (desk) await desk.postAlert(job.data.anomalyId);
+    };
+    worker = startJobWorker(workerConnection, prefix, process, config.worker, logger.child({ role: 'worker' }));
+  }
+  let collectorRole: CollectorRole | undefined;
+  if (config.roles.includes('collector')) {
+    if (!config.collector) throw new Error('the collector role needs a `collector` section in the configuration (source of flows)');
+    if (!desk) throw new Error('the collector role needs slack.alertsChannel (or slack.incidentChannel) to post anomalies to');
+    collectorRole = await startCollectorRole({
+      source: config.collector.source,
+      redis: redis.duplicate(),
+      keyPrefix: prefix,
+      desk,
+      store: anomalyStore,
+      learningPeriodMs: config.collector.learningPeriod,
+      cooldownMs: config.collector.cooldown,
+      logger: logger.child({ role: 'collector' }),
+      now: options.flowClock,
+    });
   }
   let web: SlackSurface | undefined;
   let port: number | undefined;
@@ -83,7 +131,9 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       engine,
       store,
       queue,
-      protectedNamespaces: protectedNamespaces(playbook, config),
+      protectedNamespaces: guarded,
+      desk,
+      webhookToken: config.secrets.webhookToken,
       logger: logger.child({ role: 'web' }),
     });
     port = await web.start(options.port ?? config.slack.port, config.slack.host);
@@ -97,7 +147,11 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     queue,
     playbook,
     redis,
+    desk,
+    anomalies: anomalyStore,
+    collector: collectorRole?.collector,
     async stop() {
+      await collectorRole?.stop();
       await web?.stop();
       await worker?.close();
       await queue.close();

@@ -1,6 +1,7 @@
 // The configuration schema: one YAML file for settings, environment variables for secrets.
 // Every field is documented in README.md ("Configuration reference").
 import { z } from 'zod';
+import { durationSchema } from './duration.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -16,6 +17,8 @@ export const fileConfigSchema = z
       .object({
         /** Channel where incidents opened outside a slash command (e.g. from anomalies) are posted. */
         incidentChannel: slackChannelId.optional(),
+        /** Channel where anomalies are posted with "Open incident"; defaults to incidentChannel. */
+        alertsChannel: slackChannelId.optional(),
         approvers: z
           .object({
             users: z.array(slackUserId).default([]),
@@ -53,8 +56,42 @@ export const fileConfigSchema = z
       .object({ path: z.string().min(1).default('playbooks/netpol-incident.yaml') })
       .strict()
       .default({ path: 'playbooks/netpol-incident.yaml' }),
+    /** The flow collector (role "collector"): where flows come from and how anomalies are judged. */
+    collector: z
+      .object({
+        source: z.discriminatedUnion('kind', [
+          z
+            .object({
+              kind: z.literal('hubble-relay'),
+              /** host:port of Hubble Relay's gRPC API, e.g. hubble-relay.kube-system.svc:80 */
+              address: z.string().regex(/^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port'),
+              namespaces: z.object({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).strict().optional(),
+              /** Start from the relay's buffer at this time (ISO-8601) instead of new flows only. */
+              since: z.iso.datetime().transform((t) => Date.parse(t)).optional(),
+            })
+            .strict(),
+          z.object({ kind: z.literal('jsonl-file'), path: z.string().min(1), fromEnd: z.boolean().default(true) }).strict(),
+        ]),
+        /** A workload is not reported on until it has been watched this long. */
+        learningPeriod: durationSchema.default(3_600_000),
+        /** One alert per ongoing event: repeats closer together than this are folded into it. */
+        cooldown: durationSchema.default(900_000),
+        /** "Dismiss as expected" mutes an anomaly's dedupe key for this long. */
+        dismissFor: durationSchema.default(7 * 86_400_000),
+      })
+      .strict()
+      .optional(),
+    anomalies: z
+      .object({
+        /** Anomalies this recent in a namespace are shown when an incident is opened there. */
+        recentWindow: durationSchema.default(3_600_000),
+        /** How long anomalies are kept in Redis. */
+        keepFor: durationSchema.default(7 * 86_400_000),
+      })
+      .strict()
+      .default({ recentWindow: 3_600_000, keepFor: 7 * 86_400_000 }),
     roles: z
-      .array(z.enum(['web', 'worker']))
+      .array(z.enum(['web', 'worker', 'collector']))
       .min(1)
       .default(['web', 'worker']),
     worker: z
@@ -83,13 +120,15 @@ export const envSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
   KUBECONFIG: z.string().optional(),
+  /** Shared secret the Alertmanager / Falcosidekick webhooks must present; webhooks are off without it. */
+  NETPOL_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;
 
 export interface Config extends FileConfig {
-  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string };
+  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string };
   redisUrl?: string;
   kubeconfigPath?: string;
 }

@@ -41,11 +41,21 @@ interface GateEntry {
 /** Dedupe + cooldown: the first anomaly of a key is raised, later ones extend the event silently. */
 export class AlertGate {
   private readonly entries = new Map<string, GateEntry>();
+  /** Keys a human dismissed as expected: silent until this flow time. */
+  private readonly muted = new Map<string, number>();
   suppressed = 0;
 
   constructor(private readonly cooldownMs: number) {}
 
   admit(key: string, time: number): boolean {
+    const muted = this.muted.get(key);
+    if (muted !== undefined) {
+      if (time < muted) {
+        this.suppressed += 1;
+        return false;
+      }
+      this.muted.delete(key);
+    }
     const entry = this.entries.get(key);
     if (entry && time - entry.lastSeen < this.cooldownMs) {
       if (time > entry.lastSeen) entry.lastSeen = time;
@@ -55,6 +65,11 @@ export class AlertGate {
     }
     this.entries.set(key, { firstSeen: time, lastSeen: time, suppressed: 0 });
     return true;
+  }
+
+  /** "Dismiss as expected": nothing is raised for this key until `untilTime` (flow time). */
+  mute(key: string, untilTime: number): void {
+    this.muted.set(key, Math.max(untilTime, this.muted.get(key) ?? 0));
   }
 
   /** Suppressed repeats of the event currently open for a key. */

@@ -44,6 +44,8 @@ export interface Incident {
   scope: IncidentScope;
   scopeKey: string;
   reason?: string;
+  /** Anomalies the incident was opened from. */
+  anomalyIds?: string[];
   requestedBy: string;
   channel: string;
   /** The incident message in Slack, updated in place; events are replies in its thread. */

@@ -30,6 +30,8 @@ export interface OpenRequest {
   reason?: string;
   requestedBy: string;
   channel: string;
+  /** Anomalies this incident was opened from: shown as evidence in step 1. */
+  anomalyIds?: string[];
 }
 
 export function openIncident(request: OpenRequest, playbook: Playbook, now: Date): Transition {
@@ -45,6 +47,7 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
     scope: request.scope,
     scopeKey: scopeKeyOf(request.scope),
     reason: request.reason,
+    ...(request.anomalyIds?.length ? { anomalyIds: request.anomalyIds } : {}),
     requestedBy: request.requestedBy,
     channel: request.channel,
     status: 'open',

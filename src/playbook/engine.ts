@@ -26,7 +26,7 @@ import type { ChatGateway } from '../slack/chat.js';
 import { describeScope, postmortemFileName, renderPostmortem, type ExportFormat } from '../timeline/render.js';
 import { actorUserId, botActor, slackActor } from '../timeline/types.js';
 import type { Playbook, PlaybookStep } from './schema.js';
-import type { ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
+import type { AnomalyLookup, ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
 
 export interface EngineDeps {
   store: IncidentStore;
@@ -35,12 +35,16 @@ export interface EngineDeps {
   handlers: ReadonlyMap<string, StepHandler>;
   chat: ChatGateway;
   cluster: ClusterAccess;
+  anomalies?: AnomalyLookup;
   approvers: ApproverDirectory;
   settings: StepSettings;
   logger: Logger;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
 }
+
+/** The jobs the engine runs (anomaly alerts belong to the anomaly desk). */
+export type EngineJob = Exclude<IncidentJob, { name: 'anomaly-alert' }>;
 
 export interface DecisionResult {
   ok: boolean;
@@ -67,7 +71,7 @@ export class IncidentEngine {
     return this.deps.playbook;
   }
 
-  async handle(job: IncidentJob): Promise<void> {
+  async handle(job: EngineJob): Promise<void> {
     switch (job.name) {
       case 'open':
         return this.open(job.data.request, job.data.responseUrl);
@@ -167,7 +171,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    return { incident, step, playbook: this.deps.playbook, cluster: this.deps.cluster, settings: this.deps.settings, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {

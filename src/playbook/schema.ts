@@ -1,17 +1,9 @@
 // Playbooks are data: which steps run, in which order, how each is approved and when to remind.
 import { z } from 'zod';
+import { durationSchema, parseDuration } from '../config/duration.js';
 
-const duration = z
-  .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'must be a duration like 30s, 15m or 2h')
-  .transform((text) => parseDuration(text));
-
-export function parseDuration(text: string): number {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(text);
-  if (!match) throw new Error(`invalid duration "${text}"`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
-}
+const duration = durationSchema;
+export { parseDuration };
 
 export const approvalSchema = z
   .object({

@@ -7,6 +7,7 @@ export type IncidentJob =
   | { name: 'open'; data: { request: OpenRequest; responseUrl?: string } }
   | { name: 'run-step'; data: { incidentId: string; stepId: string; attempt: number } }
   | { name: 'remind'; data: { incidentId: string; stepId: string; reminder: number } }
+  | { name: 'anomaly-alert'; data: { anomalyId: string } }
   | { name: 'export'; data: { incidentId: string; format: ExportFormat; userId: string; channel: string; responseUrl?: string; requestId: string } };
 
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
@@ -18,6 +19,8 @@ export function jobIdOf(job: IncidentJob): string {
       return `${job.data.incidentId}.${job.data.stepId}.${job.data.attempt}`;
     case 'remind':
       return `${job.data.incidentId}.${job.data.stepId}.remind.${job.data.reminder}`;
+    case 'anomaly-alert':
+      return `anomaly.${job.data.anomalyId.replace(/:/g, '_')}`;
     case 'export':
       return `export.${job.data.incidentId}.${job.data.requestId}`;
   }

@@ -7,6 +7,7 @@ import { buildConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import { startBot, type RunningBot } from '../runtime.js';
+import { startShopRelay, type ShopRelay } from './hubble/shop-relay.js';
 import { startKubeApiServer, type KubeApiSim } from './kube/index.js';
 import { shopObjects } from './scenarios/shop.js';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
@@ -20,9 +21,12 @@ export const DEMO_USERS = {
 export const DEMO_CHANNEL = 'C0INCIDENTS';
 export const APPROVERS_GROUP = 'S0SECOPS';
 const SIGNING_SECRET = 'demo-signing-secret-0123456789';
+export const WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
 
 export interface EnvironmentOptions {
   redisUrl: string;
+  /** Also start the Hubble Relay stand-in (shop traffic) and the bot's collector role. */
+  flows?: boolean;
   keyPrefix?: string;
   playbookPath?: string;
   roles?: Config['roles'];
@@ -36,6 +40,7 @@ export interface EnvironmentOptions {
 
 export interface EmbeddedEnvironment {
   kube: KubeApiSim;
+  hubble?: ShopRelay;
   slack: SlackApiSim;
   bot?: RunningBot;
   driver?: SlackDriver;
@@ -57,7 +62,9 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
     usergroups: { [APPROVERS_GROUP]: [DEMO_USERS.secondApprover.id] },
   });
+  const hubble = options.flows ? await startShopRelay() : undefined;
   const env: Record<string, string> = {
+    NETPOL_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     REDIS_URL: options.redisUrl,
@@ -76,7 +83,16 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
       kube: { applyRetryDelayMs: 20 },
       playbook: { path: options.playbookPath ?? 'playbooks/netpol-incident.yaml' },
-      roles: options.roles ?? ['web', 'worker'],
+      roles: options.roles ?? (hubble ? ['web', 'worker', 'collector'] : ['web', 'worker']),
+      ...(hubble
+        ? {
+            collector: {
+              source: { kind: 'hubble-relay', address: hubble.address, since: new Date(0).toISOString() },
+              learningPeriod: '1h',
+              cooldown: '15m',
+            },
+          }
+        : {}),
       worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
     },
     env,
@@ -86,12 +102,15 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
   const bots: RunningBot[] = [];
   const environment: EmbeddedEnvironment = {
     kube,
+    hubble,
     slack,
     config,
     kubeconfigPath,
     env,
     async startBot(overrides = {}) {
-      const bot = await startBot({ config: { ...config, ...overrides }, logger });
+      // The shop's flows carry the scenario's own times: the collector's clock is the scenario's.
+      const flowClock = hubble ? () => hubble.incidentStart + 3_600_000 : undefined;
+      const bot = await startBot({ config: { ...config, ...overrides }, logger, flowClock });
       bots.push(bot);
       if (bot.port !== undefined && !environment.driver) {
         environment.bot = bot;
@@ -107,6 +126,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       for (const bot of bots.reverse()) await bot.stop();
       await slack.close();
       await kube.close();
+      await hubble?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -11,6 +11,9 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { describeScope } from '../timeline/render.js';
 import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
 import { HELP_TEXT, parseNetpolCommand } from './commands.js';
+import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
+import type { AnomalyDesk } from '../anomaly/desk.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export interface SlackAppOptions {
   signingSecret: string;
@@ -21,6 +24,10 @@ export interface SlackAppOptions {
   store: IncidentStore;
   queue: JobQueue;
   protectedNamespaces: ReadonlySet<string>;
+  /** Alerts and decisions on anomalies; absent when no alerts channel is configured. */
+  desk?: AnomalyDesk;
+  /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
+  webhookToken?: string;
   logger: Logger;
   clock?: () => Date;
 }
@@ -45,7 +52,7 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     : new HTTPReceiver({
         signingSecret: options.signingSecret,
         endpoints: '/slack/events',
-        customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') }],
+        customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') }, ...webhookRoutes(options)],
       });
   const app = new App({
     token: options.botToken,
@@ -135,6 +142,21 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       const result = await engine.decide({ ...value, userId: body.user.id, decision });
       if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
+  }
+
+  const { desk } = options;
+  if (desk) {
+    for (const [actionId, act] of [
+      [OPEN_INCIDENT_ACTION, (id: string, user: string) => desk.openIncident(id, user)],
+      [DISMISS_ACTION, (id: string, user: string) => desk.dismiss(id, user)],
+    ] as const) {
+      app.action(actionId, async ({ ack, body, action, respond }) => {
+        await ack();
+        const anomalyId = 'value' in action && typeof action.value === 'string' && action.value.length <= 300 ? action.value : undefined;
+        const result = anomalyId ? await act(anomalyId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+      });
+    }
   }
 
   app.error(async (error) => {

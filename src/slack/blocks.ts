@@ -107,6 +107,12 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
     const policies = (evidence.policies as { name: string }[] | undefined) ?? [];
     const stillAllowing = (evidence.stillAllowing as string[] | undefined) ?? [];
     const podCount = Number(evidence.podCount ?? pods.length);
+    const anomalies = (evidence.anomalies as { severity: string; title: string; baseline: string }[] | undefined) ?? [];
+    if (anomalies.length > 0) {
+      const shown = anomalies.slice(0, 5).map((a) => `• *${escapeMrkdwn(a.severity)}* ${escapeMrkdwn(a.title)} (${escapeMrkdwn(a.baseline)})`);
+      if (anomalies.length > 5) shown.push(`… and ${anomalies.length - 5} more`);
+      blocks.push(section(`*Anomalies seen by the flow collector (${anomalies.length})*\n${shown.join('\n')}`));
+    }
     const lines = [
       `*Pods in scope (${podCount})*: ${listOf(pods.map((p) => p.name), podCount)}`,
       `*NetworkPolicies selecting them (${policies.length})*: ${listOf(policies.map((p) => p.name))}`,

@@ -93,8 +93,11 @@ export const containStep: StepHandler = {
       return (Array.isArray(spec.ingress) && spec.ingress.length > 0) || (Array.isArray(spec.egress) && spec.egress.length > 0);
     });
     const radius = await computeBlastRadius(ctx, proposal, pods);
+    const anomalies = (await ctx.anomalies?.forIncident(ctx.incident)) ?? [];
+    const anomalyText = anomalies.length > 0 ? `${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} from the flow collector, ` : '';
     return {
-      summary: `${pods.length} pod${pods.length === 1 ? '' : 's'} in scope, ${selecting.length} NetworkPolic${selecting.length === 1 ? 'y selects' : 'ies select'} them; deny-all ${dryRun.ok ? 'passed' : 'FAILED'} the server-side dry run`,
+      summary: `${anomalyText}${pods.length} pod${pods.length === 1 ? '' : 's'} in scope, ${selecting.length} NetworkPolic${selecting.length === 1 ? 'y selects' : 'ies select'} them; deny-all ${dryRun.ok ? 'passed' : 'FAILED'} the server-side dry run`,
+      anomalies,
       pods: pods.slice(0, MAX_LISTED).map((p) => ({ name: p.metadata?.name ?? '?', labels: p.metadata?.labels ?? {}, phase: p.status?.phase ?? 'Unknown' })),
       podCount: pods.length,
       policies: selecting.slice(0, MAX_LISTED).map((p) => ({ name: p.metadata?.name ?? '?', policyTypes: p.spec?.policyTypes ?? null })),

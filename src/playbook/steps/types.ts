@@ -26,6 +26,21 @@ export interface PolicyLike {
   spec?: { podSelector?: object; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
 }
 
+/** An anomaly as step evidence: enough to show and to put in the postmortem. */
+export interface AnomalySummary {
+  id: string;
+  kind: string;
+  severity: string;
+  title: string;
+  baseline: string;
+  sampleFlows: string[];
+}
+
+/** The anomalies an incident was opened from, plus recent ones in its namespace. */
+export interface AnomalyLookup {
+  forIncident(incident: Incident): Promise<AnomalySummary[]>;
+}
+
 export interface StepSettings {
   fieldManager: string;
   applyRetries: number;
@@ -37,6 +52,7 @@ export interface StepContext {
   step: PlaybookStep;
   playbook: Playbook;
   cluster: ClusterAccess;
+  anomalies?: AnomalyLookup;
   settings: StepSettings;
   logger: Logger;
   now(): Date;
