@@ -80,5 +80,5 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
       blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `\`${anomaly.scope.namespace}\` is a protected namespace: the bot does not contain it.` }] });
     }
   }
-  return { text: `Anomaly (${anomaly.severity}): ${anomaly.title}`, blocks };
+  return { text: `Anomaly (${anomaly.severity}): ${escapeMrkdwn(anomaly.title)}`, blocks };
 }

@@ -29,7 +29,11 @@ describe('anomaly alert', () => {
     expect(text).toContain('pods matching `app=postgres` in `db`');
     expect(text).toContain(OPEN_INCIDENT_ACTION);
     expect(text).toContain(DISMISS_ACTION);
-    expect(text).not.toContain('<!channel>');
+    // Slack parses mentions in mrkdwn and in the fallback text, not in plain_text headers.
+    const message = anomalyAlert(record);
+    expect(message.text).not.toContain('<!channel>');
+    const mrkdwn = message.blocks.filter((b) => b.type !== 'header');
+    expect(JSON.stringify(mrkdwn)).not.toContain('<!channel>');
   });
 
   it('drops the buttons once decided and says who decided', () => {

@@ -80,7 +80,8 @@ describe('playbook loader', () => {
     expect(parseDuration('250ms')).toBe(250);
     expect(parseDuration('30s')).toBe(30_000);
     expect(parseDuration('2h')).toBe(7_200_000);
-    expect(() => parseDuration('2d')).toThrow(/invalid duration/);
+    expect(parseDuration('2d')).toBe(172_800_000);
+    expect(() => parseDuration('2w')).toThrow(/invalid duration/);
   });
 
   it('keeps the shipped playbook readable as YAML text', () => {
