@@ -17,8 +17,9 @@ export function detectAll(obs: Observation, baseline: Baseline, config: Detector
   if (egress) found.push(egress);
   const edge = detectNewEastWestEdge(obs, config);
   if (edge) found.push(edge);
-  found.push(...detectVolumeSpikes(obs, baseline, config));
-  found.push(...detectPolicyDenySpike(obs, baseline, config));
+  // Loops rather than push(...spread): this runs for every flow and the lists are nearly always empty.
+  for (const spike of detectVolumeSpikes(obs, baseline, config)) found.push(spike);
+  for (const spike of detectPolicyDenySpike(obs, baseline, config)) found.push(spike);
   const fan = detectFanOut(obs, baseline, config);
   if (fan) found.push(fan);
   return found;

@@ -8,6 +8,8 @@ import { anomaly, hours } from './common.js';
 export function detectNewExternalEgress(obs: Observation, baseline: Baseline, config: DetectorConfig): Anomaly | null {
   const side = obs.source;
   if (!config.newExternalEgress.enabled || !side || side.learning || side.edges.length === 0) return null;
+  // Fast exit for the usual flow: with no new edge, either nothing is external or a known name covers it.
+  if (!side.edges.some((e) => e.isNew)) return null;
   // An IP edge is external only when the baseline also filed it under a CIDR (see Baseline.side).
   const hasCidr = side.edges.some((e) => peerKind(e.peer) === 'cidr');
   const external = side.edges.filter((e) => {

@@ -36,6 +36,8 @@ function edgeSpike(obs: Observation, side: SideObservation, baseline: Baseline, 
   const c = config.volumeSpike;
   const edge = side.edges[0];
   if (!edge || edge.isNew) return null;
+  // The threshold is at least edgeMinCount: below it, skip building the edge's figures (every flow gets here).
+  if (baseline.edgeBucketCount(edge.slot, obs.time) < c.edgeMinCount) return null;
   const figures = baseline.edge(edge.slot, obs.time);
   if (obs.time - figures.firstSeen < baseline.options.learningPeriodMs) return null;
   const threshold = Math.max(c.edgeMinCount, Math.ceil(c.edgeMinRatio * Math.max(figures.rateMean, 1)), Math.floor(figures.rateMean + c.edgeDevFactor * Math.max(figures.rateDev, 1)) + 1);
@@ -64,7 +66,8 @@ function edgeSpike(obs: Observation, side: SideObservation, baseline: Baseline, 
 export function detectVolumeSpikes(obs: Observation, baseline: Baseline, config: DetectorConfig): Anomaly[] {
   if (!config.volumeSpike.enabled) return [];
   const found: Anomaly[] = [];
-  for (const side of [obs.source, obs.destination]) {
+  for (let i = 0; i < 2; i++) {
+    const side = i === 0 ? obs.source : obs.destination;
     if (!side || side.learning || side.edges.length === 0) continue;
     const spike = workloadSpike(obs, side, config, baseline.options.bucketMs) ?? edgeSpike(obs, side, baseline, config);
     if (spike) found.push(spike);
