@@ -32,15 +32,25 @@ export const DEFAULT_PIPELINE_OPTIONS: PipelineOptions = {
   evidenceFlows: 5,
 };
 
-interface GateEntry {
-  firstSeen: number;
-  lastSeen: number;
-  suppressed: number;
+/**
+ * A string made flat (one contiguous string instead of the tree of pieces a template literal
+ * builds): a gate can hold a million keys, and the pieces would be ~4 extra objects each for the
+ * GC to mark. charCodeAt flattens in place in V8; the value is unchanged.
+ */
+function flat(key: string): string {
+  key.charCodeAt(0);
+  return key;
 }
 
 /** Dedupe + cooldown: the first anomaly of a key is raised, later ones extend the event silently. */
 export class AlertGate {
-  private readonly entries = new Map<string, GateEntry>();
+  // Open events: key → entry id; each entry's figures live in typed arrays (no object per entry),
+  // which keeps the gate small and cheap to mark when a burst of new edges opens many events.
+  private readonly entries = new Map<string, number>();
+  private lastSeen = new Float64Array(64);
+  private repeated = new Float64Array(64);
+  private readonly freeIds: number[] = [];
+  private nextId = 0;
   /** Keys a human dismissed as expected: silent until this flow time. */
   private readonly muted = new Map<string, number>();
   suppressed = 0;
@@ -56,14 +66,17 @@ export class AlertGate {
       }
       this.muted.delete(key);
     }
-    const entry = this.entries.get(key);
-    if (entry && time - entry.lastSeen < this.cooldownMs) {
-      if (time > entry.lastSeen) entry.lastSeen = time;
-      entry.suppressed += 1;
+    const id = this.entries.get(key);
+    if (id !== undefined && time - (this.lastSeen[id] as number) < this.cooldownMs) {
+      if (time > (this.lastSeen[id] as number)) this.lastSeen[id] = time;
+      this.repeated[id] = (this.repeated[id] as number) + 1;
       this.suppressed += 1;
       return false;
     }
-    this.entries.set(key, { firstSeen: time, lastSeen: time, suppressed: 0 });
+    const entry = id ?? this.newId();
+    this.lastSeen[entry] = time;
+    this.repeated[entry] = 0;
+    if (id === undefined) this.entries.set(flat(key), entry);
     return true;
   }
 
@@ -74,15 +87,36 @@ export class AlertGate {
 
   /** Suppressed repeats of the event currently open for a key. */
   repeats(key: string): number {
-    return this.entries.get(key)?.suppressed ?? 0;
+    const id = this.entries.get(key);
+    return id === undefined ? 0 : (this.repeated[id] as number);
   }
 
   prune(time: number): void {
-    for (const [key, entry] of this.entries) if (time - entry.lastSeen >= this.cooldownMs) this.entries.delete(key);
+    for (const [key, id] of this.entries) {
+      if (time - (this.lastSeen[id] as number) >= this.cooldownMs) {
+        this.entries.delete(key);
+        this.freeIds.push(id);
+      }
+    }
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private newId(): number {
+    const reused = this.freeIds.pop();
+    if (reused !== undefined) return reused;
+    if (this.nextId === this.lastSeen.length) {
+      const grow = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.lastSeen = grow(this.lastSeen);
+      this.repeated = grow(this.repeated);
+    }
+    return this.nextId++;
   }
 }
 
