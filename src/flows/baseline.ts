@@ -106,8 +106,12 @@ export interface WorkloadStats {
   flowMad: number;
   dropMedian: number;
   dropMad: number;
-  /** Distinct egress destinations (peer|port) in the current fan-out window. */
-  fanout: Set<string>;
+  /**
+   * Distinct egress destinations (peer × port) in the current fan-out window, as peerId·65536 + port
+   * (numbers: no "peer|port" string per flow). Each entry holds a reference on its peer, so a peer id
+   * cannot be recycled while a window counts it. Readable form: Baseline.fanoutSample().
+   */
+  fanout: Set<number>;
   fanoutWindow: number;
   /** Largest fan-out of a completed window, decaying slowly. */
   fanoutPeak: number;
@@ -345,6 +349,7 @@ export class Baseline {
     const peer = peerKeyOf(remote);
     if (peer) side.edges.push(this.touchEdge(workload, d, protocol, port, peer, time));
     if (direction === 'egress') {
+      const primary = peer ? (side.edges[0] as EdgeObservation) : undefined;
       if (peer.startsWith('ip:') && isExternal(remote)) {
         const cidr = cidrOf(remote.ip, this.options.cidrV4Prefix, this.options.cidrV6Prefix);
         if (cidr) side.edges.push(this.touchEdge(workload, d, protocol, port, `cidr:${cidr}`, time));
@@ -357,12 +362,38 @@ export class Baseline {
       if (query && flow.l7?.type === 'REQUEST' && !isClusterName(query, this.options.clusterDomains)) {
         side.edges.push(this.touchEdge(workload, d, 'DNS', 0, `dns:${query}`, time));
       }
-      side.fanoutGrew = this.trackFanout(workload, peer, port, time);
+      side.fanoutGrew = this.trackFanout(workload, peer, primary, port, time);
     }
     return side;
   }
 
-  private trackFanout(workload: WorkloadStats, peer: string, port: number, time: number): boolean {
+  /** The peer's id, from the primary edge when that edge is still there (saves a lookup), else interned. */
+  private fanoutPeerId(peer: string, primary: EdgeObservation | undefined): number {
+    if (primary && (this.edgePos[primary.slot] as number) >= 0) {
+      const id = (this.edgeHi[primary.slot] as number) % PEER_SPACE;
+      if (this.peerNames[id] === peer) return id;
+    }
+    return this.internPeer(peer);
+  }
+
+  /** Up to `max` of the workload's fan-out destinations in the window, oldest first, as "peer|port". */
+  fanoutSample(workload: WorkloadStats, max: number): string[] {
+    const sample: string[] = [];
+    for (const key of workload.fanout) {
+      if (sample.length >= max) break;
+      sample.push(`${this.peerNames[Math.floor(key / 65536)] ?? ''}|${key % 65536}`);
+    }
+    return sample;
+  }
+
+  /** Empties a workload's fan-out window, dropping the references its entries hold on peers. */
+  private clearFanout(workload: WorkloadStats): void {
+    for (const key of workload.fanout) this.releasePeer(Math.floor(key / 65536));
+    workload.fanout.clear();
+  }
+
+  /** Ports are 0..65535 (the normalizer rejects others), so peerId·65536 + port is one-to-one. */
+  private trackFanout(workload: WorkloadStats, peer: string, primary: EdgeObservation | undefined, port: number, time: number): boolean {
     const window = Math.floor(time / this.options.fanoutWindowMs);
     if (window !== workload.fanoutWindow) {
       if (window > workload.fanoutWindow) {
@@ -370,13 +401,17 @@ export class Baseline {
         const elapsed = Math.min(window - workload.fanoutWindow, 1000);
         workload.fanoutPeak = Math.max(workload.fanoutPeak * Math.pow(0.99, elapsed), workload.fanout.size);
       }
-      workload.fanout.clear();
+      this.clearFanout(workload);
       workload.fanoutWindow = window;
     }
     if (workload.fanout.size >= this.options.fanoutTrackLimit) return false;
-    const before = workload.fanout.size;
-    workload.fanout.add(`${peer}|${port}`);
-    return workload.fanout.size > before;
+    // Interned only past the limit check: a peer interned here is then always referenced (no leak).
+    const peerId = this.fanoutPeerId(peer, primary);
+    const key = peerId * 65536 + port;
+    if (workload.fanout.has(key)) return false;
+    workload.fanout.add(key);
+    this.peerRefs[peerId] = (this.peerRefs[peerId] ?? 0) + 1;
+    return true;
   }
 
   private touchWorkload(endpoint: FlowEndpoint, time: number): WorkloadStats {
@@ -638,6 +673,7 @@ export class Baseline {
     for (const w of this.workloads.values()) if (!oldest || w.lastSeen < oldest.lastSeen) oldest = w;
     if (!oldest) return;
     for (const slot of [...oldest.edgeSlots]) this.removeEdge(slot);
+    this.clearFanout(oldest);
     this.workloads.delete(oldest.key);
     this.workloadByIndex[oldest.index] = undefined;
   }
@@ -649,7 +685,7 @@ export class Baseline {
   closeBuckets(): void {
     for (const w of this.workloads.values()) {
       w.bucket = Number.NaN;
-      w.fanout.clear();
+      this.clearFanout(w);
       w.fanoutWindow = Number.NaN;
     }
     for (let slot = 0; slot < this.highWater; slot++) {

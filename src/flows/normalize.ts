@@ -77,6 +77,10 @@ interface ParsedLabels {
   truncated: boolean;
   count: number;
   first: string;
+  /** The owner last derived for an endpoint with these labels, and the pod/namespace it was derived from. */
+  ownerPod?: string;
+  ownerNamespace?: string;
+  owner?: WorkloadInfo;
 }
 
 type Obj = Record<string, unknown>;
@@ -359,7 +363,7 @@ export class FlowNormalizer {
     const identity = uint(ep.identity);
     const parsed = this.labels(ep.labels, identity);
     if (!ip && !pod && identity === 0 && parsed.count === 0) return null;
-    const owner = namespace ? this.workloadOf(ep, namespace, pod, parsed.labels) : NO_WORKLOAD;
+    const owner = namespace ? this.ownerOf(ep, namespace, pod, parsed) : NO_WORKLOAD;
     return {
       namespace,
       pod,
@@ -404,12 +408,30 @@ export class FlowNormalizer {
       labels[key] = eq < 0 ? '' : label.slice(eq + 1);
       kept += 1;
     }
-    const parsed: ParsedLabels = { labels, reserved, truncated, count: value.length, first: str(value[0]) };
+    const parsed: ParsedLabels = { labels, reserved, truncated, count: value.length, first: str(value[0]), ownerPod: undefined, ownerNamespace: undefined, owner: undefined };
     if (identity > 0) {
       if (this.labelCache.size >= FlowNormalizer.CACHE_LIMIT) this.labelCache.clear();
       this.labelCache.set(identity, parsed);
     }
     return parsed;
+  }
+
+  /**
+   * workloadOf, remembered on the (per-identity cached) labels: an identity is nearly always seen
+   * with the same pod, so one string comparison replaces a second cache lookup (both caches are
+   * large and cold at 10k workloads). Hubble's own `workloads` field, when sent, always wins.
+   */
+  private ownerOf(ep: Obj, namespace: string, pod: string, parsed: ParsedLabels): WorkloadInfo {
+    if (ep.workloads === undefined && parsed.owner !== undefined && parsed.ownerPod === pod && parsed.ownerNamespace === namespace) {
+      return parsed.owner;
+    }
+    const owner = this.workloadOf(ep, namespace, pod, parsed.labels);
+    if (ep.workloads === undefined && parsed !== EMPTY_LABELS) {
+      parsed.ownerPod = pod;
+      parsed.ownerNamespace = namespace;
+      parsed.owner = owner;
+    }
+    return owner;
   }
 
   private workloadOf(ep: Obj, namespace: string, pod: string, labels: Record<string, string>): WorkloadInfo {

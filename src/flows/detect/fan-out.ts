@@ -26,6 +26,6 @@ export function detectFanOut(obs: Observation, baseline: Baseline, config: Detec
     },
     `fan-out:${w.key}`,
     obs.flow,
-    { threshold: String(threshold), sample: [...w.fanout].slice(0, 10).join(', ') },
+    { threshold: String(threshold), sample: baseline.fanoutSample(w, 10).join(', ') },
   );
 }
