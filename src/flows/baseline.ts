@@ -93,6 +93,9 @@ export interface WorkloadStats {
   firstSeen: number;
   lastSeen: number;
   edgeSlots: number[];
+  /** This workload as a peer of others ("w:ns/name"), and that peer's id when last seen (a hint, checked before use). */
+  peerKey: string;
+  peerIdHint: number;
   /** Current rate bucket index and its counts so far. */
   bucket: number;
   flows: number;
@@ -346,11 +349,18 @@ export class Baseline {
     const port = flow.destination.port;
     const protocol = flow.protocol;
     const d = direction === 'egress' ? 'e' : 'i';
-    const peer = peerKeyOf(remote);
-    if (peer) side.edges.push(this.touchEdge(workload, d, protocol, port, peer, time));
+    // A known remote workload carries its peer key and id: two large-map lookups fewer per side,
+    // and the map entry is the one the other side of this flow reads next anyway.
+    const remoteWorkload = remote.workloadKey ? this.workloads.get(remote.workloadKey) : undefined;
+    const peer = remoteWorkload ? remoteWorkload.peerKey : peerKeyOf(remote);
+    if (peer) {
+      const edge = this.touchEdge(workload, d, protocol, port, peer, time, remoteWorkload ? remoteWorkload.peerIdHint : -1);
+      if (remoteWorkload) remoteWorkload.peerIdHint = (this.edgeHi[edge.slot] as number) % PEER_SPACE;
+      side.edges.push(edge);
+    }
     if (direction === 'egress') {
       const primary = peer ? (side.edges[0] as EdgeObservation) : undefined;
-      if (peer.startsWith('ip:') && isExternal(remote)) {
+      if (!remote.workloadKey && peer.startsWith('ip:') && isExternal(remote)) {
         const cidr = cidrOf(remote.ip, this.options.cidrV4Prefix, this.options.cidrV6Prefix);
         if (cidr) side.edges.push(this.touchEdge(workload, d, protocol, port, `cidr:${cidr}`, time));
       }
@@ -444,6 +454,8 @@ export class Baseline {
       selector,
       firstSeen: time,
       lastSeen: time,
+      peerKey: `w:${key}`,
+      peerIdHint: -1,
       edgeSlots: [],
       bucket: this.bucketOf(time),
       flows: 0,
@@ -487,9 +499,10 @@ export class Baseline {
     workload.dropMad = mad(workload.dropHistory, n, workload.dropMedian, this.scratch);
   }
 
-  private touchEdge(workload: WorkloadStats, d: string, protocol: string, port: number, peer: string, time: number): EdgeObservation {
+  /** `peerIdHint`: the peer's id if the caller has one (-1 if not); used only when it still names `peer`. */
+  private touchEdge(workload: WorkloadStats, d: string, protocol: string, port: number, peer: string, time: number, peerIdHint = -1): EdgeObservation {
     const bucket = this.bucketOf(time);
-    const known = this.peerIds.get(peer);
+    const known = peerIdHint >= 0 && this.peerNames[peerIdHint] === peer ? peerIdHint : this.peerIds.get(peer);
     const lo = edgeLo(d, protocol, port);
     let slot = known === undefined ? -1 : this.index.get(workload.index * PEER_SPACE + known, lo);
     let isNew = slot < 0;
