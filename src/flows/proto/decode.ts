@@ -17,6 +17,9 @@ interface FieldSpec {
   name: string;
   kind: Kind;
   repeated: boolean;
+  /** The wire type the field is written with, and whether it may also come packed (wire type 2). */
+  wireType: number;
+  packable: boolean;
   /** Message fields: the nested message's fields; enum fields: number → name. */
   message?: MessageSpec;
   enumNames?: Map<number, string>;
@@ -29,6 +32,13 @@ interface MessageSpec {
 }
 
 const DENSE_LIMIT = 128;
+
+const WIRE_TYPE: Record<Kind, number> = {
+  double: 1, fixed64: 1, sfixed64: 1,
+  float: 5, fixed32: 5, sfixed32: 5,
+  string: 2, bytes: 2, message: 2,
+  int64: 0, uint64: 0, int32: 0, uint32: 0, bool: 0, enum: 0, sint32: 0, sint64: 0,
+};
 
 interface FieldDescriptor {
   name: string;
@@ -69,7 +79,9 @@ export class ProtoDecoder {
     const pkg = typeName.slice(0, typeName.lastIndexOf('.'));
     for (const field of entry.type.field) {
       const kind = kindOf(field.type);
-      const fieldSpec: FieldSpec = { name: field.name, kind, repeated: field.label === 'LABEL_REPEATED' };
+      const repeated = field.label === 'LABEL_REPEATED';
+      const wireType = WIRE_TYPE[kind];
+      const fieldSpec: FieldSpec = { name: field.name, kind, repeated, wireType, packable: repeated && wireType !== 2 };
       if (kind === 'message') fieldSpec.message = this.spec(this.resolve(field.typeName, pkg));
       if (kind === 'enum') fieldSpec.enumNames = this.enumNames(this.resolve(field.typeName, pkg));
       if (field.number < DENSE_LIMIT) spec.dense[field.number] = fieldSpec;
@@ -258,7 +270,8 @@ class Reader {
       const number = tag >>> 3;
       const wireType = tag & 7;
       const field = number < DENSE_LIMIT ? spec.dense[number] : spec.sparse.get(number);
-      if (!field || !this.wireTypeFits(field, wireType)) {
+      // Precomputed per field: a wire-type check costs two comparisons.
+      if (!field || (wireType !== field.wireType && !(field.packable && wireType === 2))) {
         this.skip(wireType, number);
         continue;
       }
@@ -270,7 +283,7 @@ class Reader {
         else object[field.name] = value; // a repeated singular message replaces, as protobufjs decode does
         continue;
       }
-      if (field.repeated && wireType === 2 && field.kind !== 'string' && field.kind !== 'bytes') {
+      if (field.packable && wireType === 2) {
         // Packed repeated scalars.
         const stop = this.lengthEnd();
         while (this.pos < stop) this.push(object, field.name, this.value(field));
@@ -296,25 +309,6 @@ class Reader {
     const list = object[name] as unknown[] | undefined;
     if (list) list.push(value);
     else object[name] = [value];
-  }
-
-  private wireTypeFits(field: FieldSpec, wireType: number): boolean {
-    switch (field.kind) {
-      case 'string':
-      case 'bytes':
-      case 'message':
-        return wireType === 2;
-      case 'double':
-      case 'fixed64':
-      case 'sfixed64':
-        return wireType === 1 || (field.repeated && wireType === 2);
-      case 'float':
-      case 'fixed32':
-      case 'sfixed32':
-        return wireType === 5 || (field.repeated && wireType === 2);
-      default:
-        return wireType === 0 || (field.repeated && wireType === 2);
-    }
   }
 
   private skip(wireType: number, number: number): void {
