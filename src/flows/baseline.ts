@@ -355,7 +355,12 @@ export class Baseline {
     const peer = remoteWorkload ? remoteWorkload.peerKey : peerKeyOf(remote);
     if (peer) {
       const edge = this.touchEdge(workload, d, protocol, port, peer, time, remoteWorkload ? remoteWorkload.peerIdHint : -1);
-      if (remoteWorkload) remoteWorkload.peerIdHint = (this.edgeHi[edge.slot] as number) % PEER_SPACE;
+      if (remoteWorkload) {
+        const id = (this.edgeHi[edge.slot] as number) % PEER_SPACE;
+        remoteWorkload.peerIdHint = id;
+        // The interned instance itself, so the next check is a pointer comparison, not a string one.
+        remoteWorkload.peerKey = this.peerNames[id] ?? remoteWorkload.peerKey;
+      }
       side.edges.push(edge);
     }
     if (direction === 'egress') {
