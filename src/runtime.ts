@@ -105,12 +105,14 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     worker = startJobWorker(workerConnection, prefix, process, config.worker, logger.child({ role: 'worker' }));
   }
   let collectorRole: CollectorRole | undefined;
+  let collectorConnection: Redis | undefined;
   if (config.roles.includes('collector')) {
     if (!config.collector) throw new Error('the collector role needs a `collector` section in the configuration (source of flows)');
     if (!desk) throw new Error('the collector role needs slack.alertsChannel (or slack.incidentChannel) to post anomalies to');
+    collectorConnection = redis.duplicate();
     collectorRole = await startCollectorRole({
       source: config.collector.source,
-      redis: redis.duplicate(),
+      redis: collectorConnection,
       keyPrefix: prefix,
       desk,
       store: anomalyStore,
@@ -156,6 +158,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       await worker?.close();
       await queue.close();
       workerConnection?.disconnect();
+      collectorConnection?.disconnect();
       redis.disconnect();
     },
   };

@@ -7,6 +7,9 @@ import { createLogger, silentLogger } from '../log.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
 import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
+import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
+import { SHOP_POLICIES } from '../sim/scenarios/shop.js';
+import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
 import { postmortemFileName } from '../timeline/render.js';
 
@@ -73,21 +76,36 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const logger = values.verbose ? createLogger({ level: 'info' }) : silentLogger;
-  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger });
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true });
   const stopPrinting = printConversation(env);
   try {
-    say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), a Slack stand-in and the bot, all on loopback.');
+    say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), Hubble Relay, a Slack stand-in and the bot, all on loopback.');
     say(`  Kubernetes API: ${env.kube.url}   kubeconfig: ${env.kubeconfigPath}`);
+    say(`  Hubble Relay:   ${env.hubble?.address}`);
     say(`  Slack Web API:  ${env.slack.apiUrl}   bot: http://127.0.0.1:${env.bot?.port}/slack/events   Redis: ${redis.url}`);
 
-    narrate('@alice (on-call) saw postgres-0 talking to an unknown external address, and opens an incident on namespace db.');
-    const opened = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db -- postgres-0 is sending data to 203.0.113.66' });
-    say(`    (acknowledged in ${opened.ackMs.toFixed(1)} ms)`);
-    const incidentId = /Opening incident `([a-z0-9-]+)`/.exec(opened.body)?.[1];
-    if (!incidentId) throw new Error(`demo: the bot did not open an incident: ${opened.body}`);
-    const message = await waitFor<SimMessage>('the incident message with approval buttons', () =>
-      env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)),
+    const collector = env.bot!.collector!;
+    await waitFor('the collector to learn the shop’s traffic', () =>
+      collector.pipeline.counts.read > 0 && collector.relayClient?.stats.delivered === collector.pipeline.counts.read && collector.pipeline.counts.read > 1000 ? true : undefined,
     );
+    narrate(`The collector learned the shop's normal traffic from Hubble: ${collector.pipeline.counts.read} flows, ${collector.pipeline.baseline.edgeCount} edges, no alert.`);
+
+    narrate('A clean-up deletes the egress policies of namespace db (kubectl delete netpol default-deny-all allow-dns-egress -n db)…');
+    const cluster = createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath }));
+    for (const name of [SHOP_POLICIES.defaultDeny, SHOP_POLICIES.allowDns]) await cluster.deleteNetworkPolicy('db', name);
+    narrate('…and postgres-0 starts sending data to 203.0.113.66.');
+    env.hubble!.triggerIncident();
+    const alert = await waitFor<SimMessage>('the anomaly alert', () =>
+      env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && m.text.includes('203.0.113.66') && JSON.stringify(m.blocks ?? []).includes(OPEN_INCIDENT_ACTION)),
+    );
+
+    narrate('@alice (on-call) clicks "Open incident" on the alert.');
+    await env.driver!.clickButton({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: OPEN_INCIDENT_ACTION });
+    const message = await waitFor<SimMessage>('the incident message with approval buttons', () =>
+      env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && m.text.startsWith('NetworkPolicy incident') && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)),
+    );
+    const incidentId = /NetworkPolicy incident ([a-z0-9-]+)/.exec(message.text)?.[1];
+    if (!incidentId) throw new Error(`demo: no incident id in "${message.text}"`);
 
     narrate('@mallory, who is not an approver, clicks Approve: refused, nothing changes.');
     await env.driver!.clickButton({ userId: DEMO_USERS.outsider.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });

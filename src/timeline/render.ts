@@ -50,6 +50,42 @@ function firstEvent(timeline: StoredTimelineEvent[], type: string): StoredTimeli
   return timeline.find((e) => e.type === type);
 }
 
+interface AnomalyEvidence {
+  severity?: string;
+  title?: string;
+  baseline?: string;
+  sampleFlows?: string[];
+}
+
+interface BlastRadiusEvidence {
+  cut?: string[];
+  cutCount?: number;
+  stillAllowed?: string[];
+  stillAllowedCount?: number;
+}
+
+function connectionList(out: string[], heading: string, lines: string[] | undefined, total: number | undefined): void {
+  if (!lines?.length) return;
+  const count = total ?? lines.length;
+  out.push(`${heading} (${count}):`, '', '```', ...lines, ...(count > lines.length ? [`… and ${count - lines.length} more`] : []), '```', '');
+}
+
+/** What the bot saw before containment: the flow collector's anomalies and the deny-all's blast radius. */
+function renderEvidence(out: string[], evidence: Record<string, unknown>, names: Record<string, string>): void {
+  const anomalies = (evidence.anomalies as AnomalyEvidence[] | undefined) ?? [];
+  if (anomalies.length > 0) {
+    out.push(`Anomalies seen by the flow collector (${anomalies.length}):`, '');
+    for (const anomaly of anomalies) {
+      out.push(`- **${anomaly.severity ?? '?'}** ${plainText(anomaly.title ?? '', names)}${anomaly.baseline ? `: ${anomaly.baseline}` : ''}`);
+      for (const flow of anomaly.sampleFlows ?? []) out.push(`  - \`${flow.replace(/`/g, "'")}\``);
+    }
+    out.push('');
+  }
+  const radius = evidence.blastRadius as BlastRadiusEvidence | undefined;
+  connectionList(out, 'Connections the deny-all cut', radius?.cut, radius?.cutCount);
+  connectionList(out, 'Connections other NetworkPolicies kept allowed', radius?.stillAllowed, radius?.stillAllowedCount);
+}
+
 export function renderMarkdown(input: PostmortemInput): string {
   const { incident, timeline, stepTitles } = input;
   const names = input.userNames ?? {};
@@ -76,6 +112,7 @@ export function renderMarkdown(input: PostmortemInput): string {
     if (!evidence) continue;
     out.push(`Pods in scope (${pods.length}): ${pods.length ? pods.map((p) => `\`${p.name}\``).join(', ') : 'none'}`, '');
     out.push(`NetworkPolicies selecting them (${policies.length}): ${policies.length ? policies.map((p) => `\`${p.name}\``).join(', ') : 'none'}`, '');
+    renderEvidence(out, evidence, names);
   }
 
   out.push('## Decisions', '');

@@ -84,7 +84,9 @@ describe('netpol-responder CLI', () => {
     const result = cli(['demo', '--out', out], { REDIS_URL: testRedisUrl() });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
-    expect(result.stdout).toContain('@alice ran /netpol incident db');
+    expect(result.stdout).toMatch(/Anomaly: db\/postgres sent traffic to external IP 203\.0\.113\.66/);
+    expect(result.stdout).toContain('@alice clicked [ Open incident ]');
+    expect(result.stdout).toContain('Anomalies seen by the flow collector');
     expect(result.stdout).toContain('only visible to @mallory');
     expect(result.stdout).toContain('@bob clicked [ Approve ]');
     expect(result.stdout).toMatch(/Confirmed: `netpol-responder-quarantine-[a-z0-9-]+` is in place/);

@@ -44,6 +44,23 @@ describe('postmortem markdown', () => {
     expect(md.split('\n').filter((l) => l.startsWith('| 2026')).length).toBe(timeline.length);
   });
 
+  it('carries the evidence of step 1: anomalies with their sample flows, and the blast radius with its overflow', () => {
+    const opened = openIncident({ id: '20261123-pm0003', scope: { namespace: 'db' }, requestedBy: 'UREQ', channel: 'C1' }, playbook, at(0));
+    const evidence = {
+      summary: 's',
+      anomalies: [{ severity: 'high', title: 'db/postgres reached `203.0.113.66` <@UREQ>', baseline: 'never seen in 1.5 h', sampleFlows: ['db/postgres-0 -> world 203.0.113.66:443 TCP `FORWARDED`'] }],
+      blastRadius: { cut: ['db/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections'], cutCount: 3, stillAllowed: [], stillAllowedCount: 0 },
+    };
+    const waiting = requestApproval(opened.incident, 'contain', approval, evidence, at(1));
+    const md = renderMarkdown({ incident: waiting.incident, timeline: [], stepTitles: {}, userNames: { UREQ: 'alice' }, generatedAt: at(3) });
+    expect(md).toContain('Anomalies seen by the flow collector (1):');
+    expect(md).toContain('- **high** db/postgres reached `203.0.113.66` @alice: never seen in 1.5 h');
+    // A backtick in a flow line cannot close the code span early.
+    expect(md).toContain("  - `db/postgres-0 -> world 203.0.113.66:443 TCP 'FORWARDED'`");
+    expect(md).toContain('Connections the deny-all cut (3):\n\n```\ndb/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections\n… and 2 more\n```');
+    expect(md).not.toContain('kept allowed');
+  });
+
   it('says when nothing was applied and falls back to ids without names', () => {
     const opened = openIncident({ id: '20261123-pm0002', scope: { namespace: 'api', selector: 'app=x' }, requestedBy: 'UREQ', channel: 'C1' }, playbook, at(0));
     const waiting = requestApproval(opened.incident, 'contain', approval, { summary: 's' }, at(1));
