@@ -35,6 +35,15 @@ describe('configuration', () => {
     expect(config.secrets.slackAppToken).toBeUndefined();
   });
 
+  it('accepts the shipped example configuration (deploy/netpol-responder.example.yaml)', () => {
+    const config = loadConfig(join(import.meta.dirname, '../../deploy/netpol-responder.example.yaml'), env);
+    expect(config.roles).toEqual(['web', 'worker', 'collector']);
+    expect(config.collector?.source).toMatchObject({ kind: 'hubble-relay', address: 'hubble-relay.kube-system.svc:80' });
+    expect(config.collector?.learningPeriod).toBe(3_600_000);
+    expect(config.collector?.dismissFor).toBe(7 * 86_400_000);
+    expect(config.slack.alertsChannel).toBe('C0123NETALERTS');
+  });
+
   it('reads secrets from the environment only', () => {
     const config = buildConfig(minimal, { ...env, SLACK_APP_TOKEN: 'xapp-1', REDIS_URL: 'redis://127.0.0.1:1', KUBECONFIG: '/k' });
     expect(config.secrets.slackAppToken).toBe('xapp-1');
