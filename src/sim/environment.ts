@@ -27,6 +27,13 @@ export interface EnvironmentOptions {
   redisUrl: string;
   /** Also start the Hubble Relay stand-in (shop traffic) and the bot's collector role. */
   flows?: boolean;
+  /**
+   * Run the collector role against this Hubble Relay (host:port) instead of the shop stand-in,
+   * with real time as the flow clock (benchmarks feed it from another thread).
+   */
+  relayAddress?: string;
+  /** The collector's learning period (default 1h). */
+  learningPeriod?: string;
   keyPrefix?: string;
   playbookPath?: string;
   roles?: Config['roles'];
@@ -62,7 +69,8 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
     usergroups: { [APPROVERS_GROUP]: [DEMO_USERS.secondApprover.id] },
   });
-  const hubble = options.flows ? await startShopRelay() : undefined;
+  const hubble = options.flows && !options.relayAddress ? await startShopRelay() : undefined;
+  const relayAddress = options.relayAddress ?? hubble?.address;
   const env: Record<string, string> = {
     NETPOL_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     SLACK_BOT_TOKEN: slack.botToken,
@@ -83,12 +91,12 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
       kube: { applyRetryDelayMs: 20 },
       playbook: { path: options.playbookPath ?? 'playbooks/netpol-incident.yaml' },
-      roles: options.roles ?? (hubble ? ['web', 'worker', 'collector'] : ['web', 'worker']),
-      ...(hubble
+      roles: options.roles ?? (relayAddress ? ['web', 'worker', 'collector'] : ['web', 'worker']),
+      ...(relayAddress
         ? {
             collector: {
-              source: { kind: 'hubble-relay', address: hubble.address, since: new Date(0).toISOString() },
-              learningPeriod: '1h',
+              source: { kind: 'hubble-relay', address: relayAddress, ...(hubble ? { since: new Date(0).toISOString() } : {}) },
+              learningPeriod: options.learningPeriod ?? '1h',
               cooldown: '15m',
             },
           }

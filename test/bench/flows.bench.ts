@@ -4,21 +4,19 @@
 //    messages (decoded with the same proto-loader deserializer grpc-js uses), plus end to end over
 //    real gRPC on loopback (relay stand-in in a worker thread, rate per core of the collector thread);
 //  - heap bytes per baseline edge and total heap at ~1M edges;
-//  - alert latency: anomalous flow published by the relay → onAnomaly in the collector, p50/p99.
+// (Alert latency, flow in → Slack alert posted, is measured end to end by alert.bench.ts.)
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { FlowCollector } from '../../src/flows/collector.js';
 import { FlowPipeline } from '../../src/flows/pipeline.js';
 import { loadObserver, toTimestamp } from '../../src/flows/proto/load.js';
-import { FakeHubbleRelay } from '../../src/sim/hubble/relay-server.js';
 import type { HubbleRecord } from '../../src/sim/hubble/shop-traffic.js';
-import { mb, summarize } from './stats.js';
+import { mb } from './stats.js';
+import { syntheticRecord } from './synthetic-flows.js';
 
 const WORKLOADS = Number(process.env.BENCH_WORKLOADS ?? 10_000);
 const DEFS_PER_WORKLOAD = Number(process.env.BENCH_EDGE_DEFS ?? 55);
 const STEADY_FLOWS = Number(process.env.BENCH_FLOWS ?? 400_000);
-const LATENCY_SAMPLES = Number(process.env.BENCH_ALERTS ?? 200);
-const BACKGROUND = Number(process.env.BENCH_ALERT_BACKGROUND ?? 100);
 const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
 
 const gc = (): void => {
@@ -29,48 +27,7 @@ const gc = (): void => {
   }
 };
 
-function podName(w: number): string {
-  return `app${w}-5d8f7c9b6d-${(w % 99_999).toString(36).padStart(5, 'x')}`;
-}
-
-function endpoint(w: number): Record<string, unknown> {
-  const ns = `team${w % 500}`;
-  return {
-    ID: w % 4000,
-    identity: 100_000 + w,
-    namespace: ns,
-    labels: [`k8s:app=app${w}`, `k8s:app.kubernetes.io/part-of=team${w % 500}`, 'k8s:version=v1', `k8s:io.kubernetes.pod.namespace=${ns}`, 'k8s:io.cilium.k8s.policy.cluster=prod', `k8s:io.cilium.k8s.policy.serviceaccount=app${w}`],
-    pod_name: podName(w),
-  };
-}
-
-function ip(w: number): string {
-  return `10.${(w >> 8) & 255}.${w & 255}.${(w >> 16) + 10}`;
-}
-
-/** The d-th peer of workload w: 80% other workloads on a service port, 20% external IPs. */
-function record(w: number, d: number, time: number): HubbleRecord {
-  const external = d % 5 === 4;
-  const peer = (w + 1 + d * 97) % WORKLOADS;
-  const port = external ? 443 : 8000 + (d % 13);
-  const flow: Record<string, unknown> = {
-    time: new Date(time).toISOString(),
-    verdict: 'FORWARDED',
-    ethernet: { source: '46:e5:ea:1f:95:ff', destination: 'd6:ec:b0:4a:ff:46' },
-    IP: { source: ip(w), destination: external ? `45.${(w >> 8) & 255}.${w & 255}.${d}` : ip(peer), ipVersion: 'IPv4' },
-    l4: { TCP: { source_port: 32768 + ((w * 7 + d) % 28000), destination_port: port, flags: { PSH: true, ACK: true } } },
-    source: endpoint(w),
-    destination: external ? { identity: 2, labels: ['reserved:world'] } : endpoint(peer),
-    Type: 'L3_L4',
-    node_name: `node-${w % 50}`,
-    event_type: { type: 4, sub_type: 3 },
-    traffic_direction: 'EGRESS',
-    trace_observation_point: 'TO_STACK',
-    is_reply: false,
-    Summary: 'TCP Flags: ACK, PSH',
-  };
-  return { flow, node_name: flow.node_name as string, time: flow.time as string };
-}
+const record = (w: number, d: number, time: number): HubbleRecord => syntheticRecord(w, d, time, WORKLOADS);
 
 /** Deterministic steady-state traffic over the known edges, 1 ms of flow time apart. */
 function* steady(count: number, start: number): Generator<HubbleRecord> {
@@ -187,53 +144,11 @@ async function grpcEndToEnd(): Promise<void> {
   await new Promise((r) => worker.once('exit', r));
 }
 
-/** Anomalous flow published by the relay → onAnomaly called, with background traffic around it. */
-async function alertLatency(): Promise<void> {
-  const relay = new FakeHubbleRelay({ capacity: 50_000 });
-  await relay.start();
-  const base = Date.now();
-  const published = new Map<string, number>();
-  const samples: number[] = [];
-  const collector = new FlowCollector({
-    source: { kind: 'hubble-relay', address: relay.address },
-    pipeline: { baseline: { learningPeriodMs: 0 } },
-    onAnomaly: (a) => {
-      const t0 = published.get(a.details.peer ?? '');
-      if (t0 !== undefined && a.kind === 'new-external-egress') samples.push(performance.now() - t0);
-    },
-  });
-  await collector.start();
-  await new Promise((r) => setTimeout(r, 200));
-  // Learn a small normal world first.
-  const normal: HubbleRecord[] = [];
-  for (let w = 0; w < 200; w++) for (let d = 0; d < 10; d++) if (d % 5 !== 4) normal.push(record(w, d, base + normal.length * 0.01));
-  relay.publish(normal);
-  while (collector.pipeline.counts.read < normal.length) await new Promise((r) => setTimeout(r, 5));
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
-    const now = Date.now();
-    const background: HubbleRecord[] = [];
-    for (let k = 0; k < BACKGROUND; k++) background.push(record(k % 200, (k * 7) % 10 === 4 ? 0 : (k * 7) % 10 % 4, now));
-    const bad = record(i % 200, 4, now);
-    const dst = `198.18.${i >> 8}.${i & 255}`;
-    (bad.flow.IP as { destination: string }).destination = dst;
-    relay.publish(background.slice(0, BACKGROUND / 2));
-    published.set(dst, performance.now());
-    relay.publish([bad, ...background.slice(BACKGROUND / 2)]);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const deadline = Date.now() + 10_000;
-  while (samples.length < LATENCY_SAMPLES && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  console.log(summarize(`alert latency (relay publishes anomalous flow → onAnomaly; ${samples.length}/${LATENCY_SAMPLES} alerts; background ${BACKGROUND} flows per 10 ms ≈ ${BACKGROUND * 100} flows/s)`, samples));
-  await collector.stop();
-  await relay.stop();
-}
-
 async function main(): Promise<void> {
   console.log(`flows benchmark: ${WORKLOADS.toLocaleString('en-US')} workloads × ${DEFS_PER_WORKLOAD} peers each; node ${process.version}`);
   await memoryAndThroughput();
   gc();
   await grpcEndToEnd();
-  await alertLatency();
 }
 
 main().then(

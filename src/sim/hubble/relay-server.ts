@@ -129,12 +129,19 @@ export class FakeHubbleRelay {
     await this.start(this.boundPort);
   }
 
+  /** The flows the ring buffer holds: the newest `capacity`. */
+  private retained(): StoredRecord[] {
+    const excess = this.buffer.length - this.options.capacity;
+    return excess > 0 ? this.buffer.slice(excess) : this.buffer;
+  }
+
   /** Adds flows to the buffer and streams them to following clients. */
   publish(records: Iterable<HubbleRecord>): void {
     for (const record of records) {
       const stored = toWireRecord(record);
       this.buffer.push(stored);
-      if (this.buffer.length > this.options.capacity) this.buffer.shift();
+      // Trimmed in batches: shift() on a large array moves every element, per flow.
+      if (this.buffer.length > this.options.capacity * 2) this.buffer.splice(0, this.buffer.length - this.options.capacity);
       this.seen += 1;
       for (const f of this.followers) this.send(f, stored);
     }
@@ -183,7 +190,7 @@ export class FakeHubbleRelay {
     const follower: Follower = { call, matches, until, sent: 0 };
     // Compared in whole microseconds so a Timestamp that went through float ms still matches exactly.
     const us = (ms: number): number => Math.round(ms * 1000);
-    let history = this.buffer.filter((r) => us(r.time) >= us(since) && us(r.time) <= us(until) && matches(r));
+    let history = this.retained().filter((r) => us(r.time) >= us(since) && us(r.time) <= us(until) && matches(r));
     if (number > 0 && !request.since && !request.until) history = request.first === true ? history.slice(0, number) : history.slice(-number);
     else if (!request.since && !request.until && follow) history = [];
     for (const r of history) {
@@ -207,7 +214,7 @@ export class FakeHubbleRelay {
       return;
     }
     callback(null, {
-      num_flows: this.buffer.length,
+      num_flows: this.retained().length,
       max_flows: this.options.capacity,
       seen_flows: this.seen,
       uptime_ns: Number(process.hrtime.bigint() - this.startedAt),

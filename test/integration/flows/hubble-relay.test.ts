@@ -112,6 +112,28 @@ describe('Hubble Relay client against the stand-in (gRPC on loopback)', () => {
     expect(String(status.version)).toContain('stand-in');
   });
 
+  it('keeps only the newest flows its ring buffer holds, across many trims', async () => {
+    const r = new FakeHubbleRelay({ capacity: 50 });
+    await r.start();
+    cleanup.push(() => r.stop());
+    const all = shop(4);
+    expect(all.length).toBeGreaterThan(200);
+    for (const record of all) r.publish([record]);
+    const { c, records } = client(r);
+    expect(await c.serverStatus()).toMatchObject({ num_flows: 50, seen_flows: all.length, max_flows: 50 });
+    c.start();
+    await waitFor(() => records.length === 50);
+    // Shop flows carry no uuid; their source ports are drawn at random, so the sequence identifies them.
+    const sourcePorts = (list: { flow: unknown }[]) =>
+      list.map((x) => {
+        const l4 = (x.flow as { l4?: Record<string, { source_port?: number }> }).l4 ?? {};
+        return Object.values(l4)[0]?.source_port;
+      });
+    const expected = sourcePorts(all.slice(-50));
+    expect(new Set(expected).size).toBeGreaterThan(40);
+    expect(sourcePorts(records as { flow: unknown }[])).toEqual(expected);
+  });
+
   it('reconnects after the relay drops the stream mid-way and resumes without duplicates or gaps', async () => {
     const r = await relay();
     const all = shop(5);
