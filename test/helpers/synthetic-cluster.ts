@@ -1,17 +1,7 @@
 // Deterministic synthetic clusters in realistic proportions (per 100 pods: one namespace,
 // 20 workloads of 5 replicas, ~50 policies: default-deny, DNS, monitoring, per-workload
 // ingress/egress allow rules, cross-namespace rules, a few ipBlocks), for tests and benchmarks.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/sim/random.js';
 
 export interface SyntheticOptions {
   pods: number;
@@ -26,7 +16,7 @@ const TIERS = ['web', 'api', 'worker', 'db'];
 const TEAMS = ['payments', 'search', 'identity', 'catalog', 'monitoring', 'platform'];
 
 export function syntheticCluster(options: SyntheticOptions): unknown[] {
-  const rand = mulberry32(options.seed ?? 42);
+  const rand = seededRandom(options.seed ?? 42);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
   const podsPerNs = 100;
   const replicas = 5;

@@ -5,17 +5,7 @@ import { ClassConnectivity, allowed, connectivity, loadObjects, PolicyIndex, typ
 import { parseIp, type IpAddress } from '../../src/policy/ip-set.js';
 import type { Rule } from '../../src/policy/model.js';
 import { matches } from '../../src/policy/selectors.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../src/sim/random.js';
 
 const KEYS = ['app', 'tier', 'env'];
 const VALUES = ['a', 'b', 'c'];
@@ -39,7 +29,7 @@ const SAMPLE_PORTS: Array<[Protocol, number]> = [
 ];
 
 function randomCluster(seed: number): unknown[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
   const labels = (): Record<string, string> => Object.fromEntries(KEYS.filter(() => r() < 0.6).map((k) => [k, pick(VALUES)]));
   const selector = (): Record<string, unknown> => {

@@ -6,6 +6,7 @@
 // payments→postgres:5432, every workload→kube-dns:53/UDP. Incident phase (after a bad policy
 // change): policy drops of web→postgres:5432 and postgres-0 → 203.0.113.66:443 (exfiltration).
 // 203.0.113.66 is TEST-NET-3: it only ever appears as data inside flows.
+import { seededRandom } from '../random.js';
 
 export interface HubbleRecord {
   flow: Record<string, unknown>;
@@ -73,18 +74,6 @@ function rfc3339(ms: number): string {
   const whole = Math.floor(ms);
   const micros = Math.round((ms - whole) * 1000);
   return new Date(whole).toISOString().replace('Z', `${String(micros).padStart(3, '0')}000Z`);
-}
-
-/** mulberry32: small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface FlowSpec {
@@ -159,7 +148,7 @@ export function shopTimeline(options: Partial<ShopTrafficOptions> = {}): ShopTim
 /** The whole scenario, in time order. */
 export function* shopTraffic(options: Partial<ShopTrafficOptions> = {}): Generator<HubbleRecord> {
   const o = { ...DEFAULT_SHOP_TRAFFIC, ...options };
-  const random = prng(o.seed);
+  const random = seededRandom(o.seed);
   const minutes = o.normalMinutes + o.incidentMinutes;
   for (let minute = 0; minute < minutes; minute++) {
     const base = o.start + minute * 60_000;
