@@ -147,8 +147,10 @@ describe('collector end to end: relay stand-in → pipeline → onAnomaly, with 
     expect(b.isActive).toBe(false);
     await waitFor(() => a.pipeline.counts.read === incidentAt, 10_000);
     await a.stop(); // snapshot + release
+    const requestsBefore = relay.requests.length;
     await waitFor(() => b.isActive, 3_000);
     expect(b.pipeline.baseline.edgeCount).toBe(a.pipeline.baseline.edgeCount);
+    await waitFor(() => relay.requests.length > requestsBefore, 3_000); // b's GetFlows has reached the relay
     // The standby resumed the stream at the snapshot's newest flow, not from the beginning.
     const resume = relay.requests.at(-1)?.since as { seconds: number };
     expect(resume.seconds).toBe(Math.floor(a.pipeline.watermark / 1000));
