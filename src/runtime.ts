@@ -10,6 +10,7 @@ import type { FlowCollector } from './flows/collector.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { createLogger, type Logger } from './log.js';
+import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
 import { IncidentEngine } from './playbook/engine.js';
 import { loadPlaybook } from './playbook/load.js';
 import type { Playbook } from './playbook/schema.js';
@@ -44,6 +45,8 @@ export interface RunningBot {
   desk?: AnomalyDesk;
   anomalies: AnomalyStore;
   collector?: FlowCollector;
+  /** Port of the metrics endpoint, when `metrics` is configured. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -61,8 +64,10 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const cluster = options.cluster ?? createKubeGateway(loadKubeConfig({ kubeconfigPath: config.kubeconfigPath }));
   const client = new WebClient(config.secrets.slackBotToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 } });
   const chat = new WebApiChat(client, config.slack.apiUrl);
-  const store = new IncidentStore(redis, prefix);
+  const metrics = new BotMetrics();
+  const store = new IncidentStore(redis, prefix, (events) => metrics.recordTimelineEvents(events));
   const queue = createJobQueue(redis, prefix);
+  metrics.observeQueue(() => queue.counts());
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
   const guarded = protectedNamespaces(playbook, config);
   const anomalyStore = new AnomalyStore(redis, prefix, config.anomalies.keepFor);
@@ -78,6 +83,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
         protectedNamespaces: guarded,
         dismissForMs: config.collector?.dismissFor ?? 7 * 86_400_000,
         logger: logger.child({ role: 'anomalies' }),
+        onRaised: (anomaly) => metrics.recordAnomaly(anomaly),
       })
     : undefined;
   const engine = new IncidentEngine({
@@ -140,7 +146,10 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     });
     port = await web.start(options.port ?? config.slack.port, config.slack.host);
   }
-  logger.info({ roles: config.roles, port, playbook: playbook.name }, 'netpol-responder started');
+  if (collectorRole) metrics.observeCollector(collectorRole.collector);
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics) metricsServer = await startMetricsServer(metrics, config.metrics.port, config.metrics.host);
+  logger.info({ roles: config.roles, port, metricsPort: metricsServer?.port, playbook: playbook.name }, 'netpol-responder started');
 
   return {
     port,
@@ -152,7 +161,9 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     desk,
     anomalies: anomalyStore,
     collector: collectorRole?.collector,
+    metricsPort: metricsServer?.port,
     async stop() {
+      await metricsServer?.close();
       await collectorRole?.stop();
       await web?.stop();
       await worker?.close();

@@ -24,6 +24,8 @@ export interface AnomalyDeskOptions {
   dismissForMs: number;
   logger: Logger;
   clock?: () => Date;
+  /** Told of every anomaly stored for the first time (metrics). */
+  onRaised?: (anomaly: Anomaly) => void;
 }
 
 export interface DeskResult {
@@ -45,6 +47,7 @@ export class AnomalyDesk {
   /** From the collector or a webhook: store it and queue its Slack alert (once per anomaly id). */
   async raise(anomaly: Anomaly): Promise<void> {
     if (!(await this.options.store.save(anomaly, this.clock()))) return;
+    this.options.onRaised?.(anomaly);
     this.log(anomaly).info({ severity: anomaly.severity }, 'anomaly raised');
     await this.options.queue.enqueue({ name: 'anomaly-alert', data: { anomalyId: anomaly.id } });
   }

@@ -103,6 +103,14 @@ export const fileConfigSchema = z
       })
       .strict()
       .default({ concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
+    /** Prometheus metrics on their own port (off unless set): every role can expose them. */
+    metrics: z
+      .object({
+        port: z.number().int().min(0).max(65535),
+        host: z.string().default('0.0.0.0'),
+      })
+      .strict()
+      .optional(),
     export: z.object({ dir: z.string().min(1).default('postmortem') }).strict().default({ dir: 'postmortem' }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

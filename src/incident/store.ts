@@ -45,6 +45,8 @@ export class IncidentStore {
   constructor(
     private readonly redis: Redis,
     prefix: string,
+    /** Told of the timeline events of every write that went through (metrics). */
+    private readonly onWritten: (events: readonly TimelineEvent[]) => void = () => undefined,
   ) {
     this.keys = incidentKeys(prefix);
     if (!('netpolWrite' in redis)) redis.defineCommand('netpolWrite', { numberOfKeys: 4, lua: WRITE_SCRIPT });
@@ -53,7 +55,7 @@ export class IncidentStore {
   private async write(incident: Incident, expectedVersion: number, events: TimelineEvent[], releaseScope: boolean): Promise<[number, string, string?]> {
     const next = { ...incident, version: expectedVersion === -1 ? 1 : expectedVersion + 1 };
     const run = (this.redis as unknown as { netpolWrite(...args: (string | number)[]): Promise<[number, string, string?]> }).netpolWrite;
-    return run.call(
+    const result = await run.call(
       this.redis,
       this.keys.incident(incident.id),
       this.keys.timeline(incident.id),
@@ -66,6 +68,8 @@ export class IncidentStore {
       Date.parse(incident.createdAt),
       ...events.map((e) => JSON.stringify(e)),
     );
+    if (result[0] === 1) this.onWritten(events);
+    return result;
   }
 
   /** Creates the incident unless its scope already has an open one. */

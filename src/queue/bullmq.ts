@@ -8,12 +8,15 @@ const QUEUE_NAME = 'incident-jobs';
 
 export interface JobQueue {
   enqueue(job: IncidentJob, options?: { delayMs?: number }): Promise<void>;
+  /** Jobs per state (waiting, active, delayed, failed, ...), for metrics. */
+  counts(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
 export function createJobQueue(connection: Redis, prefix: string): JobQueue {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: `${prefix}:bull` });
   return {
+    counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
     async enqueue(job, options = {}) {
       await queue.add(job.name, job.data, {
         jobId: jobIdOf(job),

@@ -8,7 +8,7 @@ import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, startTestEnvironme
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
-  env = await startTestEnvironment({ flows: true });
+  env = await startTestEnvironment({ flows: true, metrics: true });
   // The relay's history is the shop's normal traffic: wait until the collector has read all of it.
   const collector = env.bot!.collector!;
   const deadline = Date.now() + 20_000;
@@ -109,5 +109,20 @@ describe('anomalies into incidents', () => {
     const id = /Opening incident `([a-z0-9-]+)`/.exec(result.body)![1]!;
     const message = await env.slack.waitForMessage((m) => !m.threadTs && m.text.includes(id) && hasApprovalButtons(m), 10_000);
     expect(JSON.stringify(message.blocks)).toContain('Anomalies seen by the flow collector');
+  });
+
+  it('exposes the collector, the anomalies and the incidents as Prometheus metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${env.bot!.metricsPort}/metrics`)).text();
+    const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"|.]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    // Read at scrape time: the incident's flows may still be arriving.
+    expect(value('netpol_responder_flows_read_total')).toBeGreaterThan(1000);
+    expect(value('netpol_responder_flows_read_total')).toBeLessThanOrEqual(env.bot!.collector!.pipeline.counts.read);
+    expect(value('netpol_responder_collector_active')).toBe(1);
+    expect(value('netpol_responder_baseline_edges')).toBeGreaterThan(10);
+    expect(value('netpol_responder_anomalies_raised_total{kind="new-external-egress",severity="high",origin="flows"}')).toBe(1);
+    expect(value('netpol_responder_anomalies_raised_total{kind="external-alert",severity="critical",origin="alertmanager"}')).toBeGreaterThanOrEqual(1);
+    expect(value('netpol_responder_timeline_events_total{type="policy.confirmed"}')).toBe(1);
+    expect(value('netpol_responder_timeline_events_total{type="incident.opened"}')).toBeGreaterThanOrEqual(2);
+    expect(text).toMatch(/^netpol_responder_jobs\{state="completed"\} \d+$/m);
   });
 });

@@ -42,6 +42,7 @@ describe('configuration', () => {
     expect(config.collector?.learningPeriod).toBe(3_600_000);
     expect(config.collector?.dismissFor).toBe(7 * 86_400_000);
     expect(config.slack.alertsChannel).toBe('C0123NETALERTS');
+    expect(config.metrics).toEqual({ port: 9464, host: '0.0.0.0' });
   });
 
   it('reads secrets from the environment only', () => {
@@ -60,6 +61,9 @@ describe('configuration', () => {
     [{ ...minimal, kube: { botNamespace: 'Bad_NS' } }, 'kube.botNamespace: must be a DNS-1123 label'],
     [{ ...minimal, surprise: true }, '(root): Unrecognized key: "surprise"'],
     [{ slack: { ...minimal.slack, port: 70000 } }, 'slack.port:'],
+    [{ ...minimal, metrics: { port: 70000 } }, 'metrics.port:'],
+    [{ ...minimal, metrics: { host: '127.0.0.1' } }, 'metrics.port:'],
+    [{ ...minimal, metrics: { port: 9464, path: '/m' } }, 'metrics: Unrecognized key: "path"'],
     [{}, 'slack:'],
   ])('reports a bad field with its path and reason (%#)', (document, expected) => {
     const problems = problemsOf(() => buildConfig(document, env));
