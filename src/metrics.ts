@@ -96,16 +96,33 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves GET /metrics on its own port, apart from the Slack endpoint (which faces the internet). */
-export async function startMetricsServer(metrics: BotMetrics, port: number, host: string): Promise<MetricsServer> {
+const PATHS = ['/metrics', '/healthz', '/readyz'];
+
+/**
+ * Serves GET /metrics, /healthz (the process answers) and /readyz (`ready` resolves, e.g. Redis
+ * answers a PING) on their own port, apart from the Slack endpoint, which faces the internet.
+ * Worker and collector replicas have no other HTTP port, so their probes live here too.
+ */
+export async function startMetricsServer(metrics: BotMetrics, port: number, host: string, ready: () => Promise<void> = async () => undefined): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (!PATHS.includes(path)) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: this port serves ${PATHS.join(', ')}\n`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      ready().then(
+        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n'),
+        (error: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${error instanceof Error ? error.message : String(error)}\n`),
+      );
       return;
     }
     metrics.registry.metrics().then(

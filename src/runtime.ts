@@ -148,7 +148,13 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   }
   if (collectorRole) metrics.observeCollector(collectorRole.collector);
   let metricsServer: MetricsServer | undefined;
-  if (config.metrics) metricsServer = await startMetricsServer(metrics, config.metrics.port, config.metrics.host);
+  if (config.metrics) {
+    // Ready while Redis answers: every role keeps its state there.
+    const ready = async (): Promise<void> => {
+      await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer PING within 2 s')), 2000).unref())]);
+    };
+    metricsServer = await startMetricsServer(metrics, config.metrics.port, config.metrics.host, ready);
+  }
   logger.info({ roles: config.roles, port, metricsPort: metricsServer?.port, playbook: playbook.name }, 'netpol-responder started');
 
   return {

@@ -112,6 +112,7 @@ describe('anomalies into incidents', () => {
   });
 
   it('exposes the collector, the anomalies and the incidents as Prometheus metrics', async () => {
+    expect((await fetch(`http://127.0.0.1:${env.bot!.metricsPort}/readyz`)).status).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${env.bot!.metricsPort}/metrics`)).text();
     const value = (series: string): number => Number(new RegExp(`^${series.replace(/[{}"|.]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
     // Read at scrape time: the incident's flows may still be arriving.

@@ -11,8 +11,8 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function serve(metrics: BotMetrics): Promise<string> {
-  const server = await startMetricsServer(metrics, 0, '127.0.0.1');
+async function serve(metrics: BotMetrics, ready?: () => Promise<void>): Promise<string> {
+  const server = await startMetricsServer(metrics, 0, '127.0.0.1', ready);
   servers.push(server);
   return `http://127.0.0.1:${server.port}`;
 }
@@ -71,7 +71,7 @@ describe('metrics endpoint', () => {
     const url = await serve(new BotMetrics());
     const elsewhere = await fetch(`${url}/slack/events`);
     expect(elsewhere.status).toBe(404);
-    expect(await elsewhere.text()).toContain('/metrics');
+    expect(await elsewhere.text()).toContain('/metrics, /healthz, /readyz');
     const post = await fetch(`${url}/metrics`, { method: 'POST', body: 'x'.repeat(1_000_000) });
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET, HEAD');
@@ -79,6 +79,21 @@ describe('metrics endpoint', () => {
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
     expect((await fetch(`${url}/metrics?x=${'a'.repeat(4000)}`)).status).toBe(200);
+  });
+
+  it('answers liveness always and readiness from its probe, with the reason when not ready', async () => {
+    let redisUp = true;
+    const url = await serve(new BotMetrics(), async () => {
+      if (!redisUp) throw new Error('Redis did not answer PING within 2 s');
+    });
+    expect(await (await fetch(`${url}/healthz`)).text()).toBe('ok\n');
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    redisUp = false;
+    const notReady = await fetch(`${url}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.text()).toContain('Redis did not answer PING');
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/healthz`, { method: 'DELETE' })).status).toBe(405);
   });
 
   it('reports a scrape that fails as 500 with the reason', async () => {
