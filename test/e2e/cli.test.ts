@@ -31,6 +31,18 @@ describe('netpol-responder CLI', () => {
     expect(result.stderr).toContain('worker.concurrency:');
   });
 
+  it.each([
+    [['--roles', 'web,janitor'], '--roles: must be a comma-separated list of web, worker, collector (got "web,janitor")'],
+    [['--roles', ''], '--roles: must be a comma-separated list'],
+    [['--port', '70000'], '--port: must be a port number from 0 to 65535 (got "70000")'],
+    [['--port', '80; rm -rf /'], '--port: must be a port number'],
+  ])('serve: a bad override %j is refused with usage and exit 2, before anything starts', (args, message) => {
+    const result = cli(['serve', '--config', '/nonexistent/config.yaml', ...args], secrets);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).toContain('usage: netpol-responder serve');
+  });
+
   it('serve: a broken playbook is reported with file, line and reason', () => {
     const dir = temp();
     const playbook = join(dir, 'pb.yaml');
