@@ -2,7 +2,13 @@
 // dies (no renewals), the key expires and a standby takes over on its next attempt. Renew and
 // release only act when the lock still holds this instance's token (Lua), so a collector that
 // paused past its TTL can never extend or delete a successor's lock.
+//
+// The holder fences itself: it counts the lock as its own only until the TTL of its last
+// confirmed renewal runs out (measured from when that renewal was sent). A renewal that fails or
+// hangs (Redis unreachable, a network partition) is retried until then; past that point a standby
+// may hold the lock, so the holder stops before the standby can start.
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -29,6 +35,8 @@ export class CollectorLock {
   private held = false;
   private running = false;
   private ticking: Promise<void> | null = null;
+  /** performance.now() when the last confirmed SET/PEXPIRE was sent: the lock is ours until this + ttl. */
+  private confirmedAt = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -83,21 +91,34 @@ export class CollectorLock {
     }, this.intervalMs);
   }
 
+  /** Stop counting the lock as ours this long before its TTL could run out (clock drift, GC pauses). */
+  private get safetyMs(): number {
+    return Math.min(this.intervalMs, Math.floor(this.ttlMs / 4));
+  }
+
   private async tick(): Promise<void> {
+    const sentAt = performance.now();
     try {
       if (this.held) {
-        const renewed = await this.redis.eval(RENEW, 1, this.options.key, this.token, String(this.ttlMs));
-        if (renewed !== 1) await this.lose('lock taken over or expired');
+        const expiresIn = this.confirmedAt + this.ttlMs - this.safetyMs - sentAt;
+        const renewed = await withDeadline(this.redis.eval(RENEW, 1, this.options.key, this.token, String(this.ttlMs)), expiresIn);
+        if (renewed === 1) this.confirmedAt = sentAt;
+        else await this.lose('lock taken over or expired');
       } else {
-        const acquired = await this.redis.set(this.options.key, this.token, 'PX', this.ttlMs, 'NX');
+        // Bounded too, so stop() never waits on a Redis that does not answer.
+        const acquired = await withDeadline(this.redis.set(this.options.key, this.token, 'PX', this.ttlMs, 'NX'), this.ttlMs);
         if (acquired === 'OK' && this.running) {
           this.held = true;
+          this.confirmedAt = sentAt;
           await this.options.onAcquired?.();
         }
       }
     } catch (error) {
-      // Redis unreachable: a holder cannot prove it still holds the lock past its TTL, so it stops.
-      if (this.held) await this.lose(`redis error: ${error instanceof Error ? error.message : String(error)}`);
+      const reason = error instanceof Error ? error.message : String(error);
+      // A failed renewal is retried while the last confirmed one still covers us; after that, stop.
+      if (this.held && (error instanceof DeadlinePassed || performance.now() >= this.confirmedAt + this.ttlMs - this.safetyMs)) {
+        await this.lose(`could not renew the lock before it could expire (${reason})`);
+      }
     }
     this.schedule();
   }
@@ -106,4 +127,24 @@ export class CollectorLock {
     this.held = false;
     await this.options.onLost?.(reason);
   }
+}
+
+class DeadlinePassed extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer within ${Math.max(0, Math.round(ms))} ms`);
+  }
+}
+
+/** Resolves or rejects with the command, or rejects with DeadlinePassed after `ms` (the command is left to finish or fail on its own). */
+function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
+  if (ms <= 0) {
+    command.catch(() => undefined);
+    return Promise.reject(new DeadlinePassed(ms));
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlinePassed(ms)), ms);
+  });
+  command.catch(() => undefined);
+  return Promise.race([command, deadline]).finally(() => clearTimeout(timer));
 }

@@ -8,6 +8,7 @@ import type { Anomaly } from '../../../src/flows/types.js';
 import { FakeHubbleRelay } from '../../../src/sim/hubble/relay-server.js';
 import { shopTimeline, shopTraffic } from '../../../src/sim/hubble/shop-traffic.js';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis.js';
+import { startTcpProxy } from '../../helpers/tcp-proxy.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
 afterEach(async () => {
@@ -98,6 +99,58 @@ describe('collector lock', () => {
     await b.stop(); // graceful: released, no TTL wait
     await waitFor(() => c.isHeld, 1_000);
     expect(events).toEqual(['a+', 'b+']);
+  });
+
+  it('a holder cut off from Redis stops before its lock can expire, so a standby never overlaps it', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port));
+    const cutOff = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: null });
+    cleanup.push(() => proxy.close());
+    cleanup.push(() => cutOff.disconnect());
+    const key = `${uniquePrefix('lock')}:collector:lock`;
+    const events: { what: string; at: number }[] = [];
+    let reason = '';
+    const a = new CollectorLock(cutOff, {
+      key,
+      ttlMs: 600,
+      intervalMs: 150,
+      onAcquired: () => void events.push({ what: 'a+', at: performance.now() }),
+      onLost: (why) => {
+        reason = why;
+        events.push({ what: 'a-', at: performance.now() });
+      },
+    });
+    const b = new CollectorLock(redis(), { key, ttlMs: 600, intervalMs: 50, onAcquired: () => void events.push({ what: 'b+', at: performance.now() }) });
+    cleanup.push(() => a.abandon());
+    cleanup.push(() => b.stop());
+    await a.start();
+    await b.start();
+    expect(a.isHeld).toBe(true);
+
+    proxy.partition(true); // renewals now hang: no error, no answer
+    await waitFor(() => b.isHeld, 3_000);
+    expect(events.map((e) => e.what)).toEqual(['a+', 'a-', 'b+']);
+    expect(reason).toContain('could not renew the lock before it could expire');
+    expect(a.isHeld).toBe(false);
+    // a stopped while its last renewal still covered it: b could not have started earlier.
+    expect(events[2]!.at - events[1]!.at).toBeGreaterThan(0);
+  });
+
+  it('a holder keeps its lock through a short Redis stall shorter than the TTL', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port));
+    const stalled = new Redis(`redis://127.0.0.1:${proxy.port}`, { maxRetriesPerRequest: null });
+    cleanup.push(() => proxy.close());
+    cleanup.push(() => stalled.disconnect());
+    let lost = '';
+    const a = new CollectorLock(stalled, { key: `${uniquePrefix('lock')}:collector:lock`, ttlMs: 2_000, intervalMs: 200, onLost: (why) => void (lost = why) });
+    cleanup.push(() => a.stop());
+    await a.start();
+    proxy.partition(true);
+    await new Promise((r) => setTimeout(r, 500)); // a renewal or two wait for an answer
+    proxy.partition(false);
+    // The partition healed within the TTL: the held renewals complete and the lock stays held.
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(lost).toBe('');
+    expect(a.isHeld).toBe(true);
   });
 
   it('a holder whose lock was taken away notices on its next renewal and stops', async () => {
