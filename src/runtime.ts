@@ -1,6 +1,7 @@
 // Starts the bot's roles (web: Slack app; worker: step jobs) in this process, sharing one Redis.
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
+import { pipelineOptionsOf } from './config/pipeline-options.js';
 import type { Config } from './config/schema.js';
 import { startCollectorRole, type CollectorRole } from './anomaly/collector-role.js';
 import { AnomalyDesk } from './anomaly/desk.js';
@@ -122,8 +123,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       keyPrefix: prefix,
       desk,
       store: anomalyStore,
-      learningPeriodMs: config.collector.learningPeriod,
-      cooldownMs: config.collector.cooldown,
+      pipeline: pipelineOptionsOf(config.collector),
       logger: logger.child({ role: 'collector' }),
       now: options.flowClock,
     });

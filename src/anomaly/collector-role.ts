@@ -3,6 +3,7 @@
 // as they arrive on the feedback stream), whichever replica holds the collector lock.
 import type { Redis } from 'ioredis';
 import { FlowCollector, type CollectorSource } from '../flows/collector.js';
+import type { PipelineOptions } from '../flows/pipeline.js';
 import type { Logger } from '../log.js';
 import type { AnomalyDesk } from './desk.js';
 import type { AnomalyStore } from './store.js';
@@ -13,8 +14,8 @@ export interface CollectorRoleOptions {
   keyPrefix: string;
   desk: AnomalyDesk;
   store: AnomalyStore;
-  learningPeriodMs: number;
-  cooldownMs: number;
+  /** Learning period, cooldown, detector thresholds and baseline bounds. */
+  pipeline: Partial<PipelineOptions>;
   logger: Logger;
   /** Flow-time clock; the embedded environment replays a scenario with its own times. */
   now?: () => number;
@@ -32,7 +33,7 @@ export async function startCollectorRole(options: CollectorRoleOptions): Promise
     onAnomaly: (anomaly) => options.desk.raise(anomaly),
     redis: options.redis,
     keyPrefix: `${options.keyPrefix}:flows`,
-    pipeline: { baseline: { learningPeriodMs: options.learningPeriodMs }, cooldownMs: options.cooldownMs },
+    pipeline: options.pipeline,
     logger,
     ...(options.now ? { now: options.now } : {}),
   });

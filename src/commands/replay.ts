@@ -4,15 +4,30 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ConfigError, formatIssues, readConfigDocument } from '../config/load.js';
+import { pipelineOptionsOf, type CollectorSettings } from '../config/pipeline-options.js';
+import { collectorSchema } from '../config/schema.js';
 import { formatReplayText, replay, type ReplayInput } from '../flows/replay.js';
 
 const USAGE = `usage: netpol-responder replay <flows.jsonl|-> [--learn <normal.jsonl>] [--format text|json]
-                                [--learning-minutes N] [--cooldown-minutes N]
+                                [--config FILE] [--learning-minutes N] [--cooldown-minutes N]
 
 Runs captured Hubble JSON lines through the anomaly pipeline. With --learn, the baseline is learned
 from that file first; otherwise the first --learning-minutes (default 60) of the stream are learned.
-"-" reads standard input.
+"-" reads standard input. --config takes the thresholds, baseline bounds, learning period and
+cooldown from the \`collector\` section of a configuration file (the bot's own, or one holding only
+that section); --learning-minutes and --cooldown-minutes override it.
 `;
+
+/** The bot's configuration file, or one with only a collector section (its source may be left out). */
+const tuningFileSchema = z.looseObject({ collector: collectorSchema.partial({ source: true }).optional() });
+
+function collectorSettings(path: string): CollectorSettings {
+  const parsed = tuningFileSchema.safeParse(readConfigDocument(path) ?? {});
+  if (!parsed.success) throw new ConfigError(path, formatIssues(parsed.error.issues));
+  return parsed.data.collector ?? {};
+}
 
 async function input(path: string): Promise<ReplayInput | string> {
   if (path === '-') return { name: 'stdin', stream: process.stdin };
@@ -41,6 +56,7 @@ export async function run(argv: string[]): Promise<number> {
         format: { type: 'string', default: 'text' },
         'learning-minutes': { type: 'string' },
         'cooldown-minutes': { type: 'string' },
+        config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -66,6 +82,16 @@ export async function run(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  let settings: CollectorSettings = {};
+  if (parsed.values.config !== undefined) {
+    try {
+      settings = collectorSettings(parsed.values.config);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      process.stderr.write(`${error.message}\n`);
+      return 1;
+    }
+  }
   const main = await input(path);
   const learn = parsed.values.learn !== undefined ? await input(parsed.values.learn) : null;
   for (const i of [main, learn]) {
@@ -74,10 +100,12 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const report = await replay(main as ReplayInput, learn as ReplayInput | null, {
-    ...(typeof cooldown === 'number' ? { cooldownMs: cooldown } : {}),
-    ...(typeof learning === 'number' ? { baseline: { learningPeriodMs: learning } } : {}),
+  const options = pipelineOptionsOf({
+    ...settings,
+    ...(typeof cooldown === 'number' ? { cooldown } : {}),
+    ...(typeof learning === 'number' ? { learningPeriod: learning } : {}),
   });
+  const report = await replay(main as ReplayInput, learn as ReplayInput | null, options);
   process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReplayText(report));
   return 0;
 }

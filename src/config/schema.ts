@@ -11,6 +11,78 @@ const dns1123Label = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits, "-")')
   .max(63);
 
+const positive = z.number().positive().max(1e6);
+const atLeastOne = z.number().int().min(1).max(1e9);
+const enabled = z.boolean();
+
+/** Overrides of the detectors' thresholds (src/flows/detect/config.ts); every field optional. */
+export const detectorsSchema = z
+  .object({
+    newExternalEgress: z.object({ enabled }).partial().strict(),
+    newEastWestEdge: z.object({ enabled }).partial().strict(),
+    volumeSpike: z
+      .object({ enabled, minHistoryBuckets: atLeastOne, madFactor: positive, minRatio: positive, minCount: atLeastOne, edgeDevFactor: positive, edgeMinRatio: positive, edgeMinCount: atLeastOne })
+      .partial()
+      .strict(),
+    policyDenySpike: z.object({ enabled, minHistoryBuckets: atLeastOne, madFactor: positive, minRatio: positive, minCount: atLeastOne }).partial().strict(),
+    fanOut: z.object({ enabled, minDistinct: atLeastOne, peakFactor: positive }).partial().strict(),
+  })
+  .partial()
+  .strict();
+
+/** The baseline's time scales and memory bounds that operators tune; every field optional. */
+export const baselineSchema = z
+  .object({
+    /** Rate bucket length (volume and deny spikes are judged per bucket). */
+    bucket: durationSchema,
+    /** Buckets of history kept per workload for the median/MAD. */
+    historyBuckets: z.number().int().min(5).max(10_000),
+    /** Half-life of an edge's weight: how fast retired peers fade. */
+    halfLife: durationSchema,
+    /** Window in which distinct destinations are counted for fan-out. */
+    fanoutWindow: durationSchema,
+    maxEdgesPerWorkload: z.number().int().min(16).max(1_000_000),
+    maxEdgesTotal: z.number().int().min(1000).max(100_000_000),
+    maxWorkloads: z.number().int().min(10).max(10_000_000),
+    /** Prefix lengths that group external addresses into one peer. */
+    cidrV4Prefix: z.number().int().min(8).max(32),
+    cidrV6Prefix: z.number().int().min(16).max(128),
+    /** DNS suffixes that are cluster-internal (never external egress). */
+    clusterDomains: z.array(z.string().min(1).max(253)).max(100),
+  })
+  .partial()
+  .strict()
+  .refine((b) => b.bucket === undefined || b.bucket >= 1000, { message: 'bucket must be at least 1s', path: ['bucket'] });
+
+/** The flow collector (role "collector"): where flows come from and how anomalies are judged. */
+export const collectorSchema = z
+  .object({
+    source: z.discriminatedUnion('kind', [
+      z
+        .object({
+          kind: z.literal('hubble-relay'),
+          /** host:port of Hubble Relay's gRPC API, e.g. hubble-relay.kube-system.svc:80 */
+          address: z.string().regex(/^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port'),
+          namespaces: z.object({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).strict().optional(),
+          /** Start from the relay's buffer at this time (ISO-8601) instead of new flows only. */
+          since: z.iso.datetime().transform((t) => Date.parse(t)).optional(),
+        })
+        .strict(),
+      z.object({ kind: z.literal('jsonl-file'), path: z.string().min(1), fromEnd: z.boolean().default(true) }).strict(),
+    ]),
+    /** A workload is not reported on until it has been watched this long. */
+    learningPeriod: durationSchema.default(3_600_000),
+    /** One alert per ongoing event: repeats closer together than this are folded into it. */
+    cooldown: durationSchema.default(900_000),
+    /** "Dismiss as expected" mutes an anomaly's dedupe key for this long. */
+    dismissFor: durationSchema.default(7 * 86_400_000),
+    /** Detector thresholds; each figure left out keeps its default (docs/flows.md). */
+    detectors: detectorsSchema.optional(),
+    /** Baseline time scales and memory bounds; each figure left out keeps its default. */
+    baseline: baselineSchema.optional(),
+  })
+  .strict();
+
 export const fileConfigSchema = z
   .object({
     slack: z
@@ -56,31 +128,7 @@ export const fileConfigSchema = z
       .object({ path: z.string().min(1).default('playbooks/netpol-incident.yaml') })
       .strict()
       .default({ path: 'playbooks/netpol-incident.yaml' }),
-    /** The flow collector (role "collector"): where flows come from and how anomalies are judged. */
-    collector: z
-      .object({
-        source: z.discriminatedUnion('kind', [
-          z
-            .object({
-              kind: z.literal('hubble-relay'),
-              /** host:port of Hubble Relay's gRPC API, e.g. hubble-relay.kube-system.svc:80 */
-              address: z.string().regex(/^[^\s:/]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/, 'must be host:port'),
-              namespaces: z.object({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).strict().optional(),
-              /** Start from the relay's buffer at this time (ISO-8601) instead of new flows only. */
-              since: z.iso.datetime().transform((t) => Date.parse(t)).optional(),
-            })
-            .strict(),
-          z.object({ kind: z.literal('jsonl-file'), path: z.string().min(1), fromEnd: z.boolean().default(true) }).strict(),
-        ]),
-        /** A workload is not reported on until it has been watched this long. */
-        learningPeriod: durationSchema.default(3_600_000),
-        /** One alert per ongoing event: repeats closer together than this are folded into it. */
-        cooldown: durationSchema.default(900_000),
-        /** "Dismiss as expected" mutes an anomaly's dedupe key for this long. */
-        dismissFor: durationSchema.default(7 * 86_400_000),
-      })
-      .strict()
-      .optional(),
+    collector: collectorSchema.optional(),
     anomalies: z
       .object({
         /** Anomalies this recent in a namespace are shown when an incident is opened there. */

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.js';
+import { pipelineOptionsOf } from '../../src/config/pipeline-options.js';
+import { FlowPipeline } from '../../src/flows/pipeline.js';
 
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
 const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
@@ -45,6 +47,28 @@ describe('configuration', () => {
     expect(config.metrics).toEqual({ port: 9464, host: '0.0.0.0' });
   });
 
+  it('maps the collector section onto the flow pipeline: thresholds, baseline bounds, learning period, cooldown', () => {
+    const collector = {
+      source: { kind: 'jsonl-file', path: '/var/run/cilium/hubble/events.log' },
+      learningPeriod: '2h',
+      cooldown: '5m',
+      detectors: { fanOut: { minDistinct: 80 }, newEastWestEdge: { enabled: false } },
+      baseline: { bucket: '30s', halfLife: '3d', fanoutWindow: '10s', maxWorkloads: 1000, clusterDomains: ['cluster.local', 'corp.internal'] },
+    };
+    const options = pipelineOptionsOf(buildConfig({ ...minimal, collector }, env).collector);
+    expect(options).toEqual({
+      baseline: { learningPeriodMs: 7_200_000, bucketMs: 30_000, halfLifeMs: 3 * 86_400_000, fanoutWindowMs: 10_000, maxWorkloads: 1000, clusterDomains: ['cluster.local', 'corp.internal'] },
+      detectors: { fanOut: { minDistinct: 80 }, newEastWestEdge: { enabled: false } },
+      cooldownMs: 300_000,
+    });
+    const pipeline = new FlowPipeline(options);
+    expect(pipeline.detectors.fanOut).toEqual({ enabled: true, minDistinct: 80, peakFactor: 3 });
+    expect(pipeline.detectors.newEastWestEdge.enabled).toBe(false);
+    expect(pipeline.baseline.options).toMatchObject({ bucketMs: 30_000, maxWorkloads: 1000, maxEdgesTotal: 2_000_000 });
+    // Without a collector section: the defaults.
+    expect(pipelineOptionsOf(undefined)).toEqual({ baseline: {}, detectors: {} });
+  });
+
   it('reads secrets from the environment only', () => {
     const config = buildConfig(minimal, { ...env, SLACK_APP_TOKEN: 'xapp-1', REDIS_URL: 'redis://127.0.0.1:1', KUBECONFIG: '/k' });
     expect(config.secrets.slackAppToken).toBe('xapp-1');
@@ -62,6 +86,9 @@ describe('configuration', () => {
     [{ ...minimal, surprise: true }, '(root): Unrecognized key: "surprise"'],
     [{ slack: { ...minimal.slack, port: 70000 } }, 'slack.port:'],
     [{ ...minimal, metrics: { port: 70000 } }, 'metrics.port:'],
+    [{ ...minimal, collector: { source: { kind: 'jsonl-file', path: '/f' }, detectors: { volumeSpike: { madFactor: -1 } } } }, 'collector.detectors.volumeSpike.madFactor:'],
+    [{ ...minimal, collector: { source: { kind: 'jsonl-file', path: '/f' }, baseline: { historyBuckets: 2 } } }, 'collector.baseline.historyBuckets:'],
+    [{ ...minimal, collector: { source: { kind: 'jsonl-file', path: '/f' }, baseline: { halfLife: 'forever' } } }, 'collector.baseline.halfLife: must be a duration'],
     [{ ...minimal, metrics: { host: '127.0.0.1' } }, 'metrics.port:'],
     [{ ...minimal, metrics: { port: 9464, path: '/m' } }, 'metrics: Unrecognized key: "path"'],
     [{}, 'slack:'],

@@ -55,6 +55,47 @@ describe('netpol-responder replay', () => {
     expect((JSON.parse(stdout) as { replay: { counts: { accepted: number } } }).replay.counts.accepted).toBe(lines.split('\n').length);
   });
 
+  it('takes thresholds from --config: the bot\'s own file or a collector section alone; flags override it', () => {
+    // The shop's policy-deny spike is 10 drops in a bucket; a floor of 1000 silences it, and
+    // switching the external-egress detector off leaves nothing.
+    const tuning = join(dir, 'tuning.yaml');
+    writeFileSync(tuning, 'collector:\n  detectors:\n    policyDenySpike: { minCount: 1000 }\n  baseline: { maxWorkloads: 500 }\n');
+    const tuned = cli([join(dir, 'shop.jsonl'), '--learn', join(dir, 'normal.jsonl'), '--format', 'json', '--config', tuning]);
+    expect(tuned.stderr).toBe('');
+    expect((JSON.parse(tuned.stdout) as { anomalies: { kind: string }[] }).anomalies.map((a) => a.kind)).toEqual(['new-external-egress']);
+
+    const botConfig = join(dir, 'bot.yaml');
+    writeFileSync(
+      botConfig,
+      'slack:\n  approvers: { users: [U0BOB] }\ncollector:\n  source: { kind: hubble-relay, address: hubble-relay.kube-system.svc:80 }\n  detectors:\n    newExternalEgress: { enabled: false }\n    policyDenySpike: { enabled: false }\n',
+    );
+    const quiet = cli([join(dir, 'shop.jsonl'), '--config', botConfig]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toContain('anomalies: 0');
+
+    // A learning period longer than the capture learns everything and reports nothing, whatever the file says.
+    const learnedAll = cli([join(dir, 'shop.jsonl'), '--config', tuning, '--learning-minutes', '600']);
+    expect(learnedAll.stdout).toContain('anomalies: 0');
+  });
+
+  it.each([
+    ['collector:\n  detectors:\n    fanOut: { minDistinct: 0 }\n', 'collector.detectors.fanOut.minDistinct'],
+    ['collector:\n  detectors:\n    fanOut: { minDistinct: 5, bogus: 1 }\n', 'Unrecognized key: "bogus"'],
+    ['collector:\n  detectors:\n    sixthSense: { enabled: true }\n', 'Unrecognized key: "sixthSense"'],
+    ['collector:\n  baseline: { bucket: 500ms }\n', 'collector.baseline.bucket: bucket must be at least 1s'],
+    ['collector:\n  baseline: { maxEdgesTotal: -5 }\n', 'collector.baseline.maxEdgesTotal'],
+    ['collector: [1, 2]\n', 'collector:'],
+    ['collector:\n  detectors: &a [*a]\n', 'collector.detectors'],
+  ])('refuses a bad --config (%#) with the field path and exit 1, before reading flows', (yaml, message) => {
+    const file = join(dir, 'bad-tuning.yaml');
+    writeFileSync(file, yaml);
+    const result = cli([join(dir, 'nope.jsonl'), '--config', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`invalid configuration (${file})`);
+    expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+
   it('rejects bad usage with exit 2 and a missing file with exit 1', () => {
     expect(cli([]).status).toBe(2);
     expect(cli(['a', 'b']).status).toBe(2);
