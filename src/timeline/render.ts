@@ -104,7 +104,7 @@ export function renderMarkdown(input: PostmortemInput): string {
   if (failure) out.push(`- **Failed:** ${failure.at}: ${plainText(failure.summary, names)}`);
   out.push(`- **Events recorded:** ${timeline.length}`, '');
 
-  out.push('## Scope', '');
+  out.push('## Scope and evidence', '');
   for (const stepId of incident.stepOrder) {
     const evidence = incident.steps[stepId]?.evidence;
     const pods = (evidence?.pods as { name: string; labels?: Record<string, string> }[] | undefined) ?? [];
