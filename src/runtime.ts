@@ -20,6 +20,7 @@ import type { ClusterAccess } from './playbook/steps/types.js';
 import { createJobQueue, startJobWorker, type JobQueue, type JobWorker } from './queue/bullmq.js';
 import type { IncidentJob } from './queue/jobs.js';
 import { connectRedis } from './redis/connect.js';
+import { withDeadline } from './redis/deadline.js';
 import { createSlackApp, type SlackSurface } from './slack/app.js';
 import { ApproverDirectory } from './slack/approvers.js';
 import { WebApiChat } from './slack/chat.js';
@@ -151,7 +152,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   if (config.metrics) {
     // Ready while Redis answers: every role keeps its state there.
     const ready = async (): Promise<void> => {
-      await Promise.race([redis.ping(), new Promise((_, reject) => setTimeout(() => reject(new Error('Redis did not answer PING within 2 s')), 2000).unref())]);
+      await withDeadline(redis.ping(), 2000);
     };
     metricsServer = await startMetricsServer(metrics, config.metrics.port, config.metrics.host, ready);
   }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger, silentLogger } from '../log.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
-import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
+import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
 import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
 import { SHOP_POLICIES } from '../sim/scenarios/shop.js';
@@ -85,9 +85,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`  Slack Web API:  ${env.slack.apiUrl}   bot: http://127.0.0.1:${env.bot?.port}/slack/events   Redis: ${redis.url}`);
 
     const collector = env.bot!.collector!;
-    await waitFor('the collector to learn the shop’s traffic', () =>
-      collector.pipeline.counts.read > 0 && collector.relayClient?.stats.delivered === collector.pipeline.counts.read && collector.pipeline.counts.read > 1000 ? true : undefined,
-    );
+    await waitFor('the collector to learn the shop’s traffic', () => (collectorHasReadHistory(env) ? true : undefined));
     narrate(`The collector learned the shop's normal traffic from Hubble: ${collector.pipeline.counts.read} flows, ${collector.pipeline.baseline.edgeCount} edges, no alert.`);
 
     narrate('A clean-up deletes the egress policies of namespace db (kubectl delete netpol default-deny-all allow-dns-egress -n db)…');

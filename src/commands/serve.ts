@@ -28,8 +28,8 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`--roles: must be a comma-separated list of web, worker, collector (got "${values.roles}")\n${USAGE}\n`);
     return 2;
   }
-  const port = values.port === undefined ? undefined : Number(values.port);
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+  const port = values.port === undefined ? undefined : fileConfigSchema.shape.slack.shape.port.safeParse(/^\d+$/.test(values.port) ? Number(values.port) : NaN);
+  if (port && !port.success) {
     process.stderr.write(`--port: must be a port number from 0 to 65535 (got "${values.port}")\n${USAGE}\n`);
     return 2;
   }
@@ -42,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     const config = loadConfig(path);
     if (roles) config.roles = roles.data;
     const logger = createLogger({ level: config.log.level });
-    const bot = await startBot({ config, logger, port });
+    const bot = await startBot({ config, logger, port: port?.data });
     await new Promise<void>((resolve) => {
       const shutdown = (signal: string): void => {
         logger.info({ signal }, 'shutting down');

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
+import { DeadlinePassed, withDeadline } from '../redis/deadline.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -127,24 +128,4 @@ export class CollectorLock {
     this.held = false;
     await this.options.onLost?.(reason);
   }
-}
-
-class DeadlinePassed extends Error {
-  constructor(ms: number) {
-    super(`Redis did not answer within ${Math.max(0, Math.round(ms))} ms`);
-  }
-}
-
-/** Resolves or rejects with the command, or rejects with DeadlinePassed after `ms` (the command is left to finish or fail on its own). */
-function withDeadline<T>(command: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) {
-    command.catch(() => undefined);
-    return Promise.reject(new DeadlinePassed(ms));
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlinePassed(ms)), ms);
-  });
-  command.catch(() => undefined);
-  return Promise.race([command, deadline]).finally(() => clearTimeout(timer));
 }

@@ -47,6 +47,12 @@ export interface EnvironmentOptions {
   socketMode?: boolean;
 }
 
+/** true once the bot's collector has read the shop relay's whole normal history (flows: true). */
+export function collectorHasReadHistory(env: EmbeddedEnvironment): boolean {
+  const read = env.bot?.collector?.pipeline.counts.read ?? 0;
+  return env.hubble !== undefined && read >= env.hubble.historyFlows;
+}
+
 export interface EmbeddedEnvironment {
   kube: KubeApiSim;
   hubble?: ShopRelay;

@@ -1,6 +1,8 @@
 // Postmortem renderers: pure functions from an incident and its timeline to a document.
 import { stringify as toYaml } from 'yaml';
 import type { Incident } from '../incident/model.js';
+import type { blastRadius } from '../playbook/steps/blast-radius.js';
+import type { AnomalySummary } from '../playbook/steps/types.js';
 import type { StoredTimelineEvent } from './types.js';
 import { actorUserId } from './types.js';
 
@@ -50,20 +52,6 @@ function firstEvent(timeline: StoredTimelineEvent[], type: string): StoredTimeli
   return timeline.find((e) => e.type === type);
 }
 
-interface AnomalyEvidence {
-  severity?: string;
-  title?: string;
-  baseline?: string;
-  sampleFlows?: string[];
-}
-
-interface BlastRadiusEvidence {
-  cut?: string[];
-  cutCount?: number;
-  stillAllowed?: string[];
-  stillAllowedCount?: number;
-}
-
 function connectionList(out: string[], heading: string, lines: string[] | undefined, total: number | undefined): void {
   if (!lines?.length) return;
   const count = total ?? lines.length;
@@ -72,7 +60,8 @@ function connectionList(out: string[], heading: string, lines: string[] | undefi
 
 /** What the bot saw before containment: the flow collector's anomalies and the deny-all's blast radius. */
 function renderEvidence(out: string[], evidence: Record<string, unknown>, names: Record<string, string>): void {
-  const anomalies = (evidence.anomalies as AnomalyEvidence[] | undefined) ?? [];
+  // Stored evidence is JSON from whichever version recorded it: every field may be missing.
+  const anomalies = (evidence.anomalies as Partial<AnomalySummary>[] | undefined) ?? [];
   if (anomalies.length > 0) {
     out.push(`Anomalies seen by the flow collector (${anomalies.length}):`, '');
     for (const anomaly of anomalies) {
@@ -81,7 +70,7 @@ function renderEvidence(out: string[], evidence: Record<string, unknown>, names:
     }
     out.push('');
   }
-  const radius = evidence.blastRadius as BlastRadiusEvidence | undefined;
+  const radius = evidence.blastRadius as Partial<ReturnType<typeof blastRadius>> | undefined;
   connectionList(out, 'Connections the deny-all cut', radius?.cut, radius?.cutCount);
   connectionList(out, 'Connections other NetworkPolicies kept allowed', radius?.stillAllowed, radius?.stillAllowedCount);
 }

@@ -1,7 +1,7 @@
 // From traffic to containment: the collector learns the shop's normal traffic from the Hubble Relay
 // stand-in, raises the exfiltration, the alert's "Open incident" starts the playbook with it as evidence.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { collectorHasReadHistory, WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from '../../src/slack/anomaly-blocks.js';
 import type { SimMessage } from '../../src/sim/slack/index.js';
 import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
@@ -12,7 +12,7 @@ beforeAll(async () => {
   // The relay's history is the shop's normal traffic: wait until the collector has read all of it.
   const collector = env.bot!.collector!;
   const deadline = Date.now() + 20_000;
-  while (!(collector.pipeline.counts.read > 1000 && collector.relayClient?.stats.delivered === collector.pipeline.counts.read)) {
+  while (!collectorHasReadHistory(env)) {
     if (Date.now() > deadline) throw new Error(`the collector read ${collector.pipeline.counts.read} flows of the shop's history`);
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -36,6 +36,7 @@ describe('netpol-responder CLI', () => {
     [['--roles', ''], '--roles: must be a comma-separated list'],
     [['--port', '70000'], '--port: must be a port number from 0 to 65535 (got "70000")'],
     [['--port', '80; rm -rf /'], '--port: must be a port number'],
+    [['--port', ''], '--port: must be a port number'],
   ])('serve: a bad override %j is refused with usage and exit 2, before anything starts', (args, message) => {
     const result = cli(['serve', '--config', '/nonexistent/config.yaml', ...args], secrets);
     expect(result.status).toBe(2);

@@ -9,6 +9,8 @@ export interface ShopRelay {
   address: string;
   /** Epoch ms (flow time) where the incident starts. */
   incidentStart: number;
+  /** Flows of the normal phase, in the relay's buffer from the start. */
+  historyFlows: number;
   /** Publishes the incident phase (policy drops, then exfiltration), once. Returns the flows published. */
   triggerIncident(): number;
   stop(): Promise<void>;
@@ -31,6 +33,7 @@ export async function startShopRelay(options: Partial<ShopTrafficOptions> = {}, 
     relay,
     address: relay.address,
     incidentStart: timeline.incidentStart,
+    historyFlows: normal.length,
     triggerIncident: () => {
       if (triggered) return 0;
       triggered = true;
