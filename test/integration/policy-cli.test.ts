@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const fixtures = join(root, '..', 'shared', 'fixtures', 'netpol');
+const fixtures = join(root, 'test', 'fixtures', 'netpol');
 const tmp = mkdtempSync(join(tmpdir(), 'netpol-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

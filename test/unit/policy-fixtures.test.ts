@@ -1,4 +1,4 @@
-// Every netpol-analyzer case in ../shared/fixtures/netpol must give exactly its golden
+// Every netpol-analyzer case in test/fixtures/netpol must give exactly its golden
 // connectivity list (text, byte for byte after trailing-newline normalisation).
 // Where a golden file may differ from a real cluster (not from the API semantics), the engine
 // still follows the golden file and docs/policy-engine.md says why: ipBlocks never match pod IPs
@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
 import { readManifests } from '../../src/policy/load-files.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'shared', 'fixtures', 'netpol');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'netpol');
 const cases = readdirSync(join(root, 'tests')).sort();
 
 describe('netpol-analyzer fixture cases', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formEncode, signSlackRequest, slackRequestHeaders } from '../../src/sim/slack/driver.js';
 
 // The worked example of Slack's "Verifying requests from Slack" page
-// (see /work/shared/fixtures/SOURCES-detail.md, section 4, request_signing_vector).
+// (see test/fixtures/SOURCES-detail.md, section 4, request_signing_vector).
 const DOC_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
 const DOC_TIMESTAMP = 1531420618;
 const DOC_BODY =

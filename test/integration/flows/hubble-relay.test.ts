@@ -7,7 +7,7 @@ import { flowFingerprint, HubbleRelayClient, type RelayClientEvent } from '../..
 import { FakeHubbleRelay } from '../../../src/sim/hubble/relay-server.js';
 import { shopTraffic, type HubbleRecord } from '../../../src/sim/hubble/shop-traffic.js';
 
-const fixtures = join(import.meta.dirname, '../../../../shared/fixtures/hubble');
+const fixtures = join(import.meta.dirname, '../../fixtures/hubble');
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FlowNormalizer, parseFlowTime, workloadFromPodName } from '../../../src/flows/normalize.js';
 
-const fixtures = join(import.meta.dirname, '../../../../shared/fixtures/hubble');
+const fixtures = join(import.meta.dirname, '../../fixtures/hubble');
 
 function lines(path: string): string[] {
   return readFileSync(path, 'utf8').split('\n').filter((l) => l.trim() !== '');

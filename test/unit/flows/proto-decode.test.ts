@@ -7,7 +7,7 @@ import { loadObserver, PROTO_LOADER_OPTIONS, toTimestamp } from '../../../src/fl
 import { toWireRecord } from '../../../src/sim/hubble/relay-server.js';
 import type { HubbleRecord } from '../../../src/sim/hubble/shop-traffic.js';
 
-const fixtures = join(import.meta.dirname, '../../../../shared/fixtures/hubble/hubble-otel/testdata');
+const fixtures = join(import.meta.dirname, '../../fixtures/hubble/hubble-otel/testdata');
 
 // The reference: proto-loader's own serializer and deserializer (protobufjs encode / decode + toObject).
 const reference = protoLoader.loadSync('observer.proto', PROTO_LOADER_OPTIONS);
