@@ -1,0 +1,85 @@
+// Every CLI command's description, in one place: `netpol-responder --help`, each command's
+// `--help`, its argument parser and the README's CLI reference all read it. Pure data.
+import type { CommandSpec } from './spec.js';
+
+export const SERVE = {
+  name: 'serve',
+  summary: 'run the bot (web, worker and collector roles)',
+  synopsis: ['[--config FILE] [--roles web,worker,collector] [--port N]'],
+  flags: {
+    config: { type: 'string', arg: 'FILE', help: 'configuration file (else $NETPOL_CONFIG, else ./netpol-responder.yaml)' },
+    roles: { type: 'string', arg: 'LIST', help: 'comma-separated roles to run in this process: web, worker, collector (overrides the file)' },
+    port: { type: 'string', arg: 'N', help: "port of the Slack HTTP receiver (overrides slack.port; 0 picks a free one)" },
+  },
+} as const satisfies CommandSpec;
+
+export const DEMO = {
+  name: 'demo',
+  summary: 'run a whole incident on the embedded environment and write the postmortem',
+  synopsis: ['[--keep-running] [--out DIR] [--verbose]'],
+  flags: {
+    'keep-running': { type: 'boolean', help: 'leave the simulated cluster, Slack stand-in and bot running until Ctrl-C' },
+    out: { type: 'string', arg: 'DIR', default: 'postmortem', help: 'where the postmortem files are written' },
+    verbose: { type: 'boolean', help: "print the bot's logs" },
+  },
+} as const satisfies CommandSpec;
+
+export const EXPORT = {
+  name: 'export',
+  summary: "write an incident's postmortem timeline (needs REDIS_URL)",
+  synopsis: ['<incident-id> [--format md|json] [--out DIR] [--config FILE]'],
+  flags: {
+    format: { type: 'string', arg: 'FMT', default: 'md', help: 'md or json' },
+    out: { type: 'string', arg: 'DIR', help: 'output directory (default: export.dir of the configuration)' },
+    config: { type: 'string', arg: 'FILE', help: 'configuration file, for the key prefix and the playbook' },
+  },
+} as const satisfies CommandSpec;
+
+export const ANALYZE = {
+  name: 'analyze',
+  summary: 'list the connections that manifests allow, or explain one',
+  synopsis: ['<path...> [--format txt|json|csv|md|dot] [--port N --protocol TCP|UDP|SCTP] [--merge-external]', '<path...> --explain SRC DST --port N|name [--protocol TCP|UDP|SCTP]'],
+  flags: {
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, csv, md or dot' },
+    explain: { type: 'boolean', help: 'explain the decision for one connection SRC → DST (the last two arguments)' },
+    port: { type: 'string', arg: 'N', help: 'only this port (with --explain: a number or a named port)' },
+    protocol: { type: 'string', arg: 'PROTO', default: 'TCP', help: 'TCP, UDP or SCTP, with --port' },
+    'merge-external': { type: 'boolean', help: 'join adjacent external address blocks that have the same connections' },
+  },
+  details: 'SRC/DST: namespace/name (pod or workload), namespace/name[Kind], or an IP address.',
+} as const satisfies CommandSpec;
+
+export const DIFF = {
+  name: 'diff',
+  summary: 'the connections a change opens and closes',
+  synopsis: ['<before-path...> -- <after-path...> [--format txt|json]'],
+  flags: {
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+  },
+} as const satisfies CommandSpec;
+
+export const LINT = {
+  name: 'lint',
+  summary: 'check NetworkPolicies; exits non-zero on errors (for CI)',
+  synopsis: ['<path...> [--format txt|json]'],
+  flags: {
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+  },
+} as const satisfies CommandSpec;
+
+export const REPLAY = {
+  name: 'replay',
+  summary: 'run captured Hubble flows through the anomaly detectors, offline',
+  synopsis: ['<flows.jsonl|-> [--learn <normal.jsonl>] [--format txt|json] [--config FILE] [--learning-minutes N] [--cooldown-minutes N]'],
+  flags: {
+    learn: { type: 'string', arg: 'FILE', help: 'learn the baseline from this capture first' },
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+    config: { type: 'string', arg: 'FILE', help: 'take thresholds, baseline bounds, learning period and cooldown from its `collector` section' },
+    'learning-minutes': { type: 'string', arg: 'N', help: 'without --learn, learn from the first N minutes of the stream (default 60)' },
+    'cooldown-minutes': { type: 'string', arg: 'N', help: 'repeats of one event closer than this are one anomaly (overrides --config)' },
+  },
+  details: '"-" reads standard input.',
+} as const satisfies CommandSpec;
+
+/** In the order `netpol-responder --help` and the README list them. */
+export const COMMAND_SPECS: readonly CommandSpec[] = [SERVE, DEMO, EXPORT, ANALYZE, DIFF, LINT, REPLAY];
