@@ -1,35 +1,42 @@
 // Entry point: `netpol-responder <command> [args]`. Each command lives in src/commands/<name>.ts
-// and is loaded lazily so that, e.g., `lint` in CI does not pull in Slack or Redis code.
+// and is loaded lazily so that, e.g., `lint` in CI does not pull in Slack or Redis code; the list
+// of commands and their summaries come from the specs in src/commands/specs.ts.
+import { printable } from './printable.js';
+import { overview, type CommandSpec } from './commands/spec.js';
+import { COMMAND_SPECS } from './commands/specs.js';
+
 type CommandModule = { run(argv: string[]): Promise<number> };
 
-const commands: Record<string, { summary: string; load: () => Promise<CommandModule> }> = {
-  serve: { summary: 'run the bot (web, worker and collector roles)', load: () => import('./commands/serve.js') },
-  demo: { summary: 'run a whole incident on the embedded environment', load: () => import('./commands/demo.js') },
-  export: { summary: 'write an incident postmortem timeline (md|json)', load: () => import('./commands/export.js') },
-  analyze: { summary: 'list allowed connections of manifests (or --explain one)', load: () => import('./commands/analyze.js') },
-  diff: { summary: 'connections opened/closed between two sets of manifests', load: () => import('./commands/diff.js') },
-  lint: { summary: 'check NetworkPolicies; exits non-zero on errors (for CI)', load: () => import('./commands/lint.js') },
-  replay: { summary: 'run captured Hubble flows through the anomaly detectors', load: () => import('./commands/replay.js') },
+const loaders: Record<string, () => Promise<CommandModule>> = {
+  serve: () => import('./commands/serve.js'),
+  demo: () => import('./commands/demo.js'),
+  export: () => import('./commands/export.js'),
+  analyze: () => import('./commands/analyze.js'),
+  diff: () => import('./commands/diff.js'),
+  lint: () => import('./commands/lint.js'),
+  replay: () => import('./commands/replay.js'),
 };
-
-function usage(): string {
-  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
-  return `usage: netpol-responder <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
-}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === 'help' || name === '--help' || name === '-h') {
-    process.stdout.write(usage());
-    return name ? 0 : 2;
-  }
-  const command = commands[name];
-  if (!command) {
-    process.stderr.write(`unknown command "${name}"\n\n${usage()}`);
+  if (!name) {
+    process.stderr.write(overview(COMMAND_SPECS));
     return 2;
   }
-  const module = await command.load();
-  return module.run(rest);
+  if (name === '--help' || name === '-h' || (name === 'help' && rest.length === 0)) {
+    process.stdout.write(overview(COMMAND_SPECS));
+    return 0;
+  }
+  // `help <command>` is `<command> --help`.
+  const [commandName, commandArgs] = name === 'help' ? [rest[0] as string, ['--help']] : [name, rest];
+  const spec: CommandSpec | undefined = COMMAND_SPECS.find((s) => s.name === commandName);
+  const load = spec ? loaders[spec.name] : undefined;
+  if (!load) {
+    process.stderr.write(`unknown command "${printable(commandName, 60)}"\n\n${overview(COMMAND_SPECS)}`);
+    return 2;
+  }
+  const module = await load();
+  return module.run(commandArgs);
 }
 
 // `netpol-responder analyze … | head` closes our stdout early: that is the reader's choice, not an error.

@@ -1,46 +1,39 @@
-// `netpol-responder diff <before...> -- <after...>`: connections the change opened and closed.
-import { parseArgs } from 'node:util';
-import { diffConnectivity, formatDiff } from '../policy/index.js';
-import { loadPaths } from './policy-input.js';
+// `netpol-responder diff <before...> -- <after...>`: the connections a change opens and closes.
+// Flags and usage: DIFF in ./specs.ts.
+import { diffConnectivity, formatDiff, type ConnectivityDiff } from '../policy/index.js';
+import { loadPaths, stdinTwice } from './policy-input.js';
+import { parseCommand, pickFormat, usageError } from './spec.js';
+import { DIFF } from './specs.js';
 
-const USAGE = 'usage: netpol-responder diff [--format txt|json] <before-path...> -- <after-path...>\n';
+function diffJson(diff: ConnectivityDiff): string {
+  const plain = diff.changes.map((c) => ({
+    kind: c.kind,
+    src: c.src,
+    dst: c.dst,
+    before: c.before.toString(),
+    after: c.after.toString(),
+    opened: c.opened.toString(),
+    closed: c.closed.toString(),
+    ...(c.workloadsOnlyIn ? { workloadsOnlyIn: c.workloadsOnlyIn } : {}),
+  }));
+  return `${JSON.stringify(plain, null, 2)}\n`;
+}
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, tokens: true, options: { format: { type: 'string', default: 'txt' } } });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  // Everything after `--` is a positional for parseArgs; its token index splits before/after.
-  const terminator = parsed.tokens.find((t) => t.kind === 'option-terminator');
-  const positional = parsed.tokens.filter((t) => t.kind === 'positional');
-  const before = positional.filter((t) => terminator && t.index < terminator.index).map((t) => t.value);
-  const after = positional.filter((t) => terminator && t.index > terminator.index).map((t) => t.value);
-  const format = parsed.values.format;
-  if (!terminator || before.length === 0 || after.length === 0 || (format !== 'txt' && format !== 'json')) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
+  const parsed = parseCommand(DIFF, argv);
+  if (!parsed.ok) return parsed.exitCode;
+  const format = pickFormat(parsed.values.format ?? 'txt', ['txt', 'json'] as const);
+  if (!format.ok) return usageError(DIFF, format.message);
+  const { before, after } = parsed;
+  if (after === undefined) return usageError(DIFF, 'put "--" between the before and the after paths');
+  if (before.length === 0 || after.length === 0) return usageError(DIFF, `no ${before.length === 0 ? 'before' : 'after'} path: each side of "--" needs at least one`);
+  if (stdinTwice([...before, ...after])) return usageError(DIFF, '"-" (standard input) can be given once, for one side');
+
+  // Both sides are read before giving up, so one run reports the problems of both.
   const a = await loadPaths(before, process.stderr, 'before');
   const b = await loadPaths(after, process.stderr, 'after');
   if (!a || !b) return 1;
   const diff = diffConnectivity(a.index, b.index);
-  if (format === 'json') {
-    const plain = diff.changes.map((c) => ({
-      kind: c.kind,
-      src: c.src,
-      dst: c.dst,
-      before: c.before.toString(),
-      after: c.after.toString(),
-      opened: c.opened.toString(),
-      closed: c.closed.toString(),
-      ...(c.workloadsOnlyIn ? { workloadsOnlyIn: c.workloadsOnlyIn } : {}),
-    }));
-    process.stdout.write(`${JSON.stringify(plain, null, 2)}\n`);
-  } else {
-    process.stdout.write(formatDiff(diff) || 'No connectivity changes.\n');
-  }
+  process.stdout.write(format.format === 'json' ? diffJson(diff) : formatDiff(diff) || 'No connectivity changes.\n');
   return 0;
 }

@@ -1,9 +1,13 @@
-// Shared by analyze/diff/lint: read manifests from paths, load them, report issues on stderr.
+// Shared by analyze/diff/lint: read manifests from paths (or "-" for standard input), load them,
+// report issues on stderr.
+import type { Readable } from 'node:stream';
+import { printable } from '../printable.js';
 import { buildIndex, type Issue, type PolicyIndex } from '../policy/index.js';
-import { readManifests } from '../policy/load-files.js';
+import { readManifests, STDIN_PATH } from '../policy/load-files.js';
+import { cannotRead } from './file-errors.js';
 
 export function formatIssue(issue: Issue): string {
-  return `${issue.severity}: ${issue.source}${issue.object ? ` (${issue.object})` : ''}: ${issue.message}`;
+  return printable(`${issue.severity}: ${issue.source}${issue.object ? ` (${issue.object})` : ''}: ${issue.message}`, 2000);
 }
 
 export interface LoadedInput {
@@ -12,15 +16,25 @@ export interface LoadedInput {
   files: number;
 }
 
-/** Reads and indexes the manifests; issues are written to stderr. Returns undefined on errors. */
-export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream, label?: string): Promise<LoadedInput | undefined> {
-  const read = await readManifests(paths);
+/** Standard input can be read once: a command taking paths refuses "-" given twice. */
+export function stdinTwice(paths: readonly string[]): boolean {
+  return paths.filter((p) => p === STDIN_PATH).length > 1;
+}
+
+/**
+ * Reads and indexes the manifests; problems are written to stderr and the result is undefined
+ * when any is an error. A path that cannot be read is one plain line: `cannot read <path>: <reason>`.
+ */
+export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream, label?: string, stdin?: Readable): Promise<LoadedInput | undefined> {
+  const read = await readManifests(paths, stdin ? { stdin } : {});
+  for (const u of read.unreadable) stderr.write(`${cannotRead(u.path, u.code)}\n`);
+  if (read.unreadable.length > 0) return undefined;
   const { index, issues } = buildIndex(read.inputs);
   const all = [...read.issues, ...issues];
   for (const issue of all) stderr.write(`${label ? `${label}: ` : ''}${formatIssue(issue)}\n`);
   if (all.some((i) => i.severity === 'error')) return undefined;
   if (read.files === 0) {
-    stderr.write(`error: no .yaml, .yml or .json files under ${paths.join(', ')}\n`);
+    stderr.write(`error: no .yaml, .yml or .json files under ${printable(paths.join(', '), 300)}\n`);
     return undefined;
   }
   return { index, issues: all, files: read.files };

@@ -1,6 +1,7 @@
 // One description per CLI command: its flags drive the argument parser, `--help` and the
 // README's CLI reference, so the three cannot disagree.
 import { parseArgs } from 'node:util';
+import { printable } from '../printable.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -46,21 +47,57 @@ export interface Output {
 
 const HELP_FLAG: FlagSpec = { type: 'boolean', short: 'h', help: 'show this help and exit' };
 
-function flagLabel(name: string, flag: FlagSpec): string {
+export function flagLabel(name: string, flag: FlagSpec): string {
   const long = `--${name}${flag.type === 'string' ? ` ${flag.arg ?? 'VALUE'}` : ''}`;
   return flag.short ? `-${flag.short}, ${long}` : long;
+}
+
+/** The flag's help with what the label cannot say: its default and whether it may be repeated. */
+export function flagHelp(flag: FlagSpec): string {
+  const fallback = flag.default !== undefined && flag.default !== false ? ` (default: ${String(flag.default)})` : '';
+  return `${flag.help}${fallback}${flag.multiple ? ' (repeatable)' : ''}`;
+}
+
+/** Every flag of a command, `--help` included, in the order usage lists them. */
+export function allFlags(spec: CommandSpec): [string, FlagSpec][] {
+  return Object.entries({ ...spec.flags, help: HELP_FLAG });
+}
+
+/** Word-wraps one paragraph for a terminal; continuation lines are indented by two spaces. */
+function wrap(paragraph: string, width = 100): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of paragraph.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = `  ${word}`;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return [...lines, line];
 }
 
 /** The text `--help` prints. */
 export function usage(spec: CommandSpec): string {
   const lines = spec.synopsis.map((s, i) => `${i === 0 ? 'usage:' : '      '} netpol-responder ${spec.name} ${s}`.trimEnd());
-  const flags = Object.entries({ ...spec.flags, help: HELP_FLAG });
+  const flags = allFlags(spec);
   const width = Math.max(...flags.map(([name, f]) => flagLabel(name, f).length));
-  const flagLines = flags.map(([name, f]) => {
-    const fallback = f.default !== undefined && f.default !== false ? ` (default: ${String(f.default)})` : '';
-    return `  ${flagLabel(name, f).padEnd(width)}  ${f.help}${fallback}`;
-  });
-  return [...lines, '', spec.summary, '', 'options:', ...flagLines, ...(spec.details ? ['', spec.details.trimEnd()] : []), ''].join('\n');
+  const flagLines = flags.map(([name, f]) => `  ${flagLabel(name, f).padEnd(width)}  ${flagHelp(f)}`);
+  return [...lines, '', spec.summary, '', 'options:', ...flagLines, ...(spec.details ? ['', ...spec.details.trim().split('\n').flatMap((p) => wrap(p))] : []), ''].join('\n');
+}
+
+/** `netpol-responder --help`: the commands and their one-line summaries. */
+export function overview(specs: readonly CommandSpec[]): string {
+  const width = Math.max(...specs.map((s) => s.name.length));
+  const lines = specs.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`);
+  return ['usage: netpol-responder <command> [options]', '', 'commands:', ...lines, '', 'Run `netpol-responder <command> --help` for its options.', ''].join('\n');
+}
+
+/** Bad usage found after parsing (a missing argument, a bad value): the reason, then usage; exit 2. */
+export function usageError(spec: CommandSpec, message: string, out: Output = process): 2 {
+  out.stderr.write(`${printable(message, 500)}\n\n${usage(spec)}`);
+  return 2;
 }
 
 /**
@@ -71,7 +108,7 @@ export function usage(spec: CommandSpec): string {
  */
 export function parseCommand<F extends FlagSpecs>(spec: CommandSpec<F>, argv: readonly string[], out: Output = process): ParseOutcome<F> {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }> = {};
-  for (const [name, f] of Object.entries({ ...spec.flags, help: HELP_FLAG })) {
+  for (const [name, f] of allFlags(spec)) {
     options[name] = { type: f.type, ...(f.short ? { short: f.short } : {}), ...(f.multiple ? { multiple: true } : {}), ...(f.default !== undefined && !f.multiple ? { default: f.default } : {}) };
   }
   const terminator = argv.indexOf('--');
@@ -91,18 +128,18 @@ export function parseCommand<F extends FlagSpecs>(spec: CommandSpec<F>, argv: re
       if (options[name]?.type === 'string' && !arg.includes('=') && i + 1 < rest.length) head.push(rest[++i] as string);
     }
   }
+  // Asking for help wins over any other mistake on the line.
+  if (head.includes('--help') || head.includes('-h')) {
+    out.stdout.write(usage(spec));
+    return { ok: false, exitCode: 0 };
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: head, options, allowPositionals: true, strict: true });
   } catch (error) {
-    out.stderr.write(`${(error as Error).message}\n\n${usage(spec)}`);
-    return { ok: false, exitCode: 2 };
+    return { ok: false, exitCode: usageError(spec, (error as Error).message, out) };
   }
   const values = parsed.values as FlagValues<F>;
-  if (values.help) {
-    out.stdout.write(usage(spec));
-    return { ok: false, exitCode: 0 };
-  }
   const before = parsed.positionals;
   const after = terminator === -1 ? undefined : tail;
   return { ok: true, values, positionals: [...before, ...(after ?? [])], before, after };
@@ -124,5 +161,5 @@ const FORMAT_ALIASES: Record<string, string> = { text: 'txt' };
 export function pickFormat<T extends string>(value: string, valid: readonly T[], flag = '--format'): { ok: true; format: T } | { ok: false; message: string } {
   const normalized = (FORMAT_ALIASES[value.toLowerCase()] ?? value.toLowerCase()) as T;
   if (valid.includes(normalized)) return { ok: true, format: normalized };
-  return { ok: false, message: `${flag}: unknown format "${value}" (valid: ${valid.join(', ')}${valid.includes('txt' as T) ? '; "text" means txt' : ''})` };
+  return { ok: false, message: `${flag}: unknown format "${printable(value, 40)}" (valid: ${valid.join(', ')}${valid.includes('txt' as T) ? '; "text" means txt' : ''})` };
 }

@@ -38,15 +38,19 @@ export const EXPORT = {
 export const ANALYZE = {
   name: 'analyze',
   summary: 'list the connections that manifests allow, or explain one',
-  synopsis: ['<path...> [--format txt|json|csv|md|dot] [--port N --protocol TCP|UDP|SCTP] [--merge-external]', '<path...> --explain SRC DST --port N|name [--protocol TCP|UDP|SCTP]'],
+  synopsis: ['<path...> [--format txt|json|csv|md|dot] [--port N [--protocol TCP|UDP|SCTP]] [--merge-external]', '<path...> --explain SRC DST --port N|name [--protocol TCP|UDP|SCTP]'],
   flags: {
-    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, csv, md or dot' },
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, csv, md or dot (json with --explain: the decision as data)' },
     explain: { type: 'boolean', help: 'explain the decision for one connection SRC → DST (the last two arguments)' },
     port: { type: 'string', arg: 'N', help: 'only this port (with --explain: a number or a named port)' },
-    protocol: { type: 'string', arg: 'PROTO', default: 'TCP', help: 'TCP, UDP or SCTP, with --port' },
+    protocol: { type: 'string', arg: 'PROTO', default: 'TCP', help: 'TCP, UDP or SCTP: the protocol of --port' },
     'merge-external': { type: 'boolean', help: 'join adjacent external address blocks that have the same connections' },
   },
-  details: 'SRC/DST: namespace/name (pod or workload), namespace/name[Kind], or an IP address.',
+  details: [
+    'PATH: a manifest file, a directory (its *.yaml, *.yml and *.json files, recursively, in name order) or "-" for standard input (YAML documents or JSON); give as many as you like.',
+    'SRC/DST: namespace/name (pod or workload), namespace/name[Kind], or an IP address.',
+    'Exit status: 0 after a run, 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or an unknown SRC/DST.',
+  ].join('\n'),
 } as const satisfies CommandSpec;
 
 export const DIFF = {
@@ -56,6 +60,10 @@ export const DIFF = {
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
   },
+  details: [
+    'Each side is one or more paths as analyze takes them (files, directories, "-" for standard input on one side). Options may come anywhere, before or after "--".',
+    'Exit status: 0 after a run (with or without changes), 1 when a path cannot be read or a manifest is invalid, 2 on bad usage.',
+  ].join('\n'),
 } as const satisfies CommandSpec;
 
 export const LINT = {
@@ -70,15 +78,18 @@ export const LINT = {
 export const REPLAY = {
   name: 'replay',
   summary: 'run captured Hubble flows through the anomaly detectors, offline',
-  synopsis: ['<flows.jsonl|-> [--learn <normal.jsonl>] [--format txt|json] [--config FILE] [--learning-minutes N] [--cooldown-minutes N]'],
+  synopsis: ['<capture...> [--learn CAPTURE]... [--format txt|json] [--config FILE] [--learning-minutes N] [--cooldown-minutes N]'],
   flags: {
-    learn: { type: 'string', arg: 'FILE', help: 'learn the baseline from this capture first' },
+    learn: { type: 'string', arg: 'CAPTURE', multiple: true, help: 'learn the baseline from this capture of normal traffic first (its anomalies are discarded)' },
     format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
     config: { type: 'string', arg: 'FILE', help: 'take thresholds, baseline bounds, learning period and cooldown from its `collector` section' },
-    'learning-minutes': { type: 'string', arg: 'N', help: 'without --learn, learn from the first N minutes of the stream (default 60)' },
-    'cooldown-minutes': { type: 'string', arg: 'N', help: 'repeats of one event closer than this are one anomaly (overrides --config)' },
+    'learning-minutes': { type: 'string', arg: 'N', help: 'without --learn, learn from the first N minutes of the capture (default: 60; overrides --config)' },
+    'cooldown-minutes': { type: 'string', arg: 'N', help: 'repeats of one event closer than this are one anomaly (default: 15; overrides --config)' },
   },
-  details: '"-" reads standard input.',
+  details: [
+    "CAPTURE: `hubble observe -o json` output (one JSON record per line) or the Hubble flow exporter's file; a directory stands for its *.json, *.jsonl and *.log files in name order (the exporter's rotated files sort before the current one); \"-\" reads standard input. Several captures are read in the order given, as one stream.",
+    'Exit status: 0 after a run, 1 when a capture cannot be read or holds no flow at all, 2 on bad usage.',
+  ].join('\n'),
 } as const satisfies CommandSpec;
 
 /** In the order `netpol-responder --help` and the README list them. */
