@@ -2,6 +2,7 @@
 // Every field is documented in README.md ("Configuration reference").
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
+import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -125,9 +126,9 @@ export const fileConfigSchema = z
       .strict()
       .default({ botNamespace: 'netpol-responder', fieldManager: 'netpol-responder', applyRetries: 3, applyRetryDelayMs: 200 }),
     playbook: z
-      .object({ path: z.string().min(1).default('playbooks/netpol-incident.yaml') })
+      .object({ path: z.string().min(1).default(DEFAULT_PLAYBOOK_PATH) })
       .strict()
-      .default({ path: 'playbooks/netpol-incident.yaml' }),
+      .default({ path: DEFAULT_PLAYBOOK_PATH }),
     collector: collectorSchema.optional(),
     anomalies: z
       .object({
@@ -159,6 +160,13 @@ export const fileConfigSchema = z
       })
       .strict()
       .optional(),
+    shutdown: z
+      .object({
+        /** After SIGTERM/SIGINT, the process exits within this; in-flight jobs still running near its end go back to the queue. Keep it under the pod's terminationGracePeriodSeconds (30 s by default). */
+        graceMs: z.number().int().min(1000, 'must be at least 1000 (1 s)').max(600_000, 'must be at most 600000 (10 min)').default(25_000),
+      })
+      .strict()
+      .default({ graceMs: 25_000 }),
     export: z.object({ dir: z.string().min(1).default('postmortem') }).strict().default({ dir: 'postmortem' }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })

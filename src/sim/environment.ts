@@ -98,7 +98,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       },
       redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
       kube: { applyRetryDelayMs: 20 },
-      playbook: { path: options.playbookPath ?? 'playbooks/netpol-incident.yaml' },
+      ...(options.playbookPath ? { playbook: { path: options.playbookPath } } : {}),
       roles: options.roles ?? (relayAddress ? ['web', 'worker', 'collector'] : ['web', 'worker']),
       ...(relayAddress
         ? {

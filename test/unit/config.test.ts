@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.js';
+import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
 import { pipelineOptionsOf } from '../../src/config/pipeline-options.js';
 import { FlowPipeline } from '../../src/flows/pipeline.js';
 
@@ -32,7 +33,7 @@ describe('configuration', () => {
     expect(config.redis.keyPrefix).toBe('netpol');
     expect(config.roles).toEqual(['web', 'worker']);
     expect(config.kube.botNamespace).toBe('netpol-responder');
-    expect(config.playbook.path).toBe('playbooks/netpol-incident.yaml');
+    expect(config.playbook.path).toBe(DEFAULT_PLAYBOOK_PATH);
     expect(config.secrets.slackBotToken).toBe('xoxb-123-abc');
     expect(config.secrets.slackAppToken).toBeUndefined();
   });

@@ -1,12 +1,24 @@
 // Loads the observer/flow .proto subset with @grpc/proto-loader. keepCase is on so decoded
 // objects use the proto field names (source_port, pod_name, drop_reason_desc…) exactly like
 // Hubble's JSON output, and one normalizer reads both.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ProtoDecoder } from './decode.js';
 
+// The .proto files sit next to this module: in src/ in a checkout, copied into dist/ by `npm run build`.
 export const PROTO_DIR = fileURLToPath(new URL('.', import.meta.url));
+export const PROTO_FILES = ['observer.proto', 'flow.proto'] as const;
+
+/** proto-loader only says ENOENT when a file is missing: name the directory and the fix instead. */
+export function checkProtoFiles(dir: string): void {
+  const missing = PROTO_FILES.filter((file) => !existsSync(join(dir, file)));
+  if (missing.length > 0) {
+    throw new Error(`${missing.join(', ')} missing from ${dir}: the build copies the .proto files next to the compiled code (npm run build)`);
+  }
+}
 
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: true,
@@ -28,6 +40,7 @@ let cached: ObserverPackage | undefined;
 
 export function loadObserver(): ObserverPackage {
   if (cached) return cached;
+  checkProtoFiles(PROTO_DIR);
   const definition = protoLoader.loadSync('observer.proto', PROTO_LOADER_OPTIONS);
   // Flows arrive by the thousand per second: decode them straight into plain objects (same result
   // as proto-loader's decode + toObject, a third cheaper; see decode.ts). grpc-js uses this definition.
