@@ -15,7 +15,7 @@ export function simRequest(
   sim: KubeApiSim,
   method: string,
   path: string,
-  opts: { body?: string | Buffer; contentType?: string; user?: string; token?: string | null; accept?: string } = {},
+  opts: { body?: string | Buffer; contentType?: string; user?: string; token?: string | null; accept?: string; headers?: Record<string, string> } = {},
 ): Promise<SimResponse> {
   const token = opts.token === undefined ? sim.tokenFor(opts.user ?? 'netpol-sim-admin') : opts.token;
   const url = new URL(path, sim.url);
@@ -30,6 +30,7 @@ export function simRequest(
           ...(opts.contentType ? { 'Content-Type': opts.contentType } : {}),
           ...(opts.accept ? { Accept: opts.accept } : {}),
           ...(opts.body !== undefined ? { 'Content-Length': Buffer.byteLength(opts.body) } : {}),
+          ...opts.headers,
         },
       },
       (res) => {

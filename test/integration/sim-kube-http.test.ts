@@ -132,6 +132,55 @@ describe('malformed and hostile bodies change nothing', () => {
     check();
   });
 
+  it('creates a Namespace sent as protobuf, and refuses malformed or unsupported protobuf without changing anything', async () => {
+    // `kubectl create namespace x9`, as kubectl v1.32 encodes it
+    const body = Buffer.from('6b3873000a0f0a02763112094e616d657370616365121a0a120a02783912001a0022002a0032003800420012001a020a001a002200', 'hex');
+    const created = await simRequest(sim, 'POST', '/api/v1/namespaces', { body, contentType: 'application/vnd.kubernetes.protobuf' });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json.metadata.name).toBe('x9');
+    const rv = sim.resourceVersion();
+    const garbage = await simRequest(sim, 'POST', '/api/v1/namespaces', { body: body.subarray(0, 30), contentType: 'application/vnd.kubernetes.protobuf' });
+    expect([garbage.status, garbage.json.reason]).toEqual([400, 'BadRequest']);
+    const notK8s = await simRequest(sim, 'POST', '/api/v1/namespaces', { body: '{"metadata":{"name":"x"}}', contentType: 'application/vnd.kubernetes.protobuf' });
+    expect(notK8s.json.message).toMatch(/magic/);
+    // a protobuf Namespace posted to the pods collection names the mismatch
+    const wrongPlace = await simRequest(sim, 'POST', '/api/v1/namespaces/db/pods', { body, contentType: 'application/vnd.kubernetes.protobuf' });
+    expect(wrongPlace.status).toBe(400);
+    expect(wrongPlace.json.message).toContain('does not match the kind expected by the request (Pod)');
+    expect(sim.resourceVersion()).toBe(rv);
+    expect((await simRequest(sim, 'DELETE', '/api/v1/namespaces/x9')).status).toBe(200);
+  });
+
+  it('serves the review APIs for POST only, in discovery, and honours Impersonate-User', async () => {
+    const groups = (await simRequest(sim, 'GET', '/apis')).json.groups.map((g: { name: string }) => g.name);
+    expect(groups).toEqual(expect.arrayContaining(['authorization.k8s.io', 'authentication.k8s.io']));
+    const authz = (await simRequest(sim, 'GET', '/apis/authorization.k8s.io/v1')).json.resources.map((r: { name: string; verbs: string[] }) => `${r.name}:${r.verbs.join(',')}`);
+    expect(authz).toEqual(['selfsubjectaccessreviews:create', 'selfsubjectrulesreviews:create']);
+    const path = '/apis/authentication.k8s.io/v1/selfsubjectreviews';
+    expect((await simRequest(sim, 'GET', path)).status).toBe(405);
+    expect((await simRequest(sim, 'POST', path, { body: '{}', contentType: 'application/json', token: null })).status).toBe(401);
+    const me = await simRequest(sim, 'POST', path, { body: '{}', contentType: 'application/json', user: 'netpol-bot' });
+    expect([me.status, me.json.status.userInfo.username]).toEqual([201, 'netpol-bot']);
+    const as = await simRequest(sim, 'POST', path, { body: '{}', contentType: 'application/json', headers: { 'Impersonate-User': 'oncall' } });
+    expect(as.json.status.userInfo.username).toBe('oncall');
+    for (const bad of ['', 'x'.repeat(300), 'with space']) {
+      const res = await simRequest(sim, 'POST', path, { body: '{}', contentType: 'application/json', headers: { 'Impersonate-User': bad } });
+      expect(res.status, bad).toBe(400);
+    }
+    // Impersonation applies to ordinary requests too: the impersonated user's denials hold.
+    sim.deny({ user: 'oncall', verb: 'list', resource: 'pods' });
+    expect((await simRequest(sim, 'GET', '/api/v1/pods', { headers: { 'Impersonate-User': 'oncall' } })).status).toBe(403);
+    expect(sim.requests.at(-1)?.user).toBe('oncall');
+    const review = await simRequest(sim, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
+      body: 'spec:\n  resourceAttributes: {verb: list, resource: pods}\n',
+      contentType: 'application/yaml',
+      headers: { 'Impersonate-User': 'oncall' },
+    });
+    expect(review.json.status).toMatchObject({ allowed: false, denied: true });
+    const broken = await simRequest(sim, 'POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', { body: '{"spec":{}}', contentType: 'application/json' });
+    expect([broken.status, broken.json.reason]).toEqual([422, 'Invalid']);
+  });
+
   it('rejects a body whose namespace, name or kind contradicts the URL', async () => {
     const check = unchanged();
     const otherNs = JSON.stringify({ kind: 'NetworkPolicy', metadata: { name: 'x', namespace: 'api' }, spec: {} });

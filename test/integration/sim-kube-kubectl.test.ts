@@ -196,6 +196,76 @@ describe.runIf(kubectlAvailable)('kubectl against the simulated API server', () 
     sim.clearDenials();
   });
 
+  it('creates, labels and deletes a namespace (kubectl sends the Namespace as protobuf)', async () => {
+    sim.clearRequests();
+    const created = await kubectl(['create', 'namespace', 'scratch']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout.trim()).toBe('namespace/scratch created');
+    const post = sim.requests.find((r) => r.method === 'POST' && r.path === '/api/v1/namespaces');
+    expect(post?.contentType).toBe('application/vnd.kubernetes.protobuf');
+    expect(sim.get('Namespace', undefined, 'scratch')?.metadata?.labels).toEqual({ 'kubernetes.io/metadata.name': 'scratch' });
+    const labelled = await kubectl(['label', 'namespace', 'scratch', 'team=red']);
+    expect(labelled.code, labelled.stderr).toBe(0);
+    expect((await kubectl(['get', 'ns', 'scratch', '-L', 'team'])).stdout).toMatch(/^scratch\s+Active\s+\S+\s+red$/m);
+    const dup = await kubectl(['create', 'namespace', 'scratch']);
+    expect(dup.stderr).toMatch(/Error from server \(AlreadyExists\): namespaces "scratch" already exists/);
+    const bad = await kubectl(['create', 'namespace', 'Not_Valid']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/The Namespace "Not_Valid" is invalid: metadata.name: Invalid value: "Not_Valid"/);
+    const deleted = await kubectl(['delete', 'namespace', 'scratch']);
+    expect(deleted.stdout.trim()).toBe('namespace "scratch" deleted');
+    expect(sim.get('Namespace', undefined, 'scratch')).toBeUndefined();
+  });
+
+  it('answers kubectl auth can-i, can-i --list and whoami from the simulation\'s access rules', async () => {
+    sim.deny({ user: 'oncall', verb: 'delete', resource: 'networkpolicies', namespace: 'db' });
+    try {
+      const oncall = sim.writeKubeconfig(dir, 'oncall');
+      const yes = await kubectl(['auth', 'can-i', 'create', 'networkpolicies', '-n', 'db'], oncall);
+      expect([yes.code, yes.stdout.trim()]).toEqual([0, 'yes']);
+      const no = await kubectl(['auth', 'can-i', 'delete', 'networkpolicies', '-n', 'db'], oncall);
+      expect(no.code).toBe(1);
+      expect(no.stdout.trim()).toBe('no - netpol-sim: denied by the simulation\'s access rules (delete networkpolicies.networking.k8s.io in namespace "db")');
+      expect((await kubectl(['auth', 'can-i', 'delete', 'networkpolicies', '-n', 'api'], oncall)).stdout.trim()).toBe('yes');
+      // --as impersonates: the admin asks as oncall and gets oncall's answer
+      expect((await kubectl(['auth', 'can-i', 'delete', 'netpol', '-n', 'db', '--as', 'oncall'])).stdout.trim()).toMatch(/^no/);
+      expect((await kubectl(['auth', 'can-i', 'delete', 'netpol', '-n', 'db'])).stdout.trim()).toBe('yes');
+      const unserved = await kubectl(['auth', 'can-i', 'create', 'deployments.apps', '-n', 'db']);
+      expect(unserved.stdout.trim()).toBe('no - netpol-sim: the simulated API server does not serve deployments.apps');
+
+      const list = await kubectl(['auth', 'can-i', '--list', '-n', 'db'], oncall);
+      expect(list.code, list.stderr).toBe(0);
+      const netpolRow = list.stdout.split('\n').find((l) => l.startsWith('networkpolicies.networking.k8s.io'));
+      expect(netpolRow).toMatch(/\[create deletecollection get list patch update watch\]$/);
+      expect(list.stdout).toMatch(/^pods\s+\[\]\s+\[\]\s+\[create delete deletecollection get list patch update watch\]$/m);
+      expect(list.stdout).toMatch(/\[\/healthz\]\s+\[\]\s+\[get\]/);
+
+      const whoami = await kubectl(['auth', 'whoami'], oncall);
+      expect(whoami.code, whoami.stderr).toBe(0);
+      expect(whoami.stdout).toMatch(/^Username\s+oncall$/m);
+      expect(whoami.stdout).toMatch(/^Groups\s+\[system:authenticated\]$/m);
+      expect((await kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'])).stdout).toBe('netpol-sim-admin');
+    } finally {
+      sim.clearDenials();
+    }
+  });
+
+  it('describes a running pod as running: started, ready, with its conditions', async () => {
+    const run = await kubectl(['describe', 'pod', SHOP_PODS.postgres, '-n', 'db']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^Status:\s+Running$/m);
+    expect(run.stdout).toMatch(/^\s+State:\s+Running\n\s+Started:\s+\w{3}, \d{2} \w{3} \d{4}/m);
+    expect(run.stdout).toMatch(/^\s+Ready:\s+True$/m);
+    expect(run.stdout).toMatch(/^Start Time:\s+\w{3}, /m);
+    for (const condition of ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']) {
+      expect(run.stdout).toMatch(new RegExp(`^\\s+${condition}\\s+True\\s*$`, 'm'));
+    }
+    // A pod nobody placed on a node stays Pending: there is no scheduler.
+    expect((await kubectl(['run', 'unplaced', '--image=busybox', '-n', 'api'])).code).toBe(0);
+    expect((await kubectl(['get', 'pod', 'unplaced', '-n', 'api'])).stdout).toMatch(/^unplaced\s+0\/1\s+Pending/m);
+    expect((await kubectl(['delete', 'pod', 'unplaced', '-n', 'api'])).code).toBe(0);
+  });
+
   it('watches with -w and prints changes as they happen', async () => {
     const child = spawn('kubectl', ['--kubeconfig', adminConfig, '--cache-dir', join(dir, 'cache'), 'get', 'netpol', '-n', 'db', '-w'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -78,6 +78,11 @@ export class AccessControl {
     this.denials.length = 0;
   }
 
+  /** The denials that apply to `user` (rules for every user included), as copies. */
+  denialsFor(user: string): DenyRule[] {
+    return this.denials.filter((d) => d.user === undefined || d.user === user).map((d) => ({ ...d }));
+  }
+
   isDenied(t: RequestTarget): boolean {
     return this.denials.some(
       (d) =>

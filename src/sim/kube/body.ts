@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import { parseAllDocuments } from 'yaml';
+import { decodeProtobufObject, PROTOBUF_MEDIA_TYPE } from './protobuf.js';
 import { badRequest, failure } from './status.js';
 
 /** The apiserver refuses request bodies over 3 MiB. */
@@ -73,10 +74,14 @@ export function parseYaml(body: Buffer): unknown {
   }
 }
 
-/** Decodes a create/update body: JSON, or YAML when the client says so. */
+/**
+ * Decodes a create/update body: JSON, YAML when the client says so, or protobuf, which kubectl's
+ * typed clients send for built-in kinds (see protobuf.ts for the kinds it covers).
+ */
 export function parseObjectBody(req: IncomingMessage, body: Buffer): unknown {
   const type = mediaType(req);
   if (type === '' || type === 'application/json') return parseJson(body);
   if (type === 'application/yaml') return parseYaml(body);
-  throw failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(body).object;
+  throw failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF_MEDIA_TYPE}`);
 }

@@ -53,6 +53,27 @@ export const RESOURCES: readonly ResourceType[] = [
   },
 ];
 
+/**
+ * The review APIs (create-only, nothing stored): kubectl auth can-i and whoami. They answer from the
+ * simulation's own access rules (access.ts), see reviews.ts.
+ */
+export interface ReviewType {
+  resource: 'selfsubjectaccessreviews' | 'selfsubjectrulesreviews' | 'selfsubjectreviews';
+  kind: string;
+  group: string;
+  version: string;
+}
+
+export const REVIEWS: readonly ReviewType[] = [
+  { resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', group: 'authorization.k8s.io', version: 'v1' },
+  { resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', group: 'authorization.k8s.io', version: 'v1' },
+  { resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', group: 'authentication.k8s.io', version: 'v1' },
+];
+
+export function reviewByName(resource: string, group: string): ReviewType | undefined {
+  return REVIEWS.find((r) => r.resource === resource && r.group === group);
+}
+
 export const ALL_VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export function apiVersionOf(rt: ResourceType): string {
@@ -112,19 +133,24 @@ export function coreVersions(serverAddress: string): object {
   };
 }
 
+function reviewResource(r: ReviewType): object {
+  return { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: false, kind: r.kind, verbs: ['create'] };
+}
+
 export function resourceList(group: string, version: string): object | undefined {
   const inGroup = RESOURCES.filter((r) => r.group === group && r.version === version);
-  if (inGroup.length === 0) return undefined;
+  const reviews = REVIEWS.filter((r) => r.group === group && r.version === version);
+  if (inGroup.length === 0 && reviews.length === 0) return undefined;
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
     groupVersion: group ? `${group}/${version}` : version,
-    resources: inGroup.map(apiResource),
+    resources: [...inGroup.map(apiResource), ...reviews.map(reviewResource)],
   };
 }
 
 function groups(): string[] {
-  return [...new Set(RESOURCES.map((r) => r.group).filter((g) => g !== ''))];
+  return [...new Set([...RESOURCES, ...REVIEWS].map((r) => r.group).filter((g) => g !== ''))];
 }
 
 function apiGroup(group: string): object {

@@ -1,9 +1,10 @@
 // URL → what is being asked for. Pure: no state, no I/O.
 
-import { resourceByName, type ResourceType, type Verb } from './resources.js';
+import { resourceByName, reviewByName, type ResourceType, type ReviewType, type Verb } from './resources.js';
 
 export type Route =
   | { kind: 'discovery'; path: string }
+  | { kind: 'review'; review: ReviewType }
   | { kind: 'resource'; rt: ResourceType; namespace?: string; name?: string }
   | { kind: 'unknown' };
 
@@ -32,6 +33,8 @@ export function matchRoute(pathname: string): Route {
     return { kind: 'unknown' };
   }
   if (rest.some((s) => s === '')) return { kind: 'unknown' };
+  const review = rest.length === 1 ? reviewByName(rest[0] as string, group) : undefined;
+  if (review) return { kind: 'review', review };
   // namespaces/{ns}/{resource}[/{name}]
   if (rest[0] === 'namespaces' && rest.length >= 3) {
     const rt = resourceByName(rest[2] as string, group);

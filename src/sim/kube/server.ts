@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AccessControl, RecordedRequest } from './access.js';
 import { auditEvent, type AuditLog } from './audit.js';
-import { readBody } from './body.js';
+import { parseObjectBody, readBody } from './body.js';
 import {
   handleCreate,
   handleDelete,
@@ -19,6 +19,7 @@ import {
 } from './handlers.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
 import { SERVER_VERSION, coreVersions, groupDocument, groupList, resourceList, type Verb } from './resources.js';
+import { answerReview } from './reviews.js';
 import { matchRoute, verbFor, type Route } from './routes.js';
 import { StatusError, failure, forbidden, reasonForCode } from './status.js';
 import type { ObjectStore } from './store.js';
@@ -78,13 +79,27 @@ function bearerUser(req: IncomingMessage, access: AccessControl): string | undef
   return m ? access.userForToken(m[1] as string) : undefined;
 }
 
+/**
+ * `kubectl --as NAME` sends Impersonate-User. Every simulated user may impersonate, so the request
+ * then runs as NAME (its deny rules apply); ignoring the header would answer for the wrong user.
+ */
+function impersonated(req: IncomingMessage, user: string | undefined): string | undefined {
+  const header = req.headers['impersonate-user'];
+  if (user === undefined || header === undefined) return user;
+  const name = Array.isArray(header) ? header[0] : header;
+  if (Array.isArray(header) && header.length > 1) throw failure(400, 'BadRequest', 'only one Impersonate-User header is allowed');
+  if (!name || name.length > 253 || !/^[\x21-\x7e]+$/.test(name)) throw failure(400, 'BadRequest', 'Impersonate-User must be a user name of 1 to 253 printable characters');
+  return name;
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, record: RecordedRequest, audit: AuditContext): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sim.invalid');
   const route = matchRoute(url.pathname);
-  const user = bearerUser(req, deps.access);
-  if (user === undefined && !(route.kind === 'discovery' && /^\/(healthz|livez|readyz)$/.test(route.path))) {
+  const authenticated = bearerUser(req, deps.access);
+  if (authenticated === undefined && !(route.kind === 'discovery' && /^\/(healthz|livez|readyz)$/.test(route.path))) {
     throw failure(401, 'Unauthorized', 'Unauthorized');
   }
+  const user = impersonated(req, authenticated);
   record.user = user;
   if (route.kind === 'unknown') throw failure(404, 'NotFound', 'the server could not find the requested resource');
   if (route.kind === 'discovery') {
@@ -97,6 +112,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
       sendJson(res, result.code, result.body);
     }
     record.status = result.code;
+    return;
+  }
+
+  if (route.kind === 'review') {
+    record.verb = 'create';
+    if (req.method !== 'POST') throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+    const body = await readBody(req);
+    const result = answerReview(route.review, user as string, deps.access.denialsFor(user as string), parseObjectBody(req, body));
+    record.status = result.code;
+    sendJson(res, result.code, result.body);
     return;
   }
 

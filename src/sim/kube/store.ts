@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { deepClone, deepEqual } from './patch.js';
 import { RESOURCES, apiVersionOf, resourceByName, type ResourceType } from './resources.js';
+import { simulatedPodStatus } from './kubelet.js';
 import { alreadyExists, conflict, failure, notFound } from './status.js';
 
 export type KubeObject = Record<string, unknown> & {
@@ -127,6 +128,7 @@ export class ObjectStore {
     else delete meta.generation;
     delete meta.deletionTimestamp;
     if (rt.resource === 'namespaces') obj.status = { phase: 'Active' };
+    if (rt.resource === 'pods') obj.status = simulatedPodStatus(obj, meta.creationTimestamp as string);
     if (opts.dryRun) {
       delete meta.resourceVersion;
       return obj;
@@ -164,7 +166,7 @@ export class ObjectStore {
       const generation = Number(currentMeta.generation ?? 1);
       meta.generation = deepEqual(current.spec, obj.spec) ? generation : generation + 1;
     }
-    if (rt.resource === 'namespaces' && obj.status === undefined) obj.status = current.status;
+    if ((rt.resource === 'namespaces' || rt.resource === 'pods') && obj.status === undefined) obj.status = current.status;
     meta.resourceVersion = currentMeta.resourceVersion;
     if (sameIgnoringTimes(obj, current)) return deepClone(current); // a no-op write does not bump the version
     if (opts.dryRun) return obj;
