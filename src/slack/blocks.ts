@@ -124,7 +124,7 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
       );
     }
     blocks.push(section(lines.join('\n')));
-    const radius = evidence.blastRadius as { cut?: string[]; cutCount?: number; stillAllowed?: string[]; stillAllowedCount?: number; error?: string } | undefined;
+    const radius = evidence.blastRadius as BlastRadiusEvidence | undefined;
     if (radius && current?.status === 'awaiting-approval') blocks.push(section(blastRadiusText(radius)));
     const proposed = evidence.proposedPolicy;
     if (proposed && current?.status === 'awaiting-approval') {
@@ -168,15 +168,30 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
   return { text, blocks };
 }
 
-function blastRadiusText(radius: { cut?: string[]; cutCount?: number; stillAllowed?: string[]; stillAllowedCount?: number; error?: string }): string {
+/** The blast radius as stored in the evidence: recorded by whichever version ran, so every field may be missing. */
+interface BlastRadiusEvidence {
+  cut?: string[];
+  cutCount?: number;
+  stillAllowed?: string[];
+  stillAllowedCount?: number;
+  keptByDenyAll?: string[];
+  keptByDenyAllCount?: number;
+  error?: string;
+}
+
+function blastRadiusText(radius: BlastRadiusEvidence): string {
   if (radius.error) return `*Blast radius*: not computed (${escapeMrkdwn(radius.error)})`;
   const block = (lines: string[], total: number): string =>
     lines.length === 0 ? '_none_' : `\`\`\`${lines.map(escapeMrkdwn).join('\n')}${total > lines.length ? `\n… and ${total - lines.length} more` : ''}\`\`\``;
+  const kept = radius.keptByDenyAll ?? [];
+  const keptCount = radius.keptByDenyAllCount ?? kept.length;
   return [
     `*The deny-all cuts ${radius.cutCount ?? 0} connection${radius.cutCount === 1 ? '' : 's'}:*`,
     block(radius.cut ?? [], radius.cutCount ?? 0),
     `*Still allowed by other policies (${radius.stillAllowedCount ?? 0}):*`,
     block(radius.stillAllowed ?? [], radius.stillAllowedCount ?? 0),
+    // The deny-all's own DNS exception keeps these open, not another policy: said apart so nobody hunts for that policy.
+    ...(keptCount > 0 ? [`*Kept by the deny-all's DNS exception (${keptCount}):*`, block(kept, keptCount)] : []),
   ].join('\n');
 }
 

@@ -73,6 +73,7 @@ function renderEvidence(out: string[], evidence: Record<string, unknown>, names:
   const radius = evidence.blastRadius as Partial<ReturnType<typeof blastRadius>> | undefined;
   connectionList(out, 'Connections the deny-all cut', radius?.cut, radius?.cutCount);
   connectionList(out, 'Connections other NetworkPolicies kept allowed', radius?.stillAllowed, radius?.stillAllowedCount);
+  connectionList(out, "Connections the deny-all's own DNS exception kept open", radius?.keptByDenyAll, radius?.keptByDenyAllCount);
 }
 
 export function renderMarkdown(input: PostmortemInput): string {

@@ -19,7 +19,7 @@ describe('blast radius of the emergency deny-all', () => {
     expect(radius.cut.every((l) => l.includes('db/pg[Pod]'))).toBe(true);
   });
 
-  it('keeps what another policy allows (policies are additive) and DNS when asked', () => {
+  it('keeps what another policy allows (policies are additive), and lists DNS kept by the deny-all\'s own exception apart', () => {
     const allowFromApi = {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
@@ -27,9 +27,37 @@ describe('blast radius of the emergency deny-all', () => {
       spec: { podSelector: { matchLabels: { app: 'pg' } }, ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'api' } } }], ports: [{ port: 5432 }] }] },
     };
     const radius = blastRadius({ namespaces, pods, policies: [allowFromApi], proposed: quarantine('db', true), scopePods: [{ namespace: 'db', name: 'pg' }] });
-    expect(radius.stillAllowed).toEqual(['api/orders[Pod] => db/pg[Pod] : TCP 5432', 'db/pg[Pod] => kube-system/dns[Pod] : TCP 53,UDP 53']);
+    expect(radius.stillAllowed).toEqual(['api/orders[Pod] => db/pg[Pod] : TCP 5432']);
+    expect(radius.stillAllowedCount).toBe(1);
+    expect(radius.keptByDenyAll).toEqual(['db/pg[Pod] => kube-system/dns[Pod] : TCP 53,UDP 53']);
+    expect(radius.keptByDenyAllCount).toBe(1);
     expect(radius.cut).toContain('db/pg[Pod] => api/orders[Pod] : All Connections');
+    expect(radius.cut).toContain('db/pg[Pod] => kube-system/dns[Pod] : SCTP 1-65535,TCP 1-52,54-65535,UDP 1-52,54-65535');
     expect(radius.cutCount).toBe(radius.cut.length);
+    // Without the exception, DNS is cut like the rest and nothing is kept by the deny-all.
+    const strict = blastRadius({ namespaces, pods, policies: [allowFromApi], proposed: quarantine('db', false), scopePods: [{ namespace: 'db', name: 'pg' }] });
+    expect(strict.keptByDenyAll).toEqual([]);
+    expect(strict.cut).toContain('db/pg[Pod] => kube-system/dns[Pod] : All Connections');
+  });
+
+  it('counts DNS as still allowed by another policy when one allows it, and splits a partial overlap', () => {
+    const dnsPolicy = (ports: Array<{ protocol: string; port: number }>) => ({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { namespace: 'db', name: 'allow-dns' },
+      spec: {
+        podSelector: {},
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }], ports }],
+      },
+    });
+    const scopePods = [{ namespace: 'db', name: 'pg' }];
+    const both = blastRadius({ namespaces, pods, policies: [dnsPolicy([{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }])], proposed: quarantine('db', true), scopePods });
+    expect(both.stillAllowed).toEqual(['db/pg[Pod] => kube-system/dns[Pod] : TCP 53,UDP 53']);
+    expect(both.keptByDenyAll).toEqual([]);
+    const udpOnly = blastRadius({ namespaces, pods, policies: [dnsPolicy([{ protocol: 'UDP', port: 53 }])], proposed: quarantine('db', true), scopePods });
+    expect(udpOnly.stillAllowed).toEqual(['db/pg[Pod] => kube-system/dns[Pod] : UDP 53']);
+    expect(udpOnly.keptByDenyAll).toEqual(['db/pg[Pod] => kube-system/dns[Pod] : TCP 53']);
   });
 
   it('caps the lists and reports skipped bad objects', () => {

@@ -40,6 +40,37 @@ describe('incident message', () => {
     expect(message.blocks.length).toBeLessThanOrEqual(50);
   });
 
+  it('lists DNS kept by the deny-all\'s own exception apart from what other policies still allow', () => {
+    const radiusText = (blastRadius: Record<string, unknown>): string => {
+      const opened = openIncident({ id: '20261123-cccccc', scope: { namespace: 'db' }, requestedBy: 'UREQ', channel: 'C1' }, playbook, t).incident;
+      const incident = requestApproval(opened, 'contain', approval, { ...evidence, blastRadius }, t).incident;
+      const section = incidentMessage(incident, playbook).blocks.map((b) => (b as { text?: { text?: string } }).text?.text ?? '').find((x) => x.includes('The deny-all cuts'));
+      if (!section) throw new Error('no blast radius section');
+      return section;
+    };
+    const shown = radiusText({
+      cut: ['db/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections'],
+      cutCount: 1,
+      stillAllowed: ['api/orders[Deployment] => db/postgres[StatefulSet] : TCP 5432'],
+      stillAllowedCount: 1,
+      keptByDenyAll: ['db/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53'],
+      keptByDenyAllCount: 1,
+    });
+    const [others, kept] = shown.split("*Kept by the deny-all's DNS exception (1):*");
+    expect(others).toContain('*Still allowed by other policies (1):*');
+    expect(others).toContain('api/orders[Deployment] =&gt; db/postgres[StatefulSet] : TCP 5432');
+    expect(others).not.toContain('kube-dns');
+    expect(kept).toContain('db/postgres[StatefulSet] =&gt; kube-system/kube-dns[Deployment] : TCP 53,UDP 53');
+    // nothing kept by the exception (deny-all without DNS, or an older record): no such heading
+    const none = radiusText({ cut: [], cutCount: 0, stillAllowed: [], stillAllowedCount: 0 });
+    expect(none).not.toContain('DNS exception');
+    expect(none).toContain('*Still allowed by other policies (0):*\n_none_');
+    // capped lists say how many more there were
+    const many = radiusText({ cut: [], cutCount: 0, stillAllowed: [], stillAllowedCount: 0, keptByDenyAll: ['a => b : UDP 53'], keptByDenyAllCount: 4 });
+    expect(many).toContain("*Kept by the deny-all's DNS exception (4):*");
+    expect(many).toContain('… and 3 more');
+  });
+
   it('escapes user text so a reason cannot mention @channel or inject links', () => {
     const json = text(incidentMessage(waiting(), playbook));
     expect(json).not.toContain('<!channel>');

@@ -49,7 +49,14 @@ describe('postmortem markdown', () => {
     const evidence = {
       summary: 's',
       anomalies: [{ severity: 'high', title: 'db/postgres reached `203.0.113.66` <@UREQ>', baseline: 'never seen in 1.5 h', sampleFlows: ['db/postgres-0 -> world 203.0.113.66:443 TCP `FORWARDED`'] }],
-      blastRadius: { cut: ['db/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections'], cutCount: 3, stillAllowed: [], stillAllowedCount: 0 },
+      blastRadius: {
+        cut: ['db/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections'],
+        cutCount: 3,
+        stillAllowed: [],
+        stillAllowedCount: 0,
+        keptByDenyAll: ['db/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53'],
+        keptByDenyAllCount: 1,
+      },
     };
     const waiting = requestApproval(opened.incident, 'contain', approval, evidence, at(1));
     const md = renderMarkdown({ incident: waiting.incident, timeline: [], stepTitles: {}, userNames: { UREQ: 'alice' }, generatedAt: at(3) });
@@ -59,6 +66,7 @@ describe('postmortem markdown', () => {
     expect(md).toContain("  - `db/postgres-0 -> world 203.0.113.66:443 TCP 'FORWARDED'`");
     expect(md).toContain('Connections the deny-all cut (3):\n\n```\ndb/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections\n… and 2 more\n```');
     expect(md).not.toContain('kept allowed');
+    expect(md).toContain("Connections the deny-all's own DNS exception kept open (1):\n\n```\ndb/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53\n```");
   });
 
   it('says when nothing was applied and falls back to ids without names', () => {
