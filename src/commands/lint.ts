@@ -1,33 +1,109 @@
-// `netpol-responder lint <path...> [--format txt|json]`: exits 1 when any error-level finding
-// (or an invalid manifest) is found, so it can gate CI.
-import { parseArgs } from 'node:util';
-import { lint } from '../policy/index.js';
-import { loadPaths } from './policy-input.js';
+// `netpol-responder lint <path...> [--format txt|json|sarif] [--config FILE]`: checks the
+// NetworkPolicies of manifests for CI. Unreadable or invalid manifests are findings (NP000), so
+// the rest is still checked and every format prints a full report. Exit: 1 when an error finding
+// is not suppressed, 2 on usage or config errors, else 0.
+import { readFileSync, statSync } from 'node:fs';
+import { relative, resolve, sep } from 'node:path';
+import { buildIndex, type Issue } from '../policy/index.js';
+import { MAX_FILE_BYTES, readManifests } from '../policy/load-files.js';
+import { parseLintConfig, type LintConfig } from '../policy/lint-config.js';
+import { formatFindingsText } from '../policy/lint-format.js';
+import { lineOf, splitSource } from '../policy/lint-locate.js';
+import { toSarif, type LocatedFinding } from '../policy/lint-sarif.js';
+import { failing, lint, type LintFinding } from '../policy/lint.js';
+import { parseCommand, pickFormat, usage, type Output } from './spec.js';
+import { LINT } from './specs.js';
 
-const USAGE = 'usage: netpol-responder lint <path...> [--format txt|json]\n';
+const FORMATS = ['txt', 'json', 'sarif'] as const;
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
+function readConfig(path: string): { ok: true; config: LintConfig } | { ok: false; message: string } {
+  let text: string;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { format: { type: 'string', default: 'txt' } } });
+    if (statSync(path).size > MAX_FILE_BYTES) return { ok: false, message: 'the file is too large' };
+    text = readFileSync(path, 'utf8');
   } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+    return { ok: false, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+  }
+  const parsed = parseLintConfig(text, path);
+  return parsed.ok ? parsed : { ok: false, message: `\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}` };
+}
+
+function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** Adds the file (relative to the working directory) and start line of each finding's object. */
+export function locate(findings: readonly LintFinding[], cwd = process.cwd()): LocatedFinding[] {
+  const isFile = new Map<string, boolean>();
+  const texts = new Map<string, string | undefined>();
+  const fileCheck = (file: string): boolean => {
+    let known = isFile.get(file);
+    if (known === undefined) {
+      try {
+        known = statSync(resolve(cwd, file)).isFile();
+      } catch {
+        known = false;
+      }
+      isFile.set(file, known);
+    }
+    return known;
+  };
+  const textOf = (file: string): string | undefined => {
+    if (!texts.has(file)) {
+      try {
+        const path = resolve(cwd, file);
+        texts.set(file, statSync(path).size <= MAX_FILE_BYTES ? readFileSync(path, 'utf8') : undefined);
+      } catch {
+        texts.set(file, undefined);
+      }
+    }
+    return texts.get(file);
+  };
+  return findings.map((f) => {
+    const ref = f.source === undefined ? undefined : splitSource(f.source, fileCheck);
+    if (!ref) return f;
+    const text = textOf(ref.file);
+    const line = text === undefined ? undefined : lineOf(text, ref);
+    const file = relative(cwd, resolve(cwd, ref.file)).split(sep).join('/');
+    return { ...f, file, ...(line !== undefined ? { line } : {}) };
+  });
+}
+
+export async function run(argv: string[], out: Output = process): Promise<number> {
+  const parsed = parseCommand(LINT, argv, out);
+  if (!parsed.ok) return parsed.exitCode;
+  const format = pickFormat(parsed.values.format ?? 'txt', FORMATS);
+  if (!format.ok) {
+    out.stderr.write(`${format.message}\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
-  if (positionals.length === 0 || (values.format !== 'txt' && values.format !== 'json')) {
-    process.stderr.write(USAGE);
+  if (parsed.positionals.length === 0) {
+    out.stderr.write(`lint: give at least one file or directory\n\n${usage(LINT)}`);
     return 2;
   }
-  const loaded = await loadPaths(positionals, process.stderr);
-  if (!loaded) return 1;
-  const findings = lint(loaded.index);
-  if (values.format === 'json') {
-    process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
-  } else {
-    for (const f of findings) process.stdout.write(`${f.severity.toUpperCase()} ${f.id} ${f.name} ${f.object}: ${f.message}\n  fix: ${f.hint}\n`);
-    const count = (s: string): number => findings.filter((f) => f.severity === s).length;
-    process.stdout.write(`${count('error')} error(s), ${count('warning')} warning(s), ${count('info')} info\n`);
+  let config: LintConfig | undefined;
+  if (parsed.values.config !== undefined) {
+    const read = readConfig(parsed.values.config);
+    if (!read.ok) {
+      out.stderr.write(`lint: --config ${parsed.values.config}: ${read.message}\n`);
+      return 2;
+    }
+    config = read.config;
   }
-  return findings.some((f) => f.severity === 'error') ? 1 : 0;
+  const read = await readManifests(parsed.positionals);
+  const { index, issues } = buildIndex(read.inputs);
+  const all: Issue[] = [...read.issues, ...issues];
+  if (read.files === 0 && !all.some((i) => i.severity === 'error')) {
+    all.push({ severity: 'error', source: parsed.positionals.join(', '), message: 'no .yaml, .yml or .json files found' });
+  }
+  const findings = locate(lint(index, { issues: all, ...(config ? { config } : {}) }));
+  if (format.format === 'json') out.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
+  else if (format.format === 'sarif') out.stdout.write(`${JSON.stringify(toSarif(findings, toolVersion()), null, 2)}\n`);
+  else out.stdout.write(formatFindingsText(findings));
+  return failing(findings).length > 0 ? 1 : 0;
 }

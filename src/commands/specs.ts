@@ -11,6 +11,11 @@ export const SERVE = {
     roles: { type: 'string', arg: 'LIST', help: 'comma-separated roles to run in this process: web, worker, collector (overrides the file)' },
     port: { type: 'string', arg: 'N', help: "port of the Slack HTTP receiver (overrides slack.port; 0 picks a free one)" },
   },
+  details:
+    'Start-up waits, retrying, while Slack or the Kubernetes API is unreachable (/readyz says why) and exits 1 with one line\n' +
+    'when retrying cannot help (bad config, missing kubeconfig, Redis down, token refused). SIGTERM or SIGINT stops intake,\n' +
+    'lets running jobs finish, hands back those still running near shutdown.graceMs (default 25 s) and exits;\n' +
+    'a second signal exits at once.',
 } as const satisfies CommandSpec;
 
 export const DEMO = {
@@ -69,10 +74,20 @@ export const DIFF = {
 export const LINT = {
   name: 'lint',
   summary: 'check NetworkPolicies; exits non-zero on errors (for CI)',
-  synopsis: ['<path...> [--format txt|json]'],
+  synopsis: ['<path...> [--format txt|json|sarif] [--config FILE]'],
   flags: {
-    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, or sarif (SARIF 2.1.0 for GitHub code scanning)' },
+    config: { type: 'string', arg: 'FILE', help: 'YAML with suppressions: ignore: [{rule, namespace?, policy?, reason}], ignoreNamespaces: [...]' },
   },
+  details: [
+    'Paths are files or directories (searched for *.yaml, *.yml, *.json). Invalid manifests are',
+    'reported as NP000 findings and the rest is still checked.',
+    'Suppress a finding on one policy with the annotation',
+    '  netpol-responder.io/lint-ignore: "NP011: DNS blocked on purpose"',
+    '(several: one per line or separated by ";"). Suppressed findings are listed with their reason',
+    'and do not fail the run.',
+    'Exit status: 1 when an error finding is not suppressed, 2 on usage or --config errors, else 0.',
+  ].join('\n'),
 } as const satisfies CommandSpec;
 
 export const REPLAY = {

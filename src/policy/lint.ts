@@ -1,64 +1,41 @@
 // Lint rules over policies and the pods they apply to. Each finding has a stable id, a
-// severity (errors fail CI) and a fix hint.
+// severity (errors fail CI) and a fix hint; the rules themselves are listed in lint-catalog.ts.
+// Invalid manifests are findings too (NP000), so one bad object never hides the others.
 import { classSetHas, type ClassSet } from './class-set.js';
-import { IpSet } from './ip-set.js';
-import type { NetworkPolicy, Peer, Rule } from './model.js';
+import { finding, type LintFinding } from './lint-catalog.js';
+import { describePods, exposureFindings } from './lint-exposure.js';
+import { applySuppressions, type LintConfig } from './lint-suppress.js';
+import { voidPolicyFindings } from './lint-void.js';
+import type { Issue, NetworkPolicy, Peer, Rule } from './model.js';
 import { policyId } from './model.js';
 import type { IndexedRule, PolicyIndex } from './policy-index.js';
 import { Conns, portRange } from './port-set.js';
+import { selectorImplies } from './selector-implies.js';
 import { formatSelector, isSelectAll } from './selectors.js';
 
-export type Severity = 'error' | 'warning' | 'info';
-
-export interface LintFinding {
-  id: string;
-  name: string;
-  severity: Severity;
-  /** `namespace` or `namespace/policy`, plus the rule path when it is about one rule. */
-  object: string;
-  message: string;
-  hint: string;
-}
+export { findRule, LINT_RULES, RULE_IDS, type LintFinding, type LintRule, type RuleId, type Severity, type Suppression } from './lint-catalog.js';
 
 export interface LintOptions {
   /** Namespaces never reported for missing policies (default: kube-system, kube-public, kube-node-lease). */
   ignoreNamespaces?: readonly string[];
+  /** Problems found while reading and loading the input; each becomes an NP000/NP009 finding. */
+  issues?: readonly Issue[];
+  /** Suppressions from a config file (annotations on the policies are always honoured). */
+  config?: LintConfig;
 }
 
-export const LINT_RULES = {
-  NP001: { name: 'namespace-without-policy', severity: 'warning' },
-  NP002: { name: 'namespace-without-default-deny', severity: 'warning' },
-  NP010: { name: 'ingress-from-everywhere', severity: 'warning' },
-  NP011: { name: 'egress-without-dns', severity: 'error' },
-  NP020: { name: 'policy-selects-no-pods', severity: 'warning' },
-  NP021: { name: 'rule-never-matches', severity: 'error' },
-  NP022: { name: 'peer-selects-nothing', severity: 'warning' },
-  NP023: { name: 'selects-host-network-pods', severity: 'warning' },
-  NP030: { name: 'shadowed-rule', severity: 'info' },
-} as const satisfies Record<string, { name: string; severity: Severity }>;
-
-type RuleId = keyof typeof LINT_RULES;
+export const DEFAULT_IGNORED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 const DNS = Conns.of('UDP', portRange(53, 53));
-const WORLD_V4 = IpSet.range(4, 0n, (1n << 32n) - 1n);
-const WORLD_V6 = IpSet.range(6, 0n, (1n << 128n) - 1n);
 
-function finding(id: RuleId, object: string, message: string, hint: string): LintFinding {
-  return { id, name: LINT_RULES[id].name, severity: LINT_RULES[id].severity, object, message, hint };
+/** A rule that admits every peer on every port: a policy holding one isolates nothing. */
+function allowsEverything(rule: Rule): boolean {
+  return rule.peers === 'all' && (rule.ports === 'all' || rule.numericConns.isAll());
 }
 
-function isDefaultDeny(p: NetworkPolicy, direction: 'ingress' | 'egress'): boolean {
-  const affects = direction === 'ingress' ? p.affectsIngress : p.affectsEgress;
-  return affects && isSelectAll(p.podSelector) && p[direction].length === 0;
-}
-
-function everywhereReason(rule: Rule): string | undefined {
-  if (rule.peers === 'all') return 'an empty "from" (every source, in and outside the cluster)';
-  for (const peer of rule.peers) {
-    if (peer.kind === 'ipBlock' && (WORLD_V4.subtract(peer.set).isEmpty() || WORLD_V6.subtract(peer.set).isEmpty())) return `ipBlock ${peer.cidr} (the whole Internet)`;
-    if (peer.kind === 'namespaces' && isSelectAll(peer.namespaceSelector) && isSelectAll(peer.podSelector)) return 'an empty namespaceSelector (every pod of every namespace)';
-  }
-  return undefined;
+/** Isolates every pod of its namespace for ingress (podSelector {}, null or matchLabels left empty) and does not re-open it all. */
+function isNamespaceBaseline(p: NetworkPolicy): boolean {
+  return p.affectsIngress && isSelectAll(p.podSelector) && !p.ingress.some(allowsEverything);
 }
 
 function sameSelectorPeer(p: Peer, q: Peer): boolean {
@@ -89,10 +66,27 @@ function ruleContains(outer: IndexedRule, inner: IndexedRule): boolean {
   return allSelect && peersIn(inner.peerClasses, outer.peerClasses) && inner.ips.subtract(outer.ips).isEmpty();
 }
 
-/** Runs every lint rule; findings sorted by severity, then object. */
-export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding[] {
+/** `NetworkPolicy ns/name` (the loader's object label) → namespace and name. */
+function objectRef(object: string | undefined): { namespace?: string; policy?: string } {
+  const m = /^(\w+) ([^/\s]+)\/(\S+)$/.exec(object ?? '');
+  if (!m) return {};
+  return m[1] === 'NetworkPolicy' ? { namespace: m[2] as string, policy: m[3] as string } : { namespace: m[2] as string };
+}
+
+/** Read and load problems as findings: errors (the object is left out) are NP000, the rest NP009. */
+export function issueFindings(issues: readonly Issue[]): LintFinding[] {
+  return issues.map((issue) => {
+    const ref = objectRef(issue.object);
+    const context = { ...ref, source: issue.source };
+    const object = issue.object ?? issue.source;
+    return issue.severity === 'error'
+      ? finding('NP000', object, issue.message, 'fix the manifest; the object was left out of the analysis', context)
+      : finding('NP009', object, issue.message, 'check the object; the analysis may not account for it', context);
+  });
+}
+
+function namespaceFindings(index: PolicyIndex, ignored: ReadonlySet<string>): LintFinding[] {
   const out: LintFinding[] = [];
-  const ignored = new Set(options.ignoreNamespaces ?? ['kube-system', 'kube-public', 'kube-node-lease']);
   const hasPods = index.classes.length > 0;
   const byNamespace = new Map<string, NetworkPolicy[]>();
   for (const { policy } of index.policies.values()) {
@@ -100,47 +94,61 @@ export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding
     if (list) list.push(policy);
     else byNamespace.set(policy.namespace, [policy]);
   }
-  const podNamespaces = new Set(index.classes.map((c) => c.namespace));
+  const podSource = new Map<string, string | undefined>();
+  for (const c of index.classes) for (const pod of c.pods) if (!podSource.has(pod.namespace)) podSource.set(pod.namespace, pod.source);
   for (const ns of [...new Set([...index.namespaces.keys(), ...byNamespace.keys()])].sort()) {
     if (ignored.has(ns)) continue;
     const policies = byNamespace.get(ns) ?? [];
     if (policies.length === 0) {
-      if (podNamespaces.has(ns) || !hasPods) {
-        out.push(finding('NP001', ns, `namespace ${ns} has no NetworkPolicy: every pod accepts and sends any traffic`, `add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]) plus allow rules for the traffic the namespace needs`));
+      if (podSource.has(ns) || !hasPods) {
+        const source = index.namespaces.get(ns)?.source ?? podSource.get(ns);
+        out.push(
+          finding('NP001', ns, `namespace ${ns} has no NetworkPolicy: every pod accepts and sends any traffic`, `add a default-deny policy (podSelector: {}, policyTypes: [Ingress, Egress]) plus allow rules for the traffic the namespace needs`, { namespace: ns, ...(source ? { source } : {}) }),
+        );
       }
       continue;
     }
-    if (!policies.some((p) => isDefaultDeny(p, 'ingress'))) {
-      out.push(finding('NP002', ns, `namespace ${ns} has no default-deny ingress policy: pods that no policy selects accept any traffic`, `add a policy with podSelector: {} and policyTypes: [Ingress] and no ingress rules`));
+    if (!policies.some(isNamespaceBaseline)) {
+      out.push(
+        finding('NP002', ns, `namespace ${ns} has no policy that isolates all its pods for ingress (podSelector: {}): pods that no policy selects, including pods added later, accept any traffic`, `add a policy with podSelector: {} and policyTypes: [Ingress] and no ingress rules (or only the namespace-wide allows)`, { namespace: ns, source: policies[0]?.source }),
+      );
     }
   }
+  return out;
+}
 
+/** Do the egress rules that apply to the policy's pods allow DNS? Judged on the pods, else on the selectors. */
+function dnsAllowed(index: PolicyIndex, p: NetworkPolicy, selected: ClassSet): boolean {
+  if (index.classes.length > 0) {
+    const classes = selected === 'all' ? index.classes.map((c) => c.id) : Array.from(selected);
+    return classes.every((c) => (index.egressOf[c] ?? []).some((q) => q.egress.some((r) => !index.ruleConnsTo(r.rule, undefined).intersect(DNS).isEmpty())));
+  }
+  // No pods: policies of the namespace that select at least every pod this one may select.
+  return [...index.policies.values()].some(
+    ({ policy: q }) => q.namespace === p.namespace && q.affectsEgress && selectorImplies(p.podSelector, q.podSelector) && q.egress.some((r) => !r.numericConns.intersect(DNS).isEmpty()),
+  );
+}
+
+function policyFindings(index: PolicyIndex): LintFinding[] {
+  const out: LintFinding[] = [];
+  const hasPods = index.classes.length > 0;
   for (const indexed of index.policies.values()) {
     const p = indexed.policy;
     const pid = policyId(p);
+    const context = { namespace: p.namespace, policy: p.name, source: p.source };
+    const add = (id: Parameters<typeof finding>[0], object: string, message: string, hint: string): void => {
+      out.push(finding(id, object, message, hint, context));
+    };
     const selectsNothing = hasPods && indexed.selected !== 'all' && indexed.selected.length === 0;
-    if (selectsNothing) {
-      out.push(finding('NP020', pid, `podSelector ${formatSelector(p.podSelector)} selects no pod in namespace ${p.namespace}`, 'check the labels against the pods (kubectl get pods --show-labels) or delete the policy'));
-    }
+    if (selectsNothing) add('NP020', pid, `podSelector ${formatSelector(p.podSelector)} selects no pod in namespace ${p.namespace}`, 'check the labels against the pods (kubectl get pods --show-labels) or delete the policy');
     const hostPods = (indexed.selected === 'all' ? index.classes : Array.from(indexed.selected).map((c) => index.classes[c])).filter((c) => c?.hostNetwork);
     if (hostPods.length > 0) {
       const names = hostPods.flatMap((c) => c?.pods.map((x) => x.name) ?? []).slice(0, 5);
-      out.push(finding('NP023', pid, `selects pods with hostNetwork: true (${names.join(', ')}); most CNIs do not enforce NetworkPolicy on them, so its isolation is likely not in effect`, 'protect host-network pods with host firewall / host endpoint policies instead, or exclude them from the podSelector'));
+      add('NP023', pid, `selects pods with hostNetwork: true (${names.join(', ')}); most CNIs do not enforce NetworkPolicy on them, so its isolation is likely not in effect`, 'protect host-network pods with host firewall / host endpoint policies instead, or exclude them from the podSelector');
     }
-    if (p.affectsIngress) {
-      for (const r of p.ingress) {
-        const why = everywhereReason(r);
-        if (why) out.push(finding('NP010', `${pid} ingress[${r.index}]`, `allows ingress from ${why} to ${formatSelector(p.podSelector)}`, 'restrict "from" to the namespaces/pods or CIDRs that need access'));
-      }
-    }
-    if (p.affectsEgress && !selectsNothing) {
-      const dnsOk = [...(indexed.selected === 'all' ? index.classes.map((c) => c.id) : Array.from(indexed.selected))].every((c) =>
-        (index.egressOf[c] ?? []).some((q) => q.egress.some((r) => !index.ruleConnsTo(r.rule, undefined).intersect(DNS).isEmpty())),
-      );
-      const noPodsToCheck = !hasPods && !p.egress.some((r) => !r.numericConns.intersect(DNS).isEmpty());
-      if ((hasPods && !dnsOk) || noPodsToCheck) {
-        out.push(finding('NP011', pid, `isolates egress of ${formatSelector(p.podSelector)} but nothing allows DNS (UDP 53): name resolution will fail`, 'add an egress rule to kube-dns: to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]'));
-      }
+    out.push(...exposureFindings(p));
+    if (p.affectsEgress && !selectsNothing && !dnsAllowed(index, p, indexed.selected)) {
+      add('NP011', pid, `isolates egress of ${describePods(p.podSelector)} but nothing allows DNS (UDP 53): name resolution will fail`, 'add an egress rule to kube-dns: to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}], ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]');
     }
     for (const [direction, rules] of [
       ['ingress', indexed.ingress],
@@ -149,26 +157,24 @@ export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding
       const affects = direction === 'ingress' ? p.affectsIngress : p.affectsEgress;
       if (!affects && rules.length > 0) {
         const type = direction === 'ingress' ? 'Ingress' : 'Egress';
-        out.push(finding('NP021', `${pid} ${direction}`, `has ${rules.length} ${direction} rule(s) but policyTypes does not include ${type}, so they are ignored`, `add ${type} to spec.policyTypes or remove the ${direction} rules`));
+        add('NP021', `${pid} ${direction}`, `has ${rules.length} ${direction} rule(s) but policyTypes does not include ${type}, so they are ignored`, `add ${type} to spec.policyTypes or remove the ${direction} rules`);
       }
+      if (!affects) continue;
       rules.forEach((r, i) => {
         const where = `${pid} ${direction}[${r.rule.index}]`;
-        if (!affects) return;
         if (hasPods) {
           // Named ports resolve on the destination: the selected pods (ingress) or the peers (egress).
           const destinations: ClassSet = direction === 'ingress' ? indexed.selected : r.peerClasses;
           const dstIds = destinations === 'all' ? index.classes.map((c) => c.id) : Array.from(destinations);
           for (const np of r.rule.namedPorts) {
             if (!dstIds.some((c) => index.resolveNamedPort(c, np.name, np.protocol) !== undefined)) {
-              out.push(finding('NP021', where, `named port "${np.name}"/${np.protocol} is defined by no destination pod, so this port entry never matches`, `use a port number or name a containerPort "${np.name}" with protocol ${np.protocol} in the destination pods`));
+              add('NP021', where, `named port "${np.name}"/${np.protocol} is defined by no destination pod, so this port entry never matches`, `use a port number or name a containerPort "${np.name}" with protocol ${np.protocol} in the destination pods`);
             }
           }
           if (r.rule.peers !== 'all') {
             r.rule.peers.forEach((peer, k) => {
               const sel = r.peerSelections[k];
-              if (peer.kind !== 'ipBlock' && sel !== undefined && sel !== 'all' && sel.length === 0) {
-                out.push(finding('NP022', `${where} peer ${k}`, 'this peer selects no pod of the input', 'check the namespace and pod labels of the peer'));
-              }
+              if (peer.kind !== 'ipBlock' && sel !== undefined && sel !== 'all' && sel.length === 0) add('NP022', `${where} peer ${k}`, 'this peer selects no pod of the input', 'check the namespace and pod labels of the peer');
             });
           }
         }
@@ -177,12 +183,38 @@ export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding
           if (j === i || !ruleContains(other, r)) continue;
           // Of two identical rules, report only the later one.
           if (ruleContains(r, other) && j > i) continue;
-          out.push(finding('NP030', where, `everything this rule allows is already allowed by ${direction}[${other.rule.index}] of the same policy`, 'remove the rule or merge it into the broader one'));
+          add('NP030', where, `everything this rule allows is already allowed by ${direction}[${other.rule.index}] of the same policy`, 'remove the rule or merge it into the broader one');
           break;
         }
       });
     }
   }
-  const rank = { error: 0, warning: 1, info: 2 } as const;
-  return out.sort((a, b) => rank[a.severity] - rank[b.severity] || (a.object < b.object ? -1 : a.object > b.object ? 1 : a.id < b.id ? -1 : 1));
+  return out;
+}
+
+const RANK = { error: 0, warning: 1, info: 2 } as const;
+
+export function sortFindings(findings: LintFinding[]): LintFinding[] {
+  return findings.sort((a, b) => RANK[a.severity] - RANK[b.severity] || (a.object < b.object ? -1 : a.object > b.object ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Runs every lint rule; findings sorted by severity, then object. Suppressed findings (by a
+ * `netpol-responder.io/lint-ignore` annotation or the config) are kept, marked `suppressed`.
+ */
+export function lint(index: PolicyIndex, options: LintOptions = {}): LintFinding[] {
+  const ignored = new Set(options.ignoreNamespaces ?? options.config?.ignoreNamespaces ?? DEFAULT_IGNORED_NAMESPACES);
+  const policies = [...index.policies.values()].map((x) => x.policy);
+  const findings = [
+    ...issueFindings(options.issues ?? []),
+    ...namespaceFindings(index, ignored),
+    ...policyFindings(index),
+    ...voidPolicyFindings(policies, (ns) => index.namespaceLabels(ns)),
+  ];
+  return sortFindings(applySuppressions(findings, policies, options.config));
+}
+
+/** Findings that fail a run: errors not suppressed. */
+export function failing(findings: readonly LintFinding[]): LintFinding[] {
+  return findings.filter((f) => f.severity === 'error' && !f.suppressed);
 }

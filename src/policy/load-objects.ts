@@ -116,7 +116,7 @@ function addNamespace(obj: Record<string, unknown>, c: Collector, source: string
   if (!labels) return;
   if (c.namespaces.has(name)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
   // Real clusters always set this label; selectors on namespace names rely on it.
-  c.namespaces.set(name, { name, labels: { ...labels, [NS_NAME_LABEL]: labels[NS_NAME_LABEL] ?? name } });
+  c.namespaces.set(name, { name, labels: { ...labels, [NS_NAME_LABEL]: labels[NS_NAME_LABEL] ?? name }, source });
 }
 
 function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec: unknown, workload: WorkloadRef, fromTemplate: boolean, c: Collector, source: string): void {
@@ -126,7 +126,7 @@ function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec
   const key = `${namespace}/${name}${fromTemplate ? `[${workload.kind}]` : ''}`;
   if (c.pods.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
   const hostNetwork = isRecord(podSpec) && podSpec.hostNetwork === true;
-  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate, hostNetwork });
+  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate, hostNetwork, source });
 }
 
 function addPod(obj: Record<string, unknown>, c: Collector, source: string): void {

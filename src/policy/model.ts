@@ -16,6 +16,8 @@ export interface Issue {
 export interface Namespace {
   name: string;
   labels: Labels;
+  /** Where it was defined (absent for namespaces only implied by their pods); lint locations. */
+  source?: string;
 }
 
 /** The unit connectivity is reported at: a controller (Deployment, ReplicaSet, ...) or a bare Pod. */
@@ -42,6 +44,8 @@ export interface Pod {
   fromTemplate: boolean;
   /** spec.hostNetwork: most CNIs do not enforce NetworkPolicy on such pods (lint NP023). */
   hostNetwork: boolean;
+  /** Where the Pod (or the workload with its template) was defined; lint locations. */
+  source?: string;
 }
 
 export type Direction = 'ingress' | 'egress';
