@@ -1,6 +1,6 @@
 // The manifests in deploy/ are what users apply first: they must parse, carry a configuration the
 // bot accepts, and point their probes at paths the bot serves.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -180,6 +180,20 @@ describe('deploy/Dockerfile with deploy/kubernetes.yaml', () => {
   it('every path the bot writes (export.dir, /tmp) is a writable emptyDir mount', () => {
     expect(config.export.dir).toBe('/var/lib/netpol-responder/postmortem');
     expect(deployments.flatMap((d) => writableProblems(d, [config.export.dir, '/tmp']))).toEqual([]);
+  });
+
+  it('every file the Dockerfile copies from the build context exists and is let through its .dockerignore', () => {
+    const ignore = readFileSync(join(deploy, 'Dockerfile.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    expect(ignore[0]).toBe('**');
+    const allowed = ignore.slice(1).map((rule) => rule.replace(/^!/, '').replace(/\/\*\*$/, ''));
+    const sources = dockerInstructions(dockerfile)
+      .filter((i) => i.keyword === 'COPY' && !i.args.startsWith('--from='))
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1));
+    expect(sources.length).toBeGreaterThan(0);
+    for (const source of sources) {
+      expect(existsSync(join(deploy, '..', source)), source).toBe(true);
+      expect(allowed, source).toContain(source);
+    }
   });
 
   it('the image runs compiled JavaScript built in its own stage, and tsx is not a runtime dependency', () => {
