@@ -11,12 +11,20 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
 }
 
+/** Plain help text as Markdown: `*`, `_`, `<` and `>` escaped outside code spans (globs, <path>). */
+function prose(text: string): string {
+  return text
+    .split(/(`[^`]*`)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/[*_<>]/g, (ch) => `\\${ch}`)))
+    .join('');
+}
+
 function commandSection(spec: CommandSpec): string {
-  const rows = allFlags(spec).map(([name, flag]) => `| ${cell(`\`${flagLabel(name, flag)}\``)} | ${cell(flagHelp(flag))} |`);
+  const rows = allFlags(spec).map(([name, flag]) => `| ${cell(`\`${flagLabel(name, flag)}\``)} | ${cell(prose(flagHelp(flag)))} |`);
   return [
     `#### \`netpol-responder ${spec.name}\``,
     '',
-    `${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`,
+    prose(`${spec.summary.charAt(0).toUpperCase()}${spec.summary.slice(1)}.`),
     '',
     '```',
     ...spec.synopsis.map((s) => `netpol-responder ${spec.name} ${s}`.trimEnd()),
@@ -25,13 +33,13 @@ function commandSection(spec: CommandSpec): string {
     '| option | meaning |',
     '|---|---|',
     ...rows,
-    ...(spec.details ? spec.details.trim().split('\n').flatMap((p) => ['', p]) : []),
+    ...(spec.details ? spec.details.trim().split('\n').flatMap((p) => ['', prose(p)]) : []),
   ].join('\n');
 }
 
 /** The whole reference: a table of commands, then each command's usage and options. */
 export function cliReference(specs: readonly CommandSpec[]): string {
-  const index = ['| command | what it does |', '|---|---|', ...specs.map((s) => `| [\`${s.name}\`](#netpol-responder-${s.name}) | ${cell(s.summary)} |`)];
+  const index = ['| command | what it does |', '|---|---|', ...specs.map((s) => `| [\`${s.name}\`](#netpol-responder-${s.name}) | ${cell(prose(s.summary))} |`)];
   return [...index, ...specs.map((s) => `\n${commandSection(s)}`)].join('\n');
 }
 

@@ -1,111 +1,93 @@
-// `netpol-responder replay <flows.jsonl|-> [--learn <normal.jsonl>] [--format text|json]`:
-// captured Hubble output (`hubble observe -o json`, the exporter file) through the collector's
-// pipeline, offline.
+// `netpol-responder replay`: captured Hubble output (`hubble observe -o json`, the exporter's
+// file) through the collector's pipeline, offline. Flags and usage: REPLAY in ./specs.ts.
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError, formatIssues, readConfigDocument } from '../config/load.js';
 import { pipelineOptionsOf, type CollectorSettings } from '../config/pipeline-options.js';
 import { collectorSchema } from '../config/schema.js';
-import { formatReplayText, replay, type ReplayInput } from '../flows/replay.js';
-
-const USAGE = `usage: netpol-responder replay <flows.jsonl|-> [--learn <normal.jsonl>] [--format text|json]
-                                [--config FILE] [--learning-minutes N] [--cooldown-minutes N]
-
-Runs captured Hubble JSON lines through the anomaly pipeline. With --learn, the baseline is learned
-from that file first; otherwise the first --learning-minutes (default 60) of the stream are learned.
-"-" reads standard input. --config takes the thresholds, baseline bounds, learning period and
-cooldown from the \`collector\` section of a configuration file (the bot's own, or one holding only
-that section); --learning-minutes and --cooldown-minutes override it.
-`;
+import { CaptureReadError, formatReplayText, inputProblem, replay, type ReplayInput } from '../flows/replay.js';
+import { CAPTURE_EXTENSIONS, listCaptures, STDIN_PATH } from '../flows/sources/capture-files.js';
+import { printable } from '../printable.js';
+import { cannotRead, errorCode } from './file-errors.js';
+import { parseCommand, pickFormat, usageError } from './spec.js';
+import { REPLAY } from './specs.js';
 
 /** The bot's configuration file, or one with only a collector section (its source may be left out). */
 const tuningFileSchema = z.looseObject({ collector: collectorSchema.partial({ source: true }).optional() });
 
-function collectorSettings(path: string): CollectorSettings {
-  const parsed = tuningFileSchema.safeParse(readConfigDocument(path) ?? {});
-  if (!parsed.success) throw new ConfigError(path, formatIssues(parsed.error.issues));
-  return parsed.data.collector ?? {};
-}
-
-async function input(path: string): Promise<ReplayInput | string> {
-  if (path === '-') return { name: 'stdin', stream: process.stdin };
+/** The collector section of --config, or the message that says why it cannot be used. */
+async function collectorSettings(path: string): Promise<CollectorSettings | string> {
   try {
-    await access(path);
-  } catch {
-    return `cannot read ${path}`;
+    if ((await stat(path)).isDirectory()) return cannotRead(path, 'EISDIR');
+  } catch (error) {
+    return cannotRead(path, errorCode(error));
   }
-  return { name: path, stream: createReadStream(path) };
+  try {
+    const parsed = tuningFileSchema.safeParse(readConfigDocument(path) ?? {});
+    if (!parsed.success) return new ConfigError(path, formatIssues(parsed.error.issues)).message;
+    return parsed.data.collector ?? {};
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
 }
 
 function minutes(value: string | undefined, name: string): number | undefined | string {
   if (value === undefined) return undefined;
   const n = Number(value);
-  return Number.isFinite(n) && n >= 0 && n <= 525_600 ? n * 60_000 : `--${name} must be a number of minutes`;
+  return value.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 525_600 ? n * 60_000 : `--${name} must be a number of minutes from 0 to 525600 (got "${value}")`;
+}
+
+/** The captures behind the paths, each opened when its turn comes; or why one cannot be read. */
+async function captures(paths: readonly string[]): Promise<ReplayInput[] | string> {
+  const listing = await listCaptures(paths);
+  if (!listing.ok) {
+    return listing.code === 'EMPTYDIR' ? `no ${CAPTURE_EXTENSIONS.map((e) => `*${e}`).join(', ')} files in ${printable(listing.path, 300)}` : cannotRead(listing.path, listing.code);
+  }
+  return listing.files.map((file) => (file === STDIN_PATH ? { name: 'stdin', open: () => process.stdin } : { name: file, open: () => createReadStream(file) }));
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        learn: { type: 'string' },
-        format: { type: 'string', default: 'text' },
-        'learning-minutes': { type: 'string' },
-        'cooldown-minutes': { type: 'string' },
-        config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const format = parsed.values.format;
-  const [path, ...extra] = parsed.positionals;
-  if (!path || extra.length > 0 || (format !== 'text' && format !== 'json')) {
-    process.stderr.write(USAGE);
-    return 2;
-  }
-  const learning = minutes(parsed.values['learning-minutes'], 'learning-minutes');
-  const cooldown = minutes(parsed.values['cooldown-minutes'], 'cooldown-minutes');
-  for (const problem of [learning, cooldown]) {
+  const parsed = parseCommand(REPLAY, argv);
+  if (!parsed.ok) return parsed.exitCode;
+  const { values, positionals } = parsed;
+  const format = pickFormat(values.format ?? 'txt', ['txt', 'json'] as const);
+  if (!format.ok) return usageError(REPLAY, format.message);
+  if (positionals.length === 0) return usageError(REPLAY, 'give at least one capture (a file, a directory or "-")');
+  const learnPaths = values.learn ?? [];
+  if ([...positionals, ...learnPaths].filter((p) => p === STDIN_PATH).length > 1) return usageError(REPLAY, '"-" (standard input) can be given once');
+  const learning = minutes(values['learning-minutes'], 'learning-minutes');
+  const cooldown = minutes(values['cooldown-minutes'], 'cooldown-minutes');
+  for (const problem of [learning, cooldown]) if (typeof problem === 'string') return usageError(REPLAY, problem);
+
+  const settings = values.config === undefined ? {} : await collectorSettings(values.config);
+  const main = await captures(positionals);
+  const learn = await captures(learnPaths);
+  for (const problem of [settings, main, learn]) {
     if (typeof problem === 'string') {
-      process.stderr.write(`${problem}\n${USAGE}`);
-      return 2;
-    }
-  }
-  let settings: CollectorSettings = {};
-  if (parsed.values.config !== undefined) {
-    try {
-      settings = collectorSettings(parsed.values.config);
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      process.stderr.write(`${error.message}\n`);
-      return 1;
-    }
-  }
-  const main = await input(path);
-  const learn = parsed.values.learn !== undefined ? await input(parsed.values.learn) : null;
-  for (const i of [main, learn]) {
-    if (typeof i === 'string') {
-      process.stderr.write(`netpol-responder replay: ${i}\n`);
+      process.stderr.write(`${problem}\n`);
       return 1;
     }
   }
   const options = pipelineOptionsOf({
-    ...settings,
+    ...(settings as CollectorSettings),
     ...(typeof cooldown === 'number' ? { cooldown } : {}),
     ...(typeof learning === 'number' ? { learningPeriod: learning } : {}),
   });
-  const report = await replay(main as ReplayInput, learn as ReplayInput | null, options);
-  process.stdout.write(format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReplayText(report));
+  let report;
+  try {
+    report = await replay(main as ReplayInput[], learn as ReplayInput[], options);
+  } catch (error) {
+    if (!(error instanceof CaptureReadError)) throw error;
+    process.stderr.write(`${cannotRead(error.source, error.code)}\n`);
+    return 1;
+  }
+  const problem = inputProblem(report);
+  if (problem) {
+    process.stderr.write(problem);
+    return 1;
+  }
+  process.stdout.write(format.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReplayText(report));
   return 0;
 }

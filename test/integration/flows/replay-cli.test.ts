@@ -30,11 +30,16 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('netpol-responder replay', () => {
-  it('prints the anomalies and the record counts with skip reasons (text)', () => {
+  it('prints the anomalies and the record counts, each skip reason with its first example (text)', () => {
     const { status, stdout } = cli([join(dir, 'shop.jsonl')]);
     expect(status).toBe(0);
-    expect(stdout).toMatch(/10976 read, 10971 accepted, 5 skipped \(/);
-    for (const reason of ['invalid_json 2', 'missing_endpoints 1', 'unknown_verdict 1', 'invalid_port 1']) expect(stdout).toContain(reason);
+    expect(stdout).toMatch(/replayed .*shop\.jsonl: 10976 read, 10971 accepted, 5 skipped; flows from 2026-01-15T09:00:00\.\d+Z to 2026-01-15T10:39:59\.\d+Z \(1 h 40 min\)\n/);
+    // Lines 3001-3005 are the bad ones; each reason names its first line and shows its beginning.
+    expect(stdout).toMatch(/\n {2}skipped 2 invalid_json, first at line 3001: \{"flow":\{"time":"[^\n]{40,}\n/);
+    expect(stdout).toContain('\n  skipped 1 missing_endpoints, first at line 3003: {"flow":{"time":"2026-01-15T09:30:00Z","verdict":"FORWARDED"}}\n');
+    expect(stdout).toMatch(/\n {2}skipped 1 unknown_verdict, first at line 3004: \{/);
+    expect(stdout).toMatch(/\n {2}skipped 1 invalid_port, first at line 3005: \{/);
+    expect(stdout).not.toContain('\u0000');
     expect(stdout).toContain('anomalies: 2');
     expect(stdout).toContain('[high] new-external-egress db/postgres');
     expect(stdout).toContain('203.0.113.66:443');
@@ -43,8 +48,10 @@ describe('netpol-responder replay', () => {
   it('learns from a separate capture with --learn and prints JSON', () => {
     const { status, stdout } = cli([join(dir, 'shop.jsonl'), '--learn', join(dir, 'normal.jsonl'), '--format', 'json']);
     expect(status).toBe(0);
-    const report = JSON.parse(stdout) as { learn: { counts: { read: number } }; anomalies: { kind: string }[] };
+    const report = JSON.parse(stdout) as { learn: { counts: { read: number } }; replay: { firstSkipped: Record<string, { line: number; excerpt: string }> }; anomalies: { kind: string }[] };
     expect(report.learn.counts.read).toBeGreaterThan(5000);
+    expect(report.replay.firstSkipped.invalid_json).toMatchObject({ line: 3001 });
+    expect(report.replay.firstSkipped.missing_endpoints).toMatchObject({ line: 3003 });
     expect(report.anomalies.map((a) => a.kind).sort()).toEqual(['new-external-egress', 'policy-deny-spike']);
   });
 
@@ -98,11 +105,13 @@ describe('netpol-responder replay', () => {
 
   it('rejects bad usage with exit 2 and a missing file with exit 1', () => {
     expect(cli([]).status).toBe(2);
-    expect(cli(['a', 'b']).status).toBe(2);
-    expect(cli(['x.jsonl', '--format', 'xml']).status).toBe(2);
+    expect(cli(['-', '--learn', '-']).status).toBe(2);
+    const xml = cli(['x.jsonl', '--format', 'xml']);
+    expect(xml.status).toBe(2);
+    expect(xml.stderr).toContain('--format: unknown format "xml" (valid: txt, json; "text" means txt)');
     expect(cli(['x.jsonl', '--learning-minutes', 'soon']).status).toBe(2);
     const missing = cli([join(dir, 'nope.jsonl')]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toContain('cannot read');
+    expect(missing.stderr).toBe(`cannot read ${join(dir, 'nope.jsonl')}: no such file\n`);
   });
 });
