@@ -366,6 +366,24 @@ describe('faults', () => {
   it('refuses nonsense fault rules', () => {
     expect(() => sim.injectFault({ status: 200, times: 1 })).toThrow(/HTTP error code/);
     expect(() => sim.injectFault({ status: 500, times: 0 })).toThrow(/positive integer/);
+    expect(() => sim.injectDelay({ ms: 10, times: 0 })).toThrow(/positive integer/);
+    expect(() => sim.injectDelay({ ms: -1, times: 1 })).toThrow(/between 0 and 600000/);
+    expect(() => sim.injectDelay({ ms: Number.NaN, times: 1 })).toThrow(/between 0 and 600000/);
+  });
+
+  it('slows the next N matching requests, then answers at full speed', async () => {
+    sim.injectDelay({ verb: 'get', resource: 'namespaces', ms: 300, times: 1 });
+    const timed = async (path: string): Promise<number> => {
+      const started = Date.now();
+      expect((await simRequest(sim, 'GET', path)).status).toBe(200);
+      return Date.now() - started;
+    };
+    expect(await timed('/api/v1/namespaces')).toBeLessThan(250); // a list is not a get
+    expect(await timed('/api/v1/namespaces/db')).toBeGreaterThanOrEqual(290);
+    expect(await timed('/api/v1/namespaces/db')).toBeLessThan(250);
+    sim.injectDelay({ ms: 300, times: 5 });
+    sim.clearFaults();
+    expect(await timed('/api/v1/namespaces/db')).toBeLessThan(250);
   });
 
   it('records every request with method, path, query, status and user', async () => {

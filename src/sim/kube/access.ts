@@ -25,6 +25,15 @@ export interface FaultRule {
   retryAfterSeconds?: number;
 }
 
+export interface DelayRule {
+  verb?: Verb;
+  resource?: ResourceName;
+  /** How long the server waits before handling each matching request. */
+  ms: number;
+  /** How many matching requests are slowed before the rule clears itself. */
+  times: number;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -48,6 +57,7 @@ export class AccessControl {
   private readonly tokens = new Map<string, string>();
   private readonly denials: DenyRule[] = [];
   private faults: FaultRule[] = [];
+  private delays: DelayRule[] = [];
 
   constructor(users: Record<string, string>) {
     for (const [token, user] of Object.entries(users)) this.tokens.set(token, user);
@@ -101,6 +111,22 @@ export class AccessControl {
 
   clearFaults(): void {
     this.faults = [];
+    this.delays = [];
+  }
+
+  injectDelay(rule: DelayRule): void {
+    if (!Number.isInteger(rule.times) || rule.times < 1) throw new Error('injectDelay: times must be a positive integer');
+    if (!Number.isFinite(rule.ms) || rule.ms < 0 || rule.ms > 600_000) throw new Error('injectDelay: ms must be between 0 and 600000');
+    this.delays.push({ ...rule });
+  }
+
+  /** Consumes one matching delay, if any, and returns its length in ms (0 when none). */
+  takeDelay(t: RequestTarget): number {
+    const delay = this.delays.find((d) => (d.verb === undefined || d.verb === t.verb) && (d.resource === undefined || d.resource === t.resource));
+    if (!delay) return 0;
+    delay.times--;
+    if (delay.times <= 0) this.delays.splice(this.delays.indexOf(delay), 1);
+    return delay.ms;
   }
 
   /** Consumes one matching fault, if any. */

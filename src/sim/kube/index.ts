@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { AccessControl, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
+import { AccessControl, type DelayRule, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
 import { AuditLog, type AuditEvent } from './audit.js';
 import { applyDefaults } from './defaults.js';
 import { recordUpdate } from './managed-fields.js';
@@ -16,7 +16,7 @@ import { alreadyExists, invalid } from './status.js';
 import { kubeTimestamp, metaOf, ObjectStore, type KubeObject } from './store.js';
 import { isObject, validateObject } from './validation.js';
 
-export type { DenyRule, FaultRule, RecordedRequest } from './access.js';
+export type { DelayRule, DenyRule, FaultRule, RecordedRequest } from './access.js';
 export type { AuditEvent } from './audit.js';
 export type { KubeObject } from './store.js';
 export type { ResourceName, Verb } from './resources.js';
@@ -74,6 +74,9 @@ export interface KubeApiSim {
   clearDenials(): void;
   /** The next `times` matching resource requests fail with `status`. */
   injectFault(rule: FaultRule): void;
+  /** The next `times` matching resource requests are answered only after `ms` (a slow API server). */
+  injectDelay(rule: DelayRule): void;
+  /** Clears injected faults and delays. */
   clearFaults(): void;
   clearRequests(): void;
   close(): Promise<void>;
@@ -179,6 +182,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     deny: (rule) => access.deny(rule),
     clearDenials: () => access.clearDenials(),
     injectFault: (rule) => access.injectFault(rule),
+    injectDelay: (rule) => access.injectDelay(rule),
     clearFaults: () => access.clearFaults(),
     clearRequests: () => {
       requests.length = 0;

@@ -144,6 +144,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     return;
   }
 
+  const delayMs = deps.access.takeDelay(target);
+  if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
   const body = await readBody(req);
   audit.body = body;
   const ctx: RequestContext = { store: deps.store, rt: route.rt, namespace: route.namespace, name: route.name, query: url.searchParams, req, body };
