@@ -99,11 +99,17 @@ export interface MetricsServer {
 const PATHS = ['/metrics', '/healthz', '/readyz'];
 
 /**
- * Serves GET /metrics, /healthz (the process answers) and /readyz (`ready` resolves, e.g. Redis
- * answers a PING) on their own port, apart from the Slack endpoint, which faces the internet.
- * Worker and collector replicas have no other HTTP port, so their probes live here too.
+ * Serves GET /metrics, /healthz (the process answers) and /readyz (200 when `ready` resolves, with
+ * its text if any, e.g. the components checked; 503 with the reason when it rejects) on their own
+ * port, apart from the Slack endpoint, which faces the internet. Worker and collector replicas
+ * have no other HTTP port, so their probes live here too.
  */
-export async function startMetricsServer(metrics: BotMetrics, port: number, host: string, ready: () => Promise<void> = async () => undefined): Promise<MetricsServer> {
+export async function startMetricsServer(
+  metrics: BotMetrics,
+  port: number,
+  host: string,
+  ready: () => Promise<void | string> = async () => undefined,
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     if (!PATHS.includes(path)) {
@@ -120,7 +126,7 @@ export async function startMetricsServer(metrics: BotMetrics, port: number, host
     }
     if (path === '/readyz') {
       ready().then(
-        () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ready\n'),
+        (text) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${text || 'ready'}\n`),
         (error: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${error instanceof Error ? error.message : String(error)}\n`),
       );
       return;

@@ -1,27 +1,39 @@
-// Starts the bot's roles (web: Slack app; worker: step jobs) in this process, sharing one Redis.
+// Starts the bot's roles (web: Slack app; worker: step jobs; collector: flows) in this process,
+// sharing one Redis. Start-up fails fast on what retrying cannot fix (config, kubeconfig, Redis, a
+// refused token), waits with backoff for what passes (Slack or the Kubernetes API unreachable,
+// shown on /readyz), and closes everything it opened when it gives up. stop() closes in reverse:
+// intake first, then running jobs (finished or handed back by the deadline), connections last.
 import { WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import { pipelineOptionsOf } from './config/pipeline-options.js';
 import type { Config } from './config/schema.js';
-import { startCollectorRole, type CollectorRole } from './anomaly/collector-role.js';
+import { startCollectorRole } from './anomaly/collector-role.js';
 import { AnomalyDesk } from './anomaly/desk.js';
 import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
 import type { FlowCollector } from './flows/collector.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
+import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
+import { waitForDependencies, type Dependency } from './lifecycle/dependencies.js';
+import { jobsGraceMs } from './lifecycle/grace.js';
+import { judgeKubeError, kubeApiCheck } from './lifecycle/kube-check.js';
+import { Readiness } from './lifecycle/readiness.js';
+import { Resources } from './lifecycle/resources.js';
+import { judgeSlackError, slackAuthTest, slackClientLogger, type SlackIdentity } from './lifecycle/slack-auth.js';
+import { StartupError } from './lifecycle/startup-error.js';
 import { createLogger, type Logger } from './log.js';
-import { BotMetrics, startMetricsServer, type MetricsServer } from './metrics.js';
+import { BotMetrics, startMetricsServer } from './metrics.js';
 import { IncidentEngine } from './playbook/engine.js';
 import { loadPlaybook } from './playbook/load.js';
 import type { Playbook } from './playbook/schema.js';
 import { stepActionCheck, stepHandlers } from './playbook/steps/index.js';
 import type { ClusterAccess } from './playbook/steps/types.js';
-import { createJobQueue, startJobWorker, type JobQueue, type JobWorker } from './queue/bullmq.js';
+import { createJobQueue, startJobWorker, type JobQueue } from './queue/bullmq.js';
 import type { IncidentJob } from './queue/jobs.js';
-import { connectRedis } from './redis/connect.js';
+import { connectRedis, disconnectRedis } from './redis/connect.js';
 import { withDeadline } from './redis/deadline.js';
-import { createSlackApp, type SlackSurface } from './slack/app.js';
+import { createSlackApp } from './slack/app.js';
 import { ApproverDirectory } from './slack/approvers.js';
 import { WebApiChat } from './slack/chat.js';
 
@@ -34,6 +46,15 @@ export interface StartOptions {
   logger?: Logger;
   /** HTTP port for the Slack receiver (overrides config.slack.port; 0 picks a free one). */
   port?: number;
+  /** Aborting it (a stop signal during start-up) ends the waits; startBot then rejects with StartupInterrupted. */
+  signal?: AbortSignal;
+  /** Retry schedule of the start-up checks (Slack, Kubernetes API). */
+  backoff?: BackoffOptions;
+}
+
+export interface StopOutcome {
+  /** Ids of jobs still running at the deadline and handed back to the queue. */
+  handedBack: string[];
 }
 
 export interface RunningBot {
@@ -49,26 +70,135 @@ export interface RunningBot {
   collector?: FlowCollector;
   /** Port of the metrics endpoint, when `metrics` is configured. */
   metricsPort?: number;
-  stop(): Promise<void>;
+  readiness: Readiness;
+  /** Stops within `graceMs` (default config.shutdown.graceMs); never throws. */
+  stop(options?: { graceMs?: number }): Promise<StopOutcome>;
 }
 
 export function protectedNamespaces(playbook: Playbook, config: Config): Set<string> {
   return new Set([...playbook.parameters.protectedNamespaces, config.kube.botNamespace]);
 }
 
+/** Settings errors found before anything is opened. */
+function checkRoles(config: Config): void {
+  if (!config.roles.includes('collector')) return;
+  if (!config.collector) throw new StartupError('the collector role needs a `collector` section in the configuration (source of flows)');
+  if (!(config.slack.alertsChannel ?? config.slack.incidentChannel)) {
+    throw new StartupError('the collector role needs slack.alertsChannel (or slack.incidentChannel) to post anomalies to');
+  }
+}
+
+function inUse(error: unknown, setting: string, port: number, host: string): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') return error;
+  return new StartupError(`${setting}: ${host}:${port} is already in use by another process; stop it or choose another port`, { cause: error });
+}
+
+function clusterOf(options: StartOptions): { cluster: ClusterAccess; server?: string } {
+  if (options.cluster) return { cluster: options.cluster };
+  const kc = loadKubeConfig({ kubeconfigPath: options.config.kubeconfigPath });
+  return { cluster: createKubeGateway(kc), server: kc.getCurrentCluster()?.server };
+}
+
 export async function startBot(options: StartOptions): Promise<RunningBot> {
   const { config } = options;
   const logger = options.logger ?? createLogger({ level: config.log.level });
+  // Cheap local checks first: nothing is open yet if one fails.
   const playbook = loadPlaybook(config.playbook.path, stepActionCheck);
-  if (!config.redisUrl) throw new Error('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
-  const redis = await connectRedis(config.redisUrl, 5000, (error) => logger.warn({ err: error }, 'Redis connection error; reconnecting'));
+  checkRoles(config);
+  if (!config.redisUrl) throw new StartupError('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
+  const { cluster, server } = clusterOf(options);
+
+  const resources = new Resources(logger);
+  const readiness = new Readiness();
+  readiness.notReady('startup', 'starting');
+  try {
+    const redis = await connectRedis(config.redisUrl, 5000, (error, connection) => logger.warn({ err: error, connection }, 'Redis connection error; reconnecting'));
+    resources.add('redis', () => disconnectRedis(redis));
+    readiness.probe('redis', () => withDeadline(redis.ping(), 2000).then(() => undefined), 2500);
+
+    const metrics = new BotMetrics();
+    let metricsPort: number | undefined;
+    if (config.metrics) {
+      // Up before the waits below, so /readyz can say what the bot is waiting for.
+      const { port, host } = config.metrics;
+      const metricsServer = await startMetricsServer(metrics, port, host, () => readiness.check()).catch((error: unknown) => {
+        throw inUse(error, 'metrics.port', port, host);
+      });
+      resources.add('metrics server', () => metricsServer.close());
+      metricsPort = metricsServer.port;
+    }
+
+    const slackCheck: Dependency<SlackIdentity> = {
+      component: 'slack',
+      title: 'Slack API',
+      attempt: () => slackAuthTest(config.secrets.slackBotToken, config.slack.apiUrl, logger),
+      judge: (error) => judgeSlackError(error, config.slack.apiUrl),
+    };
+    // The web and worker roles act on the cluster; a collector alone never calls its API.
+    const needsCluster = config.roles.includes('web') || config.roles.includes('worker');
+    const kubeCheck: Dependency<void> = {
+      component: 'kube',
+      title: 'Kubernetes API',
+      attempt: () => kubeApiCheck(cluster, config.kube.botNamespace),
+      judge: (error) => judgeKubeError(error, server),
+    };
+    const context = { readiness, logger, ...(options.signal ? { signal: options.signal } : {}), ...(options.backoff ? { backoff: options.backoff } : {}) };
+    const [identity] = needsCluster ? await waitForDependencies([slackCheck, kubeCheck], context) : await waitForDependencies([slackCheck], context);
+
+    const { handedBack, ...bot } = await startRoles({ options, logger, redis, cluster, playbook, identity, metrics, readiness, resources });
+    readiness.forget('startup');
+    logger.info({ roles: config.roles, port: bot.port, metricsPort, playbook: playbook.name, botUserId: identity.botUserId }, 'netpol-responder started');
+
+    let stopping: Promise<StopOutcome> | undefined;
+    return {
+      ...bot,
+      metricsPort,
+      readiness,
+      stop({ graceMs = config.shutdown.graceMs } = {}) {
+        stopping ??= (async () => {
+          readiness.notReady('shutdown', 'shutting down');
+          await resources.closeAll(Date.now() + graceMs);
+          return { handedBack: [...handedBack] };
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    // Whatever was opened must not keep the process alive (or hold Redis) after a failed start.
+    await resources.closeAll(Date.now() + 3000);
+    throw error;
+  }
+}
+
+interface RoleContext {
+  options: StartOptions;
+  logger: Logger;
+  redis: Redis;
+  cluster: ClusterAccess;
+  playbook: Playbook;
+  identity: SlackIdentity;
+  metrics: BotMetrics;
+  readiness: Readiness;
+  resources: Resources;
+}
+
+/** The roles, and the jobs the worker handed back when it was closed (filled in by stop()). */
+type StartedRoles = Omit<RunningBot, 'stop' | 'metricsPort' | 'readiness'> & { handedBack: readonly string[] };
+
+/** Builds the shared pieces and starts the configured roles, registering each for shutdown. */
+async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
+  const { options, logger, redis, cluster, playbook, identity, metrics, readiness, resources } = ctx;
+  const { config } = options;
   const prefix = config.redis.keyPrefix;
-  const cluster = options.cluster ?? createKubeGateway(loadKubeConfig({ kubeconfigPath: config.kubeconfigPath }));
-  const client = new WebClient(config.secrets.slackBotToken, { slackApiUrl: config.slack.apiUrl, retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 } });
+  const client = new WebClient(config.secrets.slackBotToken, {
+    slackApiUrl: config.slack.apiUrl,
+    retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 },
+    logger: slackClientLogger(logger),
+  });
   const chat = new WebApiChat(client, config.slack.apiUrl);
-  const metrics = new BotMetrics();
   const store = new IncidentStore(redis, prefix, (events) => metrics.recordTimelineEvents(events));
-  const queue = createJobQueue(redis, prefix);
+  const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }));
+  resources.add('job queue', () => queue.close());
   metrics.observeQueue(() => queue.counts());
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
   const guarded = protectedNamespaces(playbook, config);
@@ -101,26 +231,23 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     logger,
   });
 
-  let worker: JobWorker | undefined;
-  let workerConnection: Redis | undefined;
+  const handedBack: string[] = [];
   if (config.roles.includes('worker')) {
-    // Workers block on their own connection.
-    workerConnection = redis.duplicate();
     const process = async (job: IncidentJob): Promise<void> => {
       if (job.name !== 'anomaly-alert') return engine.handle(job);
       if (desk) await desk.postAlert(job.data.anomalyId);
     };
-    worker = startJobWorker(workerConnection, prefix, process, config.worker, logger.child({ role: 'worker' }));
+    // Workers block on their own connection (a duplicate: it reports its errors like the rest).
+    const worker = startJobWorker(redis.duplicate(), prefix, process, config.worker, logger.child({ role: 'worker' }));
+    resources.add('worker', async (deadline) => {
+      handedBack.push(...(await worker.close(jobsGraceMs(deadline - Date.now()))).handedBack);
+    });
   }
-  let collectorRole: CollectorRole | undefined;
-  let collectorConnection: Redis | undefined;
-  if (config.roles.includes('collector')) {
-    if (!config.collector) throw new Error('the collector role needs a `collector` section in the configuration (source of flows)');
-    if (!desk) throw new Error('the collector role needs slack.alertsChannel (or slack.incidentChannel) to post anomalies to');
-    collectorConnection = redis.duplicate();
-    collectorRole = await startCollectorRole({
+  let collector: FlowCollector | undefined;
+  if (config.roles.includes('collector') && config.collector && desk) {
+    const role = await startCollectorRole({
       source: config.collector.source,
-      redis: collectorConnection,
+      redis: redis.duplicate(),
       keyPrefix: prefix,
       desk,
       store: anomalyStore,
@@ -128,15 +255,19 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       logger: logger.child({ role: 'collector' }),
       now: options.flowClock,
     });
+    resources.add('collector', () => role.stop());
+    collector = role.collector;
+    metrics.observeCollector(collector);
   }
-  let web: SlackSurface | undefined;
   let port: number | undefined;
   if (config.roles.includes('web')) {
-    web = createSlackApp({
+    const web = createSlackApp({
       signingSecret: config.secrets.slackSigningSecret,
       botToken: config.secrets.slackBotToken,
       appToken: config.secrets.slackAppToken,
       apiUrl: config.slack.apiUrl,
+      identity,
+      readiness: () => readiness.check(),
       engine,
       store,
       queue,
@@ -145,19 +276,13 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       webhookToken: config.secrets.webhookToken,
       logger: logger.child({ role: 'web' }),
     });
-    port = await web.start(options.port ?? config.slack.port, config.slack.host);
+    const wanted = options.port ?? config.slack.port;
+    port = await untilAborted(web.start(wanted, config.slack.host), options.signal).catch(async (error: unknown) => {
+      await web.stop().catch(() => undefined);
+      throw inUse(error, 'slack.port', wanted, config.slack.host);
+    });
+    resources.add('slack receiver', () => web.stop());
   }
-  if (collectorRole) metrics.observeCollector(collectorRole.collector);
-  let metricsServer: MetricsServer | undefined;
-  if (config.metrics) {
-    // Ready while Redis answers: every role keeps its state there.
-    const ready = async (): Promise<void> => {
-      await withDeadline(redis.ping(), 2000);
-    };
-    metricsServer = await startMetricsServer(metrics, config.metrics.port, config.metrics.host, ready);
-  }
-  logger.info({ roles: config.roles, port, metricsPort: metricsServer?.port, playbook: playbook.name }, 'netpol-responder started');
-
   return {
     port,
     engine,
@@ -167,17 +292,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     redis,
     desk,
     anomalies: anomalyStore,
-    collector: collectorRole?.collector,
-    metricsPort: metricsServer?.port,
-    async stop() {
-      await metricsServer?.close();
-      await collectorRole?.stop();
-      await web?.stop();
-      await worker?.close();
-      await queue.close();
-      workerConnection?.disconnect();
-      collectorConnection?.disconnect();
-      redis.disconnect();
-    },
+    collector,
+    handedBack,
   };
 }

@@ -1,10 +1,18 @@
 // Where the bot's cluster credentials come from: an explicit kubeconfig, $KUBECONFIG, the
-// in-cluster service account, or the usual default (~/.kube/config).
+// in-cluster service account, or the usual default (~/.kube/config). Every failure is a
+// KubeConfigError whose message says what to change.
 
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+export class KubeConfigError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'KubeConfigError';
+  }
+}
 
 export interface LoadKubeConfigOptions {
   kubeconfigPath?: string;
@@ -17,15 +25,33 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
   const kc = new KubeConfig();
   const explicit = opts.kubeconfigPath ?? (env.KUBECONFIG && !env.KUBECONFIG.includes(':') ? env.KUBECONFIG : undefined);
   if (explicit) {
-    if (!existsSync(explicit)) throw new Error(`kubeconfig file not found: ${explicit}`);
-    kc.loadFromFile(explicit);
+    if (!existsSync(explicit)) {
+      throw new KubeConfigError(`kubeconfig file not found: ${explicit} (from KUBECONFIG). Point KUBECONFIG at a readable kubeconfig, or unset it to use the pod's service account.`);
+    }
+    try {
+      kc.loadFromFile(explicit);
+    } catch (error) {
+      throw new KubeConfigError(`cannot read the kubeconfig ${explicit}: ${firstLine(error)}. Point KUBECONFIG at a valid kubeconfig.`, { cause: error });
+    }
   } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
     kc.loadFromCluster();
   } else {
-    kc.loadFromDefault();
+    try {
+      kc.loadFromDefault();
+    } catch (error) {
+      throw new KubeConfigError(`cannot read the Kubernetes configuration: ${firstLine(error)}. Set KUBECONFIG to a valid kubeconfig.`, { cause: error });
+    }
   }
   if (!kc.getCurrentCluster()) {
-    throw new Error(`no current cluster in the Kubernetes configuration${explicit ? ` (${explicit})` : ''}: check current-context`);
+    throw new KubeConfigError(
+      explicit
+        ? `no current cluster in the kubeconfig ${explicit}: set its current-context to a context with a cluster`
+        : 'no Kubernetes cluster configured: set KUBECONFIG to a kubeconfig, or run the bot in a pod with its service account (deploy/rbac.yaml)',
+    );
   }
   return kc;
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }

@@ -1,4 +1,8 @@
 // The only module that imports bullmq: one queue for incident work and the workers that drain it.
+// Queue and Worker always have an 'error' listener (an unhandled one would crash the process), and
+// a worker that is told to stop lets its jobs finish, or hands them back to the queue at the
+// deadline so another worker takes them over at once.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
@@ -13,8 +17,9 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export function createJobQueue(connection: Redis, prefix: string): JobQueue {
+export function createJobQueue(connection: Redis, prefix: string, logger?: Logger): JobQueue {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: `${prefix}:bull` });
+  queue.on('error', (error) => logger?.warn({ err: error }, 'job queue error'));
   return {
     counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
     async enqueue(job, options = {}) {
@@ -37,8 +42,19 @@ export interface WorkerOptions {
   stalledIntervalMs: number;
 }
 
+export interface CloseOutcome {
+  /** Jobs still running at the deadline, moved back to the queue for another worker. */
+  handedBack: string[];
+}
+
 export interface JobWorker {
-  close(): Promise<void>;
+  /** Jobs this worker is running now. */
+  readonly active: number;
+  /**
+   * Takes no new job and waits for the running ones; those still running after `graceMs` are
+   * handed back to the queue (their step resumes in another worker, as after a crash).
+   */
+  close(graceMs?: number): Promise<CloseOutcome>;
 }
 
 export function startJobWorker(
@@ -48,10 +64,18 @@ export function startJobWorker(
   options: WorkerOptions,
   logger: Logger,
 ): JobWorker {
+  // The lock token of each running job: handing a job back needs it.
+  const running = new Map<string, { job: Job; token: string | undefined }>();
   const worker = new Worker(
     QUEUE_NAME,
-    async (job: Job) => {
-      await process({ name: job.name, data: job.data } as IncidentJob);
+    async (job: Job, token?: string) => {
+      const key = job.id ?? job.name;
+      running.set(key, { job, token });
+      try {
+        await process({ name: job.name, data: job.data } as IncidentJob);
+      } finally {
+        running.delete(key);
+      }
     },
     {
       connection,
@@ -65,5 +89,44 @@ export function startJobWorker(
   );
   worker.on('failed', (job, error) => logger.error({ job: job?.id, err: error }, 'job failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
-  return { close: () => worker.close() };
+
+  const handBack = async (): Promise<string[]> => {
+    const handed: string[] = [];
+    for (const [key, { job, token }] of running) {
+      try {
+        await job.moveToWait(token);
+        handed.push(key);
+        logger.warn({ job: key }, 'job still running at the shutdown deadline: handed back to the queue');
+      } catch (error) {
+        logger.error({ err: error, job: key }, 'could not hand a job back; another worker takes it over when its lock expires');
+      }
+    }
+    running.clear();
+    return handed;
+  };
+
+  return {
+    get active() {
+      return running.size;
+    },
+    async close(graceMs = Number.POSITIVE_INFINITY) {
+      const closing = worker.close().then(
+        () => 'closed' as const,
+        (error: unknown) => {
+          logger.error({ err: error }, 'closing the worker failed');
+          return 'closed' as const;
+        },
+      );
+      if (!Number.isFinite(graceMs)) {
+        await closing;
+        return { handedBack: [] };
+      }
+      const abandon = new AbortController();
+      const outcome = await Promise.race([closing, sleep(Math.max(0, graceMs), 'late' as const, { signal: abandon.signal }).catch(() => 'closed' as const)]);
+      abandon.abort();
+      if (outcome === 'closed') return { handedBack: [] };
+      // The handlers still run; their results can no longer be recorded against the job's lock.
+      return { handedBack: await handBack() };
+    },
+  };
 }

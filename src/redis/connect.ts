@@ -1,5 +1,8 @@
 // Connects to Redis and fails fast, with a message naming the fix, when it cannot be reached.
-import { Redis } from 'ioredis';
+// Every connection of the family (the client and every duplicate of it, including those BullMQ
+// makes for its blocking reads) has an 'error' listener, so a Redis outage is logged, never an
+// unhandled 'error' event; disconnectRedis() closes the whole family.
+import { Redis, type RedisOptions } from 'ioredis';
 
 export class RedisUnreachableError extends Error {
   constructor(url: string, cause: string) {
@@ -18,9 +21,41 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Told about a connection's errors: the first of each outage, and again when the error changes. */
+export type RedisErrorListener = (error: Error, connection: string) => void;
+
+const families = new WeakMap<Redis, Set<Redis>>();
+
+function reportErrors(client: Redis, name: string, onError: RedisErrorListener | undefined): void {
+  let last: string | undefined;
+  client.on('error', (error: Error) => {
+    // A reconnect loop repeats the same error every few hundred ms: once per outage is enough.
+    if (error.message === last) return;
+    last = error.message;
+    onError?.(error, name);
+  });
+  client.on('ready', () => {
+    last = undefined;
+  });
+}
+
+/** Makes every duplicate (and its duplicates) report its errors and join the family. */
+function adoptDuplicates(client: Redis, family: Set<Redis>, onError: RedisErrorListener | undefined): void {
+  const duplicate = client.duplicate.bind(client);
+  client.duplicate = (override?: Partial<RedisOptions>): Redis => {
+    const copy = duplicate(override);
+    family.add(copy);
+    copy.on('end', () => family.delete(copy));
+    reportErrors(copy, override?.connectionName ?? `duplicate-${family.size}`, onError);
+    adoptDuplicates(copy, family, onError);
+    return copy;
+  };
+}
+
 /** A connected client; BullMQ needs maxRetriesPerRequest: null on connections it blocks on. */
-export async function connectRedis(url: string, timeoutMs = 5000, onError?: (error: Error) => void): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: timeoutMs, retryStrategy: () => null });
+export async function connectRedis(url: string, timeoutMs = 5000, onError?: RedisErrorListener): Promise<Redis> {
+  // disconnectTimeout bounds how long a closed connection keeps a timer (and so the process) alive.
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectTimeout: timeoutMs, retryStrategy: () => null, disconnectTimeout: 500 });
   // The first failure is reported by the rejected connect() below, not as an unhandled event.
   const ignoreStartupError = (): void => {};
   client.on('error', ignoreStartupError);
@@ -32,8 +67,16 @@ export async function connectRedis(url: string, timeoutMs = 5000, onError?: (err
     throw new RedisUnreachableError(url, (error as Error).message || 'connection failed');
   }
   client.off('error', ignoreStartupError);
-  client.on('error', (error: Error) => onError?.(error));
-  // Once up, reconnect after transient drops instead of giving up.
+  reportErrors(client, 'main', onError);
+  const family = new Set<Redis>([client]);
+  families.set(client, family);
+  adoptDuplicates(client, family, onError);
+  // Once up, reconnect after transient drops instead of giving up (duplicates copy the options).
   client.options.retryStrategy = (times) => Math.min(times * 200, 2000);
   return client;
+}
+
+/** Disconnects the client and every duplicate made from it (or from them). */
+export function disconnectRedis(client: Redis): void {
+  for (const member of families.get(client) ?? [client]) member.disconnect();
 }

@@ -1,7 +1,7 @@
 // The Slack surface: `/netpol …` and the Approve/Reject buttons. Every request is acknowledged
 // first; work goes to the job queue, or to the engine's quick atomic decision for a click.
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Incident } from '../incident/model.js';
 import type { IncidentStore } from '../incident/store.js';
@@ -28,6 +28,10 @@ export interface SlackAppOptions {
   desk?: AnomalyDesk;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
   webhookToken?: string;
+  /** The bot's identity from the start-up auth.test, so Bolt does not call auth.test itself (and cache a failure). */
+  identity?: { botId: string; botUserId: string };
+  /** Serves GET /readyz next to /healthz: resolves with a summary when ready, rejects with the reason. */
+  readiness?: () => Promise<string>;
   logger: Logger;
   clock?: () => Date;
 }
@@ -43,6 +47,15 @@ function incidentDetail(incident: Incident): string {
   return `*Incident \`${incident.id}\`* (${incident.status}) · ${describeScope(incident)} · opened ${incident.createdAt} by <@${incident.requestedBy}> in <#${incident.channel}> · steps: ${steps}`;
 }
 
+function readyzHandler(readiness: () => Promise<string>): (req: IncomingMessage, res: ServerResponse) => void {
+  return (_req, res) => {
+    readiness().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain' }).end(`${text}\n`),
+      (error: unknown) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`not ready: ${error instanceof Error ? error.message : String(error)}\n`),
+    );
+  };
+}
+
 export function createSlackApp(options: SlackAppOptions): SlackSurface {
   const { engine, store, queue, logger } = options;
   const clock = options.clock ?? (() => new Date());
@@ -52,10 +65,15 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     : new HTTPReceiver({
         signingSecret: options.signingSecret,
         endpoints: '/slack/events',
-        customRoutes: [{ path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') }, ...webhookRoutes(options)],
+        customRoutes: [
+          { path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') },
+          ...(options.readiness ? [{ path: '/readyz', method: ['GET'], handler: readyzHandler(options.readiness) }] : []),
+          ...webhookRoutes(options),
+        ],
       });
   const app = new App({
     token: options.botToken,
+    ...(options.identity ? { botId: options.identity.botId, botUserId: options.identity.botUserId } : {}),
     ...(socketMode ? { socketMode: true, appToken: options.appToken, signingSecret: options.signingSecret } : { receiver }),
     clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
     logLevel: LogLevel.ERROR,

@@ -1,0 +1,44 @@
+// Everything a process opens (Redis connections, servers, workers…), closed in reverse order of
+// opening: on a failed start-up (so nothing is left holding the process open) and on shutdown,
+// where the reverse order stops intake first and the connections last.
+import type { Logger } from '../log.js';
+
+type Close = (deadline: number) => Promise<unknown> | unknown;
+
+/** Below this, a closer still gets a moment: most of them are a socket end or a disconnect. */
+const MIN_WINDOW_MS = 100;
+
+export class Resources {
+  private readonly stack: Array<{ name: string; close: Close }> = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  /** `close` receives the overall deadline (epoch ms), for closers that plan their own time. */
+  add(name: string, close: Close): void {
+    this.stack.push({ name, close });
+  }
+
+  get size(): number {
+    return this.stack.length;
+  }
+
+  /** Closes everything, last opened first, each bounded by the time left; never throws. */
+  async closeAll(deadline = Number.POSITIVE_INFINITY): Promise<void> {
+    for (let entry = this.stack.pop(); entry; entry = this.stack.pop()) {
+      const { name, close } = entry;
+      const window = Math.max(deadline - Date.now(), MIN_WINDOW_MS);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => {
+        if (Number.isFinite(window)) timer = setTimeout(() => resolve('late'), window);
+      });
+      try {
+        const outcome = await Promise.race([Promise.resolve().then(() => close(deadline)), late]);
+        if (outcome === 'late') this.logger.warn({ resource: name }, 'did not close in time; moving on');
+      } catch (error) {
+        this.logger.warn({ err: error, resource: name }, 'closing failed');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+}
