@@ -1,21 +1,29 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (dist/, what the npm package and the image hold). In a git checkout that
-// has not been built, it runs the TypeScript source through tsx, a devDependency.
+// Runs the CLI. In a git checkout (src/ is there) it runs the TypeScript source through tsx, a
+// devDependency, so a stale dist/ never shadows the code being edited. The npm package and the
+// image hold no src/: they run the compiled dist/.
 import { existsSync } from 'node:fs';
 import process from 'node:process';
 import { URL } from 'node:url';
 
+const source = new URL('../src/cli.ts', import.meta.url);
 const compiled = new URL('../dist/cli.js', import.meta.url);
-if (existsSync(compiled)) {
+
+async function loadTsx() {
+  try {
+    return (await import('tsx/esm/api')).register;
+  } catch {
+    return undefined;
+  }
+}
+
+const register = existsSync(source) ? await loadTsx() : undefined;
+if (register) {
+  register();
+  await import(source.href);
+} else if (existsSync(compiled)) {
   await import(compiled.href);
 } else {
-  let register;
-  try {
-    ({ register } = await import('tsx/esm/api'));
-  } catch {
-    process.stderr.write('netpol-responder: dist/cli.js is missing and tsx is not installed: run `npm ci && npm run build` in the checkout\n');
-    process.exit(1);
-  }
-  register();
-  await import('../src/cli.ts');
+  process.stderr.write('netpol-responder: neither dist/cli.js nor tsx is installed: run `npm ci && npm run build` in the checkout\n');
+  process.exit(1);
 }
