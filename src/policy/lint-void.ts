@@ -9,7 +9,7 @@ import { policyId } from './model.js';
 import { IpSet } from './ip-set.js';
 import { ALL_PORTS, rangesEqual } from './port-set.js';
 import { selectorImplies, selectsNothing } from './selector-implies.js';
-import { makeSelector, matches, type Labels, type Selector } from './selectors.js';
+import { isSelectAll, makeSelector, matches, type Labels, type Selector } from './selectors.js';
 import { describePods } from './lint-exposure.js';
 
 const NS_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -24,6 +24,10 @@ interface Scope {
 
 function affects(p: NetworkPolicy, d: Direction): boolean {
   return d === 'ingress' ? p.affectsIngress : p.affectsEgress;
+}
+
+function allowsEverything(rule: Rule): boolean {
+  return rule.peers === 'all' && (rule.ports === 'all' || rule.numericConns.isAll());
 }
 
 /** Every (pod, port) `inner` lets through on ports is let through by `outer`'s ports. */
@@ -110,7 +114,10 @@ function voidInNamespace(policies: readonly NetworkPolicy[], scope: Scope): Lint
       if (!affects(p, d) || selectsNothing(p.podSelector)) continue;
       const candidates = policies.filter((q) => q !== p && !reported.has(q) && affects(q, d) && selectorImplies(p.podSelector, q.podSelector));
       // A deny-all next to other deny-alls is only redundant: the trap is a policy that allows.
-      const allowing = candidates.filter((q) => q[d].length > 0);
+      // A namespace-wide deny-all is the baseline kept against later edits of the allows (e.g.
+      // next to an allow-DNS-for-all policy): void only when something next to it allows everything.
+      const baseline = p[d].length === 0 && isSelectAll(p.podSelector);
+      const allowing = candidates.filter((q) => (baseline ? q[d].some(allowsEverything) : q[d].length > 0));
       if (allowing.length === 0) continue;
       const voiders = new Set<NetworkPolicy>();
       let covered = true;
