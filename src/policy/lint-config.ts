@@ -36,8 +36,14 @@ const entrySchema = z.strictObject({
 });
 
 const configSchema = z.strictObject({
-  ignore: z.array(entrySchema, { error: 'ignore must be a list of {rule, namespace?, policy?, reason}' }).max(MAX_ENTRIES).optional(),
-  ignoreNamespaces: z.array(text('namespace').min(1), { error: 'ignoreNamespaces must be a list of namespace names' }).max(MAX_ENTRIES).optional(),
+  ignore: z
+    .array(entrySchema, { error: (issue) => (issue.code === 'invalid_type' ? 'ignore must be a list of {rule, namespace?, policy?, reason}' : undefined) })
+    .max(MAX_ENTRIES, { error: `more than ${MAX_ENTRIES} entries` })
+    .optional(),
+  ignoreNamespaces: z
+    .array(text('namespace').min(1, { error: 'namespace must not be empty' }), { error: (issue) => (issue.code === 'invalid_type' ? 'ignoreNamespaces must be a list of namespace names' : undefined) })
+    .max(MAX_ENTRIES, { error: `more than ${MAX_ENTRIES} entries` })
+    .optional(),
 });
 
 /** `ignore[0].reason`-style path of a zod issue. */
@@ -62,7 +68,8 @@ export function parseLintConfig(textContent: string, source?: string): ConfigRes
   if (textContent.length > MAX_CONFIG_BYTES) return { ok: false, problems: [`(root): the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB`] };
   const doc = parseDocument(textContent, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { ok: false, problems: doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0] ?? 'invalid YAML'}`) };
+    const reason = (message: string): string => (message.split('\n')[0] ?? 'invalid YAML').replace(/ at line \d+, column \d+:?$/, '');
+    return { ok: false, problems: doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${reason(e.message)}`) };
   }
   let document: unknown;
   try {
