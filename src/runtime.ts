@@ -272,6 +272,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       store,
       queue,
       protectedNamespaces: guarded,
+      namespaceExists: (name) => cluster.namespaceExists(name),
       desk,
       webhookToken: config.secrets.webhookToken,
       logger: logger.child({ role: 'web' }),

@@ -36,8 +36,10 @@ export const EXPORT = {
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'md', help: 'md or json' },
     out: { type: 'string', arg: 'DIR', help: 'output directory (default: export.dir of the configuration)' },
-    config: { type: 'string', arg: 'FILE', help: 'configuration file, for the key prefix and the playbook' },
+    config: { type: 'string', arg: 'FILE', help: 'configuration file, for the key prefix, the playbook and slack.apiUrl' },
   },
+  details:
+    "Slack user ids become names as in the bot's own export (users.info, with SLACK_BOT_TOKEN and slack.apiUrl). Without a token, or when Slack refuses or does not answer within 4 s, the ids stay and one line on stderr says why.",
 } as const satisfies CommandSpec;
 
 export const ANALYZE = {

@@ -11,6 +11,7 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { describeScope } from '../timeline/render.js';
 import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
 import { HELP_TEXT, parseNetpolCommand } from './commands.js';
+import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
 import type { AnomalyDesk } from '../anomaly/desk.js';
 import { webhookRoutes } from './webhook-routes.js';
@@ -24,6 +25,10 @@ export interface SlackAppOptions {
   store: IncidentStore;
   queue: JobQueue;
   protectedNamespaces: ReadonlySet<string>;
+  /** Asked before `/netpol incident` is acknowledged, so an unknown namespace is refused at once. */
+  namespaceExists?: (name: string) => Promise<boolean>;
+  /** How long that question may take inside Slack's 3 s acknowledgement budget (default 1.5 s). */
+  namespaceCheckMs?: number;
   /** Alerts and decisions on anomalies; absent when no alerts channel is configured. */
   desk?: AnomalyDesk;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
@@ -99,9 +104,22 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
           });
           return;
         }
+        const known = options.namespaceExists
+          ? await checkNamespace(options.namespaceExists, parsed.namespace, options.namespaceCheckMs ?? NAMESPACE_CHECK_MS)
+          : ({ state: 'unknown', reason: 'the web role has no cluster access' } as const);
+        if (known.state === 'missing') {
+          log.info({ namespace: parsed.namespace }, 'refused an incident for an unknown namespace');
+          await ack({ response_type: 'ephemeral', text: `Namespace \`${parsed.namespace}\` does not exist in the cluster. No incident was opened.` });
+          return;
+        }
         const id = newIncidentId(clock());
         const scope = parsed.selector ? `pods matching \`${parsed.selector}\` in \`${parsed.namespace}\`` : `namespace \`${parsed.namespace}\``;
-        await ack({ response_type: 'ephemeral', text: `Opening incident \`${id}\` for ${scope}: gathering evidence…` });
+        // Only a namespace seen to exist is "opening"; otherwise the job checks again and answers through the response_url.
+        const text =
+          known.state === 'exists'
+            ? `Opening incident \`${id}\` for ${scope}: gathering evidence…`
+            : `Checking namespace \`${parsed.namespace}\`… (${known.reason}). If it exists, incident \`${id}\` opens for ${scope}; if not, you will be told here.`;
+        await ack({ response_type: 'ephemeral', text });
         await queue.enqueue({
           name: 'open',
           data: {

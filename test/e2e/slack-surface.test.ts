@@ -1,7 +1,7 @@
 // The Slack surface against hostile and mistaken input: every refusal is clear and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, incidentMessageFor, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
@@ -60,14 +60,47 @@ describe('slash commands', () => {
     expect(netpols('kube-system')).not.toContain(expect.stringMatching(/quarantine/));
   });
 
-  it('answers an unknown namespace through the response_url and opens nothing', async () => {
+  it('refuses an unknown namespace in the acknowledgement itself and opens nothing', async () => {
+    const before = { incidents: await incidentCount(), jobs: await env.bot!.queue.counts() };
+    const seen = env.slack.calls.length;
+    const result = await slash('incident payments-eu');
+    expect(result.status).toBe(200);
+    expect(JSON.parse(result.body)).toEqual({ response_type: 'ephemeral', text: 'Namespace `payments-eu` does not exist in the cluster. No incident was opened.' });
+    expect(result.body).not.toContain('Opening');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(env.slack.calls.slice(seen).filter((c) => c.kind === 'response_url' || c.method === 'chat.postMessage')).toEqual([]);
+    expect(await incidentCount()).toBe(before.incidents);
+    expect(await env.bot!.queue.counts()).toEqual(before.jobs);
+  });
+
+  it('says "Checking namespace", never "Opening", when the API is slow or failing, and lets the job decide', async () => {
+    for (const trouble of ['slow', 'error'] as const) {
+      if (trouble === 'slow') env.kube.injectDelay({ verb: 'get', resource: 'namespaces', ms: 2500, times: 1 });
+      else env.kube.injectFault({ verb: 'get', resource: 'namespaces', status: 503, times: 1, message: 'apiserver restarting' });
+      const result = await slash(`incident frontend -- ${trouble} api`);
+      expect(result.status).toBe(200);
+      expect(result.ackMs).toBeLessThan(2500); // inside Slack's 3 s, without waiting for the slow answer
+      const text = JSON.parse(result.body).text as string;
+      expect(text).toMatch(/^Checking namespace `frontend`… \(the cluster (did not answer within 1\.5 s|answered with an error: .+)\)\. If it exists, incident `([a-z0-9-]+)` opens/);
+      expect(text).not.toContain('Opening');
+      const incidentId = /incident `([a-z0-9-]+)` opens/.exec(text)![1]!;
+      // The job asks again (the fault is spent) and opens it.
+      await env.slack.waitForMessage((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`NetworkPolicy incident ${incidentId}`) && hasApprovalButtons(m), 10_000);
+      await click(env, incidentMessageFor(env, incidentId)!, DEMO_USERS.approver.id, 'reject');
+      await waitForStatus(env, incidentId, 'rejected');
+    }
+  }, 30_000);
+
+  it('still answers an unknown namespace through the response_url when the check could not tell', async () => {
+    env.kube.injectDelay({ verb: 'get', resource: 'namespaces', ms: 2000, times: 1 });
     const before = await incidentCount();
     const seen = env.slack.calls.length;
-    await slash('incident payments-eu');
+    const result = await slash('incident payments-us');
+    expect(result.body).toContain('Checking namespace `payments-us`');
     const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
-    expect(String(call.args.text)).toContain('Namespace `payments-eu` does not exist');
+    expect(String(call.args.text)).toContain('Namespace `payments-us` does not exist');
     expect(await incidentCount()).toBe(before);
-  });
+  }, 15_000);
 
   it('links a second incident on the same scope to the open one', async () => {
     const { incidentId } = await openIncident(env, 'incident api app=orders -- first');
