@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { createLogger, silentLogger } from '../log.js';
+import { watchStopSignals } from '../lifecycle/signals.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
 import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
@@ -143,14 +144,13 @@ export async function run(argv: string[]): Promise<number> {
       say(`  kubectl --kubeconfig ${env.kubeconfigPath} get networkpolicies -A`);
       say(`  kubectl --kubeconfig ${env.kubeconfigPath} get netpol ${policyName} -n db -o yaml`);
       say(`or send more commands to the bot (it listens on http://127.0.0.1:${env.bot?.port}/slack/events). Press Ctrl-C to stop.`);
-      await new Promise<void>((resolveStop) => {
-        process.once('SIGINT', () => resolveStop());
-        process.once('SIGTERM', () => resolveStop());
-      });
+      // The handlers stay until exit: a second Ctrl-C during the clean-up below exits at once.
+      await watchStopSignals().requested;
     }
     return 0;
   } finally {
     stopPrinting();
+    // The bot first, while its Redis is still up (the throwaway one runs in its own process group, so Ctrl-C did not stop it).
     await env.stop();
     await redis.stop();
   }

@@ -1,5 +1,8 @@
 // Starts a private redis-server on a free loopback port, for tests and the demo,
 // when REDIS_URL is not set. Nothing is persisted: the server lives in a temp dir.
+// It runs in its own process group, so the Ctrl-C a terminal sends to the demo's group does not
+// kill it before the bot has closed its connections; the demo stops it last. A small sh watchdog
+// between them stops it when the parent goes away, even by SIGKILL (its stdin pipe reaches EOF).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -63,25 +66,58 @@ function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Prom
   });
 }
 
+/**
+ * Runs "$@" (redis-server and its arguments) and waits for it; a background reader of the
+ * inherited stdin pipe TERMs it at EOF, i.e. when the parent closes the pipe or dies.
+ */
+const WATCHDOG = [
+  'exec 3<&0',
+  '"$@" 3<&- </dev/null &',
+  'pid=$!',
+  '(read -r _ <&3; kill -TERM "$pid" 2>/dev/null) &',
+  'watcher=$!',
+  'exec 3<&-',
+  'wait "$pid"; status=$?',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
+/** Closes the watchdog's stdin (it then TERMs redis-server and waits for it); kills the group if that takes too long. */
+async function stopWatchdog(child: ChildProcess, timeoutMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.stdin?.end();
+  const timer = setTimeout(() => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }, timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 export async function startThrowawayRedis(binary = 'redis-server'): Promise<ThrowawayRedis> {
   if (!redisServerAvailable(binary)) throw new RedisServerMissingError();
   const dir = mkdtempSync(join(tmpdir(), 'netpol-redis-'));
   const port = await freePort();
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await waitForPort(port, child, 10_000);
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, 'netpol-redis-watchdog', binary, ...args], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+  // Our end of the pipe is only ever closed, never written: EOF is the signal.
+  child.stdin?.on('error', () => undefined);
+  try {
+    await waitForPort(port, child, 10_000);
+  } catch (error) {
+    await stopWatchdog(child);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopWatchdog(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
