@@ -21,3 +21,8 @@ export function printable(text: string, max = Number.POSITIVE_INFINITY): string 
   const kept = cut ? chars.slice(0, max).join('') : chars.join('');
   return `${kept.replace(UNSAFE, escape)}${cut ? '…' : ''}`;
 }
+
+/** A multi-line text (a report) with every line made printable; the line breaks stay. */
+export function printableLines(text: string): string {
+  return text.split('\n').map((line) => printable(line)).join('\n');
+}

@@ -1,6 +1,6 @@
 // `netpol-responder analyze`: lists allowed connections between workloads and external ranges, or
 // explains one connection. Flags and usage: ANALYZE in ./specs.ts.
-import { printable } from '../printable.js';
+import { printable, printableLines } from '../printable.js';
 import { allowed, connectivity, explainDecision, FORMATS, formatConnections, PROTOCOLS, QueryError, type Protocol } from '../policy/index.js';
 import { loadPaths, stdinTwice } from './policy-input.js';
 import { parseCommand, pickFormat, usageError } from './spec.js';
@@ -32,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
     const port = values.port as string;
     try {
       const decision = allowed(loaded.index, src, dst, /^\d+$/.test(port) ? Number(port) : port, protocol);
-      process.stdout.write(format.format === 'json' ? `${JSON.stringify(decision, null, 2)}\n` : explainDecision(decision));
+      process.stdout.write(format.format === 'json' ? `${JSON.stringify(decision, null, 2)}\n` : printableLines(explainDecision(decision)));
       return 0;
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
@@ -41,6 +41,8 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
   const externalRanges = values['merge-external'] ? 'merged' : 'policy-blocks';
-  process.stdout.write(formatConnections(connectivity(loaded.index, { externalRanges, ...(only ? { only } : {}) }), format.format));
+  const text = formatConnections(connectivity(loaded.index, { externalRanges, ...(only ? { only } : {}) }), format.format);
+  // Names come from the manifests: in text formats nothing in them may drive the terminal.
+  process.stdout.write(format.format === 'json' ? text : printableLines(text));
   return 0;
 }

@@ -1,5 +1,6 @@
 // `netpol-responder diff <before...> -- <after...>`: the connections a change opens and closes.
 // Flags and usage: DIFF in ./specs.ts.
+import { printableLines } from '../printable.js';
 import { diffConnectivity, formatDiff, type ConnectivityDiff } from '../policy/index.js';
 import { loadPaths, stdinTwice } from './policy-input.js';
 import { parseCommand, pickFormat, usageError } from './spec.js';
@@ -34,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const b = await loadPaths(after, process.stderr, 'after');
   if (!a || !b) return 1;
   const diff = diffConnectivity(a.index, b.index);
-  process.stdout.write(format.format === 'json' ? diffJson(diff) : formatDiff(diff) || 'No connectivity changes.\n');
+  // Names come from the manifests: in text nothing in them may drive the terminal.
+  process.stdout.write(format.format === 'json' ? diffJson(diff) : printableLines(formatDiff(diff) || 'No connectivity changes.\n'));
   return 0;
 }

@@ -1,9 +1,12 @@
 // The CLI as a user runs it: child processes, real files, exit codes and messages.
-import { spawn, spawnSync } from 'node:child_process';
+import { exec, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { startKubeApiServer } from '../../src/sim/kube/index.js';
+import { shopObjects } from '../../src/sim/scenarios/shop.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { startTestEnvironment, openIncident, click, DEMO_USERS, waitForStatus } from '../helpers/environment.js';
 
@@ -18,7 +21,40 @@ describe('netpol-responder CLI', () => {
     const unknown = cli(['frobnicate']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
+    const none = cli([]);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('usage: netpol-responder <command>');
   });
+
+  it('analyze and diff read what kubectl prints, through a pipe (YAML and JSON)', async () => {
+    const sim = await startKubeApiServer();
+    const dir = temp();
+    try {
+      sim.seed(shopObjects());
+      const kubectl = `kubectl --kubeconfig '${sim.writeKubeconfig(dir)}' --cache-dir '${join(dir, 'cache')}' get namespaces,pods,networkpolicies -A`;
+      const self = `'${process.execPath}' --import tsx src/cli.ts`;
+      // The simulated API server runs in this process: the pipeline must run asynchronously.
+      const sh = (command: string) => promisify(exec)(`set -o pipefail; ${command}`, { shell: '/bin/bash', env: { ...process.env, LOG_LEVEL: 'silent' }, timeout: 60_000 });
+      const fromYaml = await sh(`${kubectl} -o yaml | ${self} analyze -`);
+      expect(fromYaml.stderr).toBe('');
+      expect(fromYaml.stdout).toMatch(/^api\/orders-[a-z0-9]+\[ReplicaSet\] => db\/postgres\[StatefulSet\] : TCP 5432,6379$/m);
+      const fromJson = await sh(`${kubectl} -o json | ${self} analyze - --format json`);
+      expect(JSON.parse(fromJson.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ dst: 'db/postgres[StatefulSet]', conn: 'TCP 5432,6379' })]));
+      // The live state against the same state plus a policy opening postgres to every namespace,
+      // with flags on both sides of --.
+      await sh(`${kubectl} -o yaml > '${join(dir, 'live.yaml')}'`);
+      writeFileSync(
+        join(dir, 'open-db.yaml'),
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: open-postgres, namespace: db}\nspec:\n  podSelector: {matchLabels: {app: postgres}}\n  ingress:\n  - from: [{namespaceSelector: {}}]\n    ports: [{port: 5432}]\n',
+      );
+      const diff = await sh(`${kubectl} -o json | ${self} diff --format txt - -- '${join(dir, 'live.yaml')}' '${join(dir, 'open-db.yaml')}' --format json`);
+      const changes = JSON.parse(diff.stdout) as { kind: string; src: string; dst: string; opened: string; closed: string }[];
+      expect(changes.length).toBeGreaterThan(0);
+      expect(changes.every((c) => c.dst === 'db/postgres[StatefulSet]' && c.opened.includes('TCP 5432') && c.closed === 'No Connections')).toBe(true);
+    } finally {
+      await sim.close();
+    }
+  }, 60_000);
 
   it('serve: a bad config field is reported with its path and the exit code is 1', () => {
     const dir = temp();

@@ -1,7 +1,7 @@
 // The analyze / diff / lint commands run as real child processes over the fixture
 // directories and over temporary directories (including one with thousands of files).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,8 @@ describe('analyze', () => {
     const bad = await cli(['analyze', path, '--format', 'yaml']);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^--format: unknown format "yaml" \(valid: txt, json, csv, md, dot; "text" means txt\)\n\nusage: netpol-responder analyze /);
+    expect((await cli(['analyze', path, '--format', 'text'])).stdout).toBe((await cli(['analyze', path])).stdout);
   });
 
   it('--port restricts the list to one question; --merge-external joins equal address blocks', async () => {
@@ -99,7 +101,12 @@ describe('analyze', () => {
   });
 
   it('missing paths and empty directories are errors; bad usage exits 2', async () => {
-    expect((await cli(['analyze', join(tmp, 'does-not-exist')])).code).toBe(1);
+    const missing = await cli(['analyze', join(fixtures, 'tests', 'ipblockstest'), join(tmp, 'does-not-exist')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toBe(`cannot read ${join(tmp, 'does-not-exist')}: no such file\n`);
+    const underFile = join(fixtures, 'tests', 'ipblockstest', 'pods.yaml', 'x.yaml');
+    expect((await cli(['analyze', underFile])).stderr).toBe(`cannot read ${underFile}: a part of the path is not a directory\n`);
     expect((await cli(['analyze', dir('empty', {})])).stderr).toContain('no .yaml, .yml or .json files');
     expect((await cli(['analyze'])).code).toBe(2);
     expect((await cli(['analyze', '--nope', 'x'])).code).toBe(2);
@@ -138,10 +145,47 @@ describe('diff', () => {
     expect(JSON.parse(json.stdout)[0]).toMatchObject({ kind: 'changed', opened: 'SCTP 1-65535,TCP 1-8079,8081-65535,UDP 1-65535', closed: 'No Connections' });
   });
 
-  it('reports no change for identical inputs and needs the -- separator', async () => {
+  it('reports no change for identical inputs and needs the -- separator and a path on each side', async () => {
     const path = join(fixtures, 'tests', 'semanticDiff-same-topologies-old3');
     expect((await cli(['diff', path, '--', path])).stdout).toBe('No connectivity changes.\n');
-    expect((await cli(['diff', path, path])).code).toBe(2);
+    const noSeparator = await cli(['diff', path, path]);
+    expect(noSeparator.code).toBe(2);
+    expect(noSeparator.stderr).toMatch(/^put "--" between the before and the after paths\n\nusage: netpol-responder diff /);
+    expect((await cli(['diff', '--', path])).stderr).toMatch(/^no before path/);
+    expect((await cli(['diff', path, '--'])).stderr).toMatch(/^no after path/);
+    expect((await cli(['diff', '-', '--', '-'])).stderr).toMatch(/^"-" \(standard input\) can be given once/);
+    const bad = await cli(['diff', path, '--', path, '--format', 'csv']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--format: unknown format "csv" (valid: txt, json; "text" means txt)');
+  });
+
+  it('takes --format before the paths, between them, or after --', async () => {
+    const a = join(fixtures, 'tests', 'semanticDiff-same-topologies-old3');
+    const b = join(fixtures, 'tests', 'semanticDiff-same-topologies-new1');
+    const runs = await Promise.all([
+      cli(['diff', a, '--', b, '--format', 'json']),
+      cli(['diff', '--format', 'json', a, '--', b]),
+      cli(['diff', a, '--format', 'json', '--', b]),
+      cli(['diff', a, '--', '--format=json', b]),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(runs[0]?.stdout);
+    }
+    expect(JSON.parse(runs[0]?.stdout ?? '')).toHaveLength(5);
+    const text = await cli(['diff', a, '--', b, '--format', 'text']);
+    expect(text.stdout.startsWith('Connectivity diff:\n')).toBe(true);
+  });
+
+  it('each side may be several paths; a missing one is named plainly', async () => {
+    const dir = join(fixtures, 'tests', 'semanticDiff-same-topologies-old3');
+    const files = readdirSync(dir).filter((f) => /\.(yaml|json)$/.test(f)).map((f) => join(dir, f));
+    expect(files.length).toBeGreaterThan(1);
+    const r = await cli(['diff', ...files, '--', dir]);
+    expect(r.stdout).toBe('No connectivity changes.\n');
+    const missing = await cli(['diff', dir, '--', join(tmp, 'gone.yaml')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`cannot read ${join(tmp, 'gone.yaml')}: no such file\n`);
   });
 });
 
