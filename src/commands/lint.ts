@@ -5,12 +5,15 @@
 import { readFileSync, statSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { buildIndex, type Issue } from '../policy/index.js';
-import { MAX_FILE_BYTES, readManifests } from '../policy/load-files.js';
+import { MAX_FILE_BYTES, readManifests, STDIN_NAME, STDIN_PATH } from '../policy/load-files.js';
 import { parseLintConfig, type LintConfig } from '../policy/lint-config.js';
 import { formatFindingsText } from '../policy/lint-format.js';
 import { lineOf, splitSource } from '../policy/lint-locate.js';
 import { toSarif, type LocatedFinding } from '../policy/lint-sarif.js';
 import { failing, lint, type LintFinding } from '../policy/lint.js';
+import { printable } from '../printable.js';
+import { cannotRead, errorCode } from './file-errors.js';
+import { stdinTwice } from './policy-input.js';
 import { parseCommand, pickFormat, usage, type Output } from './spec.js';
 import { LINT } from './specs.js';
 
@@ -19,13 +22,14 @@ const FORMATS = ['txt', 'json', 'sarif'] as const;
 function readConfig(path: string): { ok: true; config: LintConfig } | { ok: false; message: string } {
   let text: string;
   try {
-    if (statSync(path).size > MAX_FILE_BYTES) return { ok: false, message: 'the file is too large' };
+    if (statSync(path).size > MAX_FILE_BYTES) return { ok: false, message: `--config ${printable(path, 300)} is larger than ${MAX_FILE_BYTES / 1024 / 1024} MB` };
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    return { ok: false, message: `cannot read: ${(error as NodeJS.ErrnoException).code ?? String(error)}` };
+    return { ok: false, message: `--config: ${cannotRead(path, errorCode(error))}` };
   }
   const parsed = parseLintConfig(text, path);
-  return parsed.ok ? parsed : { ok: false, message: `\n${parsed.problems.map((p) => `  - ${p}`).join('\n')}` };
+  if (parsed.ok) return parsed;
+  return { ok: false, message: `--config ${printable(path, 300)} is invalid:\n${parsed.problems.map((p) => `  - ${printable(p, 500)}`).join('\n')}` };
 }
 
 function toolVersion(): string {
@@ -37,8 +41,11 @@ function toolVersion(): string {
   }
 }
 
-/** Adds the file (relative to the working directory) and start line of each finding's object. */
-export function locate(findings: readonly LintFinding[], cwd = process.cwd()): LocatedFinding[] {
+/**
+ * Adds the file (relative to the working directory) and start line of each finding's object.
+ * Objects read from standard input have no file, even when one is called "stdin".
+ */
+export function locate(findings: readonly LintFinding[], cwd = process.cwd(), stdinRead = false): LocatedFinding[] {
   const isFile = new Map<string, boolean>();
   const texts = new Map<string, string | undefined>();
   const fileCheck = (file: string): boolean => {
@@ -65,7 +72,8 @@ export function locate(findings: readonly LintFinding[], cwd = process.cwd()): L
     return texts.get(file);
   };
   return findings.map((f) => {
-    const ref = f.source === undefined ? undefined : splitSource(f.source, fileCheck);
+    const fromStdin = stdinRead && f.source !== undefined && (f.source === STDIN_NAME || /^stdin[#.]/.test(f.source));
+    const ref = f.source === undefined || fromStdin ? undefined : splitSource(f.source, fileCheck);
     if (!ref) return f;
     const text = textOf(ref.file);
     const line = text === undefined ? undefined : lineOf(text, ref);
@@ -86,24 +94,30 @@ export async function run(argv: string[], out: Output = process): Promise<number
     out.stderr.write(`lint: give at least one file or directory\n\n${usage(LINT)}`);
     return 2;
   }
+  if (stdinTwice(parsed.positionals)) {
+    out.stderr.write(`lint: "-" (standard input) can be given once\n`);
+    return 2;
+  }
   let config: LintConfig | undefined;
   if (parsed.values.config !== undefined) {
     const read = readConfig(parsed.values.config);
     if (!read.ok) {
-      out.stderr.write(`lint: --config ${parsed.values.config}: ${read.message}\n`);
+      out.stderr.write(`lint: ${read.message}\n`);
       return 2;
     }
     config = read.config;
   }
   const read = await readManifests(parsed.positionals);
   const { index, issues } = buildIndex(read.inputs);
-  const all: Issue[] = [...read.issues, ...issues];
-  if (read.files === 0 && !all.some((i) => i.severity === 'error')) {
+  const unreadable: Issue[] = read.unreadable.map((u) => ({ severity: 'error', source: u.path, message: cannotRead(u.path, u.code) }));
+  const all: Issue[] = [...unreadable, ...read.issues, ...issues];
+  if (read.files === 0 && unreadable.length === 0) {
     all.push({ severity: 'error', source: parsed.positionals.join(', '), message: 'no .yaml, .yml or .json files found' });
   }
-  const findings = locate(lint(index, { issues: all, ...(config ? { config } : {}) }));
+  const findings = locate(lint(index, { issues: all, ...(config ? { config } : {}) }), process.cwd(), parsed.positionals.includes(STDIN_PATH));
   if (format.format === 'json') out.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
   else if (format.format === 'sarif') out.stdout.write(`${JSON.stringify(toSarif(findings, toolVersion()), null, 2)}\n`);
-  else out.stdout.write(formatFindingsText(findings));
+  // Names and reasons come from the input: escaped so they cannot drive the terminal.
+  else out.stdout.write(`${formatFindingsText(findings).split('\n').map((line) => printable(line)).join('\n')}`);
   return failing(findings).length > 0 ? 1 : 0;
 }
