@@ -144,7 +144,8 @@ async function readOne(path: string, stdin: Readable, maxBytes: number, out: Rea
     return;
   }
   if (text === null) {
-    out.issues.push({ severity: 'error', source, message: `larger than ${maxBytes / 1024 / 1024} MB` });
+    const limit = maxBytes % (1024 * 1024) === 0 ? `${maxBytes / 1024 / 1024} MB` : `${maxBytes} bytes`;
+    out.issues.push({ severity: 'error', source, message: `larger than ${limit}` });
     return;
   }
   if (isStdin && text.trim().length === 0) {
