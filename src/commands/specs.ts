@@ -82,13 +82,9 @@ export const LINT = {
     config: { type: 'string', arg: 'FILE', help: 'YAML with suppressions: ignore: [{rule, namespace?, policy?, reason}], ignoreNamespaces: [...]' },
   },
   details: [
-    'Paths are files or directories (searched for *.yaml, *.yml, *.json). Invalid manifests are',
-    'reported as NP000 findings and the rest is still checked.',
-    'Suppress a finding on one policy with the annotation',
-    '  netpol-responder.io/lint-ignore: "NP011: DNS blocked on purpose"',
-    '(several: one per line or separated by ";"). Suppressed findings are listed with their reason',
-    'and do not fail the run.',
-    'Exit status: 1 when an error finding is not suppressed, 2 on usage or --config errors, else 0.',
+    'Paths are files or directories (searched for *.yaml, *.yml, *.json); "-" reads standard input. An invalid manifest is an NP000 finding and the rest is still checked.',
+    'Suppress a finding on one policy with the annotation `netpol-responder.io/lint-ignore: "NP011: DNS blocked on purpose"` (several: one per line or separated by ";"), or with an ignore entry of --config. Suppressed findings are listed with their reason and do not fail the run.',
+    'Exit status: 1 when an error finding is not suppressed, 2 on usage or --config errors, else 0. Rules: docs/policy-engine.md.',
   ].join('\n'),
 } as const satisfies CommandSpec;
 
