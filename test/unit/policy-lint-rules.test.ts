@@ -1,5 +1,7 @@
 // Lint rules as pure functions over small clusters: NP000/NP009 (load problems as findings),
 // NP002 (namespace-wide isolation, null matchLabels), NP010 ports, NP011 without pods, NP012.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
 import { describePorts } from '../../src/policy/lint-exposure.js';
@@ -21,6 +23,12 @@ describe('the rule catalogue', () => {
       expect(LINT_RULES[id].help.length).toBeGreaterThan(10);
     }
     expect(RULE_IDS).toEqual(expect.arrayContaining(['NP000', 'NP012', 'NP031', 'NP040', 'NP041']));
+  });
+
+  it('docs/policy-engine.md lists every rule with its name and severity', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'policy-engine.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| (NP\d{3}) \| ([a-z-]+) \| (error|warning|info) \|/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    expect(rows).toEqual(RULE_IDS.map((id) => `${id} ${LINT_RULES[id].name} ${LINT_RULES[id].severity}`));
   });
 });
 
