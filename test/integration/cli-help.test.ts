@@ -20,7 +20,7 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 
 describe.each(COMMAND_SPECS.map((spec) => [spec.name, spec] as const))('netpol-responder %s', (name, spec) => {
   it.each(['--help', '-h'])(`${name} %s prints the usage with every flag and exits 0`, async (flag) => {
-    const r = await cli([name, flag]);
+    const r = await cli([...name.split(' '), flag]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`usage: netpol-responder ${name}`);
