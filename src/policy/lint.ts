@@ -79,8 +79,10 @@ export function issueFindings(issues: readonly Issue[]): LintFinding[] {
     const ref = objectRef(issue.object);
     const context = { ...ref, source: issue.source };
     const object = issue.object ?? issue.source;
+    // Without an object label the problem is the file or document itself (unreadable, not YAML).
+    const hint = issue.object ? 'fix the object; it was left out of the analysis' : 'fix the file or document; it was left out of the analysis';
     return issue.severity === 'error'
-      ? finding('NP000', object, issue.message, 'fix the manifest; the object was left out of the analysis', context)
+      ? finding('NP000', object, issue.message, hint, context)
       : finding('NP009', object, issue.message, 'check the object; the analysis may not account for it', context);
   });
 }
