@@ -84,7 +84,7 @@ export function usage(spec: CommandSpec): string {
   const flags = allFlags(spec);
   const width = Math.max(...flags.map(([name, f]) => flagLabel(name, f).length));
   const flagLines = flags.map(([name, f]) => `  ${flagLabel(name, f).padEnd(width)}  ${flagHelp(f)}`);
-  return [...lines, '', spec.summary, '', 'options:', ...flagLines, ...(spec.details ? ['', ...spec.details.trim().split('\n').flatMap((p) => wrap(p))] : []), ''].join('\n');
+  return [...lines, '', spec.summary, '', 'options:', ...flagLines, ...(spec.details ? ['', ...spec.details.trim().split('\n').flatMap((p, i) => [...(i > 0 ? [''] : []), ...wrap(p)])] : []), ''].join('\n');
 }
 
 /** `netpol-responder --help`: the commands and their one-line summaries. */
