@@ -20,7 +20,7 @@ import { jobsGraceMs } from './lifecycle/grace.js';
 import { judgeKubeError, kubeApiCheck } from './lifecycle/kube-check.js';
 import { Readiness } from './lifecycle/readiness.js';
 import { Resources } from './lifecycle/resources.js';
-import { judgeSlackError, slackAuthTest, slackClientLogger, type SlackIdentity } from './lifecycle/slack-auth.js';
+import { appTokenError, judgeSlackError, slackAuthTest, slackClientLogger, type SlackIdentity } from './lifecycle/slack-auth.js';
 import { StartupError } from './lifecycle/startup-error.js';
 import { createLogger, type Logger } from './log.js';
 import { BotMetrics, startMetricsServer } from './metrics.js';
@@ -268,6 +268,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       apiUrl: config.slack.apiUrl,
       identity,
       readiness: () => readiness.check(),
+      boltLogger: slackClientLogger(logger.child({ role: 'web' })),
       engine,
       store,
       queue,
@@ -280,7 +281,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     const wanted = options.port ?? config.slack.port;
     port = await untilAborted(web.start(wanted, config.slack.host), options.signal).catch(async (error: unknown) => {
       await web.stop().catch(() => undefined);
-      throw inUse(error, 'slack.port', wanted, config.slack.host);
+      throw config.secrets.slackAppToken ? appTokenError(error) : inUse(error, 'slack.port', wanted, config.slack.host);
     });
     resources.add('slack receiver', () => web.stop());
   }

@@ -63,6 +63,20 @@ export async function slackAuthTest(token: string, apiUrl: string | undefined, l
   return { botId: result.bot_id, botUserId: result.user_id, ...(result.team ? { team: result.team } : {}) };
 }
 
+/**
+ * Socket Mode's first connection (apps.connections.open with SLACK_APP_TOKEN) refused: the fix,
+ * as one line. Anything else is returned as it is.
+ */
+export function appTokenError(error: unknown): unknown {
+  const e = error as { code?: unknown; data?: { error?: unknown } };
+  const code = e?.code === ErrorCode.PlatformError && typeof e.data?.error === 'string' ? e.data.error : undefined;
+  if (code === undefined || !REFUSED_TOKEN.has(code)) return error;
+  return new StartupError(
+    `Slack refused the app-level token (${code}): set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, or unset it to use the HTTP receiver`,
+    { cause: error },
+  );
+}
+
 /** What an auth.test failure means: retry (Slack unreachable, 5xx, rate limited) or stop (with the fix). */
 export function judgeSlackError(error: unknown, apiUrl = SLACK_API): Verdict {
   if (error instanceof StartupError) return { retry: false, error };

@@ -37,6 +37,8 @@ export interface SlackAppOptions {
   identity?: { botId: string; botUserId: string };
   /** Serves GET /readyz next to /healthz: resolves with a summary when ready, rejects with the reason. */
   readiness?: () => Promise<string>;
+  /** Where Bolt (and its Socket Mode client) log, instead of the console. */
+  boltLogger?: NonNullable<ConstructorParameters<typeof App>[0]>['logger'];
   logger: Logger;
   clock?: () => Date;
 }
@@ -81,6 +83,7 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     ...(options.identity ? { botId: options.identity.botId, botUserId: options.identity.botUserId } : {}),
     ...(socketMode ? { socketMode: true, appToken: options.appToken, signingSecret: options.signingSecret } : { receiver }),
     clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
+    ...(options.boltLogger ? { logger: options.boltLogger } : {}),
     logLevel: LogLevel.ERROR,
   });
 

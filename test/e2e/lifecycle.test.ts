@@ -124,6 +124,16 @@ describe('serve: fatal start-up errors', () => {
     expect((await httpGet(`http://127.0.0.1:${metricsPort}/healthz`)).status).toBe(0);
   });
 
+  it('an app-level token Slack refuses (Socket Mode) is one line naming SLACK_APP_TOKEN, and exit 1', async () => {
+    const p = serve({ settings: { roles: ['web'] }, env: { SLACK_APP_TOKEN: 'xapp-1-wrong' } });
+    const { code, at } = await p.exited;
+    expect(code).toBe(1);
+    expect(p.stderr.trim().split('\n')).toEqual([
+      'Slack refused the app-level token (invalid_auth): set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, or unset it to use the HTTP receiver',
+    ]);
+    expect(at - p.startedAt).toBeLessThan(baselineMs + 5000);
+  });
+
   it('a metrics port already in use is one line naming metrics.port', async () => {
     const taken = createServer();
     const port = await new Promise<number>((resolve) => taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)));
