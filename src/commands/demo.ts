@@ -2,7 +2,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { createLogger, silentLogger } from '../log.js';
 import { watchStopSignals } from '../lifecycle/signals.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
@@ -13,8 +12,10 @@ import { SHOP_POLICIES } from '../sim/scenarios/shop.js';
 import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
 import { postmortemFileName } from '../timeline/render.js';
-
-const USAGE = 'usage: netpol-responder demo [--keep-running] [--out DIR] [--verbose]';
+import { openDemoSession } from '../sim/demo-live.js';
+import { defaultSessionPath, SESSION_ENV } from '../sim/demo-session.js';
+import { parseCommand, usageError } from './spec.js';
+import { DEMO } from './specs.js';
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -53,18 +54,30 @@ function printConversation(env: EmbeddedEnvironment): () => void {
   });
 }
 
+/** What a user can do with the environment left running; the session file lets `demo send` act as Slack. */
+function printKeepRunning(env: EmbeddedEnvironment, policyName: string, sessionPath: string): void {
+  const kubectl = `kubectl --kubeconfig ${env.kubeconfigPath}`;
+  const prefix = sessionPath === defaultSessionPath({ ...process.env, [SESSION_ENV]: '' }) ? '' : `${SESSION_ENV}=${sessionPath} `;
+  say('\nThe environment keeps running. Poke the simulated cluster with kubectl, e.g.:');
+  say(`  ${kubectl} get networkpolicies -A`);
+  say(`  ${kubectl} get netpol ${policyName} -n db -o yaml`);
+  say(`  ${kubectl} auth can-i delete networkpolicies -n db`);
+  say('Act in Slack as a demo user (alice is on call; bob and carol approve; mallory may not): `demo send` signs');
+  say("the request as Slack would, posts it to the bot and prints the bot's answer:");
+  say(`  ${prefix}netpol-responder demo send '/netpol status'`);
+  say(`  ${prefix}netpol-responder demo send '/netpol incident api app=payments -- odd egress'`);
+  say(`  ${prefix}netpol-responder demo send --click reject --as bob`);
+  say(`  ${prefix}netpol-responder demo send --click approve --as mallory`);
+  say(`(in a checkout: npx netpol-responder …). Session: ${sessionPath} (bot URL, signing secret, users; mode 600, removed on exit).`);
+  say('Press Ctrl-C to stop.');
+}
+
 export async function run(argv: string[]): Promise<number> {
-  let values: { 'keep-running'?: boolean; out?: string; verbose?: boolean; help?: boolean };
-  try {
-    ({ values } = parseArgs({ args: argv, options: { 'keep-running': { type: 'boolean' }, out: { type: 'string' }, verbose: { type: 'boolean' }, help: { type: 'boolean' } } }));
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  if (values.help) {
-    say(USAGE);
-    return 0;
-  }
+  if (argv[0] === 'send') return (await import('./demo-send.js')).run(argv.slice(1));
+  const parsed = parseCommand(DEMO, argv);
+  if (!parsed.ok) return parsed.exitCode;
+  if (parsed.positionals.length > 0) return usageError(DEMO, `unexpected argument "${parsed.positionals[0]?.slice(0, 40)}" (to act as a Slack user, it is \`demo send\`)`);
+  const values = parsed.values;
   const started = Date.now();
   let redis;
   try {
@@ -140,12 +153,14 @@ export async function run(argv: string[]): Promise<number> {
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 
     if (values['keep-running']) {
-      say('\nThe environment keeps running. Poke the simulated cluster with kubectl, e.g.:');
-      say(`  kubectl --kubeconfig ${env.kubeconfigPath} get networkpolicies -A`);
-      say(`  kubectl --kubeconfig ${env.kubeconfigPath} get netpol ${policyName} -n db -o yaml`);
-      say(`or send more commands to the bot (it listens on http://127.0.0.1:${env.bot?.port}/slack/events). Press Ctrl-C to stop.`);
-      // The handlers stay until exit: a second Ctrl-C during the clean-up below exits at once.
-      await watchStopSignals().requested;
+      const session = await openDemoSession(env);
+      try {
+        printKeepRunning(env, policyName, session.path);
+        // The handlers stay until exit: a second Ctrl-C during the clean-up below exits at once.
+        await watchStopSignals().requested;
+      } finally {
+        await session.close();
+      }
     }
     return 0;
   } finally {

@@ -21,12 +21,28 @@ export const SERVE = {
 export const DEMO = {
   name: 'demo',
   summary: 'run a whole incident on the embedded environment and write the postmortem',
-  synopsis: ['[--keep-running] [--out DIR] [--verbose]'],
+  synopsis: ['[--keep-running] [--out DIR] [--verbose]', "send '/netpol <text>' | --click approve|reject|open|dismiss [--as USER] [--incident ID]"],
   flags: {
-    'keep-running': { type: 'boolean', help: 'leave the simulated cluster, Slack stand-in and bot running until Ctrl-C' },
+    'keep-running': { type: 'boolean', help: 'leave the simulated cluster, Slack stand-in and bot running until Ctrl-C, for kubectl and `demo send`' },
     out: { type: 'string', arg: 'DIR', default: 'postmortem', help: 'where the postmortem files are written' },
     verbose: { type: 'boolean', help: "print the bot's logs" },
   },
+  details: "`demo send` (see `netpol-responder demo send --help`) sends your own signed slash commands and button clicks, as a demo user, to the bot of a demo started with --keep-running, and prints the bot's answer.",
+} as const satisfies CommandSpec;
+
+/** `netpol-responder demo send`: acts as Slack towards the bot of a running `demo --keep-running`. */
+export const DEMO_SEND = {
+  name: 'demo send',
+  summary: "send a signed slash command or button click to the bot of a running `demo --keep-running` and print its answer",
+  synopsis: ["'/netpol <text>' [--as USER] [--wait SECONDS] [--session FILE]", '--click approve|reject|open|dismiss [--incident ID] [--as USER] [--wait SECONDS] [--session FILE]'],
+  flags: {
+    as: { type: 'string', arg: 'USER', default: 'alice', help: 'who acts: alice (on-call), bob or carol (approvers), mallory (not an approver), or a user id' },
+    click: { type: 'string', arg: 'BUTTON', help: 'click instead: approve or reject (newest incident awaiting a decision), open or dismiss (newest anomaly alert)' },
+    incident: { type: 'string', arg: 'ID', help: 'with --click approve|reject: the incident whose buttons to click' },
+    wait: { type: 'string', arg: 'SECONDS', default: '5', help: "how long to wait for the bot's replies after its acknowledgement (0 to 60)" },
+    session: { type: 'string', arg: 'FILE', help: 'the session file the demo printed (default: $NETPOL_DEMO_SESSION, else the per-user one)' },
+  },
+  details: "Prints the bot's acknowledgement and then what it posts that the user can see: ephemeral replies and new messages in #incidents.",
 } as const satisfies CommandSpec;
 
 export const EXPORT = {
