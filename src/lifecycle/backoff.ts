@@ -13,7 +13,7 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 15_000, 
 
 /** Delay after failed attempt `attempt` (1-based): initial, initial·factor, … capped at max. */
 export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_BACKOFF): number {
-  const n = Math.max(1, Math.floor(attempt));
+  const n = Number.isFinite(attempt) ? Math.max(1, Math.floor(attempt)) : 1;
   return Math.round(Math.min(options.maxMs, options.initialMs * options.factor ** (n - 1)));
 }
 

@@ -34,6 +34,13 @@ const TRANSIENT_PLATFORM = new Set(['ratelimited', 'accesslimited', 'internal_er
 
 const SLACK_API = 'https://slack.com/api/';
 
+/** Slack's error codes are short snake_case words; anything else from the wire is cut down before it reaches a message. */
+function errorCode(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return 'unknown_error';
+  const printable = value.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 80 ? `${printable.slice(0, 80)}…` : printable;
+}
+
 /** Routes the Web API client's own log lines into ours (it writes to the console otherwise). */
 export function slackClientLogger(logger: Logger): NonNullable<WebClientOptions['logger']> {
   let level = 'info';
@@ -69,7 +76,7 @@ export async function slackAuthTest(token: string, apiUrl: string | undefined, l
  */
 export function appTokenError(error: unknown): unknown {
   const e = error as { code?: unknown; data?: { error?: unknown } };
-  const code = e?.code === ErrorCode.PlatformError && typeof e.data?.error === 'string' ? e.data.error : undefined;
+  const code = e?.code === ErrorCode.PlatformError ? errorCode(e.data?.error) : undefined;
   if (code === undefined || !REFUSED_TOKEN.has(code)) return error;
   return new StartupError(
     `Slack refused the app-level token (${code}): set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, or unset it to use the HTTP receiver`,
@@ -83,7 +90,7 @@ export function judgeSlackError(error: unknown, apiUrl = SLACK_API): Verdict {
   const e = error as { code?: unknown; data?: { error?: unknown }; statusCode?: unknown; retryAfter?: unknown; original?: { message?: unknown; code?: unknown }; message?: unknown };
   switch (e?.code) {
     case ErrorCode.PlatformError: {
-      const code = typeof e.data?.error === 'string' ? e.data.error : 'unknown_error';
+      const code = errorCode(e.data?.error);
       if (TRANSIENT_PLATFORM.has(code)) return { retry: true, reason: `Slack answered ${code}` };
       if (REFUSED_TOKEN.has(code)) {
         return {
