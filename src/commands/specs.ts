@@ -12,10 +12,8 @@ export const SERVE = {
     port: { type: 'string', arg: 'N', help: "port of the Slack HTTP receiver (overrides slack.port; 0 picks a free one)" },
   },
   details:
-    'Start-up waits, retrying, while Slack or the Kubernetes API is unreachable (/readyz says why) and exits 1 with one line\n' +
-    'when retrying cannot help (bad config, missing kubeconfig, Redis down, token refused). SIGTERM or SIGINT stops intake,\n' +
-    'lets running jobs finish, hands back those still running near shutdown.graceMs (default 25 s) and exits;\n' +
-    'a second signal exits at once.',
+    'Start-up: what retrying cannot fix (the configuration, the kubeconfig, Redis, a token Slack refuses, a port in use) is one line on stderr and exit status 1. While Slack or the Kubernetes API does not answer, it retries with backoff, logs each attempt, and /readyz answers 503 with the reason.\n' +
+    'SIGTERM or SIGINT: it stops taking work, lets running jobs finish, hands those still running back to the queue before shutdown.graceMs (default 25 s) runs out, and exits 0. A second signal exits at once (130 or 143).',
 } as const satisfies CommandSpec;
 
 export const DEMO = {
