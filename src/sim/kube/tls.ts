@@ -23,10 +23,18 @@ const octets = (b: Buffer): Buffer => tlv(0x04, b);
 const bool = (v: boolean): Buffer => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));
 const utf8 = (s: string): Buffer => tlv(0x0c, Buffer.from(s, 'utf8'));
 
-function integer(bytes: Buffer): Buffer {
-  // A leading 1 bit would make the integer negative; prefix a zero byte.
-  return tlv(0x02, (bytes[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A non-negative DER INTEGER from big-endian bytes. DER wants the shortest form: leading zero bytes
+ * go (a random serial starting 0x00 0x1f… was "illegal padding" to OpenSSL, about 1 start in 256),
+ * and a zero byte is put back only when the first bit would otherwise make the number negative.
+ */
+export function derInteger(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.length === 0 ? Buffer.from([0]) : bytes.subarray(start);
+  return tlv(0x02, (minimal[0] as number) & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
+const integer = derInteger;
 
 function oid(text: string): Buffer {
   const parts = text.split('.').map(Number);
