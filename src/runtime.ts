@@ -112,7 +112,8 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   const readiness = new Readiness();
   readiness.notReady('startup', 'starting');
   try {
-    const redis = await connectRedis(config.redisUrl, 5000, (error, connection) => logger.warn({ err: error, connection }, 'Redis connection error; reconnecting'));
+    // 3 s: a Redis that does not answer fails start-up well within 5 s (Kubernetes restarts the pod).
+    const redis = await connectRedis(config.redisUrl, 3000, (error, connection) => logger.warn({ err: error, connection }, 'Redis connection error; reconnecting'));
     resources.add('redis', () => disconnectRedis(redis));
     readiness.probe('redis', () => withDeadline(redis.ping(), 2000).then(() => undefined), 2500);
 

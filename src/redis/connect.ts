@@ -59,12 +59,18 @@ export async function connectRedis(url: string, timeoutMs = 5000, onError?: Redi
   // The first failure is reported by the rejected connect() below, not as an unhandled event.
   const ignoreStartupError = (): void => {};
   client.on('error', ignoreStartupError);
+  // connectTimeout covers the TCP connect only: a server that accepts but never answers needs its own bound.
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    await client.connect();
-    await client.ping();
+    await Promise.race([client.connect().then(() => client.ping()), silent]);
   } catch (error) {
     client.disconnect();
     throw new RedisUnreachableError(url, (error as Error).message || 'connection failed');
+  } finally {
+    clearTimeout(timer);
   }
   client.off('error', ignoreStartupError);
   reportErrors(client, 'main', onError);

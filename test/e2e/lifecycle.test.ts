@@ -13,6 +13,7 @@ import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js
 import { startSlackApiServer, type SlackApiSim } from '../../src/sim/slack/index.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { eventually, httpGet, spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let kube: KubeApiSim;
 let slack: SlackApiSim;
@@ -132,6 +133,22 @@ describe('serve: fatal start-up errors', () => {
       'Slack refused the app-level token (invalid_auth): set SLACK_APP_TOKEN to an app-level token (xapp-…) with connections:write, or unset it to use the HTTP receiver',
     ]);
     expect(at - p.startedAt).toBeLessThan(baselineMs + 5000);
+  });
+
+  it('a Redis that accepts connections but never answers is one line naming REDIS_URL, and exit 1 within 5 s', async () => {
+    const proxy = await startTcpProxy(Number(new URL(testRedisUrl()).port));
+    proxy.partition(true);
+    try {
+      const p = serve({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` } });
+      const { code, at } = await p.exited;
+      expect(code).toBe(1);
+      expect(p.stderr.trim().split('\n')).toEqual([
+        `cannot reach Redis at redis://127.0.0.1:${proxy.port} (no answer within 3000 ms). Start redis-server or set REDIS_URL to a reachable Redis.`,
+      ]);
+      expect(at - p.startedAt).toBeLessThan(baselineMs + 5000);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a metrics port already in use is one line naming metrics.port', async () => {
