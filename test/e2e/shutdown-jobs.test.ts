@@ -2,7 +2,7 @@
 // grace period allows it; otherwise the job goes back to the queue at the deadline and another
 // worker completes it at once (no lock expiry to wait for), and nothing is applied twice. A second
 // signal exits at once.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
 import { spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
@@ -13,8 +13,17 @@ const workers: CliProcess[] = [];
 beforeAll(async () => {
   env = await startTestEnvironment({ roles: ['web'] });
 });
+const alive = (w: CliProcess) => w.child.exitCode === null && w.child.signalCode === null;
+// Each test has its own workers: one left running would take the next test's job.
+afterEach(async () => {
+  await Promise.all(
+    workers.filter(alive).map((w) => {
+      w.child.kill('SIGKILL');
+      return w.exited;
+    }),
+  );
+});
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   await env?.stop();
 });
 
