@@ -5,7 +5,7 @@ import type { Direction, NetworkPolicy, Peer, PortRule, Rule } from './model.js'
 import { Conns, MAX_PORT, MIN_PORT, PROTOCOLS, portRange, type Protocol } from './port-set.js';
 import { parseSelector, type Selector } from './selectors.js';
 
-function isRecord(x: unknown): x is Record<string, unknown> {
+export function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
@@ -19,18 +19,18 @@ export function portNameError(name: string): string | undefined {
   return undefined;
 }
 
-function isPortNumber(x: unknown): x is number {
+export function isPortNumber(x: unknown): x is number {
   return typeof x === 'number' && Number.isInteger(x) && x >= MIN_PORT && x <= MAX_PORT;
 }
 
-class Errors {
+export class Errors {
   readonly list: string[] = [];
   add(path: string, message: string): void {
     this.list.push(`${path}: ${message}`);
   }
 }
 
-function selectorAt(raw: unknown, path: string, errors: Errors): Selector | undefined {
+export function selectorAt(raw: unknown, path: string, errors: Errors): Selector | undefined {
   const parsed = parseSelector(raw);
   if (typeof parsed === 'string') {
     errors.add(path, parsed);

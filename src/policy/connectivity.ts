@@ -4,6 +4,8 @@
 import { classSetHas, type ClassSet } from './class-set.js';
 import { atomsOf, formatIpRange, IpSet, type IpFamily } from './ip-set.js';
 import type { WorkloadRef } from './model.js';
+import type { XSide } from './extended-index.js';
+import { layeredConns } from './layered.js';
 import type { IndexedRule, PolicyChangeImpact, PolicyIndex } from './policy-index.js';
 import { Conns, portRange, type Protocol } from './port-set.js';
 
@@ -65,10 +67,16 @@ export class ClassConnectivity {
   inExternal: ExternalRow[] = [];
   egExternal: ExternalRow[] = [];
 
+  /** Sides where ANP/BANP/CNP apply (undefined for inputs with NetworkPolicies only: the fast path). */
+  private readonly xIn: ReadonlyArray<XSide | undefined> | undefined;
+  private readonly xEg: ReadonlyArray<XSide | undefined> | undefined;
+
   constructor(
     readonly index: PolicyIndex,
     readonly options: ConnectivityOptions = {},
   ) {
+    this.xIn = index.extended?.ingress;
+    this.xEg = index.extended?.egress;
     const only = options.only;
     this.universe = only ? Conns.of(only.protocol, portRange(only.port, only.port)) : Conns.ALL;
     this.computeAll();
@@ -109,6 +117,8 @@ export class ClassConnectivity {
   }
 
   private ingressConns(s: number, d: number): Conns {
+    const x = this.xIn?.[d];
+    if (x) return layeredConns(this.index, x, this.index.ingressOf[d] ?? [], 'ingress', { kind: 'class', id: s }, d, this.universe);
     const entries = this.inEntries[d];
     if (entries === null || entries === undefined) return this.universe;
     let conns = Conns.NONE;
@@ -117,6 +127,8 @@ export class ClassConnectivity {
   }
 
   private egressConns(s: number, d: number | undefined): Conns {
+    const x = this.xEg?.[s];
+    if (x && d !== undefined) return layeredConns(this.index, x, this.index.egressOf[s] ?? [], 'egress', { kind: 'class', id: d }, d, this.universe);
     const entries = this.egEntries[s];
     if (entries === null || entries === undefined) return this.universe;
     let conns = Conns.NONE;
@@ -140,7 +152,8 @@ export class ClassConnectivity {
 
   private indexEgress(s: number, add: boolean): void {
     const entries = this.egEntries[s];
-    if (entries === null || entries === undefined) {
+    // An ANP/CNP side may allow any destination (an ANP Allow needs no NetworkPolicy rule).
+    if (entries === null || entries === undefined || this.xEg?.[s]) {
       if (add) this.openEgress.add(s);
       else this.openEgress.delete(s);
       return;
@@ -173,7 +186,7 @@ export class ClassConnectivity {
   /** Calls fn for every source worth evaluating for destination d. */
   private forEachCandidateSource(d: number, fn: (s: number) => void): void {
     const entries = this.inEntries[d];
-    if (entries === null || entries === undefined || entries.some((e) => e.peers === 'all')) {
+    if (entries === null || entries === undefined || this.xIn?.[d] || entries.some((e) => e.peers === 'all')) {
       this.forEachEgressSource(d, fn);
       return;
     }
@@ -224,6 +237,12 @@ export class ClassConnectivity {
         }
       }
     }
+    const x = this.index.extended;
+    if (x) {
+      inSets.push(...x.ingressIps);
+      egSets.push(...x.egressIps);
+      if ([...x.ingressIps, ...x.egressIps].some((set) => set.v6.length > 0 && !set.equals(IpSet.ALL))) v6 = true;
+    }
     // IPv6 ranges are listed only when some policy mentions IPv6, to keep IPv4-only output familiar.
     const families: IpFamily[] = v6 ? [4, 6] : [4];
     const atoms = (sets: IpSet[]): Atom[] => families.flatMap((family) => atomsOf(family, sets).map(([start, end]) => ({ family, start, end })));
@@ -252,8 +271,25 @@ export class ClassConnectivity {
     return row;
   }
 
+  /** Per atom, what an ANP/BANP/CNP side allows with the addresses of that atom. */
+  private layeredExternalRow(c: number, direction: 'ingress' | 'egress', side: XSide, atoms: Atom[]): ExternalRow {
+    const nps = (direction === 'ingress' ? this.index.ingressOf : this.index.egressOf)[c] ?? [];
+    const row = new Map<number, Conns>();
+    atoms.forEach((a, i) => {
+      const conns = layeredConns(this.index, side, nps, direction, { kind: 'ip', family: a.family, value: a.start }, direction === 'ingress' ? c : undefined, this.universe);
+      if (!conns.isEmpty()) row.set(i, conns);
+    });
+    return row;
+  }
+
   private computeExternalFor(classes: Iterable<number>, direction: 'ingress' | 'egress'): void {
     for (const c of classes) {
+      const x = (direction === 'ingress' ? this.xIn : this.xEg)?.[c];
+      if (x) {
+        if (direction === 'ingress') this.inExternal[c] = this.layeredExternalRow(c, direction, x, this.inAtoms);
+        else this.egExternal[c] = this.layeredExternalRow(c, direction, x, this.egAtoms);
+        continue;
+      }
       if (direction === 'ingress') {
         const entries = this.inEntries[c] ?? null;
         this.inExternal[c] = this.externalRow(entries, this.inAtoms);

@@ -2,6 +2,7 @@
 // which policies isolate each side, and which rules allow it.
 import { classSetHas } from './class-set.js';
 import { parseIp, type IpAddress } from './ip-set.js';
+import { describeVerdict, layeredVerdict, type LayerVerdict, type XPeer } from './layered.js';
 import { policyId } from './model.js';
 import type { IndexedPolicy, IndexedRule, PolicyIndex } from './policy-index.js';
 import { PROTOCOLS, type Protocol } from './port-set.js';
@@ -27,6 +28,12 @@ export interface SideDecision {
   /** When denied: rules that match the peer but not the port, or the port but not the peer. */
   nearMisses: NearMiss[];
   allowed: boolean;
+  /**
+   * Set when AdminNetworkPolicies, the BaselineAdminNetworkPolicy or CiliumNetworkPolicies apply
+   * to this side: the layer and rule that decided (isolated/isolatingPolicies then describe the
+   * NetworkPolicy layer, NetworkPolicies and CNPs together).
+   */
+  verdict?: LayerVerdict;
 }
 
 export interface NearMiss {
@@ -117,6 +124,16 @@ function decideSide(
   return { applicable: true, isolated, isolatingPolicies, allowedBy, nearMisses, allowed };
 }
 
+function decideExtended(index: PolicyIndex, classId: number, direction: 'ingress' | 'egress', other: Endpoint, dstClass: number | undefined, protocol: Protocol, port: number): SideDecision | undefined {
+  const side = (direction === 'ingress' ? index.extended?.ingress : index.extended?.egress)?.[classId];
+  if (!side) return undefined;
+  const nps = (direction === 'ingress' ? index.ingressOf : index.egressOf)[classId] ?? [];
+  const peer: XPeer = other.kind === 'class' ? { kind: 'class', id: other.classId } : { kind: 'ip', family: other.address.family, value: other.address.value };
+  const verdict = layeredVerdict(index, side, nps, direction, peer, dstClass, protocol, port);
+  const allowedBy: RuleMatch[] = [];
+  return { applicable: true, isolated: verdict.isolatedBy.length > 0, isolatingPolicies: verdict.isolatedBy, allowedBy, nearMisses: [], allowed: verdict.allowed, verdict };
+}
+
 const OUTSIDE: SideDecision = { applicable: false, isolated: false, isolatingPolicies: [], allowedBy: [], nearMisses: [], allowed: true };
 
 /**
@@ -137,8 +154,14 @@ export function decide(index: PolicyIndex, src: Endpoint, dst: Endpoint, port: n
   }
   if (!Number.isInteger(portNumber) || portNumber < 1 || portNumber > 65535) throw new QueryError(`port ${String(port)} is out of range (1-65535)`);
   const dstClass = dst.kind === 'class' ? dst.classId : undefined;
-  const egress = src.kind === 'class' ? decideSide(index, index.egressOf[src.classId] ?? [], 'egress', dst, dstClass, protocol, portNumber) : OUTSIDE;
-  const ingress = dst.kind === 'class' ? decideSide(index, index.ingressOf[dst.classId] ?? [], 'ingress', src, dstClass, protocol, portNumber) : OUTSIDE;
+  const egress =
+    src.kind === 'class'
+      ? (decideExtended(index, src.classId, 'egress', dst, dstClass, protocol, portNumber) ?? decideSide(index, index.egressOf[src.classId] ?? [], 'egress', dst, dstClass, protocol, portNumber))
+      : OUTSIDE;
+  const ingress =
+    dst.kind === 'class'
+      ? (decideExtended(index, dst.classId, 'ingress', src, dstClass, protocol, portNumber) ?? decideSide(index, index.ingressOf[dst.classId] ?? [], 'ingress', src, dstClass, protocol, portNumber))
+      : OUTSIDE;
   const decision: Decision = {
     allowed: egress.allowed && ingress.allowed,
     src: src.label,
@@ -155,6 +178,7 @@ export function decide(index: PolicyIndex, src: Endpoint, dst: Endpoint, port: n
 
 function describeSide(side: SideDecision, direction: 'egress' | 'ingress', who: string): string {
   if (!side.applicable) return `${direction}: ${who} is outside the cluster, no policy applies`;
+  if (side.verdict) return describeVerdict(side.verdict, direction, who);
   if (!side.isolated) return `${direction}: ${who} is not isolated for ${direction} (no policy selects it), so all ${direction} is allowed`;
   const by = side.isolatingPolicies.join(', ');
   if (side.allowedBy.length === 0) {

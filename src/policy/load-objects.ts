@@ -1,7 +1,10 @@
 // Turns already-parsed Kubernetes objects (from YAML/JSON files or from the API server) into
 // the engine's model. Pure: it never reads files; bad objects become issues, never exceptions.
+import { compileAdminPolicy, type AdminKind } from './compile-admin.js';
+import { compileCiliumPolicy } from './compile-cilium.js';
 import { compilePolicy, portNameError } from './compile-policy.js';
-import type { ClusterObjects, ContainerPort, Issue, Namespace, NetworkPolicy, Pod, WorkloadRef } from './model.js';
+import { IpSet, parseIp } from './ip-set.js';
+import type { AdminPolicy, CiliumPolicy, ClusterObjects, ContainerPort, Issue, Namespace, NetworkPolicy, Node, Pod, WorkloadRef } from './model.js';
 import { PROTOCOLS, type Protocol } from './port-set.js';
 import { labelKeyError, labelValueError, type Labels } from './selectors.js';
 
@@ -23,6 +26,10 @@ const LIST_ITEM_KIND: Record<string, string> = {
   JobList: 'Job',
   CronJobList: 'CronJob',
   ReplicationControllerList: 'ReplicationController',
+  AdminNetworkPolicyList: 'AdminNetworkPolicy',
+  BaselineAdminNetworkPolicyList: 'BaselineAdminNetworkPolicy',
+  CiliumNetworkPolicyList: 'CiliumNetworkPolicy',
+  NodeList: 'Node',
 };
 // Kinds that commonly sit next to workloads in manifests and have no effect on NetworkPolicy
 // semantics: skipped silently so real repositories do not drown the output in warnings.
@@ -42,6 +49,9 @@ class Collector {
   readonly namespaces = new Map<string, Namespace>();
   readonly pods = new Map<string, Pod>();
   readonly policies = new Map<string, NetworkPolicy>();
+  readonly adminPolicies = new Map<string, AdminPolicy>();
+  readonly ciliumPolicies = new Map<string, CiliumPolicy>();
+  readonly nodes = new Map<string, Node>();
   readonly issues: Issue[] = [];
 
   issue(severity: Issue['severity'], source: string, message: string, object?: string): void {
@@ -134,11 +144,13 @@ function addPod(obj: Record<string, unknown>, c: Collector, source: string): voi
   const name = nameOf(meta);
   if (!name) return c.issue('error', source, 'Pod without metadata.name');
   const namespace = namespaceOf(meta);
-  // Finished pods hold no IP and take part in no connection.
-  const phase = isRecord(obj.status) ? obj.status.phase : undefined;
-  if (phase === 'Succeeded' || phase === 'Failed') return;
-  let workload: WorkloadRef = { namespace, name, kind: 'Pod' };
   const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
+  // Finished pods hold no IP and take part in no connection, except a Job's: its workload runs
+  // again (a CronJob's next Job, a retried Job), so real dumps must still show it.
+  const phase = isRecord(obj.status) ? obj.status.phase : undefined;
+  const ofJob = owners.some((o) => isRecord(o) && o.kind === 'Job');
+  if ((phase === 'Succeeded' || phase === 'Failed') && !ofJob) return;
+  let workload: WorkloadRef = { namespace, name, kind: 'Pod' };
   const controller = owners.find((o): o is Record<string, unknown> => isRecord(o) && o.controller === true);
   // Node-owned (static/mirror) pods are reported as themselves.
   if (controller && typeof controller.name === 'string' && controller.kind !== 'Node') {
@@ -177,6 +189,59 @@ function addPolicy(obj: Record<string, unknown>, c: Collector, source: string): 
   c.policies.set(key, policy);
 }
 
+function addAdminPolicy(kind: AdminKind, obj: Record<string, unknown>, c: Collector, source: string): void {
+  const name = nameOf(metadataOf(obj));
+  if (!name) return c.issue('error', source, `${kind} without metadata.name`);
+  const what = `${kind} ${name}`;
+  const { policy, errors, warnings } = compileAdminPolicy(obj, kind, name, source);
+  for (const e of errors) c.issue('error', source, e, what);
+  for (const w of warnings) c.issue('warning', source, w, what);
+  if (!policy) return;
+  // Both kinds are cluster-scoped; the BANP is a singleton (its name is checked to be "default").
+  const key = `${kind}/${name}`;
+  if (c.adminPolicies.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  c.adminPolicies.set(key, policy);
+}
+
+function addCiliumPolicy(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, 'CiliumNetworkPolicy without metadata.name');
+  const namespace = namespaceOf(meta);
+  const what = `CiliumNetworkPolicy ${namespace}/${name}`;
+  const { policy, errors, warnings } = compileCiliumPolicy(obj, namespace, name, source);
+  for (const e of errors) c.issue('error', source, e, what);
+  for (const w of warnings) c.issue('warning', source, w, what);
+  if (!policy) return;
+  const key = `${namespace}/${name}`;
+  if (c.ciliumPolicies.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  c.ciliumPolicies.set(key, policy);
+}
+
+const MAX_NODE_ADDRESSES = 64;
+
+function addNode(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const meta = metadataOf(obj);
+  const name = nameOf(meta);
+  if (!name) return c.issue('error', source, 'Node without metadata.name');
+  const what = `Node ${name}`;
+  const labels = labelsOf(meta.labels, what, c, source);
+  if (!labels) return;
+  const raw = isRecord(obj.status) ? obj.status.addresses : undefined;
+  if (raw !== undefined && raw !== null && (!Array.isArray(raw) || raw.length > MAX_NODE_ADDRESSES)) {
+    return c.issue('error', source, `status.addresses: must be a list of at most ${MAX_NODE_ADDRESSES} entries`, what);
+  }
+  let addresses = IpSet.EMPTY;
+  for (const [i, a] of (raw ?? []).entries()) {
+    if (!isRecord(a) || typeof a.address !== 'string') return c.issue('error', source, `status.addresses[${i}]: must be an object with type and address`, what);
+    const ip = parseIp(a.address);
+    // Hostname / DNS entries carry names, not addresses: they select nothing here.
+    if (ip) addresses = addresses.union(IpSet.range(ip.family, ip.value, ip.value));
+  }
+  if (c.nodes.has(name)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  c.nodes.set(name, { name, labels, addresses, source });
+}
+
 function addObject(obj: unknown, c: Collector, source: string, impliedKind: string | undefined, depth: number): void {
   if (obj === null || obj === undefined) return; // empty YAML document
   if (!isRecord(obj)) return c.issue('error', source, 'document is not a Kubernetes object (expected a mapping)');
@@ -191,6 +256,9 @@ function addObject(obj: unknown, c: Collector, source: string, impliedKind: stri
   if (kind === 'Namespace') return addNamespace(obj, c, source);
   if (kind === 'Pod') return addPod(obj, c, source);
   if (kind === 'NetworkPolicy') return addPolicy(obj, c, source);
+  if (kind === 'AdminNetworkPolicy' || kind === 'BaselineAdminNetworkPolicy') return addAdminPolicy(kind, obj, c, source);
+  if (kind === 'CiliumNetworkPolicy') return addCiliumPolicy(obj, c, source);
+  if (kind === 'Node') return addNode(obj, c, source);
   if (WORKLOAD_KINDS.includes(kind)) return addWorkload(kind, obj, c, source);
   if (IRRELEVANT_KINDS.has(kind)) return;
   c.issue('warning', source, `unknown kind "${kind}" skipped`);
@@ -208,14 +276,36 @@ export function loadObjects(inputs: Iterable<LoadInput>): ClusterObjects {
   for (const pod of c.pods.values()) {
     if (!c.namespaces.has(pod.namespace)) c.namespaces.set(pod.namespace, { name: pod.namespace, labels: { [NS_NAME_LABEL]: pod.namespace } });
   }
-  return { namespaces: [...c.namespaces.values()], pods: [...c.pods.values()], policies: [...c.policies.values()], issues: c.issues };
+  return {
+    namespaces: [...c.namespaces.values()],
+    pods: [...c.pods.values()],
+    policies: [...c.policies.values()],
+    adminPolicies: [...c.adminPolicies.values()],
+    ciliumPolicies: [...c.ciliumPolicies.values()],
+    nodes: [...c.nodes.values()],
+    issues: c.issues,
+  };
+}
+
+/** Live objects by kind, as the API lists them (items without `kind`). */
+export interface LiveObjects {
+  namespaces?: readonly unknown[];
+  pods?: readonly unknown[];
+  networkPolicies?: readonly unknown[];
+  /** policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy items (plain objects). */
+  adminNetworkPolicies?: readonly unknown[];
+  baselineAdminNetworkPolicies?: readonly unknown[];
+  /** cilium.io/v2 CiliumNetworkPolicy items (plain objects). */
+  ciliumNetworkPolicies?: readonly unknown[];
+  /** Node items: their labels and addresses serve AdminNetworkPolicy `nodes` peers. */
+  nodes?: readonly unknown[];
 }
 
 /**
  * Live objects as returned by the API (e.g. @kubernetes/client-node V1Pod / V1NetworkPolicy);
  * list items carry no `kind`, so the kind comes from the argument they are passed in.
  */
-export function loadLiveObjects(live: { namespaces?: readonly unknown[]; pods?: readonly unknown[]; networkPolicies?: readonly unknown[] }): ClusterObjects {
+export function loadLiveObjects(live: LiveObjects): ClusterObjects {
   const inputs: LoadInput[] = [];
   const add = (items: readonly unknown[] | undefined, kind: string): void => {
     (items ?? []).forEach((item, i) => {
@@ -225,5 +315,9 @@ export function loadLiveObjects(live: { namespaces?: readonly unknown[]; pods?: 
   add(live.namespaces, 'Namespace');
   add(live.pods, 'Pod');
   add(live.networkPolicies, 'NetworkPolicy');
+  add(live.adminNetworkPolicies, 'AdminNetworkPolicy');
+  add(live.baselineAdminNetworkPolicies, 'BaselineAdminNetworkPolicy');
+  add(live.ciliumNetworkPolicies, 'CiliumNetworkPolicy');
+  add(live.nodes, 'Node');
   return loadObjects(inputs);
 }

@@ -2,6 +2,7 @@
 // identically under any NetworkPolicy, so they are grouped into classes and every selector is
 // evaluated once per class (and cached by its canonical key), never once per pod.
 import { classSetUnion, EMPTY_CLASSES, type ClassSet } from './class-set.js';
+import { buildExtendedIndex, type ExtendedIndex } from './extended-index.js';
 import { IpSet } from './ip-set.js';
 import type { ClusterObjects, Namespace, NetworkPolicy, Peer, Pod, Rule, WorkloadRef } from './model.js';
 import { policyId, workloadId } from './model.js';
@@ -79,6 +80,11 @@ export class PolicyIndex {
   /** Per class: the policies that select it and affect ingress / egress. */
   readonly ingressOf: IndexedPolicy[][] = [];
   readonly egressOf: IndexedPolicy[][] = [];
+  /**
+   * AdminNetworkPolicies, the BaselineAdminNetworkPolicy and CiliumNetworkPolicies, when the
+   * input has any (fixed at construction: upsertPolicy/removePolicy change NetworkPolicies only).
+   */
+  readonly extended: ExtendedIndex | undefined;
 
   private readonly classesByNamespace = new Map<string, Uint32Array>();
   private readonly workloadById = new Map<string, number>();
@@ -88,10 +94,13 @@ export class PolicyIndex {
   private readonly selectionCache = new Map<string, ClassSet>();
   private readonly namespaceSelectionCache = new Map<string, string[]>();
 
-  constructor(objects: Pick<ClusterObjects, 'namespaces' | 'pods' | 'policies'>) {
+  constructor(objects: Pick<ClusterObjects, 'namespaces' | 'pods' | 'policies' | 'adminPolicies' | 'ciliumPolicies' | 'nodes'>) {
     for (const ns of objects.namespaces) this.namespaces.set(ns.name, ns);
     this.buildClasses(objects.pods);
     for (const policy of objects.policies) this.upsertPolicy(policy);
+    const admin = objects.adminPolicies ?? [];
+    const cilium = objects.ciliumPolicies ?? [];
+    this.extended = admin.length > 0 || cilium.length > 0 ? buildExtendedIndex(this, admin, cilium, objects.nodes ?? []) : undefined;
   }
 
   get classCount(): number {
@@ -280,7 +289,7 @@ export class PolicyIndex {
   }
 
   /** The connections a rule allows towards a pod of class `dstClass` (named ports resolved there). */
-  ruleConnsTo(rule: Rule, dstClass: number | undefined): Conns {
+  ruleConnsTo(rule: Pick<Rule, 'numericConns' | 'namedPorts'>, dstClass: number | undefined): Conns {
     if (rule.namedPorts.length === 0 || dstClass === undefined) return rule.numericConns;
     const cls = this.classes[dstClass] as PodClass;
     let conns = rule.numericConns;
