@@ -93,6 +93,9 @@ function inUse(error: unknown, setting: string, port: number, host: string): unk
   return new StartupError(`${setting}: ${host}:${port} is already in use by another process; stop it or choose another port`, { cause: error });
 }
 
+/** Stopping intake (a request being answered, a last baseline snapshot) must leave running jobs most of the grace period. */
+const intakeBudget = (remainingMs: number): number => Math.min(5000, remainingMs * 0.2);
+
 function clusterOf(options: StartOptions): { cluster: ClusterAccess; server?: string } {
   if (options.cluster) return { cluster: options.cluster };
   const kc = loadKubeConfig({ kubeconfigPath: options.config.kubeconfigPath });
@@ -256,7 +259,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       logger: logger.child({ role: 'collector' }),
       now: options.flowClock,
     });
-    resources.add('collector', () => role.stop());
+    resources.add('collector', () => role.stop(), intakeBudget);
     collector = role.collector;
     metrics.observeCollector(collector);
   }
@@ -284,7 +287,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       await web.stop().catch(() => undefined);
       throw config.secrets.slackAppToken ? appTokenError(error) : inUse(error, 'slack.port', wanted, config.slack.host);
     });
-    resources.add('slack receiver', () => web.stop());
+    resources.add('slack receiver', () => web.stop(), intakeBudget);
   }
   return {
     port,

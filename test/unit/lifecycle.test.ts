@@ -320,4 +320,15 @@ describe('resources', () => {
     expect(closed).toEqual(['redis']);
     expect(deadlines).toEqual([deadline]);
   });
+
+  it('a closer with a budget gets only its share of the time, leaving the rest to the next', async () => {
+    const closedAt: number[] = [];
+    const resources = new Resources(silentLogger);
+    resources.add('worker', () => void closedAt.push(Date.now()));
+    resources.add('hung receiver', () => new Promise(() => undefined), (remaining) => remaining * 0.02);
+    const started = Date.now();
+    await resources.closeAll(started + 10_000);
+    expect(closedAt).toHaveLength(1);
+    expect(closedAt[0]! - started).toBeLessThan(2000);
+  });
 });
