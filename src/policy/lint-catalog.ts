@@ -120,6 +120,13 @@ export const LINT_RULES = {
     summary: 'a suppression that matches no finding',
     help: 'The problem it was written for is gone (or the rule, namespace or policy is misspelled): remove it.',
   },
+  NP050: {
+    name: 'anp-same-priority',
+    severity: 'warning',
+    scope: 'input',
+    summary: 'two AdminNetworkPolicies with the same priority select the same pods in a direction where both have rules',
+    help: 'The API leaves the order of equal priorities undefined: implementations may apply either, so the outcome can differ between clusters and restarts. Give each AdminNetworkPolicy its own priority.',
+  },
 } as const satisfies Record<string, LintRule>;
 
 export type RuleId = keyof typeof LINT_RULES;

@@ -5,6 +5,7 @@ import { classSetHas, type ClassSet } from './class-set.js';
 import { finding, type LintFinding } from './lint-catalog.js';
 import { describePods, exposureFindings } from './lint-exposure.js';
 import { applySuppressions, type LintConfig } from './lint-suppress.js';
+import { layeredConns } from './layered.js';
 import { voidPolicyFindings } from './lint-void.js';
 import type { Issue, NetworkPolicy, Peer, Rule } from './model.js';
 import { policyId } from './model.js';
@@ -81,6 +82,7 @@ export function issueFindings(issues: readonly Issue[]): LintFinding[] {
     const object = issue.object ?? issue.source;
     // Without an object label the problem is the file or document itself (unreadable, not YAML).
     const hint = issue.object ? 'fix the object; it was left out of the analysis' : 'fix the file or document; it was left out of the analysis';
+    if (issue.code === 'anp-same-priority') return finding('NP050', object, issue.message, 'give each AdminNetworkPolicy its own priority', context);
     return issue.severity === 'error'
       ? finding('NP000', object, issue.message, hint, context)
       : finding('NP009', object, issue.message, 'check the object; the analysis may not account for it', context);
@@ -98,8 +100,16 @@ function namespaceFindings(index: PolicyIndex, ignored: ReadonlySet<string>): Li
   }
   const podSource = new Map<string, string | undefined>();
   for (const c of index.classes) for (const pod of c.pods) if (!podSource.has(pod.namespace)) podSource.set(pod.namespace, pod.source);
+  // Namespaces where AdminNetworkPolicies, the BANP or CiliumNetworkPolicies apply: their pods are
+  // not "open in both directions" and may be isolated by a CNP, so NP001/NP002 would mislead.
+  const extendedNs = new Set<string>();
+  const x = index.extended;
+  if (x) {
+    for (const c of index.classes) if (x.ingress[c.id] || x.egress[c.id]) extendedNs.add(c.namespace);
+    for (const p of x.ciliumPolicies) extendedNs.add(p.namespace);
+  }
   for (const ns of [...new Set([...index.namespaces.keys(), ...byNamespace.keys()])].sort()) {
-    if (ignored.has(ns)) continue;
+    if (ignored.has(ns) || extendedNs.has(ns)) continue;
     const policies = byNamespace.get(ns) ?? [];
     if (policies.length === 0) {
       if (podSource.has(ns) || !hasPods) {
@@ -119,12 +129,28 @@ function namespaceFindings(index: PolicyIndex, ignored: ReadonlySet<string>): Li
   return out;
 }
 
+/** With AdminNetworkPolicies or CNPs on the class's egress: does any peer get UDP 53 through all the layers? */
+function dnsAllowedLayered(index: PolicyIndex, c: number): boolean | undefined {
+  const side = index.extended?.egress[c];
+  if (!side) return undefined;
+  const nps = index.egressOf[c] ?? [];
+  if (index.classes.some((d) => !layeredConns(index, side, nps, 'egress', { kind: 'class', id: d.id }, d.id, DNS).isEmpty())) return true;
+  // Addresses outside: one address of every block a rule of this side names, and 0.0.0.0.
+  const sets = [...side.anp, ...side.cnpAllow, ...side.banp].map((r) => r.ips);
+  for (const p of nps) for (const r of p.egress) sets.push(r.ips);
+  const probes: Array<{ family: 4 | 6; value: bigint }> = [{ family: 4, value: 0n }];
+  for (const set of sets) for (const family of [4, 6] as const) if (set.ranges(family).length > 0) probes.push({ family, value: set.ranges(family)[0] as bigint });
+  return probes.some((ip) => !layeredConns(index, side, nps, 'egress', { kind: 'ip', ...ip }, undefined, DNS).isEmpty());
+}
+
 /** Do the egress rules that apply to the policy's pods allow DNS? Judged on the pods, else on the selectors. */
 function dnsAllowed(index: PolicyIndex, p: NetworkPolicy, selected: ClassSet): boolean {
   if (index.classes.length > 0) {
     const classes = selected === 'all' ? index.classes.map((c) => c.id) : Array.from(selected);
-    return classes.every((c) => (index.egressOf[c] ?? []).some((q) => q.egress.some((r) => !index.ruleConnsTo(r.rule, undefined).intersect(DNS).isEmpty())));
+    return classes.every((c) => dnsAllowedLayered(index, c) ?? (index.egressOf[c] ?? []).some((q) => q.egress.some((r) => !index.ruleConnsTo(r.rule, undefined).intersect(DNS).isEmpty())));
   }
+  // No pods: an ANP/BANP egress Allow that covers UDP 53 may be what gives these pods DNS.
+  if (index.extended?.adminPolicies.some((a) => a.egress.some((r) => r.action === 'Allow' && !r.numericConns.intersect(DNS).isEmpty()))) return true;
   // No pods: policies of the namespace that select at least every pod this one may select.
   return [...index.policies.values()].some(
     ({ policy: q }) => q.namespace === p.namespace && q.affectsEgress && selectorImplies(p.podSelector, q.podSelector) && q.egress.some((r) => !r.numericConns.intersect(DNS).isEmpty()),

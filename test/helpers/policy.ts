@@ -24,3 +24,24 @@ export function index(objects: unknown[]): PolicyIndex {
   if (errors.length > 0) throw new Error(`unexpected load errors: ${JSON.stringify(errors)}`);
   return idx;
 }
+
+export function anp(name: string, priority: number, spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', metadata: { name }, spec: { priority, ...spec } };
+}
+
+export function banp(spec: Record<string, unknown>, name = 'default'): Record<string, unknown> {
+  return { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata: { name }, spec };
+}
+
+export function cnp(namespace: string, name: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { namespace, name }, spec };
+}
+
+export function node(name: string, labels: Record<string, string>, addresses: string[]): Record<string, unknown> {
+  return { kind: 'Node', metadata: { name, labels }, status: { addresses: addresses.map((address) => ({ type: 'InternalIP', address })) } };
+}
+
+/** A namespaces selector on the namespace name label. */
+export function nsNamed(name: string): Record<string, unknown> {
+  return { matchLabels: { 'kubernetes.io/metadata.name': name } };
+}

@@ -1,0 +1,192 @@
+// What is still open to and from a set of pods: every allowed connection between the scoped pods
+// and any workload or address range, in both directions, with the policy rules that allow it on
+// each side. Containment strategies use it to say "contained" or "NOT contained: these stay open".
+import { classSetHas } from './class-set.js';
+import { QueryError } from './evaluate.js';
+import { atomsOf, formatIpRange, IpSet, type IpFamily } from './ip-set.js';
+import { layeredConns, type XPeer } from './layered.js';
+import { policyId, type Pod, type WorkloadRef } from './model.js';
+import type { IndexedPolicy, PolicyIndex } from './policy-index.js';
+import { Conns, portRange } from './port-set.js';
+import { matches, parseSelector, type Labels, type Selector } from './selectors.js';
+
+export interface ContainmentScope {
+  namespace: string;
+  /** Label selector (a LabelSelector object or a plain `{ key: value }` map); absent = every pod of the namespace. */
+  selector?: unknown;
+  /** Pod names in the namespace (instead of, or narrowing, the selector). */
+  pods?: readonly string[];
+}
+
+export type OpenPeer =
+  | { kind: 'workload'; id: string; ref: WorkloadRef; inScope: boolean }
+  | { kind: 'external'; id: string; family: IpFamily; start: bigint; end: bigint };
+
+export interface OpenConnection {
+  /** egress: from the scoped pods to the peer; ingress: from the peer to the scoped pods. */
+  direction: 'egress' | 'ingress';
+  peer: OpenPeer;
+  conns: Conns;
+  /** The scoped pods (`ns/name`) this connection is open for. */
+  pods: string[];
+  /** Per side, what allows it: `ANP name ingress[0] "x"`, `NetworkPolicy ns/name egress[1]`, `not isolated (no policy selects ns/pod for egress)`... */
+  allowedBy: { egress: string[]; ingress: string[] };
+  /** True for DNS to kube-dns (UDP/TCP 53 only, to pods labelled k8s-app=kube-dns in kube-system, or the `dns` option). */
+  dns: boolean;
+}
+
+export interface OpenConnectionsResult {
+  /** The scoped pods, `ns/name`. */
+  pods: string[];
+  /** Sorted: direction, then peer, then connections. */
+  open: OpenConnection[];
+  /** No connection stays open except DNS to kube-dns. */
+  contained: boolean;
+}
+
+export interface OpenConnectionsOptions {
+  /** Which pods are the cluster DNS (default: namespace kube-system, labels k8s-app=kube-dns). */
+  dns?: { namespace: string; labels: Labels };
+}
+
+const DNS_CONNS = Conns.from({ UDP: portRange(53, 53), TCP: portRange(53, 53) });
+const ALL_V4 = IpSet.of([0n, (1n << 32n) - 1n], []);
+
+function scopeSelector(raw: unknown): Selector {
+  if (raw === undefined || raw === null) return parseSelector({}) as Selector;
+  const isLabelSelector = typeof raw === 'object' && !Array.isArray(raw) && Object.keys(raw).every((k) => k === 'matchLabels' || k === 'matchExpressions');
+  const parsed = parseSelector(isLabelSelector ? raw : { matchLabels: raw });
+  if (typeof parsed === 'string') throw new QueryError(`scope selector: ${parsed}`);
+  return parsed;
+}
+
+/** Allowed connections of one side with `peer` (NetworkPolicy-only sides read the NP rules directly). */
+function sideConns(index: PolicyIndex, classId: number, direction: 'ingress' | 'egress', peer: XPeer, dstClass: number | undefined): Conns {
+  const nps = (direction === 'ingress' ? index.ingressOf : index.egressOf)[classId] ?? [];
+  const x = (direction === 'ingress' ? index.extended?.ingress : index.extended?.egress)?.[classId];
+  if (x) return layeredConns(index, x, nps, direction, peer, dstClass, Conns.ALL);
+  if (nps.length === 0) return Conns.ALL;
+  let conns = Conns.NONE;
+  for (const p of nps) {
+    for (const r of direction === 'ingress' ? p.ingress : p.egress) {
+      const hit = peer.kind === 'class' ? classSetHas(r.peerClasses, peer.id) : r.ips.has({ family: peer.family, value: peer.value });
+      if (hit) conns = conns.union(index.ruleConnsTo(r.rule, dstClass));
+    }
+  }
+  return conns;
+}
+
+/** The rules that allow some of `conns` on one side (a coarse account: every contributing rule). */
+function allowers(index: PolicyIndex, classId: number, direction: 'ingress' | 'egress', peer: XPeer, dstClass: number | undefined, conns: Conns, who: string): string[] {
+  const nps: readonly IndexedPolicy[] = (direction === 'ingress' ? index.ingressOf : index.egressOf)[classId] ?? [];
+  const x = (direction === 'ingress' ? index.extended?.ingress : index.extended?.egress)?.[classId];
+  const out: string[] = [];
+  const hit = (peerClasses: Parameters<typeof classSetHas>[0], ips: IpSet): boolean => (peer.kind === 'class' ? classSetHas(peerClasses, peer.id) : ips.has({ family: peer.family, value: peer.value }));
+  const overlaps = (c: Conns): boolean => !c.intersect(conns).isEmpty();
+  for (const r of x?.anp ?? []) if (r.action === 'Allow' && hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
+  const isolated = nps.length > 0 || (x?.cnpIsolating.length ?? 0) > 0;
+  for (const p of nps) {
+    for (const r of direction === 'ingress' ? p.ingress : p.egress) {
+      if (hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.rule, dstClass))) out.push(`NetworkPolicy ${policyId(p.policy)} ${direction}[${r.rule.index}]`);
+    }
+  }
+  for (const r of x?.cnpAllow ?? []) if (hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
+  if (!isolated) {
+    for (const r of x?.banp ?? []) if (r.action === 'Allow' && hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
+    out.push(`not isolated (no NetworkPolicy${x ? ' or CiliumNetworkPolicy' : ''} selects ${who} for ${direction})`);
+  }
+  return [...new Set(out)];
+}
+
+function podId(p: Pod): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+/**
+ * Every connection still allowed to or from the scoped pods. Peers are workloads (pods of the
+ * scope included, marked inScope) and address ranges outside the cluster, both IPv4 and IPv6,
+ * split where any policy's address blocks start or end.
+ */
+export function openConnections(index: PolicyIndex, scope: ContainmentScope, options: OpenConnectionsOptions = {}): OpenConnectionsResult {
+  const selector = scopeSelector(scope.selector);
+  const names = scope.pods ? new Set(scope.pods) : undefined;
+  const scopedPods = new Map<number, Pod[]>();
+  for (const c of index.classes) {
+    if (c.namespace !== scope.namespace || !matches(selector, c.labels)) continue;
+    const pods = c.pods.filter((p) => !names || names.has(p.name));
+    if (pods.length > 0) scopedPods.set(c.id, pods);
+  }
+  if (scopedPods.size === 0) throw new QueryError(`the scope selects no pod in namespace ${scope.namespace}`);
+  const dns = options.dns ?? { namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
+  const isDnsClass = (c: number): boolean => {
+    const cls = index.classes[c];
+    return !!cls && cls.namespace === dns.namespace && Object.entries(dns.labels).every(([k, v]) => cls.labels[k] === v);
+  };
+  // Address blocks: every policy's, in both families, so that each atom is decided as a whole.
+  const sets: IpSet[] = [ALL_V4];
+  for (const p of index.policies.values()) for (const r of [...p.ingress, ...p.egress]) sets.push(r.ips);
+  if (index.extended) sets.push(...index.extended.ingressIps, ...index.extended.egressIps);
+  const atoms = ([4, 6] as const).flatMap((family) => atomsOf(family, sets).map(([start, end]) => ({ family, start, end })));
+
+  const merged = new Map<string, OpenConnection>();
+  const add = (direction: 'egress' | 'ingress', peer: OpenPeer, conns: Conns, pods: Pod[], allowedBy: OpenConnection['allowedBy'], dnsPeer: boolean): void => {
+    if (conns.isEmpty()) return;
+    const key = `${direction}\u0000${peer.id}`;
+    const prev = merged.get(key);
+    if (!prev) {
+      merged.set(key, { direction, peer, conns, pods: pods.map(podId), allowedBy, dns: dnsPeer && conns.subtract(DNS_CONNS).isEmpty() });
+      return;
+    }
+    prev.conns = prev.conns.union(conns);
+    prev.pods = [...new Set([...prev.pods, ...pods.map(podId)])];
+    prev.allowedBy = { egress: [...new Set([...prev.allowedBy.egress, ...allowedBy.egress])], ingress: [...new Set([...prev.allowedBy.ingress, ...allowedBy.ingress])] };
+    prev.dns = prev.dns && dnsPeer && prev.conns.subtract(DNS_CONNS).isEmpty();
+  };
+  const scopedWorkloads = new Set<number>();
+  for (const c of scopedPods.keys()) for (const w of index.classes[c]?.workloads ?? []) scopedWorkloads.add(w);
+  for (const [c, pods] of scopedPods) {
+    const who = podId(pods[0] as Pod);
+    for (const other of index.classes) {
+      const o = other.id;
+      const peers: OpenPeer[] = other.workloads.map((wi) => {
+        const w = index.workloads[wi] as (typeof index.workloads)[number];
+        return { kind: 'workload', id: w.id, ref: w.ref, inScope: scopedWorkloads.has(wi) && scopedPods.has(o) };
+      });
+      const otherWho = podId(other.pods[0] as Pod);
+      // Scoped pod -> other pod: the scoped egress and the other's ingress.
+      const out = sideConns(index, c, 'egress', { kind: 'class', id: o }, o).intersect(sideConns(index, o, 'ingress', { kind: 'class', id: c }, o));
+      if (!out.isEmpty()) {
+        const by = { egress: allowers(index, c, 'egress', { kind: 'class', id: o }, o, out, who), ingress: allowers(index, o, 'ingress', { kind: 'class', id: c }, o, out, otherWho) };
+        for (const peer of peers) add('egress', peer, out, pods, by, isDnsClass(o));
+      }
+      const inn = sideConns(index, o, 'egress', { kind: 'class', id: c }, c).intersect(sideConns(index, c, 'ingress', { kind: 'class', id: o }, c));
+      if (!inn.isEmpty()) {
+        const by = { egress: allowers(index, o, 'egress', { kind: 'class', id: c }, c, inn, otherWho), ingress: allowers(index, c, 'ingress', { kind: 'class', id: o }, c, inn, who) };
+        for (const peer of peers) add('ingress', peer, inn, pods, by, false);
+      }
+    }
+    for (const a of atoms) {
+      const peer: OpenPeer = { kind: 'external', id: `${formatIpRange(a.family, a.start, a.end)}[External]`, family: a.family, start: a.start, end: a.end };
+      const ip: XPeer = { kind: 'ip', family: a.family, value: a.start };
+      const out = sideConns(index, c, 'egress', ip, undefined);
+      if (!out.isEmpty()) add('egress', peer, out, pods, { egress: allowers(index, c, 'egress', ip, undefined, out, who), ingress: [] }, false);
+      const inn = sideConns(index, c, 'ingress', ip, c);
+      if (!inn.isEmpty()) add('ingress', peer, inn, pods, { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) }, false);
+    }
+  }
+  const open = [...merged.values()].sort((a, b) => (a.direction !== b.direction ? (a.direction === 'egress' ? -1 : 1) : a.peer.id < b.peer.id ? -1 : a.peer.id > b.peer.id ? 1 : 0));
+  const pods = [...scopedPods.values()].flat().map(podId).sort();
+  return { pods, open, contained: open.every((o) => o.dns) };
+}
+
+/** One line per open connection, e.g. `egress -> kube-system/coredns[Deployment] : UDP 53 (DNS)`. */
+export function formatOpenConnections(result: OpenConnectionsResult): string {
+  if (result.open.length === 0) return 'contained: no connection to or from the scoped pods is allowed\n';
+  const lines = result.open.map((o) => {
+    const arrow = o.direction === 'egress' ? '->' : '<-';
+    const by = [...o.allowedBy.egress.map((x) => `egress: ${x}`), ...o.allowedBy.ingress.map((x) => `ingress: ${x}`)].join('; ');
+    return `${o.direction} ${arrow} ${o.peer.id} : ${o.conns.toString()}${o.dns ? ' (DNS)' : ''}${by ? ` [${by}]` : ''}`;
+  });
+  return `${result.contained ? 'contained (DNS to kube-dns kept)' : 'NOT contained: these stay open'}\n${lines.join('\n')}\n`;
+}
+
