@@ -4,6 +4,7 @@
 import { classSetHas } from './class-set.js';
 import { QueryError } from './evaluate.js';
 import { atomsOf, formatIpRange, IpSet, type IpFamily } from './ip-set.js';
+import type { XRule } from './extended-index.js';
 import { layeredConns, type XPeer } from './layered.js';
 import { policyId, type Pod, type WorkloadRef } from './model.js';
 import type { IndexedPolicy, PolicyIndex } from './policy-index.js';
@@ -76,25 +77,39 @@ function sideConns(index: PolicyIndex, classId: number, direction: 'ingress' | '
   return conns;
 }
 
-/** The rules that allow some of `conns` on one side (a coarse account: every contributing rule). */
+/** The rules that allow some of `conns` (connections the side allows) on one side, layer by layer. */
 function allowers(index: PolicyIndex, classId: number, direction: 'ingress' | 'egress', peer: XPeer, dstClass: number | undefined, conns: Conns, who: string): string[] {
   const nps: readonly IndexedPolicy[] = (direction === 'ingress' ? index.ingressOf : index.egressOf)[classId] ?? [];
   const x = (direction === 'ingress' ? index.extended?.ingress : index.extended?.egress)?.[classId];
   const out: string[] = [];
   const hit = (peerClasses: Parameters<typeof classSetHas>[0], ips: IpSet): boolean => (peer.kind === 'class' ? classSetHas(peerClasses, peer.id) : ips.has({ family: peer.family, value: peer.value }));
-  const overlaps = (c: Conns): boolean => !c.intersect(conns).isEmpty();
-  for (const r of x?.anp ?? []) if (r.action === 'Allow' && hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
-  const isolated = nps.length > 0 || (x?.cnpIsolating.length ?? 0) > 0;
-  for (const p of nps) {
-    for (const r of direction === 'ingress' ? p.ingress : p.egress) {
-      if (hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.rule, dstClass))) out.push(`NetworkPolicy ${policyId(p.policy)} ${direction}[${r.rule.index}]`);
+  // Ordered first-match rules (ANP, BANP): the Allow rules that decide part of `left`.
+  const walk = (rules: readonly XRule[], left: Conns): Conns => {
+    let passed = Conns.NONE;
+    for (const r of rules) {
+      if (left.isEmpty() || !hit(r.peerClasses, r.ips)) continue;
+      const c = index.ruleConnsTo(r.ports, dstClass).intersect(left);
+      if (c.isEmpty()) continue;
+      if (r.action === 'Allow') out.push(`${r.policy} ${r.rule}`);
+      if (r.action === 'Pass') passed = passed.union(c);
+      left = left.subtract(c);
     }
+    return left.union(passed);
+  };
+  let left = walk(x?.anp ?? [], conns);
+  if (left.isEmpty()) return out;
+  const isolated = nps.length > 0 || (x?.cnpIsolating.length ?? 0) > 0;
+  if (isolated) {
+    for (const p of nps) {
+      for (const r of direction === 'ingress' ? p.ingress : p.egress) {
+        if (hit(r.peerClasses, r.ips) && !index.ruleConnsTo(r.rule, dstClass).intersect(left).isEmpty()) out.push(`NetworkPolicy ${policyId(p.policy)} ${direction}[${r.rule.index}]`);
+      }
+    }
+    for (const r of x?.cnpAllow ?? []) if (hit(r.peerClasses, r.ips) && !index.ruleConnsTo(r.ports, dstClass).intersect(left).isEmpty()) out.push(`${r.policy} ${r.rule}`);
+    return [...new Set(out)];
   }
-  for (const r of x?.cnpAllow ?? []) if (hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
-  if (!isolated) {
-    for (const r of x?.banp ?? []) if (r.action === 'Allow' && hit(r.peerClasses, r.ips) && overlaps(index.ruleConnsTo(r.ports, dstClass))) out.push(`${r.policy} ${r.rule}`);
-    out.push(`not isolated (no NetworkPolicy${x ? ' or CiliumNetworkPolicy' : ''} selects ${who} for ${direction})`);
-  }
+  left = walk(x?.banp ?? [], left);
+  if (!left.isEmpty()) out.push(`not isolated (no NetworkPolicy${x ? ' or CiliumNetworkPolicy' : ''} selects ${who} for ${direction})`);
   return [...new Set(out)];
 }
 
