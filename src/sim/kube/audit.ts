@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { RecordedRequest } from './access.js';
-import { resourceByName, type ResourceName } from './resources.js';
+import { ALL_TYPES } from './resources.js';
 
 export interface AuditEvent {
   kind: 'Event';
@@ -52,7 +52,8 @@ function micro(date: Date): string {
 export function auditEvent(input: AuditInput): AuditEvent | undefined {
   const { record } = input;
   if (!record.verb || !record.resource || record.user === undefined) return undefined;
-  const rt = resourceByName(record.resource as ResourceName, record.resource === 'networkpolicies' ? 'networking.k8s.io' : '');
+  // Plural names are unique across the simulator's types, so the plural alone finds the group.
+  const rt = ALL_TYPES.find((r) => r.resource === record.resource);
   const detailed = record.resource === 'networkpolicies' && WRITE_VERBS.has(record.verb);
   const failed = record.status >= 400;
   const status = failed && typeof input.responseObject === 'object' && input.responseObject !== null ? (input.responseObject as Record<string, unknown>) : undefined;

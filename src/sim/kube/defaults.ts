@@ -1,6 +1,8 @@
 // Server-side defaulting, as the apiserver does before validation, so objects read back look
 // like a real cluster's (protocol TCP, policyTypes filled in, the namespace name label).
 
+import { defaultSchema } from './crd-schema.js';
+import { crdSchema } from './crds/index.js';
 import type { ResourceType } from './resources.js';
 import { isObject } from './validation.js';
 import { metaOf, type KubeObject } from './store.js';
@@ -19,6 +21,12 @@ function defaultPorts(rules: unknown): void {
  * without making the applier own fields it never mentioned.
  */
 export function applyDefaults(rt: ResourceType, obj: KubeObject, mode: 'full' | 'intent' = 'full'): void {
+  const crd = crdSchema(rt);
+  if (crd) {
+    // CRD defaults only fill fields inside objects the writer sent, so both modes are the same.
+    defaultSchema(crd, obj);
+    return;
+  }
   if (mode === 'intent') {
     if (rt.resource === 'networkpolicies' && isObject(obj.spec)) {
       defaultPorts(obj.spec.ingress);

@@ -12,7 +12,7 @@ import { filterMatches, parseFilter } from './selectors.js';
 import { pruneUnknownFields, unknownFields } from './schema.js';
 import { badRequest, conflict, failure, invalid, notFound, success } from './status.js';
 import { kubeTimestamp, metaOf, type KubeObject, type ObjectStore } from './store.js';
-import { isObject, validateObject } from './validation.js';
+import { isObject, validateObject, validateUpdate } from './validation.js';
 
 export interface RequestContext {
   store: ObjectStore;
@@ -103,15 +103,16 @@ function checkUnknownFields(ctx: RequestContext, sent: unknown): string[] {
   if (mode === 'Strict') {
     const unknown = unknownFields(ctx.rt, sent);
     if (unknown.length > 0) throw badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    pruneUnknownFields(ctx.rt, sent); // nothing unknown left; drops a custom resource's nulls
     return [];
   }
   const dropped = pruneUnknownFields(ctx.rt, sent);
   return mode === 'Warn' ? dropped.map((f) => `unknown field "${f}"`) : [];
 }
 
-function validated(ctx: RequestContext, obj: KubeObject): KubeObject {
+function validated(ctx: RequestContext, obj: KubeObject, current?: KubeObject): KubeObject {
   applyDefaults(ctx.rt, obj);
-  const errors = validateObject(ctx.rt, obj);
+  const errors = [...validateObject(ctx.rt, obj), ...(current ? validateUpdate(ctx.rt, current, obj) : [])];
   if (errors.length > 0) throw invalid(GROUP_KIND(ctx.rt), String(metaOf(obj).name ?? ''), errors);
   return obj;
 }
@@ -192,7 +193,7 @@ export function handleUpdate(ctx: RequestContext): HandlerResult {
   checkIdentity(ctx, obj, false);
   const current = ctx.store.get(ctx.rt, ctx.namespace, ctx.name as string);
   if (!current) throw notFound(ctx.rt, ctx.name as string);
-  validated(ctx, obj);
+  validated(ctx, obj, current);
   // managedFields are the server's to compute; a client's copy is ignored.
   metaOf(obj).managedFields = metaOf(current).managedFields;
   recordUpdate(current, obj, managerFor(ctx), apiVersionOf(ctx.rt), now(ctx));
@@ -233,7 +234,7 @@ export function handlePatch(ctx: RequestContext): HandlerResult {
   const currentMeta = metaOf(current);
   if (meta.name !== currentMeta.name) throw badRequest('metadata.name cannot be changed by a patch');
   meta.uid = currentMeta.uid;
-  validated(ctx, obj);
+  validated(ctx, obj, current);
   meta.managedFields = currentMeta.managedFields;
   recordUpdate(current, obj, managerFor(ctx), apiVersionOf(ctx.rt), now(ctx));
   return { code: 200, body: withTypeMeta(ctx.rt, ctx.store.update(ctx.rt, obj, { dryRun })), warnings };
@@ -266,7 +267,7 @@ function applyPatch(ctx: RequestContext, dryRun: boolean, force: boolean): Handl
   const mergedMeta = metaOf(merged);
   mergedMeta.name = ctx.name;
   if (ctx.rt.namespaced) mergedMeta.namespace = ctx.namespace;
-  validated(ctx, merged);
+  validated(ctx, merged, live);
   if (!live) {
     const managedFields = mergedMeta.managedFields;
     const created = ctx.store.create(ctx.rt, merged, { dryRun });
@@ -295,8 +296,9 @@ function deleteOptions(ctx: RequestContext): { uid?: string; resourceVersion?: s
 export function handleDelete(ctx: RequestContext): HandlerResult {
   const opts = deleteOptions(ctx);
   const gone = ctx.store.delete(ctx.rt, ctx.namespace, ctx.name as string, opts);
-  // Pods and namespaces answer with the object (graceful deletion); other types with a Status.
-  if (ctx.rt.resource === 'networkpolicies') {
+  // Pods and namespaces answer with the object (graceful deletion); other types, custom
+  // resources included, with a Status.
+  if (ctx.rt.resource !== 'pods' && ctx.rt.resource !== 'namespaces') {
     return {
       code: 200,
       body: success({ name: ctx.name as string, group: ctx.rt.group, kind: ctx.rt.resource, uid: String(metaOf(gone).uid) }),

@@ -2,23 +2,26 @@
 // at it, seed it, look inside it, and make it deny or fail requests on purpose.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AccessControl, type DelayRule, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
 import { AuditLog, type AuditEvent } from './audit.js';
-import { applyDefaults } from './defaults.js';
-import { recordUpdate } from './managed-fields.js';
-import { apiVersionOf, resourceForKind, resourceForList, resourceByName, type ResourceType } from './resources.js';
+import { Catalog, type ClusterOptions } from './catalog.js';
+import { resourceForKind, type ResourceType } from './resources.js';
+import { seedObjects } from './seed.js';
+import { parseFilter, filterMatches } from './selectors.js';
 import { createKubeHttpServer } from './server.js';
 import { createSelfSignedCertificate } from './tls.js';
-import { alreadyExists, invalid } from './status.js';
-import { kubeTimestamp, metaOf, ObjectStore, type KubeObject } from './store.js';
-import { isObject, validateObject } from './validation.js';
+import { metaOf, ObjectStore, type KubeObject } from './store.js';
+import { WatchHub } from './watch.js';
+import { planRollout } from './workloads.js';
 
 export type { DelayRule, DenyRule, FaultRule, RecordedRequest } from './access.js';
 export type { AuditEvent } from './audit.js';
 export type { KubeObject } from './store.js';
+export type { ClusterOptions } from './catalog.js';
 export type { ResourceName, Verb } from './resources.js';
 
 export const SIM_CONTEXT = 'netpol-sim';
@@ -35,6 +38,17 @@ export interface KubeApiSimOptions {
   watchHistoryLimit?: number;
   /** Also append audit events as JSON lines to this file, like the apiserver's --audit-log-path. */
   auditLogPath?: string;
+  /** Which CRDs the cluster has installed. Default: none (Namespace, Pod, NetworkPolicy only). */
+  cluster?: ClusterOptions;
+  /** How often watches that allow bookmarks get one. Default 60000 (the apiserver's minute). */
+  watchBookmarkIntervalMs?: number;
+}
+
+export interface RolloutResult {
+  /** Names of the pods that went away. */
+  removed: string[];
+  /** The pods that replaced them, as stored. */
+  added: KubeObject[];
 }
 
 export interface SeedOptions {
@@ -59,8 +73,8 @@ export interface KubeApiSim {
   /** The bearer token of `user` (minted on first use). */
   tokenFor(user: string): string;
   /**
-   * Stores Namespace, Pod and NetworkPolicy objects (and List/NamespaceList/PodList/NetworkPolicyList
-   * of them), defaulted and validated like API requests; all or nothing. Objects without a namespace
+   * Stores objects of the served kinds (and List or <Kind>List of them), defaulted and validated
+   * like API requests; all or nothing. Objects without a namespace
    * go to "default"; missing namespaces are created. Returns the stored objects.
    */
   seed(objects: readonly unknown[], opts?: SeedOptions): KubeObject[];
@@ -69,6 +83,31 @@ export interface KubeApiSim {
   list(kind: string, namespace?: string): KubeObject[];
   /** Current resourceVersion of the store. */
   resourceVersion(): string;
+  /** The CRDs the cluster serves now. */
+  cluster(): ClusterOptions;
+  /**
+   * Installs or removes CRDs while running. Removing one deletes its objects (as deleting a CRD
+   * does) and makes its paths 404; discovery changes at once.
+   */
+  setCluster(opts: ClusterOptions): void;
+  /**
+   * Rolls the workloads of the pods in `namespace` that match `labelSelector`, as their controllers
+   * would: ReplicaSet pods are replaced by new pods (new names and pod-template-hash, same app
+   * labels, new IPs) before they go; StatefulSet pods come back under their names. Watches see it.
+   */
+  rollPods(namespace: string, labelSelector: string): RolloutResult;
+  /** Open watch streams right now. */
+  openWatches(): number;
+  /** Cuts every open watch stream abruptly (no final chunk); returns how many. */
+  cutWatches(): number;
+  /** Sends a BOOKMARK on every open watch that allows them, now. */
+  sendBookmarks(): void;
+  /**
+   * Stops and starts the server on the same port with the same certificate and tokens, as an
+   * apiserver restart: open connections drop. With keepState false the store starts empty and its
+   * resourceVersions start over, as a cluster rebuilt from scratch (old versions become "too large").
+   */
+  restart(opts?: { keepState?: boolean }): Promise<void>;
   /** Makes a verb forbidden (403); returns a function that lifts the denial. */
   deny(rule: DenyRule): () => void;
   clearDenials(): void;
@@ -84,30 +123,28 @@ export interface KubeApiSim {
 
 function typeFor(kind: string): ResourceType {
   const rt = resourceForKind(kind);
-  if (!rt) throw new Error(`the simulated API server has no resource type "${kind}" (known: Namespace, Pod, NetworkPolicy)`);
+  if (!rt) throw new Error(`the simulated API server has no resource type "${kind}"`);
   return rt;
 }
 
-function flattenSeed(objects: readonly unknown[]): Array<{ rt: ResourceType; obj: KubeObject }> {
-  const out: Array<{ rt: ResourceType; obj: KubeObject }> = [];
-  const visit = (value: unknown): void => {
-    if (!isObject(value) || typeof value.kind !== 'string') throw new Error(`seed: every object needs a kind, got ${JSON.stringify(value)?.slice(0, 120)}`);
-    if (value.kind === 'List' || resourceForList(value.kind)) {
-      if (!Array.isArray(value.items)) throw new Error(`seed: ${value.kind} without items`);
-      for (const item of value.items) visit(resourceForList(value.kind) && isObject(item) && !item.kind ? { ...item, kind: resourceForList(value.kind)?.kind } : item);
-      return;
-    }
-    const rt = resourceForKind(value.kind);
-    if (!rt || rt.kind !== value.kind) throw new Error(`seed: unsupported kind "${value.kind}" (supported: Namespace, Pod, NetworkPolicy and their lists)`);
-    out.push({ rt, obj: structuredClone(value) as KubeObject });
-  };
-  objects.forEach(visit);
-  // Namespaces first, so that the objects inside them can be stored.
-  return out.sort((a, b) => Number(b.rt.resource === 'namespaces') - Number(a.rt.resource === 'namespaces'));
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function shutDown(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    // Open watches and idle keep-alive sockets would otherwise hold close() forever.
+    server.closeAllConnections();
+  });
 }
 
 export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<KubeApiSim> {
-  const store = new ObjectStore(opts.clock, opts.watchHistoryLimit);
+  let store = new ObjectStore(opts.clock, opts.watchHistoryLimit);
+  const catalog = new Catalog(opts.cluster);
   const users = opts.users ?? { [`sim-admin-${Math.random().toString(36).slice(2)}`]: DEFAULT_SIM_USER };
   const access = new AccessControl(users);
   const defaultUser = Object.values(users)[0] ?? DEFAULT_SIM_USER;
@@ -115,13 +152,12 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
   const audit = new AuditLog(opts.auditLogPath);
   let url = '';
   const tls = createSelfSignedCertificate();
-  const server = createKubeHttpServer({ store, access, requests, tls, audit, address: () => url.replace(/^https:\/\//, '') });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const namespaces = resourceByName('namespaces', '') as ResourceType;
+  let watches = new WatchHub(opts.watchBookmarkIntervalMs);
+  const makeServer = (): Server =>
+    createKubeHttpServer({ store, catalog, watches, access, requests, tls, audit, address: () => url.replace(/^https:\/\//, '') });
+  let server = makeServer();
+  const port = await listen(server, opts.port ?? 0);
+  url = `https://127.0.0.1:${port}`;
 
   const sim: KubeApiSim = {
     url,
@@ -144,41 +180,39 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
       return file;
     },
     tokenFor: (user) => access.tokenFor(user),
-    seed(objects, seedOpts = {}) {
-      const manager = seedOpts.fieldManager ?? 'netpol-sim-seed';
-      const entries = flattenSeed(objects);
-      // Check everything first: a seed either stores all its objects or none.
-      const seen = new Set<string>();
-      for (const { rt, obj } of entries) {
-        const meta = metaOf(obj);
-        if (rt.namespaced && (typeof meta.namespace !== 'string' || meta.namespace === '')) meta.namespace = 'default';
-        delete meta.resourceVersion;
-        applyDefaults(rt, obj);
-        const name = String(meta.name ?? '');
-        const errors = validateObject(rt, obj);
-        if (errors.length > 0) throw invalid({ group: rt.group, kind: rt.kind }, name, errors);
-        const key = `${rt.resource}/${rt.namespaced ? String(meta.namespace) : ''}/${name}`;
-        if (seen.has(key) || store.get(rt, meta.namespace as string | undefined, name)) throw alreadyExists(rt, name);
-        seen.add(key);
-      }
-      const stored: KubeObject[] = [];
-      for (const { rt, obj } of entries) {
-        const meta = metaOf(obj);
-        const ns = meta.namespace as string | undefined;
-        if (rt.namespaced && ns && !store.namespaceExists(ns)) {
-          const nsObj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
-          applyDefaults(namespaces, nsObj);
-          recordUpdate(undefined, nsObj, manager, 'v1', kubeTimestamp(store.now()));
-          store.create(namespaces, nsObj);
-        }
-        if (!Array.isArray(meta.managedFields)) recordUpdate(undefined, obj, manager, apiVersionOf(rt), kubeTimestamp(store.now()));
-        stored.push(store.create(rt, obj));
-      }
-      return stored;
-    },
+    seed: (objects, seedOpts = {}) => seedObjects(store, catalog, objects, seedOpts.fieldManager ?? 'netpol-sim-seed'),
     get: (kind, namespace, name) => store.get(typeFor(kind), namespace, name),
     list: (kind, namespace) => store.list(typeFor(kind), namespace),
     resourceVersion: () => store.resourceVersion(),
+    cluster: () => catalog.options(),
+    setCluster(next) {
+      catalog.configure(next);
+      for (const rt of store.kinds()) {
+        if (catalog.served(rt)) continue;
+        for (const o of store.list(rt)) store.delete(rt, metaOf(o).namespace as string | undefined, String(metaOf(o).name));
+      }
+    },
+    rollPods(namespace, labelSelector) {
+      const pods = typeFor('Pod');
+      const filter = parseFilter(pods, new URLSearchParams({ labelSelector }));
+      const chosen = store.list(pods, namespace).filter((p) => filterMatches(pods, filter, p));
+      if (chosen.length === 0) throw new Error(`rollPods: no pod in namespace "${namespace}" matches "${labelSelector}"`);
+      const plan = planRollout(chosen, store.list(pods));
+      const added = seedObjects(store, catalog, plan.createFirst, 'kube-controller-manager');
+      for (const name of plan.remove) store.delete(pods, namespace, name);
+      added.push(...seedObjects(store, catalog, plan.createAfter, 'kube-controller-manager'));
+      return { removed: plan.remove, added };
+    },
+    openWatches: () => watches.size,
+    cutWatches: () => watches.cutAll(),
+    sendBookmarks: () => watches.bookmarkAll(),
+    async restart(restartOpts = {}) {
+      await shutDown(server);
+      if (restartOpts.keepState === false) store = new ObjectStore(opts.clock, opts.watchHistoryLimit);
+      watches = new WatchHub(opts.watchBookmarkIntervalMs);
+      server = makeServer();
+      await listen(server, port);
+    },
     deny: (rule) => access.deny(rule),
     clearDenials: () => access.clearDenials(),
     injectFault: (rule) => access.injectFault(rule),
@@ -187,12 +221,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     clearRequests: () => {
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // Open watches and idle keep-alive sockets would otherwise hold close() forever.
-        server.closeAllConnections();
-      }),
+    close: () => shutDown(server),
   };
   return sim;
 }

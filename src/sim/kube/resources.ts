@@ -1,7 +1,19 @@
-// The resource types the simulated API server serves, and the discovery documents derived
-// from them. One table, so routing, discovery, RBAC messages and kubectl all agree.
+// The resource types the simulated API server knows: the built-in kinds it always serves and the
+// custom resources a scenario may install (see catalog.ts for what one server serves). One table,
+// so routing, discovery, RBAC messages and kubectl all agree.
 
-export type ResourceName = 'namespaces' | 'pods' | 'networkpolicies';
+export type ResourceName =
+  | 'namespaces'
+  | 'pods'
+  | 'networkpolicies'
+  | 'adminnetworkpolicies'
+  | 'baselineadminnetworkpolicies'
+  | 'ciliumnetworkpolicies'
+  | 'ciliumclusterwidenetworkpolicies'
+  | 'applications';
+
+/** The CRDs a simulated cluster may have installed, each switched on by a scenario option. */
+export type ClusterFeature = 'adminNetworkPolicy' | 'cilium' | 'argocd';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export interface ResourceType {
@@ -15,6 +27,13 @@ export interface ResourceType {
   shortNames: string[];
   /** Whether changes to `spec` bump metadata.generation. */
   hasGeneration: boolean;
+  /** Set for custom resources: which scenario option installs the CRD, and its subresources. */
+  crd?: {
+    feature: ClusterFeature;
+    /** With a status subresource, writes to the main resource leave status alone. */
+    statusSubresource: boolean;
+    categories?: string[];
+  };
 }
 
 export const RESOURCES: readonly ResourceType[] = [
@@ -53,6 +72,74 @@ export const RESOURCES: readonly ResourceType[] = [
   },
 ];
 
+/** The custom resources, as their CRDs declare them (names, scope, short names, categories). */
+export const CUSTOM_RESOURCES: readonly ResourceType[] = [
+  {
+    resource: 'adminnetworkpolicies',
+    kind: 'AdminNetworkPolicy',
+    listKind: 'AdminNetworkPolicyList',
+    singular: 'adminnetworkpolicy',
+    group: 'policy.networking.k8s.io',
+    version: 'v1alpha1',
+    namespaced: false,
+    shortNames: ['anp'],
+    hasGeneration: true,
+    crd: { feature: 'adminNetworkPolicy', statusSubresource: true },
+  },
+  {
+    resource: 'baselineadminnetworkpolicies',
+    kind: 'BaselineAdminNetworkPolicy',
+    listKind: 'BaselineAdminNetworkPolicyList',
+    singular: 'baselineadminnetworkpolicy',
+    group: 'policy.networking.k8s.io',
+    version: 'v1alpha1',
+    namespaced: false,
+    shortNames: ['banp'],
+    hasGeneration: true,
+    crd: { feature: 'adminNetworkPolicy', statusSubresource: true },
+  },
+  {
+    resource: 'ciliumnetworkpolicies',
+    kind: 'CiliumNetworkPolicy',
+    listKind: 'CiliumNetworkPolicyList',
+    singular: 'ciliumnetworkpolicy',
+    group: 'cilium.io',
+    version: 'v2',
+    namespaced: true,
+    shortNames: ['cnp', 'ciliumnp'],
+    hasGeneration: true,
+    crd: { feature: 'cilium', statusSubresource: true, categories: ['cilium', 'ciliumpolicy'] },
+  },
+  {
+    resource: 'ciliumclusterwidenetworkpolicies',
+    kind: 'CiliumClusterwideNetworkPolicy',
+    listKind: 'CiliumClusterwideNetworkPolicyList',
+    singular: 'ciliumclusterwidenetworkpolicy',
+    group: 'cilium.io',
+    version: 'v2',
+    namespaced: false,
+    shortNames: ['ccnp'],
+    hasGeneration: true,
+    crd: { feature: 'cilium', statusSubresource: true, categories: ['cilium', 'ciliumpolicy'] },
+  },
+  {
+    // Argo CD's CRD has no status subresource: its controller writes status through the object.
+    resource: 'applications',
+    kind: 'Application',
+    listKind: 'ApplicationList',
+    singular: 'application',
+    group: 'argoproj.io',
+    version: 'v1alpha1',
+    namespaced: true,
+    shortNames: ['app', 'apps'],
+    hasGeneration: true,
+    crd: { feature: 'argocd', statusSubresource: false },
+  },
+];
+
+/** Every type the simulator knows, served or not. */
+export const ALL_TYPES: readonly ResourceType[] = [...RESOURCES, ...CUSTOM_RESOURCES];
+
 /**
  * The review APIs (create-only, nothing stored): kubectl auth can-i and whoami. They answer from the
  * simulation's own access rules (access.ts), see reviews.ts.
@@ -85,32 +172,18 @@ export function qualifiedResource(rt: ResourceType): string {
   return rt.group ? `${rt.resource}.${rt.group}` : rt.resource;
 }
 
-export function resourceByName(resource: string, group: string): ResourceType | undefined {
-  return RESOURCES.find((r) => r.resource === resource && r.group === group);
+export function resourceByName(resource: string, group: string, version?: string): ResourceType | undefined {
+  return ALL_TYPES.find((r) => r.resource === resource && r.group === group && (version === undefined || r.version === version));
 }
 
 /** Finds the type for a kind, accepting `Kind`, lower-case kind, plural or short name. */
-export function resourceForKind(kind: string): ResourceType | undefined {
+export function resourceForKind(kind: string, types: readonly ResourceType[] = ALL_TYPES): ResourceType | undefined {
   const k = kind.toLowerCase();
-  return RESOURCES.find((r) => r.kind.toLowerCase() === k || r.resource === k || r.singular === k || r.shortNames.includes(k));
+  return types.find((r) => r.kind.toLowerCase() === k || r.resource === k || r.singular === k || r.shortNames.includes(k));
 }
 
-export function resourceForList(kind: string): ResourceType | undefined {
-  return RESOURCES.find((r) => r.listKind === kind);
-}
-
-function apiResource(rt: ResourceType): object {
-  return {
-    name: rt.resource,
-    singularName: rt.singular,
-    namespaced: rt.namespaced,
-    kind: rt.kind,
-    verbs: [...ALL_VERBS],
-    shortNames: rt.shortNames,
-    // `kubectl get all` expands the "all" category; real clusters put pods in it.
-    ...(rt.resource === 'pods' ? { categories: ['all'] } : {}),
-    storageVersionHash: Buffer.from(`${rt.group}/${rt.resource}`).toString('base64').slice(0, 11),
-  };
+export function resourceForList(kind: string, types: readonly ResourceType[] = ALL_TYPES): ResourceType | undefined {
+  return types.find((r) => r.listKind === kind);
 }
 
 export const SERVER_VERSION = {
@@ -124,45 +197,3 @@ export const SERVER_VERSION = {
   compiler: 'gc',
   platform: 'linux/amd64',
 };
-
-export function coreVersions(serverAddress: string): object {
-  return {
-    kind: 'APIVersions',
-    versions: ['v1'],
-    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
-  };
-}
-
-function reviewResource(r: ReviewType): object {
-  return { name: r.resource, singularName: r.kind.toLowerCase(), namespaced: false, kind: r.kind, verbs: ['create'] };
-}
-
-export function resourceList(group: string, version: string): object | undefined {
-  const inGroup = RESOURCES.filter((r) => r.group === group && r.version === version);
-  const reviews = REVIEWS.filter((r) => r.group === group && r.version === version);
-  if (inGroup.length === 0 && reviews.length === 0) return undefined;
-  return {
-    kind: 'APIResourceList',
-    apiVersion: 'v1',
-    groupVersion: group ? `${group}/${version}` : version,
-    resources: [...inGroup.map(apiResource), ...reviews.map(reviewResource)],
-  };
-}
-
-function groups(): string[] {
-  return [...new Set([...RESOURCES, ...REVIEWS].map((r) => r.group).filter((g) => g !== ''))];
-}
-
-function apiGroup(group: string): object {
-  const gv = { groupVersion: `${group}/v1`, version: 'v1' };
-  return { name: group, versions: [gv], preferredVersion: gv };
-}
-
-export function groupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().map(apiGroup) };
-}
-
-export function groupDocument(group: string): object | undefined {
-  if (!groups().includes(group)) return undefined;
-  return { kind: 'APIGroup', apiVersion: 'v1', ...apiGroup(group) };
-}

@@ -5,7 +5,7 @@
 // requester, the deny rules and the request body in; the answer out.
 
 import type { DenyRule } from './access.js';
-import { ALL_VERBS, RESOURCES, REVIEWS, resourceByName, reviewByName, type ResourceType, type ReviewType, type Verb } from './resources.js';
+import { ALL_VERBS, RESOURCES, REVIEWS, reviewByName, type ResourceType, type ReviewType, type Verb } from './resources.js';
 import { matchRoute } from './routes.js';
 import { badRequest, invalid } from './status.js';
 import { isObject } from './validation.js';
@@ -42,7 +42,7 @@ function blocking(rules: readonly DenyRule[], rt: ResourceType, verb: Verb, name
   });
 }
 
-function resourceDecision(rules: readonly DenyRule[], attrs: Record<string, unknown>): Decision {
+function resourceDecision(rules: readonly DenyRule[], attrs: Record<string, unknown>, served: readonly ResourceType[]): Decision {
   const verb = text(attrs.verb);
   const group = text(attrs.group);
   const resource = text(attrs.resource);
@@ -55,7 +55,7 @@ function resourceDecision(rules: readonly DenyRule[], attrs: Record<string, unkn
       ? { allowed: true, reason: 'netpol-sim: every authenticated user may create self reviews' }
       : { allowed: false, reason: `netpol-sim: ${qualified(resource, group)} only supports create` };
   }
-  const types = resource === '*' ? RESOURCES.filter((r) => group === '*' || r.group === group) : [resourceByName(resource, group)];
+  const types = resource === '*' ? served.filter((r) => group === '*' || r.group === group) : [served.find((r) => r.resource === resource && r.group === group)];
   if (types.length === 0 || types.some((t) => t === undefined)) {
     return { allowed: false, reason: `netpol-sim: the simulated API server does not serve ${qualified(resource, group) || 'that resource'}` };
   }
@@ -86,9 +86,9 @@ function nonResourceDecision(attrs: Record<string, unknown>): Decision {
   return { allowed: true, reason: 'netpol-sim: discovery paths are open to every authenticated user' };
 }
 
-function rulesFor(rules: readonly DenyRule[], namespace: string): { resourceRules: object[]; nonResourceRules: object[] } {
+function rulesFor(rules: readonly DenyRule[], namespace: string, served: readonly ResourceType[]): { resourceRules: object[]; nonResourceRules: object[] } {
   const resourceRules: object[] = [];
-  for (const rt of RESOURCES) {
+  for (const rt of served) {
     const verbs = ALL_VERBS.filter((v) => !blocking(rules, rt, v, namespace));
     if (verbs.length > 0) resourceRules.push({ verbs, apiGroups: [rt.group], resources: [rt.resource] });
   }
@@ -108,8 +108,11 @@ function checkTypeMeta(review: ReviewType, body: Record<string, unknown>): void 
   }
 }
 
-/** Answers a review POST by `user` (already authenticated), with the deny rules that apply to that user. */
-export function answerReview(review: ReviewType, user: string, rules: readonly DenyRule[], body: unknown): ReviewResult {
+/**
+ * Answers a review POST by `user` (already authenticated), with the deny rules that apply to that
+ * user; `served` is what the server serves (default: the built-in kinds).
+ */
+export function answerReview(review: ReviewType, user: string, rules: readonly DenyRule[], body: unknown, served: readonly ResourceType[] = RESOURCES): ReviewResult {
   if (!isObject(body)) throw badRequest('the request body must be a JSON, YAML or protobuf object');
   checkTypeMeta(review, body);
   const spec = isObject(body.spec) ? body.spec : {};
@@ -124,12 +127,12 @@ export function answerReview(review: ReviewType, user: string, rules: readonly D
           { field: 'spec.resourceAttributes', type: 'FieldValueInvalid', value: resourceAttributes ? 'set' : 'null', detail: 'exactly one of nonResourceAttributes or resourceAttributes must be specified' },
         ]);
       }
-      const decision = resourceAttributes ? resourceDecision(rules, resourceAttributes) : nonResourceDecision(nonResourceAttributes as Record<string, unknown>);
+      const decision = resourceAttributes ? resourceDecision(rules, resourceAttributes, served) : nonResourceDecision(nonResourceAttributes as Record<string, unknown>);
       return { code: 201, body: { ...head, spec, status: decision } };
     }
     case 'selfsubjectrulesreviews': {
       const namespace = text(spec.namespace);
-      return { code: 201, body: { ...head, spec, status: { ...rulesFor(rules, namespace), incomplete: false } } };
+      return { code: 201, body: { ...head, spec, status: { ...rulesFor(rules, namespace, served), incomplete: false } } };
     }
     case 'selfsubjectreviews':
       // Every authenticated request carries the system:authenticated group, as on a real cluster.

@@ -1,6 +1,7 @@
 // URL → what is being asked for. Pure: no state, no I/O.
 
-import { resourceByName, reviewByName, type ResourceType, type ReviewType, type Verb } from './resources.js';
+import { Catalog } from './catalog.js';
+import { reviewByName, type ResourceType, type ReviewType, type Verb } from './resources.js';
 
 export type Route =
   | { kind: 'discovery'; path: string }
@@ -10,7 +11,10 @@ export type Route =
 
 const DISCOVERY = new Set(['/version', '/api', '/api/v1', '/apis', '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3']);
 
-export function matchRoute(pathname: string): Route {
+const BUILT_IN = new Catalog();
+
+/** `catalog` says which kinds are served; the default serves the built-in kinds only. */
+export function matchRoute(pathname: string, catalog: Catalog = BUILT_IN): Route {
   const path = pathname.length > 1 ? pathname.replace(/\/+$/, '') : pathname;
   if (DISCOVERY.has(path) || /^\/apis\/[^/]+(\/[^/]+)?$/.test(path) || path.startsWith('/openapi/')) {
     return { kind: 'discovery', path };
@@ -22,28 +26,31 @@ export function matchRoute(pathname: string): Route {
     return { kind: 'unknown' };
   }
   let group: string;
+  let version: string;
   let rest: string[];
   if (segments[0] === 'api' && segments[1] === 'v1') {
     group = '';
+    version = 'v1';
     rest = segments.slice(2);
-  } else if (segments[0] === 'apis' && segments.length >= 3 && segments[2] === 'v1') {
+  } else if (segments[0] === 'apis' && segments.length >= 3) {
     group = segments[1] as string;
+    version = segments[2] as string;
     rest = segments.slice(3);
   } else {
     return { kind: 'unknown' };
   }
   if (rest.some((s) => s === '')) return { kind: 'unknown' };
-  const review = rest.length === 1 ? reviewByName(rest[0] as string, group) : undefined;
+  const review = rest.length === 1 && version === 'v1' ? reviewByName(rest[0] as string, group) : undefined;
   if (review) return { kind: 'review', review };
   // namespaces/{ns}/{resource}[/{name}]
   if (rest[0] === 'namespaces' && rest.length >= 3) {
-    const rt = resourceByName(rest[2] as string, group);
+    const rt = catalog.byName(rest[2] as string, group, version);
     if (!rt || !rt.namespaced || rest.length > 4) return { kind: 'unknown' };
     return { kind: 'resource', rt, namespace: rest[1], name: rest[3] };
   }
   // {resource}[/{name}]: cluster-scoped objects, or a namespaced type across all namespaces
   if (rest.length === 1 || rest.length === 2) {
-    const rt = resourceByName(rest[0] as string, group);
+    const rt = catalog.byName(rest[0] as string, group, version);
     if (!rt) return { kind: 'unknown' };
     if (rt.namespaced && rest.length === 2) return { kind: 'unknown' };
     return { kind: 'resource', rt, name: rest[1] };

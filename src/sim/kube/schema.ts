@@ -2,6 +2,8 @@
 // `fieldValidation=Strict` (kubectl's default) an unknown field such as a misspelt `podSelectr`
 // is a 400; otherwise it is dropped with a warning, as a real cluster does. Pure.
 
+import { pruneSchema } from './crd-schema.js';
+import { crdSchema } from './crds/index.js';
 import type { ResourceType } from './resources.js';
 
 type Schema = 'any' | 'map' | { [field: string]: Schema } | [Schema];
@@ -72,18 +74,29 @@ function walk(schema: Schema, value: unknown, path: string, out: string[], prune
   }
 }
 
-/** Paths of fields the type does not have, e.g. `spec.podSelectr`, `spec.ingress[0].form`. */
-export function unknownFields(rt: ResourceType, obj: unknown): string[] {
+function collect(rt: ResourceType, obj: unknown, prune: boolean): string[] {
   const out: string[] = [];
-  const schema = SCHEMAS[rt.resource];
-  if (schema) walk(schema, obj, '', out, false);
+  const crd = crdSchema(rt);
+  if (crd) {
+    // A custom resource: ObjectMeta as for every kind, the rest by the CRD's structural schema.
+    if (isObj(obj)) walk(OBJECT_META, obj.metadata, 'metadata', out, prune);
+    pruneSchema(crd, obj, '', out, prune);
+  } else {
+    const schema = SCHEMAS[rt.resource];
+    if (schema) walk(schema, obj, '', out, prune);
+  }
   return out.sort();
 }
 
-/** Removes unknown fields in place (what the apiserver's decoder does when not strict). */
+/** Paths of fields the type does not have, e.g. `spec.podSelectr`, `spec.ingress[0].form`. */
+export function unknownFields(rt: ResourceType, obj: unknown): string[] {
+  return collect(rt, structuredClone(obj), false);
+}
+
+/**
+ * Removes unknown fields in place (what the apiserver's decoder does when not strict), and for
+ * custom resources the nulls of fields that are not nullable.
+ */
 export function pruneUnknownFields(rt: ResourceType, obj: unknown): string[] {
-  const out: string[] = [];
-  const schema = SCHEMAS[rt.resource];
-  if (schema) walk(schema, obj, '', out, true);
-  return out.sort();
+  return collect(rt, obj, true);
 }

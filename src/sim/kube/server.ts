@@ -18,16 +18,21 @@ import {
   type RequestContext,
 } from './handlers.js';
 import { openApiV3Document, openApiV3Index } from './openapi.js';
-import { SERVER_VERSION, coreVersions, groupDocument, groupList, resourceList, type Verb } from './resources.js';
+import { coreVersions, type Catalog } from './catalog.js';
+import { SERVER_VERSION, type Verb } from './resources.js';
 import { answerReview } from './reviews.js';
 import { matchRoute, verbFor, type Route } from './routes.js';
 import { StatusError, failure, forbidden, reasonForCode } from './status.js';
 import type { ObjectStore } from './store.js';
 import { wantsTable, toTable } from './table.js';
-import { startWatch } from './watch.js';
+import { startWatch, type WatchHub } from './watch.js';
 
 export interface ServerDeps {
   store: ObjectStore;
+  /** Which kinds are served (the built-in ones, and the CRDs the scenario installed). */
+  catalog: Catalog;
+  /** Open watch streams, so the simulation can cut them or send bookmarks. */
+  watches: WatchHub;
   access: AccessControl;
   requests: RecordedRequest[];
   /** Resolves the externally visible address for /api's serverAddressByClientCIDRs. */
@@ -58,16 +63,16 @@ function discovery(route: Extract<Route, { kind: 'discovery' }>, deps: ServerDep
   if (path === '/version') return { code: 200, body: SERVER_VERSION };
   if (path === '/healthz' || path === '/livez' || path === '/readyz') return { code: 200, body: 'ok' };
   if (path === '/api') return { code: 200, body: coreVersions(deps.address()) };
-  if (path === '/api/v1') return { code: 200, body: resourceList('', 'v1') };
-  if (path === '/apis') return { code: 200, body: groupList() };
+  if (path === '/api/v1') return { code: 200, body: deps.catalog.resourceList('', 'v1') };
+  if (path === '/apis') return { code: 200, body: deps.catalog.groupList() };
   const m = /^\/apis\/([^/]+)(?:\/([^/]+))?$/.exec(path);
   if (m) {
     const [, group, version] = m as unknown as [string, string, string | undefined];
-    const doc = version ? resourceList(group, version) : groupDocument(group);
+    const doc = version ? deps.catalog.resourceList(group, version) : deps.catalog.groupDocument(group);
     if (doc) return { code: 200, body: doc };
   }
-  if (path === '/openapi/v3') return { code: 200, body: openApiV3Index() };
-  const openApi = path.startsWith('/openapi/v3/') ? openApiV3Document(path) : undefined;
+  if (path === '/openapi/v3') return { code: 200, body: openApiV3Index(deps.catalog.types()) };
+  const openApi = path.startsWith('/openapi/v3/') ? openApiV3Document(path, deps.catalog.types()) : undefined;
   if (openApi) return { code: 200, body: openApi };
   // No OpenAPI v2: kubectl only falls back to it when v3 is missing.
   throw failure(404, 'NotFound', 'the server could not find the requested resource');
@@ -94,7 +99,7 @@ function impersonated(req: IncomingMessage, user: string | undefined): string | 
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, record: RecordedRequest, audit: AuditContext): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://sim.invalid');
-  const route = matchRoute(url.pathname);
+  const route = matchRoute(url.pathname, deps.catalog);
   const authenticated = bearerUser(req, deps.access);
   if (authenticated === undefined && !(route.kind === 'discovery' && /^\/(healthz|livez|readyz)$/.test(route.path))) {
     throw failure(401, 'Unauthorized', 'Unauthorized');
@@ -119,7 +124,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     record.verb = 'create';
     if (req.method !== 'POST') throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
     const body = await readBody(req);
-    const result = answerReview(route.review, user as string, deps.access.denialsFor(user as string), parseObjectBody(req, body));
+    const result = answerReview(route.review, user as string, deps.access.denialsFor(user as string), parseObjectBody(req, body), deps.catalog.types());
     record.status = result.code;
     sendJson(res, result.code, result.body);
     return;
@@ -152,7 +157,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   const table = wantsTable(req.headers.accept);
   if (verb === 'watch') {
     record.status = 200;
-    startWatch({ store: deps.store, rt: route.rt, namespace: route.namespace, query: url.searchParams, res, ...(table ? { render: (o) => toTable(route.rt, [o]) } : {}) });
+    startWatch({ store: deps.store, hub: deps.watches, rt: route.rt, namespace: route.namespace, query: url.searchParams, res, ...(table ? { render: (o) => toTable(route.rt, [o]) } : {}) });
     return;
   }
   const handlers: Record<Exclude<Verb, 'watch'>, (c: RequestContext) => HandlerResult> = {

@@ -88,7 +88,15 @@ export function conflict(rt: ResourceType, name: string, why: string): StatusErr
 export interface FieldError {
   /** `spec.ingress[0].ports[0].port` */
   field: string;
-  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong';
+  type:
+    | 'FieldValueInvalid'
+    | 'FieldValueRequired'
+    | 'FieldValueNotSupported'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong'
+    | 'FieldValueTooMany'
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueDuplicate';
   value?: unknown;
   detail: string;
 }
@@ -99,6 +107,9 @@ const TYPE_TEXT: Record<FieldError['type'], string> = {
   FieldValueNotSupported: 'Unsupported value',
   FieldValueForbidden: 'Forbidden',
   FieldValueTooLong: 'Too long',
+  FieldValueTooMany: 'Too many',
+  FieldValueTypeInvalid: 'Invalid value',
+  FieldValueDuplicate: 'Duplicate value',
 };
 
 function renderValue(value: unknown): string {
@@ -110,7 +121,9 @@ function renderValue(value: unknown): string {
 /** `spec.x: Invalid value: 7: must be …`, the way field.Error renders itself. */
 export function renderFieldError(e: FieldError): string {
   const head = `${e.field}: ${TYPE_TEXT[e.type]}`;
-  if (e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden') return e.detail ? `${head}: ${e.detail}` : head;
+  // Like field.Error since Kubernetes 1.30: a required, forbidden or too-long field shows no value.
+  if (e.type === 'FieldValueRequired' || e.type === 'FieldValueForbidden' || e.type === 'FieldValueTooLong') return e.detail ? `${head}: ${e.detail}` : head;
+  if (e.type === 'FieldValueDuplicate') return `${head}: ${renderValue(e.value)}`;
   return `${head}: ${renderValue(e.value)}: ${e.detail}`;
 }
 

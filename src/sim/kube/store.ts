@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { deepClone, deepEqual } from './patch.js';
-import { RESOURCES, apiVersionOf, resourceByName, type ResourceType } from './resources.js';
+import { ALL_TYPES, apiVersionOf, resourceByName, type ResourceType } from './resources.js';
 import { simulatedPodStatus } from './kubelet.js';
 import { alreadyExists, conflict, failure, notFound } from './status.js';
 
@@ -53,6 +53,21 @@ function sameIgnoringTimes(a: KubeObject, b: KubeObject): boolean {
   return deepEqual(strip(a), strip(b));
 }
 
+/**
+ * What metadata.generation tracks: `spec` for built-in kinds; for custom resources everything but
+ * metadata (and status, when it has its own subresource), as the apiextensions server does.
+ */
+function generationPart(rt: ResourceType, obj: KubeObject): unknown {
+  if (!rt.crd) return obj.spec;
+  const { metadata: _m, status, apiVersion: _a, kind: _k, ...rest } = obj;
+  return rt.crd.statusSubresource ? rest : { ...rest, status };
+}
+
+function setOrDelete(obj: KubeObject, key: string, value: unknown): void {
+  if (value === undefined) delete obj[key];
+  else obj[key] = value;
+}
+
 export class ObjectStore {
   private readonly objects = new Map<string, KubeObject>();
   private readonly history: StoreEvent[] = [];
@@ -94,6 +109,12 @@ export class ObjectStore {
     return out.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   }
 
+  /** The types that have at least one object. */
+  kinds(): ResourceType[] {
+    const present = new Set([...this.objects.values()].map((o) => o.kind));
+    return ALL_TYPES.filter((rt) => present.has(rt.kind));
+  }
+
   namespaceExists(name: string): boolean {
     return this.objects.has(this.key(NAMESPACES, undefined, name));
   }
@@ -127,6 +148,7 @@ export class ObjectStore {
     if (rt.hasGeneration) meta.generation = 1;
     else delete meta.generation;
     delete meta.deletionTimestamp;
+    if (rt.crd?.statusSubresource) delete obj.status;
     if (rt.resource === 'namespaces') obj.status = { phase: 'Active' };
     if (rt.resource === 'pods') obj.status = simulatedPodStatus(obj, meta.creationTimestamp as string);
     if (opts.dryRun) {
@@ -162,9 +184,11 @@ export class ObjectStore {
     meta.uid = currentMeta.uid;
     meta.creationTimestamp = currentMeta.creationTimestamp;
     if (rt.namespaced) meta.namespace = namespace;
+    // With a status subresource, status is written there only: the main resource keeps it.
+    if (rt.crd?.statusSubresource) setOrDelete(obj, 'status', current.status);
     if (rt.hasGeneration) {
       const generation = Number(currentMeta.generation ?? 1);
-      meta.generation = deepEqual(current.spec, obj.spec) ? generation : generation + 1;
+      meta.generation = deepEqual(generationPart(rt, current), generationPart(rt, obj)) ? generation : generation + 1;
     }
     if ((rt.resource === 'namespaces' || rt.resource === 'pods') && obj.status === undefined) obj.status = current.status;
     meta.resourceVersion = currentMeta.resourceVersion;
@@ -191,7 +215,7 @@ export class ObjectStore {
     }
     if (opts.dryRun) return deepClone(current);
     if (rt.resource === 'namespaces') {
-      for (const inner of RESOURCES.filter((r) => r.namespaced)) {
+      for (const inner of ALL_TYPES.filter((r) => r.namespaced)) {
         for (const child of this.list(inner, name)) this.delete(inner, name, String(metaOf(child).name));
       }
     }

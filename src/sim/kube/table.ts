@@ -65,6 +65,40 @@ function podColumns(): Column[] {
   ];
 }
 
+/** `.status.conditions[?(@.type=='Valid')].status`, Cilium's VALID column. */
+function conditionStatus(o: Obj, type: string): string {
+  const conditions = (o.status as Obj | undefined)?.conditions;
+  const found = Array.isArray(conditions) ? (conditions as Obj[]).find((c) => c?.type === type) : undefined;
+  return typeof found?.status === 'string' ? found.status : '';
+}
+
+function path(o: Obj, ...keys: string[]): string {
+  let cur: unknown = o;
+  for (const k of keys) cur = typeof cur === 'object' && cur !== null ? (cur as Obj)[k] : undefined;
+  return cur === undefined || cur === null ? '' : String(cur);
+}
+
+/** Columns of each CRD's additionalPrinterColumns (a CRD lists Age only if it declares it). */
+function customColumns(rt: ResourceType): Column[] {
+  switch (rt.resource) {
+    case 'adminnetworkpolicies':
+      return [NAME, { name: 'Priority', type: 'string', cell: (o) => path(o, 'spec', 'priority') }, AGE];
+    case 'ciliumnetworkpolicies':
+    case 'ciliumclusterwidenetworkpolicies':
+      return [NAME, AGE, { name: 'Valid', type: 'string', cell: (o) => conditionStatus(o, 'Valid') }];
+    case 'applications':
+      return [
+        NAME,
+        { name: 'Sync Status', type: 'string', cell: (o) => path(o, 'status', 'sync', 'status') },
+        { name: 'Health Status', type: 'string', cell: (o) => path(o, 'status', 'health', 'status') },
+        { name: 'Revision', type: 'string', priority: 10, cell: (o) => path(o, 'status', 'sync', 'revision') },
+        { name: 'Project', type: 'string', priority: 10, cell: (o) => path(o, 'spec', 'project') },
+      ];
+    default:
+      return [NAME, AGE];
+  }
+}
+
 function columnsFor(rt: ResourceType): Column[] {
   switch (rt.resource) {
     case 'namespaces':
@@ -73,6 +107,8 @@ function columnsFor(rt: ResourceType): Column[] {
       return podColumns();
     case 'networkpolicies':
       return [NAME, { name: 'Pod-Selector', type: 'string', cell: (o) => selectorText((o.spec as Obj | undefined)?.podSelector) }, AGE];
+    default:
+      return customColumns(rt);
   }
 }
 

@@ -3,6 +3,9 @@
 
 import ipaddr from 'ipaddr.js';
 import { labelKeyError, labelValueError } from '../../kube/label-selector.js';
+import { validateSchema } from './crd-schema.js';
+import { crdSchema } from './crds/index.js';
+import { deepEqual } from './patch.js';
 import type { ResourceType } from './resources.js';
 import type { FieldError } from './status.js';
 
@@ -58,7 +61,8 @@ export function validateName(rt: ResourceType, name: Json): FieldError[] {
     return [{ field: 'metadata.name', type: 'FieldValueRequired', detail: 'name or generateName is required' }];
   }
   if (typeof name !== 'string') return [{ field: 'metadata.name', type: 'FieldValueInvalid', value: name, detail: 'must be a string' }];
-  const problems = rt.namespaced ? dns1123SubdomainErrors(name) : dns1123LabelErrors(name);
+  // Namespace names are DNS labels; every other kind here (custom resources too) takes a subdomain.
+  const problems = rt.resource === 'namespaces' ? dns1123LabelErrors(name) : dns1123SubdomainErrors(name);
   return problems.map((detail) => ({ field: 'metadata.name', type: 'FieldValueInvalid', value: name, detail }));
 }
 
@@ -330,5 +334,31 @@ export function validateObject(rt: ResourceType, obj: Json): FieldError[] {
   const errs = validateMetadata(rt, obj.metadata);
   if (rt.resource === 'networkpolicies') errs.push(...validateNetworkPolicySpec(obj.spec));
   if (rt.resource === 'pods') errs.push(...validatePodSpec(obj.spec));
+  const crd = crdSchema(rt);
+  if (crd) errs.push(...validateSchema(crd, obj));
   return errs;
+}
+
+const POD_UPDATE_MSG =
+  'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
+
+/** A pod spec with the fields an update may change blanked out. */
+function podSpecCore(spec: Json): Json {
+  if (!isObject(spec)) return spec;
+  const copy = structuredClone(spec);
+  for (const key of ['activeDeadlineSeconds', 'tolerations', 'terminationGracePeriodSeconds']) delete copy[key];
+  for (const key of ['containers', 'initContainers']) {
+    const list = copy[key];
+    if (Array.isArray(list)) for (const c of list) if (isObject(c)) delete c.image;
+  }
+  return copy;
+}
+
+/**
+ * What an update may not change, beyond validateObject: a pod's spec is immutable except images,
+ * deadlines and tolerations (labels and annotations stay free, as on a real cluster).
+ */
+export function validateUpdate(rt: ResourceType, current: Json, next: Json): FieldError[] {
+  if (rt.resource !== 'pods' || !isObject(current) || !isObject(next)) return [];
+  return deepEqual(podSpecCore(current.spec), podSpecCore(next.spec)) ? [] : [{ field: 'spec', type: 'FieldValueForbidden', detail: POD_UPDATE_MSG }];
 }

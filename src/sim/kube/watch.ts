@@ -1,5 +1,6 @@
 // Watch streams: one JSON event per line over a chunked response that stays open until the
-// client goes away (or timeoutSeconds passes). Resumes from a resourceVersion like the apiserver.
+// client goes away (or timeoutSeconds passes). Resumes from a resourceVersion like the apiserver,
+// sends BOOKMARK events to clients that allow them, and can be cut on purpose (WatchHub).
 
 import type { ServerResponse } from 'node:http';
 import { apiVersionOf, type ResourceType } from './resources.js';
@@ -7,8 +8,47 @@ import { filterMatches, parseFilter } from './selectors.js';
 import { badRequest, failure } from './status.js';
 import { metaOf, type KubeObject, type ObjectStore, type StoreEvent, type WatchEventType } from './store.js';
 
+/** One open stream, as the hub sees it. */
+interface OpenWatch {
+  bookmark(): void;
+  cut(): void;
+}
+
+/**
+ * The open watch streams of one server. Bookmarks go out every `bookmarkIntervalMs` (the
+ * apiserver sends them about once a minute) and on demand; cut() drops every stream abruptly, as
+ * a failing load balancer or apiserver would.
+ */
+export class WatchHub {
+  private readonly open = new Set<OpenWatch>();
+
+  constructor(readonly bookmarkIntervalMs = 60_000) {}
+
+  add(w: OpenWatch): () => void {
+    this.open.add(w);
+    return () => this.open.delete(w);
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /** Sends a BOOKMARK now on every stream whose client asked for them. */
+  bookmarkAll(): void {
+    for (const w of [...this.open]) w.bookmark();
+  }
+
+  /** Destroys every open stream's connection without a final chunk; returns how many were cut. */
+  cutAll(): number {
+    const all = [...this.open];
+    for (const w of all) w.cut();
+    return all.length;
+  }
+}
+
 export interface WatchRequest {
   store: ObjectStore;
+  hub: WatchHub;
   rt: ResourceType;
   namespace?: string;
   query: URLSearchParams;
@@ -22,6 +62,7 @@ export function startWatch(w: WatchRequest): void {
   const filter = parseFilter(rt, query);
   const rvText = query.get('resourceVersion') ?? '';
   if (rvText !== '' && !/^\d+$/.test(rvText)) throw badRequest(`invalid resource version: ${JSON.stringify(rvText)}`);
+  const bookmarks = query.get('allowWatchBookmarks') === 'true' || query.get('allowWatchBookmarks') === '1';
   const timeoutText = query.get('timeoutSeconds');
   const timeoutSeconds = timeoutText === null ? 0 : Number(timeoutText);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds < 0) throw badRequest(`invalid timeoutSeconds: ${timeoutText}`);
@@ -73,12 +114,24 @@ export function startWatch(w: WatchRequest): void {
     const out = translate(e);
     if (out) send(out.type, out.object);
   });
+  // A bookmark carries only the resourceVersion up to which this stream has seen everything:
+  // events are written synchronously as the store commits them, so that is the store's version.
+  const bookmark = (): void => {
+    if (!bookmarks || res.writableEnded) return;
+    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: rt.kind, apiVersion: apiVersionOf(rt), metadata: { resourceVersion: store.resourceVersion() } } })}\n`);
+  };
+  const ticker = bookmarks ? setInterval(bookmark, w.hub.bookmarkIntervalMs) : undefined;
+  ticker?.unref();
   let timer: NodeJS.Timeout | undefined;
+  let forget = (): void => {};
   const stop = (): void => {
     unsubscribe();
+    forget();
     if (timer) clearTimeout(timer);
+    if (ticker) clearInterval(ticker);
     if (!res.writableEnded) res.end();
   };
+  forget = w.hub.add({ bookmark, cut: () => res.destroy() });
   if (timeoutSeconds > 0) timer = setTimeout(stop, timeoutSeconds * 1000);
   res.on('close', stop);
 }
