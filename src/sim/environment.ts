@@ -8,7 +8,7 @@ import type { Config } from '../config/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import { startBot, type RunningBot } from '../runtime.js';
 import { startShopRelay, type ShopRelay } from './hubble/shop-relay.js';
-import { startKubeApiServer, type KubeApiSim } from './kube/index.js';
+import { startKubeApiServer, type ClusterOptions, type KubeApiSim } from './kube/index.js';
 import { shopObjects } from './scenarios/shop.js';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
 
@@ -45,6 +45,12 @@ export interface EnvironmentOptions {
   startBot?: boolean;
   /** Connect the bot over Socket Mode (SLACK_APP_TOKEN set) instead of its HTTP receiver. */
   socketMode?: boolean;
+  /**
+   * The CRDs the simulated cluster serves: `cni: 'cilium'` (CiliumNetworkPolicy), `adminNetworkPolicy`
+   * (AdminNetworkPolicy, BaselineAdminNetworkPolicy), `argocd` (Application, and the shop's
+   * Application syncing its policies). Default: none, NetworkPolicy only.
+   */
+  cluster?: ClusterOptions;
 }
 
 /** true once the bot's collector has read the shop relay's whole normal history (flows: true). */
@@ -70,8 +76,8 @@ export interface EmbeddedEnvironment {
 
 export async function startEmbeddedEnvironment(options: EnvironmentOptions): Promise<EmbeddedEnvironment> {
   const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
-  const kube = await startKubeApiServer();
-  kube.seed(shopObjects());
+  const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
+  kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }));
   const kubeconfigPath = kube.writeKubeconfig(dir);
   const slack = await startSlackApiServer({
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),

@@ -185,8 +185,37 @@ function shopPolicies(): Obj[] {
   ];
 }
 
+/** Where the shop keeps its GitOps controller and the Application that syncs its policies. */
+export const SHOP_ARGOCD = { namespace: 'argocd', application: 'shop-network-policies' } as const;
+
+export interface ShopOptions {
+  /**
+   * The cluster runs Argo CD (it serves argoproj.io Applications): add its namespace and the
+   * Application that keeps the shop's NetworkPolicies in sync with Git, self-healing drift.
+   */
+  argocd?: boolean;
+}
+
+function argocdObjects(): Obj[] {
+  return [
+    namespace(SHOP_ARGOCD.namespace, { 'app.kubernetes.io/part-of': 'argocd' }),
+    {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Application',
+      metadata: { name: SHOP_ARGOCD.application, namespace: SHOP_ARGOCD.namespace, labels: { 'app.kubernetes.io/part-of': 'shop' } },
+      spec: {
+        project: 'default',
+        source: { repoURL: 'https://git.shop.example/platform/network-policies.git', targetRevision: 'main', path: 'policies' },
+        destination: { server: 'https://kubernetes.default.svc' },
+        syncPolicy: { automated: { prune: true, selfHeal: true } },
+      },
+      status: { sync: { status: 'Synced', revision: 'main' }, health: { status: 'Healthy' } },
+    },
+  ];
+}
+
 /** Every object of the shop, as fresh copies: namespaces first, then pods, then policies. */
-export function shopObjects(): object[] {
+export function shopObjects(opts: ShopOptions = {}): object[] {
   const { frontend, api, db } = SHOP_NAMESPACES;
   return structuredClone([
     namespace(frontend, { team: 'storefront', env: 'prod' }),
@@ -196,6 +225,7 @@ export function shopObjects(): object[] {
     namespace(RESPONDER_NAMESPACE, { 'app.kubernetes.io/name': 'netpol-responder' }),
     ...shopPods(),
     ...shopPolicies(),
+    ...(opts.argocd ? argocdObjects() : []),
   ]);
 }
 
