@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
     only = { protocol, port };
   }
 
-  const loaded = await loadPaths(paths, process.stderr);
+  const loaded = await loadPaths(paths, process.stderr, undefined, undefined, values.strict === true);
   if (!loaded) return 1;
   if (values.explain) {
     const [src, dst] = positionals.slice(-2) as [string, string];

@@ -31,8 +31,9 @@ export async function run(argv: string[]): Promise<number> {
   if (stdinTwice([...before, ...after])) return usageError(DIFF, '"-" (standard input) can be given once, for one side');
 
   // Both sides are read before giving up, so one run reports the problems of both.
-  const a = await loadPaths(before, process.stderr, 'before');
-  const b = await loadPaths(after, process.stderr, 'after');
+  const strict = parsed.values.strict === true;
+  const a = await loadPaths(before, process.stderr, 'before', undefined, strict);
+  const b = await loadPaths(after, process.stderr, 'after', undefined, strict);
   if (!a || !b) return 1;
   const diff = diffConnectivity(a.index, b.index);
   // Names come from the manifests: in text nothing in them may drive the terminal.

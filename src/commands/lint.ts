@@ -110,7 +110,9 @@ export async function run(argv: string[], out: Output = process): Promise<number
   const read = await readManifests(parsed.positionals);
   const { index, issues } = buildIndex(read.inputs);
   const unreadable: Issue[] = read.unreadable.map((u) => ({ severity: 'error', source: u.path, message: cannotRead(u.path, u.code) }));
-  const all: Issue[] = [...unreadable, ...read.issues, ...issues];
+  // --strict: a skipped file of a directory fails the run (NP000) instead of being a warning.
+  const readIssues: Issue[] = parsed.values.strict === true ? read.issues.map((i) => (read.skipped.some((s) => s.path === i.source) ? { ...i, severity: 'error', message: `${i.message} (--strict)` } : i)) : read.issues;
+  const all: Issue[] = [...unreadable, ...readIssues, ...issues];
   if (read.files === 0 && unreadable.length === 0) {
     all.push({ severity: 'error', source: parsed.positionals.join(', '), message: 'no .yaml, .yml or .json files found' });
   }

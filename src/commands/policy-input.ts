@@ -24,11 +24,17 @@ export function stdinTwice(paths: readonly string[]): boolean {
 /**
  * Reads and indexes the manifests; problems are written to stderr and the result is undefined
  * when any is an error. A path that cannot be read is one plain line: `cannot read <path>: <reason>`.
+ * Files of directories that hold no Kubernetes object are skipped with a warning each, or, with
+ * `strict`, refused (one error line each).
  */
-export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream, label?: string, stdin?: Readable): Promise<LoadedInput | undefined> {
+export async function loadPaths(paths: readonly string[], stderr: NodeJS.WritableStream, label?: string, stdin?: Readable, strict = false): Promise<LoadedInput | undefined> {
   const read = await readManifests(paths, stdin ? { stdin } : {});
   for (const u of read.unreadable) stderr.write(`${cannotRead(u.path, u.code)}\n`);
   if (read.unreadable.length > 0) return undefined;
+  if (strict && read.skipped.length > 0) {
+    for (const s of read.skipped) stderr.write(`${label ? `${label}: ` : ''}${formatIssue({ severity: 'error', source: s.path, message: `${s.reason.replace(/: skipped$/, '')} (--strict)` })}\n`);
+    return undefined;
+  }
   const { index, issues } = buildIndex(read.inputs);
   const all = [...read.issues, ...issues];
   for (const issue of all) stderr.write(`${label ? `${label}: ` : ''}${formatIssue(issue)}\n`);

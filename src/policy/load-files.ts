@@ -22,11 +22,26 @@ export interface Unreadable {
   code: string;
 }
 
+/** A file found in a directory that holds no Kubernetes object (Chart.yaml, package.json...). */
+export interface Skipped {
+  path: string;
+  reason: string;
+}
+
 export interface ReadResult {
   inputs: LoadInput[];
   issues: Issue[];
   files: number;
   unreadable: Unreadable[];
+  /** Files of directories left out (each also has a warning in `issues`); `--strict` refuses them. */
+  skipped: Skipped[];
+}
+
+export const SKIPPED_REASON = 'not a Kubernetes manifest (no document has a kind): skipped';
+
+/** A document that looks like a Kubernetes object (or a List of them): a mapping with a kind. */
+function looksLikeObject(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && typeof (x as Record<string, unknown>).kind === 'string';
 }
 
 export type Syntax = 'json' | 'yaml' | 'auto';
@@ -35,8 +50,14 @@ function codeOf(error: unknown): string {
   return (error as NodeJS.ErrnoException).code ?? String(error);
 }
 
+interface Listed {
+  path: string;
+  /** Found by walking a directory (not named on the command line). */
+  walked: boolean;
+}
+
 /** Files to read under a path: the path itself unless it is a directory (so pipes and `<(…)` work too). */
-async function listFiles(path: string, out: string[], unreadable: Unreadable[]): Promise<void> {
+async function listFiles(path: string, out: Listed[], unreadable: Unreadable[], walked = false): Promise<void> {
   let info;
   try {
     info = await stat(path);
@@ -45,7 +66,7 @@ async function listFiles(path: string, out: string[], unreadable: Unreadable[]):
     return;
   }
   if (!info.isDirectory()) {
-    out.push(path);
+    out.push({ path, walked });
     return;
   }
   let entries;
@@ -59,9 +80,9 @@ async function listFiles(path: string, out: string[], unreadable: Unreadable[]):
   for (const e of entries) {
     const full = join(path, e.name);
     if (e.isDirectory()) {
-      if (!e.name.startsWith('.')) await listFiles(full, out, unreadable);
+      if (!e.name.startsWith('.')) await listFiles(full, out, unreadable, true);
     } else if (e.isFile() && MANIFEST_EXTENSIONS.has(extname(e.name).toLowerCase())) {
-      out.push(full);
+      out.push({ path: full, walked: true });
     }
   }
 }
@@ -97,7 +118,7 @@ function parseYaml(text: string, source: string, out: ReadResult): void {
  * superset of JSON, so a JSON document with a mistake is still reported as JSON's error).
  */
 export function parseManifestText(text: string, source: string, syntax: Syntax = syntaxOf(source)): ReadResult {
-  const out: ReadResult = { inputs: [], issues: [], files: 1, unreadable: [] };
+  const out: ReadResult = { inputs: [], issues: [], files: 1, unreadable: [], skipped: [] };
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const looksJson = /^\s*[[{]/.test(body);
   if (syntax === 'json' || (syntax === 'auto' && looksJson)) {
@@ -132,7 +153,7 @@ export async function readBounded(stream: Readable, maxBytes: number): Promise<s
   return text + decoder.end();
 }
 
-async function readOne(path: string, stdin: Readable, maxBytes: number, out: ReadResult): Promise<void> {
+async function readOne({ path, walked }: Listed, stdin: Readable, maxBytes: number, out: ReadResult): Promise<void> {
   const isStdin = path === STDIN_PATH;
   const source = isStdin ? STDIN_NAME : path;
   let text: string | null;
@@ -153,6 +174,13 @@ async function readOne(path: string, stdin: Readable, maxBytes: number, out: Rea
     return;
   }
   const parsed = parseManifestText(text, source, isStdin ? 'auto' : syntaxOf(path));
+  // Repositories keep Chart.yaml, values.yaml, package.json, workflows... next to manifests: a
+  // file found in a directory that parses but holds no Kubernetes object is left out, once.
+  if (walked && parsed.issues.length === 0 && !parsed.inputs.some((i) => looksLikeObject(i.object))) {
+    out.skipped.push({ path, reason: SKIPPED_REASON });
+    out.issues.push({ severity: 'warning', source, message: SKIPPED_REASON });
+    return;
+  }
   out.inputs.push(...parsed.inputs);
   out.issues.push(...parsed.issues);
 }
@@ -167,13 +195,14 @@ export interface ReadOptions {
 /**
  * Reads files and directories (recursively: *.yaml, *.yml, *.json, in name order; hidden
  * directories skipped) and "-" (standard input: YAML documents or JSON). A path that is not a
- * directory is read whatever its name.
+ * directory is read whatever its name. Files of directories that hold no Kubernetes object are
+ * listed in `skipped` with a warning each.
  */
 export async function readManifests(paths: readonly string[], options: ReadOptions = {}): Promise<ReadResult> {
-  const out: ReadResult = { inputs: [], issues: [], files: 0, unreadable: [] };
-  const files: string[] = [];
+  const out: ReadResult = { inputs: [], issues: [], files: 0, unreadable: [], skipped: [] };
+  const files: Listed[] = [];
   for (const p of paths) {
-    if (p === STDIN_PATH) files.push(p);
+    if (p === STDIN_PATH) files.push({ path: p, walked: false });
     else await listFiles(p, files, out.unreadable);
   }
   for (const file of files) await readOne(file, options.stdin ?? process.stdin, options.maxBytes ?? MAX_FILE_BYTES, out);

@@ -210,3 +210,110 @@ describe('lint', () => {
     ]);
   });
 });
+
+describe('AdminNetworkPolicy, BaselineAdminNetworkPolicy and CiliumNetworkPolicy input', () => {
+  const anpFixtures = join(root, 'test', 'fixtures', 'netpol-anp');
+
+  it('analyze prints the golden list of an ANP/BANP case, and diff shows what the ANP changes', async () => {
+    const path = join(anpFixtures, 'tests', 'anp_with_np_and_banp_pass_test');
+    const r = await cli(['analyze', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(readFileSync(join(anpFixtures, 'expected', 'anp_with_np_and_banp_pass_test_connlist_output.txt'), 'utf8').trimEnd() + '\n');
+    const pods = join(path, 'pods.yaml');
+    const d = await cli(['diff', pods, '--', path]);
+    expect(d.code).toBe(0);
+    expect(d.stdout).toContain('source: ns2/pod1[Deployment], destination: ns1/pod1[Deployment], ref1: All Connections, ref2: TCP 80,UDP 80');
+  });
+
+  it('--explain names the ANP, BANP or Cilium rule that decided', async () => {
+    const d = dir('explain-anp', {
+      'pods.yaml': [podYaml('a', 'web', 'web'), podYaml('b', 'client', 'client')].join('---\n'),
+      'anp.yaml': 'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: deny-b}\nspec:\n  priority: 5\n  subject: {namespaces: {matchLabels: {kubernetes.io/metadata.name: a}}}\n  ingress:\n  - {name: no-b, action: Deny, from: [{namespaces: {matchLabels: {kubernetes.io/metadata.name: b}}}]}\n',
+      'cnp.yaml': 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: egress, namespace: b}\nspec:\n  endpointSelector: {}\n  egressDeny:\n  - toEntities: [world]\n    toPorts: [{ports: [{port: "25"}]}]\n',
+    });
+    const anp = await cli(['analyze', d, '--explain', 'b/client', 'a/web', '--port', '80']);
+    expect(anp.code).toBe(0);
+    expect(anp.stdout).toContain('b/client => a/web : TCP 80 DENIED');
+    expect(anp.stdout).toContain('ingress: a/web: denied by ANP deny-b ingress[0] "no-b" (action Deny)');
+    const cnp = await cli(['analyze', d, '--explain', 'b/client', '203.0.113.5', '--port', '25']);
+    expect(cnp.stdout).toContain('egress: b/client: denied by CNP b/egress spec.egressDeny[0]');
+    const json = await cli(['analyze', d, '--explain', 'b/client', 'a/web', '--port', '80', '--format', 'json']);
+    expect(JSON.parse(json.stdout).ingress.verdict).toMatchObject({ layer: 'AdminNetworkPolicy', policy: 'ANP deny-b', rule: 'ingress[0] "no-b"', allowed: false });
+  });
+
+  it('invalid ANP/CNP fields: exit 1 with the field path; lint reports NP000 and NP050', async () => {
+    const d = dir('bad-anp', {
+      'pods.yaml': podYaml('a', 'web', 'web'),
+      'anp.yaml': 'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: bad}\nspec: {priority: 5000, subject: {namespaces: {}}}\n',
+    });
+    const r = await cli(['analyze', d]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('(AdminNetworkPolicy bad): spec.priority: priority 5000 must be an integer 0-1000');
+    const same = dir('same-priority', {
+      'pods.yaml': podYaml('a', 'web', 'web'),
+      'anps.yaml': ['x', 'y'].map((n) => `apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: ${n}}\nspec:\n  priority: 3\n  subject: {namespaces: {}}\n  ingress: [{action: Deny, from: [{namespaces: {}}]}]\n`).join('---\n'),
+    });
+    const lint = await cli(['lint', same, '--format', 'json']);
+    expect(lint.code).toBe(0);
+    expect(JSON.parse(lint.stdout).map((f: { id: string; object: string }) => `${f.id} ${f.object}`)).toContain('NP050 AdminNetworkPolicy y');
+    const analyze = await cli(['analyze', same]);
+    expect(analyze.code).toBe(0);
+    expect(analyze.stderr).toContain('warning: ');
+    expect(analyze.stderr).toContain('(AdminNetworkPolicy y): has the same priority (3) as AdminNetworkPolicy x');
+  });
+});
+
+describe('repositories: non-Kubernetes files next to manifests', () => {
+  const repo = (): string =>
+    dir('repo', {
+      'Chart.yaml': 'apiVersion: v2\nname: app\nversion: 1.0.0\n',
+      'values.yaml': 'replicaCount: 2\nimage: {repository: app}\n',
+      'kustomization.yaml': 'resources: [pods.yaml]\n',
+      'package.json': '{"name": "x", "version": "1.0.0"}',
+      'list.json': '[1, 2, 3]',
+      'pods.yaml': [podYaml('a', 'web', 'web'), podYaml('a', 'db', 'db')].join('---\n'),
+    });
+
+  it('analyze skips each of them with one warning; --strict refuses with the list', async () => {
+    const d = repo();
+    mkdirSync(join(d, 'workflows'), { recursive: true });
+    writeFileSync(join(d, 'workflows', 'ci.yml'), 'on: [push]\njobs:\n  test: {runs-on: ubuntu-latest, steps: [{run: make}]}\n');
+    const r = await cli(['analyze', d]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a/web[Pod] => a/db[Pod] : All Connections');
+    const warnings = r.stderr.trimEnd().split('\n');
+    expect(warnings).toHaveLength(6);
+    for (const f of ['Chart.yaml', 'values.yaml', 'kustomization.yaml', 'package.json', 'list.json', join('workflows', 'ci.yml')]) {
+      expect(warnings).toContain(`warning: ${join(d, f)}: not a Kubernetes manifest (no document has a kind): skipped`);
+    }
+    const strict = await cli(['analyze', d, '--strict']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr.trimEnd().split('\n')).toContain(`error: ${join(d, 'Chart.yaml')}: not a Kubernetes manifest (no document has a kind) (--strict)`);
+    const diffStrict = await cli(['diff', d, '--', d, '--strict']);
+    expect(diffStrict.code).toBe(1);
+    expect(diffStrict.stderr).toContain(`before: error: ${join(d, 'values.yaml')}`);
+    const lint = await cli(['lint', d, '--format', 'json']);
+    expect(JSON.parse(lint.stdout).filter((f: { id: string }) => f.id === 'NP009')).toHaveLength(6);
+    const lintStrict = await cli(['lint', d, '--strict', '--format', 'json']);
+    expect(lintStrict.code).toBe(1);
+    expect(JSON.parse(lintStrict.stdout).filter((f: { id: string }) => f.id === 'NP000')).toHaveLength(6);
+  });
+
+  it('a file named on the command line is still read as a manifest', async () => {
+    const r = await cli(['analyze', join(repo(), 'list.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not a Kubernetes object');
+  });
+
+  it('Succeeded pods of a Job are workloads; other finished pods are not', async () => {
+    const job = (name: string, owner: string, phase: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: a\n  name: ${name}\n  labels: {app: ${name}}\n  ownerReferences: [{apiVersion: batch/v1, kind: ${owner}, name: ${name}-owner, controller: true}]\nspec: {containers: [{name: c}]}\nstatus: {phase: ${phase}}\n`;
+    const d = dir('jobs', { 'pods.yaml': [podYaml('a', 'web', 'web'), job('backup', 'Job', 'Succeeded'), job('old', 'ReplicaSet', 'Failed')].join('---\n') });
+    const r = await cli(['analyze', d]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('a/backup-owner[Job] => a/web[Pod] : All Connections');
+    expect(r.stdout).not.toContain('old');
+  });
+});
