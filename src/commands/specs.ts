@@ -59,16 +59,18 @@ export const EXPORT = {
 export const ANALYZE = {
   name: 'analyze',
   summary: 'list the connections that manifests allow, or explain one',
-  synopsis: ['<path...> [--format txt|json|csv|md|dot] [--port N [--protocol TCP|UDP|SCTP]] [--merge-external]', '<path...> --explain SRC DST --port N|name [--protocol TCP|UDP|SCTP]'],
+  synopsis: ['<path...> [--format txt|json|csv|md|dot] [--port N [--protocol TCP|UDP|SCTP]] [--merge-external] [--strict]', '<path...> --explain SRC DST --port N|name [--protocol TCP|UDP|SCTP] [--strict]'],
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, csv, md or dot (json with --explain: the decision as data)' },
     explain: { type: 'boolean', help: 'explain the decision for one connection SRC → DST (the last two arguments)' },
     port: { type: 'string', arg: 'N', help: 'only this port (with --explain: a number or a named port)' },
     protocol: { type: 'string', arg: 'PROTO', default: 'TCP', help: 'TCP, UDP or SCTP: the protocol of --port' },
     'merge-external': { type: 'boolean', help: 'join adjacent external address blocks that have the same connections' },
+    strict: { type: 'boolean', help: 'refuse (exit 1) files of directories that hold no Kubernetes object instead of skipping them' },
   },
   details: [
-    'PATH: a manifest file, a directory (its *.yaml, *.yml and *.json files, recursively, in name order) or "-" for standard input (YAML documents or JSON); give as many as you like.',
+    'PATH: a manifest file, a directory (its *.yaml, *.yml and *.json files, recursively, in name order) or "-" for standard input (YAML documents or JSON); give as many as you like. A file of a directory with no document that has a kind (Chart.yaml, values.yaml, package.json...) is skipped with a warning; --strict refuses it.',
+    'Kinds: Namespace, Pod, NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1), CiliumNetworkPolicy (cilium.io/v2, a subset), Node, and workloads through their pod template.',
     'SRC/DST: namespace/name (pod or workload), namespace/name[Kind], or an IP address.',
     'Exit status: 0 after a run, 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or an unknown SRC/DST.',
   ].join('\n'),
@@ -77,9 +79,10 @@ export const ANALYZE = {
 export const DIFF = {
   name: 'diff',
   summary: 'the connections a change opens and closes',
-  synopsis: ['<before-path...> -- <after-path...> [--format txt|json]'],
+  synopsis: ['<before-path...> -- <after-path...> [--format txt|json] [--strict]'],
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+    strict: { type: 'boolean', help: 'refuse (exit 1) files of directories that hold no Kubernetes object instead of skipping them' },
   },
   details: [
     'Each side is one or more paths as analyze takes them (files, directories, "-" for standard input on one side). Options may come anywhere, before or after "--".',
@@ -90,10 +93,11 @@ export const DIFF = {
 export const LINT = {
   name: 'lint',
   summary: 'check NetworkPolicies; exits non-zero on errors (for CI)',
-  synopsis: ['<path...> [--format txt|json|sarif] [--config FILE]'],
+  synopsis: ['<path...> [--format txt|json|sarif] [--config FILE] [--strict]'],
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, or sarif (SARIF 2.1.0 for GitHub code scanning)' },
     config: { type: 'string', arg: 'FILE', help: 'YAML with suppressions: ignore: [{rule, namespace?, policy?, reason}], ignoreNamespaces: [...]' },
+    strict: { type: 'boolean', help: 'a file of a directory that holds no Kubernetes object is an NP000 error instead of an NP009 warning' },
   },
   details: [
     'Paths are files or directories (searched for *.yaml, *.yml, *.json); "-" reads standard input. An invalid manifest is an NP000 finding and the rest is still checked.',
