@@ -36,6 +36,25 @@ export interface StepState {
 
 export type IncidentStatus = 'open' | 'completed' | 'rejected' | 'failed';
 
+/**
+ * Containment in force for the incident's scope. It outlives the step that applied it: the
+ * incident stays open (and holds its scope) until containment is lifted.
+ */
+export interface ContainmentState {
+  status: 'active' | 'lifting' | 'lifted' | 'lift-failed';
+  strategy: string;
+  appliedAt: string;
+  /** The time box: containment is lifted (and verified) when it runs out. */
+  expiresAt?: string;
+  /** Applied by automatic response, without an approval. */
+  auto?: boolean;
+  /** Approvals collected for lifting it, under the contain step's rule. */
+  liftApprovals: Approval[];
+  liftReason?: 'approved' | 'expired' | 'lift-now' | 'restore';
+  liftedAt?: string;
+  liftError?: string;
+}
+
 export interface Incident {
   id: string;
   version: number;
@@ -55,6 +74,7 @@ export interface Incident {
   currentStep: string | null;
   stepOrder: string[];
   steps: Record<string, StepState>;
+  containment?: ContainmentState;
 }
 
 export function isTerminal(status: IncidentStatus): boolean {

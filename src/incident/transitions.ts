@@ -4,7 +4,7 @@
 import type { ApprovalRule, Playbook } from '../playbook/schema.js';
 import { requiredApprovals } from '../playbook/schema.js';
 import { botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
-import type { Incident, IncidentScope, StepState } from './model.js';
+import type { ContainmentState, Incident, IncidentScope, StepState } from './model.js';
 import { scopeKeyOf } from './model.js';
 
 export class TransitionRefused extends Error {
@@ -190,18 +190,23 @@ export function startStep(incident: Incident, stepId: string, now: Date): StartO
   };
 }
 
-export function completeStep(incident: Incident, stepId: string, result: Record<string, unknown>, events: TimelineEvent[], now: Date): Transition {
+export function completeStep(incident: Incident, stepId: string, result: Record<string, unknown>, events: TimelineEvent[], now: Date, containment?: ContainmentState): Transition {
   requireOpen(incident);
   const step = stepOf(incident, stepId);
   if (step.status !== 'running') throw new TransitionRefused(`step ${stepId} is ${step.status}, not running`, 'not-approved');
   const at = now.toISOString();
   const index = incident.stepOrder.indexOf(stepId);
   const nextStep = incident.stepOrder[index + 1] ?? null;
-  const finished = nextStep === null;
+  const inForce = containment ?? incident.containment;
+  // The playbook may end with containment still in force: the incident then stays open, holding
+  // its scope, until containment is lifted.
+  const holding = inForce !== undefined && inForce.status !== 'lifted';
+  const finished = nextStep === null && !holding;
   const all: TimelineEvent[] = [...events, { at, type: 'step.completed', actor: botActor, step: stepId, summary: String(result.summary ?? 'Step completed'), data: result }];
   if (finished) all.push({ at, type: 'incident.completed', actor: botActor, summary: 'Playbook finished' });
+  else if (nextStep === null) all.push({ at, type: 'playbook.finished', actor: botActor, summary: 'Playbook finished; containment stays in place until it is lifted' });
   return {
-    incident: withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open' }),
+    incident: withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open', ...(containment ? { containment } : {}) }),
     events: all,
     releaseScope: finished,
   };

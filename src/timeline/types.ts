@@ -15,6 +15,18 @@ export type TimelineEventType =
   | 'step.completed'
   | 'step.failed'
   | 'incident.completed'
+  | 'playbook.finished'
+  | 'containment.proven'
+  | 'containment.not-contained'
+  | 'containment.traffic'
+  | 'containment.enforced'
+  | 'containment.expiring'
+  | 'containment.lift-approved'
+  | 'containment.lift-recorded'
+  | 'containment.lifted'
+  | 'containment.lift-verified'
+  | 'containment.lift-failed'
+  | 'containment.kept'
   | 'export.created'
   | 'error';
 
