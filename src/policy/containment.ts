@@ -28,7 +28,7 @@ export interface OpenConnection {
   direction: 'egress' | 'ingress';
   peer: OpenPeer;
   conns: Conns;
-  /** The scoped pods (`ns/name`) this connection is open for. */
+  /** The scoped pods (`ns/name`) for which exactly `conns` is open to or from this peer. */
   pods: string[];
   /** Per side, what allows it: `ANP name ingress[0] "x"`, `NetworkPolicy ns/name egress[1]`, `not isolated (no policy selects ns/pod for egress)`... */
   allowedBy: { egress: string[]; ingress: string[] };
@@ -39,7 +39,7 @@ export interface OpenConnection {
 export interface OpenConnectionsResult {
   /** The scoped pods, `ns/name`. */
   pods: string[];
-  /** Sorted: direction, then peer, then connections. */
+  /** One entry per direction, peer and connection set; sorted by direction, peer, connections. */
   open: OpenConnection[];
   /** No connection stays open except DNS to kube-dns. */
   contained: boolean;
@@ -143,19 +143,19 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
   if (index.extended) sets.push(...index.extended.ingressIps, ...index.extended.egressIps);
   const atoms = ([4, 6] as const).flatMap((family) => atomsOf(family, sets).map(([start, end]) => ({ family, start, end })));
 
+  // One entry per direction, peer and connection set: every pod listed has exactly these open.
   const merged = new Map<string, OpenConnection>();
   const add = (direction: 'egress' | 'ingress', peer: OpenPeer, conns: Conns, pods: Pod[], allowedBy: OpenConnection['allowedBy'], dnsPeer: boolean): void => {
     if (conns.isEmpty()) return;
-    const key = `${direction}\u0000${peer.id}`;
+    const key = `${direction}\u0000${peer.id}\u0000${conns.toString()}`;
     const prev = merged.get(key);
     if (!prev) {
       merged.set(key, { direction, peer, conns, pods: pods.map(podId), allowedBy, dns: dnsPeer && conns.subtract(DNS_CONNS).isEmpty() });
       return;
     }
-    prev.conns = prev.conns.union(conns);
     prev.pods = [...new Set([...prev.pods, ...pods.map(podId)])];
     prev.allowedBy = { egress: [...new Set([...prev.allowedBy.egress, ...allowedBy.egress])], ingress: [...new Set([...prev.allowedBy.ingress, ...allowedBy.ingress])] };
-    prev.dns = prev.dns && dnsPeer && prev.conns.subtract(DNS_CONNS).isEmpty();
+    prev.dns = prev.dns && dnsPeer;
   };
   const scopedWorkloads = new Set<number>();
   for (const c of scopedPods.keys()) for (const w of index.classes[c]?.workloads ?? []) scopedWorkloads.add(w);
@@ -189,7 +189,8 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
       if (!inn.isEmpty()) add('ingress', peer, inn, pods, { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) }, false);
     }
   }
-  const open = [...merged.values()].sort((a, b) => (a.direction !== b.direction ? (a.direction === 'egress' ? -1 : 1) : a.peer.id < b.peer.id ? -1 : a.peer.id > b.peer.id ? 1 : 0));
+  const key = (o: OpenConnection): string => `${o.direction === 'egress' ? 0 : 1}\u0000${o.peer.id}\u0000${o.conns.toString()}`;
+  const open = [...merged.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const pods = [...scopedPods.values()].flat().map(podId).sort();
   return { pods, open, contained: open.every((o) => o.dns) };
 }
