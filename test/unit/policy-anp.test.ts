@@ -250,4 +250,21 @@ describe('equal priorities, explanations, lint', () => {
     const withNp = index([...base, pass, allowBToDb]);
     expect(explainDecision(allowed(withNp, 'b/client', 'a/db', 5432))).toContain('passed on by ANP pass ingress[0] "to-np"; isolated by a/allow-b; allowed by a/allow-b ingress[0]');
   });
+
+  it('lint NP011: DNS allowed by an ANP Allow is not missing; an ANP Deny of DNS makes it missing', () => {
+    const kubeDns = pod('kube-system', 'coredns', { 'k8s-app': 'kube-dns' });
+    const egressNp = netpol('a', 'egress', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Egress'] });
+    const dnsAllow = anp('dns', 1, {
+      subject: { namespaces: {} },
+      egress: [{ action: 'Allow', to: [{ pods: { namespaceSelector: nsNamed('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } } }], ports: [{ portNumber: { protocol: 'UDP', port: 53 } }] }],
+    });
+    const ids = (objects: unknown[]): string[] => lint(index(objects)).map((f) => `${f.id} ${f.object}`);
+    expect(ids([...base, kubeDns, egressNp])).toContain('NP011 a/egress');
+    expect(ids([...base, kubeDns, egressNp, dnsAllow])).not.toContain('NP011 a/egress');
+    // A NetworkPolicy that allows DNS, overridden by an ANP Deny of it: DNS is missing after all.
+    const npDns = netpol('a', 'egress', { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Egress'], egress: [{ ports: [{ protocol: 'UDP', port: 53 }] }] });
+    const dnsDeny = anp('no-dns', 1, { subject: { namespaces: {} }, egress: [{ action: 'Deny', to: [{ namespaces: {} }, { networks: ['0.0.0.0/0', '::/0'] }], ports: [{ portNumber: { protocol: 'UDP', port: 53 } }] }] });
+    expect(ids([...base, kubeDns, npDns])).not.toContain('NP011 a/egress');
+    expect(ids([...base, kubeDns, npDns, dnsDeny])).toContain('NP011 a/egress');
+  });
 });
