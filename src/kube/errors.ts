@@ -15,6 +15,10 @@ export class KubeApiError extends Error {
   readonly retryAfterSeconds?: number;
   /** Field-level causes of a 422 Invalid or an apply conflict. */
   readonly causes: Array<{ reason?: string; message?: string; field?: string }>;
+  /** On a 403: the RBAC rule the bot lacks. */
+  readonly missingPermission?: MissingPermission;
+  /** On a 404 for a whole kind: the cluster does not serve it (its CRD is not installed). */
+  readonly kindNotServed?: boolean;
 
   constructor(init: {
     status: number;
@@ -23,6 +27,8 @@ export class KubeApiError extends Error {
     retryAfterSeconds?: number;
     causes?: Array<{ reason?: string; message?: string; field?: string }>;
     cause?: unknown;
+    missingPermission?: MissingPermission;
+    kindNotServed?: boolean;
   }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
     this.name = 'KubeApiError';
@@ -31,7 +37,18 @@ export class KubeApiError extends Error {
     this.retryable = init.status === 0 || RETRYABLE_STATUSES.has(init.status);
     if (init.retryAfterSeconds !== undefined) this.retryAfterSeconds = init.retryAfterSeconds;
     this.causes = init.causes ?? [];
+    if (init.missingPermission) this.missingPermission = init.missingPermission;
+    if (init.kindNotServed) this.kindNotServed = true;
   }
+}
+
+export interface MissingPermission {
+  verb: string;
+  /** '' for the core group. */
+  group: string;
+  resource: string;
+  /** Where it was refused; undefined for a cluster-wide request. */
+  namespace?: string;
 }
 
 const FALLBACK_REASONS: Record<number, string> = {
@@ -108,4 +125,44 @@ export function toKubeApiError(error: unknown, action: string): KubeApiError {
     message: `${action}: ${message}`,
     cause: error,
   });
+}
+
+/** What a request was doing, for errors that say what to change. */
+export interface RequestAbout {
+  verb: string;
+  group: string;
+  version: string;
+  kind: string;
+  resource: string;
+  namespace?: string;
+  /** Set when the kind is served only once its CRD is installed. */
+  custom: boolean;
+}
+
+/** The apiserver's answer for a path it does not serve (no such group, version or resource). */
+const UNSERVED_PATH = 'the server could not find the requested resource';
+
+/**
+ * A KubeApiError whose message says what to do: for a 403 the RBAC rule to add, for a 404 on the
+ * kind itself (not on one object) that the cluster does not serve it. Other errors pass as they are.
+ */
+export function explainKubeError(error: KubeApiError, about: RequestAbout): KubeApiError {
+  const groupText = about.group === '' ? '"" (core)' : `"${about.group}"`;
+  const init = { status: error.status, reason: error.reason, causes: error.causes, cause: error, ...(error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {}) };
+  if (error.status === 403) {
+    const where = about.namespace ? ` (namespace ${about.namespace}, or cluster-wide)` : '';
+    return new KubeApiError({
+      ...init,
+      message: `${error.message}. The bot's RBAC lacks verb "${about.verb}" on resource "${about.resource}" in apiGroup ${groupText}${where}: add it to the bot's ClusterRole (deploy/rbac.yaml) and apply it.`,
+      missingPermission: { verb: about.verb, group: about.group, resource: about.resource, ...(about.namespace ? { namespace: about.namespace } : {}) },
+    });
+  }
+  if (error.status === 404 && error.message === UNSERVED_PATH) {
+    const gv = about.group ? `${about.group}/${about.version}` : about.version;
+    const fix = about.custom
+      ? `its CRD ${about.resource}.${about.group} is not installed. Install it, or use a containment strategy that does not need it.`
+      : 'check the cluster version and the API server address.';
+    return new KubeApiError({ ...init, message: `${gv} ${about.kind} is not served by this cluster: ${fix}`, kindNotServed: true });
+  }
+  return error;
 }

@@ -1,6 +1,8 @@
 // The bot's only door to the Kubernetes API. Reads pods and policies, applies policies with
 // server-side apply (idempotent: the same intent twice is one change), deletes tolerating 404,
-// and turns every failure into a KubeApiError.
+// and turns every failure into a KubeApiError. objects(kind) is the generic API for every kind
+// containment touches (objects.ts); discoverKinds() says which the cluster serves; watch() is
+// the resilient watch (watch.ts).
 
 import {
   CoreV1Api,
@@ -12,8 +14,12 @@ import {
   type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { discoverKinds, type Discovery } from './discovery.js';
 import { KubeApiError, toKubeApiError } from './errors.js';
+import type { KindName, KindObjects } from './kinds.js';
 import { parseLabelSelector } from './label-selector.js';
+import { createObjectClient, type ObjectClient } from './objects.js';
+import { watchKind, type KindWatch, type KindWatchOptions, type WatchEvent } from './watch.js';
 
 export interface ApplyOptions {
   fieldManager: string;
@@ -34,6 +40,12 @@ export interface KubeGateway {
   applyNetworkPolicy(policy: V1NetworkPolicy, opts: ApplyOptions): Promise<V1NetworkPolicy>;
   /** True when deleted, false when it was already gone. */
   deleteNetworkPolicy(namespace: string, name: string): Promise<boolean>;
+  /** get/list/apply/create/replace/mergePatch/delete on one kind, as plain JSON objects. */
+  objects<K extends KindName>(kind: K): ObjectClient<KindObjects[K]>;
+  /** Which of the known kinds the cluster serves, each with a reason. */
+  discoverKinds(): Promise<Discovery>;
+  /** Lists, then watches `kind`, surviving cut streams, 410 Gone and API server restarts. */
+  watch<K extends KindName>(kind: K, handler: (event: WatchEvent<KindObjects[K]>) => void | Promise<void>, opts?: KindWatchOptions): KindWatch;
 }
 
 const APPLY_HEADERS = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
@@ -75,7 +87,19 @@ async function unlessNotFound<T>(action: string, call: () => Promise<T>, whenMis
 export function createKubeGateway(kc: KubeConfig): KubeGateway {
   const core = kc.makeApiClient(CoreV1Api);
   const networking = kc.makeApiClient(NetworkingV1Api);
+  const clients = new Map<KindName, ObjectClient<KindObjects[KindName]>>();
+  const objects = <K extends KindName>(kind: K): ObjectClient<KindObjects[K]> => {
+    let client = clients.get(kind);
+    if (!client) {
+      client = createObjectClient(kc, kind) as ObjectClient<KindObjects[KindName]>;
+      clients.set(kind, client);
+    }
+    return client as ObjectClient<KindObjects[K]>;
+  };
   return {
+    objects,
+    discoverKinds: () => discoverKinds(kc),
+    watch: (kind, handler, opts) => watchKind(kc, objects(kind), handler, opts),
     // Every method is async so that argument errors arrive as rejections, like API errors.
     async namespaceExists(name) {
       requireName('namespace', name);
