@@ -129,13 +129,13 @@ describe('export arguments', () => {
   }, 30_000);
 
   it.each([
-    [['20261123-aaaaaa', '--format', 'pdf'], '--format: unknown format "pdf" (valid: md, json)'],
-    [['20261123-aaaaaa', '--colour'], "Unknown option '--colour'"],
-    [[], 'which incident?'],
-    [['20261123-aaaaaa', '20261123-bbbbbb'], 'one incident id at a time (got 2)'],
-    [['../../etc/passwd'], '"../../etc/passwd" is not an incident id'],
-    [['a'.repeat(5000)], 'is not an incident id'],
-  ])('refuses %j with the reason, usage and exit 2, writing nothing', async (args, message) => {
+    ['an unknown format', ['20261123-aaaaaa', '--format', 'pdf'], '--format: unknown format "pdf" (valid: md, json)'],
+    ['an unknown flag', ['20261123-aaaaaa', '--colour'], "Unknown option '--colour'"],
+    ['no id', [], 'which incident?'],
+    ['two ids', ['20261123-aaaaaa', '20261123-bbbbbb'], 'one incident id at a time (got 2)'],
+    ['a path as id', ['../../etc/passwd'], '"../../etc/passwd" is not an incident id'],
+    ['a 5,000-character id', ['a'.repeat(5000)], 'is not an incident id'],
+  ])('refuses %s with the reason, usage and exit 2, writing nothing', async (_case, args, message) => {
     const out = mkdtempSync(join(dir, 'bad-'));
     const run = await cli(['export', ...args, '--out', out], { REDIS_URL: testRedisUrl() });
     expect(run.code).toBe(2);
