@@ -18,6 +18,7 @@ export {
 } from './objects.js';
 export { watchKind, type KindWatch, type KindWatchOptions, type WatchEvent, type WatchEventType, type WatchStats } from './watch.js';
 export type * from './resources.js';
+export { BOT_PERMISSIONS, isGranted, type Permission } from './permissions.js';
 export { loadKubeConfig, type LoadKubeConfigOptions } from './config.js';
 export {
   LabelSelectorSyntaxError,

@@ -5,6 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildConfig } from '../../src/config/load.js';
+import { BOT_PERMISSIONS, KINDS, isGranted } from '../../src/kube/index.js';
 
 const deploy = join(import.meta.dirname, '../../deploy');
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
@@ -62,6 +63,37 @@ describe('deploy/kubernetes.yaml', () => {
     const web = deployments.find((d) => (d.spec.template.spec.containers[0] as Container).args.join(' ').includes('web'))!;
     expect(web.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect((web.spec.template.spec.containers[0] as Container).ports.find((p) => p.name === 'slack')?.containerPort).toBe(config.slack.port);
+  });
+});
+
+/** Every (group, resource, verb) a ClusterRole's rules grant, as sortable strings. */
+function grants(rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>): string[] {
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}/${res}:${v}`)))).sort();
+}
+
+describe('deploy/rbac.yaml', () => {
+  const role = documents('rbac.yaml').find((o) => o.kind === 'ClusterRole')!;
+  const fromCode = BOT_PERMISSIONS.map((p) => ({ apiGroups: [p.group], resources: [...p.resources], verbs: [...p.verbs] }));
+
+  it('grants exactly the permissions src/kube/permissions.ts lists, with no wildcard', () => {
+    expect(grants(role.rules)).toEqual(grants(fromCode));
+    expect(JSON.stringify(role.rules)).not.toContain('*');
+  });
+
+  it('lets the bot do what containment needs on every kind it handles', () => {
+    for (const info of Object.values(KINDS)) expect(isGranted(info.group, info.plural, 'get'), `${info.kind} get`).toBe(true);
+    for (const kind of ['NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const) {
+      for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) expect(isGranted(KINDS[kind].group, KINDS[kind].plural, verb), `${kind} ${verb}`).toBe(true);
+    }
+    expect(isGranted('', 'pods', 'patch')).toBe(true);
+    expect(isGranted('argoproj.io', 'applications', 'patch')).toBe(true);
+    expect(isGranted('', 'pods', 'delete')).toBe(false);
+    expect(isGranted('argoproj.io', 'applications', 'delete')).toBe(false);
+  });
+
+  it('a rule missing from the manifest is caught', () => {
+    const trimmed = role.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.includes('cilium.io'));
+    expect(grants(trimmed)).not.toEqual(grants(fromCode));
   });
 });
 
