@@ -21,6 +21,10 @@ function cli(args: string[], stdin?: string | number, shell?: string): Promise<R
     const child = execFile(cmd, argv, { cwd: root, maxBuffer: 64 * 1024 * 1024, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
+    // The CLI may refuse oversized input and exit before reading it all: a closed pipe is expected.
+    child.stdin?.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
     if (typeof stdin === 'number') {
       // execFile has no stdio option: pipe the descriptor's content in.
       const data = readFileSync(stdin);
