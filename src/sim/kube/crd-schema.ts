@@ -237,9 +237,9 @@ export function validateSchema(schema: Schema, value: unknown, path = ''): Field
     const expected = schema.intOrString ? 'integer or string' : (schema.type as string);
     return [{ field: path || '<nil>', type: 'FieldValueTypeInvalid', value: typeName(value), detail: `${path || '<nil>'} in body must be of type ${expected}: ${JSON.stringify(typeName(value))}` }];
   }
-  if (Array.isArray(value)) arrayErrors(schema, value, path, errs);
+  if (Array.isArray(value)) arrayErrors(schema, value, path || '<nil>', errs);
   else if (isObj(value)) objectErrors(schema, value, path, errs);
-  else scalarErrors(schema, value, path, errs);
+  else scalarErrors(schema, value, path || '<nil>', errs);
   // CEL rules run on values of the declared type, alongside the schema's own checks.
   for (const r of schema.rules ?? []) {
     if (!r.check(value)) errs.push({ field: path || '<nil>', type: 'FieldValueInvalid', value: typeName(value), detail: r.message });
