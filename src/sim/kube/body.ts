@@ -38,6 +38,25 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<
   });
 }
 
+/**
+ * Deepest nesting a body may have. The apiserver's JSON decoder stops at 10000; the simulator stops
+ * at 1000 so its recursive merge and clone code stays well within the stack. No real object nests
+ * anywhere near that.
+ */
+export const MAX_DEPTH = 1000;
+
+/** Refuses values nested deeper than MAX_DEPTH, walking iteratively so the check itself cannot overflow. */
+export function checkDepth(value: unknown): unknown {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > MAX_DEPTH) throw badRequest(`the request body is nested more than ${MAX_DEPTH} levels deep`);
+    for (const child of Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return value;
+}
+
 export function mediaType(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
@@ -45,11 +64,13 @@ export function mediaType(req: IncomingMessage): string {
 export function parseJson(body: Buffer): unknown {
   const text = body.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty');
+  let parsed: unknown;
   try {
-    return JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (error) {
     throw badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (${(error as Error).message})`);
   }
+  return checkDepth(parsed);
 }
 
 /** YAML (which includes JSON) with one document; aliases are capped to refuse "billion laughs". */
@@ -67,11 +88,13 @@ export function parseYaml(body: Buffer): unknown {
   const doc = docs[0];
   if (!doc) throw badRequest('error decoding YAML: empty document');
   if (doc.errors.length > 0) throw badRequest(`error decoding YAML: ${doc.errors[0]?.message ?? 'syntax error'}`);
+  let parsed: unknown;
   try {
-    return doc.toJS({ maxAliasCount: 50 });
+    parsed = doc.toJS({ maxAliasCount: 50 });
   } catch (error) {
     throw badRequest(`error decoding YAML: ${(error as Error).message}`);
   }
+  return checkDepth(parsed);
 }
 
 /**
