@@ -75,8 +75,8 @@ export interface EmbeddedEnvironment {
 }
 
 export async function startEmbeddedEnvironment(options: EnvironmentOptions): Promise<EmbeddedEnvironment> {
-  const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
   const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
+  const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
   kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }));
   const kubeconfigPath = kube.writeKubeconfig(dir);
   const slack = await startSlackApiServer({
