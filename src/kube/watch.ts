@@ -15,6 +15,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError, explainKubeError, toKubeApiError } from './errors.js';
 import { collectionPath } from './kinds.js';
+import { parseLabelSelector } from './label-selector.js';
 import type { ObjectClient } from './objects.js';
 import type { KubeObject } from './resources.js';
 
@@ -81,6 +82,10 @@ export function watchKind<T extends KubeObject>(
   opts: KindWatchOptions = {},
 ): KindWatch {
   const info = client.info;
+  // Mistakes in the arguments are the caller's to fix now, not failures to retry forever.
+  if (opts.labelSelector !== undefined && opts.labelSelector.trim() !== '') parseLabelSelector(opts.labelSelector);
+  if (opts.namespace !== undefined && !info.namespaced) throw new KubeApiError({ status: 400, reason: 'BadRequest', message: `${info.kind} is cluster-scoped: watch it without a namespace` });
+  if (opts.namespace !== undefined && opts.namespace.trim() === '') throw new KubeApiError({ status: 400, reason: 'BadRequest', message: 'namespace must not be blank (leave it out to watch every namespace)' });
   const known = new Map<string, T>();
   const stats: WatchStats = { lists: 0, streams: 0, events: 0, bookmarks: 0, duplicates: 0, malformed: 0 };
   const initialMs = opts.backoff?.initialMs ?? 100;

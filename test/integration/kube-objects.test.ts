@@ -246,6 +246,24 @@ describe('namespaced kinds: CiliumNetworkPolicy, Pod, Namespace, Application, Ne
     expect(ns.metadata?.labels).toMatchObject({ quarantined: 'true', 'kubernetes.io/metadata.name': 'db' });
   });
 
+  it('replaces a pod and a namespace read before, and creates only new objects', async () => {
+    const pod = (await gateway.objects('Pod').get({ namespace: 'api', name: SHOP_PODS.payments }))!;
+    pod.metadata = { ...pod.metadata, labels: { ...pod.metadata?.labels, replaced: 'yes' } };
+    const replaced = await gateway.objects('Pod').replace(pod);
+    expect(replaced.metadata?.labels?.replaced).toBe('yes');
+    expect(replaced.spec).toEqual(pod.spec);
+    expect(isStaleWrite(await rejection(gateway.objects('Pod').replace(pod)))).toBe(true);
+    const ns = (await gateway.objects('Namespace').get({ name: 'api' }))!;
+    ns.metadata = { ...ns.metadata, annotations: { owner: 'checkout' } };
+    expect((await gateway.objects('Namespace').replace(ns)).metadata?.annotations).toEqual({ owner: 'checkout' });
+    const ccnps = gateway.objects('CiliumClusterwideNetworkPolicy');
+    const body = { metadata: { name: 'fence' }, spec: { nodeSelector: {}, ingressDeny: [{ fromEntities: ['world' as const] }] } };
+    expect((await ccnps.create(body, { fieldManager: MANAGER })).metadata?.uid).toBeTruthy();
+    const taken = await rejection(ccnps.create(body, { fieldManager: MANAGER }));
+    expect(taken).toMatchObject({ status: 409, reason: 'AlreadyExists' });
+    expect(isStaleWrite(taken)).toBe(false);
+  });
+
   it('reaches NetworkPolicies through the same API', async () => {
     const nps = gateway.objects('NetworkPolicy');
     const created = await nps.apply({ metadata: { name: 'np-generic', namespace: 'db' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }, { fieldManager: MANAGER });

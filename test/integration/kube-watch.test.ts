@@ -248,6 +248,15 @@ describe('watch', () => {
     await waitFor('the next event', () => calls === 6);
   });
 
+  it('refuses bad arguments at once, without a request', async () => {
+    const { sim, gateway } = await cluster();
+    sim.clearRequests();
+    expect(() => gateway.watch('Pod', () => undefined, { labelSelector: 'app in (x' })).toThrow(/invalid label selector "app in \(x"/);
+    expect(() => gateway.watch('Namespace', () => undefined, { namespace: 'db' })).toThrow('Namespace is cluster-scoped: watch it without a namespace');
+    expect(() => gateway.watch('Pod', () => undefined, { namespace: ' ' })).toThrow('namespace must not be blank');
+    expect(sim.requests).toEqual([]);
+  });
+
   it('keeps up with many events and random cuts', async () => {
     const { sim, gateway } = await cluster();
     const rec = new Recorder();
