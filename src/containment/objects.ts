@@ -108,7 +108,7 @@ export function adminNetworkPolicy(target: QuarantineTarget, priority: number) {
       ingress: [{ name: 'netpol-responder-deny-all-ingress', action: 'Deny', from: [{ namespaces: {} }] }],
       egress: [
         ...(target.dns.keep ? [keepDns] : []),
-        { name: 'netpol-responder-deny-all-egress', action: 'Deny', to: [{ namespaces: {} }, { nodes: {} }, { networks: ['0.0.0.0/0', '::/0'] }] },
+        { name: 'netpol-responder-deny-all-egress', action: 'Deny', to: [{ namespaces: {} }, { networks: ['0.0.0.0/0', '::/0'] }] },
       ],
     },
   };
@@ -133,9 +133,11 @@ export function ciliumNetworkPolicy(target: QuarantineTarget) {
       { key: `k8s:${key}`, operator: 'NotIn', values: [value] },
     ],
   }));
+  // Everything to kube-dns but DNS itself (UDP and TCP 53) is denied, SCTP 53 included.
   const otherPorts = [
     { port: '1', endPort: 52, protocol: 'ANY' },
     { port: '54', endPort: 65535, protocol: 'ANY' },
+    { port: '53', protocol: 'SCTP' },
   ];
   const egressDeny = target.dns.keep
     ? [
@@ -152,7 +154,23 @@ export function ciliumNetworkPolicy(target: QuarantineTarget) {
       endpointSelector: compactSelector(target.labelSelector),
       ingressDeny: [{ fromEntities: ['all'] }],
       egressDeny,
-      ...(target.dns.keep ? { egress: [{ toEndpoints: [kubeDns], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }] } : {}),
+      ...(target.dns.keep
+        ? {
+            egress: [
+              {
+                toEndpoints: [kubeDns],
+                toPorts: [
+                  {
+                    ports: [
+                      { port: '53', protocol: 'UDP' },
+                      { port: '53', protocol: 'TCP' },
+                    ],
+                  },
+                ],
+              },
+            ],
+          }
+        : {}),
     },
   };
 }

@@ -79,7 +79,7 @@ describe('quarantine objects', () => {
     const cnp = ciliumNetworkPolicy(target());
     expect(cnp.spec.endpointSelector).toEqual({ matchLabels: { app: 'postgres' } });
     expect(cnp.spec.ingressDeny).toEqual([{ fromEntities: ['all'] }]);
-    expect(cnp.spec.egress).toEqual([{ toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }]);
+    expect(cnp.spec.egress).toEqual([{ toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' } }], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }, { port: '53', protocol: 'TCP' }] }] }]);
     expect(JSON.stringify(cnp.spec.egressDeny)).toContain('"endPort":52');
     const strict = ciliumNetworkPolicy(target({ dns: { keep: false, namespace: 'kube-system', podLabels: {} } }));
     expect(strict.spec.egressDeny).toEqual([{ toEntities: ['all'] }]);
