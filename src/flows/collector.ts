@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import { silentLogger, type Logger } from '../log.js';
 import { BaselineStore } from './baseline-store.js';
-import { CollectorLock } from './collector-lock.js';
+import { SingletonLock } from '../redis/singleton-lock.js';
 import { FlowPipeline, type PipelineOptions } from './pipeline.js';
 import { HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from './sources/hubble-grpc.js';
 import { JsonlFileFollower } from './sources/jsonl.js';
@@ -34,7 +34,7 @@ export class FlowCollector {
   readonly pipeline: FlowPipeline;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly lock: CollectorLock | null;
+  private readonly lock: SingletonLock | null;
   private readonly store: BaselineStore | null;
   private relay: HubbleRelayClient | null = null;
   private follower: JsonlFileFollower | null = null;
@@ -47,7 +47,7 @@ export class FlowCollector {
     this.pipeline = new FlowPipeline(options.pipeline);
     const prefix = options.keyPrefix ?? 'netpol:default';
     this.lock = options.redis
-      ? new CollectorLock(options.redis, {
+      ? new SingletonLock(options.redis, {
           key: `${prefix}:collector:lock`,
           ttlMs: options.lockTtlMs,
           instance: options.instance,

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BaselineStore } from '../../../src/flows/baseline-store.js';
 import { FlowCollector } from '../../../src/flows/collector.js';
-import { CollectorLock } from '../../../src/flows/collector-lock.js';
+import { SingletonLock } from '../../../src/redis/singleton-lock.js';
 import { FlowPipeline } from '../../../src/flows/pipeline.js';
 import type { Anomaly } from '../../../src/flows/types.js';
 import { FakeHubbleRelay } from '../../../src/sim/hubble/relay-server.js';
@@ -76,8 +76,8 @@ describe('collector lock', () => {
   it('one holder at a time; a standby takes over when the holder dies, and at once when it stops', async () => {
     const key = `${uniquePrefix('lock')}:collector:lock`;
     const events: string[] = [];
-    const a = new CollectorLock(redis(), { key, ttlMs: 400, instance: 'a', onAcquired: () => void events.push('a+'), onLost: () => void events.push('a-') });
-    const b = new CollectorLock(redis(), { key, ttlMs: 400, instance: 'b', onAcquired: () => void events.push('b+'), onLost: () => void events.push('b-') });
+    const a = new SingletonLock(redis(), { key, ttlMs: 400, instance: 'a', onAcquired: () => void events.push('a+'), onLost: () => void events.push('a-') });
+    const b = new SingletonLock(redis(), { key, ttlMs: 400, instance: 'b', onAcquired: () => void events.push('b+'), onLost: () => void events.push('b-') });
     cleanup.push(() => a.stop(), () => b.stop());
     await a.start();
     await b.start();
@@ -92,7 +92,7 @@ describe('collector lock', () => {
     expect(Date.now() - died).toBeGreaterThanOrEqual(200);
     expect(await b.holder()).toBe(b.token);
 
-    const c = new CollectorLock(redis(), { key, ttlMs: 60_000, intervalMs: 50, instance: 'c' });
+    const c = new SingletonLock(redis(), { key, ttlMs: 60_000, intervalMs: 50, instance: 'c' });
     cleanup.push(() => c.stop());
     await c.start();
     expect(c.isHeld).toBe(false);
@@ -109,7 +109,7 @@ describe('collector lock', () => {
     const key = `${uniquePrefix('lock')}:collector:lock`;
     const events: { what: string; at: number }[] = [];
     let reason = '';
-    const a = new CollectorLock(cutOff, {
+    const a = new SingletonLock(cutOff, {
       key,
       ttlMs: 600,
       intervalMs: 150,
@@ -119,7 +119,7 @@ describe('collector lock', () => {
         events.push({ what: 'a-', at: performance.now() });
       },
     });
-    const b = new CollectorLock(redis(), { key, ttlMs: 600, intervalMs: 50, onAcquired: () => void events.push({ what: 'b+', at: performance.now() }) });
+    const b = new SingletonLock(redis(), { key, ttlMs: 600, intervalMs: 50, onAcquired: () => void events.push({ what: 'b+', at: performance.now() }) });
     cleanup.push(() => a.abandon());
     cleanup.push(() => b.stop());
     await a.start();
@@ -141,7 +141,7 @@ describe('collector lock', () => {
     cleanup.push(() => proxy.close());
     cleanup.push(() => stalled.disconnect());
     let lost = '';
-    const a = new CollectorLock(stalled, { key: `${uniquePrefix('lock')}:collector:lock`, ttlMs: 2_000, intervalMs: 200, onLost: (why) => void (lost = why) });
+    const a = new SingletonLock(stalled, { key: `${uniquePrefix('lock')}:collector:lock`, ttlMs: 2_000, intervalMs: 200, onLost: (why) => void (lost = why) });
     cleanup.push(() => a.stop());
     await a.start();
     proxy.partition(true);
@@ -157,7 +157,7 @@ describe('collector lock', () => {
     const r = redis();
     const key = `${uniquePrefix('lock')}:collector:lock`;
     let lost = '';
-    const a = new CollectorLock(r, { key, ttlMs: 300, onLost: (reason) => void (lost = reason) });
+    const a = new SingletonLock(r, { key, ttlMs: 300, onLost: (reason) => void (lost = reason) });
     cleanup.push(() => a.stop());
     await a.start();
     await r.set(key, 'someone-else');

@@ -1,6 +1,7 @@
-// One active collector per cluster: a Redis lock with a TTL that the holder renews. If the holder
-// dies (no renewals), the key expires and a standby takes over on its next attempt. Renew and
-// release only act when the lock still holds this instance's token (Lua), so a collector that
+// One active instance per cluster of a singleton role (the flow collector, the containment guard):
+// a Redis lock with a TTL that the holder renews. If the holder dies (no renewals), the key
+// expires and a standby takes over on its next attempt. Renew and
+// release only act when the lock still holds this instance's token (Lua), so a holder that
 // paused past its TTL can never extend or delete a successor's lock.
 //
 // The holder fences itself: it counts the lock as its own only until the TTL of its last
@@ -10,12 +11,12 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { DeadlinePassed, withDeadline } from '../redis/deadline.js';
+import { DeadlinePassed, withDeadline } from './deadline.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
-export interface CollectorLockOptions {
+export interface SingletonLockOptions {
   /** Redis key of the lock, e.g. "netpol:<cluster>:collector:lock". */
   key: string;
   ttlMs?: number;
@@ -24,11 +25,11 @@ export interface CollectorLockOptions {
   /** Shown in the lock value to tell who holds it. */
   instance?: string;
   onAcquired?: () => void | Promise<void>;
-  /** The lock was lost (renewal failed or found another holder): stop collecting at once. */
+  /** The lock was lost (renewal failed or found another holder): stop the role's work at once. */
   onLost?: (reason: string) => void | Promise<void>;
 }
 
-export class CollectorLock {
+export class SingletonLock {
   readonly token: string;
   private readonly ttlMs: number;
   private readonly intervalMs: number;
@@ -41,11 +42,11 @@ export class CollectorLock {
 
   constructor(
     private readonly redis: Redis,
-    private readonly options: CollectorLockOptions,
+    private readonly options: SingletonLockOptions,
   ) {
     this.ttlMs = options.ttlMs ?? 15_000;
     this.intervalMs = options.intervalMs ?? Math.max(50, Math.floor(this.ttlMs / 3));
-    this.token = `${options.instance ?? 'collector'}:${randomBytes(8).toString('hex')}`;
+    this.token = `${options.instance ?? 'instance'}:${randomBytes(8).toString('hex')}`;
   }
 
   get isHeld(): boolean {
