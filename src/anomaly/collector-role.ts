@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { FlowCollector, type CollectorSource } from '../flows/collector.js';
 import type { PipelineOptions } from '../flows/pipeline.js';
+import { flowsKeyPrefix } from '../flows/watch-registry.js';
 import type { Logger } from '../log.js';
 import type { AnomalyDesk } from './desk.js';
 import type { AnomalyStore } from './store.js';
@@ -32,7 +33,8 @@ export async function startCollectorRole(options: CollectorRoleOptions): Promise
     source: options.source,
     onAnomaly: (anomaly) => options.desk.raise(anomaly),
     redis: options.redis,
-    keyPrefix: `${options.keyPrefix}:flows`,
+    // The worker finds the lock and the traffic watches under the same prefix (watch-registry.ts).
+    keyPrefix: flowsKeyPrefix(options.keyPrefix),
     pipeline: options.pipeline,
     logger,
     ...(options.now ? { now: options.now } : {}),

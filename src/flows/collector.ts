@@ -8,6 +8,8 @@ import { SingletonLock } from '../redis/singleton-lock.js';
 import { FlowPipeline, type PipelineOptions } from './pipeline.js';
 import { HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from './sources/hubble-grpc.js';
 import { JsonlFileFollower } from './sources/jsonl.js';
+import { ScopeWatchRunner } from './scope-watch-runner.js';
+import { TrafficWatchRegistry } from './watch-registry.js';
 import { countSkip, type Anomaly } from './types.js';
 
 export type CollectorSource =
@@ -25,6 +27,8 @@ export interface CollectorOptions {
   keyPrefix?: string;
   lockTtlMs?: number;
   snapshotEveryMs?: number;
+  /** Traffic watches after containment (with Redis): flush/poll period and lateness grace; false turns them off. */
+  trafficWatch?: { tickMs?: number; closeGraceMs?: number } | false;
   instance?: string;
   now?: () => number;
   logger?: Logger;
@@ -36,6 +40,7 @@ export class FlowCollector {
   private readonly log: Logger;
   private readonly lock: SingletonLock | null;
   private readonly store: BaselineStore | null;
+  private readonly watchRunner: ScopeWatchRunner | null;
   private relay: HubbleRelayClient | null = null;
   private follower: JsonlFileFollower | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -46,9 +51,10 @@ export class FlowCollector {
     this.log = (options.logger ?? silentLogger).child({ module: 'flows.collector' });
     this.pipeline = new FlowPipeline(options.pipeline);
     const prefix = options.keyPrefix ?? 'netpol:default';
+    const lockKey = `${prefix}:collector:lock`;
     this.lock = options.redis
       ? new SingletonLock(options.redis, {
-          key: `${prefix}:collector:lock`,
+          key: lockKey,
           ttlMs: options.lockTtlMs,
           instance: options.instance,
           onAcquired: () => this.activate(),
@@ -56,6 +62,17 @@ export class FlowCollector {
         })
       : null;
     this.store = options.redis ? new BaselineStore(options.redis, { prefix }) : null;
+    this.watchRunner =
+      options.redis && this.lock && options.trafficWatch !== false
+        ? new ScopeWatchRunner({
+            registry: new TrafficWatchRegistry(options.redis, prefix),
+            pipeline: this.pipeline,
+            lock: { key: lockKey, token: this.lock.token },
+            now: this.now,
+            ...options.trafficWatch,
+            logger: this.log,
+          })
+        : null;
   }
 
   /** true while this instance holds the lock and streams flows. */
@@ -104,6 +121,8 @@ export class FlowCollector {
         this.log.info({ edges: loaded.edges }, 'baseline restored from snapshot');
       } else this.log.info({ reason: loaded.reason }, 'starting with an empty baseline');
     }
+    // Before the stream starts, so watches registered while no collector ran are claimed first.
+    await this.watchRunner?.start();
     const source = this.options.source;
     if (source.kind === 'hubble-relay') {
       const { kind: _kind, ...clientOptions } = source;
@@ -145,6 +164,8 @@ export class FlowCollector {
     this.relay = null;
     await this.follower?.stop();
     this.follower = null;
+    // A graceful stop still holds the lock: write what the watches gathered. A lost lock: write nothing.
+    await this.watchRunner?.stop(reason === 'stopped');
   }
 
   private emit(anomalies: Anomaly[]): void {

@@ -130,6 +130,8 @@ export class FlowPipeline {
   /** Latest flow time accepted. */
   watermark = Number.NaN;
   anomaliesRaised = 0;
+  /** Sees every accepted flow (the collector's traffic watches); null when nothing watches. */
+  tap: ((flow: Flow) => void) | null = null;
   private readonly recent: (Flow | undefined)[];
   private recentPos = 0;
   private lastBucket = Number.NaN;
@@ -175,6 +177,7 @@ export class FlowPipeline {
     if (!(flow.time <= this.watermark)) this.watermark = flow.time;
     this.recent[this.recentPos] = flow;
     this.recentPos = (this.recentPos + 1) % this.recent.length;
+    if (this.tap !== null) this.tap(flow);
 
     // Late flows are learned at the watermark so they cannot reopen closed buckets.
     const time = Math.max(flow.time, this.watermark - this.baseline.options.bucketMs);

@@ -1,7 +1,10 @@
 // The embedded environment's Hubble Relay: the stand-in on 127.0.0.1 preloaded with the shop's
 // normal traffic (the relay's history), and the incident published when the demo says so.
 import { FakeHubbleRelay } from './relay-server.js';
-import { shopTimeline, shopTraffic, type HubbleRecord, type ShopTrafficOptions } from './shop-traffic.js';
+import { containedTraffic, shopTimeline, shopTraffic, type ContainedTrafficOptions, type HubbleRecord, type ShopTrafficOptions } from './shop-traffic.js';
+
+/** The embedded environment's collector clock stands this long after the incident's start. */
+export const SHOP_FLOW_CLOCK_OFFSET_MS = 3_600_000;
 
 export interface ShopRelay {
   relay: FakeHubbleRelay;
@@ -11,8 +14,15 @@ export interface ShopRelay {
   incidentStart: number;
   /** Flows of the normal phase, in the relay's buffer from the start. */
   historyFlows: number;
+  /** The collector's flow clock in the embedded environment (incidentStart + 1 h, standing still). */
+  flowNow: number;
   /** Publishes the incident phase (policy drops, then exfiltration), once. Returns the flows published. */
   triggerIncident(): number;
+  /**
+   * Publishes flows of the contained postgres-0 (see containedTraffic), stamped from `start`
+   * (default flowNow + 1 s: inside a traffic watch registered just before). Returns the flows published.
+   */
+  emitAfterContainment(options?: Partial<ContainedTrafficOptions>): number;
   stop(): Promise<void>;
 }
 
@@ -34,11 +44,17 @@ export async function startShopRelay(options: Partial<ShopTrafficOptions> = {}, 
     address: relay.address,
     incidentStart: timeline.incidentStart,
     historyFlows: normal.length,
+    flowNow: timeline.incidentStart + SHOP_FLOW_CLOCK_OFFSET_MS,
     triggerIncident: () => {
       if (triggered) return 0;
       triggered = true;
       relay.publish(incident);
       return incident.length;
+    },
+    emitAfterContainment: (contained = {}) => {
+      const records = containedTraffic({ start: timeline.incidentStart + SHOP_FLOW_CLOCK_OFFSET_MS + 1000, ...contained });
+      relay.publish(records);
+      return records.length;
     },
     stop: () => relay.stop(),
   };

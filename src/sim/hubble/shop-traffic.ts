@@ -83,6 +83,8 @@ interface FlowSpec {
   protocol: 'TCP' | 'UDP';
   verdict: 'FORWARDED' | 'DROPPED';
   direction: 'EGRESS' | 'INGRESS';
+  /** TCP flags (default SYN: a new connection). */
+  flags?: Record<string, boolean>;
 }
 
 function record(spec: FlowSpec, time: number, sourcePort: number): HubbleRecord {
@@ -90,7 +92,7 @@ function record(spec: FlowSpec, time: number, sourcePort: number): HubbleRecord 
   const node = spec.direction === 'EGRESS' || !to ? spec.from.node : to.node;
   const l4 =
     spec.protocol === 'TCP'
-      ? { TCP: { source_port: sourcePort, destination_port: spec.port, flags: { SYN: true } } }
+      ? { TCP: { source_port: sourcePort, destination_port: spec.port, flags: spec.flags ?? { SYN: true } } }
       : { UDP: { source_port: sourcePort, destination_port: spec.port } };
   const flow: Record<string, unknown> = {
     time: rfc3339(time),
@@ -104,7 +106,7 @@ function record(spec: FlowSpec, time: number, sourcePort: number): HubbleRecord 
     event_type: { type: spec.verdict === 'DROPPED' ? 1 : 4 },
     traffic_direction: spec.direction,
     is_reply: false,
-    Summary: spec.protocol === 'TCP' ? 'TCP Flags: SYN' : 'UDP',
+    Summary: spec.protocol === 'TCP' ? `TCP Flags: ${Object.keys(spec.flags ?? { SYN: true }).join(', ')}` : 'UDP',
   };
   if (spec.verdict === 'DROPPED') {
     flow.drop_reason = 133;
@@ -161,4 +163,69 @@ export function* shopTraffic(options: Partial<ShopTrafficOptions> = {}): Generat
     batch.sort((a, b) => a[0] - b[0]);
     for (const [time, spec] of batch) yield record(spec, time, 32768 + Math.floor(random() * 28000));
   }
+}
+
+export interface ContainedTrafficOptions {
+  /** Flow time of the first flow (epoch ms). */
+  start: number;
+  /** Flow time between two flows. */
+  spacingMs: number;
+  /** postgres-0 → 203.0.113.66:443 attempts, dropped by the quarantine (POLICY_DENIED). */
+  droppedExfil: number;
+  /** orders/payments → postgres-0:5432, dropped at the quarantined pod's ingress. */
+  droppedIngress: number;
+  /** postgres-0 → kube-dns:53/UDP, forwarded: the DNS the quarantine keeps. */
+  dns: number;
+  /** Packets of an exfiltration connection opened before the quarantine, still forwarded (conntrack). */
+  forwardedExfil: number;
+  /** Reply packets of that connection (203.0.113.66 → postgres-0), forwarded. */
+  forwardedReplies: number;
+}
+
+export const DEFAULT_CONTAINED_TRAFFIC: Omit<ContainedTrafficOptions, 'start'> = {
+  spacingMs: 100,
+  droppedExfil: 10,
+  droppedIngress: 4,
+  dns: 3,
+  forwardedExfil: 0,
+  forwardedReplies: 0,
+};
+
+/** Reply of a record: the same connection seen from the responder (world → pod). */
+function replyOf(r: HubbleRecord): HubbleRecord {
+  const f = r.flow as { IP: Record<string, string>; l4: { TCP: Record<string, unknown> }; source: unknown; destination: unknown };
+  const tcp = f.l4.TCP;
+  const flow = {
+    ...r.flow,
+    IP: { ...f.IP, source: f.IP.destination, destination: f.IP.source },
+    l4: { TCP: { ...tcp, source_port: tcp.destination_port, destination_port: tcp.source_port } },
+    source: f.destination,
+    destination: f.source,
+    is_reply: true,
+  };
+  return { ...r, flow };
+}
+
+/**
+ * The shop's flows of the quarantined postgres-0 after containment, in time order: dropped
+ * exfiltration attempts and client connections, kept DNS, and optionally an established
+ * exfiltration connection the CNI keeps forwarding (to exercise the "forwarded" verdict).
+ */
+export function containedTraffic(options: Partial<ContainedTrafficOptions> & { start: number }): HubbleRecord[] {
+  const o = { ...DEFAULT_CONTAINED_TRAFFIC, ...options };
+  const exfil: FlowSpec = { from: P.postgres, to: 'world', port: EXFIL_PORT, protocol: 'TCP', verdict: 'DROPPED', direction: 'EGRESS' };
+  const established: FlowSpec = { ...exfil, verdict: 'FORWARDED', flags: { ACK: true, PSH: true } };
+  const kinds: ((i: number, time: number) => HubbleRecord)[] = [];
+  for (let i = 0; i < o.droppedExfil; i++) kinds.push((n, t) => record(exfil, t, 33000 + n));
+  for (let i = 0; i < o.droppedIngress; i++) {
+    const from = i % 2 === 0 ? P.orders : P.payments;
+    kinds.push((n, t) => record({ from, to: P.postgres, port: 5432, protocol: 'TCP', verdict: 'DROPPED', direction: 'INGRESS' }, t, 34000 + n));
+  }
+  for (let i = 0; i < o.dns; i++) kinds.push((n, t) => record({ from: P.postgres, to: P.dns, port: 53, protocol: 'UDP', verdict: 'FORWARDED', direction: 'EGRESS' }, t, 35000 + n));
+  // One connection: the same source port on every packet.
+  for (let i = 0; i < o.forwardedExfil; i++) kinds.push((_n, t) => record(established, t, 40123));
+  for (let i = 0; i < o.forwardedReplies; i++) kinds.push((_n, t) => replyOf(record(established, t, 40123)));
+  // Interleaved deterministically, so every kind spreads over the whole span.
+  const order = kinds.map((_, i) => i).sort((a, b) => ((a * 7919) % kinds.length) - ((b * 7919) % kinds.length) || a - b);
+  return order.map((k, n) => (kinds[k] as (i: number, time: number) => HubbleRecord)(n, o.start + n * o.spacingMs));
 }
