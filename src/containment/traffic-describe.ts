@@ -11,10 +11,10 @@ export interface TrafficDescription {
 const SAFE_VALUE_MAX = 100;
 const POD_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-/** A flow-derived value made inert: characters outside [A-Za-z0-9._:/*-] become '?', long values are cut. */
+/** A flow-derived value made inert: characters outside [A-Za-z0-9._:/-] become '?', long values are cut. */
 export function safeValue(text: string): string {
   const chars = Array.from(text.slice(0, SAFE_VALUE_MAX * 2 + 2));
-  const kept = chars.slice(0, SAFE_VALUE_MAX).map((ch) => (/^[A-Za-z0-9._:/*-]$/.test(ch) ? ch : '?'));
+  const kept = chars.slice(0, SAFE_VALUE_MAX).map((ch) => (/^[A-Za-z0-9._:/-]$/.test(ch) ? ch : '?'));
   return `${kept.join('')}${chars.length > SAFE_VALUE_MAX ? '…' : ''}` || '?';
 }
 
@@ -107,7 +107,7 @@ export function describeTrafficVerdict(v: TrafficVerdict): TrafficDescription {
       const command = restartCommand(v);
       const remedy = audit
         ? 'the CNI runs the policies in audit mode (denied flows are logged and let through); turn audit mode off for these endpoints'
-        : `likely an established connection the CNI keeps (conntrack); ${command ? `restart the pod (${command}) to cut it` : `restart the pods in ${scopeText(v)} to cut it`}`;
+        : `likely an established connection the CNI keeps (conntrack); ${command ? `restart the pod (${command}) to cut it` : `restart the scope's pods (${scopeText(v)}) to cut it`}`;
       const lead = first ? `: ${sampleLine(first)}` : '';
       return {
         summary: `${head}: ${plural(forwardedTotal, 'flow')} still forwarded, not DNS${lead} — ${remedy}${partial}`,
