@@ -12,6 +12,7 @@ import { AnomalyDesk } from './anomaly/desk.js';
 import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
 import type { FlowCollector } from './flows/collector.js';
+import { ContainmentLedger } from './containment/ledger.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
@@ -231,7 +232,13 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     cluster,
     anomalies: anomalyLookup(anomalyStore, config.anomalies.recentWindow),
     approvers,
-    settings: { fieldManager: config.kube.fieldManager, applyRetries: config.kube.applyRetries, applyRetryDelayMs: config.kube.applyRetryDelayMs },
+    settings: {
+      fieldManager: config.kube.fieldManager,
+      applyRetries: config.kube.applyRetries,
+      applyRetryDelayMs: config.kube.applyRetryDelayMs,
+      containment: { anpPriority: config.containment.anpPriority, argocdSkipReconcile: config.containment.argocd.skipReconcile, argocdNamespace: config.containment.argocd.namespace },
+    },
+    ledger: new ContainmentLedger(redis, prefix),
     logger,
   });
 

@@ -8,9 +8,10 @@ import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
 import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
 import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
-import { SHOP_POLICIES } from '../sim/scenarios/shop.js';
+import { ALLOW_ALL_EGRESS } from '../sim/scenarios/shop.js';
 import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
+import { LIFT_ACTION } from '../slack/contain-blocks.js';
 import { postmortemFileName } from '../timeline/render.js';
 import { openDemoSession } from '../sim/demo-live.js';
 import { defaultSessionPath, SESSION_ENV } from '../sim/demo-session.js';
@@ -102,9 +103,9 @@ export async function run(argv: string[]): Promise<number> {
     await waitFor('the collector to learn the shop’s traffic', () => (collectorHasReadHistory(env) ? true : undefined));
     narrate(`The collector learned the shop's normal traffic from Hubble: ${collector.pipeline.counts.read} flows, ${collector.pipeline.baseline.edgeCount} edges, no alert.`);
 
-    narrate('A clean-up deletes the egress policies of namespace db (kubectl delete netpol default-deny-all allow-dns-egress -n db)…');
+    narrate('To debug a backup job, someone applies allow-all-egress to namespace db (podSelector: {}, egress: [{}]) and forgets it…');
     const cluster = createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath }));
-    for (const name of [SHOP_POLICIES.defaultDeny, SHOP_POLICIES.allowDns]) await cluster.deleteNetworkPolicy('db', name);
+    await cluster.objects('NetworkPolicy').apply(ALLOW_ALL_EGRESS as never, { fieldManager: 'kubectl' });
     narrate('…and postgres-0 starts sending data to 203.0.113.66.');
     env.hubble!.triggerIncident();
     const alert = await waitFor<SimMessage>('the anomaly alert', () =>
@@ -123,18 +124,34 @@ export async function run(argv: string[]): Promise<number> {
     await env.driver!.clickButton({ userId: DEMO_USERS.outsider.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
     await waitFor('the refusal', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.visibleTo === DEMO_USERS.outsider.id) ?? undefined);
 
-    narrate('@bob (security lead, an approver) reviews the proposed deny-all and approves.');
+    narrate('@bob (security lead, an approver) reviews the proposed containment and its predicted proof, and approves.');
     const clickAt = Date.now();
     await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
-    const incident = await waitFor('containment', async () => {
+    const contained = await waitFor('containment', async () => {
       const current = await env.bot!.store.get(incidentId);
-      return current && current.status !== 'open' ? current : undefined;
+      return current && (current.containment || current.status !== 'open') ? current : undefined;
     });
-    if (incident.status !== 'completed') throw new Error(`demo: the incident ended ${incident.status}: ${JSON.stringify(incident.steps)}`);
-    const policyName = `netpol-responder-quarantine-${incidentId}`;
-    const policy = env.kube.get('NetworkPolicy', 'db', policyName);
-    if (!policy) throw new Error(`demo: ${policyName} is not in the cluster`);
-    narrate(`Contained ${Date.now() - clickAt} ms after the click. NetworkPolicies now in db: ${env.kube.list('NetworkPolicy', 'db').map((p) => (p as { metadata: { name: string } }).metadata.name).join(', ')}`);
+    if (contained.containment?.status !== 'active' || contained.steps.contain?.status !== 'done') {
+      throw new Error(`demo: containment did not hold: ${JSON.stringify(contained.steps)}`);
+    }
+    const egress = env.kube.get('NetworkPolicy', 'db', ALLOW_ALL_EGRESS.metadata.name) as { spec: { podSelector: unknown } } | undefined;
+    narrate(
+      `Contained ${Date.now() - clickAt} ms after the click with ${contained.containment.strategy}, and proven by the policy engine: nothing but DNS to kube-dns is open. ` +
+        `allow-all-egress is still in db, but no longer selects postgres-0 (its podSelector is now ${JSON.stringify(egress?.spec.podSelector)}).`,
+    );
+
+    narrate('The team deletes allow-all-egress, then @bob lifts containment.');
+    await cluster.deleteNetworkPolicy('db', ALLOW_ALL_EGRESS.metadata.name);
+    const current = await waitFor<SimMessage>('the Lift containment button', () =>
+      env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION)),
+    );
+    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: current.ts, actionId: LIFT_ACTION });
+    const incident = await waitFor('the verified lift', async () => {
+      const now = await env.bot!.store.get(incidentId);
+      return now && now.containment?.status !== 'active' && now.containment?.status !== 'lifting' ? now : undefined;
+    });
+    if (incident.status !== 'completed') throw new Error(`demo: the lift ended ${incident.containment?.status}: ${incident.containment?.liftError ?? ''}`);
+    narrate(`Lifted: every object containment changed is back as it was, and the engine compared the scope's connectivity with the time before containment (see the thread).`);
 
     narrate('@alice exports the postmortem timeline to the incident thread.');
     await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `export ${incidentId} md` });
@@ -155,7 +172,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values['keep-running']) {
       const session = await openDemoSession(env);
       try {
-        printKeepRunning(env, policyName, session.path);
+        printKeepRunning(env, `netpol-responder-quarantine-${incidentId}`, session.path);
         // The handlers stay until exit: a second Ctrl-C during the clean-up below exits at once.
         await watchStopSignals().requested;
       } finally {

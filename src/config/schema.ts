@@ -125,6 +125,22 @@ export const fileConfigSchema = z
       })
       .strict()
       .default({ botNamespace: 'netpol-responder', fieldManager: 'netpol-responder', applyRetries: 3, applyRetryDelayMs: 200 }),
+    containment: z
+      .object({
+        /** Priority of the quarantine AdminNetworkPolicy (0 is the highest precedence; 1000 the lowest). */
+        anpPriority: z.number().int().min(0).max(1000).default(0),
+        argocd: z
+          .object({
+            /** Set argocd.argoproj.io/skip-reconcile on the Argo CD Application of a patched policy while contained (needs get/patch on applications). */
+            skipReconcile: z.boolean().default(false),
+            /** Where Applications live when a tracking id does not say. */
+            namespace: dns1123Label.default('argocd'),
+          })
+          .strict()
+          .default({ skipReconcile: false, namespace: 'argocd' }),
+      })
+      .strict()
+      .default({ anpPriority: 0, argocd: { skipReconcile: false, namespace: 'argocd' } }),
     playbook: z
       .object({ path: z.string().min(1).default(DEFAULT_PLAYBOOK_PATH) })
       .strict()

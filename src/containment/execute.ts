@@ -25,6 +25,27 @@ export interface ContainmentDeps {
   log: Logger;
 }
 
+export interface ContainmentSettings {
+  fieldManager: string;
+  applyRetries: number;
+  applyRetryDelayMs: number;
+  containment: { anpPriority: number; argocdSkipReconcile: boolean; argocdNamespace: string };
+}
+
+export function containmentDeps(cluster: Pick<KubeGateway, 'objects'>, ledger: ContainmentLedger, settings: ContainmentSettings, log: Logger, sleep: (ms: number) => Promise<void>): ContainmentDeps {
+  return {
+    objects: cluster.objects.bind(cluster),
+    ledger,
+    fieldManager: settings.fieldManager,
+    retries: settings.applyRetries,
+    retryDelayMs: settings.applyRetryDelayMs,
+    sleep,
+    argocdSkipReconcile: settings.containment.argocdSkipReconcile,
+    argocdNamespace: settings.containment.argocdNamespace,
+    log,
+  };
+}
+
 /** Concurrent edits are re-read and retried this many times before giving up. */
 const CONFLICT_RETRIES = 8;
 

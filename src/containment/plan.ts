@@ -80,6 +80,15 @@ function affectsIngress(policy: PolicyView): boolean {
   return Array.isArray(types) && types.length > 0 ? types.includes('Ingress') : true;
 }
 
+function hasAllowRules(policy: PolicyView): boolean {
+  return (policy.spec?.ingress?.length ?? 0) > 0 || (policy.spec?.egress?.length ?? 0) > 0;
+}
+
+function whyExcluded(policy: PolicyView, mode: ExclusionMode): string {
+  if (mode === 'external-ingress') return 'lets traffic from outside the cluster in to pods in scope';
+  return hasAllowRules(policy) ? 'selects pods in scope, so its allow rules would keep working' : 'selects pods in scope (it allows nothing; excluded so the quarantine is the only policy left selecting them)';
+}
+
 export function planFootprint(input: { incidentId: string; labelSelector?: LabelSelectorSpec; pods: readonly PodView[]; policies: readonly PolicyView[]; mode: ExclusionMode }): ContainmentFootprint {
   const scope = input.pods.filter((p) => podInScope(p, input.labelSelector));
   const name = (p: PodView): string => p.metadata?.name ?? '?';
@@ -101,7 +110,7 @@ export function planFootprint(input: { incidentId: string; labelSelector?: Label
       name: policy.metadata?.name ?? '?',
       resourceVersion: policy.metadata?.resourceVersion ?? '',
       selects: selected.slice(0, 5).map(name),
-      why: input.mode === 'external-ingress' ? 'lets traffic from outside the cluster in to pods in scope' : 'selects pods in scope, so its allow rules would keep working',
+      why: whyExcluded(policy, input.mode),
       gitops: gitOpsOwners(policy),
     });
   }

@@ -6,6 +6,7 @@ import { buildIndex, openConnections, type LiveObjects, type OpenConnection } fr
 import type { LabelSelectorSpec } from '../incident/model.js';
 import { withoutExclusion } from './exclusion.js';
 import { isOurObject } from './plan.js';
+import { canonicalJson } from './readback.js';
 
 export interface ScopeView {
   namespace: string;
@@ -54,11 +55,28 @@ export function scopeConnectivity(live: LiveObjects, scope: ScopeView): string[]
   return result.open.map((o) => `${o.direction === 'egress' ? '->' : '<-'} ${o.peer.id} : ${o.conns.toString()}`).sort();
 }
 
-/** Connectivity lines in one list and not in the other. */
-export function connectivityDifference(before: readonly string[], after: readonly string[]): { lost: string[]; gained: string[] } {
-  const a = new Set(before);
-  const b = new Set(after);
-  return { lost: before.filter((l) => !b.has(l)), gained: after.filter((l) => !a.has(l)) };
+export interface ConnectivityDifference {
+  /** Peers open before and closed now. */
+  lost: string[];
+  /** Peers closed before and open now. */
+  gained: string[];
+  /** Peers open both times with other connections: `-> peer : before → after`. */
+  changed: string[];
+}
+
+/** Compares two scopeConnectivity lists peer by peer (`-> peer : conns`). */
+export function connectivityDifference(before: readonly string[], after: readonly string[]): ConnectivityDifference {
+  const split = (lines: readonly string[]): Map<string, string> => new Map(lines.map((l) => [l.slice(0, l.lastIndexOf(' : ')), l.slice(l.lastIndexOf(' : ') + 3)] as [string, string]));
+  const a = split(before);
+  const b = split(after);
+  const out: ConnectivityDifference = { lost: [], gained: [], changed: [] };
+  for (const [peer, conns] of a) {
+    const now = b.get(peer);
+    if (now === undefined) out.lost.push(`${peer} : ${conns}`);
+    else if (now !== conns) out.changed.push(`${peer} : ${conns} → ${now}`);
+  }
+  for (const [peer, conns] of b) if (!a.has(peer)) out.gained.push(`${peer} : ${conns}`);
+  return out;
 }
 
 type Obj = { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string> | null } | null; spec?: unknown };
@@ -75,7 +93,7 @@ export function policyFingerprint(live: LiveObjects): string {
       if (!obj || isOurObject(obj as never)) continue;
       let spec = obj.spec as Record<string, unknown> | undefined;
       if (kind === 'NetworkPolicy' && spec) spec = { ...spec, podSelector: withoutExclusion(spec.podSelector) };
-      entries.push(`${kind}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name ?? '')}=${canonical(spec ?? null)}`);
+      entries.push(`${kind}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name ?? '')}=${canonicalJson(spec ?? null)}`);
     }
   };
   add('NetworkPolicy', live.networkPolicies);
@@ -83,15 +101,4 @@ export function policyFingerprint(live: LiveObjects): string {
   add('BaselineAdminNetworkPolicy', live.baselineAdminNetworkPolicies);
   add('CiliumNetworkPolicy', live.ciliumNetworkPolicies);
   return createHash('sha256').update(entries.sort().join('\n')).digest('hex');
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }

@@ -212,12 +212,23 @@ export function completeStep(incident: Incident, stepId: string, result: Record<
   };
 }
 
-export function failStep(incident: Incident, stepId: string, error: string, now: Date): Transition {
+/**
+ * The step failed. With containment still in force (applied, but not proven), the incident stays
+ * open and holds its scope, so the containment can be lifted; otherwise the incident has failed.
+ */
+export function failStep(incident: Incident, stepId: string, error: string, now: Date, inForce?: { containment: ContainmentState; events: TimelineEvent[] }): Transition {
   const step = stepOf(incident, stepId);
   const at = now.toISOString();
+  const events: TimelineEvent[] = [...(inForce?.events ?? []), { at, type: 'step.failed', actor: botActor, step: stepId, summary: `Step failed: ${error}`, data: { error } }];
+  if (inForce) {
+    return {
+      incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { currentStep: null, containment: inForce.containment }),
+      events,
+    };
+  }
   return {
     incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { status: 'failed', currentStep: null }),
-    events: [{ at, type: 'step.failed', actor: botActor, step: stepId, summary: `Step failed: ${error}`, data: { error } }],
+    events,
     releaseScope: true,
   };
 }

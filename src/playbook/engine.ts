@@ -27,9 +27,14 @@ import { describeScope, postmortemFileName, renderPostmortem, type ExportFormat 
 import { actorUserId, botActor, slackActor } from '../timeline/types.js';
 import type { Playbook, PlaybookStep } from './schema.js';
 import type { AnomalyLookup, ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
+import { ContainmentNotProven } from './steps/contain.js';
+import { ContainmentRunner } from './containment-runner.js';
+import type { ContainmentLedger } from '../containment/ledger.js';
 
 export interface EngineDeps {
   store: IncidentStore;
+  /** Where containment records what it changed, for re-runs and the lift. */
+  ledger: ContainmentLedger;
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;
@@ -61,10 +66,13 @@ export function newIncidentId(now: Date): string {
 export class IncidentEngine {
   private readonly clock: () => Date;
   private readonly sleep: (ms: number) => Promise<void>;
+  /** Containment after the contain step: time box, lift approvals, the verified lift. */
+  readonly containment: ContainmentRunner;
 
   constructor(private readonly deps: EngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.sleep = deps.sleep ?? sleep;
+    this.containment = new ContainmentRunner({ ...deps, clock: this.clock, sleep: this.sleep, publish: (id) => this.publish(id) });
   }
 
   get playbook(): Playbook {
@@ -81,6 +89,12 @@ export class IncidentEngine {
         return this.remind(job.data.incidentId, job.data.stepId, job.data.reminder);
       case 'export':
         return this.export(job.data);
+      case 'lift':
+        return this.containment.lift(job.data.incidentId);
+      case 'containment-expire':
+        return this.containment.expire(job.data.incidentId, job.data.expiresAt);
+      case 'containment-expiry-reminder':
+        return this.containment.remindExpiry(job.data.incidentId, job.data.expiresAt);
     }
   }
 
@@ -171,8 +185,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {
@@ -194,15 +208,19 @@ export class IncidentEngine {
     const step = this.definition(stepId);
     try {
       const outcome = await this.handler(step).execute(this.context(incident, step, log));
-      const done = await this.deps.store.transition(incidentId, (i) => completeStep(i, stepId, outcome.result, outcome.events, this.clock()));
+      const done = await this.deps.store.transition(incidentId, (i) => completeStep(i, stepId, outcome.result, outcome.events, this.clock(), outcome.containment));
       log.info({ result: outcome.result.summary }, 'step completed');
       await this.publish(incidentId);
+      if (done && outcome.containment) await this.containment.scheduleTimeBox(done.incident);
       const next = done?.incident.currentStep;
       if (done && next && done.incident.steps[next]?.status === 'pending') await this.prepareStep(done.incident, next);
     } catch (error) {
       log.error({ err: error }, 'step failed');
-      await this.deps.store.transition(incidentId, (i) => (i.status === 'open' ? failStep(i, stepId, (error as Error).message, this.clock()) : null));
+      // Containment applied but not proven stays in force (and liftable): the incident stays open.
+      const inForce = error instanceof ContainmentNotProven ? { containment: error.containment, events: error.events } : undefined;
+      const failed = await this.deps.store.transition(incidentId, (i) => (i.status === 'open' ? failStep(i, stepId, (error as Error).message, this.clock(), inForce) : null));
       await this.publish(incidentId);
+      if (failed && inForce) await this.containment.scheduleTimeBox(failed.incident);
     }
   }
 

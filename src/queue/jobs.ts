@@ -8,7 +8,12 @@ export type IncidentJob =
   | { name: 'run-step'; data: { incidentId: string; stepId: string; attempt: number } }
   | { name: 'remind'; data: { incidentId: string; stepId: string; reminder: number } }
   | { name: 'anomaly-alert'; data: { anomalyId: string } }
-  | { name: 'export'; data: { incidentId: string; format: ExportFormat; userId: string; channel: string; responseUrl?: string; requestId: string } };
+  | { name: 'export'; data: { incidentId: string; format: ExportFormat; userId: string; channel: string; responseUrl?: string; requestId: string } }
+  /** Lifts the incident's containment (approved, expired or "Lift now"); attempt counts failed lifts. */
+  | { name: 'lift'; data: { incidentId: string; attempt: number } }
+  /** Fires when the containment time box runs out; expiresAt tells a stale job from a current one. */
+  | { name: 'containment-expire'; data: { incidentId: string; expiresAt: string } }
+  | { name: 'containment-expiry-reminder'; data: { incidentId: string; expiresAt: string } };
 
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
 export function jobIdOf(job: IncidentJob): string {
@@ -23,5 +28,11 @@ export function jobIdOf(job: IncidentJob): string {
       return `anomaly.${job.data.anomalyId.replace(/:/g, '_')}`;
     case 'export':
       return `export.${job.data.incidentId}.${job.data.requestId}`;
+    case 'lift':
+      return `${job.data.incidentId}.lift.${job.data.attempt}`;
+    case 'containment-expire':
+      return `${job.data.incidentId}.expire.${Date.parse(job.data.expiresAt)}`;
+    case 'containment-expiry-reminder':
+      return `${job.data.incidentId}.expiry-reminder.${Date.parse(job.data.expiresAt)}`;
   }
 }

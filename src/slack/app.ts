@@ -11,6 +11,7 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { describeScope } from '../timeline/render.js';
 import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
 import { HELP_TEXT, parseNetpolCommand } from './commands.js';
+import { KEEP_ACTION, LIFT_ACTION, LIFT_NOW_ACTION, parseIncidentButton } from './contain-blocks.js';
 import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
 import type { AnomalyDesk } from '../anomaly/desk.js';
@@ -180,6 +181,19 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       }
       const result = await engine.decide({ ...value, userId: body.user.id, decision });
       if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+    });
+  }
+
+  for (const [actionId, act] of [
+    [LIFT_ACTION, (id: string, user: string) => engine.containment.decideLift(id, user)],
+    [KEEP_ACTION, (id: string, user: string) => engine.containment.keep(id, user)],
+    [LIFT_NOW_ACTION, (id: string, user: string) => engine.containment.liftNow(id, user)],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
+      const result = incidentId ? await act(incidentId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+      await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
 

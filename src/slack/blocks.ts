@@ -1,18 +1,15 @@
 // Block Kit for the incident message and its thread replies. Pure: incident state in, JSON out.
-import { stringify as toYaml } from 'yaml';
 import type { Incident, StepState } from '../incident/model.js';
 import type { Playbook } from '../playbook/schema.js';
 import { requiredApprovals } from '../playbook/schema.js';
 import { describeScope } from '../timeline/render.js';
 import type { TimelineEvent } from '../timeline/types.js';
 import { actorUserId } from '../timeline/types.js';
+import { escapeMrkdwn, listOf, section } from './block-text.js';
+import { containmentBlocks, containProposalBlocks } from './contain-blocks.js';
 
 export const APPROVE_ACTION = 'netpol_approve';
 export const REJECT_ACTION = 'netpol_reject';
-
-/** Slack limits: 3000 characters per section text, 50 blocks per message. */
-const SECTION_LIMIT = 3000;
-const LIST_LIMIT = 10;
 
 export interface Block {
   type: string;
@@ -29,24 +26,7 @@ export interface ApprovalButtonValue {
   stepId: string;
 }
 
-function truncate(text: string, limit = SECTION_LIMIT): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 20)}\n… (truncated)`;
-}
-
-/** Slack mrkdwn treats &, < and > specially; user-supplied text must not inject mentions or links. */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function section(text: string): Block {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text) } };
-}
-
-function listOf(items: string[], total = items.length): string {
-  if (items.length === 0) return '_none_';
-  const shown = items.slice(0, LIST_LIMIT).map((i) => `\`${escapeMrkdwn(i)}\``).join(', ');
-  return total > LIST_LIMIT ? `${shown} and ${total - LIST_LIMIT} more` : shown;
-}
+export { escapeMrkdwn };
 
 const statusLine: Record<Incident['status'], string> = {
   open: ':large_orange_circle: Open',
@@ -117,22 +97,14 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
       `*Pods in scope (${podCount})*: ${listOf(pods.map((p) => p.name), podCount)}`,
       `*NetworkPolicies selecting them (${policies.length})*: ${listOf(policies.map((p) => p.name))}`,
     ];
-    if (stillAllowing.length > 0) {
-      lines.push(
-        `:warning: NetworkPolicies are additive: the allow rules of ${listOf(stillAllowing)} keep working next to the deny-all. ` +
-          'Containment cuts every connection that no other policy allows; restoring known-good policies is the next step.',
-      );
+    // Evidence recorded before strategies existed: the additive deny-all's warning.
+    if (stillAllowing.length > 0 && !evidence.strategy) {
+      lines.push(`:warning: NetworkPolicies are additive: the allow rules of ${listOf(stillAllowing)} keep working next to the deny-all.`);
     }
     blocks.push(section(lines.join('\n')));
-    const radius = evidence.blastRadius as BlastRadiusEvidence | undefined;
-    if (radius && current?.status === 'awaiting-approval') blocks.push(section(blastRadiusText(radius)));
-    const proposed = evidence.proposedPolicy;
-    if (proposed && current?.status === 'awaiting-approval') {
-      const dryRun = evidence.dryRun as { ok: boolean; error?: string } | undefined;
-      blocks.push(section(`*Proposed emergency deny-all* (server-side dry run: ${dryRun?.ok ? ':white_check_mark: valid' : `:x: ${escapeMrkdwn(dryRun?.error ?? 'not run')}`})`));
-      blocks.push(section(`\`\`\`${truncate(toYaml(proposed), SECTION_LIMIT - 10)}\`\`\``));
-    }
+    if (current?.status === 'awaiting-approval') blocks.push(...containProposalBlocks(evidence));
   }
+  blocks.push(...containmentBlocks(incident));
 
   if (incident.status === 'open' && incident.currentStep && current?.status === 'awaiting-approval') {
     const value: ApprovalButtonValue = { incidentId: incident.id, stepId: incident.currentStep };
@@ -166,33 +138,6 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
   });
   const text = `NetworkPolicy incident ${incident.id} (${incident.status}): ${describeScope(incident)}`;
   return { text, blocks };
-}
-
-/** The blast radius as stored in the evidence: recorded by whichever version ran, so every field may be missing. */
-interface BlastRadiusEvidence {
-  cut?: string[];
-  cutCount?: number;
-  stillAllowed?: string[];
-  stillAllowedCount?: number;
-  keptByDenyAll?: string[];
-  keptByDenyAllCount?: number;
-  error?: string;
-}
-
-function blastRadiusText(radius: BlastRadiusEvidence): string {
-  if (radius.error) return `*Blast radius*: not computed (${escapeMrkdwn(radius.error)})`;
-  const block = (lines: string[], total: number): string =>
-    lines.length === 0 ? '_none_' : `\`\`\`${lines.map(escapeMrkdwn).join('\n')}${total > lines.length ? `\n… and ${total - lines.length} more` : ''}\`\`\``;
-  const kept = radius.keptByDenyAll ?? [];
-  const keptCount = radius.keptByDenyAllCount ?? kept.length;
-  return [
-    `*The deny-all cuts ${radius.cutCount ?? 0} connection${radius.cutCount === 1 ? '' : 's'}:*`,
-    block(radius.cut ?? [], radius.cutCount ?? 0),
-    `*Still allowed by other policies (${radius.stillAllowedCount ?? 0}):*`,
-    block(radius.stillAllowed ?? [], radius.stillAllowedCount ?? 0),
-    // The deny-all's own DNS exception keeps these open, not another policy: said apart so nobody hunts for that policy.
-    ...(keptCount > 0 ? [`*Kept by the deny-all's DNS exception (${keptCount}):*`, block(kept, keptCount)] : []),
-  ].join('\n');
 }
 
 /** One timeline event as a thread reply. */

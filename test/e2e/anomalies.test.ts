@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectorHasReadHistory, WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from '../../src/slack/anomaly-blocks.js';
 import type { SimMessage } from '../../src/sim/slack/index.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
@@ -45,7 +45,7 @@ describe('anomalies into incidents', () => {
     expect(incident.anomalyIds).toHaveLength(1);
     expect(incident.scope).toMatchObject({ namespace: 'db', selector: 'app=postgres' });
     await click(env, incidentMessage, DEMO_USERS.approver.id);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     const policy = env.kube.get('NetworkPolicy', 'db', `netpol-responder-quarantine-${incidentId}`) as { spec: { podSelector: unknown } };
     expect(policy.spec.podSelector).toEqual({ matchLabels: { app: 'postgres' } });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startKubeApiServer } from '../../src/sim/kube/index.js';
 import { shopObjects } from '../../src/sim/scenarios/shop.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
-import { startTestEnvironment, openIncident, click, DEMO_USERS, waitForStatus } from '../helpers/environment.js';
+import { startTestEnvironment, openIncident, click, DEMO_USERS, waitForContained } from '../helpers/environment.js';
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 60_000 });
@@ -106,7 +106,7 @@ describe('netpol-responder CLI', () => {
     try {
       const { incidentId, message } = await openIncident(env, 'incident db -- cli export');
       await click(env, message, DEMO_USERS.approver.id);
-      await waitForStatus(env, incidentId, 'completed');
+      await waitForContained(env, incidentId);
       const out = temp();
       const config = join(out, 'config.yaml');
       writeFileSync(config, `redis:\n  keyPrefix: ${prefix}\n`);

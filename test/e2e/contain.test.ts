@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
@@ -19,7 +19,7 @@ describe('confirm & contain, end to end', () => {
 
     const result = await click(env, message, DEMO_USERS.approver.id);
     expect(result.status).toBe(200);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     const policy = env.kube.get('NetworkPolicy', 'db', `netpol-responder-quarantine-${incidentId}`) as unknown as { spec: Record<string, unknown>; metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
     expect(policy.spec.podSelector).toEqual({});
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 
 interface Run {
@@ -71,7 +71,7 @@ beforeAll(async () => {
   const opened = await openIncident(env, 'incident db -- export names');
   incidentId = opened.incidentId;
   await click(env, opened.message, DEMO_USERS.approver.id);
-  await waitForStatus(env, incidentId, 'completed');
+  await waitForContained(env, incidentId);
 }, 60_000);
 afterAll(() => env?.stop());
 

@@ -8,7 +8,7 @@ import { RedisUnreachableError } from '../../src/redis/connect.js';
 import { freePort } from '../../src/redis/throwaway.js';
 import { startBot } from '../../src/runtime.js';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus, waitForContained } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment | undefined;
 afterEach(async () => {
@@ -34,7 +34,7 @@ describe('Kubernetes API errors while applying', () => {
     const { incidentId, message } = await openIncident(env, 'incident db -- flaky api');
     env.kube.injectFault({ verb: 'patch', resource: 'networkpolicies', status: 500, times: 2, message: 'etcd leader changed' });
     await click(env, message, DEMO_USERS.approver.id);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     expect(realApplies(env, incidentId).map((r) => r.status)).toEqual([500, 500, 201]);
     const applied = (await env.bot!.store.timeline(incidentId)).find((e) => e.type === 'policy.applied');
     expect(applied?.summary).toContain('3 attempts');
@@ -108,7 +108,7 @@ describe('approval rules from the playbook', () => {
     await click(env, message, DEMO_USERS.approver.id);
     await env.slack.waitFor((c) => c.seq > seen && c.kind === 'response_url' && String(c.args.text).includes('second, different approver'), 5000);
     await click(env, message, DEMO_USERS.secondApprover.id); // approver through the user group
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     const policy = env.kube.get('NetworkPolicy', 'db', quarantine(incidentId)) as { metadata: { annotations: Record<string, string> } };
     expect(policy.metadata.annotations['netpol-responder.io/approved-by']).toBe(`${DEMO_USERS.approver.id},${DEMO_USERS.secondApprover.id}`);
   });
@@ -128,7 +128,7 @@ describe('approval rules from the playbook', () => {
     env = await startTestEnvironment({ playbookPath: playbookWith('{ rule: none }') });
     const result = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: 'C0INCIDENTS', text: 'incident db -- auto' });
     const incidentId = /Opening incident `([a-z0-9-]+)`/.exec(result.body)![1]!;
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     expect(env.kube.get('NetworkPolicy', 'db', quarantine(incidentId))).toBeDefined();
   });
 });

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 
 const lines: Record<string, unknown>[] = [];
 const sink = new Writable({
@@ -24,7 +24,7 @@ describe('structured logs', () => {
     const { incidentId, message } = await openIncident(env, 'incident db -- logging');
     await click(env, message, DEMO_USERS.outsider.id);
     await click(env, message, DEMO_USERS.approver.id);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     await new Promise((r) => setTimeout(r, 100));
     const about = lines.filter((l) => JSON.stringify(l).includes(incidentId));
     const messages = about.map((l) => l.msg);

@@ -4,7 +4,7 @@
 // signal exits at once.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 import { spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
 
 let env: EmbeddedEnvironment;
@@ -84,7 +84,7 @@ describe('stopping a worker with a step in flight', () => {
     expect(code).toBe(0);
     expect(ms).toBeLessThan(10_000);
     // Completed by this worker before it exited: nobody else was running.
-    await waitForStatus(env, incidentId, 'completed', 1000);
+    await waitForContained(env, incidentId, 1000);
     expect(realApplies(incidentId).map((r) => r.status)).toEqual([503, 201]);
     expect(await timelineTypes(incidentId)).not.toContain('step.resumed');
     expect(worker.logs().find((l) => l.msg === 'stopped')).toMatchObject({ handedBack: [] });
@@ -104,7 +104,7 @@ describe('stopping a worker with a step in flight', () => {
 
     const takenOverAt = Date.now();
     await startWorker(50, 10_000);
-    await waitForStatus(env, incidentId, 'completed', 15_000);
+    await waitForContained(env, incidentId, 15_000);
     // Well before the 30 s lock would have expired: the job was waiting, not stalled.
     expect(Date.now() - takenOverAt).toBeLessThan(15_000);
     expect(realApplies(incidentId).map((r) => r.status)).toEqual([503, 201]);

@@ -1,7 +1,7 @@
 // The Slack surface against hostile and mistaken input: every refusal is clear and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, incidentMessageFor, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, incidentMessageFor, openIncident, startTestEnvironment, waitForStatus, waitForContained } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
@@ -162,7 +162,7 @@ describe('approval buttons', () => {
       click(env, message, DEMO_USERS.secondApprover.id),
     ]);
     expect(results.map((r) => r.status)).toEqual([200, 200, 200]);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     const incident = await env.bot!.store.require(incidentId);
     expect(incident.steps.contain?.approvals).toHaveLength(1);
     const applies = env.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`netpol-responder-quarantine-${incidentId}`) && !r.query.dryRun);
@@ -195,7 +195,7 @@ describe('export from Slack', () => {
   it('uploads the postmortem to the incident thread', async () => {
     const { incidentId, message } = await openIncident(env, 'incident api app=orders,tier=backend -- export me');
     await click(env, message, DEMO_USERS.approver.id);
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
     await slash(`export ${incidentId} json`);
     const upload = await env.slack.waitFor((c) => c.method === 'files.completeUploadExternal' && JSON.stringify(c.args).includes(incidentId), 5000);
     expect(JSON.stringify(upload.args)).toContain(message.ts);

@@ -2,7 +2,7 @@
 // incident runs end to end over it against the simulated cluster.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 
 let env: EmbeddedEnvironment;
 beforeAll(async () => {
@@ -32,7 +32,7 @@ describe('the bot over Socket Mode', () => {
     expect(result.status).toBe(200);
     expect(result.ackMs).toBeLessThan(3000);
     expect(JSON.parse(result.rawBody)).toMatchObject({ type: 'interactive', payload: { type: 'block_actions', user: { id: DEMO_USERS.approver.id } } });
-    await waitForStatus(env, incidentId, 'completed');
+    await waitForContained(env, incidentId);
 
     const policy = env.kube.get('NetworkPolicy', 'db', `netpol-responder-quarantine-${incidentId}`) as unknown as {
       spec: Record<string, unknown>;

@@ -2,7 +2,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment, waitForContained } from '../helpers/environment.js';
 import { startWorkerProcess, stopProcess, writeWorkerConfig } from '../helpers/worker-process.js';
 
 let env: EmbeddedEnvironment;
@@ -50,7 +50,7 @@ describe('worker crash in the middle of containment', () => {
     expect(env.kube.get('NetworkPolicy', 'db', name)).toBeUndefined();
 
     startWorker();
-    await waitForStatus(env, incidentId, 'completed', 20_000);
+    await waitForContained(env, incidentId, 20_000);
     expect(realApplies().map((r) => r.status)).toEqual([503, 201]);
     const timeline = await env.bot!.store.timeline(incidentId);
     expect(timeline.map((e) => e.type)).toEqual(expect.arrayContaining(['step.started', 'step.resumed', 'policy.applied', 'policy.confirmed', 'incident.completed']));

@@ -40,3 +40,16 @@ export async function waitForStatus(env: EmbeddedEnvironment, incidentId: string
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Waits until the incident's containment is in force (the contain step finished and proved it). */
+export async function waitForContained(env: EmbeddedEnvironment, incidentId: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const incident = await env.bot!.store.get(incidentId);
+    if (incident?.containment?.status === 'active' && incident.status === 'open') return;
+    if (Date.now() > deadline) {
+      throw new Error(`incident ${incidentId} is ${incident?.status ?? 'missing'} with containment ${incident?.containment?.status ?? 'none'}, expected contained`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

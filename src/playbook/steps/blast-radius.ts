@@ -1,16 +1,17 @@
-// What the emergency deny-all would change, computed by the policy engine over the live pods and
-// policies: which connections it cuts, which stay allowed because NetworkPolicies are additive
-// (another policy that selects the same pods still allows them), and which the deny-all keeps open
-// itself (its DNS exception). Pure.
-import { buildIndex, connectivity, diffConnectivity, formatConnections, type Connection } from '../../policy/index.js';
+// What containment would change, computed by the policy engine over the live objects and the
+// objects as they will be: which connections it cuts, which stay allowed by other policies (with
+// the additive deny-all, every allow rule of another policy selecting the same pods), and which
+// the quarantine keeps open itself (its DNS exception). Pure.
+import { buildIndex, connectivity, diffConnectivity, formatConnections, type Connection, type LiveObjects } from '../../policy/index.js';
 import { workloadId } from '../../policy/model.js';
 
 export interface BlastRadiusInput {
-  namespaces: readonly unknown[];
-  pods: readonly unknown[];
-  policies: readonly unknown[];
-  /** The deny-all the bot proposes. */
-  proposed: unknown;
+  /** The live objects now. */
+  before: LiveObjects;
+  /** The live objects once containment is applied (see projectContainment). */
+  after: LiveObjects;
+  /** The objects containment creates, so their own exceptions (kept DNS) can be told apart. */
+  created: readonly unknown[];
   /** The pods in scope, as namespace and name. */
   scopePods: readonly { namespace: string; name: string }[];
 }
@@ -29,12 +30,37 @@ export interface BlastRadius {
 /** Lists in Slack and in the record are capped; counts tell how many there were. */
 export const BLAST_RADIUS_LIMIT = 25;
 
-/** The deny-all without its allow rules: same pods isolated the same ways, nothing let through. */
-function withoutAllowRules(policy: unknown): unknown {
-  if (typeof policy !== 'object' || policy === null) return policy;
-  const spec = (policy as { spec?: unknown }).spec;
-  if (typeof spec !== 'object' || spec === null) return policy;
-  return { ...policy, spec: { ...spec, ingress: [], egress: [] } };
+/** One of our objects without the rules that let anything through: isolation only. */
+function withoutAllowRules(object: unknown): unknown {
+  if (typeof object !== 'object' || object === null) return object;
+  const obj = object as { kind?: string; spec?: Record<string, unknown> };
+  if (!obj.spec) return object;
+  switch (obj.kind) {
+    case 'NetworkPolicy':
+      return { ...obj, spec: { ...obj.spec, ingress: [], egress: [] } };
+    case 'AdminNetworkPolicy': {
+      const deny = (rules: unknown): unknown[] => (Array.isArray(rules) ? rules.filter((r) => (r as { action?: string }).action !== 'Allow') : []);
+      return { ...obj, spec: { ...obj.spec, ingress: deny(obj.spec.ingress), egress: deny(obj.spec.egress) } };
+    }
+    case 'CiliumNetworkPolicy': {
+      // Deny wins in Cilium: denying everything both ways is isolation with no exception.
+      const { ingress: _i, egress: _e, ...rest } = obj.spec;
+      return { ...obj, spec: { ...rest, ingressDeny: [{ fromEntities: ['all'] }], egressDeny: [{ toEntities: ['all'] }] } };
+    }
+    default:
+      return object;
+  }
+}
+
+function replaceCreated(live: LiveObjects, created: readonly unknown[]): LiveObjects {
+  const ours = new Set(created);
+  const swap = (items: readonly unknown[] | undefined): unknown[] => (items ?? []).map((o) => (ours.has(o) ? withoutAllowRules(o) : o));
+  return {
+    ...live,
+    networkPolicies: swap(live.networkPolicies),
+    adminNetworkPolicies: swap(live.adminNetworkPolicies),
+    ciliumNetworkPolicies: swap(live.ciliumNetworkPolicies),
+  };
 }
 
 export function blastRadius(
@@ -42,9 +68,9 @@ export function blastRadius(
   limit = BLAST_RADIUS_LIMIT,
 ): BlastRadius & { cutCount: number; stillAllowedCount: number; keptByDenyAllCount: number } {
   const options = { external: true, externalRanges: 'merged' as const };
-  const before = buildIndex({ namespaces: input.namespaces, pods: input.pods, networkPolicies: input.policies });
-  const after = buildIndex({ namespaces: input.namespaces, pods: input.pods, networkPolicies: [...input.policies, input.proposed] });
-  const bare = buildIndex({ namespaces: input.namespaces, pods: input.pods, networkPolicies: [...input.policies, withoutAllowRules(input.proposed)] });
+  const before = buildIndex(input.before);
+  const after = buildIndex(input.after);
+  const bare = buildIndex(replaceCreated(input.after, input.created));
 
   const scope = new Set<string>();
   for (const { namespace, name } of input.scopePods) {
@@ -55,8 +81,8 @@ export function blastRadius(
 
   const diff = diffConnectivity(connectivity(before.index, options), connectivity(after.index, options));
   const cut = diff.closed.filter((c) => scope.has(c.src) || scope.has(c.dst)).map((c) => `${c.src} => ${c.dst} : ${c.closed.toString()}`);
-  // What other policies keep is what stays open under a deny-all with no exception at all; what the
-  // exception adds on top of that is the deny-all's own doing, not another policy's.
+  // What other policies keep is what stays open when our objects let nothing through; what our
+  // exceptions (kept DNS) add on top of that is the quarantine's own doing, not another policy's.
   const keptByOthers = connectivity(bare.index, options).filter(touchesScope);
   const remaining = connectivity(after.index, options).filter(touchesScope);
   const stillAllowed = formatConnections(keptByOthers, 'txt').split('\n').filter(Boolean);

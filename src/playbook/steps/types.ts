@@ -1,20 +1,14 @@
 // The contract between the generic step runner and the handlers that do a step's work.
-import type { Incident } from '../../incident/model.js';
+import type { ContainmentSettings } from '../../containment/execute.js';
+import type { ContainmentLedger } from '../../containment/ledger.js';
+import type { ContainmentState, Incident } from '../../incident/model.js';
+import type { KubeGateway } from '../../kube/index.js';
 import type { Logger } from '../../log.js';
 import type { TimelineEvent } from '../../timeline/types.js';
 import type { Playbook, PlaybookStep } from '../schema.js';
 
-/** What a step handler needs from the cluster; the kube adapter implements it. */
-export interface ClusterAccess {
-  namespaceExists(name: string): Promise<boolean>;
-  listNamespaces(): Promise<object[]>;
-  listAllPods(): Promise<object[]>;
-  listAllNetworkPolicies(): Promise<object[]>;
-  listPods(namespace: string, labelSelector?: string): Promise<PodLike[]>;
-  listNetworkPolicies(namespace: string): Promise<PolicyLike[]>;
-  getNetworkPolicy(namespace: string, name: string): Promise<PolicyLike | undefined>;
-  applyNetworkPolicy(policy: object, opts: { fieldManager: string; dryRun?: boolean; force?: boolean }): Promise<PolicyLike>;
-}
+/** What a step handler needs from the cluster: the kube adapter (src/kube). */
+export type ClusterAccess = KubeGateway;
 
 export interface PodLike {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
@@ -41,11 +35,7 @@ export interface AnomalyLookup {
   forIncident(incident: Incident): Promise<AnomalySummary[]>;
 }
 
-export interface StepSettings {
-  fieldManager: string;
-  applyRetries: number;
-  applyRetryDelayMs: number;
-}
+export type StepSettings = ContainmentSettings;
 
 export interface StepContext {
   incident: Incident;
@@ -54,6 +44,8 @@ export interface StepContext {
   cluster: ClusterAccess;
   anomalies?: AnomalyLookup;
   settings: StepSettings;
+  /** Where containment records what it changes (absent: steps that change nothing). */
+  ledger?: ContainmentLedger;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;
@@ -62,6 +54,8 @@ export interface StepContext {
 export interface StepOutcome {
   result: Record<string, unknown> & { summary: string };
   events: TimelineEvent[];
+  /** Containment the step put in force: it outlives the step, until lifted. */
+  containment?: ContainmentState;
 }
 
 export interface StepHandler {

@@ -32,7 +32,6 @@ export const SHOP_POLICIES = {
 } as const;
 
 /** Pod IPs are fixed so flows and verdicts in other scenario files can name them. */
-/** Pod IPs are fixed so flows and verdicts in other scenario files can name them. */
 export const SHOP_POD_IPS: Record<string, string> = {
   [SHOP_PODS.web[0]]: '10.244.1.11',
   [SHOP_PODS.web[1]]: '10.244.2.12',
@@ -43,6 +42,17 @@ export const SHOP_POD_IPS: Record<string, string> = {
   [SHOP_PODS.redis]: '10.244.1.32',
   [SHOP_PODS.kubeDns]: '10.244.0.10',
 };
+
+/**
+ * The over-permissive policy of the demo's incident: someone opens all egress of namespace db "to
+ * debug a backup job". NetworkPolicies are additive, so a deny-all next to it cuts nothing.
+ */
+export const ALLOW_ALL_EGRESS = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'allow-all-egress', namespace: 'db', annotations: { 'shop.example/reason': 'debug the backup job' } },
+  spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{}] },
+} as const;
 
 export const SHOP_NODES = { controlPlane: 'shop-control-plane', worker1: 'shop-worker-1', worker2: 'shop-worker-2' } as const;
 

@@ -119,7 +119,12 @@ describe('containment proof by the engine', () => {
     const before = scopeConnectivity(shop([allowAllEgress]), { namespace: 'db', labelSelector: { matchLabels: { app: 'postgres' } } });
     const after = scopeConnectivity(shop(), { namespace: 'db', labelSelector: { matchLabels: { app: 'postgres' } } });
     const diff = connectivityDifference(before, after);
-    expect(diff.lost.length).toBeGreaterThan(0);
-    expect(connectivityDifference(before, before)).toEqual({ lost: [], gained: [] });
+    expect(diff.lost.length + diff.changed.length).toBeGreaterThan(0);
+    expect(connectivityDifference(before, before)).toEqual({ lost: [], gained: [], changed: [] });
+    expect(connectivityDifference(['-> a : TCP 1', '-> b : All Connections'], ['-> b : TCP 53', '-> c : UDP 9'])).toEqual({
+      lost: ['-> a : TCP 1'],
+      changed: ['-> b : All Connections → TCP 53'],
+      gained: ['-> c : UDP 9'],
+    });
   });
 });

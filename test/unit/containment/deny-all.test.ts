@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { buildQuarantinePolicy, canonicalJson, enforcesSameRules, quarantinePolicyName } from '../../src/playbook/steps/quarantine-policy.js';
+import { denyAllNetworkPolicy, quarantineName, type QuarantineTarget } from '../../../src/containment/objects.js';
+import { canonicalJson, sameIntent } from '../../../src/containment/readback.js';
+
+type Input = { incidentId: string; namespace: string; keepDnsEgress: boolean; dnsNamespace: string; dnsPodLabels: Record<string, string>; approvers: string[]; labelSelector?: QuarantineTarget['labelSelector']; appliedAt?: string };
+const buildQuarantinePolicy = (i: Input) =>
+  denyAllNetworkPolicy({ incidentId: i.incidentId, namespace: i.namespace, labelSelector: i.labelSelector, dns: { keep: i.keepDnsEgress, namespace: i.dnsNamespace, podLabels: i.dnsPodLabels }, approvers: i.approvers, appliedAt: i.appliedAt });
+const enforcesSameRules = (desired: object, live: object | undefined) => sameIntent('NetworkPolicy', desired as never, live as never);
 
 const base = { incidentId: '20261123-abc123', namespace: 'db', keepDnsEgress: true, dnsNamespace: 'kube-system', dnsPodLabels: { 'k8s-app': 'kube-dns' }, approvers: [] };
 
-describe('quarantine policy', () => {
+describe('the emergency deny-all NetworkPolicy', () => {
   it('denies all ingress and egress for the whole namespace, keeping DNS', () => {
     const policy = buildQuarantinePolicy(base);
     expect(policy.metadata.name).toBe('netpol-responder-quarantine-20261123-abc123');
@@ -43,7 +49,7 @@ describe('quarantine policy', () => {
   });
 
   it('names fit a DNS-1123 subdomain', () => {
-    expect(quarantinePolicyName('20261123-abc123')).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    expect(quarantineName('20261123-abc123')).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   });
 
   it('compares live rules regardless of key order, defaults and metadata', () => {
@@ -56,7 +62,7 @@ describe('quarantine policy', () => {
     expect(enforcesSameRules(desired, undefined)).toBe(false);
   });
 
-  it('canonical JSON sorts keys at every depth and drops undefined', () => {
-    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[{"y":2,"z":1}]},"b":1}');
+  it('canonical JSON sorts keys at every depth and drops undefined, null and empty lists', () => {
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined, e: [], f: null } })).toBe('{"a":{"d":[{"y":2,"z":1}]},"b":1}');
   });
 });
