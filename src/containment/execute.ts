@@ -139,14 +139,20 @@ export async function labelPod(deps: ContainmentDeps, incidentId: string, namesp
   }
 }
 
-async function applyCreated(deps: ContainmentDeps, incidentId: string, obj: CreatedObject): Promise<void> {
+/** Server-side applies one of our objects; returns how many attempts it took. */
+async function applyCreated(deps: ContainmentDeps, incidentId: string, obj: CreatedObject): Promise<number> {
   await deps.ledger.recordCreated(incidentId, objectKeyOf(obj));
   const client = deps.objects(obj.kind as 'NetworkPolicy');
-  await transient(deps, `apply ${obj.kind} ${obj.metadata.name}`, () => client.apply(obj as never, { fieldManager: deps.fieldManager, force: true }));
+  let attempts = 0;
+  await transient(deps, `apply ${obj.kind} ${obj.metadata.name}`, () => {
+    attempts += 1;
+    return client.apply(obj as never, { fieldManager: deps.fieldManager, force: true });
+  });
+  return attempts;
 }
 
 export interface ApplyReport {
-  created: ObjectKey[];
+  created: Array<ObjectKey & { attempts: number }>;
   labelled: string[];
   podsGone: string[];
   exclusions: PolicyExclusion[];
@@ -163,8 +169,8 @@ export async function applyPlan(deps: ContainmentDeps, meta: LedgerMeta, plan: C
   await deps.ledger.begin(meta);
   const report: ApplyReport = { created: [], labelled: [], podsGone: [], exclusions: [], applications: [] };
   for (const obj of plan.create) {
-    await applyCreated(deps, incidentId, obj);
-    report.created.push(objectKeyOf(obj));
+    const attempts = await applyCreated(deps, incidentId, obj);
+    report.created.push({ ...objectKeyOf(obj), attempts });
   }
   for (const pod of plan.footprint.podsToLabel) {
     if (await labelPod(deps, incidentId, namespace, pod)) report.labelled.push(pod);
@@ -229,7 +235,10 @@ export async function liftContainment(deps: ContainmentDeps, incidentId: string)
         if (patch.fluxReconcile === null) delete annotations[FLUX_RECONCILE_ANNOTATION];
         else annotations[FLUX_RECONCILE_ANNOTATION] = patch.fluxReconcile;
       }
-      const next: KubeNetworkPolicy = { ...current, metadata: { ...current.metadata, annotations }, spec: { ...current.spec, podSelector: withoutExclusion(current.spec?.podSelector) as never } };
+      // An object that had no annotations gets none back (not an empty map).
+      const metadata = { ...current.metadata, annotations };
+      if (Object.keys(annotations).length === 0 && !current.metadata?.annotations) delete metadata.annotations;
+      const next: KubeNetworkPolicy = { ...current, metadata, spec: { ...current.spec, podSelector: withoutExclusion(current.spec?.podSelector) as never } };
       try {
         await transient(deps, `remove the exclusion from networkpolicy ${namespace}/${name}`, () => policies.replace(next, { fieldManager: deps.fieldManager }));
         report.restored.push({ name, edited: patch.patchedResourceVersion !== undefined && current.metadata?.resourceVersion !== patch.patchedResourceVersion });

@@ -2,7 +2,7 @@
 // or from the scope. Anything but kept DNS to kube-dns means "NOT contained". The same view,
 // taken before containment and after its lift, verifies that the lift put connectivity back.
 import { createHash } from 'node:crypto';
-import { buildIndex, openConnections, type LiveObjects, type OpenConnection } from '../policy/index.js';
+import { buildIndex, openConnections, QueryError, type LiveObjects, type OpenConnection, type OpenConnectionsResult, type PolicyIndex } from '../policy/index.js';
 import type { LabelSelectorSpec } from '../incident/model.js';
 import { withoutExclusion } from './exclusion.js';
 import { isOurObject } from './plan.js';
@@ -34,9 +34,19 @@ function line(o: OpenConnection): string {
   return `${o.direction} ${arrow} ${o.peer.id} : ${o.conns.toString()}${by ? ` [${by}]` : ''}`;
 }
 
+/** The scope's open connections; a scope with no pod (yet) has none: nothing of it can talk. */
+function openOf(index: PolicyIndex, scope: ScopeView, dns?: { namespace: string; podLabels: Record<string, string> }): OpenConnectionsResult {
+  try {
+    return openConnections(index, { namespace: scope.namespace, selector: scope.labelSelector ?? {} }, dns ? { dns: { namespace: dns.namespace, labels: dns.podLabels } } : {});
+  } catch (error) {
+    if (error instanceof QueryError && /selects no pod/.test(error.message)) return { pods: [], open: [], contained: true };
+    throw error;
+  }
+}
+
 export function proveContainment(live: LiveObjects, scope: ScopeView, dns: { namespace: string; podLabels: Record<string, string> }, limit = PROOF_LIST_LIMIT): EngineProof {
   const { index, issues } = buildIndex(live);
-  const result = openConnections(index, { namespace: scope.namespace, selector: scope.labelSelector ?? {} }, { dns: { namespace: dns.namespace, labels: dns.podLabels } });
+  const result = openOf(index, scope, dns);
   const open = result.open.filter((o) => !o.dns).map(line);
   return {
     contained: result.contained,
@@ -51,7 +61,7 @@ export function proveContainment(live: LiveObjects, scope: ScopeView, dns: { nam
 /** The scope's connectivity, one `SRC => DST : CONNS` line each (for before/after comparisons). */
 export function scopeConnectivity(live: LiveObjects, scope: ScopeView): string[] {
   const { index } = buildIndex(live);
-  const result = openConnections(index, { namespace: scope.namespace, selector: scope.labelSelector ?? {} });
+  const result = openOf(index, scope);
   return result.open.map((o) => `${o.direction === 'egress' ? '->' : '<-'} ${o.peer.id} : ${o.conns.toString()}`).sort();
 }
 

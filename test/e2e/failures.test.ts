@@ -70,7 +70,7 @@ describe('Kubernetes API errors while applying', () => {
     env = await startTestEnvironment();
     env.kube.deny({ verb: 'patch', resource: 'networkpolicies', namespace: 'frontend' });
     const { message } = await openIncident(env, 'incident frontend -- no rights');
-    expect(JSON.stringify(message.blocks)).toMatch(/dry run: :x: .*forbidden/);
+    expect(JSON.stringify(message.blocks)).toMatch(/dry run of every write: :x: .*forbidden/);
   });
 
   it('gives up on a 500 that does not clear, after the configured retries', async () => {

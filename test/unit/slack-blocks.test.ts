@@ -44,7 +44,7 @@ describe('incident message', () => {
     const radiusText = (blastRadius: Record<string, unknown>): string => {
       const opened = openIncident({ id: '20261123-cccccc', scope: { namespace: 'db' }, requestedBy: 'UREQ', channel: 'C1' }, playbook, t).incident;
       const incident = requestApproval(opened, 'contain', approval, { ...evidence, blastRadius }, t).incident;
-      const section = incidentMessage(incident, playbook).blocks.map((b) => (b as { text?: { text?: string } }).text?.text ?? '').find((x) => x.includes('The deny-all cuts'));
+      const section = incidentMessage(incident, playbook).blocks.map((b) => (b as { text?: { text?: string } }).text?.text ?? '').find((x) => x.includes('Containment cuts'));
       if (!section) throw new Error('no blast radius section');
       return section;
     };
@@ -56,7 +56,7 @@ describe('incident message', () => {
       keptByDenyAll: ['db/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53'],
       keptByDenyAllCount: 1,
     });
-    const [others, kept] = shown.split("*Kept by the deny-all's DNS exception (1):*");
+    const [others, kept] = shown.split("*Kept by the quarantine's DNS exception (1):*");
     expect(others).toContain('*Still allowed by other policies (1):*');
     expect(others).toContain('api/orders[Deployment] =&gt; db/postgres[StatefulSet] : TCP 5432');
     expect(others).not.toContain('kube-dns');
@@ -67,7 +67,7 @@ describe('incident message', () => {
     expect(none).toContain('*Still allowed by other policies (0):*\n_none_');
     // capped lists say how many more there were
     const many = radiusText({ cut: [], cutCount: 0, stillAllowed: [], stillAllowedCount: 0, keptByDenyAll: ['a => b : UDP 53'], keptByDenyAllCount: 4 });
-    expect(many).toContain("*Kept by the deny-all's DNS exception (4):*");
+    expect(many).toContain("*Kept by the quarantine's DNS exception (4):*");
     expect(many).toContain('… and 3 more');
   });
 

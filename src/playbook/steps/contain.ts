@@ -263,7 +263,7 @@ export class ContainmentNotProven extends StepFailed {
 }
 
 function appliedSummary(plan: ContainmentPlan, report: ApplyReport, resumed: boolean): string {
-  const parts = [`created ${report.created.map((o) => `${o.kind} \`${o.name}\``).join(' and ')} with server-side apply`];
+  const parts = [`created ${report.created.map((o) => `${o.kind} \`${o.name}\`${o.attempts > 1 ? ` (${o.attempts} attempts)` : ''}`).join(' and ')} with server-side apply`];
   const patched = report.exclusions.filter((e) => e.outcome === 'patched');
   if (patched.length > 0) parts.push(`excluded the scope from ${patched.length} other polic${patched.length === 1 ? 'y' : 'ies'} (${patched.map((e) => `\`${e.name}\``).join(', ')})`);
   if (report.labelled.length > 0) parts.push(`labelled ${report.labelled.length} pod${report.labelled.length === 1 ? '' : 's'}`);
