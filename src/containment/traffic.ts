@@ -8,6 +8,7 @@ import { collectorRunning, flowsKeyPrefix, TrafficWatchRegistry, type WatchRecor
 import { checkIncidentId, checkWatchSpec, TrafficWatchError } from '../flows/watch-spec.js';
 
 export { TrafficWatchError } from '../flows/watch-spec.js';
+export { collectorRunning } from '../flows/watch-registry.js';
 export type { FlowSample, WatchScope, DnsTarget } from '../flows/scope-watch.js';
 
 export const DEFAULT_TRAFFIC_WINDOW_MS = 30_000;
