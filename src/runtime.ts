@@ -12,6 +12,8 @@ import { AnomalyDesk } from './anomaly/desk.js';
 import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
 import type { FlowCollector } from './flows/collector.js';
+import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
+import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
@@ -175,6 +177,15 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   }
 }
 
+function engineSettings(config: Config): ContainmentSettings {
+  return {
+    fieldManager: config.kube.fieldManager,
+    applyRetries: config.kube.applyRetries,
+    applyRetryDelayMs: config.kube.applyRetryDelayMs,
+    containment: { anpPriority: config.containment.anpPriority, argocdSkipReconcile: config.containment.argocd.skipReconcile, argocdNamespace: config.containment.argocd.namespace },
+  };
+}
+
 interface RoleContext {
   options: StartOptions;
   logger: Logger;
@@ -223,6 +234,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         onRaised: (anomaly) => metrics.recordAnomaly(anomaly),
       })
     : undefined;
+  const ledger = new ContainmentLedger(redis, prefix);
   const engine = new IncidentEngine({
     store,
     queue,
@@ -232,13 +244,8 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     cluster,
     anomalies: anomalyLookup(anomalyStore, config.anomalies.recentWindow),
     approvers,
-    settings: {
-      fieldManager: config.kube.fieldManager,
-      applyRetries: config.kube.applyRetries,
-      applyRetryDelayMs: config.kube.applyRetryDelayMs,
-      containment: { anpPriority: config.containment.anpPriority, argocdSkipReconcile: config.containment.argocd.skipReconcile, argocdNamespace: config.containment.argocd.namespace },
-    },
-    ledger: new ContainmentLedger(redis, prefix),
+    settings: engineSettings(config),
+    ledger,
     logger,
   });
 
@@ -250,6 +257,21 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     };
     // Workers block on their own connection (a duplicate: it reports its errors like the rest).
     const worker = startJobWorker(redis.duplicate(), prefix, process, config.worker, logger.child({ role: 'worker' }));
+    // Keeps active containments in force (pods joining, policies reverted); one active per cluster.
+    const guardLog = logger.child({ role: 'containment-guard' });
+    const guard = new ContainmentGuard({
+      gateway: cluster,
+      deps: containmentDeps(cluster, ledger, engineSettings(config), guardLog, (ms) => new Promise((r) => setTimeout(r, ms))),
+      redis: redis.duplicate(),
+      keyPrefix: prefix,
+      report: async (incidentId, events) => {
+        await store.appendEvents(incidentId, events);
+        await engine.publish(incidentId);
+      },
+      logger: guardLog,
+    });
+    await guard.start();
+    resources.add('containment guard', () => guard.stop(), intakeBudget);
     resources.add('worker', async (deadline) => {
       handedBack.push(...(await worker.close(jobsGraceMs(deadline - Date.now()))).handedBack);
     });

@@ -56,12 +56,12 @@ function printConversation(env: EmbeddedEnvironment): () => void {
 }
 
 /** What a user can do with the environment left running; the session file lets `demo send` act as Slack. */
-function printKeepRunning(env: EmbeddedEnvironment, policyName: string, sessionPath: string): void {
+function printKeepRunning(env: EmbeddedEnvironment, sessionPath: string): void {
   const kubectl = `kubectl --kubeconfig ${env.kubeconfigPath}`;
   const prefix = sessionPath === defaultSessionPath({ ...process.env, [SESSION_ENV]: '' }) ? '' : `${SESSION_ENV}=${sessionPath} `;
   say('\nThe environment keeps running. Poke the simulated cluster with kubectl, e.g.:');
   say(`  ${kubectl} get networkpolicies -A`);
-  say(`  ${kubectl} get netpol ${policyName} -n db -o yaml`);
+  say(`  ${kubectl} get netpol allow-db-from-api -n db -o yaml   # managedFields show who changed what`);
   say(`  ${kubectl} auth can-i delete networkpolicies -n db`);
   say('Act in Slack as a demo user (alice is on call; bob and carol approve; mallory may not): `demo send` signs');
   say("the request as Slack would, posts it to the bot and prints the bot's answer:");
@@ -172,7 +172,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values['keep-running']) {
       const session = await openDemoSession(env);
       try {
-        printKeepRunning(env, `netpol-responder-quarantine-${incidentId}`, session.path);
+        printKeepRunning(env, session.path);
         // The handlers stay until exit: a second Ctrl-C during the clean-up below exits at once.
         await watchStopSignals().requested;
       } finally {

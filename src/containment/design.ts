@@ -31,6 +31,13 @@ function inNamespace<T extends { metadata?: { namespace?: string } | null }>(ite
   return ((items ?? []) as T[]).filter((o) => o?.metadata?.namespace === namespace);
 }
 
+/** Which policies a strategy excludes the scope from (and the guard keeps excluded). */
+export function exclusionOf(strategy: StrategyName): 'all-selecting' | 'external-ingress' | undefined {
+  if (strategy === 'networkpolicy-exclusive') return 'all-selecting';
+  if (strategy === 'admin-network-policy') return 'external-ingress';
+  return undefined;
+}
+
 export function designContainment(input: DesignInput): ContainmentPlan {
   const { target, live } = input;
   const pods = inNamespace<PodView & { metadata?: { namespace?: string } }>(live.pods, target.namespace);

@@ -141,7 +141,7 @@ export async function labelPod(deps: ContainmentDeps, incidentId: string, namesp
 
 /** Server-side applies one of our objects; returns how many attempts it took. */
 async function applyCreated(deps: ContainmentDeps, incidentId: string, obj: CreatedObject): Promise<number> {
-  await deps.ledger.recordCreated(incidentId, objectKeyOf(obj));
+  await deps.ledger.recordCreated(incidentId, objectKeyOf(obj), obj);
   const client = deps.objects(obj.kind as 'NetworkPolicy');
   let attempts = 0;
   await transient(deps, `apply ${obj.kind} ${obj.metadata.name}`, () => {
@@ -216,6 +216,17 @@ export interface LiftReport {
  * we set it; labels go only where they still name this incident; our objects are deleted last.
  */
 export async function liftContainment(deps: ContainmentDeps, incidentId: string): Promise<LiftReport> {
+  // The guard stops first, then the lift waits for any repair in progress: they never interleave.
+  await deps.ledger.beginLift(incidentId);
+  try {
+    return await deps.ledger.withLock(incidentId, () => reverse(deps, incidentId), 20_000);
+  } catch (error) {
+    await deps.ledger.reactivate(incidentId);
+    throw error;
+  }
+}
+
+async function reverse(deps: ContainmentDeps, incidentId: string): Promise<LiftReport> {
   const record = await deps.ledger.load(incidentId);
   if (!record) throw new ContainmentError(`no containment record for incident ${incidentId}`);
   const report: LiftReport = { restored: [], policiesGone: [], unlabelled: [], deleted: [], applications: [] };
@@ -236,8 +247,8 @@ export async function liftContainment(deps: ContainmentDeps, incidentId: string)
         else annotations[FLUX_RECONCILE_ANNOTATION] = patch.fluxReconcile;
       }
       // An object that had no annotations gets none back (not an empty map).
-      const metadata = { ...current.metadata, annotations };
-      if (Object.keys(annotations).length === 0 && !current.metadata?.annotations) delete metadata.annotations;
+      const { annotations: _had, ...rest } = current.metadata ?? {};
+      const metadata = Object.keys(annotations).length === 0 && !current.metadata?.annotations ? rest : { ...rest, annotations };
       const next: KubeNetworkPolicy = { ...current, metadata, spec: { ...current.spec, podSelector: withoutExclusion(current.spec?.podSelector) as never } };
       try {
         await transient(deps, `remove the exclusion from networkpolicy ${namespace}/${name}`, () => policies.replace(next, { fieldManager: deps.fieldManager }));

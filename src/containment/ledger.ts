@@ -3,6 +3,7 @@
 // the re-run to finish without doing anything twice, and for the lift to put everything back.
 // The first recorded "before" of an object wins (HSETNX): a re-run never mistakes our own patch
 // for the owner's original.
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { LabelSelectorSpec } from '../incident/model.js';
 
@@ -36,6 +37,10 @@ export interface LedgerMeta {
   namespace: string;
   labelSelector?: LabelSelectorSpec;
   startedAt: string;
+  /** The DNS the quarantine keeps open (what the proof accepts). */
+  dns: { keep: boolean; namespace: string; podLabels: Record<string, string> };
+  /** Which policies the exclusion covers (absent: none, e.g. cilium or additive). */
+  exclusion?: 'all-selecting' | 'external-ingress';
   /** The scope's connectivity before containment, and a fingerprint of the other policies then. */
   baseline: { connectivity: string[]; fingerprint: string };
 }
@@ -43,9 +48,22 @@ export interface LedgerMeta {
 export interface LedgerRecord {
   meta: LedgerMeta;
   created: ObjectKey[];
+  /** The objects as applied, to re-apply them if someone deletes or edits them. */
+  createdObjects: Array<ObjectKey & { object: unknown }>;
   patches: Array<PatchBefore & { patchedResourceVersion?: string; gone?: boolean }>;
   pods: string[];
   applications: ApplicationBefore[];
+}
+
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** A repair or a lift never takes longer than this; a holder that died frees the lock after it. */
+const LOCK_TTL_MS = 30_000;
+
+export class LockBusy extends Error {
+  constructor(incidentId: string) {
+    super(`the containment of ${incidentId} is being changed by another worker; try again`);
+    this.name = 'LockBusy';
+  }
 }
 
 const keyOf = (o: ObjectKey): string => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
@@ -72,8 +90,9 @@ export class ContainmentLedger {
     return JSON.parse((await this.redis.hget(key, 'meta')) ?? JSON.stringify(meta)) as LedgerMeta;
   }
 
-  async recordCreated(incidentId: string, object: ObjectKey): Promise<void> {
-    await this.redis.hset(this.key(incidentId), `created:${keyOf(object)}`, JSON.stringify(object));
+  /** Records one of our objects (the key, and the object as applied). */
+  async recordCreated(incidentId: string, key: ObjectKey, object: unknown): Promise<void> {
+    await this.redis.hset(this.key(incidentId), `created:${keyOf(key)}`, JSON.stringify({ ...key, object }));
   }
 
   async recordPod(incidentId: string, pod: string): Promise<void> {
@@ -106,9 +125,13 @@ export class ContainmentLedger {
   async load(incidentId: string): Promise<LedgerRecord | undefined> {
     const fields = await this.redis.hgetall(this.key(incidentId));
     if (!fields.meta) return undefined;
-    const record: LedgerRecord = { meta: JSON.parse(fields.meta) as LedgerMeta, created: [], patches: [], pods: [], applications: [] };
+    const record: LedgerRecord = { meta: JSON.parse(fields.meta) as LedgerMeta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
     for (const [field, value] of Object.entries(fields)) {
-      if (field.startsWith('created:')) record.created.push(JSON.parse(value) as ObjectKey);
+      if (field.startsWith('created:')) {
+        const { object, ...key } = JSON.parse(value) as ObjectKey & { object?: unknown };
+        record.created.push(key);
+        if (object !== undefined) record.createdObjects.push({ ...key, object });
+      }
       else if (field.startsWith('pod:')) record.pods.push(field.slice('pod:'.length));
       else if (field.startsWith('application:')) record.applications.push(JSON.parse(value) as ApplicationBefore);
       else if (field.startsWith('patch:')) {
@@ -121,8 +144,10 @@ export class ContainmentLedger {
         });
       }
     }
-    const byName = (a: { name: string }, b: { name: string }): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+    const order = (o: { name: string; kind?: string }): string => `${o.name}\u0000${o.kind ?? ''}`;
+    const byName = (a: { name: string; kind?: string }, b: { name: string; kind?: string }): number => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0);
     record.created.sort(byName);
+    record.createdObjects.sort(byName);
     record.patches.sort(byName);
     record.pods.sort();
     return record;
@@ -131,6 +156,39 @@ export class ContainmentLedger {
   /** Incident ids whose containment may be in force. */
   async active(): Promise<string[]> {
     return (await this.redis.smembers(this.activeKey())).sort();
+  }
+
+  async isActive(incidentId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.activeKey(), incidentId)) === 1;
+  }
+
+  /** A lift starts: the guard stops enforcing the containment from now on. */
+  async beginLift(incidentId: string): Promise<void> {
+    await this.redis.srem(this.activeKey(), incidentId);
+  }
+
+  /** A lift failed part-way: the containment is in force again and the guard keeps it so. */
+  async reactivate(incidentId: string): Promise<void> {
+    if (await this.redis.hexists(this.key(incidentId), 'meta')) await this.redis.sadd(this.activeKey(), incidentId);
+  }
+
+  /**
+   * Runs `fn` holding the incident's containment lock, so the guard's repairs and the lift never
+   * interleave. Waits up to `waitMs` for the lock, then throws LockBusy.
+   */
+  async withLock<T>(incidentId: string, fn: () => Promise<T>, waitMs = 0): Promise<T> {
+    const key = `${this.key(incidentId)}:lock`;
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + waitMs;
+    while ((await this.redis.set(key, token, 'PX', LOCK_TTL_MS, 'NX')) !== 'OK') {
+      if (Date.now() >= deadline) throw new LockBusy(incidentId);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.redis.eval(RELEASE, 1, key, token);
+    }
   }
 
   /** The lift is done: the record stays (for the postmortem) but the guard stops enforcing it. */

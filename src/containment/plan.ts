@@ -9,7 +9,7 @@ import { INCIDENT_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './objects.js
 
 export interface PodView {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> | null; deletionTimestamp?: unknown } | null;
-  spec?: { hostNetwork?: boolean | null } | null;
+  spec?: { hostNetwork?: boolean | null; [key: string]: unknown } | null;
   status?: { phase?: string } | null;
 }
 
@@ -89,6 +89,21 @@ function whyExcluded(policy: PolicyView, mode: ExclusionMode): string {
   return hasAllowRules(policy) ? 'selects pods in scope, so its allow rules would keep working' : 'selects pods in scope (it allows nothing; excluded so the quarantine is the only policy left selecting them)';
 }
 
+/**
+ * Whether a policy that selects pods in scope must carry the exclusion under `mode`: not ours, not
+ * excluded yet, and (for external-ingress) letting the outside in.
+ */
+export function needsExclusion(policy: PolicyView, mode: ExclusionMode): boolean {
+  if (isOurObject(policy) || hasExclusion(policy.spec?.podSelector)) return false;
+  return mode === 'all-selecting' || (affectsIngress(policy) && admitsExternal(policy.spec?.ingress ?? []));
+}
+
+/** Whether the policy's podSelector selects any of the pods. */
+export function selectsAny(policy: PolicyView, pods: readonly PodView[]): boolean {
+  const selector = (policy.spec?.podSelector ?? {}) as Parameters<typeof selectorMatches>[0];
+  return pods.some((p) => selectorMatches(selector, p.metadata?.labels ?? {}));
+}
+
 export function planFootprint(input: { incidentId: string; labelSelector?: LabelSelectorSpec; pods: readonly PodView[]; policies: readonly PolicyView[]; mode: ExclusionMode }): ContainmentFootprint {
   const scope = input.pods.filter((p) => podInScope(p, input.labelSelector));
   const name = (p: PodView): string => p.metadata?.name ?? '?';
@@ -101,11 +116,10 @@ export function planFootprint(input: { incidentId: string; labelSelector?: Label
   }
   const patches: PolicyPatchPlan[] = [];
   for (const policy of input.policies) {
-    if (isOurObject(policy) || hasExclusion(policy.spec?.podSelector)) continue;
+    if (!needsExclusion(policy, input.mode)) continue;
     const selector = (policy.spec?.podSelector ?? {}) as Parameters<typeof selectorMatches>[0];
     const selected = scope.filter((p) => selectorMatches(selector, p.metadata?.labels ?? {}));
     if (selected.length === 0) continue;
-    if (input.mode === 'external-ingress' && !(affectsIngress(policy) && admitsExternal(policy.spec?.ingress ?? []))) continue;
     patches.push({
       name: policy.metadata?.name ?? '?',
       resourceVersion: policy.metadata?.resourceVersion ?? '',

@@ -139,7 +139,10 @@ describe('netpol-responder CLI', () => {
     expect(result.stdout).toContain('Anomalies seen by the flow collector');
     expect(result.stdout).toContain('only visible to @mallory');
     expect(result.stdout).toContain('@bob clicked [ Approve ]');
-    expect(result.stdout).toMatch(/Confirmed: `netpol-responder-quarantine-[a-z0-9-]+` is in place/);
+    expect(result.stdout).toMatch(/Read back: NetworkPolicy `netpol-responder-quarantine-[a-z0-9-]+` in place as applied/);
+    expect(result.stdout).toContain('Proven by the engine on the live objects: contained: nothing but DNS to kube-dns is open');
+    expect(result.stdout).toContain('@bob clicked [ Lift containment ]');
+    expect(result.stdout).toMatch(/Containment lifted: deleted NetworkPolicy `netpol-responder-quarantine-/);
     const id = /postmortem-([a-z0-9-]+)\.md/.exec(result.stdout)?.[1];
     expect(id).toBeDefined();
     expect(existsSync(join(out, `postmortem-${id}.md`))).toBe(true);
@@ -170,7 +173,7 @@ describe('netpol-responder CLI', () => {
     expect(existsSync(kubeconfig!)).toBe(true);
     const kubectl = spawnSync('kubectl', ['--kubeconfig', kubeconfig!, 'get', 'networkpolicies', '-n', 'db', '-o', 'name'], { encoding: 'utf8', timeout: 20_000 });
     if (!kubectl.error) {
-      expect(kubectl.stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/netpol-responder-quarantine-/);
+      expect(kubectl.stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/default-deny-all/);
     }
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     child.kill('SIGINT');

@@ -104,7 +104,7 @@ function state(): Snapshot {
 async function design(strategy: StrategyName) {
   const live = await readLiveObjects(gateway, SERVED);
   const plan = designContainment({ strategy, reason: 'test', target: target(), anpPriority: 1, live });
-  const meta: LedgerMeta = { incidentId, strategy, ...SCOPE, startedAt: new Date().toISOString(), baseline: { connectivity: scopeConnectivity(live, SCOPE), fingerprint: policyFingerprint(live) } };
+  const meta: LedgerMeta = { incidentId, strategy, ...SCOPE, startedAt: new Date().toISOString(), dns: { keep: true, ...DNS }, baseline: { connectivity: scopeConnectivity(live, SCOPE), fingerprint: policyFingerprint(live) } };
   return { live, plan, meta };
 }
 
@@ -125,7 +125,8 @@ describe('containment on the simulated cluster', () => {
     expect(contained.contained).toBe(true);
 
     const lift = await liftContainment(deps, incidentId);
-    expect(lift.deleted).toEqual(report.created.map(({ attempts: _a, ...key }) => key).sort((a, b) => (a.name < b.name ? -1 : 1)));
+    const keys = (list: Array<{ kind: string; name: string }>) => list.map((k) => `${k.kind}/${k.name}`).sort();
+    expect(keys(lift.deleted)).toEqual(keys(report.created));
     expect(state()).toEqual(before);
     const after = await readLiveObjects(gateway, SERVED);
     expect(scopeConnectivity(after, SCOPE)).toEqual(baseline);

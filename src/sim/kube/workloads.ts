@@ -73,6 +73,26 @@ function replacement(pod: KubeObject, name: string, labels: Record<string, unkno
  * Plans the roll of `pods` (all controlled by workloads; others are refused, since nothing would
  * recreate them). `allPods` gives the IPs in use.
  */
+/**
+ * The labels the pod's controller would stamp on a new pod: those of its pod template. Labels
+ * another manager added to the running pod later (`kubectl label`, a responder's quarantine
+ * label) are not in the template, so a replacement does not carry them. The creator is the
+ * first managedFields entry; without managedFields every label counts.
+ */
+function templateLabels(meta: Obj): Record<string, unknown> {
+  const labels = isObject(meta.labels) ? meta.labels : {};
+  const entries = Array.isArray(meta.managedFields) ? (meta.managedFields as Obj[]) : [];
+  const creator = entries[0]?.manager;
+  if (entries.length === 0 || creator === undefined) return { ...labels };
+  const addedLater = new Set<string>();
+  for (const entry of entries) {
+    if (entry.manager === creator) continue;
+    const owned = ((entry.fieldsV1 as Obj | undefined)?.['f:metadata'] as Obj | undefined)?.['f:labels'];
+    if (isObject(owned)) for (const key of Object.keys(owned)) if (key.startsWith('f:')) addedLater.add(key.slice(2));
+  }
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => !addedLater.has(key)));
+}
+
 export function planRollout(pods: readonly KubeObject[], allPods: readonly KubeObject[], pick: (n: number) => number = randomInt): RolloutPlan {
   const taken = new Set(allPods.map((p) => (isObject(p.status) ? p.status.podIP : undefined)).filter((ip): ip is string => typeof ip === 'string'));
   const plan: RolloutPlan = { createFirst: [], remove: [], createAfter: [] };
@@ -82,7 +102,7 @@ export function planRollout(pods: readonly KubeObject[], allPods: readonly KubeO
     const name = String(meta.name);
     const owner = controllerOf(pod);
     if (!owner) throw new Error(`pod ${String(meta.namespace)}/${name} has no controller (ownerReferences with controller: true): nothing would recreate it`);
-    const labels = { ...(isObject(meta.labels) ? meta.labels : {}) };
+    const labels = templateLabels(meta);
     const oldIp = isObject(pod.status) && typeof pod.status.podIP === 'string' ? pod.status.podIP : undefined;
     plan.remove.push(name);
     if (owner.kind === 'StatefulSet') {
