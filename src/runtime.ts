@@ -15,6 +15,7 @@ import type { FlowCollector } from './flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
 import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
+import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
@@ -246,6 +247,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     approvers,
     settings: engineSettings(config),
     ledger,
+    traffic: new TrafficCheck(redis, prefix),
     logger,
   });
 

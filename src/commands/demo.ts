@@ -1,5 +1,9 @@
 // `netpol-responder demo`: the whole incident on the embedded environment, printed as it happens.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { DEFAULT_PLAYBOOK_PATH } from '../config/package-files.js';
+import { TrafficCheck } from '../containment/traffic.js';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createLogger, silentLogger } from '../log.js';
@@ -17,6 +21,18 @@ import { openDemoSession } from '../sim/demo-live.js';
 import { defaultSessionPath, SESSION_ENV } from '../sim/demo-session.js';
 import { parseCommand, usageError } from './spec.js';
 import { DEMO } from './specs.js';
+
+/** The demo watches traffic for a few seconds instead of the playbook's 30 s, to stay short. */
+const DEMO_TRAFFIC_WINDOW = '5s';
+
+/** The shipped playbook with the demo's traffic window, in a temp file. */
+function demoPlaybook(): string {
+  const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Record<string, unknown> }> };
+  for (const step of playbook.steps) if (step.action === 'contain') step.params = { ...step.params, trafficWindow: DEMO_TRAFFIC_WINDOW };
+  const file = join(mkdtempSync(join(tmpdir(), 'netpol-demo-playbook-')), 'netpol-incident.yaml');
+  writeFileSync(file, toYaml(playbook));
+  return file;
+}
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -91,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const logger = values.verbose ? createLogger({ level: 'info' }) : silentLogger;
-  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true });
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true, playbookPath: demoPlaybook() });
   const stopPrinting = printConversation(env);
   try {
     say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), Hubble Relay, a Slack stand-in and the bot, all on loopback.');
@@ -139,6 +155,13 @@ export async function run(argv: string[]): Promise<number> {
       `Contained ${Date.now() - clickAt} ms after the click with ${contained.containment.strategy}, and proven by the policy engine: nothing but DNS to kube-dns is open. ` +
         `allow-all-egress is still in db, but no longer selects postgres-0 (its podSelector is now ${JSON.stringify(egress?.spec.podSelector)}).`,
     );
+
+    narrate(`For ${DEMO_TRAFFIC_WINDOW} the flow collector watches postgres-0 on the wire, while its exfiltration attempts go on…`);
+    // Flows reach the collector only once it has picked the watch up (within half a second).
+    const traffic = new TrafficCheck(env.bot!.redis, env.config.redis.keyPrefix);
+    await waitFor('the collector to watch the scope', async () => ((await traffic.readTrafficVerdict(incidentId))?.window.collector ? true : undefined));
+    env.hubble!.emitAfterContainment();
+    await waitFor('the traffic verdict', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.threadTs === message.ts && m.text.includes('Traffic check')), 30_000);
 
     narrate('The team deletes allow-all-egress, then @bob lifts containment.');
     await cluster.deleteNetworkPolicy('db', ALLOW_ALL_EGRESS.metadata.name);

@@ -4,6 +4,8 @@
 // must equal what it was before containment, unless policies changed meanwhile (then it shows how).
 import { containmentDeps, liftContainment, type ContainmentSettings, type LiftReport } from '../containment/execute.js';
 import type { ContainmentLedger, LedgerRecord } from '../containment/ledger.js';
+import type { TrafficCheck } from '../containment/traffic.js';
+import { describeTrafficVerdict } from '../containment/traffic-describe.js';
 import { connectivityDifference, policyFingerprint, scopeConnectivity } from '../containment/proof.js';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import { completeLift, failLift, keepContained, liftable, recordLiftApproval, startLift } from '../incident/containment-transitions.js';
@@ -23,6 +25,7 @@ export interface ContainmentRunnerDeps {
   playbook: Playbook;
   cluster: ClusterAccess;
   ledger: ContainmentLedger;
+  traffic?: TrafficCheck;
   approvers: ApproverDirectory;
   settings: ContainmentSettings;
   logger: Logger;
@@ -66,6 +69,23 @@ export class ContainmentRunner {
     const lead = expiryReminderLeadMs(box);
     if (left > lead && lead > 0) await this.deps.queue.enqueue({ name: 'containment-expiry-reminder', data: { incidentId: incident.id, expiresAt } }, { delayMs: left - lead });
     await this.deps.queue.enqueue({ name: 'containment-expire', data: { incidentId: incident.id, expiresAt } }, { delayMs: Math.max(0, left) });
+  }
+
+  /** Reads the collector's traffic verdict once the window after the apply has passed. */
+  async scheduleTrafficReport(incidentId: string, until: string): Promise<void> {
+    const delayMs = Math.max(0, Date.parse(until) - this.deps.clock().getTime());
+    await this.deps.queue.enqueue({ name: 'containment-traffic', data: { incidentId } }, { delayMs });
+  }
+
+  async reportTraffic(incidentId: string): Promise<void> {
+    if (!this.deps.traffic) return;
+    const verdict = await this.deps.traffic.waitForTrafficVerdict(incidentId);
+    if (!verdict) return;
+    const { summary, detail } = describeTrafficVerdict(verdict);
+    await this.deps.store.appendEvents(incidentId, [
+      { at: this.deps.clock().toISOString(), type: 'containment.traffic', actor: botActor, summary: [summary, ...detail.map((d) => `• ${d}`)].join('\n'), data: { verdict } },
+    ]);
+    await this.deps.publish(incidentId);
   }
 
   async remindExpiry(incidentId: string, expiresAt: string): Promise<void> {

@@ -30,11 +30,14 @@ import type { AnomalyLookup, ClusterAccess, StepHandler, StepSettings } from './
 import { ContainmentNotProven } from './steps/contain.js';
 import { ContainmentRunner } from './containment-runner.js';
 import type { ContainmentLedger } from '../containment/ledger.js';
+import type { TrafficCheck } from '../containment/traffic.js';
 
 export interface EngineDeps {
   store: IncidentStore;
   /** Where containment records what it changed, for re-runs and the lift. */
   ledger: ContainmentLedger;
+  /** The flow collector's view of a contained scope's traffic (absent: not verified by traffic). */
+  traffic?: TrafficCheck;
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;
@@ -95,6 +98,8 @@ export class IncidentEngine {
         return this.containment.expire(job.data.incidentId, job.data.expiresAt);
       case 'containment-expiry-reminder':
         return this.containment.remindExpiry(job.data.incidentId, job.data.expiresAt);
+      case 'containment-traffic':
+        return this.containment.reportTraffic(job.data.incidentId);
     }
   }
 
@@ -185,8 +190,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {
@@ -212,6 +217,7 @@ export class IncidentEngine {
       log.info({ result: outcome.result.summary }, 'step completed');
       await this.publish(incidentId);
       if (done && outcome.containment) await this.containment.scheduleTimeBox(done.incident);
+      if (done && typeof outcome.result.trafficUntil === 'string') await this.containment.scheduleTrafficReport(incidentId, outcome.result.trafficUntil);
       const next = done?.incident.currentStep;
       if (done && next && done.incident.steps[next]?.status === 'pending') await this.prepareStep(done.incident, next);
     } catch (error) {

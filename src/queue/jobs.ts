@@ -13,7 +13,9 @@ export type IncidentJob =
   | { name: 'lift'; data: { incidentId: string; attempt: number } }
   /** Fires when the containment time box runs out; expiresAt tells a stale job from a current one. */
   | { name: 'containment-expire'; data: { incidentId: string; expiresAt: string } }
-  | { name: 'containment-expiry-reminder'; data: { incidentId: string; expiresAt: string } };
+  | { name: 'containment-expiry-reminder'; data: { incidentId: string; expiresAt: string } }
+  /** Reads the flow collector's verdict on the scope's traffic once the window after the apply has passed. */
+  | { name: 'containment-traffic'; data: { incidentId: string } };
 
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
 export function jobIdOf(job: IncidentJob): string {
@@ -34,5 +36,7 @@ export function jobIdOf(job: IncidentJob): string {
       return `${job.data.incidentId}.expire.${Date.parse(job.data.expiresAt)}`;
     case 'containment-expiry-reminder':
       return `${job.data.incidentId}.expiry-reminder.${Date.parse(job.data.expiresAt)}`;
+    case 'containment-traffic':
+      return `${job.data.incidentId}.traffic`;
   }
 }

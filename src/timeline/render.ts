@@ -70,10 +70,28 @@ function renderEvidence(out: string[], evidence: Record<string, unknown>, names:
     }
     out.push('');
   }
+  if (evidence.strategy) out.push(`Containment strategy: \`${String(evidence.strategy)}\`${evidence.strategyReason ? ` (${String(evidence.strategyReason)})` : ''}`, '');
   const radius = evidence.blastRadius as Partial<ReturnType<typeof blastRadius>> | undefined;
-  connectionList(out, 'Connections the deny-all cut', radius?.cut, radius?.cutCount);
-  connectionList(out, 'Connections other NetworkPolicies kept allowed', radius?.stillAllowed, radius?.stillAllowedCount);
-  connectionList(out, "Connections the deny-all's own DNS exception kept open", radius?.keptByDenyAll, radius?.keptByDenyAllCount);
+  connectionList(out, 'Connections containment cut', radius?.cut, radius?.cutCount);
+  connectionList(out, 'Connections other policies kept allowed', radius?.stillAllowed, radius?.stillAllowedCount);
+  connectionList(out, "Connections the quarantine's own DNS exception kept open", radius?.keptByDenyAll, radius?.keptByDenyAllCount);
+  const warnings = (evidence.warnings as string[] | undefined) ?? [];
+  if (warnings.length > 0) out.push('Warnings shown before approval:', '', ...warnings.map((w) => `- ${w}`), '');
+}
+
+/** The proofs, the traffic check and the lift, as the timeline recorded them. */
+function renderProof(out: string[], timeline: StoredTimelineEvent[], names: Record<string, string>): void {
+  const kinds = new Set(['containment.proven', 'containment.not-contained', 'containment.traffic', 'containment.enforced', 'containment.lifted', 'containment.lift-verified', 'containment.lift-failed']);
+  const events = timeline.filter((e) => kinds.has(e.type));
+  if (events.length === 0) return;
+  out.push('## Containment proof and lift', '');
+  for (const event of events) {
+    const [first = '', ...rest] = plainText(event.summary, names).split('\n');
+    out.push(`- ${event.at}: ${first}`, ...rest.map((line) => `  ${line}`));
+    const proof = event.data?.proof as { dns?: string[] } | undefined;
+    if (event.type === 'containment.proven' && proof?.dns?.length) out.push(...proof.dns.map((line) => `  - kept: \`${line}\``));
+  }
+  out.push('');
 }
 
 export function renderMarkdown(input: PostmortemInput): string {
@@ -81,7 +99,9 @@ export function renderMarkdown(input: PostmortemInput): string {
   const names = input.userNames ?? {};
   const out: string[] = [];
   const opened = Date.parse(incident.createdAt);
-  const contained = firstEvent(timeline, 'policy.confirmed');
+  const contained = firstEvent(timeline, 'containment.proven') ?? (incident.containment ? undefined : firstEvent(timeline, 'policy.confirmed'));
+  const notContained = firstEvent(timeline, 'containment.not-contained');
+  const lifted = firstEvent(timeline, 'containment.lifted');
 
   out.push(`# Postmortem timeline: incident ${incident.id}`, '');
   out.push('## Summary', '');
@@ -89,7 +109,9 @@ export function renderMarkdown(input: PostmortemInput): string {
   out.push(`- **Scope:** ${describeScope(incident)}`);
   if (incident.reason) out.push(`- **Reason given:** ${incident.reason}`);
   out.push(`- **Opened:** ${incident.createdAt} by ${actorName(`slack:${incident.requestedBy}`, names)}`);
-  if (contained) out.push(`- **Contained:** ${contained.at} (${formatDuration(Date.parse(contained.at) - opened)} after opening)`);
+  if (contained) out.push(`- **Contained:** ${contained.at} (${formatDuration(Date.parse(contained.at) - opened)} after opening)${incident.containment ? `, with \`${incident.containment.strategy}\`, proven by the policy engine` : ''}`);
+  if (notContained) out.push(`- **NOT contained:** ${notContained.at}: ${plainText(notContained.summary.split('\n')[0] ?? '', names).replace(/\*/g, '')}`);
+  if (lifted) out.push(`- **Containment lifted:** ${lifted.at}${incident.containment?.liftReason ? ` (${incident.containment.liftReason})` : ''}`);
   const failure = firstEvent(timeline, 'step.failed');
   if (failure) out.push(`- **Failed:** ${failure.at}: ${plainText(failure.summary, names)}`);
   out.push(`- **Events recorded:** ${timeline.length}`, '');
@@ -121,10 +143,12 @@ export function renderMarkdown(input: PostmortemInput): string {
   const applied = timeline.filter((e) => e.type === 'policy.applied');
   if (applied.length === 0) out.push('Nothing was applied.', '');
   for (const event of applied) {
-    const policy = event.data?.policy as { metadata?: { name?: string; namespace?: string } } | undefined;
-    out.push(`### ${policy?.metadata?.namespace ?? '?'}/${policy?.metadata?.name ?? '?'} (${event.at})`, '');
-    out.push('```yaml', toYaml(policy ?? {}).trimEnd(), '```', '');
+    out.push(`### ${event.at}: ${plainText(event.summary, names)}`, '');
+    // Older records carry one policy; newer ones every object created.
+    const objects = (event.data?.objects as unknown[] | undefined) ?? (event.data?.policy ? [event.data.policy] : []);
+    for (const obj of objects) out.push('```yaml', toYaml(obj).trimEnd(), '```', '');
   }
+  renderProof(out, timeline, names);
 
   out.push('## Timeline', '');
   out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');

@@ -141,6 +141,7 @@ describe('netpol-responder CLI', () => {
     expect(result.stdout).toContain('@bob clicked [ Approve ]');
     expect(result.stdout).toMatch(/Read back: NetworkPolicy `netpol-responder-quarantine-[a-z0-9-]+` in place as applied/);
     expect(result.stdout).toContain('Proven by the engine on the live objects: contained: nothing but DNS to kube-dns is open');
+    expect(result.stdout).toMatch(/Traffic check \(5 s\): 0 flows forwarded, \d+ dropped/);
     expect(result.stdout).toContain('@bob clicked [ Lift containment ]');
     expect(result.stdout).toMatch(/Containment lifted: deleted NetworkPolicy `netpol-responder-quarantine-/);
     const id = /postmortem-([a-z0-9-]+)\.md/.exec(result.stdout)?.[1];

@@ -5,7 +5,7 @@
 // it is lifted by an approved "Lift containment", by its time box, or by the restore step.
 import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
-import { designContainment, projectContainment, type ContainmentPlan } from '../../containment/design.js';
+import { designContainment, exclusionOf, projectContainment, type ContainmentPlan } from '../../containment/design.js';
 import { applyPlan, ContainmentError, containmentDeps, liftContainment, type ApplyReport, type ContainmentDeps } from '../../containment/execute.js';
 import { withExclusion } from '../../containment/exclusion.js';
 import { gitOpsWarning } from '../../containment/gitops.js';
@@ -210,13 +210,29 @@ export const containStep: StepHandler = {
     const resumed = (await deps.ledger.load(ctx.incident.id)) !== undefined;
     let report: ApplyReport;
     try {
-      report = await applyPlan(deps, { incidentId: ctx.incident.id, strategy: plan.strategy, ...scope, startedAt: appliedAt, baseline: { connectivity: scopeConnectivity(live, scope), fingerprint: policyFingerprint(live) } }, plan);
+      const meta = {
+        incidentId: ctx.incident.id,
+        strategy: plan.strategy,
+        ...scope,
+        startedAt: appliedAt,
+        dns: { keep: p.keepDnsEgress, ...dnsOf(p) },
+        ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
+        baseline: { connectivity: scopeConnectivity(live, scope), fingerprint: policyFingerprint(live) },
+      };
+      report = await applyPlan(deps, meta, plan);
       await readBack(ctx, plan);
     } catch (error) {
       throw new StepFailed(`${await rollback(deps, ctx, error)}${suggestion(error, plan.strategy, kinds)}`);
     }
     const events: TimelineEvent[] = [
-      { at: ctx.now().toISOString(), type: 'policy.applied', actor: botActor, step: ctx.step.id, summary: appliedSummary(plan, report, resumed), data: { strategy: plan.strategy, reason: plan.reason, ...report } },
+      {
+        at: ctx.now().toISOString(),
+        type: 'policy.applied',
+        actor: botActor,
+        step: ctx.step.id,
+        summary: appliedSummary(plan, report, resumed),
+        data: { strategy: plan.strategy, reason: plan.reason, objects: plan.create, ...report },
+      },
       {
         at: ctx.now().toISOString(),
         type: 'policy.confirmed',
@@ -239,16 +255,46 @@ export const containStep: StepHandler = {
       // still cuts what it can) and can be lifted; the thread names stronger strategies.
       throw new ContainmentNotProven(`NOT contained: ${proof.openCount} connection${proof.openCount === 1 ? '' : 's'} stay open after ${plan.strategy} (${proof.open.slice(0, 3).join('; ')})`, containment, events);
     }
+    const traffic = await watchTraffic(ctx, p, plan.footprint.scopePods);
+    events.push(traffic.event);
     const summary = proof.contained
       ? `Contained with ${plan.strategy}: proven by the engine, nothing but DNS to kube-dns is open`
       : `Deny-all in place, but NOT contained: ${proof.openCount} connection${proof.openCount === 1 ? '' : 's'} stay open (additive strategy)`;
     return {
-      result: { summary, strategy: plan.strategy, contained: proof.contained, proof, created: report.created, excluded: report.exclusions.map((e) => e.name), labelled: report.labelled },
+      result: {
+        summary,
+        strategy: plan.strategy,
+        contained: proof.contained,
+        proof,
+        created: report.created,
+        excluded: report.exclusions.map((e) => e.name),
+        labelled: report.labelled,
+        ...(traffic.untilMs ? { trafficUntil: new Date(traffic.untilMs).toISOString() } : {}),
+      },
       events,
       containment,
     };
   },
 };
+
+/**
+ * Asks the flow collector to watch the scope for the traffic window after the apply; the verdict
+ * is read by a job once the window has passed. Without a collector, the thread says so.
+ */
+async function watchTraffic(ctx: StepContext, p: ContainParams, scopePods: string[]): Promise<{ event: TimelineEvent; untilMs?: number }> {
+  const at = ctx.now().toISOString();
+  if (!ctx.traffic || !(await ctx.traffic.collectorRunning())) {
+    return { event: { at, type: 'containment.traffic', actor: botActor, step: ctx.step.id, summary: "Not verified by traffic: no flow collector is running (the engine's proof stands alone)", data: { status: 'no-collector' } } };
+  }
+  const from = ctx.now().getTime();
+  const untilMs = from + p.trafficWindow;
+  const { namespace, labelSelector } = ctx.incident.scope;
+  await ctx.traffic.register(ctx.incident.id, { namespace, podNames: scopePods, ...(labelSelector ? { labelSelector } : {}) }, from, untilMs, { dns: dnsOf(p) });
+  return {
+    event: { at, type: 'containment.traffic', actor: botActor, step: ctx.step.id, summary: `Watching the scope's flows for ${Math.round(p.trafficWindow / 1000)} s (flow collector): forwarded versus dropped, reported then`, data: { status: 'watching', untilMs } },
+    untilMs,
+  };
+}
 
 /** The proof failed for an exclusive strategy: the step fails, with containment still in force. */
 export class ContainmentNotProven extends StepFailed {

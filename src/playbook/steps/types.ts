@@ -1,6 +1,7 @@
 // The contract between the generic step runner and the handlers that do a step's work.
 import type { ContainmentSettings } from '../../containment/execute.js';
 import type { ContainmentLedger } from '../../containment/ledger.js';
+import type { TrafficCheck } from '../../containment/traffic.js';
 import type { ContainmentState, Incident } from '../../incident/model.js';
 import type { KubeGateway } from '../../kube/index.js';
 import type { Logger } from '../../log.js';
@@ -46,6 +47,8 @@ export interface StepContext {
   settings: StepSettings;
   /** Where containment records what it changes (absent: steps that change nothing). */
   ledger?: ContainmentLedger;
+  /** Watches the scope's flows through the flow collector (absent: no traffic verification). */
+  traffic?: TrafficCheck;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;
