@@ -9,6 +9,8 @@ import { pipelineOptionsOf } from './config/pipeline-options.js';
 import type { Config } from './config/schema.js';
 import { startCollectorRole } from './anomaly/collector-role.js';
 import { AnomalyDesk } from './anomaly/desk.js';
+import { AutoContainLimiter } from './anomaly/auto-limit.js';
+import { protectedRuleProblems } from './anomaly/auto-rules.js';
 import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
 import type { FlowCollector } from './flows/collector.js';
@@ -112,6 +114,8 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   // Cheap local checks first: nothing is open yet if one fails.
   const playbook = loadPlaybook(config.playbook.path, stepActionCheck);
   checkRoles(config);
+  const autoProblems = protectedRuleProblems(config.anomalies.autoContain, protectedNamespaces(playbook, config));
+  if (autoProblems.length > 0) throw new StartupError(autoProblems.join('; '));
   if (!config.redisUrl) throw new StartupError('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
   const { cluster, server } = clusterOf(options);
 
@@ -233,6 +237,11 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         dismissForMs: config.collector?.dismissFor ?? 7 * 86_400_000,
         logger: logger.child({ role: 'anomalies' }),
         onRaised: (anomaly) => metrics.recordAnomaly(anomaly),
+        autoContain: {
+          rules: config.anomalies.autoContain,
+          limiter: new AutoContainLimiter(redis, prefix, { ...config.anomalies.autoContainLimit, windowMs: config.anomalies.autoContainLimit.window }),
+          openIncidentFor: (scopeKey) => store.openIncidentFor(scopeKey),
+        },
       })
     : undefined;
   const ledger = new ContainmentLedger(redis, prefix);
@@ -246,6 +255,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     anomalies: anomalyLookup(anomalyStore, config.anomalies.recentWindow),
     approvers,
     settings: engineSettings(config),
+    protectedNamespaces: guarded,
     ledger,
     traffic: new TrafficCheck(redis, prefix),
     logger,

@@ -1,6 +1,7 @@
-// Where anomalies meet people: raised anomalies are stored and alerted in Slack; "Open incident"
-// starts the playbook on the suggested scope with the anomaly as evidence; "Dismiss as expected"
-// (approvers only) mutes it in the collector. The first decision on an anomaly wins.
+// Where anomalies meet people: raised anomalies are stored and alerted in Slack (after automatic
+// response, when configured, had its say); "Open incident" starts the playbook on the suggested
+// scope with the anomaly as evidence; "Dismiss as expected" (approvers only) mutes it in the
+// collector. The first decision on an anomaly wins.
 import type { Anomaly } from '../flows/types.js';
 import type { OpenRequest } from '../incident/transitions.js';
 import { incidentLogger, type Logger } from '../log.js';
@@ -9,7 +10,10 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { anomalyAlert, selectorText } from '../slack/anomaly-blocks.js';
 import type { ApproverDirectory } from '../slack/approvers.js';
 import type { ChatGateway } from '../slack/chat.js';
-import type { AnomalyStore } from './store.js';
+import type { AnomalyRecord, AnomalyStore } from './store.js';
+import { AutoResponder, incidentScopeOf } from './auto-response.js';
+import type { AutoContainLimiter } from './auto-limit.js';
+import type { AutoContainRule } from './auto-rules.js';
 
 export interface AnomalyDeskOptions {
   store: AnomalyStore;
@@ -26,6 +30,13 @@ export interface AnomalyDeskOptions {
   clock?: () => Date;
   /** Told of every anomaly stored for the first time (metrics). */
   onRaised?: (anomaly: Anomaly) => void;
+  /** Automatic response (anomalies.autoContain); absent or without rules, every alert waits for a person. */
+  autoContain?: {
+    rules: readonly AutoContainRule[];
+    limiter: AutoContainLimiter;
+    /** The open incident holding a scope, if any. */
+    openIncidentFor: (scopeKey: string) => Promise<string | undefined>;
+  };
 }
 
 export interface DeskResult {
@@ -35,9 +46,27 @@ export interface DeskResult {
 
 export class AnomalyDesk {
   private readonly clock: () => Date;
+  private readonly responder?: AutoResponder;
 
   constructor(private readonly options: AnomalyDeskOptions) {
     this.clock = options.clock ?? (() => new Date());
+    const auto = options.autoContain;
+    if (auto && auto.rules.length > 0) {
+      this.responder = new AutoResponder({
+        ...auto,
+        store: options.store,
+        queue: options.queue,
+        protectedNamespaces: options.protectedNamespaces,
+        channel: options.incidentChannel ?? options.alertsChannel,
+        logger: options.logger.child({ module: 'auto-response' }),
+        clock: this.clock,
+      });
+    }
+  }
+
+  /** The automatic response's rate limiter, when automatic response is on. */
+  get autoLimiter(): AutoContainLimiter | undefined {
+    return this.responder ? this.options.autoContain?.limiter : undefined;
   }
 
   private log(anomaly: Anomaly): Logger {
@@ -56,13 +85,26 @@ export class AnomalyDesk {
     return this.options.protectedNamespaces.has(anomaly.scope.namespace);
   }
 
-  /** Worker job: post the alert (once). */
+  /** Worker job: automatic response first (when configured), then post the alert (once). */
   async postAlert(anomalyId: string): Promise<void> {
-    const record = await this.options.store.get(anomalyId);
+    let record = await this.options.store.get(anomalyId);
     if (!record || record.alert) return;
+    if (this.responder) record = await this.respond(record);
     const channel = this.options.alertsChannel;
     const ts = await this.options.chat.postMessage(channel, anomalyAlert(record, { protectedScope: this.isProtected(record.anomaly) }));
     await this.options.store.setAlert(anomalyId, { channel, ts });
+  }
+
+  /** A failure of automatic response must not hold back the alert: it is posted, saying so. */
+  private async respond(record: AnomalyRecord): Promise<AnomalyRecord> {
+    try {
+      return await this.responder!.respond(record);
+    } catch (error) {
+      this.log(record.anomaly).error({ err: error }, 'automatic response failed; the alert waits for a person');
+      const note = { outcome: 'refused' as const, reason: `automatic response failed (${error instanceof Error ? error.message : String(error)})`.slice(0, 300), at: this.clock().toISOString() };
+      await this.options.store.setAutoResponse(record.anomaly.id, note);
+      return { ...record, autoResponse: note };
+    }
   }
 
   private async redraw(anomalyId: string): Promise<void> {
@@ -72,6 +114,7 @@ export class AnomalyDesk {
   }
 
   private describeDecision(existing: { kind: string; user: string; incidentId?: string }): string {
+    if (existing.kind === 'auto-contained') return `Already contained automatically as incident \`${existing.incidentId ?? '?'}\`: decide in its thread (*Keep contained* or *Lift now*). Nothing changed.`;
     return existing.kind === 'opened'
       ? `Already opened as incident \`${existing.incidentId ?? '?'}\` by <@${existing.user}>. Nothing changed.`
       : `Already dismissed as expected by <@${existing.user}>. Nothing changed.`;
@@ -91,7 +134,7 @@ export class AnomalyDesk {
     const selector = selectorText(anomaly.scope.podSelector);
     const request: OpenRequest = {
       id: incidentId,
-      scope: { namespace: anomaly.scope.namespace, ...(selector ? { selector, labelSelector: { matchLabels: { ...anomaly.scope.podSelector } } } : {}) },
+      scope: incidentScopeOf(anomaly),
       reason: anomaly.title,
       requestedBy: userId,
       channel: this.options.incidentChannel ?? this.options.alertsChannel,

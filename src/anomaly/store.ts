@@ -1,14 +1,26 @@
 // Anomalies in Redis: each raised anomaly (from the collector or a webhook) with the Slack alert
-// that shows it and the one decision taken on it (opened as an incident, or dismissed as
-// expected), plus the dismissals the collector must honour.
+// that shows it and the one decision taken on it (opened as an incident, contained automatically,
+// or dismissed as expected), why automatic response did not contain it, plus the dismissals the
+// collector must honour.
 import type { Redis } from 'ioredis';
 import type { Anomaly } from '../flows/types.js';
 
 export interface AnomalyDecision {
-  kind: 'opened' | 'dismissed';
+  kind: 'opened' | 'dismissed' | 'auto-contained';
+  /** A Slack user id, or the automatic-response actor for 'auto-contained'. */
   user: string;
   at: string;
   incidentId?: string;
+  /** 'auto-contained': the index of the anomalies.autoContain rule and its time box. */
+  rule?: number;
+  maxDuration?: number;
+}
+
+/** A matching rule that did not contain: refused by the limit, or skipped (an incident holds the scope). */
+export interface AutoResponseNote {
+  outcome: 'refused' | 'skipped';
+  reason: string;
+  at: string;
 }
 
 export interface AnomalyRecord {
@@ -16,6 +28,7 @@ export interface AnomalyRecord {
   raisedAt: string;
   alert?: { channel: string; ts: string };
   decision?: AnomalyDecision;
+  autoResponse?: AutoResponseNote;
 }
 
 export interface Dismissal {
@@ -72,6 +85,7 @@ export class AnomalyStore {
       raisedAt: fields.raisedAt ?? '',
       alert: fields.alert ? (JSON.parse(fields.alert) as AnomalyRecord['alert']) : undefined,
       decision: fields.decision ? (JSON.parse(fields.decision) as AnomalyDecision) : undefined,
+      ...(fields.autoResponse ? { autoResponse: JSON.parse(fields.autoResponse) as AutoResponseNote } : {}),
     };
   }
 
@@ -84,6 +98,10 @@ export class AnomalyStore {
 
   async setAlert(id: string, alert: { channel: string; ts: string }): Promise<void> {
     await this.redis.hset(this.key(id), 'alert', JSON.stringify(alert));
+  }
+
+  async setAutoResponse(id: string, note: AutoResponseNote): Promise<void> {
+    await this.redis.hset(this.key(id), 'autoResponse', JSON.stringify(note));
   }
 
   /** Records the decision unless one was taken already: the first click wins. */

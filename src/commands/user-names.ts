@@ -3,7 +3,7 @@
 // token, or when Slack cannot be reached or refuses, the ids stay and one line says why; a deadline
 // bounds the whole lookup.
 import { ErrorCode, LogLevel, WebClient, type Logger, type WebAPICallError } from '@slack/web-api';
-import type { Incident } from '../incident/model.js';
+import { requesterUserId, type Incident } from '../incident/model.js';
 import { actorUserId, type TimelineEvent } from '../timeline/types.js';
 
 export interface NameLookup {
@@ -23,7 +23,7 @@ export interface NameLookupOptions {
 
 /** The people a postmortem names, as the bot's export collects them: who opened it and every actor. */
 export function postmortemUserIds(incident: Incident, timeline: readonly TimelineEvent[]): string[] {
-  return [...new Set([incident.requestedBy, ...timeline.map((e) => actorUserId(e.actor)).filter((u): u is string => !!u)])];
+  return [...new Set([...[requesterUserId(incident)].filter((u): u is string => !!u), ...timeline.map((e) => actorUserId(e.actor)).filter((u): u is string => !!u)])];
 }
 
 /** The client would print its own warnings per failed call; the one line below says it all. */

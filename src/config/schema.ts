@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { durationSchema } from './duration.js';
 import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
+import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
+import { STRATEGIES } from '../containment/strategy.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -84,6 +86,39 @@ export const collectorSchema = z
   })
   .strict();
 
+/** One automatic response rule: anomalies it matches are contained at once, without approval, time-boxed. */
+export const autoContainRuleSchema = z
+  .object({
+    /** Anomaly kinds that match (any when absent). */
+    kinds: z.array(z.enum(ANOMALY_KINDS)).min(1).max(ANOMALY_KINDS.length).optional(),
+    /** The lowest severity that matches (any when absent). */
+    minSeverity: z.enum(SEVERITIES).optional(),
+    /** Namespaces (of the suggested scope) that match (any when absent). */
+    namespaces: z.array(dns1123Label).min(1).max(1000).optional(),
+    /** Containment strategy, over the playbook's contain step. */
+    strategy: z.enum(['auto', ...STRATEGIES]).optional(),
+    /** The time box: lifted (and verified) when it runs out, unless an approver keeps it. */
+    maxDuration: durationSchema.default(DEFAULT_AUTO_MAX_DURATION_MS),
+  })
+  .strict()
+  .refine((r) => r.maxDuration > 0 && r.maxDuration <= MAX_AUTO_MAX_DURATION_MS, { message: 'must be more than 0 and at most 24h: automatic containment is always time-boxed', path: ['maxDuration'] })
+  .refine((r) => r.kinds !== undefined || r.minSeverity !== undefined || r.namespaces !== undefined, {
+    message: 'a rule needs at least one of kinds, minSeverity or namespaces (to match every anomaly, say minSeverity: low)',
+  });
+
+const AUTO_LIMIT_DEFAULTS = { perNamespace: 3, total: 3, window: 3_600_000 };
+
+/** The brake on automatic response: at most this many automatic containments per sliding window. */
+export const autoContainLimitSchema = z
+  .object({
+    perNamespace: z.number().int().min(1).max(100).default(AUTO_LIMIT_DEFAULTS.perNamespace),
+    total: z.number().int().min(1).max(1000).default(AUTO_LIMIT_DEFAULTS.total),
+    window: durationSchema.default(AUTO_LIMIT_DEFAULTS.window),
+  })
+  .strict()
+  .refine((l) => l.window >= 1000 && l.window <= 7 * 86_400_000, { message: 'must be between 1s and 7d', path: ['window'] })
+  .default(AUTO_LIMIT_DEFAULTS);
+
 export const fileConfigSchema = z
   .object({
     slack: z
@@ -152,9 +187,12 @@ export const fileConfigSchema = z
         recentWindow: durationSchema.default(3_600_000),
         /** How long anomalies are kept in Redis. */
         keepFor: durationSchema.default(7 * 86_400_000),
+        /** Automatic response, off when empty: the first matching rule contains without approval. */
+        autoContain: z.array(autoContainRuleSchema).max(50).default([]),
+        autoContainLimit: autoContainLimitSchema,
       })
       .strict()
-      .default({ recentWindow: 3_600_000, keepFor: 7 * 86_400_000 }),
+      .default({ recentWindow: 3_600_000, keepFor: 7 * 86_400_000, autoContain: [], autoContainLimit: AUTO_LIMIT_DEFAULTS }),
     roles: z
       .array(z.enum(['web', 'worker', 'collector']))
       .min(1)

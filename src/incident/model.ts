@@ -1,5 +1,7 @@
 // The incident record kept in Redis. Everything the bot knows about an incident is here or in
 // its timeline stream, so any worker can pick up any step after a restart.
+import { AUTOMATIC_RESPONSE_NAME } from '../timeline/types.js';
+
 /** A Kubernetes LabelSelector (metav1.LabelSelector). */
 export interface LabelSelectorSpec {
   matchLabels?: Record<string, string>;
@@ -55,6 +57,18 @@ export interface ContainmentState {
   liftError?: string;
 }
 
+/** How an incident opened by automatic response (anomalies.autoContain) contains its scope. */
+export interface AutoResponse {
+  /** Index of the anomalies.autoContain rule that matched. */
+  rule: number;
+  /** The rule's strategy, over the playbook's (absent: the playbook's). */
+  strategy?: string;
+  /** The time box, in ms: containment is lifted and verified when it runs out unless kept. */
+  maxDuration: number;
+  /** The anomaly that triggered it. */
+  anomalyId: string;
+}
+
 export interface Incident {
   id: string;
   version: number;
@@ -65,7 +79,10 @@ export interface Incident {
   reason?: string;
   /** Anomalies the incident was opened from. */
   anomalyIds?: string[];
+  /** The Slack user who opened it; for automatic response, the automatic-response actor. */
   requestedBy: string;
+  /** Set when automatic response opened it: the contain step runs without approval, time-boxed. */
+  auto?: AutoResponse;
   channel: string;
   /** The incident message in Slack, updated in place; events are replies in its thread. */
   messageTs?: string;
@@ -75,6 +92,19 @@ export interface Incident {
   stepOrder: string[];
   steps: Record<string, StepState>;
   containment?: ContainmentState;
+}
+
+/** The Slack user who opened the incident; undefined when automatic response did. */
+export function requesterUserId(incident: Pick<Incident, 'auto' | 'requestedBy'>): string | undefined {
+  return incident.auto ? undefined : incident.requestedBy;
+}
+
+/** Who opened it, for Slack (a mention) or, with `names`, for a document read outside Slack. */
+export function openedByText(incident: Pick<Incident, 'auto' | 'requestedBy'>, names?: Record<string, string>): string {
+  const user = requesterUserId(incident);
+  if (!user) return AUTOMATIC_RESPONSE_NAME;
+  if (!names) return `<@${user}>`;
+  return names[user] ? `@${names[user]}` : `<@${user}>`;
 }
 
 export function isTerminal(status: IncidentStatus): boolean {

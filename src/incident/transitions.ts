@@ -3,8 +3,9 @@
 // transition that must not happen throws TransitionRefused with a message for the user.
 import type { ApprovalRule, Playbook } from '../playbook/schema.js';
 import { requiredApprovals } from '../playbook/schema.js';
-import { botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
-import type { ContainmentState, Incident, IncidentScope, StepState } from './model.js';
+import { formatDuration } from '../timeline/render.js';
+import { automaticActor, botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
+import type { AutoResponse, ContainmentState, Incident, IncidentScope, StepState } from './model.js';
 import { scopeKeyOf } from './model.js';
 
 export class TransitionRefused extends Error {
@@ -32,6 +33,14 @@ export interface OpenRequest {
   channel: string;
   /** Anomalies this incident was opened from: shown as evidence in step 1. */
   anomalyIds?: string[];
+  /** Automatic response: contain at once without approval, time-boxed (requestedBy is then the automatic-response actor). */
+  auto?: AutoResponse;
+}
+
+function openedSummary(request: OpenRequest, where: string): string {
+  const why = request.reason ? `: ${request.reason}` : '';
+  if (!request.auto) return `Incident opened for ${where}${why}`;
+  return `Automatic response (anomalies.autoContain rule ${request.auto.rule + 1}) opened the incident for ${where}${why}. Containment applies without approval, for at most ${formatDuration(request.auto.maxDuration)} unless an approver keeps it`;
 }
 
 export function openIncident(request: OpenRequest, playbook: Playbook, now: Date): Transition {
@@ -48,7 +57,8 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
     scopeKey: scopeKeyOf(request.scope),
     reason: request.reason,
     ...(request.anomalyIds?.length ? { anomalyIds: request.anomalyIds } : {}),
-    requestedBy: request.requestedBy,
+    requestedBy: request.auto ? automaticActor : request.requestedBy,
+    ...(request.auto ? { auto: request.auto } : {}),
     channel: request.channel,
     status: 'open',
     currentStep: first,
@@ -62,9 +72,9 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
       {
         at,
         type: 'incident.opened',
-        actor: slackActor(request.requestedBy),
-        summary: `Incident opened for ${where}${request.reason ? `: ${request.reason}` : ''}`,
-        data: { scope: request.scope, reason: request.reason ?? null },
+        actor: request.auto ? automaticActor : slackActor(request.requestedBy),
+        summary: openedSummary(request, where),
+        data: { scope: request.scope, reason: request.reason ?? null, ...(request.auto ? { auto: request.auto } : {}) },
       },
     ],
   };
@@ -84,8 +94,11 @@ function requireOpen(incident: Incident): void {
   if (incident.status !== 'open') throw new TransitionRefused(`incident ${incident.id} is ${incident.status}`, 'terminal');
 }
 
-/** Evidence gathered and the proposal ready: ask for approval, or approve at once when the rule is none. */
-export function requestApproval(incident: Incident, stepId: string, rule: ApprovalRule, evidence: Record<string, unknown>, now: Date): Transition {
+/**
+ * Evidence gathered and the proposal ready: ask for approval, or approve at once when the rule is
+ * none (`waived` says who waived it and why, e.g. automatic response; default: the playbook).
+ */
+export function requestApproval(incident: Incident, stepId: string, rule: ApprovalRule, evidence: Record<string, unknown>, now: Date, waived?: { actor: string; summary: string }): Transition {
   requireOpen(incident);
   const step = stepOf(incident, stepId);
   if (step.status !== 'pending') throw new TransitionRefused(`step ${stepId} is already ${step.status}`, 'already-decided');
@@ -95,7 +108,7 @@ export function requestApproval(incident: Incident, stepId: string, rule: Approv
   ];
   const needed = requiredApprovals(rule.rule);
   if (needed === 0) {
-    events.push({ at, type: 'step.approved', actor: botActor, step: stepId, summary: 'No approval required by the playbook' });
+    events.push({ at, type: 'step.approved', actor: waived?.actor ?? botActor, step: stepId, summary: waived?.summary ?? 'No approval required by the playbook' });
     return { incident: withStep(incident, stepId, { ...step, status: 'approved', evidence, requestedAt: at }, now), events };
   }
   events.push({

@@ -2,7 +2,7 @@
 // lives in its handler; the engine moves state (atomically, through the store), asks for
 // approvals, schedules reminders, and keeps the Slack message and thread in step with the state.
 import { randomBytes } from 'node:crypto';
-import type { Incident } from '../incident/model.js';
+import { requesterUserId, type Incident } from '../incident/model.js';
 import type { IncidentStore } from '../incident/store.js';
 import {
   completeStep,
@@ -24,7 +24,8 @@ import type { ApproverDirectory } from '../slack/approvers.js';
 import { incidentMessage, timelineReply } from '../slack/blocks.js';
 import type { ChatGateway } from '../slack/chat.js';
 import { describeScope, postmortemFileName, renderPostmortem, type ExportFormat } from '../timeline/render.js';
-import { actorUserId, botActor, slackActor } from '../timeline/types.js';
+import { actorUserId, automaticActor, botActor, slackActor } from '../timeline/types.js';
+import { formatDuration } from '../timeline/render.js';
 import type { Playbook, PlaybookStep } from './schema.js';
 import type { AnomalyLookup, ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
 import { ContainmentNotProven } from './steps/contain.js';
@@ -46,6 +47,8 @@ export interface EngineDeps {
   anomalies?: AnomalyLookup;
   approvers: ApproverDirectory;
   settings: StepSettings;
+  /** Never contained by automatic response (the playbook's protectedNamespaces plus the bot's own). */
+  protectedNamespaces?: ReadonlySet<string>;
   logger: Logger;
   clock?: () => Date;
   sleep?: (ms: number) => Promise<void>;
@@ -125,32 +128,36 @@ export class IncidentEngine {
   }
 
   private async open(request: OpenRequest, responseUrl?: string): Promise<void> {
-    const log = this.log(request.id, { job: 'open' });
+    const log = this.log(request.id, { job: 'open', ...(request.auto ? { auto: true, rule: request.auto.rule } : {}) });
+    // Automatic response has nobody to answer: refusals are logged (the anomaly's alert shows it).
+    const reply = (text: string) => (request.auto ? Promise.resolve() : this.reply(responseUrl, request.channel, request.requestedBy, text));
     let incident = await this.deps.store.get(request.id);
     if (!incident) {
+      if (request.auto && this.deps.protectedNamespaces?.has(request.scope.namespace)) {
+        log.error({ namespace: request.scope.namespace }, 'automatic response refused: protected namespace; no incident opened');
+        return;
+      }
       if (!(await this.deps.cluster.namespaceExists(request.scope.namespace))) {
-        log.info({ namespace: request.scope.namespace }, 'unknown namespace; no incident opened');
-        await this.reply(responseUrl, request.channel, request.requestedBy, `Namespace \`${request.scope.namespace}\` does not exist in the cluster. No incident was opened.`);
+        log[request.auto ? 'warn' : 'info']({ namespace: request.scope.namespace }, 'unknown namespace; no incident opened');
+        await reply(`Namespace \`${request.scope.namespace}\` does not exist in the cluster. No incident was opened.`);
         return;
       }
       const created = await this.deps.store.create(openIncident(request, this.deps.playbook, this.clock()));
       if (!created.created) {
         const open = await this.deps.store.get(created.openIncidentId);
         log.info({ openIncident: created.openIncidentId }, 'scope already has an open incident');
-        await this.deps.store.appendEvents(created.openIncidentId, [
-          { at: this.clock().toISOString(), type: 'incident.duplicate', actor: slackActor(request.requestedBy), summary: `<@${request.requestedBy}> asked to open an incident for the same scope${request.reason ? `: ${request.reason}` : ''}` },
-        ]);
+        const duplicate = request.auto
+          ? { actor: automaticActor, summary: `Automatic response: another anomaly for the same scope${request.reason ? `: ${request.reason}` : ''} (already handled by this incident)` }
+          : { actor: slackActor(request.requestedBy), summary: `<@${request.requestedBy}> asked to open an incident for the same scope${request.reason ? `: ${request.reason}` : ''}` };
+        await this.deps.store.appendEvents(created.openIncidentId, [{ at: this.clock().toISOString(), type: 'incident.duplicate', ...duplicate }]);
         await this.publish(created.openIncidentId);
-        await this.reply(
-          responseUrl,
-          request.channel,
-          request.requestedBy,
+        await reply(
           `An incident is already open for ${open ? describeScope(open) : 'this scope'}: \`${created.openIncidentId}\`${open ? ` in <#${open.channel}>` : ''}. Follow its thread, or \`/netpol status ${created.openIncidentId}\`.`,
         );
         return;
       }
       incident = created.incident;
-      log.info({ scope: incident.scope }, 'incident opened');
+      log.info({ scope: incident.scope }, request.auto ? 'incident opened by automatic response' : 'incident opened');
     }
     if (!incident.messageTs) {
       const ts = await this.deps.chat.postMessage(incident.channel, this.render(incident));
@@ -159,6 +166,16 @@ export class IncidentEngine {
     await this.publish(incident.id);
     const stepId = incident.currentStep;
     if (stepId && incident.steps[stepId]?.status === 'pending') await this.prepareStep(incident, stepId);
+  }
+
+  /** The approval rule a step runs under: an automatic response waives it for the contain step only. */
+  private approvalFor(incident: Incident, step: PlaybookStep): { rule: PlaybookStep['approval']; waived?: { actor: string; summary: string } } {
+    if (!incident.auto || step.action !== 'contain') return { rule: step.approval };
+    const { rule, maxDuration } = incident.auto;
+    return {
+      rule: { ...step.approval, rule: 'none' },
+      waived: { actor: automaticActor, summary: `No approval asked: automatic response (anomalies.autoContain rule ${rule + 1}), time-boxed to ${formatDuration(maxDuration)}` },
+    };
   }
 
   private async prepareStep(incident: Incident, stepId: string): Promise<void> {
@@ -173,8 +190,9 @@ export class IncidentEngine {
       await this.publish(incident.id);
       return;
     }
+    const approval = this.approvalFor(incident, step);
     const out = await this.deps.store.transition(incident.id, (i) =>
-      i.steps[stepId]?.status === 'pending' ? requestApproval(i, stepId, step.approval, evidence, this.clock()) : null,
+      i.steps[stepId]?.status === 'pending' ? requestApproval(i, stepId, approval.rule, evidence, this.clock(), approval.waived) : null,
     );
     await this.publish(incident.id);
     const state = out?.incident.steps[stepId];
@@ -287,7 +305,7 @@ export class IncidentEngine {
   /** The postmortem document, with Slack user ids resolved to names where Slack knows them. */
   async postmortem(incident: Incident, format: ExportFormat): Promise<string> {
     const timeline = await this.deps.store.timeline(incident.id);
-    const ids = new Set([incident.requestedBy, ...timeline.map((e) => actorUserId(e.actor)).filter((u): u is string => !!u)]);
+    const ids = new Set([...[requesterUserId(incident)].filter((u): u is string => !!u), ...timeline.map((e) => actorUserId(e.actor)).filter((u): u is string => !!u)]);
     const userNames: Record<string, string> = {};
     await Promise.all(
       [...ids].map(async (id) => {

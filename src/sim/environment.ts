@@ -34,6 +34,8 @@ export interface EnvironmentOptions {
   relayAddress?: string;
   /** The collector's learning period (default 1h). */
   learningPeriod?: string;
+  /** The config file's `anomalies` section (e.g. automatic response rules and their limit). */
+  anomalies?: Record<string, unknown>;
   /** Serve the bot's Prometheus metrics on a free loopback port (RunningBot.metricsPort). */
   metrics?: boolean;
   keyPrefix?: string;
@@ -117,6 +119,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
         : {}),
       worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
+      ...(options.anomalies ? { anomalies: options.anomalies } : {}),
     },
     env,
     'embedded environment',

@@ -1,9 +1,11 @@
 // Block Kit for an anomaly alert: what deviates, from which learned figure, the sample flows, the
-// suggested containment scope, and "Open incident" / "Dismiss as expected". Pure.
+// suggested containment scope, and "Open incident" / "Dismiss as expected"; with automatic
+// response, the incident that contained it or why it was not contained. Pure.
 import type { AnomalyRecord } from '../anomaly/store.js';
 import type { Anomaly } from '../flows/types.js';
 import { flowText } from '../flows/replay.js';
 import { escapeMrkdwn, type Block, type SlackMessage } from './blocks.js';
+import { formatDuration } from '../timeline/render.js';
 
 export const OPEN_INCIDENT_ACTION = 'netpol_open_incident';
 export const DISMISS_ACTION = 'netpol_dismiss_anomaly';
@@ -34,6 +36,11 @@ export function anomalyLine(anomaly: Anomaly): string {
 function decisionText(record: AnomalyRecord): string | undefined {
   const d = record.decision;
   if (!d) return undefined;
+  if (d.kind === 'auto-contained') {
+    const box = typeof d.maxDuration === 'number' ? `, time-boxed to ${formatDuration(d.maxDuration)}` : '';
+    const rule = typeof d.rule === 'number' ? ` (anomalies.autoContain rule ${d.rule + 1})` : '';
+    return `:lock: Contained automatically as incident \`${d.incidentId ?? '?'}\` at ${d.at}${rule}, without approval${box}. In the incident's thread an approver can *Keep contained* or *Lift now*.`;
+  }
   return d.kind === 'opened'
     ? `:rotating_light: Incident \`${d.incidentId ?? '?'}\` opened by <@${d.user}> at ${d.at}`
     : `:white_check_mark: Dismissed as expected by <@${d.user}> at ${d.at}: the collector stays quiet about it`;
@@ -75,6 +82,11 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
       elements.push({ type: 'button', action_id: OPEN_INCIDENT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Open incident' }, value: anomaly.id });
     }
     elements.push({ type: 'button', action_id: DISMISS_ACTION, text: { type: 'plain_text', text: 'Dismiss as expected' }, value: anomaly.id });
+    const note = record.autoResponse;
+    if (note) {
+      const text = note.outcome === 'refused' ? `:no_entry: *Automatic containment refused*: ${escapeMrkdwn(note.reason)}. A person decides: *Open incident* still works.` : `:information_source: Not contained automatically: ${escapeMrkdwn(note.reason)}.`;
+      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] });
+    }
     blocks.push({ type: 'actions', block_id: `anomaly.${anomaly.id}`.slice(0, 255), elements });
     if (options.protectedScope) {
       blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `\`${anomaly.scope.namespace}\` is a protected namespace: the bot does not contain it.` }] });

@@ -3,7 +3,7 @@
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Incident } from '../incident/model.js';
+import { openedByText, type Incident } from '../incident/model.js';
 import type { IncidentStore } from '../incident/store.js';
 import type { Logger } from '../log.js';
 import { newIncidentId, type IncidentEngine } from '../playbook/engine.js';
@@ -52,7 +52,7 @@ export interface SlackSurface {
 
 function incidentDetail(incident: Incident): string {
   const steps = incident.stepOrder.map((id) => `${id}: ${incident.steps[id]?.status ?? '?'}`).join(', ');
-  return `*Incident \`${incident.id}\`* (${incident.status}) · ${describeScope(incident)} · opened ${incident.createdAt} by <@${incident.requestedBy}> in <#${incident.channel}> · steps: ${steps}`;
+  return `*Incident \`${incident.id}\`* (${incident.status}) · ${describeScope(incident)} · opened ${incident.createdAt} by ${openedByText(incident)} in <#${incident.channel}> · steps: ${steps}`;
 }
 
 function readyzHandler(readiness: () => Promise<string>): (req: IncomingMessage, res: ServerResponse) => void {

@@ -1,5 +1,5 @@
 // Block Kit for the incident message and its thread replies. Pure: incident state in, JSON out.
-import type { Incident, StepState } from '../incident/model.js';
+import { openedByText, type Incident, type StepState } from '../incident/model.js';
 import type { Playbook } from '../playbook/schema.js';
 import { requiredApprovals } from '../playbook/schema.js';
 import { describeScope } from '../timeline/render.js';
@@ -72,7 +72,7 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
     fields: [
       { type: 'mrkdwn', text: `*Scope*\n${describeScope(incident)}` },
       { type: 'mrkdwn', text: `*Status*\n${statusLine[incident.status]}` },
-      { type: 'mrkdwn', text: `*Opened by*\n<@${incident.requestedBy}>` },
+      { type: 'mrkdwn', text: `*Opened by*\n${openedByText(incident)}` },
       { type: 'mrkdwn', text: `*Reason*\n${incident.reason ? escapeMrkdwn(incident.reason).slice(0, 500) : '_not given_'}` },
     ],
   });

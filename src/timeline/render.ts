@@ -1,10 +1,10 @@
 // Postmortem renderers: pure functions from an incident and its timeline to a document.
 import { stringify as toYaml } from 'yaml';
-import type { Incident } from '../incident/model.js';
+import { openedByText, type Incident } from '../incident/model.js';
 import type { blastRadius } from '../playbook/steps/blast-radius.js';
 import type { AnomalySummary } from '../playbook/steps/types.js';
 import type { StoredTimelineEvent } from './types.js';
-import { actorUserId } from './types.js';
+import { actorUserId, AUTOMATIC_RESPONSE_NAME, automaticActor } from './types.js';
 
 export type ExportFormat = 'md' | 'json';
 export const exportFormats: readonly ExportFormat[] = ['md', 'json'];
@@ -21,7 +21,7 @@ export interface PostmortemInput {
 
 function actorName(actor: string, names: Record<string, string>): string {
   const user = actorUserId(actor);
-  if (!user) return actor === 'bot' ? 'netpol-responder' : actor;
+  if (!user) return actor === 'bot' ? 'netpol-responder' : actor === automaticActor ? AUTOMATIC_RESPONSE_NAME : actor;
   return names[user] ? `@${names[user]}` : `<@${user}>`;
 }
 
@@ -108,7 +108,7 @@ export function renderMarkdown(input: PostmortemInput): string {
   out.push(`- **Status:** ${incident.status}${contained ? ' (contained)' : ''}`);
   out.push(`- **Scope:** ${describeScope(incident)}`);
   if (incident.reason) out.push(`- **Reason given:** ${incident.reason}`);
-  out.push(`- **Opened:** ${incident.createdAt} by ${actorName(`slack:${incident.requestedBy}`, names)}`);
+  out.push(`- **Opened:** ${incident.createdAt} by ${openedByText(incident, names)}`);
   if (contained) out.push(`- **Contained:** ${contained.at} (${formatDuration(Date.parse(contained.at) - opened)} after opening)${incident.containment ? `, with \`${incident.containment.strategy}\`, proven by the policy engine` : ''}`);
   if (notContained) out.push(`- **NOT contained:** ${notContained.at}: ${plainText(notContained.summary.split('\n')[0] ?? '', names).replace(/\*/g, '')}`);
   if (lifted) out.push(`- **Containment lifted:** ${lifted.at}${incident.containment?.liftReason ? ` (${incident.containment.liftReason})` : ''}`);

@@ -47,6 +47,10 @@ export interface StoredTimelineEvent extends TimelineEvent {
 }
 
 export const botActor = 'bot';
+/** The bot acting on its configuration alone (anomalies.autoContain), not on a person's decision. */
+export const automaticActor = 'bot:automatic-response';
+/** How that actor is named wherever people read it (Slack, postmortems, the CLI export). */
+export const AUTOMATIC_RESPONSE_NAME = 'netpol-responder (automatic response)';
 export function slackActor(userId: string): string {
   return `slack:${userId}`;
 }

@@ -18,7 +18,7 @@ import { chooseStrategy, STRATEGIES, strongerStrategies, type ServedKinds, type 
 import type { ContainmentState } from '../../incident/model.js';
 import { KubeApiError } from '../../kube/index.js';
 import type { LiveObjects } from '../../policy/index.js';
-import { botActor, type TimelineEvent } from '../../timeline/types.js';
+import { AUTOMATIC_RESPONSE_NAME, botActor, type TimelineEvent } from '../../timeline/types.js';
 import { blastRadius } from './blast-radius.js';
 import { StepFailed, type StepContext, type StepHandler } from './types.js';
 
@@ -41,8 +41,13 @@ export type ContainParams = z.infer<typeof containParamsSchema>;
 /** Evidence lists are capped so the Slack message and the record stay small. */
 const MAX_LISTED = 100;
 
+/** The playbook's params; an incident opened by automatic response brings its own strategy and time box. */
 function params(ctx: StepContext): ContainParams {
-  return containParamsSchema.parse(ctx.step.params);
+  const p = containParamsSchema.parse(ctx.step.params);
+  const auto = ctx.incident.auto;
+  if (!auto) return p;
+  const strategy = auto.strategy === 'auto' || (STRATEGIES as readonly string[]).includes(auto.strategy ?? '') ? (auto.strategy as ContainParams['strategy']) : p.strategy;
+  return { ...p, strategy, maxDuration: auto.maxDuration };
 }
 
 function errorMessage(error: unknown): string {
@@ -201,7 +206,8 @@ export const containStep: StepHandler = {
     // The approvers approved one strategy: run that one, or stop (never quietly another).
     const decision = chooseStrategy(approved ?? p.strategy, kinds);
     if (!decision.ok) throw new StepFailed(`${decision.message}; nothing was changed. ${decision.suggestion} would work here.`);
-    const approvers = ctx.incident.steps[ctx.step.id]?.approvals.map((a) => a.user) ?? [];
+    // On the objects' approved-by annotation: the approvers, or that nobody approved (automatic response).
+    const approvers = ctx.incident.auto ? [AUTOMATIC_RESPONSE_NAME] : (ctx.incident.steps[ctx.step.id]?.approvals.map((a) => a.user) ?? []);
     const appliedAt = ctx.now().toISOString();
     const deps = depsOf(ctx);
     const live = await readLiveObjects(ctx.cluster, kinds);
@@ -247,6 +253,7 @@ export const containStep: StepHandler = {
       strategy: plan.strategy,
       appliedAt,
       ...(p.maxDuration ? { expiresAt: new Date(Date.parse(appliedAt) + p.maxDuration).toISOString() } : {}),
+      ...(ctx.incident.auto ? { auto: true } : {}),
       liftApprovals: [],
     };
     events.push(proofEvent(ctx, proof, plan.strategy, kinds));
