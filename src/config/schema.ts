@@ -98,10 +98,11 @@ export const autoContainRuleSchema = z
     /** Containment strategy, over the playbook's contain step. */
     strategy: z.enum(['auto', ...STRATEGIES]).optional(),
     /** The time box: lifted (and verified) when it runs out, unless an approver keeps it. */
-    maxDuration: durationSchema.default(DEFAULT_AUTO_MAX_DURATION_MS),
+    maxDuration: durationSchema
+      .refine((ms) => ms > 0 && ms <= MAX_AUTO_MAX_DURATION_MS, 'must be more than 0 and at most 24h: automatic containment is always time-boxed')
+      .default(DEFAULT_AUTO_MAX_DURATION_MS),
   })
   .strict()
-  .refine((r) => r.maxDuration > 0 && r.maxDuration <= MAX_AUTO_MAX_DURATION_MS, { message: 'must be more than 0 and at most 24h: automatic containment is always time-boxed', path: ['maxDuration'] })
   .refine((r) => r.kinds !== undefined || r.minSeverity !== undefined || r.namespaces !== undefined, {
     message: 'a rule needs at least one of kinds, minSeverity or namespaces (to match every anomaly, say minSeverity: low)',
   });
@@ -113,10 +114,9 @@ export const autoContainLimitSchema = z
   .object({
     perNamespace: z.number().int().min(1).max(100).default(AUTO_LIMIT_DEFAULTS.perNamespace),
     total: z.number().int().min(1).max(1000).default(AUTO_LIMIT_DEFAULTS.total),
-    window: durationSchema.default(AUTO_LIMIT_DEFAULTS.window),
+    window: durationSchema.refine((ms) => ms >= 1000 && ms <= 7 * 86_400_000, 'must be between 1s and 7d').default(AUTO_LIMIT_DEFAULTS.window),
   })
   .strict()
-  .refine((l) => l.window >= 1000 && l.window <= 7 * 86_400_000, { message: 'must be between 1s and 7d', path: ['window'] })
   .default(AUTO_LIMIT_DEFAULTS);
 
 export const fileConfigSchema = z
