@@ -141,7 +141,7 @@ describe('the anomaly alert under automatic response', () => {
     const hostile = json({ anomaly, raisedAt: 't', autoResponse: { outcome: 'refused', reason: `<!channel> <@U0BOB> ${'x'.repeat(5000)}`, at: 't' } });
     expect(hostile).not.toContain('<!channel>');
     expect(hostile).toContain('&lt;!channel&gt;');
-    const context = anomalyAlert({ anomaly, raisedAt: 't', autoResponse: { outcome: 'refused', reason: 'y'.repeat(5000), at: 't' } }).blocks.find((b) => b.type === 'context') as { elements: { text: string }[] };
+    const context = anomalyAlert({ anomaly, raisedAt: 't', autoResponse: { outcome: 'refused', reason: 'y'.repeat(5000), at: 't' } }).blocks.find((b) => b.type === 'context') as unknown as { elements: { text: string }[] };
     expect(context.elements[0]!.text.length).toBeLessThanOrEqual(3000);
   });
 });
