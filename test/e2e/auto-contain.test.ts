@@ -199,9 +199,57 @@ describe('automatic response', () => {
     expect(await usage()).toEqual({ namespace: 0, total: 3 });
   });
 
+  it('a hostile anomaly that breaks automatic response still gets its alert, saying so', async () => {
+    const now = Date.now();
+    await env.bot!.desk!.raise({
+      id: `external-alert:Not_A_Namespace@${now}`,
+      kind: 'external-alert',
+      severity: 'critical',
+      title: 'forged anomaly <!channel>',
+      workload: { namespace: 'Not_A_Namespace', name: 'x', kind: '' },
+      scope: { namespace: 'Not_A_Namespace', reason: 'forged' },
+      baseline: { metric: 'm', expected: 0, observed: 1, unit: 'alert', description: 'forged' },
+      evidence: [],
+      dedupeKey: 'forged',
+      firstSeen: now,
+      lastSeen: now,
+      origin: 'alertmanager',
+      details: {},
+    });
+    const alert = await alertFor('forged anomaly');
+    expect(blocksOf(alert)).toContain('Automatic containment refused*: automatic response failed (not a namespace name');
+    expect(incidentOf(alert)).toBeUndefined();
+    expect(await env.bot!.desk!.autoLimiter!.usage('db')).toEqual({ namespace: 0, total: 3 });
+  });
+
   it('an anomaly for a scope an incident already holds is not contained again, and uses no allowance', async () => {
     const again = await raiseAlert({ namespace: 'api', app: 'payments', severity: 'critical' }, 'payments again');
     expect(blocksOf(again)).toMatch(/Not contained automatically: incident `[a-z0-9-]+` is already open for this scope/);
+    expect(await env.bot!.desk!.autoLimiter!.usage('api')).toEqual({ namespace: 2, total: 3 });
+  });
+
+  it('the engine double-checks an automatic request: protected or unknown namespace, a scope already held', async () => {
+    const auto = { rule: 1, maxDuration: 600_000, anomalyId: 'x@1' };
+    const request = (id: string, namespace: string, selector?: string) => ({
+      id,
+      scope: { namespace, ...(selector ? { selector, labelSelector: { matchLabels: { app: selector.split('=')[1]! } } } : {}) },
+      reason: 'direct',
+      requestedBy: 'bot:automatic-response',
+      channel: DEMO_CHANNEL,
+      auto,
+    });
+    const calls = env.slack.calls.length;
+    await env.bot!.engine.handle({ name: 'open', data: { request: request('20261123-prot01', 'kube-system') } });
+    await env.bot!.engine.handle({ name: 'open', data: { request: request('20261123-gone01', 'no-such-namespace') } });
+    expect(await env.bot!.store.get('20261123-prot01')).toBeUndefined();
+    expect(await env.bot!.store.get('20261123-gone01')).toBeUndefined();
+    const held = (await env.bot!.store.list(50)).find((i) => i.scope.selector === 'app=payments')!;
+    await env.bot!.engine.handle({ name: 'open', data: { request: request('20261123-dupe01', 'api', 'app=payments') } });
+    expect(await env.bot!.store.get('20261123-dupe01')).toBeUndefined();
+    const duplicate = (await env.bot!.store.timeline(held.id)).find((e) => e.type === 'incident.duplicate');
+    expect(duplicate).toMatchObject({ actor: 'bot:automatic-response', summary: expect.stringMatching(/^Automatic response: another anomaly for the same scope/) });
+    // Nobody to answer: no ephemeral message to a user called "bot".
+    expect(env.slack.calls.slice(calls).filter((c) => c.method === 'chat.postEphemeral' || c.kind === 'response_url')).toEqual([]);
     expect(await env.bot!.desk!.autoLimiter!.usage('api')).toEqual({ namespace: 2, total: 3 });
   });
 

@@ -5,6 +5,8 @@ import { describeRefusal } from '../../src/anomaly/auto-limit.js';
 import { decideAutoResponse, protectedRuleProblems, ruleMatches, type AutoContainRule } from '../../src/anomaly/auto-rules.js';
 import { buildConfig, ConfigError } from '../../src/config/load.js';
 import type { Anomaly } from '../../src/flows/types.js';
+import { silentLogger } from '../../src/log.js';
+import { startBot } from '../../src/runtime.js';
 
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
 const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
@@ -173,6 +175,13 @@ describe('anomalies.autoContain configuration', () => {
     expect(problemsOf({ autoContain: [{ namespaces: ['db\n- kube-system'] }] })).toHaveLength(1);
     expect(problemsOf({ autoContain: [{ namespaces: [] }] })).toEqual([expect.stringMatching(/^anomalies\.autoContain\.0\.namespaces: /)]);
     expect(problemsOf({ autoContain: [{ namespaces: Array.from({ length: 1001 }, (_, i) => `ns-${i}`) }] })).toEqual([expect.stringMatching(/^anomalies\.autoContain\.0\.namespaces: /)]);
+  });
+
+  it('stops start-up, before anything is opened, when a rule names a protected namespace', async () => {
+    for (const namespace of ['kube-system', 'netpol-responder']) {
+      const config = buildConfig({ ...minimal, anomalies: { autoContain: [{ namespaces: ['db', namespace] }] } }, { ...env, REDIS_URL: 'redis://127.0.0.1:1' });
+      await expect(startBot({ config, logger: silentLogger })).rejects.toThrow(`anomalies.autoContain.0.namespaces: \`${namespace}\` is a protected namespace`);
+    }
   });
 
   it('refuses more than 50 rules', () => {
