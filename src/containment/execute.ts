@@ -4,11 +4,12 @@
 // Patches to other people's policies replace the object at the resourceVersion just read
 // (optimistic concurrency): a concurrent edit makes us read again, never overwrite it.
 import { isStaleWrite, type KubeGateway, type KubeNetworkPolicy } from '../kube/index.js';
+import type { LiveObjects } from '../policy/index.js';
 import type { Logger } from '../log.js';
 import type { ContainmentPlan, CreatedObject } from './design.js';
 import { hasExclusion, QUARANTINE_LABEL, withExclusion, withoutExclusion } from './exclusion.js';
 import { ARGOCD_SKIP_RECONCILE_ANNOTATION, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED, gitOpsOwners } from './gitops.js';
-import type { ContainmentLedger, LedgerMeta, ObjectKey } from './ledger.js';
+import type { ContainmentLedger, LedgerMeta, LedgerRecord, ObjectKey } from './ledger.js';
 
 export interface ContainmentDeps {
   objects: KubeGateway['objects'];
@@ -85,10 +86,12 @@ export interface PolicyExclusion {
 }
 
 /** Adds our requirement to one NetworkPolicy (and suspends Flux on it), recording it first. */
-export async function excludePolicy(deps: ContainmentDeps, incidentId: string, namespace: string, name: string): Promise<PolicyExclusion> {
+export async function excludePolicy(deps: ContainmentDeps, incidentId: string, namespace: string, name: string, known?: KubeNetworkPolicy): Promise<PolicyExclusion> {
   const policies = deps.objects('NetworkPolicy');
+  let cached = known;
   for (let conflicts = 0; ; conflicts++) {
-    const current = await transient(deps, `read networkpolicy ${namespace}/${name}`, () => policies.get({ namespace, name }));
+    const current = cached ?? (await transient(deps, `read networkpolicy ${namespace}/${name}`, () => policies.get({ namespace, name })));
+    cached = undefined;
     if (!current) {
       await deps.ledger.markPolicyGone(incidentId, namespace, name);
       return { name, outcome: 'gone', conflicts };
@@ -119,8 +122,10 @@ export async function excludePolicy(deps: ContainmentDeps, incidentId: string, n
       await deps.ledger.markPatched(incidentId, namespace, name, rv);
       return { name, outcome: 'patched', resourceVersion: rv, suspendedFlux: suspendsFlux || before.suspendsFlux, conflicts };
     } catch (error) {
-      if (isStaleWrite(error) && conflicts < CONFLICT_RETRIES) continue;
-      if (isStaleWrite(error)) throw new ContainmentError(`networkpolicy ${namespace}/${name} kept changing under us (${conflicts + 1} conflicts); nothing was overwritten`);
+      // A stale read (409) or an object deleted since (404): read again.
+      const stale = isStaleWrite(error) || (error as { status?: number }).status === 404;
+      if (stale && conflicts < CONFLICT_RETRIES) continue;
+      if (stale) throw new ContainmentError(`networkpolicy ${namespace}/${name} kept changing under us (${conflicts + 1} conflicts); nothing was overwritten`);
       throw error;
     }
   }
@@ -164,29 +169,67 @@ export interface ApplyReport {
  * labels, then the exclusions (each takes effect once both label and requirement are in place).
  * The ledger's meta (with the baseline taken before containment) is written first; a re-run keeps it.
  */
-export async function applyPlan(deps: ContainmentDeps, meta: LedgerMeta, plan: ContainmentPlan): Promise<ApplyReport> {
+export async function applyPlan(deps: ContainmentDeps, meta: LedgerMeta, plan: ContainmentPlan, live?: LiveObjects): Promise<ApplyReport> {
+  // Under the incident's lock, so a guard never repairs a containment half-way applied.
+  return deps.ledger.withLock(meta.incidentId, async () => {
+    await deps.ledger.begin(meta);
+    const report = await applyAll(deps, meta, plan, live);
+    await deps.ledger.activate(meta.incidentId);
+    return report;
+  }, 20_000);
+}
+
+async function applyAll(deps: ContainmentDeps, meta: LedgerMeta, plan: ContainmentPlan, live: LiveObjects | undefined): Promise<ApplyReport> {
   const { incidentId, namespace } = meta;
-  await deps.ledger.begin(meta);
   const report: ApplyReport = { created: [], labelled: [], podsGone: [], exclusions: [], applications: [] };
   for (const obj of plan.create) {
     const attempts = await applyCreated(deps, incidentId, obj);
     report.created.push({ ...objectKeyOf(obj), attempts });
   }
-  for (const pod of plan.footprint.podsToLabel) {
+  await eachLimited(plan.footprint.podsToLabel, PARALLEL_WRITES, async (pod) => {
     if (await labelPod(deps, incidentId, namespace, pod)) report.labelled.push(pod);
     else report.podsGone.push(pod);
+  });
+  // The policies as just read: the first attempt needs no extra read (a stale one is a 409, read again).
+  const known = new Map((live?.networkPolicies ?? []).map((p) => [`${(p as KubeNetworkPolicy).metadata?.namespace}/${(p as KubeNetworkPolicy).metadata?.name}`, p as KubeNetworkPolicy]));
+  await eachLimited(plan.footprint.patches, PARALLEL_WRITES, async (patch) => {
+    report.exclusions.push(await excludePolicy(deps, incidentId, namespace, patch.name, known.get(`${namespace}/${patch.name}`)));
+  });
+  if (deps.argocdSkipReconcile) {
+    const apps = new Map<string, { namespace: string; name: string }>();
+    for (const owner of plan.footprint.patches.flatMap((p) => p.gitops)) {
+      if (owner.tool !== 'argocd' || !owner.application) continue;
+      const app = { namespace: owner.application.namespace ?? deps.argocdNamespace, name: owner.application.name };
+      apps.set(`${app.namespace}/${app.name}`, app);
+    }
+    for (const app of apps.values()) if (await suspendApplication(deps, incidentId, app)) report.applications.push(`${app.namespace}/${app.name}`);
   }
-  for (const patch of plan.footprint.patches) {
-    report.exclusions.push(await excludePolicy(deps, incidentId, namespace, patch.name));
-    if (deps.argocdSkipReconcile) {
-      for (const owner of patch.gitops) {
-        if (owner.tool !== 'argocd' || !owner.application) continue;
-        const app = { namespace: owner.application.namespace ?? deps.argocdNamespace, name: owner.application.name };
-        if (await suspendApplication(deps, incidentId, app)) report.applications.push(`${app.namespace}/${app.name}`);
+  report.labelled.sort();
+  report.exclusions.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return report;
+}
+
+/** Writes to independent objects run this many at a time (the API server takes them in parallel). */
+const PARALLEL_WRITES = 32;
+
+/**
+ * Runs `fn` over the items, `limit` at a time. After a failure no new item starts, and the
+ * in-flight ones finish before the first error is thrown: a rollback never races a write.
+ */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (!failure && next < items.length) {
+      try {
+        await fn(items[next++] as T);
+      } catch (error) {
+        failure ??= { error };
       }
     }
-  }
-  return report;
+  });
+  await Promise.all(lanes);
+  if (failure) throw failure.error;
 }
 
 async function suspendApplication(deps: ContainmentDeps, incidentId: string, app: { namespace: string; name: string }): Promise<boolean> {
@@ -230,45 +273,25 @@ async function reverse(deps: ContainmentDeps, incidentId: string): Promise<LiftR
   const record = await deps.ledger.load(incidentId);
   if (!record) throw new ContainmentError(`no containment record for incident ${incidentId}`);
   const report: LiftReport = { restored: [], policiesGone: [], unlabelled: [], deleted: [], applications: [] };
+  const { namespace } = record.meta;
   const policies = deps.objects('NetworkPolicy');
-  for (const patch of record.patches) {
-    const { namespace, name } = patch;
-    for (let conflicts = 0; ; conflicts++) {
-      const current = await transient(deps, `read networkpolicy ${namespace}/${name}`, () => policies.get({ namespace, name }));
-      if (!current) {
-        report.policiesGone.push(name);
-        break;
-      }
-      const annotations = { ...(current.metadata?.annotations ?? {}) };
-      const dropFlux = patch.suspendsFlux && annotations[FLUX_RECONCILE_ANNOTATION] === FLUX_RECONCILE_DISABLED;
-      if (!hasExclusion(current.spec?.podSelector) && !dropFlux) break;
-      if (dropFlux) {
-        if (patch.fluxReconcile === null) delete annotations[FLUX_RECONCILE_ANNOTATION];
-        else annotations[FLUX_RECONCILE_ANNOTATION] = patch.fluxReconcile;
-      }
-      // An object that had no annotations gets none back (not an empty map).
-      const { annotations: _had, ...rest } = current.metadata ?? {};
-      const metadata = Object.keys(annotations).length === 0 && !current.metadata?.annotations ? rest : { ...rest, annotations };
-      const next: KubeNetworkPolicy = { ...current, metadata, spec: { ...current.spec, podSelector: withoutExclusion(current.spec?.podSelector) as never } };
-      try {
-        await transient(deps, `remove the exclusion from networkpolicy ${namespace}/${name}`, () => policies.replace(next, { fieldManager: deps.fieldManager }));
-        report.restored.push({ name, edited: patch.patchedResourceVersion !== undefined && current.metadata?.resourceVersion !== patch.patchedResourceVersion });
-        break;
-      } catch (error) {
-        if (isStaleWrite(error) && conflicts < CONFLICT_RETRIES) continue;
-        throw error;
-      }
-    }
-  }
+  // One list for the first attempts; a policy changed since is a 409 and is read again.
+  const listed = record.patches.length > 0 ? (await transient(deps, `list networkpolicies in ${namespace}`, () => policies.list({ namespace }))).items : [];
+  const known = new Map(listed.map((p) => [p.metadata?.name ?? '', p]));
+  await eachLimited(record.patches, PARALLEL_WRITES, async (patch) => {
+    const outcome = await removeExclusion(deps, patch, known.get(patch.name));
+    if (outcome === 'gone') report.policiesGone.push(patch.name);
+    else if (outcome) report.restored.push(outcome);
+  });
   const pods = deps.objects('Pod');
-  for (const pod of record.pods) {
-    const current = await transient(deps, `read pod ${record.meta.namespace}/${pod}`, () => pods.get({ namespace: record.meta.namespace, name: pod }));
-    if (current?.metadata?.labels?.[QUARANTINE_LABEL] !== incidentId) continue;
-    await transient(deps, `unlabel pod ${record.meta.namespace}/${pod}`, () =>
-      pods.mergePatch({ namespace: record.meta.namespace, name: pod }, { metadata: { labels: { [QUARANTINE_LABEL]: null } } }, { fieldManager: deps.fieldManager }),
+  await eachLimited(record.pods, PARALLEL_WRITES, async (pod) => {
+    const current = await transient(deps, `read pod ${namespace}/${pod}`, () => pods.get({ namespace, name: pod }));
+    if (current?.metadata?.labels?.[QUARANTINE_LABEL] !== incidentId) return;
+    await transient(deps, `unlabel pod ${namespace}/${pod}`, () =>
+      pods.mergePatch({ namespace, name: pod }, { metadata: { labels: { [QUARANTINE_LABEL]: null } } }, { fieldManager: deps.fieldManager }),
     );
     report.unlabelled.push(pod);
-  }
+  });
   for (const app of record.applications) {
     const patch = { metadata: { annotations: { [ARGOCD_SKIP_RECONCILE_ANNOTATION]: app.skipReconcile } } };
     await transient(deps, `resume application ${app.namespace}/${app.name}`, () => deps.objects('Application').mergePatch({ namespace: app.namespace, name: app.name }, patch, { fieldManager: deps.fieldManager })).catch((error: unknown) => {
@@ -281,5 +304,38 @@ async function reverse(deps: ContainmentDeps, incidentId: string): Promise<LiftR
     await transient(deps, `delete ${key.kind} ${key.name}`, () => client.delete({ name: key.name, ...(key.namespace ? { namespace: key.namespace } : {}) }));
     report.deleted.push(key);
   }
+  report.restored.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  report.policiesGone.sort();
+  report.unlabelled.sort();
   return report;
+}
+
+/** Takes our requirement (and the Flux suspension we set) out of one policy as it is now. */
+async function removeExclusion(deps: ContainmentDeps, patch: LedgerRecord['patches'][number], known: KubeNetworkPolicy | undefined): Promise<{ name: string; edited: boolean } | 'gone' | undefined> {
+  const { namespace, name } = patch;
+  const policies = deps.objects('NetworkPolicy');
+  let cached = known;
+  for (let conflicts = 0; ; conflicts++) {
+    const current = cached ?? (await transient(deps, `read networkpolicy ${namespace}/${name}`, () => policies.get({ namespace, name })));
+    cached = undefined;
+    if (!current) return 'gone';
+    const annotations = { ...(current.metadata?.annotations ?? {}) };
+    const dropFlux = patch.suspendsFlux && annotations[FLUX_RECONCILE_ANNOTATION] === FLUX_RECONCILE_DISABLED;
+    if (!hasExclusion(current.spec?.podSelector) && !dropFlux) return undefined;
+    if (dropFlux) {
+      if (patch.fluxReconcile === null) delete annotations[FLUX_RECONCILE_ANNOTATION];
+      else annotations[FLUX_RECONCILE_ANNOTATION] = patch.fluxReconcile;
+    }
+    // An object that had no annotations gets none back (not an empty map).
+    const { annotations: _had, ...rest } = current.metadata ?? {};
+    const metadata = Object.keys(annotations).length === 0 && !current.metadata?.annotations ? rest : { ...rest, annotations };
+    const next: KubeNetworkPolicy = { ...current, metadata, spec: { ...current.spec, podSelector: withoutExclusion(current.spec?.podSelector) as never } };
+    try {
+      await transient(deps, `remove the exclusion from networkpolicy ${namespace}/${name}`, () => policies.replace(next, { fieldManager: deps.fieldManager }));
+      return { name, edited: patch.patchedResourceVersion !== undefined && current.metadata?.resourceVersion !== patch.patchedResourceVersion };
+    } catch (error) {
+      if ((isStaleWrite(error) || (error as { status?: number }).status === 404) && conflicts < CONFLICT_RETRIES) continue;
+      throw error;
+    }
+  }
 }

@@ -68,6 +68,7 @@ export class ContainmentGuard {
   private readonly tracked = new Map<string, Tracked>();
   private watches: KindWatch[] = [];
   private refreshTimer: NodeJS.Timeout | null = null;
+  private subscriber: Redis | null = null;
   private served: ServedKinds = { adminNetworkPolicy: false, ciliumNetworkPolicy: false };
   private running = false;
   private readonly now: () => Date;
@@ -117,6 +118,11 @@ export class ContainmentGuard {
     if (this.served.adminNetworkPolicy) this.watches.push(gateway.watch('AdminNetworkPolicy', () => this.touchAll('AdminNetworkPolicy'), { onError }));
     if (this.served.ciliumNetworkPolicy) this.watches.push(gateway.watch('CiliumNetworkPolicy', (e) => this.touch(e.object.metadata?.namespace), { onError }));
     await Promise.all(this.watches.map((w) => w.synced));
+    // A containment applied or lifted is announced: look at once instead of at the next refresh.
+    this.subscriber = this.options.redis.duplicate();
+    this.subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'containment guard: subscription trouble'));
+    this.subscriber.on('message', () => void this.refreshNow());
+    await this.subscriber.subscribe(this.options.deps.ledger.changesChannel);
     logger.info('containment guard active');
     await this.refresh();
   }
@@ -126,6 +132,8 @@ export class ContainmentGuard {
     this.running = false;
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.refreshTimer = null;
+    this.subscriber?.disconnect();
+    this.subscriber = null;
     for (const t of this.tracked.values()) if (t.timer) clearTimeout(t.timer);
     await Promise.all([...this.tracked.values()].map((t) => t.running));
     this.tracked.clear();
@@ -135,9 +143,32 @@ export class ContainmentGuard {
     this.options.logger.info({ reason }, 'containment guard stood down');
   }
 
+  private refreshing: Promise<void> | null = null;
+
+  /** Re-reads the active containments now (on an announcement), then keeps the periodic pace. */
+  private async refreshNow(): Promise<void> {
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.refreshTimer = null;
+    await this.refreshing;
+    await this.refresh();
+  }
+
   /** Re-reads the active containments; a new one gets a full check at once. */
   private async refresh(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || this.refreshing) return this.refreshing ?? undefined;
+    this.refreshing = this.readActive().finally(() => {
+      this.refreshing = null;
+    });
+    await this.refreshing;
+    if (this.running && !this.refreshTimer) {
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        void this.refresh();
+      }, this.options.refreshMs ?? 1000);
+    }
+  }
+
+  private async readActive(): Promise<void> {
     try {
       const ids = await this.options.deps.ledger.active();
       for (const id of [...this.tracked.keys()]) if (!ids.includes(id)) this.tracked.delete(id);
@@ -154,7 +185,6 @@ export class ContainmentGuard {
     } catch (error) {
       this.options.logger.warn({ err: error }, 'containment guard: reading active containments failed; retrying');
     }
-    if (this.running) this.refreshTimer = setTimeout(() => void this.refresh(), this.options.refreshMs ?? 1000);
   }
 
   private touch(namespace: string | undefined): void {
@@ -178,8 +208,11 @@ export class ContainmentGuard {
       t.running = this.options.deps.ledger
         .withLock(id, () => this.enforce(id))
         .catch((error: unknown) => {
-          // A lift holds the lock: it wins, and the guard lets go of the containment.
-          if (error instanceof LockBusy) return;
+          // An apply or a lift holds the lock: look again shortly (a lift ends the tracking by then).
+          if (error instanceof LockBusy) {
+            setTimeout(() => this.schedule(id), 200).unref();
+            return;
+          }
           throw error;
         })
         .catch((error: unknown) => this.options.logger.error({ err: error, incident: id }, 'containment guard: a repair failed; it is tried again on the next change'))

@@ -56,8 +56,9 @@ export interface LedgerRecord {
 }
 
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-/** A repair or a lift never takes longer than this; a holder that died frees the lock after it. */
-const LOCK_TTL_MS = 30_000;
+const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+/** The holder renews the lock while it works; one that died frees it within this. */
+const LOCK_TTL_MS = 5_000;
 
 export class LockBusy extends Error {
   constructor(incidentId: string) {
@@ -83,11 +84,21 @@ export class ContainmentLedger {
     return `${this.prefix}:containments:active`;
   }
 
+  /** Published whenever the set of active containments changes, so the guard looks at once. */
+  get changesChannel(): string {
+    return `${this.prefix}:containments:changed`;
+  }
+
   /** Starts the record; a re-run keeps the first meta (and its baseline). */
   async begin(meta: LedgerMeta): Promise<LedgerMeta> {
     const key = this.key(meta.incidentId);
-    await this.redis.multi().hsetnx(key, 'meta', JSON.stringify(meta)).sadd(this.activeKey(), meta.incidentId).exec();
+    await this.redis.hsetnx(key, 'meta', JSON.stringify(meta));
     return JSON.parse((await this.redis.hget(key, 'meta')) ?? JSON.stringify(meta)) as LedgerMeta;
+  }
+
+  /** The containment is fully applied: from now on the guard keeps it in force. */
+  async activate(incidentId: string): Promise<void> {
+    await this.redis.multi().sadd(this.activeKey(), incidentId).publish(this.changesChannel, incidentId).exec();
   }
 
   /** Records one of our objects (the key, and the object as applied). */
@@ -164,12 +175,12 @@ export class ContainmentLedger {
 
   /** A lift starts: the guard stops enforcing the containment from now on. */
   async beginLift(incidentId: string): Promise<void> {
-    await this.redis.srem(this.activeKey(), incidentId);
+    await this.redis.multi().srem(this.activeKey(), incidentId).publish(this.changesChannel, incidentId).exec();
   }
 
   /** A lift failed part-way: the containment is in force again and the guard keeps it so. */
   async reactivate(incidentId: string): Promise<void> {
-    if (await this.redis.hexists(this.key(incidentId), 'meta')) await this.redis.sadd(this.activeKey(), incidentId);
+    if (await this.redis.hexists(this.key(incidentId), 'meta')) await this.activate(incidentId);
   }
 
   /**
@@ -184,9 +195,11 @@ export class ContainmentLedger {
       if (Date.now() >= deadline) throw new LockBusy(incidentId);
       await new Promise((r) => setTimeout(r, 20));
     }
+    const renew = setInterval(() => void this.redis.eval(RENEW, 1, key, token, String(LOCK_TTL_MS)).catch(() => undefined), LOCK_TTL_MS / 3);
     try {
       return await fn();
     } finally {
+      clearInterval(renew);
       await this.redis.eval(RELEASE, 1, key, token);
     }
   }

@@ -1,6 +1,6 @@
 // Issue #2 benchmarks on the embedded environment (Slack and Kubernetes on loopback):
 //  - slash command acknowledgement time, p50/p99 over 1,000 `/netpol incident` commands;
-//  - approval click → quarantine policy applied and confirmed, p50/p99 over 200 incidents,
+//  - approval click → containment applied, read back and proven by the engine, p50/p99 over 200 incidents,
 //    with 1 and with 2 worker processes, clicked one at a time and all at once.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -66,8 +66,8 @@ async function clickToContained(env: EmbeddedEnvironment, incident: Opened): Pro
   const confirmed = await until(async () => {
     const current = await env.bot!.store.get(incident.id);
     if (current?.status === 'failed') throw new Error(`incident ${incident.id} failed: ${current.steps.contain?.error}`);
-    if (current?.status !== 'completed') return undefined;
-    return (await env.bot!.store.timeline(incident.id)).find((e) => e.type === 'policy.confirmed');
+    if (current?.containment?.status !== 'active') return undefined;
+    return (await env.bot!.store.timeline(incident.id)).find((e) => e.type === 'containment.proven');
   });
   return Date.parse(confirmed.at) - started;
 }

@@ -36,6 +36,7 @@ describe('confirm & contain, end to end', () => {
       'policy.applied',
       'policy.confirmed',
       'containment.proven',
+      'containment.traffic',
       'step.completed',
       'playbook.finished',
     ]);

@@ -150,7 +150,8 @@ describe('contain step: the apply', () => {
     const first = await containStep.execute(ctx);
     expect(first.result.summary).toMatch(/^Contained with networkpolicy-exclusive: proven by the engine/);
     expect(first.containment).toMatchObject({ status: 'active', strategy: 'networkpolicy-exclusive', liftApprovals: [] });
-    expect(first.events.map((e) => e.type)).toEqual(['policy.applied', 'policy.confirmed', 'containment.proven']);
+    expect(first.events.map((e) => e.type)).toEqual(['policy.applied', 'policy.confirmed', 'containment.proven', 'containment.traffic']);
+    expect(first.events.at(-1)?.summary).toMatch(/^Not verified by traffic: no flow collector is running/);
     const firstWrites = writes(generic.sim).length;
     const again = await containStep.execute(ctx);
     expect(again.result.summary).toMatch(/^Contained/);

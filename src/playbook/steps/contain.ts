@@ -225,7 +225,7 @@ export const containStep: StepHandler = {
         ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
         baseline: { connectivity: scopeConnectivity(live, scope), fingerprint: policyFingerprint(live) },
       };
-      report = await applyPlan(deps, meta, plan);
+      report = await applyPlan(deps, meta, plan, live);
       await readBack(ctx, plan);
     } catch (error) {
       throw new StepFailed(`${await rollback(deps, ctx, error)}${suggestion(error, plan.strategy, kinds)}`);
