@@ -73,6 +73,12 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Sample flows*\n\`\`\`${escapeMrkdwn(evidence.join('\n')).slice(0, 2900)}\`\`\`` } });
   }
   blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*Suggested containment*: ${scopeText(anomaly)}. ${escapeMrkdwn(anomaly.scope.reason)}`.slice(0, 3000) } });
+  // Why automatic response did not contain it stays on the alert, also after a person decided.
+  const note = record.autoResponse;
+  if (note) {
+    const text = note.outcome === 'refused' ? `:no_entry: *Automatic containment refused*: ${escapeMrkdwn(note.reason)}.${record.decision ? '' : ' A person decides: *Open incident* still works.'}` : `:information_source: Not contained automatically: ${escapeMrkdwn(note.reason)}.`;
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] });
+  }
   const decided = decisionText(record);
   if (decided) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: decided }] });
@@ -82,11 +88,6 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
       elements.push({ type: 'button', action_id: OPEN_INCIDENT_ACTION, style: 'danger', text: { type: 'plain_text', text: 'Open incident' }, value: anomaly.id });
     }
     elements.push({ type: 'button', action_id: DISMISS_ACTION, text: { type: 'plain_text', text: 'Dismiss as expected' }, value: anomaly.id });
-    const note = record.autoResponse;
-    if (note) {
-      const text = note.outcome === 'refused' ? `:no_entry: *Automatic containment refused*: ${escapeMrkdwn(note.reason)}. A person decides: *Open incident* still works.` : `:information_source: Not contained automatically: ${escapeMrkdwn(note.reason)}.`;
-      blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] });
-    }
     blocks.push({ type: 'actions', block_id: `anomaly.${anomaly.id}`.slice(0, 255), elements });
     if (options.protectedScope) {
       blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `\`${anomaly.scope.namespace}\` is a protected namespace: the bot does not contain it.` }] });

@@ -135,6 +135,11 @@ describe('the anomaly alert under automatic response', () => {
     const skipped = json({ anomaly, raisedAt: 't', autoResponse: { outcome: 'skipped', reason: 'incident `x` is already open for this scope', at: 't' } });
     expect(skipped).toContain('Not contained automatically: incident `x` is already open for this scope');
     expect(skipped).toContain(OPEN_INCIDENT_ACTION);
+    // After a person opened it, the alert still says why automatic response did not.
+    const opened = json({ anomaly, raisedAt: 't', autoResponse: { outcome: 'refused', reason: '3 per hour in `api` already', at: 't' }, decision: { kind: 'opened', user: 'U0ALICE', at: 't', incidentId: '20261123-man001' } });
+    expect(opened).toContain('Automatic containment refused');
+    expect(opened).toContain('Incident `20261123-man001` opened by <@U0ALICE>');
+    expect(opened).not.toContain(OPEN_INCIDENT_ACTION);
   });
 
   it('escapes a hostile reason and keeps the context within Slack limits', () => {
