@@ -35,7 +35,7 @@ describe('postmortem markdown', () => {
     for (const heading of ['## Summary', '## Scope', '## Decisions', '## Changes applied to the cluster', '## Timeline']) expect(md).toContain(heading);
     expect(md).toContain('**Contained:** 2026-11-23T10:01:07.000Z (1m 7s after opening)');
     expect(md).toContain('| Confirm & Contain | approved | @bob | 2026-11-23T10:01:05.000Z |');
-    expect(md).toContain('### db/q');
+    expect(md).toContain('### 2026-11-23T10:01:06.000Z: Applied');
     expect(md).toContain('```yaml\nmetadata:\n  name: q');
     expect(md).toContain('| 2026-11-23T10:01:05.000Z | @bob | Confirm & Contain | Approved by @bob |');
     expect(md).toContain('Pods in scope (1): `postgres-0`');
@@ -64,9 +64,27 @@ describe('postmortem markdown', () => {
     expect(md).toContain('- **high** db/postgres reached `203.0.113.66` @alice: never seen in 1.5 h');
     // A backtick in a flow line cannot close the code span early.
     expect(md).toContain("  - `db/postgres-0 -> world 203.0.113.66:443 TCP 'FORWARDED'`");
-    expect(md).toContain('Connections the deny-all cut (3):\n\n```\ndb/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections\n… and 2 more\n```');
+    expect(md).toContain('Connections containment cut (3):\n\n```\ndb/postgres[StatefulSet] => 0.0.0.0-255.255.255.255[External] : All Connections\n… and 2 more\n```');
     expect(md).not.toContain('kept allowed');
-    expect(md).toContain("Connections the deny-all's own DNS exception kept open (1):\n\n```\ndb/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53\n```");
+    expect(md).toContain("Connections the quarantine's own DNS exception kept open (1):\n\n```\ndb/postgres[StatefulSet] => kube-system/kube-dns[Deployment] : TCP 53,UDP 53\n```");
+  });
+
+  it('shows the containment proof, the traffic check and the verified lift', () => {
+    const { incident, timeline } = contained();
+    const extra: StoredTimelineEvent[] = [
+      { id: '90-0', at: at(68).toISOString(), type: 'containment.proven', actor: 'bot', summary: 'Proven by the engine on the live objects: contained', data: { proof: { dns: ['egress -> kube-system/kube-dns[Deployment] : TCP 53,UDP 53'] } } },
+      { id: '91-0', at: at(99).toISOString(), type: 'containment.traffic', actor: 'bot', summary: 'Traffic check (30 s): 0 flows forwarded, 14 dropped\n• window detail' },
+      { id: '92-0', at: at(120).toISOString(), type: 'containment.lifted', actor: 'bot', summary: 'Containment lifted: deleted NetworkPolicy `q`' },
+      { id: '93-0', at: at(120).toISOString(), type: 'containment.lift-verified', actor: 'bot', summary: "Lift verified by the engine: the scope's connectivity is what it was before containment (3 connections)" },
+    ];
+    const lifted = { ...incident, containment: { status: 'lifted' as const, strategy: 'networkpolicy-exclusive', appliedAt: at(67).toISOString(), liftApprovals: [], liftReason: 'approved' as const, liftedAt: at(120).toISOString() } };
+    const md = renderMarkdown({ incident: lifted, timeline: [...timeline, ...extra], stepTitles: {}, userNames: {}, generatedAt: at(130) });
+    expect(md).toContain('- **Contained:** 2026-11-23T10:01:08.000Z (1m 8s after opening), with `networkpolicy-exclusive`, proven by the policy engine');
+    expect(md).toContain('- **Containment lifted:** 2026-11-23T10:02:00.000Z (approved)');
+    const section = md.slice(md.indexOf('## Containment proof and lift'), md.indexOf('## Timeline'));
+    expect(section).toContain('  - kept: `egress -> kube-system/kube-dns[Deployment] : TCP 53,UDP 53`');
+    expect(section).toContain('Traffic check (30 s): 0 flows forwarded, 14 dropped\n  • window detail');
+    expect(section).toContain("Lift verified by the engine: the scope's connectivity is what it was before containment");
   });
 
   it('says when nothing was applied and falls back to ids without names', () => {
