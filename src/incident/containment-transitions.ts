@@ -110,6 +110,32 @@ export function keepContained(incident: Incident, user: string, now: Date): Tran
   };
 }
 
+/**
+ * "Contain with <strategy>" after containment was not proven: the contain step runs again with the
+ * stronger strategy (proposal, approval, apply on top of what is in force; one lift undoes both).
+ */
+export function retryContainment(incident: Incident, stepId: string, strategy: string, user: string, now: Date): Transition {
+  const containment = containmentOf(incident);
+  requireActive(incident, containment);
+  if (!containment.notProven) throw new TransitionRefused('Containment is proven: nothing stronger is needed. Nothing changed.', 'already-decided');
+  if (!containment.stronger?.includes(strategy)) throw new TransitionRefused(`\`${strategy}\` is not one of the strategies offered. Nothing changed.`, 'not-approved');
+  if (incident.currentStep !== null && incident.currentStep !== stepId) throw new TransitionRefused('Another step is in progress. Nothing changed.', 'not-current');
+  const step = incident.steps[stepId];
+  if (!step) throw new TransitionRefused(`incident ${incident.id} has no step "${stepId}"`, 'not-current');
+  const at = now.toISOString();
+  return {
+    incident: {
+      ...incident,
+      currentStep: stepId,
+      strategyOverride: strategy,
+      containment: { ...containment, stronger: [] },
+      updatedAt: at,
+      steps: { ...incident.steps, [stepId]: { status: 'pending', approvals: [], attempts: step.attempts, reminders: 0 } },
+    },
+    events: [{ at, type: 'containment.retry', actor: slackActor(user), summary: `<@${user}> asks to contain with \`${strategy}\`: a new proposal follows, to approve` }],
+  };
+}
+
 /** Whether the lift may be asked for now (for the button, and for clear refusals). */
 export function liftable(incident: Incident): boolean {
   const status = incident.containment?.status;

@@ -55,6 +55,10 @@ export interface ContainmentState {
   liftReason?: 'approved' | 'expired' | 'lift-now' | 'restore';
   liftedAt?: string;
   liftError?: string;
+  /** The engine found connections still open: the containment is in force but not proven. */
+  notProven?: boolean;
+  /** Stronger strategies the cluster serves, offered when it is not proven. */
+  stronger?: string[];
 }
 
 /** How an incident opened by automatic response (anomalies.autoContain) contains its scope. */
@@ -83,6 +87,8 @@ export interface Incident {
   requestedBy: string;
   /** Set when automatic response opened it: the contain step runs without approval, time-boxed. */
   auto?: AutoResponse;
+  /** A stronger strategy an approver asked for after containment was not proven. */
+  strategyOverride?: string;
   channel: string;
   /** The incident message in Slack, updated in place; events are replies in its thread. */
   messageTs?: string;

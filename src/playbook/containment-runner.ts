@@ -8,7 +8,7 @@ import type { TrafficCheck } from '../containment/traffic.js';
 import { describeTrafficVerdict } from '../containment/traffic-describe.js';
 import { connectivityDifference, policyFingerprint, scopeConnectivity } from '../containment/proof.js';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
-import { completeLift, failLift, keepContained, liftable, recordLiftApproval, startLift } from '../incident/containment-transitions.js';
+import { completeLift, failLift, keepContained, liftable, recordLiftApproval, retryContainment, startLift } from '../incident/containment-transitions.js';
 import type { Incident } from '../incident/model.js';
 import type { IncidentStore } from '../incident/store.js';
 import { TransitionRefused } from '../incident/transitions.js';
@@ -135,6 +135,23 @@ export class ContainmentRunner {
       await this.deps.store.transition(incidentId, (i) => keepContained(i, userId, this.deps.clock()));
       void this.deps.publish(incidentId).catch(() => undefined);
       return { ok: true, message: 'Kept contained: no time box; lift it with *Lift containment* when ready.' };
+    } catch (error) {
+      if (error instanceof TransitionRefused) return { ok: false, message: error.message };
+      throw error;
+    }
+  }
+
+  /**
+   * "Contain with <strategy>" (approvers) after containment was not proven: the contain step is
+   * proposed again with that strategy. Returns the incident to prepare, or a refusal.
+   */
+  async retryStronger(incidentId: string, userId: string, strategy: string): Promise<DecisionResult & { incident?: Incident }> {
+    if (!(await this.deps.approvers.isApprover(userId))) return { ok: false, message: `Only approvers (${this.deps.approvers.mentions()}) can change the containment. Nothing changed.` };
+    try {
+      const stepId = (await this.deps.store.require(incidentId)).stepOrder.find((id) => this.deps.playbook.steps.find((s) => s.id === id)?.action === 'contain');
+      if (!stepId) return { ok: false, message: 'This playbook has no contain step. Nothing changed.' };
+      const out = await this.deps.store.transition(incidentId, (i) => retryContainment(i, stepId, strategy, userId, this.deps.clock()));
+      return { ok: true, message: `A proposal with \`${strategy}\` follows in the incident message, for approval.`, ...(out ? { incident: out.incident } : {}) };
     } catch (error) {
       if (error instanceof TransitionRefused) return { ok: false, message: error.message };
       throw error;

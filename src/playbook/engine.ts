@@ -261,6 +261,18 @@ export class IncidentEngine {
     }
   }
 
+  /** "Contain with <strategy>": proposes the contain step again with a stronger strategy. */
+  async containStronger(incidentId: string, userId: string, strategy: string): Promise<DecisionResult> {
+    const result = await this.containment.retryStronger(incidentId, userId, strategy);
+    if (result.incident && result.incident.currentStep) {
+      const { incident } = result;
+      void this.publish(incidentId)
+        .then(() => this.prepareStep(incident, incident.currentStep as string))
+        .catch((error: unknown) => this.log(incidentId).error({ err: error }, 'proposing the stronger containment failed'));
+    }
+    return { ok: result.ok, message: result.message };
+  }
+
   /** Records an Approve/Reject click. Refusals change nothing and explain why. */
   async decide(input: { incidentId: string; stepId: string; userId: string; decision: 'approve' | 'reject' }): Promise<DecisionResult> {
     const log = this.log(input.incidentId, { step: input.stepId, user: input.userId });

@@ -11,7 +11,7 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { describeScope } from '../timeline/render.js';
 import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
 import { HELP_TEXT, parseNetpolCommand } from './commands.js';
-import { KEEP_ACTION, LIFT_ACTION, LIFT_NOW_ACTION, parseIncidentButton } from './contain-blocks.js';
+import { KEEP_ACTION, LIFT_ACTION, LIFT_NOW_ACTION, parseIncidentButton, parseStrongerButton, STRONGER_ACTION } from './contain-blocks.js';
 import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
 import type { AnomalyDesk } from '../anomaly/desk.js';
@@ -196,6 +196,14 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
+
+  // One action id per offered strategy (Slack wants them unique in a block): match the prefix.
+  app.action(new RegExp(`^${STRONGER_ACTION}\\.`), async ({ ack, body, action, respond }) => {
+    await ack();
+    const choice = parseStrongerButton('value' in action ? action.value : undefined);
+    const result = choice ? await engine.containStronger(choice.incidentId, body.user.id, choice.strategy) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+    await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+  });
 
   const { desk } = options;
   if (desk) {

@@ -11,6 +11,7 @@ import { escapeMrkdwn, listOf, section, truncate, SECTION_LIMIT } from './block-
 export const LIFT_ACTION = 'netpol_lift';
 export const KEEP_ACTION = 'netpol_keep';
 export const LIFT_NOW_ACTION = 'netpol_lift_now';
+export const STRONGER_ACTION = 'netpol_stronger';
 
 interface ProofEvidence {
   contained?: boolean;
@@ -104,9 +105,15 @@ export function containmentBlocks(incident: Incident): Block[] {
   if (c.liftApprovals.length > 0 && c.status === 'active') details.push(`lift approved by ${c.liftApprovals.map((a) => `<@${a.user}>`).join(', ')} (waiting for another approver)`);
   if (c.status === 'lifted' && c.liftedAt) details.push(`lifted ${c.liftedAt}${c.liftReason ? ` (${c.liftReason})` : ''}`);
   if (c.status === 'lift-failed' && c.liftError) details.push(`error: ${escapeMrkdwn(c.liftError)}`);
+  if (c.notProven && c.status === 'active') details.push('*NOT proven: connections stay open (see the thread)*');
   const blocks: Block[] = [section(`*Containment*: ${details.join(' · ')}`)];
   if (!liftable(incident)) return blocks;
   const elements: Block[] = [];
+  if (c.notProven) {
+    for (const strategy of (c.stronger ?? []).slice(0, 3)) {
+      elements.push({ type: 'button', action_id: `${STRONGER_ACTION}.${strategy}`, style: 'primary', text: { type: 'plain_text', text: `Contain with ${strategy}` }, value: JSON.stringify({ incidentId: incident.id, strategy }) });
+    }
+  }
   if (c.auto) {
     elements.push({ type: 'button', action_id: KEEP_ACTION, style: 'primary', text: { type: 'plain_text', text: 'Keep contained' }, value: incident.id });
     elements.push({ type: 'button', action_id: LIFT_NOW_ACTION, text: { type: 'plain_text', text: 'Lift now' }, value: incident.id });
@@ -126,6 +133,19 @@ export function containmentBlocks(incident: Incident): Block[] {
   }
   blocks.push({ type: 'actions', block_id: `containment.${incident.id}`, elements });
   return blocks;
+}
+
+/** A "Contain with <strategy>" button's value, or undefined when it is not one of ours. */
+export function parseStrongerButton(value: unknown): { incidentId: string; strategy: string } | undefined {
+  if (typeof value !== 'string' || value.length > 300) return undefined;
+  try {
+    const parsed = JSON.parse(value) as { incidentId?: unknown; strategy?: unknown };
+    const incidentId = parseIncidentButton(parsed.incidentId);
+    if (!incidentId || typeof parsed.strategy !== 'string' || !/^[a-z-]{1,40}$/.test(parsed.strategy)) return undefined;
+    return { incidentId, strategy: parsed.strategy };
+  } catch {
+    return undefined;
+  }
 }
 
 /** An incident id from a containment button's value, or undefined when it is not one of ours. */

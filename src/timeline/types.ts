@@ -27,6 +27,7 @@ export type TimelineEventType =
   | 'containment.lift-verified'
   | 'containment.lift-failed'
   | 'containment.kept'
+  | 'containment.retry'
   | 'export.created'
   | 'error';
 

@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
+import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { click, DEMO_CHANNEL, DEMO_USERS, openIncident, startTestEnvironment, waitForContained, waitForStatus } from '../helpers/environment.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
@@ -66,5 +71,53 @@ describe('confirm & contain, end to end', () => {
     expect(verified?.summary).toMatch(/^Lift verified by the engine: the scope's connectivity is what it was before containment/);
     expect(timeline.map((e) => e.type).slice(-4)).toEqual(['containment.lift-approved', 'containment.lifted', 'containment.lift-verified', 'incident.completed']);
     expect(await env.bot!.store.openIncidentFor('api/*')).toBeUndefined();
+  });
+});
+
+describe('a containment that is not proven offers a stronger strategy', () => {
+  let anp: EmbeddedEnvironment;
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'netpol-pb-'));
+    const playbook = join(dir, 'playbook.yaml');
+    writeFileSync(playbook, readFileSync('playbooks/netpol-incident.yaml', 'utf8').replace('keepDnsEgress: true', 'keepDnsEgress: true\n      strategy: networkpolicy-additive'));
+    anp = await startTestEnvironment({ cluster: { adminNetworkPolicy: true }, playbookPath: playbook });
+    anp.kube.seed([ALLOW_ALL_EGRESS]);
+  });
+  afterAll(() => anp?.stop());
+
+  it('additive next to allow-all-egress: NOT contained, then "Contain with admin-network-policy" is proposed, approved and proven; one lift undoes both', async () => {
+    const policies = () => JSON.stringify(anp.kube.list('NetworkPolicy', 'db').map((p) => { const o = p as { metadata: { name: string; labels?: object; annotations?: object }; spec: unknown }; return [o.metadata.name, o.metadata.labels, o.metadata.annotations, o.spec]; }));
+    const before = policies();
+    const { incidentId, message } = await openIncident(anp, 'incident db app=postgres -- weak first');
+    await click(anp, message, DEMO_USERS.approver.id);
+    await waitForContained(anp, incidentId);
+    const weak = await anp.bot!.store.require(incidentId);
+    expect(weak.containment).toMatchObject({ strategy: 'networkpolicy-additive', notProven: true, stronger: ['admin-network-policy', 'networkpolicy-exclusive'] });
+    const action = 'netpol_stronger.admin-network-policy';
+    const offer = await anp.slack.waitForMessage((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(action), 5000);
+
+    await anp.driver!.clickButton({ userId: DEMO_USERS.outsider.id, channelId: DEMO_CHANNEL, messageTs: offer.ts, actionId: action });
+    await anp.slack.waitForMessage((m) => m.visibleTo === DEMO_USERS.outsider.id && m.text.includes('Only approvers'), 5000);
+
+    await anp.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: offer.ts, actionId: action });
+    const proposal = await anp.slack.waitForMessage((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes('AdminNetworkPolicy') && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION), 10_000);
+    await click(anp, proposal, DEMO_USERS.approver.id);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const current = await anp.bot!.store.require(incidentId);
+      if (current.containment?.strategy === 'admin-network-policy' && !current.containment.notProven) break;
+      if (Date.now() > deadline) throw new Error(`not re-contained: ${JSON.stringify(current.containment)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(anp.kube.get('AdminNetworkPolicy', undefined, `netpol-responder-quarantine-${incidentId}`)).toBeDefined();
+    const timeline = await anp.bot!.store.timeline(incidentId);
+    expect(timeline.filter((e) => e.type === 'containment.proven')).toHaveLength(1);
+    expect(timeline.map((e) => e.type)).toContain('containment.retry');
+
+    const withLift = await anp.slack.waitForMessage((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION) && !JSON.stringify(m.blocks ?? []).includes('netpol_stronger'), 5000);
+    await anp.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: withLift.ts, actionId: LIFT_ACTION });
+    await waitForStatus(anp, incidentId, 'completed');
+    expect(anp.kube.get('AdminNetworkPolicy', undefined, `netpol-responder-quarantine-${incidentId}`)).toBeUndefined();
+    expect(policies()).toBe(before);
   });
 });

@@ -45,9 +45,10 @@ const MAX_LISTED = 100;
 function params(ctx: StepContext): ContainParams {
   const p = containParamsSchema.parse(ctx.step.params);
   const auto = ctx.incident.auto;
-  if (!auto) return p;
-  const strategy = auto.strategy === 'auto' || (STRATEGIES as readonly string[]).includes(auto.strategy ?? '') ? (auto.strategy as ContainParams['strategy']) : p.strategy;
-  return { ...p, strategy, maxDuration: auto.maxDuration };
+  const fromAuto = auto ? { strategy: auto.strategy === 'auto' || (STRATEGIES as readonly string[]).includes(auto.strategy ?? '') ? (auto.strategy as ContainParams['strategy']) : p.strategy, maxDuration: auto.maxDuration } : {};
+  // A stronger strategy an approver asked for wins over the playbook's and the rule's.
+  const override = (STRATEGIES as readonly string[]).includes(ctx.incident.strategyOverride ?? '') ? { strategy: ctx.incident.strategyOverride as StrategyName } : {};
+  return { ...p, ...fromAuto, ...override };
 }
 
 function errorMessage(error: unknown): string {
@@ -257,6 +258,10 @@ export const containStep: StepHandler = {
       liftApprovals: [],
     };
     events.push(proofEvent(ctx, proof, plan.strategy, kinds));
+    if (!proof.contained) {
+      containment.notProven = true;
+      containment.stronger = strongerStrategies(plan.strategy, kinds);
+    }
     if (!proof.contained && plan.strategy !== 'networkpolicy-additive') {
       // Never "Contained" while a door is open: the step fails, containment stays in force (it
       // still cuts what it can) and can be lifted; the thread names stronger strategies.
