@@ -60,7 +60,11 @@ export function proveContainment(live: LiveObjects, scope: ScopeView, dns: { nam
 
 /** The scope's connectivity, one `SRC => DST : CONNS` line each (for before/after comparisons). */
 export function scopeConnectivity(live: LiveObjects, scope: ScopeView): string[] {
-  const { index } = buildIndex(live);
+  return scopeConnectivityOf(buildIndex(live).index, scope);
+}
+
+/** The same, on an index already built. */
+export function scopeConnectivityOf(index: PolicyIndex, scope: ScopeView): string[] {
   const result = openOf(index, scope);
   return result.open.map((o) => `${o.direction === 'egress' ? '->' : '<-'} ${o.peer.id} : ${o.conns.toString()}`).sort();
 }
