@@ -29,6 +29,10 @@ export interface AnomalySummary {
   title: string;
   baseline: string;
   sampleFlows: string[];
+  /** The sample flows as the policy engine can query them (pods and addresses), when they are known. */
+  probes?: Array<{ src: string; dst: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP'; at: number }>;
+  /** Epoch ms of the anomaly's first flow or alert. */
+  firstSeen?: number;
 }
 
 /** The anomalies an incident was opened from, plus recent ones in its namespace. */
