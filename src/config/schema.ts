@@ -5,6 +5,7 @@ import { durationSchema } from './duration.js';
 import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
 import { STRATEGIES } from '../containment/strategy.js';
+import { auditSchema } from '../audit/config-schema.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -181,6 +182,8 @@ export const fileConfigSchema = z
       .strict()
       .default({ path: DEFAULT_PLAYBOOK_PATH }),
     collector: collectorSchema.optional(),
+    /** Kubernetes audit evidence: retention, the webhook's body limit, the followed log file. */
+    audit: auditSchema,
     anomalies: z
       .object({
         /** Anomalies this recent in a namespace are shown when an incident is opened there. */
@@ -240,13 +243,15 @@ export const envSchema = z.object({
   KUBECONFIG: z.string().optional(),
   /** Shared secret the Alertmanager / Falcosidekick webhooks must present; webhooks are off without it. */
   NETPOL_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token kube-apiserver's audit webhook must present on /webhooks/k8s-audit; that webhook is off without it. */
+  NETPOL_AUDIT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;
 
 export interface Config extends FileConfig {
-  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string };
+  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string; auditWebhookToken?: string };
   redisUrl?: string;
   kubeconfigPath?: string;
 }
