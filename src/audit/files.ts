@@ -28,7 +28,9 @@ export function rotationTime(stamp: string): number {
   const m = TIME.exec(stamp);
   if (!m) return Number.NaN;
   const [, y, mo, d, h, mi, s, ms] = m.map(Number) as number[];
-  return Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms);
+  const time = Date.UTC(y as number, (mo as number) - 1, d, h, mi, s, ms);
+  // Date.UTC rolls a 13th month or a 40th day over: such a name is not lumberjack's.
+  return new Date(time).toISOString().slice(0, 23).replace(/:/g, '-') === stamp ? time : Number.NaN;
 }
 
 /**
