@@ -6,6 +6,7 @@ import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
 import { STRATEGIES } from '../containment/strategy.js';
 import { auditSchema } from '../audit/config-schema.js';
+import { gitSchema } from '../git/config-schema.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -184,6 +185,8 @@ export const fileConfigSchema = z
     collector: collectorSchema.optional(),
     /** Kubernetes audit evidence: retention, the webhook's body limit, the followed log file. */
     audit: auditSchema,
+    /** Policy repositories (GitOps): clones the trace step reads history from. */
+    git: gitSchema.optional(),
     anomalies: z
       .object({
         /** Anomalies this recent in a namespace are shown when an incident is opened there. */
@@ -197,9 +200,19 @@ export const fileConfigSchema = z
       .strict()
       .default({ recentWindow: 3_600_000, keepFor: 7 * 86_400_000, autoContain: [], autoContainLimit: AUTO_LIMIT_DEFAULTS }),
     roles: z
-      .array(z.enum(['web', 'worker', 'collector']))
+      .array(z.enum(['web', 'worker', 'collector', 'watcher']))
       .min(1)
-      .default(['web', 'worker']),
+      .default(['web', 'worker', 'watcher']),
+    /** The change journal the watcher role keeps (src/journal): bounded by age and by count. */
+    journal: z
+      .object({
+        maxAge: durationSchema.refine((ms) => ms >= 60_000 && ms <= 366 * 86_400_000, 'must be between 1m and 366d').default(30 * 86_400_000),
+        maxEntries: z.number().int().min(100).max(10_000_000).default(200_000),
+        /** A stored object larger than this (once stripped of noise) is replaced by a truncation marker. */
+        maxObjectBytes: z.number().int().min(4096).max(4 * 1024 * 1024).default(256 * 1024),
+      })
+      .strict()
+      .default({ maxAge: 30 * 86_400_000, maxEntries: 200_000, maxObjectBytes: 256 * 1024 }),
     worker: z
       .object({
         concurrency: z.number().int().min(1).max(256).default(8),

@@ -1,0 +1,117 @@
+// The `git` section of the configuration: the policy repositories the bot keeps a clone of.
+// Validation is strict because these values reach the git command line and GIT_SSH_COMMAND.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { durationSchema } from '../config/duration.js';
+import { GIT_PROVIDERS, isLoopbackHost, parseRemoteUrl, type GitProvider } from './url.js';
+
+export const DEFAULT_GIT_DIR = join(tmpdir(), 'netpol-responder-git');
+export const DEFAULT_FETCH_INTERVAL_MS = 60_000;
+export const DEFAULT_MAX_FILE_BYTES = 1024 * 1024;
+export const DEFAULT_FETCH_TIMEOUT_MS = 120_000;
+
+/** Paths of mounted Secrets and known_hosts files: absolute, no characters a shell or ssh would split on. */
+const secretPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[A-Za-z0-9._/@+-]*$/, 'must be an absolute path of letters, digits and . _ - / @ +')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+const branch = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9._/-]+$/, 'must be a branch name of letters, digits and . _ - /')
+  .refine((b) => !b.startsWith('-') && !b.startsWith('/') && !b.endsWith('/') && !b.endsWith('.') && !b.endsWith('.lock'), 'is not a valid branch name')
+  .refine((b) => !b.includes('..') && !b.includes('//') && !b.split('/').some((part) => part.startsWith('.')), 'is not a valid branch name');
+
+/** A directory inside the repository, relative to its root; normalised (no "./", no trailing "/"). */
+const repoPath = z
+  .string()
+  .max(1024)
+  // eslint-disable-next-line no-control-regex
+  .refine((p) => !/[\x00-\x1f\x7f\\]/.test(p), 'must not contain control characters or backslashes')
+  .refine((p) => !p.startsWith('/'), 'must be relative to the repository root, not absolute')
+  .refine((p) => !p.split('/').includes('..'), 'must not contain ".." (it must stay inside the repository)')
+  .refine((p) => !p.startsWith('-') && !p.startsWith(':'), 'must not start with "-" or ":"')
+  .transform((p) => normaliseRepoPath(p));
+
+export function normaliseRepoPath(p: string): string {
+  const parts = p.split('/').filter((part) => part !== '' && part !== '.');
+  return parts.join('/');
+}
+
+const authSchema = z
+  .object({
+    /** File holding an HTTPS token (a mounted Secret); read at every fetch, so a rotated token is used at once. */
+    tokenFile: secretPath.optional(),
+    /** User name sent with the token (GitHub: x-access-token, GitLab: oauth2, Bitbucket: x-token-auth). */
+    username: z.string().regex(/^[A-Za-z0-9._@+-]{1,128}$/, 'must be 1-128 letters, digits or . _ @ + -').default('x-access-token'),
+    /** Private key for ssh remotes (a mounted Secret with defaultMode 0400). */
+    sshKeyFile: secretPath.optional(),
+    /** known_hosts file with the server's host key. */
+    knownHostsFile: secretPath.optional(),
+    /** ssh's StrictHostKeyChecking: yes (default: the host key must be in knownHostsFile), accept-new, or no. */
+    strictHostKeyChecking: z.enum(['yes', 'accept-new', 'no']).default('yes'),
+  })
+  .strict()
+  .refine((a) => !(a.tokenFile && a.sshKeyFile), 'give either tokenFile (https) or sshKeyFile (ssh), not both');
+
+export const gitRepositorySchema = z
+  .object({
+    /** Short name of the repository, used in messages and for its clone's directory. */
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits, "-")').max(63),
+    url: z.string().superRefine((url, ctx) => {
+      const parsed = parseRemoteUrl(url);
+      if ('error' in parsed) ctx.addIssue({ code: 'custom', message: parsed.error });
+    }),
+    branch: branch.default('main'),
+    /** Directories (relative to the repository root) holding the manifests; default: the whole repository. */
+    paths: z.array(repoPath).min(1).max(100).default(['']),
+    auth: authSchema.optional(),
+    /** How often the clone is fetched. */
+    fetchInterval: durationSchema
+      .refine((ms) => ms >= 5000 && ms <= 86_400_000, 'must be between 5s and 24h')
+      .default(DEFAULT_FETCH_INTERVAL_MS),
+    /** The web front end for commit links when the host does not tell (GitHub Enterprise, self-hosted GitLab). */
+    provider: z.enum(GIT_PROVIDERS as [GitProvider, ...GitProvider[]]).optional(),
+  })
+  .strict()
+  .superRefine((repo, ctx) => {
+    const remote = parseRemoteUrl(repo.url);
+    if ('error' in remote || !repo.auth) return;
+    if (repo.auth.tokenFile && !(remote.transport === 'https' || (remote.transport === 'http' && isLoopbackHost(remote.host)))) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'tokenFile'], message: 'a token is only sent over https (the url is not https)' });
+    }
+    if ((repo.auth.sshKeyFile || repo.auth.knownHostsFile) && remote.transport !== 'ssh') {
+      ctx.addIssue({ code: 'custom', path: ['auth', repo.auth.sshKeyFile ? 'sshKeyFile' : 'knownHostsFile'], message: 'only used with an ssh url (ssh://… or git@host:path)' });
+    }
+  });
+
+export const gitSchema = z
+  .object({
+    /** Where the clones are kept; must be writable (a volume in a pod with a read-only root filesystem). */
+    // eslint-disable-next-line no-control-regex
+    dir: z.string().min(1).max(1024).regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters').default(DEFAULT_GIT_DIR),
+    repositories: z
+      .array(gitRepositorySchema)
+      .max(20)
+      .default([])
+      .superRefine((repos, ctx) => {
+        const seen = new Set<string>();
+        repos.forEach((repo, index) => {
+          if (seen.has(repo.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `duplicate repository name "${repo.name}"` });
+          seen.add(repo.name);
+        });
+      }),
+    /** Files larger than this are not read (they are listed as skipped). */
+    maxFileBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(DEFAULT_MAX_FILE_BYTES),
+    /** A fetch that takes longer is abandoned (the last good clone keeps serving). */
+    fetchTimeout: durationSchema.refine((ms) => ms >= 1000 && ms <= 1_800_000, 'must be between 1s and 30m').default(DEFAULT_FETCH_TIMEOUT_MS),
+  })
+  .strict();
+
+export type GitConfig = z.infer<typeof gitSchema>;
+export type GitRepositoryConfig = z.infer<typeof gitRepositorySchema>;
+export type GitAuthConfig = z.infer<typeof authSchema>;

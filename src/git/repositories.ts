@@ -1,0 +1,37 @@
+// The policy repositories of the configuration, started together; and which one declares an object.
+import type { Logger } from '../log.js';
+import type { GitConfig } from './config-schema.js';
+import type { Location, ObjectKey } from './locate.js';
+import { PolicyRepository, type SyncResult } from './repository.js';
+
+export class PolicyRepositories {
+  readonly list: PolicyRepository[];
+
+  constructor(config: GitConfig | undefined, logger?: Logger) {
+    this.list = (config?.repositories ?? []).map(
+      (repo) => new PolicyRepository(repo, { dir: config?.dir as string, maxFileBytes: config?.maxFileBytes, fetchTimeoutMs: config?.fetchTimeout, logger }),
+    );
+  }
+
+  get(name: string): PolicyRepository | undefined {
+    return this.list.find((r) => r.config.name === name);
+  }
+
+  /** First sync of every repository (in parallel) and their intervals; never rejects. */
+  start(): Promise<Array<{ name: string; result: SyncResult }>> {
+    return Promise.all(this.list.map(async (repo) => ({ name: repo.config.name, result: await repo.start() })));
+  }
+
+  stop(): void {
+    for (const repo of this.list) repo.stop();
+  }
+
+  /** The first repository (in config order) whose head declares the object. */
+  async locate(obj: ObjectKey): Promise<{ repository: PolicyRepository; location: Location } | undefined> {
+    for (const repository of this.list) {
+      const location = await repository.locate(obj);
+      if (location) return { repository, location };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,310 @@
+// One policy repository: a bare clone fetched on an interval and on demand, and the questions the
+// trace step asks of it. A bare clone because nothing is ever checked out (no symlink can lead
+// outside it, no filter or hook runs) and every read names its commit. Remote trouble never
+// throws: sync() says what went wrong and the last good clone keeps serving.
+import { createHash } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger, type Logger } from '../log.js';
+import { authPlan, type AuthIo, fsAuthIo } from './auth.js';
+import { CommitIndexer } from './commit-index.js';
+import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_FILE_BYTES, normaliseRepoPath, type GitRepositoryConfig } from './config-schema.js';
+import { describeGitFailure, scrub } from './errors.js';
+import { GitExecError, runGit } from './exec.js';
+import { locateIn, type CommitIndex, type Location, type ObjectKey } from './locate.js';
+import { LOG_FORMAT, parseLog, type GitCommit } from './log.js';
+import { manifestObjects } from './manifests.js';
+import { readBlobs, resolveCommit } from './objects.js';
+import { commitWebUrl, redactUrl } from './url.js';
+
+export type SyncResult = { ok: true; head: string; changed: boolean } | { ok: false; error: string; head?: string };
+
+export interface RepositorySettings {
+  /** Parent directory of the clones (git.dir). */
+  dir: string;
+  maxFileBytes?: number;
+  maxFiles?: number;
+  fetchTimeoutMs?: number;
+  /** Timeout of local reads (ls-tree, cat-file, log). */
+  readTimeoutMs?: number;
+  logger?: Logger;
+  /** File access for secrets (tests replace it). */
+  authIo?: AuthIo;
+}
+
+export interface RepositoryStatus {
+  name: string;
+  url: string;
+  branch: string;
+  head?: string;
+  lastSync?: { at: string; ok: boolean; error?: string };
+  lastSuccessAt?: string;
+}
+
+/** The states of one object along a file's history, newest first, for classifyChange. */
+export interface ObjectTrail {
+  /** The file at the newest commit considered (absent when Git does not declare the object). */
+  location?: Location;
+  commits: Array<{ commit: GitCommit; object: Record<string, unknown> | undefined }>;
+  /** The newest commit before the window that touched the file, and the object there. */
+  before?: { commit: GitCommit; object: Record<string, unknown> | undefined };
+}
+
+const SHA = /^[0-9a-f]{4,64}$/;
+
+export class PolicyRepository {
+  readonly clonePath: string;
+  private readonly indexer: CommitIndexer;
+  private readonly logger: Logger;
+  private readonly fetchTimeoutMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly ref: string;
+  private headSha: string | undefined;
+  private inflight: Promise<SyncResult> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSync: RepositoryStatus['lastSync'];
+  private lastSuccessAt: string | undefined;
+
+  constructor(
+    readonly config: GitRepositoryConfig,
+    private readonly settings: RepositorySettings,
+  ) {
+    // The url is part of the directory name: pointing the config at another remote starts a fresh clone.
+    const urlHash = createHash('sha256').update(`${config.url}\n${config.branch}`).digest('hex').slice(0, 10);
+    this.clonePath = join(settings.dir, `${config.name}-${urlHash}.git`);
+    this.ref = `refs/remotes/origin/${config.branch}`;
+    this.logger = (settings.logger ?? silentLogger).child({ component: 'git', repository: config.name });
+    this.fetchTimeoutMs = settings.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.readTimeoutMs = settings.readTimeoutMs ?? 30_000;
+    this.indexer = new CommitIndexer(this.clonePath, config.paths.map(normaliseRepoPath), {
+      maxFileBytes: settings.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      maxFiles: settings.maxFiles ?? 50_000,
+      timeoutMs: this.readTimeoutMs,
+    });
+  }
+
+  /** Syncs now, then every fetchInterval (the timer does not keep the process alive). */
+  start(): Promise<SyncResult> {
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.sync(), this.config.fetchInterval);
+      this.timer.unref();
+    }
+    return this.sync();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** The commit the branch pointed at after the last good fetch. */
+  head(): string | undefined {
+    return this.headSha;
+  }
+
+  status(): RepositoryStatus {
+    return {
+      name: this.config.name,
+      url: redactUrl(this.config.url),
+      branch: this.config.branch,
+      ...(this.headSha ? { head: this.headSha } : {}),
+      ...(this.lastSync ? { lastSync: this.lastSync } : {}),
+      ...(this.lastSuccessAt ? { lastSuccessAt: this.lastSuccessAt } : {}),
+    };
+  }
+
+  /** Clone or fetch. One at a time: a call while one runs gets that one's result. */
+  sync(): Promise<SyncResult> {
+    this.inflight ??= this.fetch().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async fetch(): Promise<SyncResult> {
+    const prepared = this.prepare();
+    const result = prepared ?? (await this.fetchRemote());
+    if (!result.ok && this.headSha === undefined && existsSync(this.clonePath)) {
+      // A clone left by an earlier run still serves while the remote is unreachable.
+      this.headSha = await resolveCommit(this.clonePath, this.ref, this.readTimeoutMs);
+      if (this.headSha) result.head = this.headSha;
+    }
+    const at = new Date().toISOString();
+    this.lastSync = { at, ok: result.ok, ...(result.ok ? {} : { error: result.error }) };
+    if (result.ok) {
+      this.lastSuccessAt = at;
+      if (result.changed) this.logger.info({ head: result.head }, 'policy repository updated');
+    } else {
+      this.logger.warn({ error: result.error, head: this.headSha }, 'policy repository fetch failed; the last good clone keeps serving');
+    }
+    return result;
+  }
+
+  /** Creates the clone directory when needed; a reason when that is impossible. */
+  private prepare(): SyncResult | undefined {
+    try {
+      mkdirSync(this.settings.dir, { recursive: true, mode: 0o700 });
+      accessSync(this.settings.dir, constants.W_OK);
+    } catch (error) {
+      return { ok: false, error: `git.dir ${this.settings.dir} is not a writable directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+    }
+    return undefined;
+  }
+
+  private async fetchRemote(): Promise<SyncResult> {
+    const { url, branch } = this.config;
+    const plan = authPlan(this.config, this.settings.authIo ?? fsAuthIo);
+    if ('error' in plan) return { ok: false, error: `${redactUrl(url)}: ${plan.error}`, ...(this.headSha ? { head: this.headSha } : {}) };
+    try {
+      if (!existsSync(join(this.clonePath, 'HEAD'))) {
+        await runGit(['init', '--quiet', '--bare', this.clonePath], { timeoutMs: this.readTimeoutMs });
+      }
+      // "+": a force-pushed branch replaces ours (the local ref follows the remote).
+      await runGit(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-gc', '--end-of-options', url, `+refs/heads/${branch}:${this.ref}`], {
+        cwd: this.clonePath,
+        globalArgs: plan.globalArgs,
+        env: plan.env,
+        timeoutMs: this.fetchTimeoutMs,
+        maxOutputBytes: 1024 * 1024,
+      });
+    } catch (error) {
+      const reason = error instanceof GitExecError ? describeGitFailure(error, { url, branch, secrets: plan.secrets }) : scrub((error as Error).message, plan.secrets);
+      return { ok: false, error: reason, ...(this.headSha ? { head: this.headSha } : {}) };
+    }
+    const head = await resolveCommit(this.clonePath, this.ref, this.readTimeoutMs);
+    if (!head) return { ok: false, error: `${redactUrl(url)}: branch ${branch} was fetched but cannot be read from the clone` };
+    const changed = head !== this.headSha;
+    this.headSha = head;
+    if (changed) await this.compact();
+    return { ok: true, head, changed };
+  }
+
+  /** Packs loose objects now and then; a failure only costs disk space. */
+  private async compact(): Promise<void> {
+    try {
+      await runGit(['-c', 'gc.autoDetach=false', 'gc', '--auto', '--quiet'], { cwd: this.clonePath, timeoutMs: this.fetchTimeoutMs });
+    } catch (error) {
+      this.logger.debug({ error: (error as Error).message }, 'git gc --auto failed');
+    }
+  }
+
+  /** The head, or the one the first sync is about to produce. */
+  private async currentHead(): Promise<string | undefined> {
+    if (this.headSha === undefined && this.inflight) await this.inflight;
+    return this.headSha;
+  }
+
+  private async commitOf(at: string | undefined): Promise<string | undefined> {
+    if (at === undefined) return this.currentHead();
+    if (!SHA.test(at) || !existsSync(this.clonePath)) return undefined;
+    return resolveCommit(this.clonePath, at, this.readTimeoutMs);
+  }
+
+  /** The index of a commit (default: head): which file declares what, and what was skipped. */
+  async index(at?: string): Promise<CommitIndex | undefined> {
+    const commit = await this.commitOf(at);
+    return commit ? this.indexer.index(commit) : undefined;
+  }
+
+  /** The file that declares a live object at a commit (default: head). */
+  async locate(obj: ObjectKey, at?: string): Promise<Location | undefined> {
+    const index = await this.index(at);
+    return index ? locateIn(index, obj) : undefined;
+  }
+
+  /** The object as a commit declares it (parsed), or undefined when it does not. */
+  async objectAt(obj: ObjectKey, sha: string): Promise<Record<string, unknown> | undefined> {
+    const index = await this.index(sha);
+    if (!index) return undefined;
+    const location = locateIn(index, obj);
+    const file = location ? index.files.get(location.path) : undefined;
+    if (!location || !file) return undefined;
+    const blob = (await readBlobs(this.clonePath, [file.oid], this.settings.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, this.readTimeoutMs)).get(file.oid);
+    if (!blob) return undefined;
+    const found = manifestObjects(blob.toString('utf8'), file.path).objects.find((o) => o.document === location.document && o.item === location.item);
+    return found?.object;
+  }
+
+  /** Commits of the branch that touched the file between since and until (renames followed), newest first. */
+  async commitsTouching(path: string, since: string, until?: string): Promise<GitCommit[]> {
+    const sinceIso = isoOf(since, 'since');
+    // `until` is applied here, not by git: git would drop the later commits before following a rename in them.
+    const untilMs = until === undefined ? Infinity : Date.parse(isoOf(until, 'until'));
+    const commits = await this.log(path, [`--since=${sinceIso}`]);
+    return commits.filter((c) => Date.parse(c.time) <= untilMs);
+  }
+
+  /** The last `limit` commits that touched the file (renames followed), newest first. */
+  async history(path: string, options: { limit?: number } = {}): Promise<GitCommit[]> {
+    const limit = Math.max(1, Math.min(options.limit ?? 20, 1000));
+    return this.log(path, [`--max-count=${limit}`]);
+  }
+
+  /** The branch's commit at a time: the newest one committed at or before it. */
+  async commitAt(time: string): Promise<string | undefined> {
+    const head = await this.currentHead();
+    if (!head) return undefined;
+    const { stdout } = await runGit(['rev-list', '--max-count=1', `--before=${isoOf(time, 'time')}`, '--end-of-options', head], {
+      cwd: this.clonePath,
+      timeoutMs: this.readTimeoutMs,
+      maxOutputBytes: 1024,
+    });
+    const sha = stdout.toString('utf8').trim();
+    return sha === '' ? undefined : sha;
+  }
+
+  /**
+   * The object along its file's history: each commit in the window with the object it declared,
+   * and the last commit before the window that touched it. What classifyChange takes.
+   */
+  async trail(obj: ObjectKey, since: string, until?: string): Promise<ObjectTrail> {
+    const location = await this.locate(obj);
+    if (!location) return { commits: [] };
+    const inWindow = await this.commitsTouching(location.path, since, until);
+    const commits = await Promise.all(inWindow.map(async (commit) => ({ commit, object: await this.objectAt(obj, commit.sha) })));
+    const before = await this.stateBefore(obj, since);
+    return { location, commits, ...(before ? { before } : {}) };
+  }
+
+  /** The commit that last touched the object's file before `time` (its path then may differ), and the object there. */
+  private async stateBefore(obj: ObjectKey, time: string): Promise<ObjectTrail['before']> {
+    const then = await this.commitAt(new Date(Date.parse(isoOf(time, 'since')) - 1000).toISOString());
+    const location = then ? await this.locate(obj, then) : undefined;
+    if (!then || !location) return undefined;
+    const [previous] = await this.log(location.path, ['--max-count=1'], then);
+    return previous ? { commit: previous, object: await this.objectAt(obj, then) } : undefined;
+  }
+
+  private async log(path: string, extra: string[], start?: string): Promise<GitCommit[]> {
+    const file = checkedPath(path);
+    const from = start ?? (await this.currentHead());
+    if (!from) return [];
+    const { stdout } = await runGit(['log', '--follow', '-z', '--name-status', `--format=${LOG_FORMAT}`, ...extra, '--end-of-options', from, '--', file], {
+      cwd: this.clonePath,
+      // The path is a file name, never a glob.
+      env: { GIT_LITERAL_PATHSPECS: '1' },
+      timeoutMs: this.readTimeoutMs,
+      maxOutputBytes: 64 * 1024 * 1024,
+    });
+    return parseLog(stdout).map((commit) => {
+      const url = commitWebUrl(this.config.url, commit.sha, this.config.provider);
+      return url ? { ...commit, url } : commit;
+    });
+  }
+}
+
+function isoOf(time: string, what: string): string {
+  const ms = Date.parse(time);
+  if (Number.isNaN(ms)) throw new Error(`${what} is not a time: ${JSON.stringify(time).slice(0, 80)}`);
+  return new Date(ms).toISOString();
+}
+
+/** A repository path as the index gives it: relative, no "..", nothing git could take as an option. */
+function checkedPath(path: string): string {
+  const normal = normaliseRepoPath(path);
+  // eslint-disable-next-line no-control-regex
+  if (normal === '' || path.startsWith('/') || normal.split('/').includes('..') || /[\x00-\x1f]/.test(normal)) {
+    throw new Error(`not a file path inside the repository: ${JSON.stringify(path).slice(0, 200)}`);
+  }
+  return normal;
+}
