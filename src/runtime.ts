@@ -19,6 +19,7 @@ import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
+import { ChangeJournal, JournalWatcher } from './journal/index.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
 import { waitForDependencies, type Dependency } from './lifecycle/dependencies.js';
@@ -73,6 +74,8 @@ export interface RunningBot {
   redis: Redis;
   desk?: AnomalyDesk;
   anomalies: AnomalyStore;
+  /** The change journal (kept by the watcher role; readable from every role). */
+  journal: ChangeJournal;
   collector?: FlowCollector;
   /** Port of the metrics endpoint, when `metrics` is configured. */
   metricsPort?: number;
@@ -146,8 +149,8 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
       attempt: () => slackAuthTest(config.secrets.slackBotToken, config.slack.apiUrl, logger),
       judge: (error) => judgeSlackError(error, config.slack.apiUrl),
     };
-    // The web and worker roles act on the cluster; a collector alone never calls its API.
-    const needsCluster = config.roles.includes('web') || config.roles.includes('worker');
+    // The web, worker and watcher roles use the cluster; a collector alone never calls its API.
+    const needsCluster = config.roles.includes('web') || config.roles.includes('worker') || config.roles.includes('watcher');
     const kubeCheck: Dependency<void> = {
       component: 'kube',
       title: 'Kubernetes API',
@@ -289,6 +292,24 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     });
   }
   let collector: FlowCollector | undefined;
+  const retention = { maxAgeMs: config.journal.maxAge, maxEntries: config.journal.maxEntries };
+  const journal = new ChangeJournal(redis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } });
+  if (config.roles.includes('watcher')) {
+    // Journals policy and namespace-label changes; one active per cluster, on its own connection.
+    const watcherRedis = redis.duplicate();
+    const watcher = new JournalWatcher({
+      gateway: cluster,
+      redis: watcherRedis,
+      keyPrefix: prefix,
+      journal: new ChangeJournal(watcherRedis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } }),
+      logger: logger.child({ role: 'watcher' }),
+    });
+    await watcher.start();
+    resources.add('change journal watcher', async () => {
+      await watcher.stop();
+      watcherRedis.disconnect();
+    }, intakeBudget);
+  }
   if (config.roles.includes('collector') && config.collector && desk) {
     const role = await startCollectorRole({
       source: config.collector.source,
@@ -339,6 +360,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     redis,
     desk,
     anomalies: anomalyStore,
+    journal,
     collector,
     handedBack,
   };

@@ -65,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   // Command-line overrides get the same validation as the file's fields.
   const roles = values.roles === undefined ? undefined : fileConfigSchema.shape.roles.safeParse(values.roles.split(',').map((r) => r.trim()));
   if (roles && !roles.success) {
-    process.stderr.write(`--roles: must be a comma-separated list of web, worker, collector (got "${values.roles}")\n\n${usage(SERVE)}`);
+    process.stderr.write(`--roles: must be a comma-separated list of web, worker, watcher, collector (got "${values.roles}")\n\n${usage(SERVE)}`);
     return 2;
   }
   const port = values.port === undefined ? undefined : fileConfigSchema.shape.slack.shape.port.safeParse(/^\d+$/.test(values.port) ? Number(values.port) : NaN);

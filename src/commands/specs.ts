@@ -4,11 +4,11 @@ import type { CommandSpec } from './spec.js';
 
 export const SERVE = {
   name: 'serve',
-  summary: 'run the bot (web, worker and collector roles)',
-  synopsis: ['[--config FILE] [--roles web,worker,collector] [--port N]'],
+  summary: 'run the bot (web, worker, watcher and collector roles)',
+  synopsis: ['[--config FILE] [--roles web,worker,watcher,collector] [--port N]'],
   flags: {
     config: { type: 'string', arg: 'FILE', help: 'configuration file (else $NETPOL_CONFIG, else ./netpol-responder.yaml)' },
-    roles: { type: 'string', arg: 'LIST', help: 'comma-separated roles to run in this process: web, worker, collector (overrides the file)' },
+    roles: { type: 'string', arg: 'LIST', help: 'comma-separated roles to run in this process: web, worker, watcher, collector (overrides the file)' },
     port: { type: 'string', arg: 'N', help: "port of the Slack HTTP receiver (overrides slack.port; 0 picks a free one)" },
   },
   details:

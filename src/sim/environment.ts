@@ -107,7 +107,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
       kube: { applyRetryDelayMs: 20 },
       ...(options.playbookPath ? { playbook: { path: options.playbookPath } } : {}),
-      roles: options.roles ?? (relayAddress ? ['web', 'worker', 'collector'] : ['web', 'worker']),
+      roles: options.roles ?? (relayAddress ? ['web', 'worker', 'watcher', 'collector'] : ['web', 'worker', 'watcher']),
       ...(relayAddress
         ? {
             collector: {

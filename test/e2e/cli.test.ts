@@ -68,7 +68,7 @@ describe('netpol-responder CLI', () => {
   });
 
   it.each([
-    [['--roles', 'web,janitor'], '--roles: must be a comma-separated list of web, worker, collector (got "web,janitor")'],
+    [['--roles', 'web,janitor'], '--roles: must be a comma-separated list of web, worker, watcher, collector (got "web,janitor")'],
     [['--roles', ''], '--roles: must be a comma-separated list'],
     [['--port', '70000'], '--port: must be a port number from 0 to 65535 (got "70000")'],
     [['--port', '80; rm -rf /'], '--port: must be a port number'],

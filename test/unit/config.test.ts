@@ -31,7 +31,7 @@ describe('configuration', () => {
   it('fills defaults for a minimal file', () => {
     const config = buildConfig(minimal, env);
     expect(config.redis.keyPrefix).toBe('netpol');
-    expect(config.roles).toEqual(['web', 'worker']);
+    expect(config.roles).toEqual(['web', 'worker', 'watcher']);
     expect(config.kube.botNamespace).toBe('netpol-responder');
     expect(config.playbook.path).toBe(DEFAULT_PLAYBOOK_PATH);
     expect(config.secrets.slackBotToken).toBe('xoxb-123-abc');

@@ -47,7 +47,7 @@ describe('deploy/kubernetes.yaml', () => {
       const args = (d.spec.template.spec.containers[0] as Container).args;
       return args[args.indexOf('--roles') + 1]!.split(',');
     });
-    expect(roles.sort()).toEqual(['collector', 'web', 'worker']);
+    expect(roles.sort()).toEqual(['collector', 'watcher', 'web', 'worker']);
   });
 
   it('probes the metrics port at the paths the bot serves', () => {
