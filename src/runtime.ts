@@ -13,6 +13,9 @@ import { AutoContainLimiter } from './anomaly/auto-limit.js';
 import { protectedRuleProblems } from './anomaly/auto-rules.js';
 import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
+import { AuditFileSource } from './audit/file-source.js';
+import { AuditStore } from './audit/store.js';
+import { auditWebhookRoute } from './audit/webhook-route.js';
 import type { FlowCollector } from './flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
 import { ContainmentGuard } from './containment/guard.js';
@@ -74,6 +77,8 @@ export interface RunningBot {
   redis: Redis;
   desk?: AnomalyDesk;
   anomalies: AnomalyStore;
+  /** Kubernetes audit changes (from the audit webhook and the followed audit log). */
+  audit: AuditStore;
   /** The change journal (kept by the watcher role; readable from every role). */
   journal: ChangeJournal;
   collector?: FlowCollector;
@@ -227,6 +232,15 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
   const guarded = protectedNamespaces(playbook, config);
   const anomalyStore = new AnomalyStore(redis, prefix, config.anomalies.keepFor);
+  const audit = new AuditStore(redis, prefix, { maxAgeMs: config.audit.retention.maxAge, maxEntries: config.audit.retention.maxEntries }, config.audit.maxStoredBytes);
+  const auditParse = { botFieldManager: config.kube.fieldManager };
+  if (config.audit.logFile) {
+    // The apiserver's log is on its node: whichever process is configured with it follows it.
+    const { path, history, pollInterval, maxLineBytes } = config.audit.logFile;
+    const auditLog = new AuditFileSource({ path, history, pollMs: pollInterval, maxLineBytes, maxAgeMs: config.audit.retention.maxAge, store: audit, parse: auditParse, logger: logger.child({ role: 'audit-log' }) });
+    await auditLog.start();
+    resources.add('audit log follower', () => auditLog.stop(), intakeBudget);
+  }
   const alertsChannel = config.slack.alertsChannel ?? config.slack.incidentChannel;
   const desk = alertsChannel
     ? new AnomalyDesk({
@@ -342,6 +356,9 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       namespaceExists: (name) => cluster.namespaceExists(name),
       desk,
       webhookToken: config.secrets.webhookToken,
+      extraRoutes: config.secrets.auditWebhookToken
+        ? [auditWebhookRoute({ token: config.secrets.auditWebhookToken, store: audit, maxBodyBytes: config.audit.webhook.maxBodyBytes, parse: auditParse, logger: logger.child({ role: 'web' }) })]
+        : [],
       logger: logger.child({ role: 'web' }),
     });
     const wanted = options.port ?? config.slack.port;
@@ -360,6 +377,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     redis,
     desk,
     anomalies: anomalyStore,
+    audit,
     journal,
     collector,
     handedBack,

@@ -87,7 +87,7 @@ export async function handleAuditWebhook(req: IncomingMessage, res: ServerRespon
   try {
     const outcome = await withDeadline(options.store.save(parsed.changes), STORE_DEADLINE_MS);
     if (parsed.changes.length > 0) logger.info({ source: 'k8s-audit', items: parsed.items, ...outcome }, 'audit webhook: changes received');
-    answer(res, 200, { items: parsed.items, changes: parsed.changes.length, stored: outcome.stored, duplicates: outcome.duplicates, skipped: parsed.skipped });
+    answer(res, 200, { items: parsed.items, changes: parsed.changes.length, ...outcome, skipped: parsed.skipped });
   } catch (error) {
     logger.error({ err: error, source: 'k8s-audit' }, 'audit webhook: storing failed; the apiserver will send the batch again');
     answer(res, 500, { error: 'could not store the events; retry' });

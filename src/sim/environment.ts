@@ -22,6 +22,7 @@ export const DEMO_CHANNEL = 'C0INCIDENTS';
 export const APPROVERS_GROUP = 'S0SECOPS';
 const SIGNING_SECRET = 'demo-signing-secret-0123456789';
 export const WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
+export const AUDIT_WEBHOOK_TOKEN = 'demo-audit-webhook-token-0123456789';
 
 export interface EnvironmentOptions {
   redisUrl: string;
@@ -89,6 +90,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
   const relayAddress = options.relayAddress ?? hubble?.address;
   const env: Record<string, string> = {
     NETPOL_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+    NETPOL_AUDIT_WEBHOOK_TOKEN: AUDIT_WEBHOOK_TOKEN,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     REDIS_URL: options.redisUrl,
@@ -141,6 +143,8 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       if (bot.port !== undefined && !environment.driver) {
         environment.bot = bot;
         environment.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, sim: slack });
+        // The simulated apiserver's audit webhook backend points at the bot, as a real one would.
+        kube.setAuditWebhook({ url: `http://127.0.0.1:${bot.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
       } else if (options.socketMode && bot.port === undefined && (overrides.roles ?? config.roles).includes('web') && !environment.driver) {
         // A Socket Mode bot has no port: Slack (the stand-in) reaches it over the connection it opened.
         environment.bot = bot;

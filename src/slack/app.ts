@@ -1,6 +1,6 @@
 // The Slack surface: `/netpol …` and the Approve/Reject buttons. Every request is acknowledged
 // first; work goes to the job queue, or to the engine's quick atomic decision for a click.
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openedByText, type Incident } from '../incident/model.js';
@@ -34,6 +34,8 @@ export interface SlackAppOptions {
   desk?: AnomalyDesk;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
   webhookToken?: string;
+  /** More HTTP routes next to /slack/events (the Kubernetes audit webhook); HTTP mode only. */
+  extraRoutes?: CustomRoute[];
   /** The bot's identity from the start-up auth.test, so Bolt does not call auth.test itself (and cache a failure). */
   identity?: { botId: string; botUserId: string };
   /** Serves GET /readyz next to /healthz: resolves with a summary when ready, rejects with the reason. */
@@ -77,6 +79,7 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
           { path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') },
           ...(options.readiness ? [{ path: '/readyz', method: ['GET'], handler: readyzHandler(options.readiness) }] : []),
           ...webhookRoutes(options),
+          ...(options.extraRoutes ?? []),
         ],
       });
   const app = new App({

@@ -1,12 +1,13 @@
 // Kubernetes audit events (audit.k8s.io/v1) for what the simulated API server did, as a real
-// apiserver with an audit policy would log them: RequestResponse for NetworkPolicy writes (who
-// changed what, with the body), Metadata for everything else. The bot's "Trace & Audit" step
-// reads exactly this format from a real cluster.
+// apiserver with an audit policy would log them: RequestResponse for writes to the policy kinds
+// and Namespaces (who changed what, with the body; as deploy/audit-policy.yaml asks), Metadata for
+// everything else. The bot's "Trace & Audit" step reads exactly this format from a real cluster.
 
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { RecordedRequest } from './access.js';
+import type { AuditWebhookSender } from './audit-webhook.js';
 import { ALL_TYPES } from './resources.js';
 
 export interface AuditEvent {
@@ -43,6 +44,8 @@ export interface AuditInput {
 }
 
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
+/** Resources whose writes are logged with their bodies (deploy/audit-policy.yaml's RequestResponse rules). */
+const DETAILED = new Set(['networkpolicies', 'adminnetworkpolicies', 'baselineadminnetworkpolicies', 'ciliumnetworkpolicies', 'namespaces']);
 
 function micro(date: Date): string {
   return date.toISOString().replace('Z', '000Z');
@@ -54,7 +57,7 @@ export function auditEvent(input: AuditInput): AuditEvent | undefined {
   if (!record.verb || !record.resource || record.user === undefined) return undefined;
   // Plural names are unique across the simulator's types, so the plural alone finds the group.
   const rt = ALL_TYPES.find((r) => r.resource === record.resource);
-  const detailed = record.resource === 'networkpolicies' && WRITE_VERBS.has(record.verb);
+  const detailed = DETAILED.has(record.resource) && WRITE_VERBS.has(record.verb);
   const failed = record.status >= 400;
   const status = failed && typeof input.responseObject === 'object' && input.responseObject !== null ? (input.responseObject as Record<string, unknown>) : undefined;
   const forbidden = record.status === 403;
@@ -108,14 +111,19 @@ export function decodeForAudit(body: Buffer | undefined): unknown {
   }
 }
 
-/** Keeps events in memory and, when a path is given, appends them as JSON lines (like --audit-log-path). */
+/**
+ * Keeps events in memory and, when a path is given, appends them as JSON lines (like
+ * --audit-log-path); with a webhook set, also posts them to it (like --audit-webhook-config-file).
+ */
 export class AuditLog {
   readonly events: AuditEvent[] = [];
+  webhook: AuditWebhookSender | undefined;
   constructor(private readonly path?: string) {}
 
   add(event: AuditEvent | undefined): void {
     if (!event) return;
     this.events.push(event);
     if (this.path) appendFileSync(this.path, `${JSON.stringify(event)}\n`);
+    this.webhook?.add(event);
   }
 }

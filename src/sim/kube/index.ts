@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AccessControl, type DelayRule, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
 import { AuditLog, type AuditEvent } from './audit.js';
+import { AuditWebhookSender, type AuditWebhookStats, type AuditWebhookTarget } from './audit-webhook.js';
 import { Catalog, type ClusterOptions } from './catalog.js';
 import { resourceForKind, type ResourceType } from './resources.js';
 import { seedObjects } from './seed.js';
@@ -20,6 +21,7 @@ import { planRollout } from './workloads.js';
 
 export type { DelayRule, DenyRule, FaultRule, RecordedRequest } from './access.js';
 export type { AuditEvent } from './audit.js';
+export type { AuditWebhookStats, AuditWebhookTarget } from './audit-webhook.js';
 export type { KubeObject } from './store.js';
 export type { ClusterOptions } from './catalog.js';
 export type { ResourceName, Verb } from './resources.js';
@@ -68,6 +70,13 @@ export interface KubeApiSim {
    * request and response bodies) for NetworkPolicy writes, Metadata level otherwise.
    */
   readonly auditEvents: AuditEvent[];
+  /**
+   * Also posts audit events to this webhook from now on, batched as kube-apiserver's webhook
+   * backend does (undefined stops it). Returns the sender's delivery figures.
+   */
+  setAuditWebhook(target: AuditWebhookTarget | undefined): AuditWebhookStats | undefined;
+  /** Sends the audit events waiting for the webhook now; resolves when delivered or dropped. */
+  flushAuditWebhook(): Promise<void>;
   /** Writes a kubeconfig (context, cluster and user all named "netpol-sim") and returns its path. */
   writeKubeconfig(dir: string, user?: string): string;
   /** The bearer token of `user` (minted on first use). */
@@ -164,6 +173,12 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     caPem: tls.certPem,
     requests,
     auditEvents: audit.events,
+    setAuditWebhook(target) {
+      void audit.webhook?.close();
+      audit.webhook = target ? new AuditWebhookSender(target) : undefined;
+      return audit.webhook?.stats;
+    },
+    flushAuditWebhook: () => audit.webhook?.flush() ?? Promise.resolve(),
     writeKubeconfig(dir, user = defaultUser) {
       mkdirSync(dir, { recursive: true });
       const config = {
@@ -221,7 +236,10 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     clearRequests: () => {
       requests.length = 0;
     },
-    close: () => shutDown(server),
+    close: async () => {
+      await audit.webhook?.close();
+      await shutDown(server);
+    },
   };
   return sim;
 }
