@@ -83,3 +83,24 @@ export function parseLog(output: Buffer | string): GitCommit[] {
   }
   return commits;
 }
+
+/**
+ * `git log --follow` may jump to a look-alike file: a new policy file much like an existing one
+ * is reported as a copy of it, and the older commits are the other file's. The chain stops where
+ * the file was created (a copy is an addition) or where the path stops matching.
+ */
+export function followChain(commits: GitCommit[]): GitCommit[] {
+  const chain: GitCommit[] = [];
+  let expected: string | undefined;
+  for (const commit of commits) {
+    if (expected !== undefined && commit.path !== undefined && commit.path !== expected) break;
+    if (commit.change === 'copied') {
+      const { previousPath: _source, ...rest } = commit;
+      chain.push({ ...rest, change: 'added' });
+      break;
+    }
+    chain.push(commit);
+    if (commit.path !== undefined) expected = commit.change === 'renamed' ? commit.previousPath : commit.path;
+  }
+  return chain;
+}

@@ -31,7 +31,8 @@ export function parseLsTree(output: Buffer): TreeEntry[] {
 export async function listTree(repoDir: string, commit: string, paths: string[], timeoutMs: number): Promise<TreeEntry[]> {
   // An empty path means the whole tree; git wants no pathspec for that.
   const specs = paths.includes('') ? [] : paths;
-  const { stdout } = await runGit(['ls-tree', '-r', '-z', '--long', '--end-of-options', commit, '--', ...specs], { cwd: repoDir, timeoutMs, maxOutputBytes: 256 * 1024 * 1024 });
+  // After --end-of-options every word is a tree or a path (a "--" would be a path too).
+  const { stdout } = await runGit(['ls-tree', '-r', '-z', '--long', '--end-of-options', commit, ...specs], { cwd: repoDir, timeoutMs, maxOutputBytes: 256 * 1024 * 1024 });
   return parseLsTree(stdout);
 }
 

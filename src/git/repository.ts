@@ -12,7 +12,7 @@ import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_FILE_BYTES, normaliseRepoPath, ty
 import { describeGitFailure, scrub } from './errors.js';
 import { GitExecError, runGit } from './exec.js';
 import { locateIn, type CommitIndex, type Location, type ObjectKey } from './locate.js';
-import { LOG_FORMAT, parseLog, type GitCommit } from './log.js';
+import { followChain, LOG_FORMAT, parseLog, type GitCommit } from './log.js';
 import { manifestObjects } from './manifests.js';
 import { readBlobs, resolveCommit } from './objects.js';
 import { commitWebUrl, redactUrl } from './url.js';
@@ -286,7 +286,7 @@ export class PolicyRepository {
       timeoutMs: this.readTimeoutMs,
       maxOutputBytes: 64 * 1024 * 1024,
     });
-    return parseLog(stdout).map((commit) => {
+    return followChain(parseLog(stdout)).map((commit) => {
       const url = commitWebUrl(this.config.url, commit.sha, this.config.provider);
       return url ? { ...commit, url } : commit;
     });

@@ -10,6 +10,7 @@ import { startBot, type RunningBot } from '../runtime.js';
 import { startShopRelay, type ShopRelay } from './hubble/shop-relay.js';
 import { startKubeApiServer, type ClusterOptions, type KubeApiSim } from './kube/index.js';
 import { shopObjects } from './scenarios/shop.js';
+import { createShopGitRepository, SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR, type ShopGitRepository } from './scenarios/shop-git.js';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
 
 export const DEMO_USERS = {
@@ -54,6 +55,19 @@ export interface EnvironmentOptions {
    * Application syncing its policies). Default: none, NetworkPolicy only.
    */
   cluster?: ClusterOptions;
+  /**
+   * Keep the shop's policies in a real Git repository (a bare remote in the environment's temp
+   * dir, three weeks of history by erin, frank and dave) and configure it as `git.repositories`.
+   */
+  git?: boolean;
+}
+
+/** The shop's policy repository (git: true): the remote, the bot's clone directory (git.dir), the history. */
+export interface EnvironmentGit extends ShopGitRepository {
+  /** git.dir of the bot's configuration: where its clones go. */
+  dir: string;
+  /** The repository's name in git.repositories. */
+  name: string;
 }
 
 /** true once the bot's collector has read the shop relay's whole normal history (flows: true). */
@@ -68,6 +82,7 @@ export interface EmbeddedEnvironment {
   slack: SlackApiSim;
   bot?: RunningBot;
   driver?: SlackDriver;
+  git?: EnvironmentGit;
   config: Config;
   kubeconfigPath: string;
   /** Environment variables a separate bot process needs to join this environment. */
@@ -81,6 +96,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
   const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
   const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
   kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }));
+  const git = options.git ? { ...(await createShopGitRepository(dir)), dir: join(dir, 'git-clones'), name: 'shop-policies' } : undefined;
   const kubeconfigPath = kube.writeKubeconfig(dir);
   const slack = await startSlackApiServer({
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
@@ -122,6 +138,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
+      ...(git ? { git: { dir: git.dir, repositories: [{ name: git.name, url: git.remoteUrl, branch: SHOP_GIT_BRANCH, paths: [SHOP_GIT_POLICY_DIR] }] } } : {}),
     },
     env,
     'embedded environment',
@@ -132,6 +149,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     kube,
     hubble,
     slack,
+    ...(git ? { git } : {}),
     config,
     kubeconfigPath,
     env,
