@@ -7,11 +7,11 @@ export function scrub(text: string, secrets: string[]): string {
   let out = text;
   for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
   // user info in any URL git echoes back (user:token@host)
-  return out.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@\s]*@/g, '$1');
+  return redactUrl(out);
 }
 
 const RULES: Array<{ test: RegExp; reason: (m: RegExpExecArray, ctx: { url: string; branch: string }) => string }> = [
-  { test: /Could not resolve host:?\s*'?([^'\s]+)/i, reason: (m) => `cannot resolve host ${m[1]} (DNS)` },
+  { test: /Could not resolve host:\s*'?([^'\s]+)/i, reason: (m) => `cannot resolve host ${m[1]} (DNS)` },
   { test: /Could not resolve hostname ([^\s:]+)/i, reason: (m) => `cannot resolve host ${m[1]} (DNS)` },
   { test: /(Authentication failed|returned error: 401|terminal prompts disabled|could not read Username)/i, reason: () => 'the server refused the credentials (401): check auth.tokenFile and its username' },
   { test: /returned error: 403/i, reason: () => 'the server refused access (403): the token lacks read access to this repository' },

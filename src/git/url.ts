@@ -48,7 +48,7 @@ function parseSchemeUrl(url: string, scheme: string): RemoteUrl | { error: strin
     if (parsed.host !== '') return { error: 'file:// URLs must name a local path (file:///srv/repo.git)' };
     return { transport: 'file', path: decodeURIComponent(parsed.pathname) };
   }
-  if (parsed.password !== '') return { error: 'must not hold a password or token: put the token in auth.tokenFile' };
+  if (parsed.password !== '' || (scheme !== 'ssh' && parsed.username !== '')) return { error: 'must not hold a user name, password or token: put the token in auth.tokenFile' };
   if (parsed.hostname === '') return { error: 'must name a host' };
   const path = decodeURIComponent(parsed.pathname).replace(/^\/+/, '');
   if (path === '') return { error: 'must name a repository path' };
@@ -59,9 +59,14 @@ export function isLoopbackHost(host: string | undefined): boolean {
   return host !== undefined && (LOOPBACK.has(host) || /^127(\.\d{1,3}){3}$/.test(host));
 }
 
-/** The URL as it may appear in messages and logs: any user info is dropped. */
+/**
+ * The URL as it may appear in messages and logs: user info is dropped from http(s) URLs (a token
+ * can hide there), an ssh URL keeps its user name but never a password.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)[^/@]*@/, '$1');
+  return url.replace(/([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/@\s]*)@/g, (_m, scheme: string, info: string) =>
+    scheme.toLowerCase() === 'ssh://' && info !== '' ? `${scheme}${info.split(':')[0]}@` : scheme,
+  );
 }
 
 /** Which web front end serves a remote, from its host unless the config says. */
