@@ -15,6 +15,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   diff: () => import('./commands/diff.js'),
   lint: () => import('./commands/lint.js'),
   replay: () => import('./commands/replay.js'),
+  trace: () => import('./commands/trace.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

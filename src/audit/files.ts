@@ -59,12 +59,18 @@ export async function rotatedFiles(path: string): Promise<RotatedFile[]> {
   return rotatedNames(path, await readdir(dirname(path)));
 }
 
-/** Files a directory stands for: audit logs, plain or gzipped, in name order (rotated ones sort before the current one). */
+/**
+ * Files a directory stands for: audit logs, plain or gzipped, in name order (rotated ones sort
+ * before the current one). A .gz next to its plain file is still being written: the plain one is read.
+ */
 export async function auditFilesIn(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries
+  const names = entries
     .filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.') && /\.(?:log|json|jsonl)(?:\.gz)?$/i.test(e.name))
-    .map((e) => e.name)
+    .map((e) => e.name);
+  const plain = new Set(names);
+  return names
+    .filter((name) => !(name.toLowerCase().endsWith('.gz') && plain.has(name.slice(0, -3))))
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
     .map((name) => join(dir, name));
 }

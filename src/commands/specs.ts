@@ -123,5 +123,27 @@ export const REPLAY = {
   ].join('\n'),
 } as const satisfies CommandSpec;
 
+export const TRACE = {
+  name: 'trace',
+  summary: 'who changed NetworkPolicies and namespace labels, with which tool, from kube-apiserver audit logs (offline)',
+  synopsis: ['--audit-log FILE... [--namespace NS] [--since TIME] [--until TIME] [--repo DIR [--branch NAME] [--paths DIR]...] [--format txt|json]'],
+  flags: {
+    'audit-log': { type: 'string', arg: 'FILE', multiple: true, help: 'an audit log (plain or gzipped), a directory of them, or "-" for standard input; more may follow as arguments' },
+    namespace: { type: 'string', arg: 'NS', help: 'only changes in this namespace, to the Namespace itself, and to cluster-scoped policies' },
+    since: { type: 'string', arg: 'TIME', help: 'only changes at or after TIME: ISO-8601, or that long ago (30m, 2h, 7d)' },
+    until: { type: 'string', arg: 'TIME', help: 'only changes at or before TIME (same forms)' },
+    repo: { type: 'string', arg: 'DIR', help: 'a clone of the policy repository: say for each change whether GitOps applied a commit, someone applied one by hand, or nobody committed it' },
+    branch: { type: 'string', arg: 'NAME', help: 'with --repo: the branch to read (default: the one checked out)' },
+    paths: { type: 'string', arg: 'DIR', multiple: true, help: 'with --repo: a directory of the repository holding the manifests (default: all of it)' },
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt or json' },
+  },
+  details: [
+    "FILE: kube-apiserver's audit log (--audit-log-path, JSON lines), its rotated files (audit-2026-11-30T10-00-00.000.log, .log.gz with --audit-log-compress), or a directory of them (read in name order). Several inputs are read as one: each change is shown once, whichever files hold it.",
+    'Shown: every create, update, patch or delete of a NetworkPolicy, AdminNetworkPolicy, BaselineAdminNetworkPolicy, CiliumNetworkPolicy or Namespace (a Namespace patch that leaves its labels alone is not), with its time, who made it (`admin@corp as dave@corp` when impersonated), the tool (from the User-Agent), the verb and the object; attempts refused with 401/403 apart. Reads, dry runs and failed requests are not changes. Damaged lines are counted per reason with the first of each.',
+    'With --repo, only commits count: uncommitted edits in the clone are not read.',
+    'Exit status: 0 after a run, 1 when an input cannot be read, holds no audit event at all, or --repo cannot be used, 2 on bad usage.',
+  ].join('\n'),
+} as const satisfies CommandSpec;
+
 /** In the order `netpol-responder --help` and the README list them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [SERVE, DEMO, EXPORT, ANALYZE, DIFF, LINT, REPLAY];
+export const COMMAND_SPECS: readonly CommandSpec[] = [SERVE, DEMO, EXPORT, ANALYZE, DIFF, LINT, REPLAY, TRACE];
