@@ -19,10 +19,8 @@ export interface ObjectRef {
   name: string;
 }
 
-/** One managedFields entry as the journal remembers it (fields: digest of fieldsV1). */
-export interface ManagerStamp extends ManagerMove {
-  fields?: string;
-}
+/** One managedFields entry as the journal remembers it. */
+export type ManagerStamp = ManagerMove;
 
 export interface Observed {
   ref: ObjectRef;
@@ -140,7 +138,6 @@ function stampsOf(managedFields: unknown): ManagerStamp[] {
     const stamp: ManagerStamp = { manager: bounded(entry.manager, 128), operation: typeof entry.operation === 'string' ? bounded(entry.operation, 32) : '' };
     if (typeof entry.time === 'string') stamp.time = bounded(entry.time, 40);
     if (typeof entry.subresource === 'string' && entry.subresource !== '') stamp.subresource = bounded(entry.subresource, 64);
-    if (entry.fieldsV1 !== undefined) stamp.fields = sha256(canonicalJson(entry.fieldsV1)).slice(0, 16);
     stamps.push(stamp);
   }
   return stamps;
@@ -178,17 +175,19 @@ export function observe(kind: JournalKind, obj: unknown, limits: JournalLimits):
   return { ref, uid, resourceVersion: rv, stored, digest, managers: stampsOf(meta.managedFields) };
 }
 
-/** Entries that are new, or whose time is later (or, within the same second, whose owned fields changed). */
+/**
+ * Entries that are new or whose time is later: the managers that wrote. managedFields times have
+ * one-second precision, so a manager writing twice within a second moves only the first time
+ * (the audit log tells the second). An entry whose owned fields shrank did not write: it lost
+ * fields to another manager, and its time stays.
+ */
 export function movedManagers(before: readonly ManagerStamp[] | undefined, after: readonly ManagerStamp[]): ManagerMove[] {
   const key = (s: ManagerStamp): string => `${s.manager}\u0000${s.operation}\u0000${s.subresource ?? ''}`;
   const previous = new Map((before ?? []).map((s) => [key(s), s]));
   const moved = after.filter((s) => {
     const p = previous.get(key(s));
     if (!p) return true;
-    const t = s.time ?? '';
-    const pt = p.time ?? '';
-    return t > pt || (t === pt && s.fields !== p.fields);
+    return (s.time ?? '') > (p.time ?? '');
   });
-  moved.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? '') || a.manager.localeCompare(b.manager));
-  return moved.map(({ fields: _fields, ...m }) => m);
+  return moved.sort((a, b) => (a.time ?? '').localeCompare(b.time ?? '') || a.manager.localeCompare(b.manager));
 }

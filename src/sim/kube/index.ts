@@ -3,7 +3,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AccessControl, type DelayRule, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
@@ -143,11 +143,26 @@ function listen(server: Server, port: number): Promise<number> {
   });
 }
 
+/** Every socket of the server, including those still in the TLS handshake (closeAllConnections misses them). */
+const sockets = new WeakMap<Server, Set<Socket>>();
+
+function track(server: Server): Server {
+  const open = new Set<Socket>();
+  sockets.set(server, open);
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  return server;
+}
+
 function shutDown(server: Server): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
-    // Open watches and idle keep-alive sockets would otherwise hold close() forever.
+    // Open watches and idle keep-alive sockets would otherwise hold close() forever; so would a
+    // connection whose handshake was still running (a client reconnecting right then).
     server.closeAllConnections();
+    for (const socket of sockets.get(server) ?? []) socket.destroy();
   });
 }
 
@@ -163,7 +178,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
   const tls = createSelfSignedCertificate();
   let watches = new WatchHub(opts.watchBookmarkIntervalMs);
   const makeServer = (): Server =>
-    createKubeHttpServer({ store, catalog, watches, access, requests, tls, audit, address: () => url.replace(/^https:\/\//, '') });
+    track(createKubeHttpServer({ store, catalog, watches, access, requests, tls, audit, address: () => url.replace(/^https:\/\//, '') }));
   let server = makeServer();
   const port = await listen(server, opts.port ?? 0);
   url = `https://127.0.0.1:${port}`;
