@@ -2,7 +2,7 @@
 // leaves (config.kubernetes.io/origin), then kind/namespace/name; a file that names no namespace
 // (kustomize sets it from kustomization.yaml) matches by kind and name, and the answer says so.
 import { posix } from 'node:path';
-import { originPath, type ManifestEntry } from './manifests.js';
+import { originPath, type ManifestEntry, type ManifestObject } from './manifests.js';
 
 export interface ObjectKey {
   kind: string;
@@ -116,4 +116,17 @@ export function locateIn(index: CommitIndex, obj: ObjectKey): Location | undefin
   const open = bare.filter((c) => inferredNamespace(index, c.file.path) === undefined);
   if (open[0]) return at(open[0], 'name-only', open);
   return undefined;
+}
+
+/** The object among a file's objects: kind and name, its namespace or none (as locateIn ranks them). */
+export function pickDeclared(obj: ObjectKey, objects: ManifestObject[]): Record<string, unknown> | undefined {
+  const metaOf = (o: ManifestObject): Record<string, unknown> => (typeof o.object.metadata === 'object' && o.object.metadata !== null ? (o.object.metadata as Record<string, unknown>) : {});
+  const namespaceOf = (o: ManifestObject): string | undefined => {
+    const ns = metaOf(o).namespace;
+    return typeof ns === 'string' && ns !== '' ? ns : undefined;
+  };
+  const same = objects.filter((o) => o.object.kind === obj.kind && metaOf(o).name === obj.name);
+  const exact = same.find((o) => namespaceOf(o) === obj.namespace);
+  if (exact || obj.namespace === undefined) return exact?.object;
+  return same.find((o) => namespaceOf(o) === undefined)?.object;
 }

@@ -77,3 +77,37 @@ export async function resolveCommit(repoDir: string, rev: string, timeoutMs: num
     return undefined;
   }
 }
+
+/**
+ * Reads `<commit>:<path>` blobs in one git process, in input order (undefined: no such file at
+ * that commit, or larger than `maxEach`). Paths must not hold a newline (the batch protocol's separator).
+ */
+export async function readRevisions(repoDir: string, revs: string[], maxEach: number, timeoutMs: number): Promise<Array<Buffer | undefined>> {
+  if (revs.length === 0) return [];
+  if (revs.some((rev) => /[\r\n]/.test(rev))) throw new Error('a revision with a line break cannot be read in a batch');
+  const { stdout } = await runGit(['cat-file', '--batch'], {
+    cwd: repoDir,
+    input: `${revs.join('\n')}\n`,
+    timeoutMs,
+    maxOutputBytes: revs.length * (maxEach + 200) + 1024,
+  });
+  const out: Array<Buffer | undefined> = [];
+  let pos = 0;
+  for (let i = 0; i < revs.length && pos < stdout.length; i++) {
+    const newline = stdout.indexOf(0x0a, pos);
+    if (newline < 0) break;
+    const header = stdout.subarray(pos, newline).toString('utf8');
+    pos = newline + 1;
+    const m = /^[0-9a-f]{40,64} (\w+) (\d+)$/.exec(header);
+    if (!m) {
+      out.push(undefined); // "<rev> missing" or "ambiguous"
+      continue;
+    }
+    const size = Number(m[2]);
+    if (pos + size > stdout.length) break;
+    out.push(m[1] === 'blob' && size <= maxEach ? stdout.subarray(pos, pos + size) : undefined);
+    pos += size + 1;
+  }
+  while (out.length < revs.length) out.push(undefined);
+  return out;
+}

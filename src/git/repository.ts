@@ -11,10 +11,10 @@ import { CommitIndexer } from './commit-index.js';
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_FILE_BYTES, normaliseRepoPath, type GitRepositoryConfig } from './config-schema.js';
 import { describeGitFailure, scrub } from './errors.js';
 import { GitExecError, runGit } from './exec.js';
-import { locateIn, type CommitIndex, type Location, type ObjectKey } from './locate.js';
+import { locateIn, pickDeclared, type CommitIndex, type Location, type ObjectKey } from './locate.js';
 import { followChain, LOG_FORMAT, parseLog, type GitCommit } from './log.js';
 import { manifestObjects } from './manifests.js';
-import { readBlobs, resolveCommit } from './objects.js';
+import { readBlobs, readRevisions, resolveCommit } from './objects.js';
 import { commitWebUrl, redactUrl } from './url.js';
 
 export type SyncResult = { ok: true; head: string; changed: boolean } | { ok: false; error: string; head?: string };
@@ -260,10 +260,34 @@ export class PolicyRepository {
   async trail(obj: ObjectKey, since: string, until?: string): Promise<ObjectTrail> {
     const location = await this.locate(obj);
     if (!location) return { commits: [] };
-    const inWindow = await this.commitsTouching(location.path, since, until);
-    const commits = await Promise.all(inWindow.map(async (commit) => ({ commit, object: await this.objectAt(obj, commit.sha) })));
+    const commits = await this.objectsAlong(obj, await this.commitsTouching(location.path, since, until));
     const before = await this.stateBefore(obj, since);
     return { location, commits, ...(before ? { before } : {}) };
+  }
+
+  /**
+   * The object at each of these commits (from commitsTouching): the file each commit names is
+   * read in one batch; an object not found there (the file deleted, or the object moved to another
+   * file) is looked up in the commit's index.
+   */
+  async objectsAlong(obj: ObjectKey, commits: GitCommit[]): Promise<Array<{ commit: GitCommit; object: Record<string, unknown> | undefined }>> {
+    const maxEach = this.settings.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+    const readable = commits.filter((c) => c.change !== 'deleted' && c.path !== undefined && !/[\r\n]/.test(c.path));
+    let blobs: Array<Buffer | undefined> = [];
+    try {
+      blobs = await readRevisions(this.clonePath, readable.map((c) => `${c.sha}:${c.path}`), maxEach, this.readTimeoutMs);
+    } catch (error) {
+      if (!(error instanceof GitExecError)) throw error;
+      this.logger.debug({ error: error.message }, 'batch read failed; reading commit by commit');
+    }
+    const fromFile = new Map(readable.map((c, i) => [c.sha, blobs[i]]));
+    return Promise.all(
+      commits.map(async (commit) => {
+        const blob = fromFile.get(commit.sha);
+        const found = blob && commit.path ? pickDeclared(obj, manifestObjects(blob.toString('utf8'), commit.path).objects) : undefined;
+        return { commit, object: found ?? (await this.objectAt(obj, commit.sha)) };
+      }),
+    );
   }
 
   /** The commit that last touched the object's file before `time` (its path then may differ), and the object there. */

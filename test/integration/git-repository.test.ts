@@ -97,6 +97,26 @@ describe('PolicyRepository on a real repository', () => {
     expect(await repo.trail({ kind: 'NetworkPolicy', namespace: 'db', name: 'nope' }, '2026-01-01T00:00:00Z')).toEqual({ commits: [] });
   });
 
+  it('finds the object at a commit that moved it into another file (not a rename)', async () => {
+    const moved = await writeHistory(fixture.dir, [
+      {
+        author: erin,
+        time: '2026-03-08T09:00:00Z',
+        message: 'one file for db',
+        files: { 'policies/db/allow-db-from-api.yaml': null, 'policies/db/all.yaml': yaml(policy('db', 'other'), policy('db', 'from-api', { podSelector: { matchLabels: { app: 'pg' } } })) },
+      },
+    ]);
+    await repo.sync();
+    const commits = await repo.commitsTouching('policies/db/allow-db-from-api.yaml', '2026-03-06T00:00:00Z');
+    expect(commits.map((c) => [c.sha, c.change])).toEqual([
+      [moved[0], 'deleted'],
+      [fixture.shas[3], 'modified'],
+    ]);
+    const along = await repo.objectsAlong(fromApi, commits);
+    expect(along.map((s) => (s.object?.spec as { podSelector?: unknown } | undefined)?.podSelector)).toEqual([{ matchLabels: { app: 'pg' } }, {}]);
+    expect(await repo.locate(fromApi)).toEqual({ path: 'policies/db/all.yaml', document: 1, match: 'exact' });
+  });
+
   it('refuses paths that leave the repository or could be options', async () => {
     await repo.sync();
     await expect(repo.commitsTouching('../../etc/passwd', '2026-01-01T00:00:00Z')).rejects.toThrow(/not a file path inside the repository/);

@@ -1,7 +1,7 @@
 // The pure parts of the repository index: what a file declares, where an object is declared,
 // and git log parsing.
 import { describe, expect, it } from 'vitest';
-import { buildCommitIndex, locateIn, originSuffix, type IndexedFile } from '../../src/git/locate.js';
+import { buildCommitIndex, locateIn, originSuffix, pickDeclared, type IndexedFile } from '../../src/git/locate.js';
 import { followChain, parseLog, type GitCommit } from '../../src/git/log.js';
 import { manifestEntries, manifestObjects, originPath } from '../../src/git/manifests.js';
 import { parseBatch, parseLsTree } from '../../src/git/objects.js';
@@ -128,6 +128,20 @@ describe('where a live object is declared', () => {
     expect(locateIn(index, { kind: 'NetworkPolicy', namespace: 'anything', name: 'lonely' })).toEqual({ path: 'loose/one.yaml', document: 0, match: 'name-only', alsoIn: ['loose/two.yaml'] });
     // The namespace-less base counts for any namespace without an exact declaration.
     expect(locateIn(index, { kind: 'NetworkPolicy', namespace: 'payments', name: 'default-deny-all' })).toEqual({ path: 'base/deny.yaml', document: 0, match: 'name-only' });
+  });
+});
+
+describe('the object within a file', () => {
+  it('picks kind and name, its own namespace before a namespace-less one', () => {
+    const { objects } = manifestObjects(
+      ['kind: NetworkPolicy\nmetadata: {name: a}\nspec: {n: 1}\n', 'kind: NetworkPolicy\nmetadata: {name: a, namespace: db}\nspec: {n: 2}\n', 'kind: CiliumNetworkPolicy\nmetadata: {name: a, namespace: db}\n', 'kind: NetworkPolicy\nmetadata: nonsense\n'].join('---\n'),
+      'f.yaml',
+    );
+    expect(pickDeclared({ kind: 'NetworkPolicy', namespace: 'db', name: 'a' }, objects)?.spec).toEqual({ n: 2 });
+    expect(pickDeclared({ kind: 'NetworkPolicy', namespace: 'api', name: 'a' }, objects)?.spec).toEqual({ n: 1 });
+    expect(pickDeclared({ kind: 'NetworkPolicy', name: 'a' }, objects)?.spec).toEqual({ n: 1 });
+    expect(pickDeclared({ kind: 'NetworkPolicy', namespace: 'db', name: 'b' }, objects)).toBeUndefined();
+    expect(pickDeclared({ kind: 'Namespace', name: 'db' }, objects)).toBeUndefined();
   });
 });
 
