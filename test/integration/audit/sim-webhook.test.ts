@@ -1,13 +1,18 @@
 import { execFile } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../../../src/sim/kube/audit.js';
 import { AuditWebhookSender } from '../../../src/sim/kube/audit-webhook.js';
+import { silentLogger } from '../../../src/log.js';
+import { startBot } from '../../../src/runtime.js';
 import type { EmbeddedEnvironment } from '../../../src/sim/environment.js';
 import { startTestEnvironment } from '../../helpers/environment.js';
-import { auditEvent } from '../../helpers/audit-events.js';
+import { auditEvent, auditLine } from '../../helpers/audit-events.js';
 
 const run = promisify(execFile);
 
@@ -114,5 +119,32 @@ describe('the embedded environment: kubectl against the simulated cluster, audit
     expect(patch?.requestObject).toEqual({ metadata: { labels: { traced: 'yes' } } });
     expect((patch?.responseObject as { metadata: { labels: Record<string, string> } }).metadata.labels).toMatchObject({ traced: 'yes' });
     expect(patch?.user.username).toBe('netpol-sim-admin');
+  });
+
+  it('follows the audit log file in a process configured with audit.logFile (a watcher on a control-plane node)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'npr-audit-log-'));
+    const path = join(dir, 'audit.log');
+    const time = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    writeFileSync(path, auditLine({ auditID: 'from-file-1', namespace: 'web', time: time(5000) }) + '\n');
+    const bot = await startBot({
+      config: { ...env.config, roles: ['watcher'], audit: { ...env.config.audit, logFile: { path, history: true, pollInterval: 50, maxLineBytes: 1_048_576 } } },
+      logger: silentLogger,
+    });
+    try {
+      appendFileSync(path, auditLine({ auditID: 'from-file-2', namespace: 'web', time: time(1000), userAgent: 'Helm/3.14.0' }) + '\n');
+      const deadline = Date.now() + 10_000;
+      let found: string[] = [];
+      while (Date.now() < deadline) {
+        found = (await bot.audit.query({ since: time(60_000), namespaces: ['web'] })).map((c) => `${c.auditID} ${c.tool}`);
+        if (found.length === 2) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(found).toEqual(['from-file-1 kubectl', 'from-file-2 helm']);
+      // The web role's bot reads the same store.
+      expect((await env.bot!.audit.query({ since: time(60_000), namespaces: ['web'] })).map((c) => c.auditID)).toEqual(['from-file-1', 'from-file-2']);
+    } finally {
+      await bot.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
