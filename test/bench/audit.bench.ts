@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   try {
     const path = join(dir, 'audit.log');
     const out = createWriteStream(path);
-    for (const l of lines) if (!out.write(`${l}\n`)) await new Promise((r) => out.once('drain', r));
+    for (const l of lines) if (!out.write(`${l}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
     await new Promise<void>((r) => out.end(() => r()));
     const size = statSync(path).size;
 
