@@ -43,8 +43,10 @@ export interface RepositoryStatus {
 
 /** The states of one object along a file's history, newest first, for classifyChange. */
 export interface ObjectTrail {
-  /** The file at the newest commit considered (absent when Git does not declare the object). */
+  /** The file that declares the object at head, or the one a commit of the window deleted (absent: never declared in the window). */
   location?: Location;
+  /** The commit that deleted that file, when head no longer declares the object. */
+  deletedIn?: string;
   commits: Array<{ commit: GitCommit; object: Record<string, unknown> | undefined }>;
   /** The newest commit before the window that touched the file, and the object there. */
   before?: { commit: GitCommit; object: Record<string, unknown> | undefined };
@@ -258,11 +260,37 @@ export class PolicyRepository {
    * and the last commit before the window that touched it. What classifyChange takes.
    */
   async trail(obj: ObjectKey, since: string, until?: string): Promise<ObjectTrail> {
-    const location = await this.locate(obj);
+    const atHead = await this.locate(obj);
+    const deleted = atHead ? undefined : await this.lastDeclared(obj, since);
+    const location = atHead ?? deleted?.location;
     if (!location) return { commits: [] };
     const commits = await this.objectsAlong(obj, await this.commitsTouching(location.path, since, until));
     const before = await this.stateBefore(obj, since);
-    return { location, commits, ...(before ? { before } : {}) };
+    return { location, ...(deleted ? { deletedIn: deleted.commit } : {}), commits, ...(before ? { before } : {}) };
+  }
+
+  /**
+   * Where an object head no longer declares was last declared: a file that a commit since `since`
+   * deleted (newest first, at most 50 such commits) and that declared it just before.
+   */
+  private async lastDeclared(obj: ObjectKey, since: string): Promise<{ location: Location; commit: string } | undefined> {
+    const head = await this.currentHead();
+    if (!head) return undefined;
+    const specs = this.config.paths.map(normaliseRepoPath).filter((p) => p !== '');
+    const { stdout } = await runGit(['log', '--diff-filter=D', '-z', '--name-only', '--format=%x1e%H', '--max-count=50', `--since=${isoOf(since, 'since')}`, '--end-of-options', head, '--', ...specs], {
+      cwd: this.clonePath,
+      env: { GIT_LITERAL_PATHSPECS: '1' },
+      timeoutMs: this.readTimeoutMs,
+      maxOutputBytes: 16 * 1024 * 1024,
+    });
+    for (const record of stdout.toString('utf8').split('\u001e').slice(1)) {
+      const [sha, ...paths] = record.split('\u0000').map((t) => t.replace(/^\n/, ''));
+      const parent = sha ? await resolveCommit(this.clonePath, `${sha}^`, this.readTimeoutMs) : undefined;
+      if (!sha || !parent) continue;
+      const location = locateIn(await this.indexer.index(parent), obj);
+      if (location && paths.includes(location.path)) return { location, commit: sha };
+    }
+    return undefined;
   }
 
   /**

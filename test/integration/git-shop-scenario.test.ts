@@ -88,14 +88,16 @@ describe('the shop in Git', () => {
     expect(await repo.sync()).toMatchObject({ ok: true, head: revert.sha });
     // The file is gone at head: the trail starts from the file the object was last declared in.
     expect(await repo.locate(key(applied!))).toBeUndefined();
-    const commits = await repo.commitsTouching(bad.path, before);
-    expect(commits.map((c) => [c.sha, c.change])).toEqual([
-      [revert.sha, 'deleted'],
-      [bad.sha, 'added'],
+    const after = await repo.trail(key(applied!), before);
+    expect(after.location).toEqual({ path: bad.path, document: 0, match: 'exact' });
+    expect(after.deletedIn).toBe(revert.sha);
+    expect(after.commits.map((c) => [c.commit.sha, c.commit.change, c.object === undefined])).toEqual([
+      [revert.sha, 'deleted', true],
+      [bad.sha, 'added', false],
     ]);
-    const states = await Promise.all(commits.map(async (commit) => ({ commit, object: await repo.objectAt(key(applied!), commit.sha) })));
-    expect(states[0]?.object).toBeUndefined();
-    expect(classifyChange({ after: applied!, actor: argocd, at, commits: states })).toMatchObject({ kind: 'revert-pending', commit: { sha: revert.sha }, applied: { sha: bad.sha }, appliedByGitOps: true });
+    expect(classifyChange({ after: applied!, actor: argocd, at, ...after })).toMatchObject({ kind: 'revert-pending', commit: { sha: revert.sha }, applied: { sha: bad.sha }, appliedByGitOps: true });
+    // Once Argo CD prunes it, the deletion is the GitOps apply of the revert.
+    expect(classifyChange({ after: null, actor: argocd, at: new Date(Date.now() + 1000).toISOString(), ...after })).toMatchObject({ kind: 'gitops-apply', commit: { sha: revert.sha } });
     await expect(git.revertBadCommit()).rejects.toThrow(/no bad commit to revert/);
   });
 });
