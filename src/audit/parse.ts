@@ -201,6 +201,22 @@ export function parseAuditEvent(value: unknown, listApiVersion?: string, options
   return { change };
 }
 
+export interface AuditBatch {
+  changes: AuditChange[];
+  skipped: Partial<Record<AuditSkipReason, number>>;
+}
+
+/** Many log lines at once (a file read whole): the changes in order, the rest counted per reason. */
+export function parseAuditLines(lines: Iterable<string>, options: AuditParseOptions = {}): AuditBatch {
+  const batch: AuditBatch = { changes: [], skipped: {} };
+  for (const line of lines) {
+    const parsed = parseAuditLine(line, options);
+    if (parsed.change) batch.changes.push(parsed.change);
+    else if (parsed.skip !== 'blank') batch.skipped[parsed.skip] = (batch.skipped[parsed.skip] ?? 0) + 1;
+  }
+  return batch;
+}
+
 export type EventListResult =
   | { ok: true; items: number; changes: AuditChange[]; skipped: Partial<Record<AuditSkipReason, number>>; unknownVersions: string[] }
   | { ok: false; error: string };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mayConcernWatched, parseAuditEvent, parseAuditLine, parseEventList, type AuditParse } from '../../../src/audit/parse.js';
+import { mayConcernWatched, parseAuditEvent, parseAuditLine, parseAuditLines, parseEventList, type AuditParse } from '../../../src/audit/parse.js';
 import { classifyTool } from '../../../src/audit/tool.js';
 import { auditEvent, auditLine, eventList, falcoLines } from '../../helpers/audit-events.js';
 
@@ -34,6 +34,12 @@ describe('the Falco k8saudit fixtures (real minikube events)', () => {
       requestObject: { kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'foo', creationTimestamp: null }, spec: {}, status: { phase: 'Active' } },
     });
     expect(change(byFile['delete_namespace_foo.json'] as AuditParse)).toMatchObject({ verb: 'delete', objectRef: { resource: 'namespaces', namespace: 'foo', name: 'foo' }, user: { username: 'minikube-user' } });
+  });
+
+  it('reads them all at once: the changes in order, the rest counted per reason', () => {
+    const batch = parseAuditLines(['', ...falcoLines().map((l) => l.line)]);
+    expect(batch.changes.map((c) => c.verb)).toEqual(['create', 'delete', 'create', 'create']);
+    expect(batch.skipped).toEqual({ not_watched: 47, not_an_event: 1 });
   });
 
   it('rejects the malformed fixture ({"kind": 0}) as not an event, and counts the rest as not watched', () => {
