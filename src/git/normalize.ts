@@ -71,8 +71,8 @@ function marks(git: unknown, live: unknown): [Obj, Obj] {
   return [left, right];
 }
 
-/** The part of an object that a comparison looks at; `marksFrom` decides which tool marks count. */
-function comparable(obj: Obj, ownMarks: Obj, ownAnnotations: Obj): Obj {
+/** The part of an object that a comparison looks at, with the labels and annotations that count. */
+function comparable(obj: Obj, labels: Obj, annotations: Obj): Obj {
   const body: Obj = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'metadata' || k === 'status' || k === 'apiVersion') continue;
@@ -83,7 +83,7 @@ function comparable(obj: Obj, ownMarks: Obj, ownAnnotations: Obj): Obj {
   if (obj.kind === 'Namespace') delete body.spec;
   // apiVersion: the group matters, the version is how it was read.
   const group = typeof obj.apiVersion === 'string' && obj.apiVersion.includes('/') ? obj.apiVersion.split('/')[0] : '';
-  return prune({ group, ...body, labels: ownMarks, annotations: ownAnnotations }) as Obj;
+  return prune({ group, ...body, labels, annotations }) as Obj;
 }
 
 /** Stable text of a value: object keys sorted. */
