@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminNetworkPolicy, CiliumNetworkPolicy, KubeNetworkPolicy } from '../../src/kube/index.js';
 import { SHOP_PODS } from '../../src/sim/scenarios/shop.js';
-import { BOT, JournalCluster, line, settle, waitFor } from '../helpers/journal-cluster.js';
+import { BOT, JournalCluster, line, settle } from '../helpers/journal-cluster.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 let cluster: JournalCluster | undefined;
