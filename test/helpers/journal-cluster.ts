@@ -68,7 +68,7 @@ export class JournalCluster {
     return { watcher, journal, results, redis };
   }
 
-  /** Every entry so far, oldest first, optionally after the first `skip`. */
+  /** Every entry so far, oldest first. */
   async entries(journal: ChangeJournal): Promise<JournalEntry[]> {
     return journal.query({ since: '1970-01-01T00:00:00Z', limit: 10_000 });
   }
