@@ -106,7 +106,10 @@ export class JournalWatcher {
     await this.deactivate('stopped');
   }
 
-  /** Resolves once the kinds are known and every watch has journalled its first list. */
+  /**
+   * Resolves once the kinds are known and every watch has journalled its first list (and compared
+   * it with the journal). A watch that cannot list (no permission, API down) keeps it waiting.
+   */
   async ready(): Promise<void> {
     await this.discovering;
     await Promise.all([...this.tails.values()].map(async (t) => (await t.synced, await t.chain)));
@@ -127,7 +130,7 @@ export class JournalWatcher {
     if (this.discoveryTimer) clearTimeout(this.discoveryTimer);
     this.discoveryTimer = null;
     for (const wake of this.wakers) wake();
-    await this.discovering;
+    // A discovery still in flight (the API slow to answer) sees the new generation and starts nothing.
     const tails = [...this.tails.values()];
     this.tails.clear();
     await Promise.all(tails.map((t) => t.watch.stop()));
@@ -151,8 +154,8 @@ export class JournalWatcher {
       logger.warn({ err: error }, 'change journal: API discovery failed; watching NetworkPolicies and Namespaces, looking again shortly');
       served = new Set([...ALWAYS, ...this.tails.keys()]);
     }
-    if (!this.active(generation)) return;
     for (const kind of JOURNAL_KINDS) {
+      if (!this.active(generation)) return;
       const tail = this.tails.get(kind);
       if (served.has(kind) && !tail) this.tails.set(kind, this.follow(kind, generation));
       if (!served.has(kind) && tail) {

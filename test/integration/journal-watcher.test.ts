@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AdminNetworkPolicy, CiliumNetworkPolicy, KubeNetworkPolicy } from '../../src/kube/index.js';
 import { SHOP_PODS } from '../../src/sim/scenarios/shop.js';
-import { BOT, JournalCluster, line, settle } from '../helpers/journal-cluster.js';
+import { BOT, JournalCluster, line, settle, waitFor } from '../helpers/journal-cluster.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 let cluster: JournalCluster | undefined;
@@ -221,6 +221,28 @@ describe('JournalWatcher', () => {
     const seeded = again.filter((e) => e.kind === 'NetworkPolicy');
     expect(seeded.map((e) => `${e.type} ${e.namespace}/${e.name}@${e.resourceVersion}`).sort()).toEqual(policies.map((e) => `added ${e.namespace}/${e.name}@${e.resourceVersion}`).sort());
     expect(seeded.every((e) => (e.after?.metadata as { uid: string }).uid !== (policies.find((p) => p.name === e.name)!.after?.metadata as { uid: string }).uid)).toBe(true);
+  });
+
+  it('retries a write Redis refuses, holding the watch, and stores every change once when Redis recovers', async () => {
+    const c = await start();
+    const { watcher, journal, redis } = c.replica();
+    await watcher.start();
+    await watcher.ready();
+    const initial = (await c.entries(journal)).length;
+    // A key of the wrong type makes every CiliumNetworkPolicy write fail (WRONGTYPE).
+    const stateKey = `${c.prefix}:journal:state:CiliumNetworkPolicy`;
+    await redis.set(stateKey, 'not a hash');
+    const cnps = c.gateway.objects('CiliumNetworkPolicy');
+    const written = [];
+    for (const app of ['a', 'b', 'c']) written.push(await cnps.apply(cnp('during-fault', app), { fieldManager: 'kubectl' }));
+    const np1 = await c.gateway.objects('NetworkPolicy').apply(np('unaffected', 1), { fieldManager: 'kubectl' });
+    await waitFor('failed writes', () => watcher.stats.writeErrors >= 2);
+    expect((await c.entries(journal)).slice(initial).map(line)).toEqual([`added NetworkPolicy api/unaffected@${rvOf(np1)}`]);
+    await redis.del(stateKey);
+    const entries = (await settle(c, journal, initial + 4)).slice(initial);
+    expect(entries.filter((e) => e.kind === 'CiliumNetworkPolicy').map(line)).toEqual(
+      written.map((w, i) => `${i === 0 ? 'added' : 'modified'} CiliumNetworkPolicy db/during-fault@${rvOf(w)}`),
+    );
   });
 
   it('stores two changes to one object within a second as two entries, in order', async () => {
