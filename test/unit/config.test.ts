@@ -40,7 +40,7 @@ describe('configuration', () => {
 
   it('accepts the shipped example configuration (deploy/netpol-responder.example.yaml)', () => {
     const config = loadConfig(join(import.meta.dirname, '../../deploy/netpol-responder.example.yaml'), env);
-    expect(config.roles).toEqual(['web', 'worker', 'collector']);
+    expect(config.roles).toEqual(['web', 'worker', 'watcher', 'collector']);
     expect(config.collector?.source).toMatchObject({ kind: 'hubble-relay', address: 'hubble-relay.kube-system.svc:80' });
     expect(config.collector?.learningPeriod).toBe(3_600_000);
     expect(config.collector?.dismissFor).toBe(7 * 86_400_000);
