@@ -173,7 +173,7 @@ export class ChangeJournal {
       const decision = decide(prev?.state ?? null, what);
       if (decision.action === 'skip') return { outcome: 'skipped', reason: decision.reason };
       const { next, entries } = decision;
-      const nowMs = this.now();
+      const nowMs = Math.floor(this.now());
       const body = next.live ? JSON.stringify({ object: next.object, digest: next.digest, managers: next.managers }) : '{}';
       const reply = await this.scripts.netpolJournalCommit(
         this.streamKey,
