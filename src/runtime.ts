@@ -23,6 +23,7 @@ import { ContainmentLedger } from './containment/ledger.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
 import { ChangeJournal, JournalWatcher } from './journal/index.js';
+import { PolicyRepositories } from './git/index.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
 import { waitForDependencies, type Dependency } from './lifecycle/dependencies.js';
@@ -262,6 +263,10 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       })
     : undefined;
   const ledger = new ContainmentLedger(redis, prefix);
+  const retention = { maxAgeMs: config.journal.maxAge, maxEntries: config.journal.maxEntries };
+  const journal = new ChangeJournal(redis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } });
+  // Policy repositories: clones fetched on an interval where steps run (the worker role).
+  const git = config.git && config.git.repositories.length > 0 ? new PolicyRepositories(config.git, logger.child({ role: 'git' })) : undefined;
   const engine = new IncidentEngine({
     store,
     queue,
@@ -275,6 +280,9 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     protectedNamespaces: guarded,
     ledger,
     traffic: new TrafficCheck(redis, prefix),
+    journal,
+    audit,
+    ...(git ? { git } : {}),
     logger,
   });
 
@@ -301,13 +309,18 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     });
     await guard.start();
     resources.add('containment guard', () => guard.stop(), intakeBudget);
+    if (git) {
+      // The first clone may take a while: the bot starts meanwhile, and a trace syncs on demand.
+      void git.start().then((results) => {
+        for (const { name, result } of results) if (!result.ok) logger.warn({ repository: name, error: result.error }, 'policy repository not synced; retrying on its interval');
+      });
+      resources.add('policy repositories', () => git.stop());
+    }
     resources.add('worker', async (deadline) => {
       handedBack.push(...(await worker.close(jobsGraceMs(deadline - Date.now()))).handedBack);
     });
   }
   let collector: FlowCollector | undefined;
-  const retention = { maxAgeMs: config.journal.maxAge, maxEntries: config.journal.maxEntries };
-  const journal = new ChangeJournal(redis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } });
   if (config.roles.includes('watcher')) {
     // Journals policy and namespace-label changes; one active per cluster, on its own connection.
     const watcherRedis = redis.duplicate();

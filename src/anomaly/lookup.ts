@@ -28,6 +28,7 @@ export function summarizeAnomaly(record: AnomalyRecord): AnomalySummary {
     sampleFlows: anomaly.evidence.slice(0, 3).map((f) => flowText(f)),
     ...(probes.length > 0 ? { probes: probes.slice(0, 5) } : {}),
     firstSeen: anomaly.firstSeen,
+    raisedAt: record.raisedAt,
   };
 }
 

@@ -13,6 +13,7 @@ import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnviron
 import type { SimMessage } from '../sim/slack/index.js';
 import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
 import { ALLOW_ALL_EGRESS } from '../sim/scenarios/shop.js';
+import { kubectlCreateNetworkPolicy } from '../sim/kube/act-as.js';
 import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
 import { LIFT_ACTION } from '../slack/contain-blocks.js';
@@ -21,6 +22,9 @@ import { openDemoSession } from '../sim/demo-live.js';
 import { defaultSessionPath, SESSION_ENV } from '../sim/demo-session.js';
 import { parseCommand, usageError } from './spec.js';
 import { DEMO } from './specs.js';
+
+/** Who opens the door in the demo's story, as the cluster knows her. */
+const DEMO_CAROL = 'carol@shop.example';
 
 /** The demo watches traffic for a few seconds instead of the playbook's 30 s, to stay short. */
 const DEMO_TRAFFIC_WINDOW = '5s';
@@ -107,7 +111,7 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const logger = values.verbose ? createLogger({ level: 'info' }) : silentLogger;
-  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true, playbookPath: demoPlaybook() });
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true, git: true, playbookPath: demoPlaybook() });
   const stopPrinting = printConversation(env);
   try {
     say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), Hubble Relay, a Slack stand-in and the bot, all on loopback.');
@@ -119,9 +123,9 @@ export async function run(argv: string[]): Promise<number> {
     await waitFor('the collector to learn the shop’s traffic', () => (collectorHasReadHistory(env) ? true : undefined));
     narrate(`The collector learned the shop's normal traffic from Hubble: ${collector.pipeline.counts.read} flows, ${collector.pipeline.baseline.edgeCount} edges, no alert.`);
 
-    narrate('To debug a backup job, someone applies allow-all-egress to namespace db (podSelector: {}, egress: [{}]) and forgets it…');
+    narrate(`To debug a backup job, ${DEMO_CAROL} applies allow-all-egress to namespace db with kubectl (podSelector: {}, egress: [{}]), out of band (it is not in the policy repository), and forgets it…`);
     const cluster = createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath }));
-    await cluster.objects('NetworkPolicy').apply(ALLOW_ALL_EGRESS as never, { fieldManager: 'kubectl' });
+    await kubectlCreateNetworkPolicy(env.kube, DEMO_CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
     narrate('…and postgres-0 starts sending data to 203.0.113.66.');
     env.hubble!.triggerIncident();
     const alert = await waitFor<SimMessage>('the anomaly alert', () =>

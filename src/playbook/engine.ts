@@ -32,6 +32,9 @@ import { ContainmentNotProven } from './steps/contain.js';
 import { ContainmentRunner } from './containment-runner.js';
 import type { ContainmentLedger } from '../containment/ledger.js';
 import type { TrafficCheck } from '../containment/traffic.js';
+import type { AuditStore } from '../audit/store.js';
+import type { PolicyRepositories } from '../git/index.js';
+import type { ChangeJournal } from '../journal/index.js';
 
 export interface EngineDeps {
   store: IncidentStore;
@@ -39,6 +42,9 @@ export interface EngineDeps {
   ledger: ContainmentLedger;
   /** The flow collector's view of a contained scope's traffic (absent: not verified by traffic). */
   traffic?: TrafficCheck;
+  journal?: ChangeJournal;
+  audit?: AuditStore;
+  git?: PolicyRepositories;
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;
@@ -208,8 +214,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {
@@ -234,6 +240,9 @@ export class IncidentEngine {
       const done = await this.deps.store.transition(incidentId, (i) => completeStep(i, stepId, outcome.result, outcome.events, this.clock(), outcome.containment));
       log.info({ result: outcome.result.summary }, 'step completed');
       await this.publish(incidentId);
+      for (const file of outcome.files ?? []) {
+        await this.deps.chat.uploadFile({ channel: incident.channel, threadTs: incident.messageTs, filename: file.filename, content: file.content, comment: file.comment }).catch((error: unknown) => log.warn({ err: error }, 'attaching a file to the thread failed'));
+      }
       if (done && outcome.containment) await this.containment.scheduleTimeBox(done.incident);
       if (done && typeof outcome.result.trafficUntil === 'string') await this.containment.scheduleTrafficReport(incidentId, outcome.result.trafficUntil);
       const next = done?.incident.currentStep;

@@ -20,6 +20,8 @@ export const DEMO_USERS = {
   outsider: { id: 'U0MALLORY', name: 'mallory', real_name: 'Mallory (not an approver)' },
 } as const;
 export const DEMO_CHANNEL = 'C0INCIDENTS';
+/** How long before the environment starts the shop's objects were created. */
+const SHOP_AGE_MS = 2 * 86_400_000;
 export const APPROVERS_GROUP = 'S0SECOPS';
 const SIGNING_SECRET = 'demo-signing-secret-0123456789';
 export const WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
@@ -95,7 +97,8 @@ export interface EmbeddedEnvironment {
 export async function startEmbeddedEnvironment(options: EnvironmentOptions): Promise<EmbeddedEnvironment> {
   const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
   const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
-  kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }));
+  // The shop ran for a while before the story starts: its objects are two days old.
+  kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
   const git = options.git ? { ...(await createShopGitRepository(dir)), dir: join(dir, 'git-clones'), name: 'shop-policies' } : undefined;
   const kubeconfigPath = kube.writeKubeconfig(dir);
   const slack = await startSlackApiServer({

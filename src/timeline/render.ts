@@ -79,6 +79,43 @@ function renderEvidence(out: string[], evidence: Record<string, unknown>, names:
   if (warnings.length > 0) out.push('Warnings shown before approval:', '', ...warnings.map((w) => `- ${w}`), '');
 }
 
+interface TracedEvidence {
+  key: string;
+  at: string;
+  verb: string;
+  actor: string | null;
+  via: string | null;
+  evidence: string;
+  auditIDs: string[];
+  git: { kind: string; reason?: string; commit?: { sha: string; author: string; subject: string; url?: string } } | null;
+  opened: string[];
+  closed: string[];
+  opensAnomaly: boolean;
+}
+
+/** Step 2's findings: every change that touched the scope, who made it, how we know, what it did. */
+function renderTrace(out: string[], incident: Incident, names: Record<string, string>): void {
+  const result = incident.stepOrder.map((id) => incident.steps[id]?.result).find((r) => Array.isArray(r?.changes) && 'window' in (r ?? {}));
+  if (!result) return;
+  const changes = result.changes as TracedEvidence[];
+  const cause = result.cause as { key: string; at: string; confidence: string; why: string } | null;
+  const window = result.window as { since: string; until: string };
+  out.push('## What changed, who, and how we know', '');
+  out.push(`Window: ${window.since} to ${window.until}. ${changes.length} change${changes.length === 1 ? '' : 's'} touched the scope.`, '');
+  if (cause) out.push(`**Most likely cause** (${cause.confidence} confidence): ${cause.key} at ${cause.at}: ${cause.why}.`, '');
+  for (const limit of (result.limits as string[] | undefined) ?? []) out.push(`- _${limit}_`);
+  if (((result.limits as string[] | undefined) ?? []).length > 0) out.push('');
+  if (changes.length === 0) return;
+  out.push('| Time (UTC) | Change | Who | Via | Evidence | Git | Effect on the scope |', '|---|---|---|---|---|---|---|');
+  for (const c of changes) {
+    const git = c.git ? `${c.git.kind}${c.git.commit ? ` ${c.git.commit.sha.slice(0, 12)} (${c.git.commit.author}: ${c.git.commit.subject})` : ''}` : 'not checked';
+    const evidence = c.evidence === 'audit' ? `audit ${c.auditIDs.join(', ')}` : c.evidence === 'managedFields' ? 'managedFields (weaker)' : 'none';
+    const effect = [c.opened.length ? `opened ${c.opened.length}` : '', c.closed.length ? `closed ${c.closed.length}` : '', c.opensAnomaly ? 'lets the anomalous flow through' : ''].filter(Boolean).join('; ') || 'none';
+    out.push(`| ${c.at} | ${cell(`${c.verb} ${c.key}`)} | ${cell(plainText(c.actor ?? '?', names))} | ${cell(c.via ?? '?')} | ${cell(evidence)} | ${cell(git)} | ${cell(effect)} |`);
+  }
+  out.push('');
+}
+
 /** The proofs, the traffic check and the lift, as the timeline recorded them. */
 function renderProof(out: string[], timeline: StoredTimelineEvent[], names: Record<string, string>): void {
   const kinds = new Set(['containment.proven', 'containment.not-contained', 'containment.traffic', 'containment.enforced', 'containment.lifted', 'containment.lift-verified', 'containment.lift-failed']);
@@ -149,6 +186,7 @@ export function renderMarkdown(input: PostmortemInput): string {
     for (const obj of objects) out.push('```yaml', toYaml(obj).trimEnd(), '```', '');
   }
   renderProof(out, timeline, names);
+  renderTrace(out, incident, names);
 
   out.push('## Timeline', '');
   out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');

@@ -28,6 +28,8 @@ export type TimelineEventType =
   | 'containment.lift-failed'
   | 'containment.kept'
   | 'containment.retry'
+  | 'trace.cause'
+  | 'trace.changes'
   | 'export.created'
   | 'error';
 

@@ -1,9 +1,13 @@
 // The step handlers this version implements, by action name.
 import type { StepActionCheck } from '../load.js';
 import { containStep } from './contain.js';
+import { traceStep } from './trace.js';
 import type { StepHandler } from './types.js';
 
-export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([[containStep.action, containStep]]);
+export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([
+  [containStep.action, containStep],
+  [traceStep.action, traceStep],
+]);
 
 export const stepActionCheck: StepActionCheck = {
   actions: new Set(stepHandlers.keys()),

@@ -2,6 +2,9 @@
 import type { ContainmentSettings } from '../../containment/execute.js';
 import type { ContainmentLedger } from '../../containment/ledger.js';
 import type { TrafficCheck } from '../../containment/traffic.js';
+import type { AuditStore } from '../../audit/store.js';
+import type { PolicyRepositories } from '../../git/index.js';
+import type { ChangeJournal } from '../../journal/index.js';
 import type { ContainmentState, Incident } from '../../incident/model.js';
 import type { KubeGateway } from '../../kube/index.js';
 import type { Logger } from '../../log.js';
@@ -31,8 +34,10 @@ export interface AnomalySummary {
   sampleFlows: string[];
   /** The sample flows as the policy engine can query them (pods and addresses), when they are known. */
   probes?: Array<{ src: string; dst: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP'; at: number }>;
-  /** Epoch ms of the anomaly's first flow or alert. */
+  /** Epoch ms of the anomaly's first flow or alert (the flow source's clock). */
   firstSeen?: number;
+  /** ISO time the bot raised it (this bot's clock, like the journal's and the audit log's). */
+  raisedAt?: string;
 }
 
 /** The anomalies an incident was opened from, plus recent ones in its namespace. */
@@ -53,6 +58,12 @@ export interface StepContext {
   ledger?: ContainmentLedger;
   /** Watches the scope's flows through the flow collector (absent: no traffic verification). */
   traffic?: TrafficCheck;
+  /** The watcher's record of every policy change (before and after). */
+  journal?: ChangeJournal;
+  /** Kubernetes audit evidence: who made each change, with which tool. */
+  audit?: AuditStore;
+  /** The policy repositories (desired state in Git). */
+  git?: PolicyRepositories;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;
@@ -63,6 +74,8 @@ export interface StepOutcome {
   events: TimelineEvent[];
   /** Containment the step put in force: it outlives the step, until lifted. */
   containment?: ContainmentState;
+  /** Files to attach to the incident thread (e.g. a long report). */
+  files?: Array<{ filename: string; content: string; comment: string }>;
 }
 
 export interface StepHandler {

@@ -56,6 +56,8 @@ export interface RolloutResult {
 export interface SeedOptions {
   /** Manager recorded in managedFields for seeded objects that carry none. Default "netpol-sim-seed". */
   fieldManager?: string;
+  /** When the seeded objects were created (a cluster that existed before); default now. */
+  createdAt?: Date;
 }
 
 export interface KubeApiSim {
@@ -210,7 +212,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
       return file;
     },
     tokenFor: (user) => access.tokenFor(user),
-    seed: (objects, seedOpts = {}) => seedObjects(store, catalog, objects, seedOpts.fieldManager ?? 'netpol-sim-seed'),
+    seed: (objects, seedOpts = {}) => seedObjects(store, catalog, objects, seedOpts.fieldManager ?? 'netpol-sim-seed', seedOpts.createdAt),
     get: (kind, namespace, name) => store.get(typeFor(kind), namespace, name),
     list: (kind, namespace) => store.list(typeFor(kind), namespace),
     resourceVersion: () => store.resourceVersion(),

@@ -38,7 +38,7 @@ function flattenSeed(objects: readonly unknown[], catalog: Catalog): Array<{ rt:
 }
 
 /** Stores `objects` (creating missing namespaces) and returns them as stored. */
-export function seedObjects(store: ObjectStore, catalog: Catalog, objects: readonly unknown[], manager: string): KubeObject[] {
+export function seedObjects(store: ObjectStore, catalog: Catalog, objects: readonly unknown[], manager: string, createdAt?: Date): KubeObject[] {
   const entries = flattenSeed(objects, catalog);
   // Check everything first: a seed either stores all its objects or none.
   const seen = new Set<string>();
@@ -62,11 +62,11 @@ export function seedObjects(store: ObjectStore, catalog: Catalog, objects: reado
     if (rt.namespaced && ns && !store.namespaceExists(ns)) {
       const nsObj: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } };
       applyDefaults(NAMESPACES, nsObj);
-      recordUpdate(undefined, nsObj, manager, 'v1', kubeTimestamp(store.now()));
-      store.create(NAMESPACES, nsObj);
+      recordUpdate(undefined, nsObj, manager, 'v1', kubeTimestamp(createdAt ?? store.now()));
+      store.create(NAMESPACES, nsObj, createdAt ? { createdAt } : {});
     }
-    if (!Array.isArray(meta.managedFields)) recordUpdate(undefined, obj, manager, apiVersionOf(rt), kubeTimestamp(store.now()));
-    stored.push(store.create(rt, obj));
+    if (!Array.isArray(meta.managedFields)) recordUpdate(undefined, obj, manager, apiVersionOf(rt), kubeTimestamp(createdAt ?? store.now()));
+    stored.push(store.create(rt, obj, createdAt ? { createdAt } : {}));
   }
   return stored;
 }

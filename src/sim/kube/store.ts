@@ -27,6 +27,8 @@ export interface StoreEvent {
 
 export interface WriteOptions {
   dryRun?: boolean;
+  /** creationTimestamp of a new object (seeding a cluster that existed before); default now. */
+  createdAt?: Date;
 }
 
 const NAMESPACES = resourceByName('namespaces', '') as ResourceType;
@@ -144,7 +146,7 @@ export class ObjectStore {
     this.requireNamespace(rt, namespace);
     if (this.objects.has(this.key(rt, namespace, name))) throw alreadyExists(rt, name);
     meta.uid = randomUUID();
-    meta.creationTimestamp = kubeTimestamp(this.now());
+    meta.creationTimestamp = kubeTimestamp(opts.createdAt ?? this.now());
     if (rt.hasGeneration) meta.generation = 1;
     else delete meta.generation;
     delete meta.deletionTimestamp;

@@ -1,0 +1,166 @@
+// Step "trace" (Trace & Audit): which change opened the door, who made it, whether it was in Git,
+// and what it did to connectivity. It reads the change journal (before and after of every change)
+// and the audit log (who, with which tool), replays the policy state change by change with the
+// engine, checks the anomaly's sample flows in each state, and asks the policy repositories where
+// each change came from. It changes nothing.
+import { z } from 'zod';
+import { durationSchema } from '../../config/duration.js';
+import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
+import { classifyChange, type ChangeClass, type GitCommit, type PolicyRepositories } from '../../git/index.js';
+import { isOwnChange, mergeChanges } from '../../trace/changes.js';
+import { changeEffects, likelyCause, type Probe } from '../../trace/effects.js';
+import { causeLine, changeRow, fullReport, type ExplainedChange, type GitVerdict } from '../../trace/render.js';
+import { botActor, type TimelineEvent } from '../../timeline/types.js';
+import type { StepContext, StepHandler } from './types.js';
+
+export const traceParamsSchema = z
+  .object({
+    /** How far back before the first anomaly (or the incident's opening) changes are looked at. */
+    lookback: durationSchema.default(86_400_000),
+    /** How far apart the audit log's and the watcher's clocks may be when matching a change. */
+    skewTolerance: durationSchema.default(120_000),
+    /** Changes listed in the thread's table; the full list goes in a file. */
+    tableRows: z.number().int().min(1).max(50).default(10),
+  })
+  .strict();
+
+type TraceParams = z.infer<typeof traceParamsSchema>;
+
+/** Changes classified against Git at most (the most recent first); the rest say so. */
+const MAX_GIT_LOOKUPS = 50;
+const MAX_QUERY = 10_000;
+
+function params(ctx: StepContext): TraceParams {
+  return traceParamsSchema.parse(ctx.step.params);
+}
+
+/** From the first anomaly (or the opening) minus the lookback, to now. */
+function windowOf(ctx: StepContext, firstAnomalyAt: number | undefined, lookback: number): { since: string; until: string } {
+  const start = Math.min(firstAnomalyAt ?? Number.POSITIVE_INFINITY, Date.parse(ctx.incident.createdAt));
+  return { since: new Date(start - lookback).toISOString(), until: ctx.now().toISOString() };
+}
+
+function verdictOf(result: ChangeClass): GitVerdict {
+  const commit: GitCommit | undefined = 'commit' in result ? result.commit : 'laterCommit' in result ? result.laterCommit : undefined;
+  return {
+    kind: result.kind,
+    reason: result.reason,
+    ...(commit ? { commit: { sha: commit.sha, author: commit.author.name, subject: commit.subject, ...(commit.url ? { url: commit.url } : {}) } } : {}),
+  };
+}
+
+/** Where each change came from, judged against the policy repositories (never throws). */
+async function classify(git: PolicyRepositories | undefined, changes: ExplainedChange[], since: string): Promise<string | undefined> {
+  if (!git || git.list.length === 0) return 'no policy repository is configured (git.repositories): changes are not checked against Git';
+  const synced = await Promise.all(git.list.map((r) => r.sync()));
+  const failed = synced.map((s, i) => (s.ok ? undefined : `${git.list[i]?.config.name}: ${s.error}`)).filter(Boolean);
+  const targets = changes.filter((c) => c.relevant).slice(-MAX_GIT_LOOKUPS);
+  for (const change of targets) {
+    const annotations = ((change.after ?? change.before)?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+    const key = { kind: change.kind, ...(change.namespace ? { namespace: change.namespace } : {}), name: change.name, ...(annotations ? { annotations } : {}) };
+    try {
+      const found = await git.locate(key);
+      const repository = found?.repository ?? git.list[0];
+      if (!repository) continue;
+      const trail = await repository.trail(key, since);
+      const actor = { ...(change.via ? { tool: change.via, manager: change.via } : {}), ...(change.actor ? { username: change.actor.split(' as ').at(-1) } : {}), ...(change.actor?.includes(' as ') ? { impersonatedBy: change.actor.split(' as ')[0] } : {}) };
+      change.git = verdictOf(classifyChange({ after: change.after, actor, at: change.at, commits: trail.commits, ...(trail.before ? { before: trail.before } : {}) }));
+    } catch (error) {
+      change.git = { kind: 'unknown', reason: `the repository could not be read: ${(error as Error).message}` };
+    }
+  }
+  return failed.length > 0 ? `Git fetch failed (${failed.join('; ')}): judged against the last good clone` : undefined;
+}
+
+export const traceStep: StepHandler = {
+  action: 'trace',
+
+  validateParams(raw) {
+    const parsed = traceParamsSchema.safeParse(raw ?? {});
+    return parsed.success ? [] : parsed.error.issues.map((i) => ({ path: i.path as (string | number)[], message: i.message }));
+  },
+
+  async prepare(ctx) {
+    const p = params(ctx);
+    return { summary: `Tracing the changes of the last ${Math.round(p.lookback / 3_600_000)} h before the incident: change journal, audit log and Git` };
+  },
+
+  async execute(ctx) {
+    const p = params(ctx);
+    const anomalies = (await ctx.anomalies?.forIncident(ctx.incident)) ?? [];
+    // When the bot raised the anomaly, on its own clock (the flow source may keep another time).
+    const firsts = anomalies.map((a) => (a.raisedAt ? Date.parse(a.raisedAt) : undefined)).filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
+    const firstAnomalyAt = firsts.length > 0 ? Math.min(...firsts) : undefined;
+    const probes: Probe[] = anomalies.flatMap((a) => a.probes ?? []);
+    const window = windowOf(ctx, firstAnomalyAt, p.lookback);
+    const limits: string[] = [];
+    const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY }) : [];
+    if (!ctx.journal) limits.push('no change journal (the watcher role): only the audit log');
+    const audit = ctx.audit ? await ctx.audit.query({ ...window, limit: MAX_QUERY }) : [];
+    if (audit.length === 0) limits.push('no audit events in the window: actors come from managedFields, which is weaker evidence (see deploy/audit-policy.yaml)');
+    const all = mergeChanges(journal, audit, { skewToleranceMs: p.skewTolerance });
+    // Objects the watcher first saw when it started, created before the window: not changes in it.
+    const merged = { ...all, changes: all.changes.filter((c) => !(c.firstSighting && c.at < window.since)) };
+    const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
+    const { namespace, labelSelector } = ctx.incident.scope;
+    const effected = changeEffects(live, merged.changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes) as ExplainedChange[];
+    // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
+    const relevant = effected.filter((c) => c.relevant && !isOwnChange(c, ctx.settings.fieldManager));
+    const gitNote = await classify(ctx.git, relevant, window.since);
+    if (gitNote) limits.push(gitNote);
+    const cause = likelyCause(relevant, firstAnomalyAt);
+    const scopeName = `${namespace}/${ctx.incident.scope.selector ?? '*'}`;
+    const at = ctx.now().toISOString();
+    const others = relevant.filter((c) => c !== cause?.change).reverse();
+    const events: TimelineEvent[] = [];
+    const headline = cause
+      ? `*Most likely cause:* ${causeLine(cause, scopeName)}`
+      : relevant.length > 0
+        ? `No change in the window explains the anomaly; ${relevant.length} change${relevant.length === 1 ? '' : 's'} touched the scope (listed below).`
+        : `No change to policies or namespace labels touching the scope between ${window.since} and ${window.until}.`;
+    events.push({
+      at,
+      type: 'trace.cause',
+      actor: botActor,
+      step: ctx.step.id,
+      summary: [headline, ...limits.map((l) => `_${l}_`)].join('\n'),
+      data: { window, cause: cause ? { key: cause.change.key, at: cause.change.at, confidence: cause.confidence, why: cause.why, auditIDs: cause.change.auditIDs, git: (cause.change as ExplainedChange).git ?? null } : null, limits },
+    });
+    if (others.length > 0) {
+      const rows = others.slice(0, p.tableRows).map((c) => `• ${changeRow(c, scopeName)}`);
+      if (others.length > p.tableRows) rows.push(`… and ${others.length - p.tableRows} more (in the attached file)`);
+      events.push({ at, type: 'trace.changes', actor: botActor, step: ctx.step.id, summary: `*Other changes touching the scope (${others.length}):*\n${rows.join('\n')}` });
+    }
+    if (merged.refused.length > 0) {
+      const lines = merged.refused.slice(0, 5).map((r) => `• ${r.at.slice(11, 19)} ${r.impersonatedUser ? `${r.user.username} as ${r.impersonatedUser.username}` : r.user.username} ${r.verb} ${r.objectRef.namespace ? `${r.objectRef.namespace}/` : ''}${r.objectRef.name ?? r.objectRef.resource}: ${r.responseStatus.code}`);
+      events.push({ at, type: 'trace.changes', actor: botActor, step: ctx.step.id, summary: `*Refused attempts (${merged.refused.length}):*\n${lines.join('\n')}` });
+    }
+    const report = fullReport(relevant, scopeName);
+    return {
+      result: {
+        summary: cause
+          ? `Cause (${cause.confidence} confidence): ${causeLine(cause, scopeName).split(' at ')[0]}`
+          : `Traced: ${relevant.length} change${relevant.length === 1 ? '' : 's'} touched the scope, none explains the anomaly`,
+        window,
+        cause: cause ? { key: cause.change.key, at: cause.change.at, confidence: cause.confidence, why: cause.why } : null,
+        changes: relevant.slice(-100).map((c) => ({
+          key: c.key,
+          at: c.at,
+          verb: c.verb,
+          actor: c.actor ?? null,
+          via: c.via ?? null,
+          evidence: c.evidence,
+          auditIDs: c.auditIDs,
+          git: c.git ?? null,
+          opened: c.effect?.opened ?? [],
+          closed: c.effect?.closed ?? [],
+          opensAnomaly: (c.effect?.opensProbes.length ?? 0) > 0,
+        })),
+        refused: merged.refused.length,
+        limits,
+      },
+      events,
+      ...(relevant.length > p.tableRows + 1 ? { files: [{ filename: `trace-${ctx.incident.id}.txt`, content: report, comment: `Every change touching the scope, ${window.since} to ${window.until}` }] } : {}),
+    };
+  },
+};
