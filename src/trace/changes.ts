@@ -76,7 +76,7 @@ function asObject(value: unknown): Record<string, unknown> | null {
  * or one of its own objects. Those are not suspects.
  */
 export function isOwnChange(change: TracedChange, fieldManager: string): boolean {
-  if (change.via === 'netpol-responder') return true;
+  if (change.evidence === 'audit' && change.via === 'netpol-responder') return true;
   if (change.managers.length > 0 && change.managers.every((m) => m === fieldManager)) return true;
   const labels = ((change.after ?? change.before)?.metadata as { labels?: Record<string, string> } | undefined)?.labels;
   return labels?.['app.kubernetes.io/managed-by'] === 'netpol-responder' && labels['netpol-responder.io/incident'] !== undefined;
