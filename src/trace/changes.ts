@@ -100,10 +100,17 @@ export function mergeChanges(journal: readonly JournalEntry[], audit: readonly A
   const pending = audit.filter((a) => !a.refused && RESOURCE_KIND[a.objectRef.resource] && a.objectRef.name);
   const used = new Set<AuditChange>();
   const changes: TracedChange[] = [];
+  const byObject = new Map<string, AuditChange[]>();
+  for (const a of pending) {
+    const key = keyOf(RESOURCE_KIND[a.objectRef.resource] as string, a.objectRef.namespace, a.objectRef.name as string);
+    const list = byObject.get(key);
+    if (list) list.push(a);
+    else byObject.set(key, [a]);
+  }
 
   for (const entry of journal) {
     const key = keyOf(entry.kind, entry.namespace, entry.name);
-    const sameObject = pending.filter((a) => !used.has(a) && keyOf(RESOURCE_KIND[a.objectRef.resource] as string, a.objectRef.namespace, a.objectRef.name as string) === key);
+    const sameObject = (byObject.get(key) ?? []).filter((a) => !used.has(a));
     // Exact: the audit event's response carries the version the watcher saw. Else the nearest in time.
     const exact = sameObject.find((a) => resourceVersionOf(a.responseObject) === entry.resourceVersion);
     const near = exact ?? sameObject

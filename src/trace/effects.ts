@@ -5,7 +5,7 @@
 // states: a change whose after-state allows a flow its before-state denied opened the door.
 import { selectorMatches } from '../kube/label-selector.js';
 import { connectivityDifference, scopeConnectivityOf, type ScopeView } from '../containment/proof.js';
-import { allowed, buildIndex, type LiveObjects, type PolicyIndex } from '../policy/index.js';
+import { allowed, buildIndex, parseNetworkPolicy, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import type { TracedChange } from './changes.js';
 
 /** One sample flow of an anomaly, as the engine can query it. */
@@ -96,44 +96,65 @@ function decide(index: PolicyIndex, probe: Probe): boolean | undefined {
   }
 }
 
+/** Moves the index from one state to the other when only a NetworkPolicy differs (incremental); else rebuilds it. */
+function moveIndex(index: PolicyIndex, change: TracedChange, target: Lists): PolicyIndex {
+  if (change.kind === 'NetworkPolicy' && change.namespace) {
+    if (change.before === null) {
+      index.removePolicy(change.namespace, change.name);
+      return index;
+    }
+    const parsed = parseNetworkPolicy(change.before);
+    if (parsed.policy) {
+      index.upsertPolicy(parsed.policy);
+      return index;
+    }
+  }
+  return buildIndex(target).index;
+}
+
 /**
  * Effects of every change that may touch the scope, oldest first. `changes` must be time-ordered;
- * `live` is the cluster now (the state after the last change).
+ * `live` is the cluster now (the state after the last change). One index walks back through the
+ * states (NetworkPolicy changes are applied to it incrementally), and the scope's connectivity of
+ * each state is computed once: the after-state of one change is the before-state of the next.
  */
 export function changeEffects(live: LiveObjects, changes: readonly TracedChange[], scope: ScopeView, probes: readonly Probe[] = []): EffectedChange[] {
   const scopeNs = (live.namespaces ?? []).find((n) => (n as Meta).metadata?.name === scope.namespace) as Meta | undefined;
   const labels = scopeNs?.metadata?.labels ?? { 'kubernetes.io/metadata.name': scope.namespace };
   const out: EffectedChange[] = new Array(changes.length);
-  let after = lists(live);
-  // Each state's index is built once: the before-state of one change is the after-state of the previous.
-  let afterIndex: PolicyIndex | undefined;
+  let state = lists(live);
+  let index = buildIndex(state).index;
+  // What the current state allows, computed when first needed.
+  let current: { connectivity: string[]; decisions: Array<boolean | undefined> } | undefined;
+  const measure = () => ({ connectivity: scopeConnectivityOf(index, scope), decisions: probes.map((p) => decide(index, p)) });
   for (let i = changes.length - 1; i >= 0; i--) {
     const change = changes[i] as TracedChange;
     const unknownBefore = change.fromAuditOnly && change.before === null && change.verb !== 'create';
-    const before = unknownBefore ? after : withObject(after, change, change.before);
+    const before = unknownBefore ? state : withObject(state, change, change.before);
     const relevant = mayTouchScope(change, scope, labels);
-    if (!relevant) {
-      out[i] = { ...change, relevant };
-      afterIndex = before === after ? afterIndex : undefined;
-    } else {
-      const indexAfter = afterIndex ?? buildIndex(after).index;
-      const indexBefore = before === after ? indexAfter : buildIndex(before).index;
-      afterIndex = indexBefore;
-      const diff = connectivityDifference(scopeConnectivityOf(indexBefore, scope), scopeConnectivityOf(indexAfter, scope));
-      const judged = probes.map((p) => ({ p, before: decide(indexBefore, p), after: decide(indexAfter, p) }));
-      out[i] = {
-        ...change,
-        relevant,
-        effect: {
-          opened: [...diff.gained, ...diff.changed],
-          closed: diff.lost,
-          unknown: unknownBefore,
-          opensProbes: judged.filter((j) => j.before === false && j.after === true).map((j) => j.p),
-          closesProbes: judged.filter((j) => j.before === true && j.after === false).map((j) => j.p),
-        },
-      };
+    const after = relevant ? (current ??= measure()) : undefined;
+    if (before !== state) {
+      index = moveIndex(index, change, before);
+      current = undefined;
     }
-    after = before;
+    state = before;
+    if (!relevant || !after) {
+      out[i] = { ...change, relevant };
+      continue;
+    }
+    const prior = (current ??= measure());
+    const diff = connectivityDifference(prior.connectivity, after.connectivity);
+    out[i] = {
+      ...change,
+      relevant,
+      effect: {
+        opened: [...diff.gained, ...diff.changed],
+        closed: diff.lost,
+        unknown: unknownBefore,
+        opensProbes: probes.filter((_, k) => prior.decisions[k] === false && after.decisions[k] === true),
+        closesProbes: probes.filter((_, k) => prior.decisions[k] === true && after.decisions[k] === false),
+      },
+    };
   }
   return out;
 }

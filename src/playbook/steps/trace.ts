@@ -29,6 +29,8 @@ type TraceParams = z.infer<typeof traceParamsSchema>;
 /** Changes classified against Git at most (the most recent first); the rest say so. */
 const MAX_GIT_LOOKUPS = 50;
 const MAX_QUERY = 10_000;
+/** Objects whose Git history is read at the same time. */
+const GIT_LANES = 4;
 
 function params(ctx: StepContext): TraceParams {
   return traceParamsSchema.parse(ctx.step.params);
@@ -54,21 +56,34 @@ async function classify(git: PolicyRepositories | undefined, changes: ExplainedC
   if (!git || git.list.length === 0) return 'no policy repository is configured (git.repositories): changes are not checked against Git';
   const synced = await Promise.all(git.list.map((r) => r.sync()));
   const failed = synced.map((s, i) => (s.ok ? undefined : `${git.list[i]?.config.name}: ${s.error}`)).filter(Boolean);
-  const targets = changes.filter((c) => c.relevant).slice(-MAX_GIT_LOOKUPS);
-  for (const change of targets) {
-    const annotations = ((change.after ?? change.before)?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
-    const key = { kind: change.kind, ...(change.namespace ? { namespace: change.namespace } : {}), name: change.name, ...(annotations ? { annotations } : {}) };
-    try {
-      const found = await git.locate(key);
-      const repository = found?.repository ?? git.list[0];
-      if (!repository) continue;
-      const trail = await repository.trail(key, since);
-      const actor = { ...(change.via ? { tool: change.via, manager: change.via } : {}), ...(change.actor ? { username: change.actor.split(' as ').at(-1) } : {}), ...(change.actor?.includes(' as ') ? { impersonatedBy: change.actor.split(' as ')[0] } : {}) };
-      change.git = verdictOf(classifyChange({ after: change.after, actor, at: change.at, commits: trail.commits, ...(trail.before ? { before: trail.before } : {}) }));
-    } catch (error) {
-      change.git = { kind: 'unknown', reason: `the repository could not be read: ${(error as Error).message}` };
+  // Git is asked about the changes that did something to the scope (or may have): the suspects.
+  const targets = changes.filter((c) => c.relevant && (c.effect?.unknown || (c.effect?.opened.length ?? 0) > 0 || (c.effect?.closed.length ?? 0) > 0)).slice(-MAX_GIT_LOOKUPS);
+  // One history per object, read a few objects at a time; each change is judged against it.
+  const byObject = new Map<string, ExplainedChange[]>();
+  for (const change of targets) byObject.set(change.key, [...(byObject.get(change.key) ?? []), change]);
+  const objects = [...byObject.values()];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < objects.length) {
+      const group = objects[next++] as ExplainedChange[];
+      const first = group[0] as ExplainedChange;
+      const annotations = ((first.after ?? first.before)?.metadata as { annotations?: Record<string, string> } | undefined)?.annotations;
+      const key = { kind: first.kind, ...(first.namespace ? { namespace: first.namespace } : {}), name: first.name, ...(annotations ? { annotations } : {}) };
+      try {
+        const found = await git.locate(key);
+        const repository = found?.repository ?? git.list[0];
+        if (!repository) continue;
+        const trail = await repository.trail(key, since);
+        for (const change of group) {
+          const actor = { ...(change.via ? { tool: change.via, manager: change.via } : {}), ...(change.actor ? { username: change.actor.split(' as ').at(-1) } : {}), ...(change.actor?.includes(' as ') ? { impersonatedBy: change.actor.split(' as ')[0] } : {}) };
+          change.git = verdictOf(classifyChange({ after: change.after, actor, at: change.at, commits: trail.commits, ...(trail.before ? { before: trail.before } : {}) }));
+        }
+      } catch (error) {
+        for (const change of group) change.git = { kind: 'unknown', reason: `the repository could not be read: ${(error as Error).message}` };
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(GIT_LANES, objects.length) }, lane));
   return failed.length > 0 ? `Git fetch failed (${failed.join('; ')}): judged against the last good clone` : undefined;
 }
 
