@@ -209,9 +209,13 @@ describe('deploy/Dockerfile with deploy/kubernetes.yaml', () => {
     expect(deployments.flatMap((d) => securityProblems(d, user.uid!, user.gid!))).toEqual([]);
   });
 
-  it('every path the bot writes (export.dir, /tmp) is a writable emptyDir mount', () => {
+  it('every path the bot writes (export.dir, /tmp, and git.dir where steps run) is a writable emptyDir mount', () => {
     expect(config.export.dir).toBe('/var/lib/netpol-responder/postmortem');
     expect(deployments.flatMap((d) => writableProblems(d, [config.export.dir, '/tmp']))).toEqual([]);
+    // Policy repositories are cloned by the worker role.
+    const workers = deployments.filter((d) => JSON.stringify(d).includes('worker'));
+    expect(workers.length).toBeGreaterThan(0);
+    expect(workers.flatMap((d) => writableProblems(d, [config.git!.dir]))).toEqual([]);
   });
 
   it('every file the Dockerfile copies from the build context exists and is let through its .dockerignore', () => {
