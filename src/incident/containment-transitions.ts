@@ -119,7 +119,7 @@ export function retryContainment(incident: Incident, stepId: string, strategy: s
   requireActive(incident, containment);
   if (!containment.notProven) throw new TransitionRefused('Containment is proven: nothing stronger is needed. Nothing changed.', 'already-decided');
   if (!containment.stronger?.includes(strategy)) throw new TransitionRefused(`\`${strategy}\` is not one of the strategies offered. Nothing changed.`, 'not-approved');
-  if (incident.currentStep !== null && incident.currentStep !== stepId) throw new TransitionRefused('Another step is in progress. Nothing changed.', 'not-current');
+  if (incident.currentStep !== null && incident.currentStep !== stepId) throw new TransitionRefused('Another step of the playbook is still running: try again when it has finished. Nothing changed.', 'not-current');
   const step = incident.steps[stepId];
   if (!step) throw new TransitionRefused(`incident ${incident.id} has no step "${stepId}"`, 'not-current');
   const at = now.toISOString();

@@ -209,7 +209,8 @@ export function completeStep(incident: Incident, stepId: string, result: Record<
   if (step.status !== 'running') throw new TransitionRefused(`step ${stepId} is ${step.status}, not running`, 'not-approved');
   const at = now.toISOString();
   const index = incident.stepOrder.indexOf(stepId);
-  const nextStep = incident.stepOrder[index + 1] ?? null;
+  // A step run again (a stronger containment) does not run the later steps that are done.
+  const nextStep = incident.stepOrder.slice(index + 1).find((id) => incident.steps[id]?.status !== 'done') ?? null;
   const inForce = containment ?? incident.containment;
   // The playbook may end with containment still in force: the incident then stays open, holding
   // its scope, until containment is lifted.

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, openIncident, startTestEnvironment, waitForContained, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, openIncident, startTestEnvironment, waitForContained, waitForPlaybookFinished, waitForStatus } from '../helpers/environment.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 
 let env: EmbeddedEnvironment;
@@ -26,6 +26,7 @@ describe('confirm & contain, end to end', () => {
     const result = await click(env, message, DEMO_USERS.approver.id);
     expect(result.status).toBe(200);
     await waitForContained(env, incidentId);
+    await waitForPlaybookFinished(env, incidentId);
     const policy = env.kube.get('NetworkPolicy', 'db', `netpol-responder-quarantine-${incidentId}`) as unknown as { spec: Record<string, unknown>; metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
     expect(policy.spec.podSelector).toEqual({});
     expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -43,6 +44,12 @@ describe('confirm & contain, end to end', () => {
       'containment.proven',
       'containment.traffic',
       'step.completed',
+      // Step 2 runs at once (it changes nothing): no approval.
+      'evidence.gathered',
+      'step.approved',
+      'step.started',
+      'trace.cause',
+      'step.completed',
       'playbook.finished',
     ]);
     expect((await env.bot!.store.require(incidentId)).status).toBe('open');
@@ -55,6 +62,7 @@ describe('confirm & contain, end to end', () => {
     const { incidentId, message } = await openIncident(env, 'incident api -- lift me');
     await click(env, message, DEMO_USERS.approver.id);
     await waitForContained(env, incidentId);
+    await waitForPlaybookFinished(env, incidentId);
     const withLift = await env.slack.waitForMessage((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION), 5000);
 
     await env.driver!.clickButton({ userId: DEMO_USERS.outsider.id, channelId: DEMO_CHANNEL, messageTs: withLift.ts, actionId: LIFT_ACTION });
@@ -91,6 +99,7 @@ describe('a containment that is not proven offers a stronger strategy', () => {
     const { incidentId, message } = await openIncident(anp, 'incident db app=postgres -- weak first');
     await click(anp, message, DEMO_USERS.approver.id);
     await waitForContained(anp, incidentId);
+    await waitForPlaybookFinished(anp, incidentId);
     const weak = await anp.bot!.store.require(incidentId);
     expect(weak.containment).toMatchObject({ strategy: 'networkpolicy-additive', notProven: true, stronger: ['admin-network-policy', 'networkpolicy-exclusive'] });
     const action = 'netpol_stronger.admin-network-policy';

@@ -167,7 +167,7 @@ describe('approval buttons', () => {
     expect(incident.steps.contain?.approvals).toHaveLength(1);
     const applies = env.kube.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith(`netpol-responder-quarantine-${incidentId}`) && !r.query.dryRun);
     expect(applies).toHaveLength(1);
-    expect((await env.bot!.store.timeline(incidentId)).filter((e) => e.type === 'step.approved')).toHaveLength(1);
+    expect((await env.bot!.store.timeline(incidentId)).filter((e) => e.type === 'step.approved' && e.step === 'contain')).toHaveLength(1);
     const refusals = () => env.slack.calls.slice(seen).filter((c) => c.kind === 'response_url' && String(c.args.text).includes('already decided'));
     await expect.poll(() => refusals().length, { timeout: 5000 }).toBe(2);
   });

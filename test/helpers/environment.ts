@@ -53,3 +53,14 @@ export async function waitForContained(env: EmbeddedEnvironment, incidentId: str
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** Waits until every step of the playbook has run (the incident may stay open, holding containment). */
+export async function waitForPlaybookFinished(env: EmbeddedEnvironment, incidentId: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const incident = await env.bot!.store.get(incidentId);
+    if (incident && incident.currentStep === null) return;
+    if (Date.now() > deadline) throw new Error(`incident ${incidentId} is still at step ${incident?.currentStep ?? '?'}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

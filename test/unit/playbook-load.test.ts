@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parsePlaybook, PlaybookError, loadPlaybook } from '../../src/playbook/load.js';
 import { parseDuration } from '../../src/playbook/schema.js';
+import { stepActionCheck } from '../../src/playbook/steps/index.js';
 
 const check = {
   actions: new Set(['contain']),
@@ -32,9 +33,10 @@ steps:
 `;
 
 describe('playbook loader', () => {
-  it('loads the shipped playbook', () => {
-    const playbook = loadPlaybook('playbooks/netpol-incident.yaml', check);
-    expect(playbook.steps.map((s) => s.id)).toEqual(['contain']);
+  it('loads the shipped playbook, checked by the real step handlers', () => {
+    const playbook = loadPlaybook('playbooks/netpol-incident.yaml', stepActionCheck);
+    expect(playbook.steps.map((s) => s.id)).toEqual(['contain', 'trace']);
+    expect(playbook.steps[1]?.approval.rule).toBe('none');
     expect(playbook.steps[0]?.approval.timeout).toBe(600_000);
     expect(playbook.parameters.protectedNamespaces).toContain('kube-system');
   });
