@@ -34,6 +34,8 @@ async function traceFromAnomaly(e: EmbeddedEnvironment): Promise<{ incidentId: s
   const incidentId = /NetworkPolicy incident ([a-z0-9-]+)/.exec(message.text)![1]!;
   await click(e, message, DEMO_USERS.approver.id);
   const result = await until('the trace step', async () => (await e.bot!.store.get(incidentId))?.steps.trace?.result);
+  // The record is written before the thread is brought up to date: wait for the step's message.
+  await e.slack.waitForMessage((m) => m.threadTs === message.ts && /Most likely cause|No change/.test(m.text), 10_000);
   const thread = e.slack.messages(DEMO_CHANNEL).filter((m) => m.threadTs === message.ts).map((m) => m.text);
   return { incidentId, result, thread };
 }
