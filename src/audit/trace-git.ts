@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { classifyChange, gitRepositorySchema, PolicyRepository, type ChangeClass, type GitCommit } from '../git/index.js';
+import { classifyChange, gitRepositorySchema, PolicyRepository, verdictOf } from '../git/index.js';
 import { runGit } from '../git/exec.js';
 import type { GitVerdict } from './trace-report.js';
 import { kindOfResource, WATCHED_RESOURCES, isWatchedResource, type AuditChange } from './types.js';
@@ -23,15 +23,6 @@ async function currentBranch(dir: string): Promise<string> {
   const branch = stdout.toString('utf8').trim();
   if (branch === '' || branch === 'HEAD') throw new Error(`${dir} has no branch checked out (detached HEAD): name one with --branch`);
   return branch;
-}
-
-function verdictOf(result: ChangeClass): GitVerdict {
-  const commit: GitCommit | undefined = 'commit' in result ? result.commit : 'laterCommit' in result ? result.laterCommit : undefined;
-  return {
-    kind: result.kind,
-    reason: result.reason,
-    ...(commit ? { commit: { sha: commit.sha, author: commit.author.name, subject: commit.subject, ...(commit.url ? { url: commit.url } : {}) } } : {}),
-  };
 }
 
 /** The object after the change: null for a deletion, undefined when the event carries no body. */

@@ -21,11 +21,8 @@ export interface SkipExample {
 }
 
 /** How a change relates to the policy repository (from src/git classifyChange), when --repo is given. */
-export interface GitVerdict {
-  kind: string;
-  reason: string;
-  commit?: { sha: string; author: string; subject: string; url?: string };
-}
+export type { GitVerdict } from '../git/index.js';
+import type { GitVerdict } from '../git/index.js';
 
 export interface TraceChange extends AuditChange {
   git?: GitVerdict;

@@ -119,3 +119,19 @@ export function classifyChange(input: ClassifyInput): ChangeClass {
   }
   return { kind: 'out-of-band', reason: `${who(input.actor)} made a ${what} that no commit holds` };
 }
+
+/** A classification as reports carry it: the kind, the reason, and the commit it names. */
+export interface GitVerdict {
+  kind: ChangeClass['kind'];
+  reason: string;
+  commit?: { sha: string; author: string; subject: string; url?: string };
+}
+
+export function verdictOf(result: ChangeClass): GitVerdict {
+  const commit: GitCommit | undefined = 'commit' in result ? result.commit : 'laterCommit' in result ? result.laterCommit : undefined;
+  return {
+    kind: result.kind,
+    reason: result.reason,
+    ...(commit ? { commit: { sha: commit.sha, author: commit.author.name, subject: commit.subject, ...(commit.url ? { url: commit.url } : {}) } } : {}),
+  };
+}

@@ -1,6 +1,6 @@
 // Policy repositories in Git: clones, where a live object is declared, its history, and where a
 // change came from. See README "Policy repositories".
-export { classifyChange, isGitOpsActor, type ChangeActor, type ChangeClass, type ClassifyInput, type CommitState } from './classify.js';
+export { classifyChange, isGitOpsActor, verdictOf, type ChangeActor, type ChangeClass, type ClassifyInput, type CommitState, type GitVerdict } from './classify.js';
 export { gitSchema, gitRepositorySchema, type GitConfig, type GitRepositoryConfig } from './config-schema.js';
 export { locateIn, type CommitIndex, type Location, type LocateMatch, type ObjectKey } from './locate.js';
 export type { GitCommit, GitPerson, FileChange } from './log.js';

@@ -1,13 +1,10 @@
 // How a trace reads: one cause line, a compact table of the other changes, and the full list (a
 // file in the thread when long, and the postmortem's section). Pure text from traced changes.
 import { stringify as toYaml } from 'yaml';
+import type { GitVerdict } from '../git/index.js';
 import type { Cause, EffectedChange } from './effects.js';
 
-export interface GitVerdict {
-  kind: 'gitops-apply' | 'manual-apply' | 'out-of-band' | 'revert-pending' | 'unknown';
-  commit?: { sha: string; subject: string; author: string; url?: string };
-  reason?: string;
-}
+export type { GitVerdict };
 
 export type ExplainedChange = EffectedChange & { git?: GitVerdict };
 

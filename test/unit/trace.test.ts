@@ -162,7 +162,7 @@ describe('how a trace reads', () => {
     ...created(allowAll('1'), '2026-11-30T10:29:58.000Z'),
     relevant: true,
     effect: { opened: ['-> 0.0.0.0-255.255.255.255[External] : All Connections'], closed: [], unknown: false, opensProbes: [EXFIL], closesProbes: [] },
-    git: { kind: 'out-of-band' },
+    git: { kind: 'out-of-band', reason: 'no commit produced this state' },
     ...over,
   });
 
@@ -177,13 +177,13 @@ describe('how a trace reads', () => {
   });
 
   it('Git verdicts, connections and rows', () => {
-    expect(gitText({ kind: 'gitops-apply', commit: { sha: 'abcdef1234', subject: 'open db', author: 'dave' } })).toBe('GitOps apply of commit abcdef12 (dave: open db)');
-    expect(gitText({ kind: 'revert-pending' })).toMatch(/^Git revert pending/);
+    expect(gitText({ kind: 'gitops-apply', reason: 'r', commit: { sha: 'abcdef1234', subject: 'open db', author: 'dave' } })).toBe('GitOps apply of commit abcdef12 (dave: open db)');
+    expect(gitText({ kind: 'revert-pending', reason: 'r' })).toMatch(/^Git revert pending/);
     expect(gitText(undefined)).toBe('Git not checked');
     expect(prettyConnection('<- api/orders[Deployment] : TCP 5432', 'db/pg')).toBe('`api/orders[Deployment] → db/pg` TCP 5432');
     expect(prettyConnection('-> ::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff[External] : All Connections', 'x')).toBe('`x → ::/0` all ports');
     expect(prettyConnection('garbage', 'x')).toBe('`garbage`');
-    const row = changeRow(change({ git: { kind: 'gitops-apply', commit: { sha: 'abcdef1234', subject: 's', author: 'a', url: 'https://github.com/o/r/commit/abcdef1234' } } }), 'db/pg');
+    const row = changeRow(change({ git: { kind: 'gitops-apply', reason: 'r', commit: { sha: 'abcdef1234', subject: 's', author: 'a', url: 'https://github.com/o/r/commit/abcdef1234' } } }), 'db/pg');
     expect(row).toContain('<https://github.com/o/r/commit/abcdef1234|abcdef12>');
   });
 

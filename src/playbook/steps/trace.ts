@@ -6,10 +6,10 @@
 import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
-import { classifyChange, type ChangeClass, type GitCommit, type PolicyRepositories } from '../../git/index.js';
+import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
 import { isOwnChange, mergeChanges } from '../../trace/changes.js';
 import { changeEffects, likelyCause, type Probe } from '../../trace/effects.js';
-import { causeLine, changeRow, fullReport, type ExplainedChange, type GitVerdict } from '../../trace/render.js';
+import { causeLine, changeRow, fullReport, type ExplainedChange } from '../../trace/render.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
 import type { StepContext, StepHandler } from './types.js';
 
@@ -40,15 +40,6 @@ function params(ctx: StepContext): TraceParams {
 function windowOf(ctx: StepContext, firstAnomalyAt: number | undefined, lookback: number): { since: string; until: string } {
   const start = Math.min(firstAnomalyAt ?? Number.POSITIVE_INFINITY, Date.parse(ctx.incident.createdAt));
   return { since: new Date(start - lookback).toISOString(), until: ctx.now().toISOString() };
-}
-
-function verdictOf(result: ChangeClass): GitVerdict {
-  const commit: GitCommit | undefined = 'commit' in result ? result.commit : 'laterCommit' in result ? result.laterCommit : undefined;
-  return {
-    kind: result.kind,
-    reason: result.reason,
-    ...(commit ? { commit: { sha: commit.sha, author: commit.author.name, subject: commit.subject, ...(commit.url ? { url: commit.url } : {}) } } : {}),
-  };
 }
 
 /** Where each change came from, judged against the policy repositories (never throws). */
