@@ -279,6 +279,13 @@ export class ChangeJournal {
   }
 
   /** The objects of `kind` the journal holds as live (to compare with a fresh list). */
+  /** The resourceVersion the journal last recorded for an object (undefined: unknown or deleted). */
+  async versionOf(kind: JournalKind, namespace: string | undefined, name: string): Promise<string | undefined> {
+    const { ref } = parseRef(kind, namespace, name);
+    const known = parseState(await this.redis.hget(this.key('state', kind), fieldOf(ref)));
+    return known?.state.live ? known.state.resourceVersion : undefined;
+  }
+
   async liveObjects(kind: JournalKind): Promise<ObjectRef[]> {
     const fields = await this.redis.smembers(this.key('live', kind));
     return fields.map((f) => {

@@ -62,6 +62,15 @@ function resourceVersionOf(obj: unknown): string | undefined {
   return typeof rv === 'string' ? rv : undefined;
 }
 
+/** Whether an audit event can be the change a journal entry saw: a creation, an update or a deletion. */
+function sameKindOfChange(type: JournalEntry['type'], a: AuditChange): boolean {
+  if (type === 'deleted') return a.verb === 'delete' || a.verb === 'deletecollection';
+  if (a.verb === 'delete' || a.verb === 'deletecollection') return false;
+  // A server-side apply (patch) creates when the object did not exist: 201 says so.
+  const creates = a.verb === 'create' || a.responseStatus.code === 201;
+  return type === 'added' ? creates : !creates;
+}
+
 function createdAt(obj: Record<string, unknown> | null): string | undefined {
   const t = (obj?.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp;
   return typeof t === 'string' && Number.isFinite(Date.parse(t)) ? new Date(Date.parse(t)).toISOString() : undefined;
@@ -111,15 +120,22 @@ export function mergeChanges(journal: readonly JournalEntry[], audit: readonly A
   for (const entry of journal) {
     const key = keyOf(entry.kind, entry.namespace, entry.name);
     const sameObject = (byObject.get(key) ?? []).filter((a) => !used.has(a));
-    // Exact: the audit event's response carries the version the watcher saw. Else the nearest in time.
+    const created = entry.type === 'added' ? createdAt(entry.after) : undefined;
+    // Seen by the watcher well after its creation: the creation itself was not observed.
+    const sighted = created !== undefined && Date.parse(entry.observedAt) - Date.parse(created) > tolerance;
+    // Exact: the audit event's response carries the version the watcher saw. Else, unless the
+    // entry is a first sighting, the nearest event of the same kind of change in time.
     const exact = sameObject.find((a) => resourceVersionOf(a.responseObject) === entry.resourceVersion);
-    const near = exact ?? sameObject
-      .filter((a) => Math.abs(Date.parse(a.at) - Date.parse(entry.observedAt)) <= tolerance && (entry.type === 'deleted') === (a.verb === 'delete' || a.verb === 'deletecollection'))
-      .sort((a, b) => Math.abs(Date.parse(a.at) - Date.parse(entry.observedAt)) - Math.abs(Date.parse(b.at) - Date.parse(entry.observedAt)))[0];
+    const near =
+      exact ??
+      (sighted
+        ? undefined
+        : sameObject
+            .filter((a) => Math.abs(Date.parse(a.at) - Date.parse(entry.observedAt)) <= tolerance && sameKindOfChange(entry.type, a))
+            .sort((a, b) => Math.abs(Date.parse(a.at) - Date.parse(entry.observedAt)) - Math.abs(Date.parse(b.at) - Date.parse(entry.observedAt)))[0]);
     if (near) used.add(near);
     const managers = entry.managers.map((m) => m.manager);
-    const created = entry.type === 'added' ? createdAt(entry.after) : undefined;
-    const firstSighting = !near && created !== undefined && Date.parse(entry.observedAt) - Date.parse(created) > tolerance;
+    const firstSighting = !near && sighted;
     changes.push({
       key,
       kind: entry.kind,

@@ -118,7 +118,14 @@ function moveIndex(index: PolicyIndex, change: TracedChange, target: Lists): Pol
  * states (NetworkPolicy changes are applied to it incrementally), and the scope's connectivity of
  * each state is computed once: the after-state of one change is the before-state of the next.
  */
-export function changeEffects(live: LiveObjects, changes: readonly TracedChange[], scope: ScopeView, probes: readonly Probe[] = []): EffectedChange[] {
+export function changeEffects(
+  live: LiveObjects,
+  changes: readonly TracedChange[],
+  scope: ScopeView,
+  probes: readonly Probe[] = [],
+  /** Changes that cannot be suspects (the bot's own): replayed, but their effect is not measured. */
+  ignore: (change: TracedChange) => boolean = () => false,
+): EffectedChange[] {
   const scopeNs = (live.namespaces ?? []).find((n) => (n as Meta).metadata?.name === scope.namespace) as Meta | undefined;
   const labels = scopeNs?.metadata?.labels ?? { 'kubernetes.io/metadata.name': scope.namespace };
   const out: EffectedChange[] = new Array(changes.length);
@@ -131,7 +138,7 @@ export function changeEffects(live: LiveObjects, changes: readonly TracedChange[
     const change = changes[i] as TracedChange;
     const unknownBefore = change.fromAuditOnly && change.before === null && change.verb !== 'create';
     const before = unknownBefore ? state : withObject(state, change, change.before);
-    const relevant = mayTouchScope(change, scope, labels);
+    const relevant = mayTouchScope(change, scope, labels) && !ignore(change);
     const after = relevant ? (current ??= measure()) : undefined;
     if (before !== state) {
       index = moveIndex(index, change, before);

@@ -87,6 +87,22 @@ describe('merging the journal and the audit log', () => {
     expect(changes[0]).toMatchObject({ firstSighting: true, at: '2026-11-01T00:00:00.000Z' });
   });
 
+  it('a first sighting never takes an audit event by time, and kinds of change must agree', () => {
+    const old = { ...allowAll('9'), metadata: { ...allowAll('9').metadata, creationTimestamp: '2026-11-01T00:00:00Z' } };
+    const journal = [entry({ type: 'added', resourceVersion: '9', observedAt: T(10), after: old }), entry({ type: 'modified', resourceVersion: '12', observedAt: T(12), before: old, after: allowAll('12') })];
+    // The update two seconds later belongs to the modification, not to the watcher's first sight of the object.
+    const { changes } = mergeChanges(journal, [audit({ auditID: 'u', verb: 'update', at: T(11), responseStatus: { code: 200 } })], { skewToleranceMs: 60_000 });
+    expect(changes.map((c) => [c.verb, c.auditIDs.join(), c.firstSighting ?? false])).toEqual([
+      ['create', '', true],
+      ['update', 'u', false],
+    ]);
+    // A server-side apply that created the object (201) is a creation.
+    const applied = mergeChanges([entry({ type: 'added', resourceVersion: '3', observedAt: T(10), after: allowAll('3') })], [audit({ verb: 'patch', responseStatus: { code: 201 } })]).changes;
+    expect(applied).toHaveLength(1);
+    const mismatch = mergeChanges([entry({ type: 'deleted', resourceVersion: '3', observedAt: T(10), before: allowAll('3') })], [audit({ verb: 'update', responseStatus: { code: 200 } })]).changes;
+    expect(mismatch).toHaveLength(2);
+  });
+
   it("recognises the bot's own changes and objects", () => {
     const base = mergeChanges([entry({ type: 'modified', resourceVersion: '5', managers: [{ manager: 'netpol-responder', operation: 'Update' }], after: allowAll('5') })], []).changes[0] as TracedChange;
     expect(isOwnChange(base, 'netpol-responder')).toBe(true);

@@ -6,8 +6,10 @@
 import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
+import type { ChangeJournal } from '../../journal/index.js';
+import type { LiveObjects } from '../../policy/index.js';
 import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
-import { isOwnChange, mergeChanges } from '../../trace/changes.js';
+import { isOwnChange, mergeChanges, type TracedChange } from '../../trace/changes.js';
 import { changeEffects, likelyCause, type Probe } from '../../trace/effects.js';
 import { causeLine, changeRow, fullReport, type ExplainedChange } from '../../trace/render.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
@@ -78,6 +80,27 @@ async function classify(git: PolicyRepositories | undefined, changes: ExplainedC
   return failed.length > 0 ? `Git fetch failed (${failed.join('; ')}): judged against the last good clone` : undefined;
 }
 
+/** How long the step waits for the watcher to journal what the cluster already shows. */
+const CATCH_UP_MS = 5_000;
+
+/**
+ * Waits until the journal has recorded the live version of every policy in the scope's namespace
+ * (the replay walks back from the live state, so a change not journalled yet would be missed).
+ */
+async function caughtUp(journal: ChangeJournal, live: LiveObjects, namespace: string): Promise<boolean> {
+  const policies = (live.networkPolicies ?? []) as Array<{ metadata?: { namespace?: string; name?: string; resourceVersion?: string } }>;
+  const wanted = policies.filter((p) => p.metadata?.namespace === namespace && p.metadata.name && p.metadata.resourceVersion);
+  const deadline = Date.now() + CATCH_UP_MS;
+  for (;;) {
+    const versions = await Promise.all(wanted.map((p) => journal.versionOf('NetworkPolicy', namespace, p.metadata!.name!)));
+    // Caught up: the journal holds the live version (or a later one, from a cluster rebuilt since).
+    const current = (v: string | undefined, liveVersion: string): boolean => v !== undefined && (v === liveVersion || (/^\d+$/.test(v) && /^\d+$/.test(liveVersion) && BigInt(v) > BigInt(liveVersion)));
+    if (versions.every((v, i) => current(v, wanted[i]!.metadata!.resourceVersion!))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export const traceStep: StepHandler = {
   action: 'trace',
 
@@ -98,8 +121,11 @@ export const traceStep: StepHandler = {
     const firsts = anomalies.map((a) => (a.raisedAt ? Date.parse(a.raisedAt) : undefined)).filter((t): t is number => typeof t === 'number' && Number.isFinite(t));
     const firstAnomalyAt = firsts.length > 0 ? Math.min(...firsts) : undefined;
     const probes: Probe[] = anomalies.flatMap((a) => a.probes ?? []);
-    const window = windowOf(ctx, firstAnomalyAt, p.lookback);
     const limits: string[] = [];
+    const { namespace, labelSelector } = ctx.incident.scope;
+    const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
+    if (ctx.journal && !(await caughtUp(ctx.journal, live, namespace))) limits.push('the change journal lags behind the cluster: the latest changes may be missing');
+    const window = windowOf(ctx, firstAnomalyAt, p.lookback);
     const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY }) : [];
     if (!ctx.journal) limits.push('no change journal (the watcher role): only the audit log');
     const audit = ctx.audit ? await ctx.audit.query({ ...window, limit: MAX_QUERY }) : [];
@@ -107,11 +133,10 @@ export const traceStep: StepHandler = {
     const all = mergeChanges(journal, audit, { skewToleranceMs: p.skewTolerance });
     // Objects the watcher first saw when it started, created before the window: not changes in it.
     const merged = { ...all, changes: all.changes.filter((c) => !(c.firstSighting && c.at < window.since)) };
-    const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
-    const { namespace, labelSelector } = ctx.incident.scope;
-    const effected = changeEffects(live, merged.changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes) as ExplainedChange[];
     // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
-    const relevant = effected.filter((c) => c.relevant && !isOwnChange(c, ctx.settings.fieldManager));
+    const own = (c: TracedChange): boolean => isOwnChange(c, ctx.settings.fieldManager);
+    const effected = changeEffects(live, merged.changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes, own) as ExplainedChange[];
+    const relevant = effected.filter((c) => c.relevant);
     const gitNote = await classify(ctx.git, relevant, window.since);
     if (gitNote) limits.push(gitNote);
     const cause = likelyCause(relevant, firstAnomalyAt);
