@@ -235,8 +235,12 @@ export function failStep(incident: Incident, stepId: string, error: string, now:
   const at = now.toISOString();
   const events: TimelineEvent[] = [...(inForce?.events ?? []), { at, type: 'step.failed', actor: botActor, step: stepId, summary: `Step failed: ${error}`, data: { error } }];
   if (inForce) {
+    // The playbook goes on (tracing the cause needs no proof), and the containment can be lifted.
+    const index = incident.stepOrder.indexOf(stepId);
+    const nextStep = incident.stepOrder.slice(index + 1).find((id) => incident.steps[id]?.status !== 'done') ?? null;
+    if (nextStep === null) events.push({ at, type: 'playbook.finished', actor: botActor, summary: 'Playbook finished; containment stays in place until it is lifted' });
     return {
-      incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { currentStep: null, containment: inForce.containment }),
+      incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { currentStep: nextStep, containment: inForce.containment }),
       events,
     };
   }

@@ -253,7 +253,11 @@ export class IncidentEngine {
       const inForce = error instanceof ContainmentNotProven ? { containment: error.containment, events: error.events } : undefined;
       const failed = await this.deps.store.transition(incidentId, (i) => (i.status === 'open' ? failStep(i, stepId, (error as Error).message, this.clock(), inForce) : null));
       await this.publish(incidentId);
-      if (failed && inForce) await this.containment.scheduleTimeBox(failed.incident);
+      if (failed && inForce) {
+        await this.containment.scheduleTimeBox(failed.incident);
+        const next = failed.incident.currentStep;
+        if (next && failed.incident.steps[next]?.status === 'pending') await this.prepareStep(failed.incident, next);
+      }
     }
   }
 

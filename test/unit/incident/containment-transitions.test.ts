@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { completeLift, failLift, keepContained, liftable, recordLiftApproval, startLift } from '../../../src/incident/containment-transitions.js';
 import type { ContainmentState, Incident } from '../../../src/incident/model.js';
-import { completeStep, openIncident, recordApproval, requestApproval, startStep, TransitionRefused } from '../../../src/incident/transitions.js';
+import { completeStep, failStep, openIncident, recordApproval, requestApproval, startStep, TransitionRefused } from '../../../src/incident/transitions.js';
 import { testPlaybook } from '../../helpers/playbook.js';
 
 const t0 = new Date('2026-11-23T10:00:00Z');
@@ -49,6 +49,18 @@ describe('containment transitions', () => {
     const lifted = completeStep(incident, 'contain', { summary: 'x' }, [], later(5), containment({ status: 'lifted' }));
     expect(lifted.incident.status).toBe('completed');
     expect(lifted.releaseScope).toBe(true);
+  });
+
+  it('containment in force but not proven: the step fails, the playbook goes on, the incident stays open', () => {
+    const base = contained();
+    const playbook2 = { ...base, currentStep: 'contain', stepOrder: ['contain', 'trace'], steps: { contain: { ...base.steps.contain!, status: 'running' as const }, trace: { status: 'pending' as const, approvals: [], attempts: 0, reminders: 0 } }, containment: undefined };
+    const out = failStep(playbook2, 'contain', 'NOT contained: 2 stay open', later(6), { containment: containment({ notProven: true }), events: [] });
+    expect(out.incident).toMatchObject({ status: 'open', currentStep: 'trace', containment: { status: 'active', notProven: true } });
+    expect(out.incident.steps.contain?.status).toBe('failed');
+    expect(out.releaseScope).toBeFalsy();
+    const last = failStep({ ...playbook2, stepOrder: ['contain'], steps: { contain: playbook2.steps.contain } }, 'contain', 'x', later(6), { containment: containment({ notProven: true }), events: [] });
+    expect(last.incident.currentStep).toBeNull();
+    expect(last.events.map((e) => e.type)).toEqual(['step.failed', 'playbook.finished']);
   });
 
   it('one approver lifts; the lift completes the incident and releases the scope', () => {
