@@ -117,10 +117,16 @@ export function entryOf(id: string, fields: string[]): JournalEntry | undefined 
   };
 }
 
+/** Held (with a TTL) by the one watcher journalling changes: none means nothing is recorded now. */
+export function watcherLockKey(prefix: string): string {
+  return `${prefix}:watcher:lock`;
+}
+
 export class ChangeJournal {
   private readonly limits: JournalLimits;
   private readonly now: () => number;
   private readonly prefix: string;
+  private readonly lockKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -133,6 +139,7 @@ export class ChangeJournal {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.now = options.now ?? Date.now;
     this.prefix = `${keyPrefix}:journal`;
+    this.lockKey = watcherLockKey(keyPrefix);
     if (!('netpolJournalCommit' in redis)) {
       redis.defineCommand('netpolJournalCommit', { numberOfKeys: 6, lua: COMMIT });
       redis.defineCommand('netpolJournalQuery', { numberOfKeys: 1, lua: QUERY });
@@ -278,7 +285,11 @@ export class ChangeJournal {
     }
   }
 
-  /** The objects of `kind` the journal holds as live (to compare with a fresh list). */
+  /** Whether a watcher is journalling changes now (its lock is held). */
+  async watched(): Promise<boolean> {
+    return (await this.redis.exists(this.lockKey)) === 1;
+  }
+
   /** The resourceVersion the journal last recorded for an object (undefined: unknown or deleted). */
   async versionOf(kind: JournalKind, namespace: string | undefined, name: string): Promise<string | undefined> {
     const { ref } = parseRef(kind, namespace, name);
@@ -286,6 +297,7 @@ export class ChangeJournal {
     return known?.state.live ? known.state.resourceVersion : undefined;
   }
 
+  /** The objects of `kind` the journal holds as live (to compare with a fresh list). */
   async liveObjects(kind: JournalKind): Promise<ObjectRef[]> {
     const fields = await this.redis.smembers(this.key('live', kind));
     return fields.map((f) => {

@@ -16,7 +16,9 @@ import type { KindWatch, KubeGateway, WatchEvent } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { SingletonLock } from '../redis/singleton-lock.js';
 import { JournalQueryError } from './query.js';
-import type { AppendResult, ChangeJournal, Fence } from './store.js';
+import { watcherLockKey, type AppendResult, type ChangeJournal, type Fence } from './store.js';
+
+export { watcherLockKey };
 import { JOURNAL_KINDS, type JournalKind } from './types.js';
 
 export interface JournalWatcherOptions {
@@ -37,10 +39,6 @@ export interface JournalWatcherOptions {
   instance?: string;
   /** Told of every write's outcome (metrics, tests, the benchmark). */
   onResult?: (kind: JournalKind, result: AppendResult) => void;
-}
-
-export function watcherLockKey(prefix: string): string {
-  return `${prefix}:watcher:lock`;
 }
 
 /** Watched wherever the API is: core and networking.k8s.io/v1. The others only when served. */

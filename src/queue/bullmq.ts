@@ -3,7 +3,7 @@
 // a worker that is told to stop lets its jobs finish, or hands them back to the queue at the
 // deadline so another worker takes them over at once.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { jobIdOf, type IncidentJob } from './jobs.js';
@@ -66,6 +66,7 @@ export function startJobWorker(
 ): JobWorker {
   // The lock token of each running job: handing a job back needs it.
   const running = new Map<string, { job: Job; token: string | undefined }>();
+  const handedBack = new Set<string>();
   const worker = new Worker(
     QUEUE_NAME,
     async (job: Job, token?: string) => {
@@ -73,9 +74,15 @@ export function startJobWorker(
       running.set(key, { job, token });
       try {
         await process({ name: job.name, data: job.data } as IncidentJob);
+      } catch (error) {
+        if (!handedBack.has(key)) throw error;
       } finally {
         running.delete(key);
       }
+      // A handed-back job belongs to the queue again: its outcome here must not be recorded (and
+      // with the connection closed, BullMQ would retry recording it without end). WaitingError is
+      // BullMQ's way of saying "moved back to wait".
+      if (handedBack.has(key)) throw new WaitingError();
     },
     {
       connection,
@@ -95,6 +102,7 @@ export function startJobWorker(
     for (const [key, { job, token }] of running) {
       try {
         await job.moveToWait(token);
+        handedBack.add(key);
         handed.push(key);
         logger.warn({ job: key }, 'job still running at the shutdown deadline: handed back to the queue');
       } catch (error) {

@@ -98,7 +98,8 @@ describe('stopping a worker with a step in flight', () => {
     expect(code).toBe(0);
     expect(ms).toBeLessThan(2000 + 1500);
     const stopped = first.logs().find((l) => typeof l.msg === 'string' && l.msg.startsWith('stopped'));
-    expect(stopped).toMatchObject({ handedBack: [`${incidentId}.contain.1`] });
+    // (The previous test's incident may have its next step running here too.)
+    expect(stopped?.handedBack).toContain(`${incidentId}.contain.1`);
     expect((await env.bot!.store.require(incidentId)).steps.contain?.status).toBe('running');
     expect(env.kube.get('NetworkPolicy', 'api', quarantine(incidentId))).toBeUndefined();
 

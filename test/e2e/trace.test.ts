@@ -82,6 +82,25 @@ describe('Trace & Audit', () => {
     expect(cause).toContain('db: open egress to debug the backup job');
   }, 60_000);
 
+  it('without a watcher running, the step does not wait for the journal: it reports from the audit log and says so', async () => {
+    env = await startTestEnvironment({ git: true, roles: ['web', 'worker'] });
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', structuredClone(ALLOW_ALL_EGRESS) as never);
+    const { incidentId, message } = await openIncident(env, 'incident db app=postgres -- no watcher');
+    await click(env, message, DEMO_USERS.approver.id);
+    const result = await until('the trace step', async () => (await env!.bot!.store.get(incidentId))?.steps.trace?.result);
+    const limits = (result.limits as string[]).join('\n');
+    console.error('DBG', JSON.stringify(result, null, 1).slice(0, 4000));
+    expect(limits).toContain('no watcher is journalling changes now');
+    expect(limits).not.toContain('lags behind');
+    // The 5 s catch-up wait is for a journal someone keeps.
+    const timeline = await env.bot!.store.timeline(incidentId);
+    const at = (type: string): number => Date.parse(timeline.find((e) => e.type === type && e.step === 'trace')!.at);
+    expect(at('step.completed') - at('step.started')).toBeLessThan(4_000);
+    expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress' });
+    const changes = result.changes as Array<{ key: string; actor: string; via: string }>;
+    expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ actor: 'carol@shop.example', via: 'kubectl' });
+  }, 60_000);
+
   it('a Git remote that cannot be reached: the step still reports from the audit log and the journal, and says what failed', async () => {
     env = await startTestEnvironment({ git: true, startBot: false });
     env.config.git!.repositories[0]!.url = 'http://127.0.0.1:9/unreachable.git';

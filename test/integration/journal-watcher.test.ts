@@ -37,8 +37,11 @@ describe('JournalWatcher', () => {
   it('journals the first list, then adds, updates and deletes of every kind with before, after and who moved', async () => {
     const c = await start();
     const { watcher, journal } = c.replica();
+    expect(await journal.watched()).toBe(false);
     await watcher.start();
     expect(watcher.isActive).toBe(true);
+    // Readers (the trace step) can tell a journal that is being kept from one nobody writes.
+    expect(await journal.watched()).toBe(true);
     await watcher.ready();
     expect(watcher.kinds).toEqual(['NetworkPolicy', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'CiliumNetworkPolicy', 'Namespace']);
     const initial = await c.entries(journal);
@@ -82,6 +85,8 @@ describe('JournalWatcher', () => {
     expect(npModified!.managers).toMatchObject([{ manager: 'argocd-controller', operation: 'Update' }]);
     expect(changes.find((e) => e.kind === 'BaselineAdminNetworkPolicy' && e.type === 'modified')!.managers.map((m) => m.manager)).toEqual(['kubectl-label']);
     expect((npModified!.after as { status?: unknown }).status).toBeUndefined();
+    await watcher.stop();
+    expect(await journal.watched()).toBe(false);
   });
 
   it('journals namespace adds, deletes and label changes, and not annotation, spec or status changes', async () => {

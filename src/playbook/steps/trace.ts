@@ -124,7 +124,11 @@ export const traceStep: StepHandler = {
     const limits: string[] = [];
     const { namespace, labelSelector } = ctx.incident.scope;
     const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
-    if (ctx.journal && !(await caughtUp(ctx.journal, live, namespace))) limits.push('the change journal lags behind the cluster: the latest changes may be missing');
+    if (ctx.journal) {
+      // Without a watcher there is nothing to wait for: the journal holds what it recorded before.
+      if (!(await ctx.journal.watched())) limits.push('no watcher is journalling changes now (the watcher role): the latest changes may be missing');
+      else if (!(await caughtUp(ctx.journal, live, namespace))) limits.push('the change journal lags behind the cluster: the latest changes may be missing');
+    }
     const window = windowOf(ctx, firstAnomalyAt, p.lookback);
     const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY }) : [];
     if (!ctx.journal) limits.push('no change journal (the watcher role): only the audit log');
