@@ -89,7 +89,6 @@ describe('Trace & Audit', () => {
     await click(env, message, DEMO_USERS.approver.id);
     const result = await until('the trace step', async () => (await env!.bot!.store.get(incidentId))?.steps.trace?.result);
     const limits = (result.limits as string[]).join('\n');
-    console.error('DBG', JSON.stringify(result, null, 1).slice(0, 4000));
     expect(limits).toContain('no watcher is journalling changes now');
     expect(limits).not.toContain('lags behind');
     // The 5 s catch-up wait is for a journal someone keeps.

@@ -10,6 +10,7 @@ import type { ChangeJournal } from '../../journal/index.js';
 import type { LiveObjects } from '../../policy/index.js';
 import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
 import { isOwnChange, mergeChanges, type TracedChange } from '../../trace/changes.js';
+import { withContainmentChanges, type ContainmentRecord } from '../../trace/containment-changes.js';
 import { changeEffects, likelyCause, type Probe } from '../../trace/effects.js';
 import { causeLine, changeRow, fullReport, type ExplainedChange } from '../../trace/render.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
@@ -80,6 +81,16 @@ async function classify(git: PolicyRepositories | undefined, changes: ExplainedC
   return failed.length > 0 ? `Git fetch failed (${failed.join('; ')}): judged against the last good clone` : undefined;
 }
 
+/** The containment ledgers that may have patched policies: this incident's and any in force. */
+async function containmentRecords(ctx: StepContext): Promise<ContainmentRecord[]> {
+  const ledger = ctx.ledger;
+  if (!ledger) return [];
+  const active = new Set(await ledger.active());
+  const ids = new Set([ctx.incident.id, ...active]);
+  const loaded = await Promise.all([...ids].map(async (id) => ({ record: await ledger.load(id), inForce: active.has(id) })));
+  return loaded.filter((r): r is ContainmentRecord => r.record !== undefined);
+}
+
 /** How long the step waits for the watcher to journal what the cluster already shows. */
 const CATCH_UP_MS = 5_000;
 
@@ -139,7 +150,8 @@ export const traceStep: StepHandler = {
     const merged = { ...all, changes: all.changes.filter((c) => !(c.firstSighting && c.at < window.since)) };
     // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
     const own = (c: TracedChange): boolean => isOwnChange(c, ctx.settings.fieldManager);
-    const effected = changeEffects(live, merged.changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes, own) as ExplainedChange[];
+    const changes = withContainmentChanges(merged.changes, await containmentRecords(ctx), live, own, ctx.settings.fieldManager);
+    const effected = changeEffects(live, changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes, own) as ExplainedChange[];
     const relevant = effected.filter((c) => c.relevant);
     const gitNote = await classify(ctx.git, relevant, window.since);
     if (gitNote) limits.push(gitNote);
