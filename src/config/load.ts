@@ -35,7 +35,14 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv, source = 
   const e = secrets.data;
   return {
     ...file.data,
-    secrets: { slackBotToken: e.SLACK_BOT_TOKEN, slackSigningSecret: e.SLACK_SIGNING_SECRET, slackAppToken: e.SLACK_APP_TOKEN, webhookToken: e.NETPOL_WEBHOOK_TOKEN, auditWebhookToken: e.NETPOL_AUDIT_WEBHOOK_TOKEN },
+    secrets: {
+      slackBotToken: e.SLACK_BOT_TOKEN,
+      slackSigningSecret: e.SLACK_SIGNING_SECRET,
+      slackAppToken: e.SLACK_APP_TOKEN,
+      webhookToken: e.NETPOL_WEBHOOK_TOKEN,
+      auditWebhookToken: e.NETPOL_AUDIT_WEBHOOK_TOKEN,
+      gitWebhookSecret: e.NETPOL_GIT_WEBHOOK_SECRET,
+    },
     redisUrl: e.REDIS_URL,
     kubeconfigPath: e.KUBECONFIG,
   };

@@ -258,13 +258,15 @@ export const envSchema = z.object({
   NETPOL_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Bearer token kube-apiserver's audit webhook must present on /webhooks/k8s-audit; that webhook is off without it. */
   NETPOL_AUDIT_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Secret of the GitHub / GitLab push webhook on /webhooks/git (HMAC key for GitHub, X-Gitlab-Token for GitLab); that webhook is off without it. */
+  NETPOL_GIT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type FileConfig = z.infer<typeof fileConfigSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;
 
 export interface Config extends FileConfig {
-  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string; auditWebhookToken?: string };
+  secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string; auditWebhookToken?: string; gitWebhookSecret?: string };
   redisUrl?: string;
   kubeconfigPath?: string;
 }

@@ -98,6 +98,18 @@ describe('configuration', () => {
     expect(problems.join('\n')).toContain(expected);
   });
 
+  it('reads the git push webhook secret, off without it', () => {
+    expect(buildConfig(minimal, env).secrets.gitWebhookSecret).toBeUndefined();
+    const config = buildConfig(minimal, { ...env, NETPOL_GIT_WEBHOOK_SECRET: 'a-git-webhook-secret-0123' });
+    expect(config.secrets.gitWebhookSecret).toBe('a-git-webhook-secret-0123');
+    // A secret of its own: not taken from the other webhook tokens.
+    expect(buildConfig(minimal, { ...env, NETPOL_WEBHOOK_TOKEN: 'alertmanager-token-0123', NETPOL_AUDIT_WEBHOOK_TOKEN: 'audit-token-0123456789' }).secrets.gitWebhookSecret).toBeUndefined();
+  });
+
+  it.each(['', 'short', '15-characters-x'])('refuses a git push webhook secret shorter than 16 characters (%j)', (secret) => {
+    expect(problemsOf(() => buildConfig(minimal, { ...env, NETPOL_GIT_WEBHOOK_SECRET: secret }))).toEqual(['env NETPOL_GIT_WEBHOOK_SECRET: must be at least 16 characters']);
+  });
+
   it('reports bad or missing secrets as env problems, together with file problems', () => {
     const problems = problemsOf(() => buildConfig({}, { SLACK_BOT_TOKEN: 'xoxp-user-token', REDIS_URL: 'http://x' }));
     expect(problems).toEqual(
