@@ -1,6 +1,7 @@
 // The configuration schema: one YAML file for settings, environment variables for secrets.
 // Every field is documented in README.md ("Configuration reference").
 import { z } from 'zod';
+import { DRIFT_DEFAULTS, driftSchema } from '../drift/config-schema.js';
 import { durationSchema } from './duration.js';
 import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
@@ -129,6 +130,8 @@ export const fileConfigSchema = z
         incidentChannel: slackChannelId.optional(),
         /** Channel where anomalies are posted with "Open incident"; defaults to incidentChannel. */
         alertsChannel: slackChannelId.optional(),
+        /** Channel where the drift monitor posts drifts from Git; defaults to alertsChannel, then incidentChannel. */
+        driftChannel: slackChannelId.optional(),
         approvers: z
           .object({
             users: z.array(slackUserId).default([]),
@@ -187,6 +190,8 @@ export const fileConfigSchema = z
     audit: auditSchema,
     /** Policy repositories (GitOps): clones the trace step reads history from. */
     git: gitSchema.optional(),
+    /** The drift monitor (watcher role): live policies against the policy repositories. */
+    drift: driftSchema.default(DRIFT_DEFAULTS),
     anomalies: z
       .object({
         /** Anomalies this recent in a namespace are shown when an incident is opened there. */
