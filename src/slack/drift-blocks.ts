@@ -15,13 +15,17 @@ const SEVERITY_ICON = { low: ':large_blue_circle:', medium: ':large_yellow_circl
 const STATUS_TEXT = { missing: 'missing in the cluster', extra: 'extra in the cluster (not in Git)', modified: 'modified' } as const;
 const MAX_OBJECTS = 8;
 const MAX_LINES = 6;
+/** Characters of one diff line shown. */
+const LINE_CHARS = 160;
+/** What the objects section may take of a section's 3000 characters (the rest: the "more" line). */
+const OBJECTS_BUDGET = 2800;
 
 function objectText(o: EpisodeObject): string {
   const head = `${o.resolved ? ':white_check_mark: ~' : '• '}*${escapeMrkdwn(o.key)}*${o.resolved ? '~' : ''} — ${STATUS_TEXT[o.status]}`;
   const lines: string[] = [head];
   if (o.resolved) lines.push(`   matches Git again${o.resolved.by ? ` (${escapeMrkdwn(o.resolved.by)})` : ''} at ${o.resolved.at.slice(11, 19)}`);
   else {
-    if (o.diff.length > 0 && o.status === 'modified') lines.push('```' + escapeMrkdwn(o.diff.slice(0, MAX_LINES).join('\n')) + (o.diff.length > MAX_LINES ? `\n… ${o.diff.length - MAX_LINES} more` : '') + '```');
+    if (o.diff.length > 0 && o.status === 'modified') lines.push('```' + escapeMrkdwn(o.diff.slice(0, MAX_LINES).map((l) => (l.length > LINE_CHARS ? `${l.slice(0, LINE_CHARS)}…` : l)).join('\n')) + (o.diff.length > MAX_LINES ? `\n… ${o.diff.length - MAX_LINES} more` : '') + '```');
     if (o.actor) lines.push(`   by ${escapeMrkdwn(o.actor)}`);
     if (o.source) lines.push(`   Git: \`${escapeMrkdwn(o.source)}\``);
     if (o.selfHeal) lines.push(`   :recycle: ${escapeMrkdwn(o.selfHeal)} reverts it by itself: no Revert offered`);
@@ -75,8 +79,18 @@ export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHea
     },
     { type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(episode.delta.why) || 'No effect on connectivity.') } },
   ];
-  const shown = [...objects, ...(open.length > 0 ? episode.objects.filter((o) => o.resolved) : [])].slice(0, MAX_OBJECTS);
-  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(shown.map(objectText).join('\n') + (episode.objects.length > MAX_OBJECTS ? `\n… and ${episode.objects.length - MAX_OBJECTS} more objects` : '')) } });
+  const ordered = [...objects, ...(open.length > 0 ? episode.objects.filter((o) => o.resolved) : [])];
+  // Whole objects only (a cut would leave a code block open), as many as fit.
+  const texts: string[] = [];
+  let used = 0;
+  for (const o of ordered.slice(0, MAX_OBJECTS)) {
+    const t = objectText(o);
+    if (texts.length > 0 && used + t.length + 1 > OBJECTS_BUDGET) break;
+    texts.push(t.length > OBJECTS_BUDGET ? `${t.slice(0, OBJECTS_BUDGET - 4)}\`\`\`` : t);
+    used += t.length + 1;
+  }
+  const more = episode.objects.length - texts.length;
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(texts.join('\n') + (more > 0 ? `\n… and ${more} more objects` : '')) } });
   if (episode.state !== 'resolved') {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(`${listText('Exposure: open now, not allowed by Git', episode.delta.exposure)}\n${listText('Breakage: allowed by Git, closed now', episode.delta.breakage)}`) } });
   }
