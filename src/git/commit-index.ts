@@ -18,7 +18,8 @@ const COMMIT_CACHE_ENTRIES = 16;
 const BATCH_BLOBS = 2000;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
-class Lru<K, V> {
+/** A small least-recently-used map. */
+export class Lru<K, V> {
   private readonly map = new Map<K, V>();
   constructor(private readonly capacity: number) {}
   get(k: K): V | undefined {

@@ -42,6 +42,28 @@ export function normaliseRepoPath(p: string): string {
   return parts.join('/');
 }
 
+/** A file inside the repository (a Helm values file): helm splits `-f` on commas, so none. */
+const repoFile = repoPath.refine((p) => p !== '', 'must name a file inside the repository').refine((p) => !p.includes(','), 'must not contain a comma (helm splits -f on commas)');
+
+const dnsLabel = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower-case letters, digits, "-")');
+
+/** A chart in the repository rendered with `helm template` into the desired state. */
+const helmChartSchema = z
+  .object({
+    /** The chart's directory (holding Chart.yaml), relative to the repository root. */
+    chart: repoPath.refine((p) => p !== '', 'must name the chart directory inside the repository'),
+    releaseName: dnsLabel(53),
+    /** The release namespace: objects the chart leaves without one are put there, as `helm install` does. */
+    namespace: dnsLabel(63),
+    /** Values files relative to the repository root, given to helm in this order (later ones win). */
+    values: z.array(repoFile).max(20).default([]),
+  })
+  .strict();
+
 const authSchema = z
   .object({
     /** File holding an HTTPS token (a mounted Secret); read at every fetch, so a rotated token is used at once. */
@@ -76,6 +98,19 @@ export const gitRepositorySchema = z
       .default(DEFAULT_FETCH_INTERVAL_MS),
     /** The web front end for commit links when the host does not tell (GitHub Enterprise, self-hosted GitLab). */
     provider: z.enum(GIT_PROVIDERS as [GitProvider, ...GitProvider[]]).optional(),
+    /** Helm charts of the repository, rendered with `helm template` (helm must be on PATH). */
+    helm: z
+      .array(helmChartSchema)
+      .max(20)
+      .superRefine((charts, ctx) => {
+        const seen = new Set<string>();
+        charts.forEach((chart, index) => {
+          const release = `${chart.namespace}/${chart.releaseName}`;
+          if (seen.has(release)) ctx.addIssue({ code: 'custom', path: [index, 'releaseName'], message: `duplicate release "${chart.releaseName}" in namespace "${chart.namespace}"` });
+          seen.add(release);
+        });
+      })
+      .optional(),
   })
   .strict()
   .superRefine((repo, ctx) => {
@@ -115,3 +150,4 @@ export const gitSchema = z
 export type GitConfig = z.infer<typeof gitSchema>;
 export type GitRepositoryConfig = z.infer<typeof gitRepositorySchema>;
 export type GitAuthConfig = z.infer<typeof authSchema>;
+export type HelmChartConfig = z.infer<typeof helmChartSchema>;

@@ -1,7 +1,7 @@
 // The Kubernetes objects a file of the policy repository declares (pure): multi-document YAML,
 // JSON, and `List` objects (each item counts). Only identities are kept for the index; the
 // objects themselves are parsed again when asked for (objectAt).
-import { parseAllDocuments } from 'yaml';
+import { isMap, isNode, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 
 export interface ManifestEntry {
   kind: string;
@@ -46,38 +46,93 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** A document that could not be read, and the line (1-based) where the parser stopped. */
+export interface LocatedProblem {
+  message: string;
+  line?: number;
+}
+
+interface LocatedDocument {
+  document: number;
+  value: unknown;
+  /** Line of the document's content, and of each item of a top-level `items` sequence. */
+  line?: number;
+  itemLines?: Array<number | undefined>;
+}
+
 /** Every document of the text as plain data, with its index; unreadable ones are reported. */
 export function parseDocuments(text: string, path: string): { documents: Array<{ document: number; value: unknown }>; problems: string[] } {
+  const { documents, problems } = parseLocatedDocuments(text, path, false);
+  return { documents: documents.map(({ document, value }) => ({ document, value })), problems: problems.map((p) => p.message) };
+}
+
+/** parseDocuments with line numbers (from the yaml library's node ranges; JSON costs a second parse, so only on request). */
+function parseLocatedDocuments(text: string, path: string, jsonWithLines: boolean): { documents: LocatedDocument[]; problems: LocatedProblem[] } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  const problems: string[] = [];
   if (/\.json$/i.test(path)) {
+    let value: unknown;
     try {
-      return { documents: [{ document: 0, value: JSON.parse(body) as unknown }], problems };
+      value = JSON.parse(body) as unknown;
     } catch (error) {
-      return { documents: [], problems: [`invalid JSON: ${(error as Error).message.split('\n')[0]}`] };
+      const message = (error as Error).message.split('\n')[0] ?? '';
+      const position = /at position (\d+)/.exec(message);
+      return { documents: [], problems: [{ message: `invalid JSON: ${message}`, ...(position ? { line: lineAt(body, Number(position[1])) } : {}) }] };
     }
+    return { documents: [{ document: 0, value, ...(jsonWithLines ? jsonLines(body) : {}) }], problems: [] };
   }
-  const documents: Array<{ document: number; value: unknown }> = [];
+  const documents: LocatedDocument[] = [];
+  const problems: LocatedProblem[] = [];
+  const lineCounter = new LineCounter();
   let parsed: ReturnType<typeof parseAllDocuments>;
   try {
-    parsed = parseAllDocuments(body, { uniqueKeys: false, prettyErrors: false });
+    parsed = parseAllDocuments(body, { uniqueKeys: false, prettyErrors: false, lineCounter });
   } catch (error) {
-    return { documents, problems: [`invalid YAML: ${(error as Error).message.split('\n')[0]}`] };
+    return { documents, problems: [{ message: `invalid YAML: ${(error as Error).message.split('\n')[0]}` }] };
   }
   const list = Array.isArray(parsed) ? parsed : [];
-  if (list.length > MAX_DOCUMENTS) return { documents, problems: [`more than ${MAX_DOCUMENTS} documents`] };
+  if (list.length > MAX_DOCUMENTS) return { documents, problems: [{ message: `more than ${MAX_DOCUMENTS} documents` }] };
   list.forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      problems.push(`document ${index}: invalid YAML: ${doc.errors[0]?.message.split('\n')[0] ?? 'parse error'}`);
+    const failed = doc.errors[0];
+    if (failed) {
+      // An error at the very end (an unclosed bracket) is reported on the last line, not past it.
+      const at = Math.min(failed.pos[0], Math.max(0, body.trimEnd().length - 1));
+      problems.push({ message: `document ${index}: invalid YAML: ${failed.message.split('\n')[0] ?? 'parse error'}`, line: lineCounter.linePos(at).line });
       return;
     }
     try {
-      documents.push({ document: index, value: doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown });
+      documents.push({ document: index, value: doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown, ...linesOf(doc, lineCounter) });
     } catch (error) {
-      problems.push(`document ${index}: invalid YAML: ${(error as Error).message.split('\n')[0]}`);
+      problems.push({ message: `document ${index}: invalid YAML: ${(error as Error).message.split('\n')[0]}`, ...linesOf(doc, lineCounter) });
     }
   });
   return { documents, problems };
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < Math.min(offset, text.length); i++) if (text.charCodeAt(i) === 0x0a) line++;
+  return line;
+}
+
+/** Lines of a JSON document: JSON.parse is authoritative, a YAML parse (JSON is YAML) only tells where things are. */
+function jsonLines(body: string): { line?: number; itemLines?: Array<number | undefined> } {
+  try {
+    const lineCounter = new LineCounter();
+    const docs = parseAllDocuments(body, { prettyErrors: false, lineCounter });
+    const [doc] = Array.isArray(docs) ? docs : [];
+    return doc && doc.errors.length === 0 ? linesOf(doc, lineCounter) : {};
+  } catch {
+    return {};
+  }
+}
+
+function linesOf(doc: Document, lines: LineCounter): { line?: number; itemLines?: Array<number | undefined> } {
+  const start = doc.contents?.range?.[0];
+  if (start === undefined) return {};
+  const line = lines.linePos(start).line;
+  const items = isMap(doc.contents) ? doc.contents.get('items', true) : undefined;
+  if (!isSeq(items)) return { line };
+  return { line, itemLines: items.items.map((item) => (isNode(item) && item.range ? lines.linePos(item.range[0]).line : undefined)) };
 }
 
 function identity(value: unknown): Omit<ManifestEntry, 'document' | 'item'> | undefined {
@@ -98,15 +153,22 @@ function isList(value: unknown): value is Record<string, unknown> & { items: unk
 
 /** Every object of the file, Lists expanded, with where it sits. */
 export function manifestObjects(text: string, path: string): { objects: ManifestObject[]; problems: string[] } {
-  const { documents, problems } = parseDocuments(text, path);
-  const objects: ManifestObject[] = [];
-  for (const { document, value } of documents) {
+  const { objects, problems } = locatedObjects(text, path, false);
+  return { objects: objects.map(({ line: _line, ...rest }) => rest), problems: problems.map((p) => p.message) };
+}
+
+/** manifestObjects with the line (1-based) of each object and of each problem. */
+export function locatedObjects(text: string, path: string, jsonWithLines = true): { objects: Array<ManifestObject & { line?: number }>; problems: LocatedProblem[] } {
+  const { documents, problems } = parseLocatedDocuments(text, path, jsonWithLines);
+  const objects: Array<ManifestObject & { line?: number }> = [];
+  for (const { document, value, line, itemLines } of documents) {
     if (isList(value)) {
       value.items.forEach((item, index) => {
-        if (isRecord(item)) objects.push({ document, item: index, object: item });
+        const itemLine = itemLines?.[index] ?? line;
+        if (isRecord(item)) objects.push({ document, item: index, object: item, ...(itemLine !== undefined ? { line: itemLine } : {}) });
       });
     } else if (isRecord(value)) {
-      objects.push({ document, object: value });
+      objects.push({ document, object: value, ...(line !== undefined ? { line } : {}) });
     }
   }
   return { objects, problems };

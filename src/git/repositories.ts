@@ -2,6 +2,7 @@
 import type { Logger } from '../log.js';
 import type { GitConfig } from './config-schema.js';
 import type { Location, ObjectKey } from './locate.js';
+import { mergeStates, type DesiredObject, type DesiredState, type RenderProblem } from './render.js';
 import { PolicyRepository, type SyncResult } from './repository.js';
 
 export class PolicyRepositories {
@@ -33,5 +34,26 @@ export class PolicyRepositories {
       if (location) return { repository, location };
     }
     return undefined;
+  }
+
+  /**
+   * The desired policies of every repository at its head, as one set: a policy two repositories
+   * declare is a problem (the later repository's is used). A repository not cloned yet, or whose
+   * render failed, is a problem too; the others still count.
+   */
+  async desiredState(): Promise<{ states: DesiredState[]; objects: DesiredObject[]; problems: RenderProblem[] }> {
+    const results = await Promise.all(
+      this.list.map(async (repo): Promise<DesiredState | RenderProblem> => {
+        const repository = repo.config.name;
+        try {
+          return (await repo.desiredState()) ?? { repository, path: '', message: `${repository}: not cloned yet (no fetch has succeeded): its desired state is unknown` };
+        } catch (error) {
+          return { repository, path: '', message: `${repository}: cannot be rendered: ${(error as Error).message}` };
+        }
+      }),
+    );
+    const states = results.filter((r): r is DesiredState => 'objects' in r);
+    const merged = mergeStates(states);
+    return { states, objects: merged.objects, problems: [...results.filter((r): r is RenderProblem => !('objects' in r)), ...merged.problems] };
   }
 }

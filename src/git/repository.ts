@@ -7,7 +7,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import { authPlan, type AuthIo, fsAuthIo } from './auth.js';
-import { CommitIndexer } from './commit-index.js';
+import { CommitIndexer, Lru } from './commit-index.js';
 import { DEFAULT_FETCH_TIMEOUT_MS, DEFAULT_MAX_FILE_BYTES, normaliseRepoPath, type GitRepositoryConfig } from './config-schema.js';
 import { describeGitFailure, scrub } from './errors.js';
 import { GitExecError, runGit } from './exec.js';
@@ -15,6 +15,7 @@ import { locateIn, pickDeclared, type CommitIndex, type Location, type ObjectKey
 import { followChain, LOG_FORMAT, parseLog, type GitCommit } from './log.js';
 import { manifestObjects } from './manifests.js';
 import { readBlobs, readRevisions, resolveCommit } from './objects.js';
+import { renderDesiredState, type DesiredState } from './render.js';
 import { commitWebUrl, redactUrl } from './url.js';
 
 export type SyncResult = { ok: true; head: string; changed: boolean } | { ok: false; error: string; head?: string };
@@ -30,6 +31,11 @@ export interface RepositorySettings {
   logger?: Logger;
   /** File access for secrets (tests replace it). */
   authIo?: AuthIo;
+  /** Where kubectl, kustomize and helm are looked for when rendering (default: the process's PATH). */
+  toolPath?: string;
+  toolTimeoutMs?: number; // one kustomize build or helm template run
+  /** Parent of the temporary directories a render writes a commit's tree to (default: `dir`, writable where /tmp may not be). */
+  workDir?: string;
 }
 
 export interface RepositoryStatus {
@@ -53,10 +59,14 @@ export interface ObjectTrail {
 }
 
 const SHA = /^[0-9a-f]{4,64}$/;
+/** Rendered commits kept: head, the one before it, and a few an incident looked at. */
+const RENDER_CACHE_ENTRIES = 4;
 
 export class PolicyRepository {
   readonly clonePath: string;
   private readonly indexer: CommitIndexer;
+  /** Renders by commit; a render in progress is shared by every caller asking for its commit. */
+  private readonly renders = new Lru<string, Promise<DesiredState>>(RENDER_CACHE_ENTRIES);
   private readonly logger: Logger;
   private readonly fetchTimeoutMs: number;
   private readonly readTimeoutMs: number;
@@ -206,6 +216,31 @@ export class PolicyRepository {
   async index(at?: string): Promise<CommitIndex | undefined> {
     const commit = await this.commitOf(at);
     return commit ? this.indexer.index(commit) : undefined;
+  }
+
+  /** The desired policies at a commit (default: head; undefined: unknown, or nothing cloned yet). Rendered once per commit: the same commit gives the same object. */
+  async desiredState(at?: string): Promise<DesiredState | undefined> {
+    const commit = await this.commitOf(at);
+    if (!commit) return undefined;
+    const cached = this.renders.get(commit);
+    if (cached) return cached;
+    const rendering = renderDesiredState({
+      repository: this.config.name,
+      repoDir: this.clonePath,
+      commit,
+      paths: this.config.paths.map(normaliseRepoPath),
+      helm: this.config.helm ?? [],
+      maxFileBytes: this.settings.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES,
+      maxFiles: this.settings.maxFiles ?? 50_000,
+      readTimeoutMs: this.readTimeoutMs,
+      ...(this.settings.toolTimeoutMs ? { toolTimeoutMs: this.settings.toolTimeoutMs } : {}),
+      ...(this.settings.toolPath !== undefined ? { toolPath: this.settings.toolPath } : {}),
+      workRoot: this.settings.workDir ?? this.settings.dir,
+    });
+    this.renders.set(commit, rendering);
+    // A failed render (git could not be read) is not kept: the next call tries again.
+    rendering.catch(() => this.renders.delete(commit));
+    return rendering;
   }
 
   /** The file that declares a live object at a commit (default: head). */

@@ -107,3 +107,49 @@ describe('the git section', () => {
     expect(problemsOf(git)).toContain(problem);
   });
 });
+
+describe('the helm charts of a repository', () => {
+  const chart = (extra: Record<string, unknown> = {}) => ({ chart: 'charts/web', releaseName: 'web', namespace: 'shop', ...extra });
+
+  it('are optional; paths are normalised and values default to none', () => {
+    expect(withGit({ repositories: [repo()] }).git?.repositories[0]?.helm).toBeUndefined();
+    const config = withGit({ repositories: [repo({ helm: [chart({ chart: './charts/web/', values: ['values/prod.yaml', './values//extra.yaml'] }), chart({ releaseName: 'api', namespace: 'api' })] })] });
+    expect(config.git?.repositories[0]?.helm).toEqual([
+      { chart: 'charts/web', releaseName: 'web', namespace: 'shop', values: ['values/prod.yaml', 'values/extra.yaml'] },
+      { chart: 'charts/web', releaseName: 'api', namespace: 'api', values: [] },
+    ]);
+    // The same release name in another namespace is another release.
+    expect(withGit({ repositories: [repo({ helm: [chart(), chart({ namespace: 'staging' })] })] }).git?.repositories[0]?.helm).toHaveLength(2);
+  });
+
+  it.each([
+    [chart({ chart: '../outside' }), 'git.repositories.0.helm.0.chart: must not contain ".." (it must stay inside the repository)'],
+    [chart({ chart: '/srv/charts/web' }), 'git.repositories.0.helm.0.chart: must be relative to the repository root, not absolute'],
+    [chart({ chart: '--post-renderer=/bin/sh' }), 'git.repositories.0.helm.0.chart: must not start with "-" or ":"'],
+    [chart({ chart: '.' }), 'git.repositories.0.helm.0.chart: must name the chart directory inside the repository'],
+    [chart({ chart: 'charts\nweb' }), 'git.repositories.0.helm.0.chart: must not contain control characters or backslashes'],
+    [chart({ releaseName: 'Web_1' }), 'git.repositories.0.helm.0.releaseName: must be a DNS-1123 label (lower-case letters, digits, "-")'],
+    [chart({ releaseName: '-f' }), 'git.repositories.0.helm.0.releaseName: must be a DNS-1123 label (lower-case letters, digits, "-")'],
+    [chart({ releaseName: 'r'.repeat(54) }), 'git.repositories.0.helm.0.releaseName: Too big: expected string to have <=53 characters'],
+    [chart({ namespace: 'shop; rm -rf /' }), 'git.repositories.0.helm.0.namespace: must be a DNS-1123 label (lower-case letters, digits, "-")'],
+    [chart({ namespace: 'n'.repeat(64) }), 'git.repositories.0.helm.0.namespace: Too big: expected string to have <=63 characters'],
+    [chart({ namespace: undefined }), 'git.repositories.0.helm.0.namespace: Invalid input: expected string, received undefined'],
+    [chart({ values: ['a.yaml,b.yaml'] }), 'git.repositories.0.helm.0.values.0: must not contain a comma (helm splits -f on commas)'],
+    [chart({ values: ['/etc/passwd'] }), 'git.repositories.0.helm.0.values.0: must be relative to the repository root, not absolute'],
+    [chart({ values: ['ok.yaml', '../../secrets.yaml'] }), 'git.repositories.0.helm.0.values.1: must not contain ".." (it must stay inside the repository)'],
+    [chart({ values: ['./'] }), 'git.repositories.0.helm.0.values.0: must name a file inside the repository'],
+    [chart({ values: 'prod.yaml' }), 'git.repositories.0.helm.0.values: Invalid input: expected array, received string'],
+    [chart({ values: Array.from({ length: 21 }, (_, i) => `v${i}.yaml`) }), 'git.repositories.0.helm.0.values: Too big: expected array to have <=20 items'],
+    [chart({ set: { image: 'x' } }), 'git.repositories.0.helm.0: Unrecognized key: "set"'],
+  ])('refuses the chart %j with the field path', (entry, problem) => {
+    expect(problemsOf({ repositories: [repo({ helm: [entry] })] })).toContain(problem);
+  });
+
+  it('refuses a release given twice, too many charts, and a helm that is not a list', () => {
+    expect(problemsOf({ repositories: [repo({ helm: [chart(), chart({ chart: 'other' })] })] })).toContain('git.repositories.0.helm.1.releaseName: duplicate release "web" in namespace "shop"');
+    expect(problemsOf({ repositories: [repo({ helm: Array.from({ length: 21 }, (_, i) => chart({ releaseName: `r${i}` })) })] })).toContain(
+      'git.repositories.0.helm: Too big: expected array to have <=20 items',
+    );
+    expect(problemsOf({ repositories: [repo({ helm: chart() })] })).toContain('git.repositories.0.helm: Invalid input: expected array, received object');
+  });
+});
