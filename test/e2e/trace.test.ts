@@ -2,6 +2,9 @@
 // its audit events to the bot's webhook, the watcher journals every change, the shop's policies
 // live in a real Git repository. The trace names who opened the door, with which tool, whether
 // it was in Git, and checks it on the anomaly's sample flow.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actAs, kubectlCreateNetworkPolicy, USER_AGENTS } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
@@ -113,5 +116,100 @@ describe('Trace & Audit', () => {
     expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress', confidence: 'medium' });
     const changes = result.changes as Array<{ key: string; actor: string; via: string }>;
     expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ actor: 'carol@shop.example', via: 'kubectl' });
+  }, 60_000);
+});
+
+/** Contain, then trace with a one-row table: whatever else touched the scope goes in the file. */
+function playbookWithOneTableRow(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'netpol-pb-')), 'playbook.yaml');
+  writeFileSync(
+    path,
+    `apiVersion: netpol-responder/v1
+kind: Playbook
+name: trace-one-row
+steps:
+  - id: contain
+    title: Confirm & Contain
+    action: contain
+    approval: { rule: one, timeout: 10m }
+    params: { keepDnsEgress: true }
+  - id: trace
+    title: Trace & Audit
+    action: trace
+    approval: { rule: none }
+    params: { lookback: 24h, tableRows: 1 }
+`,
+  );
+  return path;
+}
+
+/** postgres's egress to one CIDR and port: a change that opens a connection of the scope. */
+function egressTo(name: string, cidr: string, port: number) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name, namespace: 'db' },
+    spec: { podSelector: { matchLabels: { app: 'postgres' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr } }], ports: [{ protocol: 'TCP', port }] }] },
+  };
+}
+
+/** Opens an incident on db app=postgres by hand, approves it, and waits for the trace step and its thread. */
+async function traceByHand(e: EmbeddedEnvironment): Promise<{ incidentId: string; threadTs: string; table: string }> {
+  const { incidentId, message } = await openIncident(e, 'incident db app=postgres -- many changes');
+  await click(e, message, DEMO_USERS.approver.id);
+  await until('the trace step', async () => (await e.bot!.store.get(incidentId))?.steps.trace?.result);
+  const table = await e.slack.waitForMessage((m) => m.threadTs === message.ts && m.text.includes('Other changes touching the scope'), 10_000);
+  return { incidentId, threadTs: message.ts, table: table.text };
+}
+
+describe('Trace & Audit: more changes than the table holds', () => {
+  it('the table shows tableRows changes and says how many more; the full list is a file in the thread', async () => {
+    env = await startTestEnvironment({ git: true, playbookPath: playbookWithOneTableRow() });
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', egressTo('allow-backup-egress', '198.51.100.0/24', 443));
+    await kubectlCreateNetworkPolicy(env.kube, 'dave@shop.example', egressTo('allow-metrics-egress', '192.0.2.0/24', 9090));
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', structuredClone(ALLOW_ALL_EGRESS) as never);
+    const { incidentId, threadTs, table } = await traceByHand(env);
+    const result = (await env.bot!.store.require(incidentId)).steps.trace!.result!;
+    expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress' });
+    // The cause has its own line; the two others share a table of one row.
+    expect(table).toContain('*Other changes touching the scope (2):*');
+    expect(table.split('\n').filter((l) => l.startsWith('• '))).toHaveLength(1);
+    expect(table).toContain('… and 1 more (in the attached file)');
+    const withFile = await env.slack.waitForMessage((m) => m.threadTs === threadTs && (m.files ?? []).some((f) => f.name === `trace-${incidentId}.txt`), 10_000);
+    const content = String(withFile.files!.find((f) => f.name === `trace-${incidentId}.txt`)!.content);
+    for (const name of ['db/allow-backup-egress', 'db/allow-metrics-egress', 'db/allow-all-egress']) expect(content).toContain(name);
+    expect(content).toContain('dave@shop.example');
+  }, 60_000);
+
+  it('as many other changes as table rows: no "more" line and no file', async () => {
+    env = await startTestEnvironment({ git: true, playbookPath: playbookWithOneTableRow() });
+    await kubectlCreateNetworkPolicy(env.kube, 'dave@shop.example', egressTo('allow-metrics-egress', '192.0.2.0/24', 9090));
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', structuredClone(ALLOW_ALL_EGRESS) as never);
+    const { incidentId, threadTs, table } = await traceByHand(env);
+    expect(table).toContain('*Other changes touching the scope (1):*');
+    expect(table).toContain('db/allow-metrics-egress');
+    expect(table).not.toContain('more');
+    // A file would be posted right after the step's messages: none comes.
+    await expect(env.slack.waitForMessage((m) => m.threadTs === threadTs && (m.files ?? []).some((f) => f.name === `trace-${incidentId}.txt`), 2_000)).rejects.toThrow(/no matching Slack message/);
+    expect(env.slack.calls.filter((c) => c.method === 'files.getUploadURLExternal')).toEqual([]);
+  }, 60_000);
+
+  it('no change explains the anomaly: the changes beyond the table are still in the attached file', async () => {
+    env = await startTestEnvironment({ git: true, playbookPath: playbookWithOneTableRow() });
+    // Deleting needs the journal to hold the object first (its before-state).
+    for (const name of ['allow-db-from-api', 'allow-dns-egress']) await until(`the journal to hold db/${name}`, () => env!.bot!.journal.versionOf('NetworkPolicy', 'db', name));
+    for (const name of ['allow-db-from-api', 'allow-dns-egress']) {
+      const out = await actAs(env.kube, { user: 'carol@shop.example', userAgent: USER_AGENTS.kubectl, method: 'DELETE', path: `/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/${name}` });
+      expect(out.status).toBeLessThan(300);
+    }
+    const { incidentId, threadTs, table } = await traceByHand(env);
+    const result = (await env.bot!.store.require(incidentId)).steps.trace!.result!;
+    // Both only closed connections: neither is a cause, both are listed.
+    expect(result.cause).toBeNull();
+    expect(table).toContain('*Other changes touching the scope (2):*');
+    expect(table).toContain('… and 1 more (in the attached file)');
+    const withFile = await env.slack.waitForMessage((m) => m.threadTs === threadTs && (m.files ?? []).some((f) => f.name === `trace-${incidentId}.txt`), 10_000);
+    const content = String(withFile.files!.find((f) => f.name === `trace-${incidentId}.txt`)!.content);
+    for (const name of ['db/allow-db-from-api', 'db/allow-dns-egress']) expect(content).toContain(name);
   }, 60_000);
 });

@@ -207,7 +207,8 @@ export const traceStep: StepHandler = {
         limits,
       },
       events,
-      ...(relevant.length > p.tableRows + 1 ? { files: [{ filename: `trace-${ctx.incident.id}.txt`, content: report, comment: `Every change touching the scope, ${window.since} to ${window.until}` }] } : {}),
+      // Attached exactly when the table says so: without a cause every change is in the table's count.
+      ...(others.length > p.tableRows ? { files: [{ filename: `trace-${ctx.incident.id}.txt`, content: report, comment: `Every change touching the scope, ${window.since} to ${window.until}` }] } : {}),
     };
   },
 };
