@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { actAs, kubectlCreateNetworkPolicy, USER_AGENTS } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
@@ -128,5 +129,75 @@ describe('a containment that is not proven offers a stronger strategy', () => {
     await waitForStatus(anp, incidentId, 'completed');
     expect(anp.kube.get('AdminNetworkPolicy', undefined, `netpol-responder-quarantine-${incidentId}`)).toBeUndefined();
     expect(policies()).toBe(before);
+  });
+});
+
+describe('a lift after the policies changed during containment', () => {
+  let changed: EmbeddedEnvironment;
+  beforeAll(async () => {
+    // Contain and trace only: the lift is what is under test.
+    const path = join(mkdtempSync(join(tmpdir(), 'netpol-pb-')), 'playbook.yaml');
+    writeFileSync(
+      path,
+      `apiVersion: netpol-responder/v1
+kind: Playbook
+name: contain-then-trace
+steps:
+  - id: contain
+    title: Confirm & Contain
+    action: contain
+    approval: { rule: one, timeout: 10m }
+    params: { keepDnsEgress: true, dnsNamespace: kube-system, dnsPodLabels: { k8s-app: kube-dns } }
+  - id: trace
+    title: Trace & Audit
+    action: trace
+    approval: { rule: none }
+`,
+    );
+    changed = await startTestEnvironment({ playbookPath: path });
+  });
+  afterAll(() => changed?.stop());
+
+  it('shows what the owners changed meanwhile: connections narrowed, closed and opened since containment', async () => {
+    const { incidentId, message } = await openIncident(changed, 'incident db app=postgres -- owners edit meanwhile');
+    await click(changed, message, DEMO_USERS.approver.id);
+    await waitForContained(changed, incidentId);
+    await waitForPlaybookFinished(changed, incidentId);
+    const kubectl = (method: 'PATCH' | 'DELETE', name: string, body?: unknown) =>
+      actAs(changed.kube, { user: 'carol@shop.example', userAgent: USER_AGENTS.kubectl, method, path: `/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/${name}`, ...(body ? { body, contentType: 'application/merge-patch+json' } : {}) });
+    // While contained, the owners narrow postgres's ingress to 5432, drop its DNS egress and open an egress of their own.
+    const narrowed = await kubectl('PATCH', 'allow-db-from-api', { spec: { ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'api' } }, podSelector: { matchLabels: { tier: 'api' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] } });
+    expect(narrowed.status).toBe(200);
+    expect((await kubectl('DELETE', 'allow-dns-egress')).status).toBe(200);
+    await kubectlCreateNetworkPolicy(changed.kube, 'carol@shop.example', {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'allow-backup-egress', namespace: 'db' },
+      spec: { podSelector: { matchLabels: { app: 'postgres' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '198.51.100.0/24' } }], ports: [{ protocol: 'TCP', port: 443 }] }] },
+    } as never);
+
+    const withLift = await changed.slack.waitForMessage((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION), 5000);
+    await changed.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: withLift.ts, actionId: LIFT_ACTION });
+    await waitForStatus(changed, incidentId, 'completed');
+    const difference = [
+      'Policies changed during containment, so connectivity differs from before it:',
+      'Open before, closed now (1):',
+      '• -> kube-system/kube-dns-5d78c9869d[ReplicaSet] : TCP 53,UDP 53',
+      'Open both times, other connections (before → now) (2):',
+      '• <- api/orders-7c5d9b8f4c[ReplicaSet] : TCP 5432,6379 → TCP 5432',
+      '• <- api/payments-5b7f8c6d94[ReplicaSet] : TCP 5432,6379 → TCP 5432',
+      'Closed before, open now (1):',
+      '• -> 198.51.100.0-198.51.100.255[External] : TCP 443',
+    ].join('\n');
+    const verified = (await changed.bot!.store.timeline(incidentId)).find((e) => e.type === 'containment.lift-verified')!;
+    expect(verified.summary).toBe(difference);
+    expect(verified.data).toMatchObject({ verified: false, policiesChanged: true });
+    // The thread says it too.
+    const posted = await changed.slack.waitForMessage((m) => m.threadTs === message.ts && m.text.includes('Policies changed during containment'), 5000);
+    expect(posted.text).toContain(difference);
+    // The owners' edit stays; only our exclusion is gone.
+    const ingress = changed.kube.get('NetworkPolicy', 'db', 'allow-db-from-api') as unknown as { spec: { podSelector: Record<string, unknown>; ingress: { ports: unknown[] }[] } };
+    expect(ingress.spec.ingress[0]!.ports).toEqual([{ protocol: 'TCP', port: 5432 }]);
+    expect(JSON.stringify(ingress.spec.podSelector)).not.toContain('quarantine');
   });
 });

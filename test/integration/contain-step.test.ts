@@ -18,6 +18,7 @@ import type { StepContext } from '../../src/playbook/steps/types.js';
 import { StepFailed } from '../../src/playbook/steps/types.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
 import { shopObjects } from '../../src/sim/scenarios/shop.js';
+import { containProposalBlocks } from '../../src/slack/contain-blocks.js';
 import { testPlaybook } from '../helpers/playbook.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -125,6 +126,33 @@ describe('contain step: the proposal', () => {
       await anp.sim.close();
       await cilium.sim.close();
     }
+  });
+
+  it('a pod in scope on the host network: the proposal warns that no policy isolates it; one outside the scope is not named', async () => {
+    const hostPod = (name: string, app: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'db', labels: { app, tier: 'db' } },
+      spec: { nodeName: 'shop-worker-1', hostNetwork: true, containers: [{ name: app, image: `example/${app}:1` }] },
+      status: { phase: 'Running', podIP: '172.18.0.3', podIPs: [{ ip: '172.18.0.3' }] },
+    });
+    const c = await cluster({}, [hostPod('postgres-exporter', 'postgres'), hostPod('backup-agent', 'backup')]);
+    try {
+      const evidence = await containStep.prepare(context(c, runningIncident('20261123-host01', 'db', 'app=postgres')));
+      const warning = '1 pod(s) in scope run on the host network (postgres-exporter): no NetworkPolicy, AdminNetworkPolicy or CiliumNetworkPolicy isolates them. Cordon and drain their node, or stop them.';
+      expect(evidence.warnings).toContain(warning);
+      expect((evidence.warnings as string[]).join('\n')).not.toContain('backup-agent');
+      // The approver sees it in the proposal, before approving.
+      expect(JSON.stringify(containProposalBlocks(evidence))).toContain(`:warning: ${warning}`);
+      // The whole namespace holds both.
+      const all = await containStep.prepare(context(c, runningIncident('20261123-host02', 'db')));
+      expect((all.warnings as string[]).find((w) => w.includes('host network'))).toMatch(/^2 pod\(s\) in scope run on the host network \((postgres-exporter, backup-agent|backup-agent, postgres-exporter)\)/);
+    } finally {
+      await c.sim.close();
+    }
+    // Without such a pod, no such warning.
+    const plain = await containStep.prepare(context(generic, runningIncident('20261123-host03', 'db', 'app=postgres')));
+    expect(((plain.warnings as string[] | undefined) ?? []).join('\n')).not.toContain('host network');
   });
 
   it('a strategy the cluster does not serve is refused with the one that would work', async () => {

@@ -99,6 +99,99 @@ describe('postmortem markdown', () => {
   });
 });
 
+/** A two-step incident whose trace step (step 2) finished with `result`. */
+function traced(result: Record<string, unknown>) {
+  const twoSteps = testPlaybook('one', '  - id: trace\n    title: Trace & Audit\n    action: trace\n    approval: { rule: none }\n');
+  let incident = openIncident({ id: '20261123-pm0004', scope: { namespace: 'db' }, requestedBy: 'UREQ', channel: 'C1' }, twoSteps, at(0)).incident;
+  incident = requestApproval(incident, 'contain', twoSteps.steps[0]!.approval, { summary: 's' }, at(1)).incident;
+  incident = recordApproval(incident, 'contain', twoSteps.steps[0]!.approval, 'UAPP', at(2)).incident;
+  incident = completeStep(startStep(incident, 'contain', at(3)).incident, 'contain', { summary: 'Contained' }, [], at(4)).incident;
+  incident = requestApproval(incident, 'trace', twoSteps.steps[1]!.approval, { summary: 'Tracing' }, at(5)).incident;
+  incident = completeStep(startStep(incident, 'trace', at(5)).incident, 'trace', { summary: 'Traced', ...result }, [], at(6)).incident;
+  return renderMarkdown({ incident, timeline: [], stepTitles: {}, userNames: { UCAROL: 'carol' }, generatedAt: at(9) });
+}
+
+const traceWindow = { since: '2026-11-22T10:00:00.000Z', until: '2026-11-23T10:00:06.000Z' };
+
+describe('postmortem: what changed, who, and how we know (the trace step)', () => {
+  const section = (md: string): string => md.slice(md.indexOf('## What changed, who, and how we know'), md.indexOf('## Timeline'));
+
+  it('names the cause, states the limits, and gives each change its evidence, Git verdict and effect', () => {
+    const md = traced({
+      window: traceWindow,
+      cause: { key: 'NetworkPolicy/db/allow-all-egress', at: '2026-11-23T09:59:58.000Z', confidence: 'high', why: 'its after-state allows the anomalous flow db/postgres-0 → 203.0.113.66:443/TCP' },
+      limits: ['no policy repository answered', 'the change journal lags behind the cluster'],
+      changes: [
+        {
+          key: 'NetworkPolicy/db/allow-all-egress',
+          at: '2026-11-23T09:59:58.000Z',
+          verb: 'create',
+          actor: 'carol@shop.example',
+          via: 'kubectl',
+          evidence: 'audit',
+          auditIDs: ['a-1', 'a-2'],
+          git: { kind: 'out-of-band', reason: 'no commit holds it' },
+          opened: ['-> 0.0.0.0/0 : All', '-> frontend/web : TCP 8080'],
+          closed: [],
+          opensAnomaly: true,
+        },
+        {
+          key: 'NetworkPolicy/db/allow-db-from-api',
+          at: '2026-11-23T08:00:00.000Z',
+          verb: 'patch',
+          actor: 'system:serviceaccount:argocd:argocd-application-controller',
+          via: 'argocd',
+          evidence: 'managedFields',
+          auditIDs: [],
+          git: { kind: 'gitops-apply', reason: 'applied', commit: { sha: '0123456789abcdef0123456789abcdef01234567', author: 'dave', subject: 'db: tighten | ports' } },
+          opened: [],
+          closed: ['<- api/orders : TCP 6379'],
+          opensAnomaly: false,
+        },
+        { key: 'Namespace/db', at: '2026-11-23T07:00:00.000Z', verb: 'update', actor: '<@UCAROL> via\nbot', via: null, evidence: 'none', auditIDs: [], git: null, opened: [], closed: [], opensAnomaly: false },
+      ],
+    });
+    const part = section(md);
+    expect(part).toContain('Window: 2026-11-22T10:00:00.000Z to 2026-11-23T10:00:06.000Z. 3 changes touched the scope.');
+    expect(part).toContain('**Most likely cause** (high confidence): NetworkPolicy/db/allow-all-egress at 2026-11-23T09:59:58.000Z: its after-state allows the anomalous flow db/postgres-0 → 203.0.113.66:443/TCP.');
+    expect(part).toContain('- _no policy repository answered_\n- _the change journal lags behind the cluster_\n\n');
+    const rows = part.split('\n').filter((l) => l.startsWith('| 2026'));
+    expect(rows).toEqual([
+      '| 2026-11-23T09:59:58.000Z | create NetworkPolicy/db/allow-all-egress | carol@shop.example | kubectl | audit a-1, a-2 | out-of-band | opened 2; lets the anomalous flow through |',
+      // The commit is named by its short SHA, author and subject; a pipe in the subject cannot break the table.
+      '| 2026-11-23T08:00:00.000Z | patch NetworkPolicy/db/allow-db-from-api | system:serviceaccount:argocd:argocd-application-controller | argocd | managedFields (weaker) | gitops-apply 0123456789ab (dave: db: tighten \\| ports) | closed 1 |',
+      // Nothing known: said so in every column, Slack mentions become names, a newline stays in its cell.
+      '| 2026-11-23T07:00:00.000Z | update Namespace/db | @carol via bot | ? | none | not checked | none |',
+    ]);
+    expect(part).toContain('| Time (UTC) | Change | Who | Via | Evidence | Git | Effect on the scope |');
+  });
+
+  it('with no cause, no limits and no change: the window and the count only, no table', () => {
+    const md = traced({ window: traceWindow, cause: null, limits: [], changes: [] });
+    const part = section(md);
+    expect(part).toBe('## What changed, who, and how we know\n\nWindow: 2026-11-22T10:00:00.000Z to 2026-11-23T10:00:06.000Z. 0 changes touched the scope.\n\n');
+    expect(md).not.toContain('Most likely cause');
+  });
+
+  it('one change without a cause: singular count, no cause line, the row still there', () => {
+    const md = traced({
+      window: traceWindow,
+      cause: null,
+      changes: [{ key: 'NetworkPolicy/db/x', at: '2026-11-23T09:00:00.000Z', verb: 'delete', actor: 'erin', via: 'helm', evidence: 'audit', auditIDs: ['z'], git: { kind: 'unknown', reason: 'r' }, opened: [], closed: ['a', 'b'], opensAnomaly: false }],
+    });
+    const part = section(md);
+    expect(part).toContain('1 change touched the scope.');
+    expect(part).not.toContain('Most likely cause');
+    expect(part).not.toContain('- _');
+    expect(part).toContain('| 2026-11-23T09:00:00.000Z | delete NetworkPolicy/db/x | erin | helm | audit z | unknown | closed 2 |');
+  });
+
+  it('an incident without a trace step has no such section', () => {
+    const { incident, timeline } = contained();
+    expect(renderMarkdown({ incident, timeline, stepTitles: {}, generatedAt: at(9) })).not.toContain('What changed, who');
+  });
+});
+
 describe('postmortem json and helpers', () => {
   it('round-trips the incident and timeline', () => {
     const { incident, timeline } = contained();
