@@ -14,6 +14,7 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   analyze: () => import('./commands/analyze.js'),
   diff: () => import('./commands/diff.js'),
   lint: () => import('./commands/lint.js'),
+  test: () => import('./commands/test.js'),
   replay: () => import('./commands/replay.js'),
   trace: () => import('./commands/trace.js'),
 };

@@ -106,6 +106,22 @@ export const LINT = {
   ].join('\n'),
 } as const satisfies CommandSpec;
 
+export const TEST = {
+  name: 'test',
+  summary: 'run network test cases (netpol-tests.yaml) against manifests; exits 1 when one fails (for CI)',
+  synopsis: ['<path...> --cases FILE [--format txt|json|junit] [--strict]'],
+  flags: {
+    cases: { type: 'string', arg: 'FILE', help: 'the test cases: cases: [{name?, from, to, port, protocol?, expect: allow|deny}]' },
+    format: { type: 'string', arg: 'FMT', default: 'txt', help: 'txt, json, or junit (JUnit XML for CI test reports)' },
+    strict: { type: 'boolean', help: 'refuse files of directories that hold no Kubernetes object instead of skipping them' },
+  },
+  details: [
+    'PATH: the manifests as analyze takes them (files, directories, "-" for standard input). Each case is decided by the same engine as `analyze --explain`; a failure prints that explanation.',
+    'from/to: namespace/workload (as analyze names it, without [Kind]), namespace/workload[Kind], namespace/pod, or an IP address or CIDR outside the cluster. A CIDR passes `expect: allow` only when every address in it is allowed and `expect: deny` only when none is; a workload whose pods differ in labels is judged the same way over its pods. port: a number or a port name of the destination pod. The file format: README, "Network tests (netpol-tests.yaml)".',
+    'Exit status: 0 when every case passes, 1 when a case fails or cannot be evaluated (an unknown workload), 2 on bad usage, a bad cases file, or manifests that cannot be read or are invalid.',
+  ].join('\n'),
+} as const satisfies CommandSpec;
+
 export const REPLAY = {
   name: 'replay',
   summary: 'run captured Hubble flows through the anomaly detectors, offline',
@@ -146,4 +162,4 @@ export const TRACE = {
 } as const satisfies CommandSpec;
 
 /** In the order `netpol-responder --help` and the README list them. */
-export const COMMAND_SPECS: readonly CommandSpec[] = [SERVE, DEMO, EXPORT, ANALYZE, DIFF, LINT, REPLAY, TRACE];
+export const COMMAND_SPECS: readonly CommandSpec[] = [SERVE, DEMO, EXPORT, ANALYZE, DIFF, LINT, TEST, REPLAY, TRACE];
