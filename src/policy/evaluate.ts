@@ -4,7 +4,7 @@ import { classSetHas } from './class-set.js';
 import { parseIp, type IpAddress } from './ip-set.js';
 import { describeVerdict, layeredVerdict, type LayerVerdict, type XPeer } from './layered.js';
 import { policyId } from './model.js';
-import type { IndexedPolicy, IndexedRule, PolicyIndex } from './policy-index.js';
+import type { IndexedPolicy, IndexedRule, PolicyIndex, Workload } from './policy-index.js';
 import { PROTOCOLS, type Protocol } from './port-set.js';
 
 /** A resolved endpoint: one pod class of the cluster, or an address outside it. */
@@ -60,6 +60,19 @@ export interface Decision {
 export class QueryError extends Error {}
 
 /** Parses `ns/name[Kind]`, `ns/name` (pod, else workload) or an IP address into endpoints. */
+/**
+ * The ReplicaSets of a Deployment, for live pods (owned by ReplicaSets, not by the Deployment): a
+ * ReplicaSet `<deployment>-<hash>` whose pods carry `pod-template-hash: <hash>`, as the Deployment
+ * controller names them. Several during a rollout.
+ */
+function deploymentReplicaSets(index: PolicyIndex, namespace: string, deployment: string): Workload[] {
+  return index.workloads.filter((w) => {
+    if (w.ref.kind !== 'ReplicaSet' || w.ref.namespace !== namespace || !w.ref.name.startsWith(`${deployment}-`)) return false;
+    const hash = w.ref.name.slice(deployment.length + 1);
+    return hash !== '' && !hash.includes('-') && w.pods.length > 0 && w.pods.every((p) => p.labels['pod-template-hash'] === hash);
+  });
+}
+
 export function resolveEndpoints(index: PolicyIndex, text: string): Endpoint[] {
   // Pod IPs are not part of the model (manifests rarely carry them): an address is external.
   const ip = parseIp(text);
@@ -73,6 +86,10 @@ export function resolveEndpoints(index: PolicyIndex, text: string): Endpoint[] {
     if (classId !== undefined) return [{ kind: 'class', classId, label: `${ns}/${name}` }];
   }
   const candidates = index.workloadsNamed(ns, name).filter((w) => !kind || w.ref.kind === kind);
+  if (candidates.length === 0 && (!kind || kind === 'Deployment')) {
+    const replicaSets = deploymentReplicaSets(index, ns, name);
+    if (replicaSets.length > 0) return [...new Set(replicaSets.flatMap((w) => w.classes))].map((classId) => ({ kind: 'class', classId, label: `${ns}/${name}[Deployment]` }));
+  }
   if (candidates.length === 0) throw new QueryError(`no pod or workload "${text}" in the input`);
   if (candidates.length > 1) throw new QueryError(`"${text}" is ambiguous: ${candidates.map((w) => w.id).join(', ')}`);
   const w = candidates[0];
