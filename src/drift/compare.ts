@@ -1,0 +1,240 @@
+// Live policies against the desired ones from Git, object by object: missing in the cluster, extra
+// in the cluster, or modified (with a compact field diff). Both sides are normalised first (see
+// ./normalize.ts). The bot's own containment is reported apart, never as drift. Pure.
+import type { DesiredObject } from '../git/render.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, INCIDENT_LABEL } from '../containment/objects.js';
+import { selectorMatches, type SelectorExpression } from '../kube/label-selector.js';
+import { diffCanonical, type FieldDiff } from './field-diff.js';
+import { CLUSTER_SCOPED_KINDS, normalizeDetailed } from './normalize.js';
+
+export { formatFieldDiff, type FieldDiff } from './field-diff.js';
+
+type Obj = Record<string, unknown>;
+
+export interface ObjectKey {
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Where Git declares an object. */
+export type DesiredSource = DesiredObject['source'];
+
+/** A desired object as rendered from Git (a DesiredObject), or just the object. */
+export interface DesiredInput {
+  object: Record<string, unknown>;
+  /** The namespace the renderer settled on, used when the object names none. */
+  namespace?: string;
+  source?: DesiredSource;
+}
+
+export type DriftItem =
+  | { key: ObjectKey; status: 'missing'; desired: Record<string, unknown>; source?: DesiredSource }
+  | { key: ObjectKey; status: 'extra'; live: Record<string, unknown> }
+  | { key: ObjectKey; status: 'modified'; live: Record<string, unknown>; desired: Record<string, unknown>; diff: FieldDiff[]; source?: DesiredSource };
+
+export interface ContainmentInPlace {
+  key: ObjectKey;
+  incident?: string;
+  what: 'containment-object' | 'exclusion';
+  /** The exclusion came with the bot's `kustomize.toolkit.fluxcd.io/reconcile: disabled`. */
+  fluxSuspended?: true;
+}
+
+export interface IgnoreRule {
+  namespaces?: string[];
+  names?: string[];
+  kinds?: string[];
+  labelSelector?: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+}
+
+/** An input that could not be compared (not an object, no name, hostile content). */
+export interface SkippedObject {
+  side: 'live' | 'desired';
+  /** `live[3]`, or the Git file (`repo:path`) of a desired object. */
+  where: string;
+  reason: string;
+}
+
+export interface DriftReport {
+  items: DriftItem[];
+  containment: ContainmentInPlace[];
+  /** Objects matched by an ignore rule. */
+  ignored: number;
+  /** Objects compared (in scope, not ignored, not the bot's own). */
+  compared: number;
+  skipped: SkippedObject[];
+}
+
+export interface CompareOptions {
+  ignore?: readonly IgnoreRule[];
+  /**
+   * Limits the comparison to these namespaces (globs, `*` any run of characters). Cluster-scoped
+   * policies are compared only when one of them is `*`. Default: everything.
+   */
+  namespaces?: readonly string[];
+  /**
+   * The kinds Git manages. A live object of another kind is neither compared nor extra. Default:
+   * the kinds among the desired objects (a repository without CiliumNetworkPolicies does not make
+   * every live one extra).
+   */
+  kinds?: readonly string[];
+}
+
+/** `NetworkPolicy db/allow-api`, or `AdminNetworkPolicy tenants` for a cluster-scoped object. */
+export function keyString(k: ObjectKey): string {
+  return k.namespace ? `${k.kind} ${k.namespace}/${k.name}` : `${k.kind} ${k.name}`;
+}
+
+function isRecord(x: unknown): x is Obj {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * The key of a raw object with normalisation's rules (a namespaced one without a namespace is in
+ * `fallbackNamespace`, else "default"; a cluster-scoped one has none), or undefined without kind or name.
+ */
+export function objectKeyOf(obj: unknown, fallbackNamespace?: string): ObjectKey | undefined {
+  if (!isRecord(obj) || typeof obj.kind !== 'string' || obj.kind === '' || !isRecord(obj.metadata)) return undefined;
+  const { name, namespace } = obj.metadata;
+  if (typeof name !== 'string' || name === '') return undefined;
+  if (CLUSTER_SCOPED_KINDS.has(obj.kind)) return { kind: obj.kind, name };
+  const ns = typeof namespace === 'string' && namespace !== '' ? namespace : fallbackNamespace || 'default';
+  return { kind: obj.kind, namespace: ns, name };
+}
+
+/** `*` matches any run of characters (none included); everything else itself. Linear, no regex. */
+export function globMatches(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] !== '*' && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++mark;
+    } else return false;
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+function labelsOf(obj: Obj | undefined): Record<string, string> {
+  const labels = isRecord(obj?.metadata) ? obj.metadata.labels : undefined;
+  const out: Record<string, string> = {};
+  if (isRecord(labels)) for (const [k, v] of Object.entries(labels)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function ruleMatches(rule: IgnoreRule, key: ObjectKey, labelSets: Array<Record<string, string>>): boolean {
+  if (rule.kinds && !rule.kinds.includes(key.kind)) return false;
+  if (rule.namespaces && !(key.namespace !== undefined && rule.namespaces.some((g) => globMatches(g, key.namespace as string)))) return false;
+  if (rule.names && !rule.names.some((g) => globMatches(g, key.name))) return false;
+  if (rule.labelSelector) {
+    const selector = { matchLabels: rule.labelSelector.matchLabels, matchExpressions: rule.labelSelector.matchExpressions as SelectorExpression[] | undefined };
+    if (!labelSets.some((labels) => selectorMatches(selector, labels))) return false;
+  }
+  // A rule with no criterion at all would ignore everything: config validation refuses it.
+  return Boolean(rule.kinds || rule.namespaces || rule.names || rule.labelSelector);
+}
+
+function inScope(key: ObjectKey, namespaces: readonly string[] | undefined): boolean {
+  if (!namespaces) return true;
+  if (key.namespace === undefined) return namespaces.includes('*');
+  return namespaces.some((g) => globMatches(g, key.namespace as string));
+}
+
+interface Side {
+  key: ObjectKey;
+  raw: Obj;
+  /** Canonical text (sets sorted): equal texts mean equal objects. */
+  text: string;
+  exclusion: boolean;
+  fluxSuspended: boolean;
+  source?: DesiredSource;
+  namespace?: string;
+}
+
+function collect(inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>, side: SkippedObject['side'], skipped: SkippedObject[]): Map<string, Side> {
+  const out = new Map<string, Side>();
+  for (const input of inputs) {
+    const result = normalizeDetailed(input.raw, input.namespace ? { namespace: input.namespace } : {});
+    const key = result.ok ? objectKeyOf(result.object) : undefined;
+    if (!result.ok || !key) {
+      skipped.push({ side, where: input.where, reason: result.ok ? 'no kind or name' : result.reason });
+      continue;
+    }
+    out.set(keyString(key), {
+      key,
+      raw: input.raw as Obj,
+      text: result.text,
+      exclusion: result.containment.exclusion,
+      fluxSuspended: result.containment.fluxSuspended,
+      ...(input.source ? { source: input.source } : {}),
+      ...(input.namespace ? { namespace: input.namespace } : {}),
+    });
+  }
+  return out;
+}
+
+/** The field diff of two objects known to differ, with list positions of the written objects. */
+function fieldDiff(live: Side, desired: Side): FieldDiff[] {
+  const l = normalizeDetailed(live.raw, { sortSets: false });
+  const d = normalizeDetailed(desired.raw, { sortSets: false, ...(desired.namespace ? { namespace: desired.namespace } : {}) });
+  if (!l.ok || !d.ok) return [];
+  return diffCanonical(l.object, d.object, { live: l.sets, desired: d.sets });
+}
+
+/** Compares live objects (each with its kind) with the desired ones. Inputs are never modified. */
+export function compareState(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: CompareOptions = {}): DriftReport {
+  const skipped: SkippedObject[] = [];
+  const desiredSides = collect(
+    desired.map((d, i) => ({
+      raw: isRecord(d) ? d.object : undefined,
+      where: isRecord(d) && d.source ? `${d.source.repository}:${d.source.path}${d.source.line ? `:${d.source.line}` : ''}` : `desired[${i}]`,
+      ...(isRecord(d) && typeof d.namespace === 'string' && d.namespace !== '' ? { namespace: d.namespace } : {}),
+      ...(isRecord(d) && d.source ? { source: d.source } : {}),
+    })),
+    'desired',
+    skipped,
+  );
+  const liveSides = collect(
+    live.map((raw, i) => ({ raw, where: `live[${i}]` })),
+    'live',
+    skipped,
+  );
+  const managed = new Set(options.kinds ?? [...desiredSides.values()].map((s) => s.key.kind));
+  const report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped };
+  const keys = [...new Set([...desiredSides.keys(), ...liveSides.keys()])].sort();
+  for (const id of keys) {
+    const l = liveSides.get(id);
+    const d = desiredSides.get(id);
+    const key = (l ?? d)?.key as ObjectKey;
+    if (!inScope(key, options.namespaces)) continue;
+    const labelSets = [l, d].filter((s): s is Side => s !== undefined).map((s) => labelsOf(s.raw));
+    if ((options.ignore ?? []).some((rule) => ruleMatches(rule, key, labelSets))) {
+      report.ignored++;
+      continue;
+    }
+    const liveLabels = l ? labelsOf(l.raw) : undefined;
+    if (liveLabels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) {
+      const incident = liveLabels[INCIDENT_LABEL];
+      report.containment.push({ key, ...(incident ? { incident } : {}), what: 'containment-object' });
+      continue;
+    }
+    if (!managed.has(key.kind)) continue;
+    report.compared++;
+    if (l?.exclusion) report.containment.push({ key, what: 'exclusion', ...(l.fluxSuspended ? { fluxSuspended: true as const } : {}) });
+    if (l && d) {
+      if (l.text !== d.text) report.items.push({ key, status: 'modified', live: l.raw, desired: d.raw, diff: fieldDiff(l, d), ...(d.source ? { source: d.source } : {}) });
+    } else if (d) report.items.push({ key, status: 'missing', desired: d.raw, ...(d.source ? { source: d.source } : {}) });
+    else if (l) report.items.push({ key, status: 'extra', live: l.raw });
+  }
+  return report;
+}
