@@ -23,6 +23,12 @@ import { ContainmentLedger } from './containment/ledger.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
 import { ChangeJournal, JournalWatcher } from './journal/index.js';
+import { DriftDesk } from './drift/desk.js';
+import { learnedEdges } from './nettest/learned.js';
+import { revertEpisode } from './drift/revert.js';
+import { publishPush, startDriftRole } from './drift/role.js';
+import { DriftStore } from './drift/store.js';
+import { gitWebhookRoute } from './git/push-webhook.js';
 import { PolicyRepositories } from './git/index.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
@@ -265,8 +271,14 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   const ledger = new ContainmentLedger(redis, prefix);
   const retention = { maxAgeMs: config.journal.maxAge, maxEntries: config.journal.maxEntries };
   const journal = new ChangeJournal(redis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } });
-  // Policy repositories: clones fetched on an interval where steps run (the worker role).
+  // Policy repositories: clones fetched on an interval where steps run (worker) and drift is watched (watcher).
   const git = config.git && config.git.repositories.length > 0 ? new PolicyRepositories(config.git, logger.child({ role: 'git' })) : undefined;
+  const driftStore = new DriftStore(redis, prefix);
+  const driftChannel = config.slack.driftChannel ?? alertsChannel;
+  const driftDesk =
+    git && driftChannel
+      ? new DriftDesk({ store: driftStore, queue, chat, approvers, channel: driftChannel, incidentChannel: config.slack.incidentChannel, protectedNamespaces: guarded, selfHealGraceMs: config.drift.selfHealGrace, logger: logger.child({ role: 'drift' }) })
+      : undefined;
   const engine = new IncidentEngine({
     store,
     queue,
@@ -283,14 +295,31 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     journal,
     audit,
     ...(git ? { git } : {}),
+    driftIgnore: config.drift.ignore,
+    // The collector role snapshots its baseline to Redis; any role can read the learned edges.
+    ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
     logger,
   });
 
   const handedBack: string[] = [];
   if (config.roles.includes('worker')) {
     const process = async (job: IncidentJob): Promise<void> => {
-      if (job.name !== 'anomaly-alert') return engine.handle(job);
-      if (desk) await desk.postAlert(job.data.anomalyId);
+      if (job.name === 'anomaly-alert') {
+        if (desk) await desk.postAlert(job.data.anomalyId);
+        return;
+      }
+      if (job.name === 'drift-alert') {
+        if (driftDesk) await driftDesk.postAlert(job.data.episodeId);
+        return;
+      }
+      if (job.name === 'drift-revert') {
+        if (!git) return;
+        await revertEpisode(job.data.episodeId, job.data.userId, { gateway: cluster, git, store: driftStore, fieldManager: config.kube.fieldManager, logger: logger.child({ role: 'drift' }) });
+        const after = await driftStore.get(job.data.episodeId);
+        if (after) await queue.enqueue({ name: 'drift-alert', data: { episodeId: after.id, version: after.version } });
+        return;
+      }
+      return engine.handle(job);
     };
     // Workers block on their own connection (a duplicate: it reports its errors like the rest).
     const worker = startJobWorker(redis.duplicate(), prefix, process, config.worker, logger.child({ role: 'worker' }));
@@ -309,28 +338,52 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     });
     await guard.start();
     resources.add('containment guard', () => guard.stop(), intakeBudget);
-    if (git) {
-      // The first clone may take a while: the bot starts meanwhile, and a trace syncs on demand.
-      void git.start().then((results) => {
-        for (const { name, result } of results) if (!result.ok) logger.warn({ repository: name, error: result.error }, 'policy repository not synced; retrying on its interval');
-      });
-      resources.add('policy repositories', () => git.stop());
-    }
     resources.add('worker', async (deadline) => {
       handedBack.push(...(await worker.close(jobsGraceMs(deadline - Date.now()))).handedBack);
     });
+  }
+  if (git && (config.roles.includes('worker') || config.roles.includes('watcher'))) {
+    // The first clone may take a while: the bot starts meanwhile, and a trace syncs on demand.
+    void git.start().then((results) => {
+      for (const { name, result } of results) if (!result.ok) logger.warn({ repository: name, error: result.error }, 'policy repository not synced; retrying on its interval');
+    });
+    resources.add('policy repositories', () => git.stop());
   }
   let collector: FlowCollector | undefined;
   if (config.roles.includes('watcher')) {
     // Journals policy and namespace-label changes; one active per cluster, on its own connection.
     const watcherRedis = redis.duplicate();
+    let onJournalled: (() => void) | undefined;
     const watcher = new JournalWatcher({
       gateway: cluster,
       redis: watcherRedis,
       keyPrefix: prefix,
       journal: new ChangeJournal(watcherRedis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } }),
       logger: logger.child({ role: 'watcher' }),
+      onResult: (_kind, result) => {
+        if (result.outcome === 'stored') onJournalled?.();
+      },
     });
+    if (git && config.drift.enabled) {
+      // Drift against Git runs beside the journal, on the replica that holds the watcher lock.
+      const drift = await startDriftRole({
+        config: config.drift,
+        gateway: cluster,
+        git,
+        store: driftStore,
+        queue,
+        journal,
+        audit,
+        fieldManager: config.kube.fieldManager,
+        argocdNamespace: config.containment.argocd.namespace,
+        subscriber: redis.duplicate(),
+        prefix,
+        isActive: () => watcher.isActive,
+        logger: logger.child({ role: 'drift' }),
+      });
+      onJournalled = () => drift.monitor.changed();
+      resources.add('drift monitor', () => drift.stop(), intakeBudget);
+    }
     await watcher.start();
     resources.add('change journal watcher', async () => {
       await watcher.stop();
@@ -369,9 +422,15 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
       namespaceExists: (name) => cluster.namespaceExists(name),
       desk,
       webhookToken: config.secrets.webhookToken,
-      extraRoutes: config.secrets.auditWebhookToken
-        ? [auditWebhookRoute({ token: config.secrets.auditWebhookToken, store: audit, maxBodyBytes: config.audit.webhook.maxBodyBytes, parse: auditParse, logger: logger.child({ role: 'web' }) })]
-        : [],
+      extraRoutes: [
+        ...(config.secrets.auditWebhookToken
+          ? [auditWebhookRoute({ token: config.secrets.auditWebhookToken, store: audit, maxBodyBytes: config.audit.webhook.maxBodyBytes, parse: auditParse, logger: logger.child({ role: 'web' }) })]
+          : []),
+        ...(config.secrets.gitWebhookSecret && config.git && config.git.repositories.length > 0
+          ? [gitWebhookRoute({ secret: config.secrets.gitWebhookSecret, repositories: config.git.repositories, onPush: publishPush(redis, prefix), logger: logger.child({ role: 'web' }) })]
+          : []),
+      ],
+      driftDesk,
       logger: logger.child({ role: 'web' }),
     });
     const wanted = options.port ?? config.slack.port;

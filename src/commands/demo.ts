@@ -13,7 +13,8 @@ import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnviron
 import type { SimMessage } from '../sim/slack/index.js';
 import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
 import { ALLOW_ALL_EGRESS } from '../sim/scenarios/shop.js';
-import { kubectlCreateNetworkPolicy } from '../sim/kube/act-as.js';
+import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../sim/kube/act-as.js';
+import { DRIFT_REVERT_ACTION } from '../slack/drift-blocks.js';
 import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
 import { LIFT_ACTION } from '../slack/contain-blocks.js';
@@ -25,6 +26,9 @@ import { DEMO } from './specs.js';
 
 /** Who opens the door in the demo's story, as the cluster knows her. */
 const DEMO_CAROL = 'carol@shop.example';
+
+/** Who edits a frontend policy by hand in the drift part of the demo. */
+const DEMO_DAN = 'dan@shop.example';
 
 /** The demo watches traffic for a few seconds instead of the playbook's 30 s, to stay short. */
 const DEMO_TRAFFIC_WINDOW = '5s';
@@ -69,7 +73,7 @@ function printConversation(env: EmbeddedEnvironment): () => void {
       shownProposal.add(message.ts);
       say(env.slack.renderMessage(message));
     } else if (lastText.get(message.ts) !== message.text) {
-      say(`    ✎ incident message updated: ${message.text}`);
+      say(`    ✎ message updated: ${message.text}`);
     }
     lastText.set(message.ts, message.text);
   });
@@ -91,6 +95,20 @@ function printKeepRunning(env: EmbeddedEnvironment, sessionPath: string): void {
   say(`  ${prefix}netpol-responder demo send --click approve --as mallory`);
   say(`(in a checkout: npx netpol-responder …). Session: ${sessionPath} (bot URL, signing secret, users; mode 600, removed on exit).`);
   say('Press Ctrl-C to stop.');
+}
+
+/** Outside incidents: an out-of-band edit raises a drift alert with its connectivity delta; Revert to Git fixes it. */
+async function demoDrift(env: EmbeddedEnvironment): Promise<void> {
+  narrate(`The next day, ${DEMO_DAN} "fixes" a storefront timeout by hand: kubectl patch lets frontend/allow-web-to-api reach anywhere (egress: [{}]), not in Git.`);
+  const editedAt = Date.now();
+  await kubectlPatchNetworkPolicy(env.kube, DEMO_DAN, { namespace: 'frontend', name: 'allow-web-to-api' }, { spec: { egress: [{}] } });
+  const isFrontendDrift = (m: SimMessage): boolean => !m.threadTs && m.text.startsWith('Drift from Git') && JSON.stringify(m.blocks ?? []).includes('frontend/allow-web-to-api');
+  const alert = await waitFor<SimMessage>('the drift alert', () => env.slack.messages(DEMO_CHANNEL).find(isFrontendDrift));
+  narrate(`The drift monitor alerted ${Date.now() - editedAt} ms after the edit, with what the edit does to connectivity. @bob (an approver) clicks "Revert to Git".`);
+  await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: DRIFT_REVERT_ACTION });
+  const resolved = await waitFor<SimMessage>('the drift to resolve', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === alert.ts && m.text.startsWith('Drift resolved')), 20_000);
+  say(env.slack.renderMessage(resolved));
+  narrate('Reverted: applied as Git declares it, read back equal to Git, and the engine finds frontend\'s connectivity equal to Git\'s again.');
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -122,6 +140,8 @@ export async function run(argv: string[]): Promise<number> {
     const collector = env.bot!.collector!;
     await waitFor('the collector to learn the shop’s traffic', () => (collectorHasReadHistory(env) ? true : undefined));
     narrate(`The collector learned the shop's normal traffic from Hubble: ${collector.pipeline.counts.read} flows, ${collector.pipeline.baseline.edgeCount} edges, no alert.`);
+    // Saved every minute in the bot; now, so that step 3 tests what the apps need within the demo's minute.
+    await collector.snapshot();
 
     narrate(`To debug a backup job, ${DEMO_CAROL} applies allow-all-egress to namespace db with kubectl (podSelector: {}, egress: [{}]), out of band (it is not in the policy repository), and forgets it…`);
     const cluster = createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath }));
@@ -194,6 +214,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     await new Promise((r) => setTimeout(r, 100)); // let the last thread replies print
     narrate(`Postmortem written: ${files.join(', ')}`);
+
+    await demoDrift(env);
     say(`\nDemo finished in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 
     if (values['keep-running']) {

@@ -83,6 +83,8 @@ export interface Incident {
   reason?: string;
   /** Anomalies the incident was opened from. */
   anomalyIds?: string[];
+  /** The drift episode this incident was opened from (drift alert, Open incident). */
+  driftEpisodeId?: string;
   /** The Slack user who opened it; for automatic response, the automatic-response actor. */
   requestedBy: string;
   /** Set when automatic response opened it: the contain step runs without approval, time-boxed. */

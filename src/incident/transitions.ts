@@ -33,6 +33,8 @@ export interface OpenRequest {
   channel: string;
   /** Anomalies this incident was opened from: shown as evidence in step 1. */
   anomalyIds?: string[];
+  /** The drift episode it was opened from: step 3 shows it. */
+  driftEpisodeId?: string;
   /** Automatic response: contain at once without approval, time-boxed (requestedBy is then the automatic-response actor). */
   auto?: AutoResponse;
 }
@@ -57,6 +59,7 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
     scopeKey: scopeKeyOf(request.scope),
     reason: request.reason,
     ...(request.anomalyIds?.length ? { anomalyIds: request.anomalyIds } : {}),
+    ...(request.driftEpisodeId ? { driftEpisodeId: request.driftEpisodeId } : {}),
     requestedBy: request.auto ? automaticActor : request.requestedBy,
     ...(request.auto ? { auto: request.auto } : {}),
     channel: request.channel,

@@ -27,7 +27,7 @@ import { describeScope, postmortemFileName, renderPostmortem, type ExportFormat 
 import { actorUserId, automaticActor, botActor, slackActor } from '../timeline/types.js';
 import { formatDuration } from '../timeline/render.js';
 import type { Playbook, PlaybookStep } from './schema.js';
-import type { AnomalyLookup, ClusterAccess, StepHandler, StepSettings } from './steps/types.js';
+import type { AnomalyLookup, ClusterAccess, StepContext, StepHandler, StepSettings } from './steps/types.js';
 import { ContainmentNotProven } from './steps/contain.js';
 import { ContainmentRunner } from './containment-runner.js';
 import type { ContainmentLedger } from '../containment/ledger.js';
@@ -45,6 +45,8 @@ export interface EngineDeps {
   journal?: ChangeJournal;
   audit?: AuditStore;
   git?: PolicyRepositories;
+  driftIgnore?: StepContext['driftIgnore'];
+  learnedEdges?: StepContext['learnedEdges'];
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;
@@ -214,8 +216,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {

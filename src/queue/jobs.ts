@@ -15,7 +15,11 @@ export type IncidentJob =
   | { name: 'containment-expire'; data: { incidentId: string; expiresAt: string } }
   | { name: 'containment-expiry-reminder'; data: { incidentId: string; expiresAt: string } }
   /** Reads the flow collector's verdict on the scope's traffic once the window after the apply has passed. */
-  | { name: 'containment-traffic'; data: { incidentId: string } };
+  | { name: 'containment-traffic'; data: { incidentId: string } }
+  /** Posts or redraws a drift episode's alert; one job per stored version of the episode. */
+  | { name: 'drift-alert'; data: { episodeId: string; version: number } }
+  /** Reverts a drift episode to Git (an approver clicked Revert to Git at that version). */
+  | { name: 'drift-revert'; data: { episodeId: string; userId: string; version: number } };
 
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
 export function jobIdOf(job: IncidentJob): string {
@@ -38,5 +42,9 @@ export function jobIdOf(job: IncidentJob): string {
       return `${job.data.incidentId}.expiry-reminder.${Date.parse(job.data.expiresAt)}`;
     case 'containment-traffic':
       return `${job.data.incidentId}.traffic`;
+    case 'drift-alert':
+      return `drift.${job.data.episodeId}.alert.${job.data.version}`;
+    case 'drift-revert':
+      return `drift.${job.data.episodeId}.revert.${job.data.version}`;
   }
 }

@@ -15,6 +15,8 @@ import { KEEP_ACTION, LIFT_ACTION, LIFT_NOW_ACTION, parseIncidentButton, parseSt
 import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
 import type { AnomalyDesk } from '../anomaly/desk.js';
+import type { DriftDesk } from '../drift/desk.js';
+import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION } from './drift-blocks.js';
 import { webhookRoutes } from './webhook-routes.js';
 
 export interface SlackAppOptions {
@@ -32,6 +34,8 @@ export interface SlackAppOptions {
   namespaceCheckMs?: number;
   /** Alerts and decisions on anomalies; absent when no alerts channel is configured. */
   desk?: AnomalyDesk;
+  /** Drift alerts' buttons (Revert to Git, Accept until Git changes, Open incident). */
+  driftDesk?: DriftDesk;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
   webhookToken?: string;
   /** More HTTP routes next to /slack/events (the Kubernetes audit webhook); HTTP mode only. */
@@ -218,6 +222,22 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
         await ack();
         const anomalyId = 'value' in action && typeof action.value === 'string' && action.value.length <= 300 ? action.value : undefined;
         const result = anomalyId ? await act(anomalyId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+      });
+    }
+  }
+
+  const { driftDesk } = options;
+  if (driftDesk) {
+    for (const [actionId, act] of [
+      [DRIFT_REVERT_ACTION, (id: string, user: string) => driftDesk.revert(id, user)],
+      [DRIFT_ACCEPT_ACTION, (id: string, user: string) => driftDesk.accept(id, user)],
+      [DRIFT_OPEN_INCIDENT_ACTION, (id: string, user: string) => driftDesk.openIncident(id, user)],
+    ] as const) {
+      app.action(actionId, async ({ ack, body, action, respond }) => {
+        await ack();
+        const episodeId = 'value' in action && typeof action.value === 'string' && /^[A-Za-z0-9._-]{1,80}$/.test(action.value) ? action.value : undefined;
+        const result = episodeId ? await act(episodeId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
         await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       });
     }

@@ -67,7 +67,8 @@ export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHea
   const open = unresolved(episode);
   const objects = open.length > 0 ? open : episode.objects;
   const severity = episode.delta.severity;
-  const title = episode.state === 'resolved' ? `Drift resolved: ${episode.objects.length} object${episode.objects.length === 1 ? '' : 's'} match Git again` : `Drift from Git: ${open.length} object${open.length === 1 ? '' : 's'} differ`;
+  const n = episode.objects.length;
+  const title = episode.state === 'resolved' ? `Drift resolved: ${n === 1 ? '1 object matches' : `${n} objects match`} Git again` : `Drift from Git: ${open.length === 1 ? '1 object differs' : `${open.length} objects differ`}`;
   const blocks: Block[] = [
     { type: 'header', text: { type: 'plain_text', text: title.slice(0, 150) } },
     {
@@ -77,7 +78,7 @@ export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHea
         { type: 'mrkdwn', text: `*Since*\n${episode.openedAt}` },
       ],
     },
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(escapeMrkdwn(episode.delta.why) || 'No effect on connectivity.') } },
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(`${episode.state === 'resolved' ? 'While it lasted: ' : ''}${escapeMrkdwn(episode.delta.why) || 'No effect on connectivity.'}`) } },
   ];
   const ordered = [...objects, ...(open.length > 0 ? episode.objects.filter((o) => o.resolved) : [])];
   // Whole objects only (a cut would leave a code block open), as many as fit.

@@ -1,5 +1,6 @@
 // Postmortem renderers: pure functions from an incident and its timeline to a document.
 import { stringify as toYaml } from 'yaml';
+import { fullValidation, type ValidationResult } from '../drift/validation-report.js';
 import { openedByText, type Incident } from '../incident/model.js';
 import type { blastRadius } from '../playbook/steps/blast-radius.js';
 import type { AnomalySummary } from '../playbook/steps/types.js';
@@ -116,6 +117,12 @@ function renderTrace(out: string[], incident: Incident, names: Record<string, st
   out.push('');
 }
 
+/** Step 3's findings: drift from Git, connectivity, the anomaly's flows, tests and lint. */
+function renderValidation(out: string[], incident: Incident): void {
+  const result = incident.stepOrder.map((id) => incident.steps[id]?.result).find((r) => r?.kind === 'validation');
+  if (result) out.push(fullValidation(result as unknown as ValidationResult, '##'));
+}
+
 /** The proofs, the traffic check and the lift, as the timeline recorded them. */
 function renderProof(out: string[], timeline: StoredTimelineEvent[], names: Record<string, string>): void {
   const kinds = new Set(['containment.proven', 'containment.not-contained', 'containment.traffic', 'containment.enforced', 'containment.lifted', 'containment.lift-verified', 'containment.lift-failed']);
@@ -187,6 +194,7 @@ export function renderMarkdown(input: PostmortemInput): string {
   }
   renderProof(out, timeline, names);
   renderTrace(out, incident, names);
+  renderValidation(out, incident);
 
   out.push('## Timeline', '');
   out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');

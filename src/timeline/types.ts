@@ -30,6 +30,8 @@ export type TimelineEventType =
   | 'containment.retry'
   | 'trace.cause'
   | 'trace.changes'
+  | 'validate.summary'
+  | 'validate.detail'
   | 'export.created'
   | 'error';
 

@@ -51,6 +51,13 @@ describe('confirm & contain, end to end', () => {
       'step.started',
       'trace.cause',
       'step.completed',
+      // Step 3 as well: the live policies against Git (none configured here), tests and lint.
+      'evidence.gathered',
+      'step.approved',
+      'step.started',
+      'validate.summary',
+      'validate.detail',
+      'step.completed',
       'playbook.finished',
     ]);
     expect((await env.bot!.store.require(incidentId)).status).toBe('open');

@@ -35,8 +35,9 @@ steps:
 describe('playbook loader', () => {
   it('loads the shipped playbook, checked by the real step handlers', () => {
     const playbook = loadPlaybook('playbooks/netpol-incident.yaml', stepActionCheck);
-    expect(playbook.steps.map((s) => s.id)).toEqual(['contain', 'trace']);
+    expect(playbook.steps.map((s) => s.id)).toEqual(['contain', 'trace', 'validate']);
     expect(playbook.steps[1]?.approval.rule).toBe('none');
+    expect(playbook.steps[2]?.approval.rule).toBe('none');
     expect(playbook.steps[0]?.approval.timeout).toBe(600_000);
     expect(playbook.parameters.protectedNamespaces).toContain('kube-system');
   });

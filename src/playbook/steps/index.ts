@@ -2,11 +2,13 @@
 import type { StepActionCheck } from '../load.js';
 import { containStep } from './contain.js';
 import { traceStep } from './trace.js';
+import { validateStep } from './validate.js';
 import type { StepHandler } from './types.js';
 
 export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([
   [containStep.action, containStep],
   [traceStep.action, traceStep],
+  [validateStep.action, validateStep],
 ]);
 
 export const stepActionCheck: StepActionCheck = {

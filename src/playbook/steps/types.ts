@@ -4,6 +4,7 @@ import type { ContainmentLedger } from '../../containment/ledger.js';
 import type { TrafficCheck } from '../../containment/traffic.js';
 import type { AuditStore } from '../../audit/store.js';
 import type { PolicyRepositories } from '../../git/index.js';
+import type { IgnoreRuleConfig } from '../../drift/config-schema.js';
 import type { ChangeJournal } from '../../journal/index.js';
 import type { ContainmentState, Incident } from '../../incident/model.js';
 import type { KubeGateway } from '../../kube/index.js';
@@ -23,6 +24,10 @@ export interface PolicyLike {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; uid?: string };
   spec?: { podSelector?: object; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
 }
+
+/** A connection the flow collector learned as normal: `ns/workload` to `ns/workload` or an address. */
+export type { LearnedEdge } from '../../nettest/matrix.js';
+import type { LearnedEdge } from '../../nettest/matrix.js';
 
 /** An anomaly as step evidence: enough to show and to put in the postmortem. */
 export interface AnomalySummary {
@@ -64,6 +69,10 @@ export interface StepContext {
   audit?: AuditStore;
   /** The policy repositories (desired state in Git). */
   git?: PolicyRepositories;
+  /** Objects the drift comparison never looks at (config drift.ignore). */
+  driftIgnore?: readonly IgnoreRuleConfig[];
+  /** The flow collector's learned edges touching these namespaces (what the apps need). */
+  learnedEdges?: (namespaces: string[]) => Promise<{ edges: LearnedEdge[]; unavailable?: string }>;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;

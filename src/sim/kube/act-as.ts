@@ -68,3 +68,16 @@ export async function kubectlCreateNetworkPolicy(sim: KubeApiSim, user: string, 
   });
   if (out.status >= 300) throw new Error(`kubectl apply as ${user} failed: ${out.status} ${JSON.stringify(out.body).slice(0, 300)}`);
 }
+
+/** `kubectl patch networkpolicy <name> --type merge -p <patch>` as `user` (e.g. an out-of-band edit). */
+export async function kubectlPatchNetworkPolicy(sim: KubeApiSim, user: string, ref: { namespace: string; name: string }, patch: Record<string, unknown>): Promise<void> {
+  const out = await actAs(sim, {
+    user,
+    userAgent: USER_AGENTS.kubectl,
+    method: 'PATCH',
+    path: `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(ref.namespace)}/networkpolicies/${encodeURIComponent(ref.name)}?fieldManager=kubectl-patch`,
+    body: patch,
+    contentType: 'application/merge-patch+json',
+  });
+  if (out.status >= 300) throw new Error(`kubectl patch as ${user} failed: ${out.status} ${JSON.stringify(out.body).slice(0, 300)}`);
+}

@@ -1,0 +1,393 @@
+// The drift monitor (watcher role, while it holds the watcher lock): compares the live policies
+// with the desired state in the policy repositories whenever either moves — a journalled change,
+// a push webhook, a fetch that brought a new head — debounced so a burst is evaluated once. Each
+// evaluation moves the episodes (reconcile.ts), works out what each open episode does to
+// connectivity and who caused it, and queues the Slack alert of every episode that changed.
+import { createHash } from 'node:crypto';
+import type { AuditStore } from '../audit/store.js';
+import { gitOpsOwners, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED } from '../containment/gitops.js';
+import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
+import type { PolicyRepositories } from '../git/index.js';
+import type { DesiredObject } from '../git/render.js';
+import { canonicalJson, type ChangeJournal, type JournalKind } from '../journal/index.js';
+import { isJournalKind } from '../journal/types.js';
+import type { KubeGateway } from '../kube/index.js';
+import type { Logger } from '../log.js';
+import type { LiveObjects } from '../policy/index.js';
+import { compareState, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
+import type { DriftConfig } from './config-schema.js';
+import { connectivityDelta, intendedObjects } from './delta.js';
+import { comparedKinds } from './kinds.js';
+import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
+import { normalizePolicy } from './normalize.js';
+import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
+import type { DriftStore } from './store.js';
+
+export interface DriftMonitorOptions {
+  config: DriftConfig;
+  gateway: KubeGateway;
+  git: PolicyRepositories;
+  store: DriftStore;
+  journal?: ChangeJournal;
+  audit?: AuditStore;
+  /** The bot's field manager: its own writes (a revert) are named as such. */
+  fieldManager: string;
+  /** Namespace of Argo CD Applications named without one. */
+  argocdNamespace: string;
+  /** Queues the episode's Slack alert (post or update), after `delayMs` when given. */
+  alert(episode: DriftEpisode, delayMs?: number): Promise<void>;
+  /** Whether this replica may act (it holds the watcher lock). */
+  isActive(): boolean;
+  logger: Logger;
+  now?: () => Date;
+  /** How often the repositories' heads are looked at (default 1 s; reads memory only). */
+  headPollMs?: number;
+}
+
+export interface EvaluationSummary {
+  at: string;
+  compared: number;
+  drifted: number;
+  changed: string[];
+  created?: string;
+  problems: string[];
+}
+
+/** Ends an actor named by the audit log (stronger evidence than managedFields). */
+const AUDIT_MARK = ', audit log)';
+/** When actors named only by managedFields are looked up again in the audit log. */
+const ACTOR_REFRESH_MS = [1500, 5000];
+
+const DAY_ID = (d: Date): string => d.toISOString().slice(0, 10).replace(/-/g, '');
+
+export function fingerprint(obj: Record<string, unknown> | undefined): string {
+  if (!obj) return '';
+  return createHash('sha256').update(canonicalJson(normalizePolicy(obj))).digest('hex').slice(0, 16);
+}
+
+/** Live policies of every kind, each with its kind (list items carry none). */
+export function livePolicies(live: LiveObjects): Record<string, unknown>[] {
+  const tag = (kind: string, items: readonly unknown[] | undefined): Record<string, unknown>[] => (items ?? []).map((o) => ({ ...(o as Record<string, unknown>), kind }));
+  return [
+    ...tag('NetworkPolicy', live.networkPolicies),
+    ...tag('AdminNetworkPolicy', live.adminNetworkPolicies),
+    ...tag('BaselineAdminNetworkPolicy', live.baselineAdminNetworkPolicies),
+    ...tag('CiliumNetworkPolicy', live.ciliumNetworkPolicies),
+  ];
+}
+
+function itemObject(item: DriftItem): Record<string, unknown> | undefined {
+  return item.status === 'missing' ? undefined : item.live;
+}
+
+export class DriftMonitor {
+  private timer: NodeJS.Timeout | undefined;
+  private firstPendingAt: number | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  private headTimer: NodeJS.Timeout | undefined;
+  private readonly heads = new Map<string, string | undefined>();
+  private wasActive = false;
+  private stopped = false;
+  private readonly now: () => Date;
+  private sequence = 0;
+
+  constructor(private readonly options: DriftMonitorOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  start(): void {
+    this.stopped = false;
+    // The heads move on the repositories' own fetch interval (or a push): cheap to look at often.
+    this.headTimer = setInterval(() => this.checkHeads(), this.options.headPollMs ?? 1000);
+    this.headTimer.unref();
+    this.checkHeads();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.headTimer) clearInterval(this.headTimer);
+    this.timer = undefined;
+    this.headTimer = undefined;
+    await this.running.catch(() => undefined);
+  }
+
+  /** A journalled change (or anything else that may have moved live state). */
+  changed(): void {
+    this.schedule();
+  }
+
+  /** A push webhook named this repository: fetch it now, then evaluate. */
+  async pushed(repository: string): Promise<void> {
+    const repo = this.options.git.get(repository);
+    if (!repo) return;
+    const result = await repo.sync();
+    if (!result.ok) this.options.logger.warn({ repository, error: result.error }, 'drift: fetch after a push failed');
+    this.checkHeads();
+    this.schedule();
+  }
+
+  private checkHeads(): void {
+    const active = this.options.isActive();
+    if (active && !this.wasActive) this.schedule();
+    this.wasActive = active;
+    for (const repo of this.options.git.list) {
+      const head = repo.head();
+      if (this.heads.get(repo.config.name) !== head) {
+        this.heads.set(repo.config.name, head);
+        if (head) this.schedule();
+      }
+    }
+  }
+
+  /** Debounce: evaluate once things are quiet for `debounce`, at the latest `maxDelay` after the first. */
+  private schedule(delayMs?: number): void {
+    if (this.stopped || !this.options.config.enabled) return;
+    const now = Date.now();
+    this.firstPendingAt ??= now;
+    const { debounce, maxDelay } = this.options.config;
+    const at = Math.min(now + (delayMs ?? debounce), this.firstPendingAt + maxDelay);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.firstPendingAt = undefined;
+      void this.evaluate().catch((error: unknown) => this.options.logger.error({ err: error }, 'drift evaluation failed'));
+    }, Math.max(0, at - now));
+    this.timer.unref();
+  }
+
+  /** One evaluation (serialised: a second call waits for the first). */
+  evaluate(): Promise<EvaluationSummary | undefined> {
+    const next = this.running.catch(() => undefined).then(() => this.evaluateNow());
+    this.running = next;
+    return next;
+  }
+
+  private async evaluateNow(): Promise<EvaluationSummary | undefined> {
+    if (this.stopped || !this.options.isActive()) return undefined;
+    const { gateway, git, config, store, logger } = this.options;
+    const now = this.now();
+    const desired = await git.desiredState();
+    if (desired.states.length === 0) {
+      logger.debug('drift: no repository is synced yet; nothing to compare');
+      return undefined;
+    }
+    const served = servedKinds(await gateway.discoverKinds());
+    const live = await readLiveObjects(gateway, served);
+    const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
+    const report = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces: config.namespaces, kinds });
+    const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));
+    const found: FoundDrift[] = report.items.map((item) => ({
+      key: keyString(item.key),
+      kind: item.key.kind,
+      ...(item.key.namespace ? { namespace: item.key.namespace } : {}),
+      name: item.key.name,
+      status: item.status,
+      diff: item.status === 'modified' ? formatFieldDiff(item.diff, 12) : [item.status === 'missing' ? 'in Git, not in the cluster' : 'in the cluster, not in Git'],
+      live: fingerprint(itemObject(item)),
+      desired: fingerprint(item.status === 'extra' ? undefined : item.desired),
+      ...(sources.get(keyString(item.key)) ? { source: sources.get(keyString(item.key)) } : {}),
+    }));
+    const recent = (await store.list()).filter((e) => e.state !== 'resolved' || (e.resolvedAt && now.getTime() - Date.parse(e.resolvedAt) <= config.reopenWithin));
+    const result = reconcileEpisodes({ episodes: recent, found, now, reopenWithinMs: config.reopenWithin, newId: () => `drift-${DAY_ID(now)}-${now.getTime().toString(36)}${(this.sequence++).toString(36)}` });
+    const itemsByKey = new Map(report.items.map((i) => [keyString(i.key), i]));
+    const liveByKey = new Map(livePolicies(live).map((o) => [keyString({ kind: String(o.kind), ...(namespaceOf(o) ? { namespace: namespaceOf(o) } : {}), name: nameOf(o) }), o]));
+    const snapshotStates = new Map(recent.map((e) => [e.id, e.state]));
+    const touched: DriftEpisode[] = [...result.changed];
+    if (result.created) touched.push({ ...result.created, version: 0 });
+    const summary: EvaluationSummary = { at: now.toISOString(), compared: report.compared, drifted: report.items.length, changed: [], problems: [...kindProblems, ...desired.problems.map((p) => `${p.repository}:${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`)] };
+    for (const episode of touched) {
+      const enriched = await this.enrich(episode, { live, report, desired: desired.objects, itemsByKey, liveByKey, started: new Set(result.startedKeys), resolved: new Set(result.resolvedKeys), now });
+      const stored = episode.version === 0 ? await store.create(enriched) : (await store.update(episode.id, (current) => merge(current, enriched, snapshotStates.get(episode.id) ?? current.state))).episode;
+      if (!stored) continue;
+      if (episode.version === 0) summary.created = stored.id;
+      else summary.changed.push(stored.id);
+      await this.queueAlert(stored, now);
+    }
+    this.scheduleSelfHealCheck(touched, now);
+    this.scheduleActorRefresh(touched);
+    if (touched.length > 0) logger.info({ drifted: report.items.length, changed: summary.changed, created: summary.created }, 'drift evaluated');
+    return summary;
+  }
+
+  /** Severity and connectivity delta of the episode's open drifts, actors, self-heal and resolvers. */
+  private async enrich(
+    episode: DriftEpisode,
+    ctx: { live: LiveObjects; report: DriftReport; desired: DesiredObject[]; itemsByKey: Map<string, DriftItem>; liveByKey: Map<string, Record<string, unknown>>; started: Set<string>; resolved: Set<string>; now: Date },
+  ): Promise<DriftEpisode> {
+    const open = episode.objects.filter((o) => !o.resolved);
+    const items = open.map((o) => ctx.itemsByKey.get(o.key)).filter((i): i is DriftItem => i !== undefined);
+    const delta = items.length > 0 ? this.deltaOf(ctx.live, ctx.desired, { ...ctx.report, items }) : episode.delta;
+    const objects: EpisodeObject[] = [];
+    for (const o of episode.objects) {
+      const next = { ...o };
+      if (ctx.started.has(o.key)) {
+        const actor = await this.actorOf(o, ctx.now);
+        if (actor) next.actor = actor;
+        const liveObject = ctx.liveByKey.get(o.key);
+        const heal = liveObject ? await this.selfHealOf(liveObject) : undefined;
+        if (heal) next.selfHeal = heal;
+        else delete next.selfHeal;
+      }
+      if (ctx.resolved.has(o.key) && next.resolved) {
+        const by = await this.resolverOf(o, ctx.now);
+        if (by) next.resolved = { ...next.resolved, by };
+      }
+      objects.push(next);
+    }
+    const held = this.heldFor(delta, ctx.now, episode);
+    const { held: _old, ...rest } = episode;
+    return { ...rest, objects, delta, ...(held ? { held } : {}) };
+  }
+
+  private deltaOf(live: LiveObjects, desired: DesiredObject[], report: DriftReport): DeltaSummary {
+    const { live: current, intended } = intendedObjects(live, desired, report);
+    const namespaces = [...new Set(report.items.map((i) => i.key.namespace).filter((n): n is string => n !== undefined))];
+    const delta = connectivityDelta(current, intended, namespaces.length > 0 && report.items.every((i) => i.key.namespace) ? { namespaces } : {});
+    const line = (l: { src: string; dst: string; conns: string }): string => `${l.src} → ${l.dst} ${l.conns}`;
+    return { exposure: delta.exposure.map(line), breakage: delta.breakage.map(line), severity: delta.severity, why: delta.why };
+  }
+
+  /** Below minSeverity: never alerted; in quiet hours below alertAbove: alerted when they end. */
+  private heldFor(delta: DeltaSummary, now: Date, episode: DriftEpisode): DriftEpisode['held'] {
+    const { minSeverity, quietHours } = this.options.config;
+    if (SEVERITY_RANK[delta.severity] < SEVERITY_RANK[minSeverity]) return { reason: `below the alerting threshold (drift.minSeverity: ${minSeverity})` };
+    if (episode.alert || !quietHours || SEVERITY_RANK[delta.severity] >= SEVERITY_RANK[quietHours.alertAbove]) return undefined;
+    const until = quietUntil(now, quietHours);
+    return until ? { reason: `quiet hours until ${quietHours.to} ${quietHours.timeZone}`, until: until.toISOString() } : undefined;
+  }
+
+  private async queueAlert(episode: DriftEpisode, now: Date): Promise<void> {
+    if (episode.held && !episode.held.until) {
+      // Never alerted; an alert already posted is still kept up to date.
+      if (episode.alert) await this.options.alert(episode);
+      return;
+    }
+    const delay = episode.held?.until ? Math.max(0, Date.parse(episode.held.until) - now.getTime()) : 0;
+    await this.options.alert(episode, delay > 0 ? delay : undefined);
+  }
+
+  /** Self-healing controllers get `selfHealGrace` to revert; evaluate again then to say whether they did. */
+  private scheduleSelfHealCheck(episodes: DriftEpisode[], now: Date): void {
+    if (!episodes.some((e) => e.objects.some((o) => o.selfHeal && !o.resolved))) return;
+    const timer = setTimeout(() => this.schedule(0), this.options.config.selfHealGrace + 50);
+    timer.unref();
+    void now;
+  }
+
+  /**
+   * The audit webhook delivers in batches, often after the watch: an actor taken from managedFields
+   * is looked up again a little later, and the alert redrawn when the audit log names the person.
+   */
+  private scheduleActorRefresh(episodes: DriftEpisode[]): void {
+    if (!this.options.audit) return;
+    const ids = episodes.filter((e) => e.objects.some((o) => !o.resolved && !o.actor?.endsWith(AUDIT_MARK))).map((e) => e.id);
+    if (ids.length === 0) return;
+    for (const delay of ACTOR_REFRESH_MS) {
+      const timer = setTimeout(() => {
+        if (this.stopped || !this.options.isActive()) return;
+        void this.refreshActors(ids).catch((error: unknown) => this.options.logger.debug({ err: error }, 'drift: actor refresh failed'));
+      }, delay);
+      timer.unref();
+    }
+  }
+
+  private async refreshActors(ids: string[]): Promise<void> {
+    const now = this.now();
+    for (const id of ids) {
+      const current = await this.options.store.get(id);
+      if (!current) continue;
+      const better = new Map<string, string>();
+      for (const o of current.objects) {
+        if (o.resolved || o.actor?.endsWith(AUDIT_MARK)) continue;
+        const actor = await this.actorOf(o, now);
+        if (actor?.endsWith(AUDIT_MARK)) better.set(o.key, actor);
+      }
+      if (better.size === 0) continue;
+      const { episode } = await this.options.store.update(id, (e) => ({ ...e, objects: e.objects.map((o) => (better.has(o.key) ? { ...o, actor: better.get(o.key) } : o)) }));
+      if (episode) await this.queueAlert(episode, now);
+    }
+  }
+
+  /** Who made the live state: the newest audit change to it, else the journal's managers. */
+  private async actorOf(o: EpisodeObject, now: Date): Promise<string | undefined> {
+    const since = new Date(now.getTime() - 3_600_000).toISOString();
+    const namespaces = o.namespace ? [o.namespace] : undefined;
+    const { audit, journal } = this.options;
+    try {
+      const changes = audit ? await audit.query({ since, ...(namespaces ? { namespaces } : {}), limit: 500 }) : [];
+      const mine = changes.filter((c) => !c.refused && c.objectRef.name === o.name && (o.namespace ?? undefined) === (c.objectRef.namespace ?? undefined)).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+      if (mine) {
+        const who = mine.impersonatedUser ? `${mine.user.username} as ${mine.impersonatedUser.username}` : mine.user.username;
+        return `${who} (${mine.verb} with ${mine.tool}${AUDIT_MARK}`;
+      }
+      if (!journal || !isJournalKind(o.kind)) return undefined;
+      const entries = await journal.query({ since, ...(namespaces ? { namespaces } : {}), kinds: [o.kind as JournalKind], limit: 1000 });
+      const last = entries.filter((e) => e.name === o.name).at(-1);
+      const manager = last?.managers.at(-1)?.manager;
+      return manager ? `manager ${manager} (managedFields: weaker evidence than an audit log)` : undefined;
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'drift: actor lookup failed');
+      return undefined;
+    }
+  }
+
+  /** Who brought the object back to Git's state: the manager of its newest journalled change. */
+  private async resolverOf(o: EpisodeObject, now: Date): Promise<string | undefined> {
+    const { journal, fieldManager } = this.options;
+    if (!journal || !isJournalKind(o.kind)) return undefined;
+    const entries = await journal.query({ since: o.since < now.toISOString() ? o.since : now.toISOString(), ...(o.namespace ? { namespaces: [o.namespace] } : {}), kinds: [o.kind as JournalKind], limit: 1000 }).catch(() => []);
+    const last = entries.filter((e) => e.name === o.name).at(-1);
+    const managers = last?.managers.map((m) => m.manager) ?? [];
+    if (managers.includes(fieldManager)) return 'Revert to Git';
+    if (managers.some((m) => m.startsWith('argocd'))) return 'Argo CD';
+    if (managers.some((m) => m === 'kustomize-controller' || m === 'helm-controller')) return 'Flux';
+    return managers.at(-1);
+  }
+
+  /** The GitOps controller that reverts a drift of this object by itself, if any. */
+  private async selfHealOf(obj: Record<string, unknown>): Promise<string | undefined> {
+    for (const owner of gitOpsOwners(obj as never)) {
+      if (owner.tool === 'flux') {
+        const annotations = (obj.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
+        if (annotations[FLUX_RECONCILE_ANNOTATION] !== FLUX_RECONCILE_DISABLED) return `Flux (${owner.owner})`;
+      }
+      if (owner.tool === 'argocd' && owner.application) {
+        const app = await this.options.gateway
+          .objects('Application')
+          .get({ name: owner.application.name, namespace: owner.application.namespace ?? this.options.argocdNamespace })
+          .catch(() => undefined);
+        const automated = (app as { spec?: { syncPolicy?: { automated?: { selfHeal?: boolean } } } } | undefined)?.spec?.syncPolicy?.automated;
+        if (automated?.selfHeal === true) return `Argo CD (${owner.owner}, self-heal)`;
+      }
+    }
+    return undefined;
+  }
+}
+
+function namespaceOf(o: Record<string, unknown>): string | undefined {
+  const ns = (o.metadata as { namespace?: unknown } | undefined)?.namespace;
+  return typeof ns === 'string' && ns !== '' ? ns : undefined;
+}
+
+function nameOf(o: Record<string, unknown>): string {
+  return String((o.metadata as { name?: unknown } | undefined)?.name ?? '');
+}
+
+/**
+ * An evaluation's view of an episode laid over what a click stored meanwhile: the Slack message,
+ * a revert, an incident, and an acceptance made after the evaluation read the episode (unless the
+ * evaluation found the drift moved, which ends an acceptance anyway).
+ */
+function merge(current: DriftEpisode, evaluated: DriftEpisode, snapshotState: DriftEpisode['state']): DriftEpisode {
+  const acceptedMeanwhile = current.state === 'accepted' && snapshotState === 'open' && evaluated.state === 'open';
+  return {
+    ...evaluated,
+    version: current.version,
+    state: acceptedMeanwhile ? 'accepted' : evaluated.state,
+    ...(current.alert ? { alert: current.alert } : {}),
+    ...(current.revert ? { revert: current.revert } : {}),
+    ...(current.incidentId ? { incidentId: current.incidentId } : {}),
+    ...(current.accepted ? { accepted: current.accepted } : {}),
+  };
+}
