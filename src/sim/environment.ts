@@ -90,7 +90,7 @@ export interface EmbeddedEnvironment {
   /** Environment variables a separate bot process needs to join this environment. */
   env: Record<string, string>;
   /** Starts the bot (or another replica of it) in this process. */
-  startBot(overrides?: Partial<Pick<Config, 'roles'>>): Promise<RunningBot>;
+  startBot(overrides?: Partial<Pick<Config, 'roles' | 'git' | 'secrets' | 'drift'>>): Promise<RunningBot>;
   stop(): Promise<void>;
 }
 
