@@ -172,6 +172,13 @@ function securityProblems(deployment: Manifest, uid: number, gid: number): strin
   return problems;
 }
 
+/** The roles a Deployment's container runs (its --roles argument). */
+function rolesOf(deployment: Manifest): string[] {
+  const args = (deployment.spec.template.spec.containers[0] as Container).args;
+  const at = args.indexOf('--roles');
+  return at < 0 ? [] : (args[at + 1] ?? '').split(',');
+}
+
 /** Each path must be an absolute path on a writable emptyDir mount (the root filesystem is read-only). */
 function writableProblems(deployment: Manifest, paths: string[]): string[] {
   const pod = deployment.spec.template.spec as Manifest;
@@ -209,13 +216,13 @@ describe('deploy/Dockerfile with deploy/kubernetes.yaml', () => {
     expect(deployments.flatMap((d) => securityProblems(d, user.uid!, user.gid!))).toEqual([]);
   });
 
-  it('every path the bot writes (export.dir, /tmp, and git.dir where steps run) is a writable emptyDir mount', () => {
+  it('every path the bot writes (export.dir, /tmp, and git.dir where the worker or watcher role runs) is a writable emptyDir mount', () => {
     expect(config.export.dir).toBe('/var/lib/netpol-responder/postmortem');
     expect(deployments.flatMap((d) => writableProblems(d, [config.export.dir, '/tmp']))).toEqual([]);
-    // Policy repositories are cloned by the worker role.
-    const workers = deployments.filter((d) => JSON.stringify(d).includes('worker'));
-    expect(workers.length).toBeGreaterThan(0);
-    expect(workers.flatMap((d) => writableProblems(d, [config.git!.dir]))).toEqual([]);
+    // Policy repositories are cloned by the worker role (steps) and the watcher role (the drift monitor).
+    const cloning = deployments.filter((d) => rolesOf(d).some((role) => role === 'worker' || role === 'watcher'));
+    expect(cloning.map(rolesOf).flat().sort()).toEqual(expect.arrayContaining(['watcher', 'worker']));
+    expect(cloning.flatMap((d) => writableProblems(d, [config.git!.dir]))).toEqual([]);
   });
 
   it('every file the Dockerfile copies from the build context exists and is let through its .dockerignore', () => {
