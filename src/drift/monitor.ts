@@ -17,7 +17,7 @@ import type { LiveObjects } from '../policy/index.js';
 import { compareState, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
-import { comparedKinds } from './kinds.js';
+import { comparedKinds, withoutUnsureExtras } from './coverage.js';
 import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
 import { normalizePolicy } from './normalize.js';
 import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
@@ -90,6 +90,7 @@ export class DriftMonitor {
   private stopped = false;
   private readonly now: () => Date;
   private sequence = 0;
+  private lastProblems = '';
 
   constructor(private readonly options: DriftMonitorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -175,7 +176,9 @@ export class DriftMonitor {
     const served = servedKinds(await gateway.discoverKinds());
     const live = await readLiveObjects(gateway, served);
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
-    const report = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces: config.namespaces, kinds });
+    const compared = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces: config.namespaces, kinds });
+    const { report, note } = withoutUnsureExtras(compared, desired.problems.length);
+    this.logProblems([...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])]);
     const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));
     const found: FoundDrift[] = report.items.map((item) => ({
       key: keyString(item.key),
@@ -195,7 +198,7 @@ export class DriftMonitor {
     const snapshotStates = new Map(recent.map((e) => [e.id, e.state]));
     const touched: DriftEpisode[] = [...result.changed];
     if (result.created) touched.push({ ...result.created, version: 0 });
-    const summary: EvaluationSummary = { at: now.toISOString(), compared: report.compared, drifted: report.items.length, changed: [], problems: [...kindProblems, ...desired.problems.map((p) => `${p.repository}:${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`)] };
+    const summary: EvaluationSummary = { at: now.toISOString(), compared: report.compared, drifted: report.items.length, changed: [], problems: [...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])] };
     for (const episode of touched) {
       const enriched = await this.enrich(episode, { live, report, desired: desired.objects, itemsByKey, liveByKey, started: new Set(result.startedKeys), resolved: new Set(result.resolvedKeys), now });
       const stored = episode.version === 0 ? await store.create(enriched) : (await store.update(episode.id, (current) => merge(current, enriched, snapshotStates.get(episode.id) ?? current.state))).episode;
@@ -204,7 +207,7 @@ export class DriftMonitor {
       else summary.changed.push(stored.id);
       await this.queueAlert(stored, now);
     }
-    this.scheduleSelfHealCheck(touched, now);
+    this.scheduleSelfHealCheck(touched);
     this.scheduleActorRefresh(touched);
     if (touched.length > 0) logger.info({ drifted: report.items.length, changed: summary.changed, created: summary.created }, 'drift evaluated');
     return summary;
@@ -267,12 +270,31 @@ export class DriftMonitor {
     await this.options.alert(episode, delay > 0 ? delay : undefined);
   }
 
-  /** Self-healing controllers get `selfHealGrace` to revert; evaluate again then to say whether they did. */
-  private scheduleSelfHealCheck(episodes: DriftEpisode[], now: Date): void {
-    if (!episodes.some((e) => e.objects.some((o) => o.selfHeal && !o.resolved))) return;
-    const timer = setTimeout(() => this.schedule(0), this.options.config.selfHealGrace + 50);
+  /**
+   * Self-healing controllers get `selfHealGrace` to revert. Then the alert of every episode still
+   * waiting for one is redrawn, so it says the controller did not (a revert would have resolved it).
+   */
+  private scheduleSelfHealCheck(episodes: DriftEpisode[]): void {
+    const waiting = episodes.filter((e) => e.objects.some((o) => o.selfHeal && !o.resolved)).map((e) => e.id);
+    if (waiting.length === 0) return;
+    const timer = setTimeout(() => {
+      if (this.stopped || !this.options.isActive()) return;
+      void (async () => {
+        for (const id of waiting) {
+          const episode = await this.options.store.get(id);
+          if (episode && episode.state !== 'resolved' && episode.objects.some((o) => o.selfHeal && !o.resolved)) await this.queueAlert(episode, this.now());
+        }
+      })().catch((error: unknown) => this.options.logger.warn({ err: error }, 'drift: self-heal check failed'));
+    }, this.options.config.selfHealGrace + 50);
     timer.unref();
-    void now;
+  }
+
+  /** Problems reading Git are logged when they change (not at every evaluation). */
+  private logProblems(problems: string[]): void {
+    const text = problems.join('\n');
+    if (text === this.lastProblems) return;
+    this.lastProblems = text;
+    if (problems.length > 0) this.options.logger.warn({ problems: problems.slice(0, 20), count: problems.length }, 'drift: the desired state in Git has problems');
   }
 
   /**

@@ -10,7 +10,7 @@ import { KubeApiError, type KindName, type KubeGateway } from '../kube/index.js'
 import type { Logger } from '../log.js';
 import { compareState, keyString } from './compare.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
-import { comparedKinds } from './kinds.js';
+import { comparedKinds } from './coverage.js';
 import { revertable, type EpisodeObject, type RevertOutcome } from './episode.js';
 import { fingerprint, livePolicies } from './monitor.js';
 import type { DriftStore } from './store.js';

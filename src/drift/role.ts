@@ -14,7 +14,7 @@ import { DriftMonitor } from './monitor.js';
 import type { DriftStore } from './store.js';
 
 export function gitPushChannel(prefix: string): string {
-  return `${prefix}drift:git-push`;
+  return `${prefix}:drift:git-push`;
 }
 
 /** Web role: a verified push is handed to the watcher role (any replica may receive the webhook). */

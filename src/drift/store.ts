@@ -47,11 +47,11 @@ export class DriftStore {
   }
 
   private key(id: string): string {
-    return `${this.prefix}drift:episode:${id}`;
+    return `${this.prefix}:drift:episode:${id}`;
   }
 
   private get indexKey(): string {
-    return `${this.prefix}drift:episodes`;
+    return `${this.prefix}:drift:episodes`;
   }
 
   async get(id: string): Promise<DriftEpisode | undefined> {

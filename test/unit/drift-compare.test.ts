@@ -294,7 +294,8 @@ describe('keys', () => {
 });
 
 describe('scale', () => {
-  it('10k policies in one namespace compare in well under 2 s', () => {
+  // How long it takes is measured by `npm run bench -- drift`, not asserted here.
+  it('10k policies in one namespace: only the two real drifts are found', () => {
     const objects = syntheticCluster({ pods: 100, policiesPerPod: 100, openNamespaces: 0, seed: 3 }) as Obj[];
     const desired = objects.filter((o) => o.kind === 'NetworkPolicy');
     expect(desired).toHaveLength(10_000);
@@ -306,16 +307,8 @@ describe('scale', () => {
     });
     (((live[10] as Obj).spec as Obj).ingress as Obj[]).push({});
     live.splice(20, 1);
-    const desiredInputs = git(...desired);
-    // The best of three runs: the figure is the code's, not a neighbour's burst on a shared machine.
-    const runs = [0, 1, 2].map(() => {
-      const started = performance.now();
-      const report = compareState(live, desiredInputs);
-      return { report, ms: performance.now() - started };
-    });
-    const { report } = runs[0] as { report: ReturnType<typeof compareState> };
+    const report = compareState(live, git(...desired));
     expect(report.items.map((i) => i.status).sort()).toEqual(['missing', 'modified']);
     expect(report.compared).toBe(10_000);
-    expect(Math.min(...runs.map((r) => r.ms))).toBeLessThan(2000);
   });
 });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
 import { compareState, formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
 import { connectivityDelta, intendedObjects } from '../../drift/delta.js';
-import { comparedKinds } from '../../drift/kinds.js';
+import { comparedKinds, withoutUnsureExtras } from '../../drift/coverage.js';
 import { livePolicies } from '../../drift/monitor.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import type { DesiredObject } from '../../git/render.js';
@@ -37,7 +37,7 @@ function params(ctx: StepContext): ValidateParams {
 }
 
 /** The desired state of every repository, or why there is none. */
-async function desiredState(ctx: StepContext): Promise<{ objects: DesiredObject[]; problems: string[]; commits: string[] } | { none: string }> {
+async function desiredState(ctx: StepContext): Promise<{ objects: DesiredObject[]; problems: string[]; renderProblems: number; commits: string[] } | { none: string }> {
   const git = ctx.git;
   if (!git || git.list.length === 0) return { none: 'no policy repository is configured (git.repositories): nothing to compare the live policies with' };
   const synced = await Promise.all(git.list.map((r) => r.sync()));
@@ -46,7 +46,8 @@ async function desiredState(ctx: StepContext): Promise<{ objects: DesiredObject[
   const failed = synced.map((s, i) => (s.ok ? undefined : `Git fetch failed for ${git.list[i]?.config.name} (${s.error}): compared with the last good clone`)).filter((s): s is string => s !== undefined);
   return {
     objects: state.objects,
-    problems: [...failed, ...state.problems.map((p) => `${p.repository}:${p.path}${p.line ? `:${p.line}` : ''}: ${p.message}`)],
+    problems: [...failed, ...state.problems.map((p) => `${p.repository}: ${p.message}`)],
+    renderProblems: state.problems.length,
     commits: state.states.map((s) => `${s.repository}@${s.commit.slice(0, 12)}`),
   };
 }
@@ -118,7 +119,9 @@ export const validateStep: StepHandler = {
     else {
       const { kinds, problems } = comparedKinds(desired.objects, served);
       limits.push(...problems, ...desired.problems);
-      report = compareState(livePolicies(live), desired.objects, { ignore: [...(ctx.driftIgnore ?? [])], kinds });
+      const sure = withoutUnsureExtras(compareState(livePolicies(live), desired.objects, { ignore: [...(ctx.driftIgnore ?? [])], kinds }), desired.renderProblems);
+      report = sure.report;
+      if (sure.note) limits.push(sure.note);
       ({ live: current, intended } = intendedObjects(live, desired.objects, report));
     }
     const delta = intended ? connectivityDelta(current, intended) : undefined;
