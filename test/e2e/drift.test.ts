@@ -10,6 +10,7 @@ import { actAs, kubectlPatchNetworkPolicy, USER_AGENTS } from '../../src/sim/kub
 import type { SimMessage } from '../../src/sim/slack/index.js';
 import { SHOP_ARGOCD, SHOP_PORTS } from '../../src/sim/scenarios/shop.js';
 import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION } from '../../src/slack/drift-blocks.js';
+import { DriftStore } from '../../src/drift/store.js';
 import { DEMO_CHANNEL, DEMO_USERS, startTestEnvironment } from '../helpers/environment.js';
 
 const DAN = 'dan@shop.example';
@@ -176,5 +177,35 @@ describe('drift monitor', () => {
     });
     const healed = await eventually(() => e.slack.messages(DEMO_CHANNEL).find((m) => m.ts === alert.ts && m.text.startsWith('Drift resolved')), 'the self-healed drift');
     expect(blocksText(healed)).toContain('(Argo CD)');
+  });
+});
+
+describe('drift monitor settings', () => {
+  it('below drift.minSeverity nothing is alerted; in quiet hours only what is above alertAbove is', async () => {
+    const now = new Date();
+    const hhmm = (d: Date): string => d.toISOString().slice(11, 16);
+    // Quiet hours around now (UTC), whatever the time the test runs.
+    const quietHours = { from: hhmm(new Date(now.getTime() - 3_600_000)), to: hhmm(new Date(now.getTime() + 3_600_000)), timeZone: 'UTC', alertAbove: 'high' as const };
+    env = await startTestEnvironment({ git: true, startBot: false });
+    await env.startBot({ drift: { ...env.config.drift, minSeverity: 'medium', quietHours } });
+    await new Promise((r) => setTimeout(r, 1500));
+    const e = env;
+    // A label only: no effect on connectivity (low): never alerted.
+    await kubectlPatchNetworkPolicy(e.kube, DAN, { namespace: 'api', name: 'allow-api-from-frontend' }, { metadata: { labels: { owner: 'dan' } } });
+    await new Promise((r) => setTimeout(r, 1000));
+    // Breakage only (web no longer reachable: medium): held for the quiet hours.
+    await kubectlPatchNetworkPolicy(e.kube, DAN, { namespace: 'frontend', name: 'allow-web-ingress' }, { spec: { ingress: null } });
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(driftAlerts(e)).toEqual([]);
+    // Both are recorded, each with why it is not alerted.
+    const episodes = await new DriftStore(e.bot!.redis, e.config.redis.keyPrefix).list();
+    const reasons = Object.fromEntries(episodes.map((ep) => [ep.objects[0]!.name, ep.held?.reason ?? '']));
+    expect(reasons['allow-api-from-frontend']).toMatch(/below the alerting threshold \(drift.minSeverity: medium\)/);
+    expect(reasons['allow-web-ingress']).toMatch(/^quiet hours until/);
+    // Exposure to the outside world (high): alerted even now.
+    await kubectlPatchNetworkPolicy(e.kube, DAN, WEB_TO_API, { spec: { egress: [{}] } });
+    const alert = await alertFor(e, 'frontend/allow-web-to-api');
+    expect(alert.text).toMatch(/\(high\)$/);
+    expect(blocksText(alert)).not.toContain('allow-api-from-frontend');
   });
 });
