@@ -1,7 +1,8 @@
 // What to render in a commit's tree (pure): the kustomizations to build, the plain manifest files
 // to read, and what is left out and why. A kustomization another one includes (a base, a
 // component), or one inside another's directory, is not built on its own: its objects come out
-// of the outer build. Files inside a kustomization's or a chart's directory are never read plainly.
+// of the outer build. Files inside a kustomization's or a chart's directory are never read plainly,
+// except the files a resources-only kustomization lists (what kustomize would output unchanged).
 import { posix } from 'node:path';
 import type { HelmChartConfig } from './config-schema.js';
 import { isKustomizationPath, isManifestPath } from './manifests.js';
@@ -53,6 +54,30 @@ export function includedDirs(dir: string, kustomization: unknown): string[] {
 }
 
 /**
+ * The files of a kustomization that only lists files of its own directory tree as resources (no
+ * patches, generators, namespace, labels, bases…). `kustomize build` outputs those files' objects
+ * unchanged, so they are read as plain files: no tool needed, and each object keeps its own file.
+ * Undefined when the kustomization does anything more, or names a file the tree does not hold
+ * (then the tool builds it, and says what is wrong).
+ */
+export function resourcesOnly(dir: string, kustomization: unknown, blobs: ReadonlySet<string>): string[] | undefined {
+  if (!isRecord(kustomization)) return undefined;
+  if (kustomization.kind !== undefined && kustomization.kind !== 'Kustomization') return undefined;
+  if (Object.keys(kustomization).some((k) => k !== 'apiVersion' && k !== 'kind' && k !== 'resources')) return undefined;
+  const list = kustomization.resources ?? [];
+  if (!Array.isArray(list)) return undefined;
+  const files: string[] = [];
+  for (const entry of list) {
+    if (typeof entry !== 'string' || entry === '' || entry.includes('://')) return undefined;
+    const resolved = posix.normalize(posix.join(dir === '' ? '.' : dir, entry));
+    // Outside its own directory kustomize's load restrictor refuses the file: the tool says so.
+    if (!isInside(resolved, dir) || posix.isAbsolute(resolved) || !blobs.has(resolved) || !isManifestPath(resolved) || isKustomizationPath(resolved)) return undefined;
+    files.push(resolved);
+  }
+  return files;
+}
+
+/**
  * The layout of a commit under the configured paths. `entries` is the tree under those paths;
  * `kustomizations` maps each kustomization file to its parsed content (undefined: unreadable).
  */
@@ -71,22 +96,31 @@ export function renderLayout(entries: TreeEntry[], kustomizations: Map<string, u
   const kustomizeDirs = [...kustomizationFiles.keys()];
   const included = new Set<string>();
   for (const [dir, file] of kustomizationFiles) for (const target of includedDirs(dir, kustomizations.get(file))) if (target !== dir) included.add(target);
-  const kustomize = kustomizeDirs
+  const blobs = new Set(entries.filter((e) => e.type === 'blob' && e.mode !== '120000').map((e) => e.path));
+  const toBuild = kustomizeDirs
     .filter((dir) => !included.has(dir))
     .filter((dir) => !kustomizeDirs.some((outer) => outer !== dir && isInside(dir, outer)))
     .filter((dir) => {
       const content = kustomizations.get(kustomizationFiles.get(dir) as string);
       return !(isRecord(content) && content.kind === 'Component');
     })
-    .sort()
-    .map((dir) => ({ dir, file: kustomizationFiles.get(dir) as string }));
+    .sort();
+  // Resources-only kustomizations are read as their files; the others are built.
+  const listed = new Set<string>();
+  const kustomize: RenderLayout['kustomize'] = [];
+  for (const dir of toBuild) {
+    const file = kustomizationFiles.get(dir) as string;
+    const files = resourcesOnly(dir, kustomizations.get(file), blobs);
+    if (files) for (const f of files) listed.add(f);
+    else kustomize.push({ dir, file });
+  }
   const valuesFiles = new Set(helm.flatMap((h) => h.values));
   const plain: RenderLayout['plain'] = [];
   let beyondLimit = 0;
   for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     const { path } = entry;
     if (!isManifestPath(path) || isKustomizationPath(path) || valuesFiles.has(path)) continue;
-    if (kustomizeDirs.some((dir) => isInside(path, dir)) || [...chartDirs].some((dir) => isInside(path, dir))) continue;
+    if (!listed.has(path) && (kustomizeDirs.some((dir) => isInside(path, dir)) || [...chartDirs].some((dir) => isInside(path, dir)))) continue;
     if (entry.type === 'commit') skipped.push({ path, reason: 'a submodule: not followed' });
     else if (entry.mode === '120000') skipped.push({ path, reason: 'a symbolic link: not followed' });
     else if (entry.type !== 'blob') continue;
