@@ -137,7 +137,14 @@ export function select(live: LiveObjects, knownGood: readonly unknown[], scope: 
       desiredCandidates.push({ entry: entry ?? ({ object: raw } as KnownGoodEntry), at });
       return;
     }
-    const reason = !isEngineKind(key.kind) ? `the policy engine does not model ${key.kind}` : !kinds.has(key.kind) ? `the known-good source does not manage ${key.kind}` : undefined;
+    // A snapshot taken while contained holds the bot's own objects: containment is lifted, never restored.
+    const reason = isOurs(entry.object)
+      ? 'the bot’s own containment object'
+      : !isEngineKind(key.kind)
+        ? `the policy engine does not model ${key.kind}`
+        : !kinds.has(key.kind)
+          ? `the known-good source does not manage ${key.kind}`
+          : undefined;
     if (key.namespace !== undefined && !namespaceInScope(key.namespace, scope)) return;
     out.kept.push(entry);
     if (reason) {

@@ -194,6 +194,12 @@ describe('planRestore: containment, scope and kinds', () => {
     expect(((after.spec as Obj).podSelector as Obj).matchExpressions).toEqual([{ ...EXCLUSION_REQUIREMENT }]);
   });
 
+  it('a known-good state that holds the bot’s quarantine (a snapshot taken while contained) does not restore it', () => {
+    const plan = restore(shopLive(), SHOP, git([...shopPolicyObjects(), { ...quarantine(), kind: 'NetworkPolicy' }]));
+    expect(plan.steps).toEqual([]);
+    expect(plan.skipped).toEqual([{ side: 'desired', where: 'known-good[11]', reason: 'NetworkPolicy db/netpol-responder-quarantine-inc-42: the bot’s own containment object; not restored' }]);
+  });
+
   it('a known-good object that carries an exclusion itself (a snapshot taken while contained) is restored without it', () => {
     const snapshot = (shopPolicyObjects() as Obj[]).map((p) => (nameOf(p) === 'allow-db-from-api' ? excluded(p) : p));
     const plan = restore(shopLive(withDbPorts([3306])), SHOP, git(snapshot));
