@@ -3,20 +3,10 @@
 // one episode, not an alert storm); the rest of the burst becomes one new episode. An accepted
 // episode stays muted until its live or Git state moves; an episode whose objects all match Git
 // again resolves.
-import type { DriftEpisode, DriftStatus, EpisodeObject } from './episode.js';
+import type { DriftEpisode, EpisodeObject } from './episode.js';
 
-/** One drifted object as an evaluation found it. */
-export interface FoundDrift {
-  key: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  status: DriftStatus;
-  diff: string[];
-  live: string;
-  desired: string;
-  source?: string;
-}
+/** One drifted object as an evaluation found it: what an episode records of it, before any lookup. */
+export type FoundDrift = Pick<EpisodeObject, 'key' | 'kind' | 'namespace' | 'name' | 'status' | 'diff' | 'live' | 'desired' | 'source'>;
 
 export interface ReconcileInput {
   /** Episodes open, accepted, or resolved within the reopen window. */
