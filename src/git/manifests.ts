@@ -2,6 +2,7 @@
 // JSON, and `List` objects (each item counts). Only identities are kept for the index; the
 // objects themselves are parsed again when asked for (objectAt).
 import { isMap, isNode, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { plainYamlDocuments } from './render-plain-yaml.js';
 
 export interface ManifestEntry {
   kind: string;
@@ -52,7 +53,7 @@ export interface LocatedProblem {
   line?: number;
 }
 
-interface LocatedDocument {
+export interface LocatedDocument {
   document: number;
   value: unknown;
   /** Line of the document's content, and of each item of a top-level `items` sequence. */
@@ -66,7 +67,7 @@ export function parseDocuments(text: string, path: string): { documents: Array<{
   return { documents: documents.map(({ document, value }) => ({ document, value })), problems: problems.map((p) => p.message) };
 }
 
-/** parseDocuments with line numbers (from the yaml library's node ranges; JSON costs a second parse, so only on request). */
+/** parseDocuments with line numbers (the yaml library's node ranges, or the fast reader's equal ones; JSON costs a second parse, so only on request). */
 function parseLocatedDocuments(text: string, path: string, jsonWithLines: boolean): { documents: LocatedDocument[]; problems: LocatedProblem[] } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (/\.json$/i.test(path)) {
@@ -80,6 +81,14 @@ function parseLocatedDocuments(text: string, path: string, jsonWithLines: boolea
     }
     return { documents: [{ document: 0, value, ...(jsonWithLines ? jsonLines(body) : {}) }], problems: [] };
   }
+  // Plain block YAML (nearly every manifest) has a cheaper reader with the library's answers.
+  const plain = plainYamlDocuments(body);
+  if (plain) return plain.length > MAX_DOCUMENTS ? { documents: [], problems: [{ message: `more than ${MAX_DOCUMENTS} documents` }] } : { documents: plain, problems: [] };
+  return yamlDocumentsByLibrary(body);
+}
+
+/** Every document of a YAML text by the YAML library, with lines: the reference reader, for any YAML. */
+export function yamlDocumentsByLibrary(body: string): { documents: LocatedDocument[]; problems: LocatedProblem[] } {
   const documents: LocatedDocument[] = [];
   const problems: LocatedProblem[] = [];
   const lineCounter = new LineCounter();

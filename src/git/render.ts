@@ -9,6 +9,7 @@ import { join, posix } from 'node:path';
 import type { HelmChartConfig } from './config-schema.js';
 import { isKustomizationPath, locatedObjects, originPath } from './manifests.js';
 import { listTree, readBlobs } from './objects.js';
+import type { ParsedFile, RenderCache } from './render-cache.js';
 import { isInside, renderLayout, type RenderLayout } from './render-layout.js';
 import { problemAt, selectPolicies, type Candidate, type DesiredState, type RenderProblem } from './render-select.js';
 import { findTool, kustomizeTool, runTool, toolEnv, toolMessage } from './render-tools.js';
@@ -36,6 +37,8 @@ export interface RenderInput {
   toolPath?: string;
   /** Parent of the temporary directories (default: the system's). */
   workRoot?: string;
+  /** Plain files parsed by earlier renders (of this repository or any other): only new blobs are parsed. */
+  cache?: RenderCache;
 }
 
 export const DEFAULT_TOOL_TIMEOUT_MS = 60_000;
@@ -43,9 +46,11 @@ const MAX_TOOL_OUTPUT = 64 * 1024 * 1024;
 const MAX_WORKTREE_FILES = 100_000;
 const MAX_WORKTREE_BYTES = 512 * 1024 * 1024;
 /** Blobs per `git cat-file --batch` call, and bytes: keeps one call's output bounded. */
-const BATCH_BLOBS = 2000;
+const BATCH_BLOBS = 10_000;
 const BATCH_BYTES = 32 * 1024 * 1024;
 
+/** How long parsing may hold the event loop before it lets other work run. */
+const YIELD_EVERY_MS = 10;
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export async function renderDesiredState(input: RenderInput): Promise<DesiredState> {
@@ -76,22 +81,49 @@ async function readKustomizations(input: RenderInput, files: Array<{ path: strin
 }
 
 async function readPlain(input: RenderInput, files: RenderLayout['plain'], candidates: Candidate[], problems: RenderProblem[]): Promise<void> {
-  for (const batch of batches(files)) {
-    const contents = await readBlobs(input.repoDir, [...new Set(batch.map((b) => b.oid))], batch.reduce((n, b) => n + b.size, 0), input.readTimeoutMs);
-    let parsed = 0;
-    for (const { path, oid } of batch) {
+  const parsed: Array<ParsedFile | undefined> = files.map((f) => input.cache?.get(f.oid, f.path));
+  const missing = files.map((file, index) => ({ ...file, index })).filter((f) => parsed[f.index] === undefined);
+  const groups = [...batches(missing)];
+  const read = (group: typeof missing) => {
+    const pending = readBlobs(input.repoDir, [...new Set(group.map((b) => b.oid))], group.reduce((n, b) => n + b.size, 0), input.readTimeoutMs);
+    pending.catch(() => undefined); // awaited below; a failure while the previous batch parses is not unhandled
+    return pending;
+  };
+  // The next batch is read by git while this one is parsed.
+  let next = groups[0] ? read(groups[0]) : undefined;
+  let lastYield = performance.now();
+  for (let g = 0; g < groups.length; g++) {
+    const contents = await (next as Promise<Map<string, Buffer>>);
+    next = groups[g + 1] ? read(groups[g + 1] as typeof missing) : undefined;
+    for (const { path, oid, size, index } of groups[g] as typeof missing) {
       const content = contents.get(oid);
-      if (!content) {
-        problems.push(problemAt(input.repository, path, 'could not be read from the clone'));
+      if (!content) continue;
+      // The same blob at another path of this commit may have been parsed a moment ago.
+      const cached = input.cache?.get(oid, path);
+      if (cached) {
+        parsed[index] = cached;
         continue;
       }
-      const { objects, problems: found } = locatedObjects(content.toString('utf8'), path);
-      for (const p of found) problems.push(problemAt(input.repository, path, p.message, p.line));
-      for (const o of objects) candidates.push({ object: o.object, source: { repository: input.repository, path, ...(o.line === undefined ? {} : { line: o.line }), via: 'plain' } });
-      // Parsing thousands of files must not starve the rest of the bot.
-      if (++parsed % 100 === 0) await yieldToLoop();
+      const file = locatedObjects(content.toString('utf8'), path);
+      input.cache?.set(oid, path, size, file);
+      if (input.cache) input.cache.parsedFiles++;
+      parsed[index] = file;
+      // Parsing thousands of files must not starve the rest of the bot: a turn every few ms.
+      if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+        await yieldToLoop();
+        lastYield = performance.now();
+      }
     }
   }
+  files.forEach(({ path }, i) => {
+    const file = parsed[i];
+    if (!file) {
+      problems.push(problemAt(input.repository, path, 'could not be read from the clone'));
+      return;
+    }
+    for (const p of file.problems) problems.push(problemAt(input.repository, path, p.message, p.line));
+    for (const o of file.objects) candidates.push({ object: o.object, source: { repository: input.repository, path, ...(o.line === undefined ? {} : { line: o.line }), via: 'plain' } });
+  });
 }
 
 /** Builds the kustomizations and charts on the commit's tree written to a temporary directory. */

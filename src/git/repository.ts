@@ -16,6 +16,7 @@ import { followChain, LOG_FORMAT, parseLog, type GitCommit } from './log.js';
 import { manifestObjects } from './manifests.js';
 import { readBlobs, readRevisions, resolveCommit } from './objects.js';
 import { renderDesiredState, type DesiredState } from './render.js';
+import { RenderCache } from './render-cache.js';
 import { commitWebUrl, redactUrl } from './url.js';
 
 export type SyncResult = { ok: true; head: string; changed: boolean } | { ok: false; error: string; head?: string };
@@ -67,6 +68,8 @@ export class PolicyRepository {
   private readonly indexer: CommitIndexer;
   /** Renders by commit; a render in progress is shared by every caller asking for its commit. */
   private readonly renders = new Lru<string, Promise<DesiredState>>(RENDER_CACHE_ENTRIES);
+  /** Plain files parsed by earlier renders, by blob: a new commit parses only the files it changed. */
+  readonly renderCache = new RenderCache();
   private readonly logger: Logger;
   private readonly fetchTimeoutMs: number;
   private readonly readTimeoutMs: number;
@@ -236,6 +239,7 @@ export class PolicyRepository {
       ...(this.settings.toolTimeoutMs ? { toolTimeoutMs: this.settings.toolTimeoutMs } : {}),
       ...(this.settings.toolPath !== undefined ? { toolPath: this.settings.toolPath } : {}),
       workRoot: this.settings.workDir ?? this.settings.dir,
+      cache: this.renderCache,
     });
     this.renders.set(commit, rendering);
     // A failed render (git could not be read) is not kept: the next call tries again.

@@ -165,6 +165,43 @@ describe('plain files', () => {
     expect(state.objects.some((o) => o.name === 'hidden')).toBe(false);
     expect(messages(state)).toEqual([expect.stringMatching(/^policies\/bomb\.yaml:1: document 0: invalid YAML: .*alias/i), `policies/huge.yaml: larger than 65536 bytes (${5 * 1024 * 1024 + 3 + yaml(np('db', 'hidden')).length} bytes): not read`]);
   });
+
+  it('parses at a new commit only the files it changed; a file moved or unchanged keeps its objects, with its new path', async () => {
+    const { repo, remote } = await repository([
+      commit({
+        'policies/a.yaml': `# a\n${yaml(np('db', 'a'))}`,
+        'policies/b.yaml': yaml(np('db', 'b')),
+        'policies/c.json': JSON.stringify(np('db', 'c'), null, 2),
+        'policies/bad.yaml': `${yaml(np('db', 'before'))}---\nkind: [\n`,
+      }),
+    ]);
+    const first = await render(repo);
+    expect(repo.renderCache.parsedFiles).toBe(4);
+    const [, moved] = await writeHistory(remote, [
+      commit({
+        'policies/b.yaml': yaml(np('db', 'b', { podSelector: { matchLabels: { app: 'b' } } })),
+        'policies/d.yaml': yaml(np('db', 'd')),
+        // One new blob at two paths: parsed once.
+        'policies/e.yaml': yaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'db' } }),
+        'policies/f.yaml': yaml({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'settings', namespace: 'db' } }),
+      }),
+      { ...commit({}), renames: [['policies/a.yaml', 'policies/moved/a.yaml']] },
+    ]);
+    await repo.sync();
+    const next = await render(repo);
+    expect(next.commit).toBe(moved);
+    // b changed, d and e (= f) are new: three files parsed; a (moved, same blob), c and bad came from the cache.
+    expect(repo.renderCache.parsedFiles).toBe(7);
+    const object = (state: DesiredState, name: string) => state.objects.find((o) => o.name === name);
+    expect(object(next, 'a')?.object).toBe(object(first, 'a')?.object);
+    expect(object(next, 'a')?.source).toEqual({ repository: first.repository, path: 'policies/moved/a.yaml', line: 2, via: 'plain' });
+    expect(object(next, 'c')?.object).toBe(object(first, 'c')?.object);
+    expect(object(next, 'b')?.object.spec).toEqual({ podSelector: { matchLabels: { app: 'b' } } });
+    expect(ids(next)).toEqual(['NetworkPolicy db/a', 'NetworkPolicy db/b', 'NetworkPolicy db/before', 'NetworkPolicy db/c', 'NetworkPolicy db/d']);
+    // A cached file's problems are reported again, at its place.
+    expect(messages(next)).toEqual(messages(first));
+    expect(messages(next)).toEqual([expect.stringMatching(/^policies\/bad\.yaml:9: document 1: invalid YAML: Flow sequence/)]);
+  });
 });
 
 describe('kustomize', () => {
