@@ -3,7 +3,7 @@
 // index is kept in a small LRU too: only changed files cost anything at a new commit.
 import { buildCommitIndex, type CommitIndex, type IndexedFile } from './locate.js';
 import { isKustomizationPath, isManifestPath, manifestEntries, type ParsedManifest } from './manifests.js';
-import { listTree, readBlobs } from './objects.js';
+import { batches, listTree, readBlobs } from './objects.js';
 
 export interface IndexLimits {
   maxFileBytes: number;
@@ -98,7 +98,7 @@ export class CommitIndexer {
       if (parsed) files.push(indexed(entry.path, entry.oid, parsed, skipped));
       else toRead.push({ path: entry.path, oid: entry.oid, size: entry.size ?? 0 });
     }
-    for (const batch of batches(toRead)) {
+    for (const batch of batches(toRead, BATCH_BLOBS, BATCH_BYTES)) {
       const contents = await readBlobs(this.repoDir, [...new Set(batch.map((b) => b.oid))], batch.reduce((n, b) => n + b.size, 0), this.limits.timeoutMs);
       let parsedSinceYield = 0;
       for (const { path, oid } of batch) {
@@ -127,17 +127,3 @@ function indexed(path: string, oid: string, parsed: ParsedManifest, skipped: Com
   return { path, oid, entries: parsed.entries, ...(parsed.kustomizeNamespace ? { kustomizeNamespace: parsed.kustomizeNamespace } : {}) };
 }
 
-function* batches<T extends { size: number }>(items: T[]): Generator<T[]> {
-  let batch: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (batch.length > 0 && (batch.length >= BATCH_BLOBS || bytes + item.size > BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(item);
-    bytes += item.size;
-  }
-  if (batch.length > 0) yield batch;
-}

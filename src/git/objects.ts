@@ -111,3 +111,19 @@ export async function readRevisions(repoDir: string, revs: string[], maxEach: nu
   while (out.length < revs.length) out.push(undefined);
   return out;
 }
+
+/** Items (blobs with their sizes) in groups of at most `maxItems` and `maxBytes`: one `cat-file --batch` call each, its output bounded. */
+export function* batches<T extends { size: number }>(items: T[], maxItems: number, maxBytes: number): Generator<T[]> {
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (batch.length > 0 && (batch.length >= maxItems || bytes + item.size > maxBytes)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += item.size;
+  }
+  if (batch.length > 0) yield batch;
+}

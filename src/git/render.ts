@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import type { HelmChartConfig } from './config-schema.js';
 import { isKustomizationPath, locatedObjects, originPath } from './manifests.js';
-import { listTree, readBlobs } from './objects.js';
+import { batches, listTree, readBlobs } from './objects.js';
 import type { ParsedFile, RenderCache } from './render-cache.js';
 import { isInside, renderLayout, type RenderLayout } from './render-layout.js';
 import { problemAt, selectPolicies, type Candidate, type DesiredState, type RenderProblem } from './render-select.js';
@@ -83,7 +83,7 @@ async function readKustomizations(input: RenderInput, files: Array<{ path: strin
 async function readPlain(input: RenderInput, files: RenderLayout['plain'], candidates: Candidate[], problems: RenderProblem[]): Promise<void> {
   const parsed: Array<ParsedFile | undefined> = files.map((f) => input.cache?.get(f.oid, f.path));
   const missing = files.map((file, index) => ({ ...file, index })).filter((f) => parsed[f.index] === undefined);
-  const groups = [...batches(missing)];
+  const groups = [...batches(missing, BATCH_BLOBS, BATCH_BYTES)];
   const read = (group: typeof missing) => {
     const pending = readBlobs(input.repoDir, [...new Set(group.map((b) => b.oid))], group.reduce((n, b) => n + b.size, 0), input.readTimeoutMs);
     pending.catch(() => undefined); // awaited below; a failure while the previous batch parses is not unhandled
@@ -239,17 +239,3 @@ function repoRelative(path: string): string | undefined {
   return normal === '.' || normal.startsWith('../') || normal === '..' || posix.isAbsolute(normal) ? undefined : normal;
 }
 
-function* batches<T extends { size: number }>(items: T[]): Generator<T[]> {
-  let batch: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (batch.length > 0 && (batch.length >= BATCH_BLOBS || bytes + item.size > BATCH_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(item);
-    bytes += item.size;
-  }
-  if (batch.length > 0) yield batch;
-}
