@@ -158,9 +158,7 @@ describe('plain files', () => {
     const many: Record<string, string> = {};
     for (let i = 0; i < 3000; i++) many[`policies/ns-${i % 30}/p-${i}.yaml`] = yaml(np(`ns-${i % 30}`, `p-${i}`));
     const { repo } = await repository([commit({ ...many, 'policies/huge.yaml': `# ${'x'.repeat(5 * 1024 * 1024)}\n${yaml(np('db', 'hidden'))}`, 'policies/bomb.yaml': bomb })], {}, { maxFileBytes: 64 * 1024 });
-    const started = Date.now();
     const state = await render(repo);
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(state.objects).toHaveLength(3000);
     expect(state.objects.some((o) => o.name === 'hidden')).toBe(false);
     expect(messages(state)).toEqual([expect.stringMatching(/^policies\/bomb\.yaml:1: document 0: invalid YAML: .*alias/i), `policies/huge.yaml: larger than 65536 bytes (${5 * 1024 * 1024 + 3 + yaml(np('db', 'hidden')).length} bytes): not read`]);
