@@ -38,6 +38,8 @@ export interface ObjectApplyOptions {
   dryRun?: boolean;
   /** Take fields another manager owns (apply conflicts). */
   force?: boolean;
+  /** Only if the object is still at this resourceVersion (else 409 Conflict): the apiserver checks it when the apply carries it. */
+  resourceVersion?: string;
 }
 
 export interface WriteOptions {
@@ -100,13 +102,13 @@ function refOf(info: KindInfo, obj: KubeObject): { namespace: string | undefined
 }
 
 /** Server-owned metadata must not travel in an apply: resourceVersion would become a precondition. */
-function applyIntent(info: KindInfo, obj: KubeObject): KubeObject {
+function applyIntent(info: KindInfo, obj: KubeObject, resourceVersion?: string): KubeObject {
   const { metadata = {}, apiVersion: _a, kind: _k, status: _s, ...rest } = obj;
   const { name, namespace, labels, annotations } = metadata;
   return {
     apiVersion: apiVersionOf(info),
     kind: info.kind,
-    metadata: { name, ...(info.namespaced ? { namespace } : {}), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+    metadata: { name, ...(info.namespaced ? { namespace } : {}), ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}), ...(resourceVersion ? { resourceVersion } : {}) },
     ...rest,
   };
 }
@@ -174,7 +176,7 @@ export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, 
       const r = refOf(info, obj);
       const fieldManager = requireText('fieldManager', opts?.fieldManager);
       const query = { fieldManager, ...strict, ...dryRunOf(opts.dryRun), ...(opts.force ? { force: true } : {}) };
-      return (await call('patch', r.namespace, `apply ${label(r)}`, () => ops.patch(r.namespace, r.name, applyIntent(info, obj), query, PatchStrategy.ServerSideApply))) as T;
+      return (await call('patch', r.namespace, `apply ${label(r)}`, () => ops.patch(r.namespace, r.name, applyIntent(info, obj, opts.resourceVersion), query, PatchStrategy.ServerSideApply))) as T;
     },
     async create(obj, opts = {}) {
       const r = refOf(info, obj);

@@ -8,7 +8,8 @@
 // - create: POST, which fails if the object appeared meanwhile (conflict-changed);
 // - update: a server-side apply dry run first, so that fields other managers own are named before
 //   anything is written ('field-conflict'), including those the known-good object lacks (an apply
-//   never removes another manager's field); then the apply. Forcing (ctx.force, a separate
+//   never removes another manager's field); then the apply, carrying the planned resourceVersion (refused
+//   atomically if the object moved since). Forcing (ctx.force, a separate
 //   approved choice) takes their fields; when the known-good object lacks some, it replaces the
 //   object at the planned resourceVersion instead (one write, refused if the object moved);
 // - delete: with resourceVersion and uid preconditions.
@@ -177,7 +178,8 @@ async function write(step: RestoreStep, client: ObjectClient<KubeObject>, live: 
   const kept = objectCheck(intent, preview, step.key.namespace).ok ? [] : keptFields(preview, intent, fieldManager);
   if (kept.length > 0 && !force) throw new FieldsKept(kept);
   if (kept.length > 0) await client.replace(withVersion(writable(intent, live), step.resourceVersion as string), { fieldManager });
-  else await client.apply(intent as KubeObject, { fieldManager, force });
+  // The planned version goes with the apply: a write landing since the read above is refused (409).
+  else await client.apply(intent as KubeObject, { fieldManager, force, resourceVersion: step.resourceVersion as string });
   return 'updated';
 }
 

@@ -158,6 +158,19 @@ describe('cluster-scoped kinds: AdminNetworkPolicy', () => {
     expect(sim.requests).toEqual([]);
   });
 
+  it('applies only at a given resourceVersion when asked: a stale one is a 409 and changes nothing', async () => {
+    const live = (await anps().get({ name: 'netpol-responder-inc-1' })) as AdminNetworkPolicy;
+    const rv = String(live.metadata?.resourceVersion);
+    const next = quarantineAnp();
+    (next.spec as { priority: number }).priority = 5;
+    const applied = await anps().apply(next, { fieldManager: MANAGER, force: true, resourceVersion: rv });
+    expect(applied.spec?.priority).toBe(5);
+    (next.spec as { priority: number }).priority = 6;
+    const error = await rejection(anps().apply(next, { fieldManager: MANAGER, force: true, resourceVersion: rv }));
+    expect(error).toMatchObject({ status: 409, reason: 'Conflict' });
+    expect((await anps().get({ name: 'netpol-responder-inc-1' }))?.spec?.priority).toBe(5);
+  });
+
   it('deletes with preconditions, tolerating 404', async () => {
     await anps().apply(quarantineAnp('to-delete', 20), { fieldManager: MANAGER });
     const live = (await anps().get({ name: 'to-delete' })) as AdminNetworkPolicy;
