@@ -22,11 +22,11 @@ import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
-import { ChangeJournal, JournalWatcher } from './journal/index.js';
+import { ChangeJournal } from './journal/index.js';
 import { DriftDesk } from './drift/desk.js';
 import { learnedEdges } from './nettest/learned.js';
-import { revertEpisode } from './drift/revert.js';
-import { publishPush, startDriftRole } from './drift/role.js';
+import { runRevertJob } from './drift/revert.js';
+import { publishPush } from './drift/role.js';
 import { DriftStore } from './drift/store.js';
 import { gitWebhookRoute } from './git/push-webhook.js';
 import { PolicyRepositories } from './git/index.js';
@@ -53,6 +53,7 @@ import { withDeadline } from './redis/deadline.js';
 import { createSlackApp } from './slack/app.js';
 import { ApproverDirectory } from './slack/approvers.js';
 import { WebApiChat } from './slack/chat.js';
+import { startWatcherRole } from './watcher-role.js';
 
 export interface StartOptions {
   config: Config;
@@ -313,10 +314,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         return;
       }
       if (job.name === 'drift-revert') {
-        if (!git) return;
-        await revertEpisode(job.data.episodeId, job.data.userId, { gateway: cluster, git, store: driftStore, fieldManager: config.kube.fieldManager, logger: logger.child({ role: 'drift' }) });
-        const after = await driftStore.get(job.data.episodeId);
-        if (after) await queue.enqueue({ name: 'drift-alert', data: { episodeId: after.id, version: after.version } });
+        if (git) await runRevertJob(job.data, { gateway: cluster, git, store: driftStore, queue, fieldManager: config.kube.fieldManager, logger: logger.child({ role: 'drift' }) });
         return;
       }
       return engine.handle(job);
@@ -351,44 +349,8 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   }
   let collector: FlowCollector | undefined;
   if (config.roles.includes('watcher')) {
-    // Journals policy and namespace-label changes; one active per cluster, on its own connection.
-    const watcherRedis = redis.duplicate();
-    let onJournalled: (() => void) | undefined;
-    const watcher = new JournalWatcher({
-      gateway: cluster,
-      redis: watcherRedis,
-      keyPrefix: prefix,
-      journal: new ChangeJournal(watcherRedis, prefix, retention, { limits: { maxObjectBytes: config.journal.maxObjectBytes } }),
-      logger: logger.child({ role: 'watcher' }),
-      onResult: (_kind, result) => {
-        if (result.outcome === 'stored') onJournalled?.();
-      },
-    });
-    if (git && config.drift.enabled) {
-      // Drift against Git runs beside the journal, on the replica that holds the watcher lock.
-      const drift = await startDriftRole({
-        config: config.drift,
-        gateway: cluster,
-        git,
-        store: driftStore,
-        queue,
-        journal,
-        audit,
-        fieldManager: config.kube.fieldManager,
-        argocdNamespace: config.containment.argocd.namespace,
-        subscriber: redis.duplicate(),
-        prefix,
-        isActive: () => watcher.isActive,
-        logger: logger.child({ role: 'drift' }),
-      });
-      onJournalled = () => drift.monitor.changed();
-      resources.add('drift monitor', () => drift.stop(), intakeBudget);
-    }
-    await watcher.start();
-    resources.add('change journal watcher', async () => {
-      await watcher.stop();
-      watcherRedis.disconnect();
-    }, intakeBudget);
+    // Journals policy and namespace-label changes, and watches drift from Git; one active per cluster.
+    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger });
   }
   if (config.roles.includes('collector') && config.collector && desk) {
     const role = await startCollectorRole({

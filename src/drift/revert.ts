@@ -8,6 +8,7 @@ import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
 import { KubeApiError, type KindName, type KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
+import type { JobQueue } from '../queue/bullmq.js';
 import { compareState, keyString } from './compare.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
 import { comparedKinds } from './coverage.js';
@@ -105,4 +106,11 @@ async function engineCheck(targets: EpisodeObject[], desired: DesiredObject[], o
   const others = report.items.length;
   if (delta.exposure.length + delta.breakage.length === 0) return { ok: true, message: `engine: the connectivity of ${namespaces.join(', ') || 'the cluster'} equals Git's` };
   return { ok: others > 0, message: `engine: ${delta.exposure.length} exposure and ${delta.breakage.length} breakage remain from ${others} other drift${others === 1 ? '' : 's'} in ${namespaces.join(', ')}` };
+}
+
+/** Worker job "drift-revert": reverts, then queues the alert's redraw with the outcome. */
+export async function runRevertJob(data: { episodeId: string; userId: string }, opts: RevertOptions & { queue: JobQueue }): Promise<void> {
+  await revertEpisode(data.episodeId, data.userId, opts);
+  const after = await opts.store.get(data.episodeId);
+  if (after) await opts.queue.enqueue({ name: 'drift-alert', data: { episodeId: after.id, version: after.version } });
 }
