@@ -3,13 +3,12 @@
 // a push webhook, a fetch that brought a new head — debounced so a burst is evaluated once. Each
 // evaluation moves the episodes (reconcile.ts), works out what each open episode does to
 // connectivity and who caused it, and queues the Slack alert of every episode that changed.
-import { createHash } from 'node:crypto';
 import type { AuditStore } from '../audit/store.js';
 import { gitOpsOwners, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED } from '../containment/gitops.js';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
-import { canonicalJson, type ChangeJournal, type JournalKind } from '../journal/index.js';
+import type { ChangeJournal, JournalKind } from '../journal/index.js';
 import { isJournalKind } from '../journal/types.js';
 import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
@@ -19,7 +18,7 @@ import type { DriftConfig } from './config-schema.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
 import { comparedKinds, withoutUnsureExtras } from './coverage.js';
 import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
-import { normalizePolicy } from './normalize.js';
+import { fingerprint, livePolicies } from './live.js';
 import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
 import type { DriftStore } from './store.js';
 
@@ -59,22 +58,6 @@ const AUDIT_MARK = ', audit log)';
 const ACTOR_REFRESH_MS = [1500, 5000];
 
 const DAY_ID = (d: Date): string => d.toISOString().slice(0, 10).replace(/-/g, '');
-
-export function fingerprint(obj: Record<string, unknown> | undefined): string {
-  if (!obj) return '';
-  return createHash('sha256').update(canonicalJson(normalizePolicy(obj))).digest('hex').slice(0, 16);
-}
-
-/** Live policies of every kind, each with its kind (list items carry none). */
-export function livePolicies(live: LiveObjects): Record<string, unknown>[] {
-  const tag = (kind: string, items: readonly unknown[] | undefined): Record<string, unknown>[] => (items ?? []).map((o) => ({ ...(o as Record<string, unknown>), kind }));
-  return [
-    ...tag('NetworkPolicy', live.networkPolicies),
-    ...tag('AdminNetworkPolicy', live.adminNetworkPolicies),
-    ...tag('BaselineAdminNetworkPolicy', live.baselineAdminNetworkPolicies),
-    ...tag('CiliumNetworkPolicy', live.ciliumNetworkPolicies),
-  ];
-}
 
 function itemObject(item: DriftItem): Record<string, unknown> | undefined {
   return item.status === 'missing' ? undefined : item.live;

@@ -13,7 +13,7 @@ import { compareState, keyString } from './compare.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
 import { comparedKinds } from './coverage.js';
 import { revertable, type EpisodeObject, type RevertOutcome } from './episode.js';
-import { fingerprint, livePolicies } from './monitor.js';
+import { fingerprint, livePolicies } from './live.js';
 import type { DriftStore } from './store.js';
 
 export interface RevertOptions {

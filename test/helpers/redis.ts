@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { Redis } from 'ioredis';
 
 export function testRedisUrl(): string {
@@ -13,4 +13,17 @@ export function uniquePrefix(label = 't'): string {
 
 export function testRedis(): Redis {
   return new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+}
+
+/** A connection factory for a test file: every connection it opened is closed after the file's tests. */
+export function redisConnections(): () => Redis {
+  const connections: Redis[] = [];
+  afterAll(() => {
+    for (const c of connections) c.disconnect();
+  });
+  return () => {
+    const r = testRedis();
+    connections.push(r);
+    return r;
+  };
 }

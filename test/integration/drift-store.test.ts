@@ -1,18 +1,11 @@
 // Drift episodes on a real redis-server: compare-and-set across connections (a click and an
 // evaluation never overwrite each other), listing newest first, unknown and hostile ids.
-import type { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DriftEpisode } from '../../src/drift/episode.js';
 import { DriftStore } from '../../src/drift/store.js';
-import { testRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisConnections, uniquePrefix } from '../helpers/redis.js';
 
-const connections: Redis[] = [];
-function redis(): Redis {
-  const r = testRedis();
-  connections.push(r);
-  return r;
-}
-afterAll(() => connections.forEach((c) => c.disconnect()));
+const redis = redisConnections();
 
 function episode(id: string, at = '2026-12-01T10:00:00.000Z'): Omit<DriftEpisode, 'version'> {
   return {

@@ -2,22 +2,13 @@
 // afterwards in the stopping worker (fail, finish, with the connection already closed) records
 // nothing, and the process stays responsive (BullMQ would otherwise retry recording the outcome
 // over a closed connection without end).
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { createJobQueue, startJobWorker } from '../../src/queue/bullmq.js';
-import { testRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisConnections, uniquePrefix } from '../helpers/redis.js';
 
-const connections: Redis[] = [];
-afterAll(() => {
-  for (const c of connections) c.disconnect();
-});
-function redis(): Redis {
-  const r = testRedis();
-  connections.push(r);
-  return r;
-}
+const redis = redisConnections();
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -8,7 +8,7 @@ import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
 import { compareState, formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
 import { connectivityDelta, intendedObjects } from '../../drift/delta.js';
 import { comparedKinds, withoutUnsureExtras } from '../../drift/coverage.js';
-import { livePolicies } from '../../drift/monitor.js';
+import { livePolicies } from '../../drift/live.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import type { DesiredObject } from '../../git/render.js';
 import { buildMatrix } from '../../nettest/matrix.js';
