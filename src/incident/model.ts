@@ -1,5 +1,6 @@
 // The incident record kept in Redis. Everything the bot knows about an incident is here or in
 // its timeline stream, so any worker can pick up any step after a restart.
+import type { RestoreRun } from '../restore/run-model.js';
 import { AUTOMATIC_RESPONSE_NAME } from '../timeline/types.js';
 
 /** A Kubernetes LabelSelector (metav1.LabelSelector). */
@@ -100,6 +101,10 @@ export interface Incident {
   stepOrder: string[];
   steps: Record<string, StepState>;
   containment?: ContainmentState;
+  /** The restore step's run (step 4): where it is in its plan. */
+  restore?: RestoreRun;
+  /** The known-good source chosen for the restore (an option's index, or a typed revision). */
+  restoreChoice?: { option: number } | { typed: string };
 }
 
 /** The Slack user who opened the incident; undefined when automatic response did. */
