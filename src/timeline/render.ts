@@ -4,6 +4,7 @@ import { fullValidation, type ValidationResult } from '../drift/validation-repor
 import { openedByText, type Incident } from '../incident/model.js';
 import type { blastRadius } from '../playbook/steps/blast-radius.js';
 import type { AnomalySummary } from '../playbook/steps/types.js';
+import { renderRestoreMarkdown, restoreSection } from './restore-section.js';
 import type { StoredTimelineEvent } from './types.js';
 import { actorUserId, AUTOMATIC_RESPONSE_NAME, automaticActor } from './types.js';
 
@@ -195,6 +196,9 @@ export function renderMarkdown(input: PostmortemInput): string {
   renderProof(out, timeline, names);
   renderTrace(out, incident, names);
   renderValidation(out, incident);
+  // Step 4, after the findings it acts on.
+  const restore = restoreSection(timeline, (actor) => actorName(actor, names));
+  if (restore) out.push(...renderRestoreMarkdown(restore));
 
   out.push('## Timeline', '');
   out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');
@@ -207,6 +211,7 @@ export function renderMarkdown(input: PostmortemInput): string {
 }
 
 export function renderJson(input: PostmortemInput): string {
+  const names = input.userNames ?? {};
   return `${JSON.stringify(
     {
       generatedAt: input.generatedAt.toISOString(),
@@ -214,6 +219,8 @@ export function renderJson(input: PostmortemInput): string {
       stepTitles: input.stepTitles,
       userNames: input.userNames ?? {},
       timeline: input.timeline,
+      // Absent (JSON drops undefined) when the incident had no restore.
+      restore: restoreSection(input.timeline, (actor) => actorName(actor, names)),
     },
     null,
     2,
