@@ -18,6 +18,20 @@ import type { AnomalyDesk } from '../anomaly/desk.js';
 import type { DriftDesk } from '../drift/desk.js';
 import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION } from './drift-blocks.js';
 import { webhookRoutes } from './webhook-routes.js';
+import {
+  parseRestoreButton,
+  parseSourceButton,
+  RESTORE_APPROVE_STEP_ACTION,
+  RESTORE_CONTINUE_ACTION,
+  RESTORE_FORCE_ACTION,
+  RESTORE_RECONTAIN_ACTION,
+  RESTORE_RESUME_ACTION,
+  RESTORE_ROLLBACK_ACTION,
+  RESTORE_SOURCE_ACTION,
+  RESTORE_STOP_ACTION,
+  type RestoreDecisions,
+} from './restore-blocks.js';
+import type { RestoreButton } from '../restore/run-model.js';
 
 export interface SlackAppOptions {
   signingSecret: string;
@@ -36,6 +50,8 @@ export interface SlackAppOptions {
   desk?: AnomalyDesk;
   /** Drift alerts' buttons (Revert to Git, Accept until Git changes, Open incident). */
   driftDesk?: DriftDesk;
+  /** The restore step's decisions (its buttons and `/netpol restore`); absent: they answer that restore is not available. */
+  restore?: RestoreDecisions;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
   webhookToken?: string;
   /** More HTTP routes next to /slack/events (the Kubernetes audit webhook); HTTP mode only. */
@@ -172,6 +188,18 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
         });
         return;
       }
+      case 'restore': {
+        if (!options.restore) {
+          await ack({ response_type: 'ephemeral', text: 'Restore is not available here (no restore runner). Nothing changed.' });
+          return;
+        }
+        // Resolving a revision may take longer than Slack's acknowledgement budget: answer after.
+        await ack();
+        const result = await options.restore.chooseRevision(parsed.incidentId, command.user_id, parsed.revision);
+        log.info({ incident: parsed.incidentId, ok: result.ok }, 'restore revision typed');
+        await respond({ response_type: 'ephemeral', text: result.message });
+        return;
+      }
     }
   });
 
@@ -209,6 +237,39 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     await ack();
     const choice = parseStrongerButton('value' in action ? action.value : undefined);
     const result = choice ? await engine.containStronger(choice.incidentId, body.user.id, choice.strategy) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+    await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+  });
+
+  // Each restore control carries incident, plan and step, so the runner refuses a stale click.
+  const { restore } = options;
+  const noRestore = { ok: false, message: 'Restore is not available here (no restore runner). Nothing changed.' };
+  const notOurs = { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+  for (const [actionId, act] of [
+    [RESTORE_APPROVE_STEP_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.approveStep(b.incidentId, user, b)],
+    [RESTORE_STOP_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.stop(b.incidentId, user, b)],
+    [RESTORE_RESUME_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.resume(b.incidentId, user, b)],
+    [RESTORE_ROLLBACK_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.rollback(b.incidentId, user, b)],
+    [RESTORE_CONTINUE_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.continueAnyway(b.incidentId, user, b)],
+    [RESTORE_FORCE_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.force(b.incidentId, user, b)],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, action, respond }) => {
+      await ack();
+      const button = parseRestoreButton('value' in action ? action.value : undefined);
+      const result = !button ? notOurs : restore ? await act(restore, body.user.id, button) : noRestore;
+      await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+    });
+  }
+  app.action(RESTORE_RECONTAIN_ACTION, async ({ ack, body, action, respond }) => {
+    await ack();
+    const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
+    const result = !incidentId ? notOurs : restore ? await restore.containAgain(incidentId, body.user.id) : noRestore;
+    await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
+  });
+  // One action id per source option (unique in the message): match the prefix.
+  app.action(new RegExp(`^${RESTORE_SOURCE_ACTION}\\.`), async ({ ack, body, action, respond }) => {
+    await ack();
+    const choice = parseSourceButton('value' in action ? action.value : undefined);
+    const result = !choice ? notOurs : restore ? await restore.chooseSource(choice.incidentId, body.user.id, choice.index) : noRestore;
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
 

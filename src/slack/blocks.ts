@@ -7,6 +7,8 @@ import type { TimelineEvent } from '../timeline/types.js';
 import { actorUserId } from '../timeline/types.js';
 import { escapeMrkdwn, listOf, section } from './block-text.js';
 import { containmentBlocks, containProposalBlocks } from './contain-blocks.js';
+import { restoreControlBlocks, restoreProposalBlocks } from './restore-blocks.js';
+import type { RestoreProposal } from '../restore/run-model.js';
 
 export const APPROVE_ACTION = 'netpol_approve';
 export const REJECT_ACTION = 'netpol_reject';
@@ -80,7 +82,9 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
   blocks.push(section(incident.stepOrder.map((id, i) => stepLine(playbook, incident, id, i)).join('\n')));
 
   const current = incident.currentStep ? incident.steps[incident.currentStep] : undefined;
-  const evidenceStep = current?.evidence ? current : incident.steps[incident.stepOrder[0] ?? '']; // after completion, keep showing what was found
+  // The restore step's evidence is its proposal, shown apart; the pods and policies stay the first step's.
+  const restoreProposal = current?.evidence?.kind === 'restore-proposal' ? (current.evidence as unknown as RestoreProposal) : undefined;
+  const evidenceStep = current?.evidence && !restoreProposal ? current : incident.steps[incident.stepOrder[0] ?? '']; // after completion, keep showing what was found
   const evidence = evidenceStep?.evidence;
   if (evidence) {
     const pods = (evidence.pods as { name: string }[] | undefined) ?? [];
@@ -102,9 +106,12 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
       lines.push(`:warning: NetworkPolicies are additive: the allow rules of ${listOf(stillAllowing)} keep working next to the deny-all.`);
     }
     blocks.push(section(lines.join('\n')));
-    if (current?.status === 'awaiting-approval') blocks.push(...containProposalBlocks(evidence));
+    if (current?.status === 'awaiting-approval' && !restoreProposal) blocks.push(...containProposalBlocks(evidence));
   }
   blocks.push(...containmentBlocks(incident));
+  // Approving the step (the buttons below) approves the plan.
+  if (restoreProposal && current?.status === 'awaiting-approval') blocks.push(...restoreProposalBlocks(incident.id, restoreProposal));
+  if (incident.restore && incident.status === 'open') blocks.push(...restoreControlBlocks(incident.id, incident.restore));
 
   if (incident.status === 'open' && incident.currentStep && current?.status === 'awaiting-approval') {
     const value: ApprovalButtonValue = { incidentId: incident.id, stepId: incident.currentStep };

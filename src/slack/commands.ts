@@ -2,17 +2,22 @@
 import { LabelSelectorSyntaxError, parseLabelSelector } from '../kube/label-selector.js';
 import type { LabelSelectorSpec } from '../incident/model.js';
 import { exportFormats, type ExportFormat } from '../timeline/render.js';
+import { escapeMrkdwn } from './block-text.js';
 
 export type NetpolCommand =
   | { kind: 'incident'; namespace: string; selector?: string; labelSelector?: LabelSelectorSpec; reason?: string }
   | { kind: 'status'; incidentId?: string }
   | { kind: 'export'; incidentId: string; format: ExportFormat }
+  /** The restore step's source: a typed `[repository:]sha-or-tag`, checked by the runner. */
+  | { kind: 'restore'; incidentId: string; revision: string }
   | { kind: 'help' }
   | { kind: 'invalid'; message: string };
 
 export const MAX_COMMAND_TEXT = 2000;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INCIDENT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;
+export const MAX_REVISION = 200;
+const RESTORE_USAGE = 'Usage: `/netpol restore <incident-id> <sha-or-tag>` (or `repository:sha-or-tag`)';
 
 export const HELP_TEXT = [
   '*netpol-responder* runs the NetworkPolicy incident playbook.',
@@ -20,6 +25,7 @@ export const HELP_TEXT = [
   '   e.g. `/netpol incident db app=postgres -- unexpected egress to 203.0.113.66`',
   '• `/netpol status [incident-id]` open incidents, or one incident in detail',
   '• `/netpol export <incident-id> [md|json]` upload the postmortem timeline to the incident thread',
+  '• `/netpol restore <incident-id> <sha-or-tag>` restore from a Git commit or tag you name (`repository:sha-or-tag` to pick the repository)',
   '• `/netpol help` this help',
 ].join('\n');
 
@@ -48,6 +54,21 @@ function parseIncident(args: string): NetpolCommand {
   }
 }
 
+function parseRestore(words: string[]): NetpolCommand {
+  const [id, revision, ...extra] = words;
+  if (!id || !revision) return invalid(`Which ${id ? 'commit SHA or tag' : 'incident and revision'}? ${RESTORE_USAGE}`);
+  if (!INCIDENT_ID.test(id)) return invalid(`\`${escapeMrkdwn(id.slice(0, 60))}\` is not an incident id. ${RESTORE_USAGE}`);
+  if (extra.length > 0) return invalid(`One revision only, without spaces. ${RESTORE_USAGE}`);
+  if (revision.length > MAX_REVISION) return invalid(`That revision is too long (${revision.length} characters; at most ${MAX_REVISION}). Nothing changed.`);
+  // Control and invisible format characters (zero-width, bidi overrides) could make a revision read as another.
+  if (/[\p{Cc}\p{Cf}]/u.test(revision)) return invalid('That revision holds control or invisible characters. Nothing changed.');
+  // Neither a ref nor a SHA starts with "-"; refusing it keeps the text from reading as an option.
+  if (/(^|:)-/.test(revision) || revision.startsWith(':') || revision.endsWith(':')) {
+    return invalid(`\`${escapeMrkdwn(revision.slice(0, 60))}\` is not a commit SHA or tag. ${RESTORE_USAGE}`);
+  }
+  return { kind: 'restore', incidentId: id, revision };
+}
+
 export function parseNetpolCommand(text: string): NetpolCommand {
   if (text.length > MAX_COMMAND_TEXT) return invalid(`That command is too long (${text.length} characters; at most ${MAX_COMMAND_TEXT}).`);
   const trimmed = text.trim();
@@ -74,6 +95,8 @@ export function parseNetpolCommand(text: string): NetpolCommand {
       if (!(exportFormats as readonly string[]).includes(format)) return invalid(`Unknown export format \`${format.slice(0, 20)}\`: use md or json.`);
       return { kind: 'export', incidentId: id, format: format as ExportFormat };
     }
+    case 'restore':
+      return parseRestore(words);
     default:
       return invalid(`Unknown command \`${verb.slice(0, 40)}\`.`);
   }

@@ -25,6 +25,11 @@ describe('/netpol command parsing', () => {
     ['export 20261123-ab12cd json', { kind: 'export', incidentId: '20261123-ab12cd', format: 'json' }],
     ['help', { kind: 'help' }],
     ['', { kind: 'help' }],
+    ['restore 20261201-abc123 1a2b3c4d', { kind: 'restore', incidentId: '20261201-abc123', revision: '1a2b3c4d' }],
+    ['RESTORE  20261201-abc123   v1.2.0  ', { kind: 'restore', incidentId: '20261201-abc123', revision: 'v1.2.0' }],
+    ['restore 20261201-abc123 shop-policies:release/2026-11', { kind: 'restore', incidentId: '20261201-abc123', revision: 'shop-policies:release/2026-11' }],
+    [`restore 20261201-abc123 ${'a'.repeat(40)}`, { kind: 'restore', incidentId: '20261201-abc123', revision: 'a'.repeat(40) }],
+    [`restore 20261201-abc123 ${'b'.repeat(200)}`, { kind: 'restore', incidentId: '20261201-abc123', revision: 'b'.repeat(200) }],
   ])('parses %j', (text, expected) => {
     expect(parseNetpolCommand(text)).toEqual(expected);
   });
@@ -45,6 +50,24 @@ describe('/netpol command parsing', () => {
     ['export 20261123-ab12cd pdf', /Unknown export format `pdf`/],
     ['export 20261123-ab12cd md extra', /Usage/],
     ['incident db ' + 'x'.repeat(3000), /too long/],
+    ['restore', /Which incident and revision\?.*\/netpol restore <incident-id> <sha-or-tag>/],
+    ['restore 20261201-abc123', /Which commit SHA or tag\?/],
+    ['restore ../etc/passwd 1a2b3c', /`..\/etc\/passwd` is not an incident id/],
+    ['restore ab 1a2b3c', /is not an incident id/],
+    ['restore <!channel> 1a2b3c', /`&lt;!channel&gt;` is not an incident id/],
+    ['restore 20261201-abc123 v1 v2', /One revision only, without spaces/],
+    ['restore 20261201-abc123 v1\tv2', /One revision only/],
+    ['restore 20261201-abc123 v1\u00a0v2', /One revision only/],
+    [`restore 20261201-abc123 ${'c'.repeat(201)}`, /too long \(201 characters; at most 200\)/],
+    ['restore 20261201-abc123 v1\u0000', /control or invisible characters/],
+    ['restore 20261201-abc123 v1\u001b[31m', /control or invisible characters/],
+    ['restore 20261201-abc123 v1\u007f', /control or invisible characters/],
+    ['restore 20261201-abc123 v1\u200bx', /control or invisible characters/],
+    ['restore 20261201-abc123 abc\u202edef', /control or invisible characters/],
+    ['restore 20261201-abc123 --upload-pack=evil', /is not a commit SHA or tag/],
+    ['restore 20261201-abc123 shop:-x', /is not a commit SHA or tag/],
+    ['restore 20261201-abc123 shop:', /is not a commit SHA or tag/],
+    ['restore 20261201-abc123 :abc', /is not a commit SHA or tag/],
   ])('refuses %j with a clear message and the help', (text, message) => {
     const command = parseNetpolCommand(text);
     expect(command.kind).toBe('invalid');
@@ -52,5 +75,10 @@ describe('/netpol command parsing', () => {
       expect(command.message).toMatch(message);
       expect(command.message).toContain('/netpol incident <namespace>');
     }
+  });
+
+  it('lists restore in the help', () => {
+    const help = parseNetpolCommand('nope');
+    expect(help.kind === 'invalid' && help.message).toContain('/netpol restore <incident-id> <sha-or-tag>');
   });
 });
