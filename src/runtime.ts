@@ -20,6 +20,7 @@ import type { FlowCollector } from './flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
 import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
+import { RestoreStore } from './restore/plan-store.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
 import { ChangeJournal } from './journal/index.js';
@@ -261,7 +262,11 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         protectedNamespaces: guarded,
         dismissForMs: config.collector?.dismissFor ?? 7 * 86_400_000,
         logger: logger.child({ role: 'anomalies' }),
-        onRaised: (anomaly) => metrics.recordAnomaly(anomaly),
+        onRaised: (anomaly) => {
+          metrics.recordAnomaly(anomaly);
+          // An incident in its post-restore watch window hears when its anomaly fires again.
+          void engine.restoreRunner?.noticeAnomaly(anomaly.id).catch((error: unknown) => logger.warn({ err: error }, 'checking the restore watch windows failed'));
+        },
         autoContain: {
           rules: config.anomalies.autoContain,
           limiter: new AutoContainLimiter(redis, prefix, { ...config.anomalies.autoContainLimit, windowMs: config.anomalies.autoContainLimit.window }),
@@ -297,6 +302,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     audit,
     ...(git ? { git } : {}),
     driftIgnore: config.drift.ignore,
+    restore: new RestoreStore(redis, prefix),
     // The collector role snapshots its baseline to Redis; any role can read the learned edges.
     ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
     logger,
@@ -393,6 +399,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
           : []),
       ],
       driftDesk,
+      ...(engine.restore ? { restore: engine.restore } : {}),
       logger: logger.child({ role: 'web' }),
     });
     const wanted = options.port ?? config.slack.port;

@@ -11,13 +11,12 @@ import { watchStopSignals } from '../lifecycle/signals.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
 import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
-import { createKubeGateway, loadKubeConfig } from '../kube/index.js';
 import { ALLOW_ALL_EGRESS } from '../sim/scenarios/shop.js';
 import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../sim/kube/act-as.js';
 import { DRIFT_REVERT_ACTION } from '../slack/drift-blocks.js';
 import { OPEN_INCIDENT_ACTION } from '../slack/anomaly-blocks.js';
 import { APPROVE_ACTION } from '../slack/blocks.js';
-import { LIFT_ACTION } from '../slack/contain-blocks.js';
+import { RESTORE_FORCE_ACTION } from '../slack/restore-blocks.js';
 import { postmortemFileName } from '../timeline/render.js';
 import { openDemoSession } from '../sim/demo-live.js';
 import { defaultSessionPath, SESSION_ENV } from '../sim/demo-session.js';
@@ -32,11 +31,17 @@ const DEMO_DAN = 'dan@shop.example';
 
 /** The demo watches traffic for a few seconds instead of the playbook's 30 s, to stay short. */
 const DEMO_TRAFFIC_WINDOW = '5s';
+/** Each restore step's traffic window, and the watch window after the lift (15 min in the playbook). */
+const DEMO_RESTORE_TRAFFIC_WINDOW = '2s';
+const DEMO_WATCH_WINDOW = '4s';
 
 /** The shipped playbook with the demo's traffic window, in a temp file. */
 function demoPlaybook(): string {
   const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Record<string, unknown> }> };
-  for (const step of playbook.steps) if (step.action === 'contain') step.params = { ...step.params, trafficWindow: DEMO_TRAFFIC_WINDOW };
+  for (const step of playbook.steps) {
+    if (step.action === 'contain') step.params = { ...step.params, trafficWindow: DEMO_TRAFFIC_WINDOW };
+    if (step.action === 'restore') step.params = { ...step.params, trafficWindow: DEMO_RESTORE_TRAFFIC_WINDOW, watchWindow: DEMO_WATCH_WINDOW };
+  }
   const file = join(mkdtempSync(join(tmpdir(), 'netpol-demo-playbook-')), 'netpol-incident.yaml');
   writeFileSync(file, toYaml(playbook));
   return file;
@@ -143,8 +148,8 @@ export async function run(argv: string[]): Promise<number> {
     // Saved every minute in the bot; now, so that step 3 tests what the apps need within the demo's minute.
     await collector.snapshot();
 
-    narrate(`To debug a backup job, ${DEMO_CAROL} applies allow-all-egress to namespace db with kubectl (podSelector: {}, egress: [{}]), out of band (it is not in the policy repository), and forgets it…`);
-    const cluster = createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath }));
+    narrate(`To debug a backup job, ${DEMO_CAROL} widens db/allow-db-from-api to every namespace and applies allow-all-egress to namespace db with kubectl (podSelector: {}, egress: [{}]), out of band (neither is in the policy repository), and forgets both…`);
+    await kubectlPatchNetworkPolicy(env.kube, DEMO_CAROL, { namespace: 'db', name: 'allow-db-from-api' }, { spec: { ingress: [{ from: [{ namespaceSelector: {} }], ports: [{ protocol: 'TCP', port: 5432 }] }] } });
     await kubectlCreateNetworkPolicy(env.kube, DEMO_CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
     narrate('…and postgres-0 starts sending data to 203.0.113.66.');
     env.hubble!.triggerIncident();
@@ -187,18 +192,34 @@ export async function run(argv: string[]): Promise<number> {
     env.hubble!.emitAfterContainment();
     await waitFor('the traffic verdict', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.threadTs === message.ts && m.text.includes('Traffic check')), 30_000);
 
-    narrate('The team deletes allow-all-egress, then @bob lifts containment.');
-    await cluster.deleteNetworkPolicy('db', ALLOW_ALL_EGRESS.metadata.name);
-    const current = await waitFor<SimMessage>('the Lift containment button', () =>
-      env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION)),
-    );
-    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: current.ts, actionId: LIFT_ACTION });
-    const incident = await waitFor('the verified lift', async () => {
+    const proposed = await waitFor('the restore plan', async () => {
       const now = await env.bot!.store.get(incidentId);
-      return now && now.containment?.status !== 'active' && now.containment?.status !== 'lifting' ? now : undefined;
-    });
-    if (incident.status !== 'completed') throw new Error(`demo: the lift ended ${incident.containment?.status}: ${incident.containment?.liftError ?? ''}`);
-    narrate(`Lifted: every object containment changed is back as it was, and the engine compared the scope's connectivity with the time before containment (see the thread).`);
+      return now?.steps.restore?.status === 'awaiting-approval' || now?.status !== 'open' ? now : undefined;
+    }, 30_000);
+    if (proposed?.steps.restore?.status !== 'awaiting-approval') throw new Error(`demo: the restore step was not proposed: ${JSON.stringify(proposed?.steps)}`);
+    narrate(`Step 2 traced the cause to ${DEMO_CAROL} (kubectl, out of band); step 3 found both edits missing from Git. Step 4 offers the known-good sources and plans the restore from Git before the cause: ${String(proposed.steps.restore.evidence?.summary ?? '')}. @bob approves the plan.`);
+    const restoreAt = Date.now();
+    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
+    const stopped = (status: string | undefined): boolean => status === 'watching' || status === 'verify-failed' || status === 'blocked' || status === 'field-conflict';
+    // Waits until the run stops for a person or the lift is through (from a round past `after`, so a click's effect is seen).
+    const restoreRun = async (what: string, after = -1) =>
+      waitFor(what, async () => {
+        const now = await env.bot!.store.get(incidentId);
+        return now && (now.status !== 'open' || (stopped(now.restore?.status) && (now.restore?.round ?? 0) > after)) ? now : undefined;
+      }, 40_000);
+    let lifted = await restoreRun('the restore');
+    if (lifted.restore?.status === 'field-conflict') {
+      narrate(`Step ${lifted.restore.next} stops before writing: ${DEMO_CAROL}'s kubectl patch owns .spec.ingress of allow-db-from-api, and server-side apply will not take another manager's field silently. Forcing is a separate approved choice: @bob clicks Force.`);
+      await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: RESTORE_FORCE_ACTION });
+      lifted = await restoreRun('the rest of the restore and the lift', lifted.restore.round);
+    }
+    narrate(`Restored in ${((Date.now() - restoreAt) / 1000).toFixed(1)} s: ${lifted.restore?.done.length ?? 0} steps, each applied with server-side apply (or deleted with a resourceVersion precondition), read back and verified by object, engine and traffic; then containment was lifted and verified. A ${DEMO_WATCH_WINDOW} watch window follows (15 min in the playbook).`);
+    const incident = await waitFor('the end of the watch window', async () => {
+      const now = await env.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 30_000);
+    if (incident.status !== 'completed') throw new Error(`demo: the incident ended ${incident.status}`);
+    narrate('The watch window passed quietly: the incident is closed.');
 
     narrate('@alice exports the postmortem timeline to the incident thread.');
     await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `export ${incidentId} md` });

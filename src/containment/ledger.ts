@@ -205,6 +205,18 @@ export class ContainmentLedger {
   }
 
   /** The lift is done: the record stays (for the postmortem) but the guard stops enforcing it. */
+  /**
+   * Sets a lifted containment's record aside (kept, under a dated key, for the postmortem), so the
+   * incident can be contained again from scratch. A containment not lifted is never archived.
+   */
+  async archive(incidentId: string): Promise<boolean> {
+    const key = this.key(incidentId);
+    const liftedAt = await this.redis.hget(key, 'liftedAt');
+    if (liftedAt === null) return false;
+    await this.redis.multi().rename(key, `${key}:archived:${Date.parse(liftedAt) || Date.now()}`).srem(this.activeKey(), incidentId).exec();
+    return true;
+  }
+
   async markLifted(incidentId: string, at: string): Promise<void> {
     await this.redis.multi().hset(this.key(incidentId), 'liftedAt', at).srem(this.activeKey(), incidentId).exec();
   }

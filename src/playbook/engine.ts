@@ -35,6 +35,11 @@ import type { TrafficCheck } from '../containment/traffic.js';
 import type { AuditStore } from '../audit/store.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { ChangeJournal } from '../journal/index.js';
+import type { RestoreStore } from '../restore/plan-store.js';
+import { dedupeKeyOf, RestoreRunner } from './restore-runner.js';
+import { reopenContainment } from '../incident/restore-transitions.js';
+import { RestoreDecisions } from './restore-decisions.js';
+import type { TimelineEvent } from '../timeline/types.js';
 
 export interface EngineDeps {
   store: IncidentStore;
@@ -47,6 +52,8 @@ export interface EngineDeps {
   git?: PolicyRepositories;
   driftIgnore?: StepContext['driftIgnore'];
   learnedEdges?: StepContext['learnedEdges'];
+  /** Restore plans and step records (the restore step needs them). */
+  restore?: RestoreStore;
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;
@@ -82,11 +89,31 @@ export class IncidentEngine {
   private readonly sleep: (ms: number) => Promise<void>;
   /** Containment after the contain step: time box, lift approvals, the verified lift. */
   readonly containment: ContainmentRunner;
+  /** The restore step in the background: its jobs, the lift, the watch window. */
+  readonly restoreRunner?: RestoreRunner;
+  /** The restore step's decisions from Slack (approve a step, Stop, Roll back, ...). */
+  readonly restore?: RestoreDecisions;
 
   constructor(private readonly deps: EngineDeps) {
     this.clock = deps.clock ?? (() => new Date());
     this.sleep = deps.sleep ?? sleep;
     this.containment = new ContainmentRunner({ ...deps, clock: this.clock, sleep: this.sleep, publish: (id) => this.publish(id) });
+    if (deps.restore) {
+      this.restoreRunner = new RestoreRunner({
+        ...deps,
+        restore: deps.restore,
+        containment: this.containment,
+        clock: this.clock,
+        publish: (id) => this.publish(id),
+        advance: (incident) => this.prepareNext(incident),
+      });
+      this.restore = new RestoreDecisions({
+        runner: this.restoreRunner,
+        approvers: deps.approvers,
+        reprepare: (incident, stepId) => this.prepareStep(incident, stepId),
+        recontain: (incidentId, userId) => this.recontain(incidentId, userId),
+      });
+    }
   }
 
   get playbook(): Playbook {
@@ -111,6 +138,10 @@ export class IncidentEngine {
         return this.containment.remindExpiry(job.data.incidentId, job.data.expiresAt);
       case 'containment-traffic':
         return this.containment.reportTraffic(job.data.incidentId);
+      case 'restore-continue':
+        return this.restoreRunner?.continue(job.data.incidentId, job.data);
+      case 'restore-watch-end':
+        return this.restoreRunner?.watchEnd(job.data.incidentId, job.data.planId);
     }
   }
 
@@ -190,8 +221,9 @@ export class IncidentEngine {
     const log = this.log(incident.id, { step: stepId });
     const step = this.definition(stepId);
     let evidence: Record<string, unknown>;
+    let posted: TimelineEvent[] = [];
     try {
-      evidence = await this.handler(step).prepare(this.context(incident, step, log));
+      ({ events: posted = [], ...evidence } = (await this.handler(step).prepare(this.context(incident, step, log))) as Record<string, unknown> & { events?: TimelineEvent[] });
     } catch (error) {
       log.error({ err: error }, 'gathering evidence failed');
       await this.deps.store.transition(incident.id, (i) => failStep(i, stepId, `gathering evidence failed: ${(error as Error).message}`, this.clock()));
@@ -199,9 +231,11 @@ export class IncidentEngine {
       return;
     }
     const approval = this.approvalFor(incident, step);
-    const out = await this.deps.store.transition(incident.id, (i) =>
-      i.steps[stepId]?.status === 'pending' ? requestApproval(i, stepId, approval.rule, evidence, this.clock(), approval.waived) : null,
-    );
+    const out = await this.deps.store.transition(incident.id, (i) => {
+      if (i.steps[stepId]?.status !== 'pending') return null;
+      const requested = requestApproval(i, stepId, approval.rule, evidence, this.clock(), approval.waived);
+      return { ...requested, events: [...posted, ...requested.events] };
+    });
     await this.publish(incident.id);
     const state = out?.incident.steps[stepId];
     if (!state) return;
@@ -216,8 +250,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {
@@ -239,6 +273,13 @@ export class IncidentEngine {
     const step = this.definition(stepId);
     try {
       const outcome = await this.handler(step).execute(this.context(incident, step, log));
+      if (outcome.continues) {
+        if (!this.restoreRunner) throw new Error('the restore step needs the restore store (Redis) configured');
+        if (outcome.events.length > 0) await this.deps.store.appendEvents(incidentId, outcome.events);
+        log.info({ result: outcome.result.summary }, 'step goes on in the background');
+        await this.restoreRunner.begin(incidentId, outcome.continues);
+        return;
+      }
       const done = await this.deps.store.transition(incidentId, (i) => completeStep(i, stepId, outcome.result, outcome.events, this.clock(), outcome.containment));
       log.info({ result: outcome.result.summary }, 'step completed');
       await this.publish(incidentId);
@@ -247,8 +288,7 @@ export class IncidentEngine {
       }
       if (done && outcome.containment) await this.containment.scheduleTimeBox(done.incident);
       if (done && typeof outcome.result.trafficUntil === 'string') await this.containment.scheduleTrafficReport(incidentId, outcome.result.trafficUntil);
-      const next = done?.incident.currentStep;
-      if (done && next && done.incident.steps[next]?.status === 'pending') await this.prepareStep(done.incident, next);
+      if (done) await this.prepareNext(done.incident);
     } catch (error) {
       log.error({ err: error }, 'step failed');
       // Containment applied but not proven stays in force (and liftable): the incident stays open.
@@ -261,6 +301,30 @@ export class IncidentEngine {
         if (next && failed.incident.steps[next]?.status === 'pending') await this.prepareStep(failed.incident, next);
       }
     }
+  }
+
+  /** Prepares the incident's current step when it waits to be prepared (after a step completed). */
+  private async prepareNext(incident: Incident): Promise<void> {
+    const next = incident.currentStep;
+    if (next && incident.steps[next]?.status === 'pending') await this.prepareStep(incident, next);
+  }
+
+  /**
+   * "Contain again" after the anomaly fired during the restore's watch window: the restore step
+   * completes, the containment record of the lifted containment is archived, and the contain step
+   * is proposed again, with the clicking approver's approval already counted.
+   */
+  private async recontain(incidentId: string, userId: string): Promise<DecisionResult> {
+    const containStep = this.deps.playbook.steps.find((s) => s.action === 'contain');
+    if (!containStep || !this.restoreRunner) return { ok: false, message: 'This playbook has no contain step. Nothing changed.' };
+    const out = await this.deps.store.transition(incidentId, (i) => reopenContainment(i, containStep.id, this.restoreRunner?.stepOf(i).id ?? '', userId, this.clock()));
+    if (!out) return { ok: false, message: 'The restore is no longer in its watch window. Nothing changed.' };
+    await this.deps.ledger.archive(incidentId);
+    await this.deps.restore?.unwatch((out.incident.anomalyIds ?? []).map(dedupeKeyOf), incidentId);
+    await this.publish(incidentId);
+    await this.prepareStep(out.incident, containStep.id);
+    const decided = await this.decide({ incidentId, stepId: containStep.id, userId, decision: 'approve' }).catch((error: unknown) => ({ ok: false, message: (error as Error).message }));
+    return { ok: true, message: decided.ok ? `Containing again: ${decided.message}` : `Containment is proposed again in the incident message: ${decided.message}` };
   }
 
   private async remind(incidentId: string, stepId: string, reminder: number): Promise<void> {

@@ -19,7 +19,11 @@ export type IncidentJob =
   /** Posts or redraws a drift episode's alert; one job per stored version of the episode. */
   | { name: 'drift-alert'; data: { episodeId: string; version: number } }
   /** Reverts a drift episode to Git (an approver clicked Revert to Git at that version). */
-  | { name: 'drift-revert'; data: { episodeId: string; userId: string; version: number } };
+  | { name: 'drift-revert'; data: { episodeId: string; userId: string; version: number } }
+  /** Step n of a restore plan (apply and verify, or judge its traffic window, or the lift); round tells a stale job from a current one. */
+  | { name: 'restore-continue'; data: { incidentId: string; planId: string; n: number; round: number } }
+  /** The restore's watch window after the lift ran out. */
+  | { name: 'restore-watch-end'; data: { incidentId: string; planId: string } };
 
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
 export function jobIdOf(job: IncidentJob): string {
@@ -46,5 +50,9 @@ export function jobIdOf(job: IncidentJob): string {
       return `drift.${job.data.episodeId}.alert.${job.data.version}`;
     case 'drift-revert':
       return `drift.${job.data.episodeId}.revert.${job.data.version}`;
+    case 'restore-continue':
+      return `${job.data.incidentId}.restore.${job.data.planId}.${job.data.n}.${job.data.round}`;
+    case 'restore-watch-end':
+      return `${job.data.incidentId}.restore-watch.${job.data.planId}`;
   }
 }

@@ -92,6 +92,8 @@ export interface RestoreRun {
   stoppedBy?: string;
   /** When the traffic window of step `next` closes (traffic-wait). */
   trafficUntil?: string;
+  /** Step `next` as applied, while its traffic window is open: what was written and the object and engine checks. */
+  pending?: { applied: 'created' | 'updated' | 'deleted' | 'unchanged'; object: { ok: boolean; detail: string }; engine: { ok: boolean; detail: string } };
   watchUntil?: string;
   /** The anomaly fired again during the watch window: Contain again is offered. */
   refired?: { anomalyId: string; at: string };

@@ -1,6 +1,7 @@
 // The step handlers this version implements, by action name.
 import type { StepActionCheck } from '../load.js';
 import { containStep } from './contain.js';
+import { restoreStep } from './restore.js';
 import { traceStep } from './trace.js';
 import { validateStep } from './validate.js';
 import type { StepHandler } from './types.js';
@@ -9,6 +10,7 @@ export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([
   [containStep.action, containStep],
   [traceStep.action, traceStep],
   [validateStep.action, validateStep],
+  [restoreStep.action, restoreStep],
 ]);
 
 export const stepActionCheck: StepActionCheck = {

@@ -10,6 +10,8 @@ import type { ContainmentState, Incident } from '../../incident/model.js';
 import type { KubeGateway } from '../../kube/index.js';
 import type { Logger } from '../../log.js';
 import type { TimelineEvent } from '../../timeline/types.js';
+import type { RestoreStore } from '../../restore/plan-store.js';
+import type { RestoreMode } from '../../restore/run-model.js';
 import type { Playbook, PlaybookStep } from '../schema.js';
 
 /** What a step handler needs from the cluster: the kube adapter (src/kube). */
@@ -73,6 +75,8 @@ export interface StepContext {
   driftIgnore?: readonly IgnoreRuleConfig[];
   /** The flow collector's learned edges touching these namespaces (what the apps need). */
   learnedEdges?: (namespaces: string[]) => Promise<{ edges: LearnedEdge[]; unavailable?: string }>;
+  /** Restore plans and step records (step 4). */
+  restore?: RestoreStore;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;
@@ -85,12 +89,20 @@ export interface StepOutcome {
   containment?: ContainmentState;
   /** Files to attach to the incident thread (e.g. a long report). */
   files?: Array<{ filename: string; content: string; comment: string }>;
+  /**
+   * The step goes on in the background (restore): it stays running, and the restore runner
+   * completes it once every step, the lift and the watch window are through.
+   */
+  continues?: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[] };
 }
 
 export interface StepHandler {
   action: string;
   validateParams(params: unknown): { path: (string | number)[]; message: string }[];
-  /** Gathers evidence and builds the exact change to approve. Must not change the cluster. */
+  /**
+   * Gathers evidence and builds the exact change to approve. Must not change the cluster. An
+   * `events` array in the evidence is posted to the thread with the proposal (and not kept in it).
+   */
   prepare(ctx: StepContext): Promise<Record<string, unknown> & { summary: string }>;
   /** Performs the approved change. Must be safe to run again after an interrupted run. */
   execute(ctx: StepContext): Promise<StepOutcome>;
