@@ -76,6 +76,14 @@ export class RestoreRunner {
     await this.deps.queue.enqueue({ name: 'restore-continue', data: { incidentId, planId: run.planId, n: run.next, round: run.round } }, delayMs > 0 ? { delayMs } : undefined);
   }
 
+  /** Queues the job the run's state waits for (job ids make a duplicate a no-op). */
+  private async ensureNext(incidentId: string, run: RestoreRun): Promise<void> {
+    const left = (at: string | undefined) => Math.max(0, Date.parse(at ?? '') - this.deps.clock().getTime() || 0);
+    if (run.status === 'running' || run.status === 'lifting') await this.enqueue(incidentId, run);
+    if (run.status === 'traffic-wait') await this.enqueue(incidentId, run, left(run.trafficUntil));
+    if (run.status === 'watching') await this.deps.queue.enqueue({ name: 'restore-watch-end', data: { incidentId, planId: run.planId } }, { delayMs: left(run.watchUntil) });
+  }
+
   /** The restore step's execute handed over its plan: the run starts (or goes on, after a crash). */
   async begin(incidentId: string, start: NonNullable<StepOutcome['continues']>): Promise<void> {
     const out = await this.deps.store.transition(incidentId, (i) => beginRestore(i, start, this.deps.clock()));
@@ -88,10 +96,13 @@ export class RestoreRunner {
   async continue(incidentId: string, expect: Expect): Promise<void> {
     const incident = await this.deps.store.get(incidentId);
     const run = incident?.restore;
-    if (!incident || incident.status !== 'open' || !run || run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return;
+    if (!incident || incident.status !== 'open' || !run) return;
+    // A stale job (a worker died between a transition and queueing what follows it) makes sure the current one is queued.
+    if (run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return this.ensureNext(incident.id, run);
     if (run.status === 'traffic-wait') return this.judge(incident, run);
+    if (run.status === 'lifting' || (run.status === 'running' && isLiftStep(run))) return this.liftAndWatch(incident, run);
+    if (run.status === 'watching') return this.ensureNext(incident.id, run);
     if (run.status !== 'running') return;
-    if (isLiftStep(run)) return this.liftAndWatch(incident, run);
     const plan = await this.deps.restore.loadPlan(incidentId, run.planId);
     const step = plan.steps[run.next - 1];
     if (!step) throw new Error(`restore plan ${run.planId} has no step ${run.next}`);
@@ -183,7 +194,7 @@ export class RestoreRunner {
     const expect = { planId: run.planId, n: run.next, round: run.round };
     const { id: stepId, params } = this.stepOf(incident);
     const inForce = incident.containment && incident.containment.status !== 'lifted';
-    if (inForce && incident.containment?.status !== 'lifting') {
+    if (inForce && run.status !== 'lifting' && incident.containment?.status !== 'lifting') {
       const out = await this.deps.store.transition(incident.id, (i) => {
         const lifting = setRunStatus(i, expect, 'lifting', this.deps.clock(), [{ at: this.now(), type: 'restore.lift', actor: botActor, step: stepId, summary: `Step ${run.total + 1}: every restore step is done; lifting containment (verified)` }]);
         if (!lifting) return null;

@@ -1,3 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
 import type { SimMessage } from '../../src/sim/slack/index.js';
 import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment, type EnvironmentOptions } from '../../src/sim/environment.js';
 import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks.js';
@@ -5,8 +10,24 @@ import { testRedisUrl, uniquePrefix } from './redis.js';
 
 export { DEMO_CHANNEL, DEMO_USERS };
 
+/**
+ * The shipped playbook without its restore step (and what follows it): tests of steps 1–3 end
+ * where those steps end (the playbook finishes, containment held until lifted). Restore tests pass
+ * their own playbook file.
+ */
+let untilValidate: string | undefined;
+export function playbookUntilValidate(): string {
+  if (untilValidate) return untilValidate;
+  const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string }> };
+  const cut = playbook.steps.findIndex((s) => s.action === 'restore');
+  if (cut >= 0) playbook.steps = playbook.steps.slice(0, cut);
+  untilValidate = join(mkdtempSync(join(tmpdir(), 'netpol-test-playbook-')), 'netpol-incident.yaml');
+  writeFileSync(untilValidate, toYaml(playbook));
+  return untilValidate;
+}
+
 export function startTestEnvironment(options: Partial<EnvironmentOptions> = {}): Promise<EmbeddedEnvironment> {
-  return startEmbeddedEnvironment({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('e2e'), ...options });
+  return startEmbeddedEnvironment({ redisUrl: testRedisUrl(), keyPrefix: uniquePrefix('e2e'), playbookPath: playbookUntilValidate(), ...options });
 }
 
 export function hasApprovalButtons(message: SimMessage): boolean {
