@@ -60,7 +60,7 @@ export interface RestoreSectionView {
   /** Steps left out past the cap. */
   moreSteps: number;
   decisions: Array<{ at: string; decision: 'stopped' | 'resumed'; n?: number; by: string }>;
-  lift?: { at: string; summary: string; events: Array<{ at: string; type: string; summary: string }> };
+  lift?: { at: string; summary: string; events: Array<{ at: string; type: string; summary: string; detail?: string[] }> };
   watch?: { at: string; until: string };
   refired: Array<{ at: string; anomalyId: string }>;
   completed?: { at: string; source?: string; steps?: number };
@@ -274,7 +274,12 @@ export function restoreSection(timeline: TimelineEvent[], names: (actor: string)
       case 'containment.lift-verified':
       case 'containment.lift-failed':
         // Only the lift the restore asked for: an earlier one belongs to the containment step.
-        if (liftSeen && view.lift && view.lift.events.length < RESTORE_LIMITS.decisions) view.lift.events.push({ at: at(e), type: e.type, summary: prose(e.summary) || e.type });
+        if (liftSeen && view.lift && view.lift.events.length < RESTORE_LIMITS.decisions) {
+          // A multi-line summary (the lift's verification lists connections) keeps its lines.
+          const [first = '', ...rest] = (typeof e.summary === 'string' ? e.summary : '').split('\n');
+          const detail = rest.slice(0, RESTORE_LIMITS.lines).map(prose).filter(Boolean);
+          view.lift.events.push({ at: at(e), type: e.type, summary: prose(first) || e.type, ...(detail.length > 0 ? { detail } : {}) });
+        }
         break;
       case 'restore.watch':
         view.watch = { at: at(e), until: line(d.until, 40) ?? 'unknown' };
@@ -387,7 +392,7 @@ export function renderRestoreMarkdown(view: RestoreSectionView): string[] {
   }
   if (view.lift || view.watch || view.refired.length) {
     out.push('### Lift and watch', '');
-    if (view.lift) out.push(`- ${md(view.lift.at)}: ${md(view.lift.summary)}`, ...view.lift.events.map((e) => `  - ${md(e.at)}: ${md(e.summary)}`));
+    if (view.lift) out.push(`- ${md(view.lift.at)}: ${md(view.lift.summary)}`, ...view.lift.events.flatMap((e) => [`  - ${md(e.at)}: ${md(e.summary)}`, ...(e.detail ?? []).map((l) => `    - ${md(l.replace(/^[•-]\s*/, ''))}`)]));
     if (view.watch) out.push(`- ${md(view.watch.at)}: watching until ${md(view.watch.until)}`);
     for (const r of view.refired) out.push(`- ${md(r.at)}: **the anomaly fired again** during the watch window: ${code(r.anomalyId)}`);
     out.push('');

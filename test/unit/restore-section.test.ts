@@ -390,3 +390,20 @@ describe('restore section in the postmortem', () => {
     expect(json.timeline).toEqual(timeline);
   });
 });
+
+describe('restore section: the lift verification keeps its lines', () => {
+  it('renders a multi-line lift summary as nested items, never as an escaped "\\n"', () => {
+    const at = '2026-12-01T10:00:00.000Z';
+    const view = restoreSection(
+      [
+        { at, type: 'restore.lift', actor: 'bot', step: 'restore', summary: 'lifting containment' },
+        { at, type: 'containment.lift-verified', actor: 'bot', summary: 'Policies changed during containment:\nOpen before, closed now (2):\n• a to b : TCP 80\n• c to d : TCP 443' },
+      ],
+      (a) => a,
+    );
+    const md = renderRestoreMarkdown(view!).join('\n');
+    expect(md).not.toContain('\\n');
+    expect(md).toContain('    - a to b : TCP 80');
+    expect(md).toContain('    - c to d : TCP 443');
+  });
+});
