@@ -199,6 +199,7 @@ export async function run(argv: string[]): Promise<number> {
     if (proposed?.steps.restore?.status !== 'awaiting-approval') throw new Error(`demo: the restore step was not proposed: ${JSON.stringify(proposed?.steps)}`);
     narrate(`Step 2 traced the cause to ${DEMO_CAROL} (kubectl, out of band); step 3 found both edits missing from Git. Step 4 offers the known-good sources and plans the restore from Git before the cause: ${String(proposed.steps.restore.evidence?.summary ?? '')}. @bob approves the plan.`);
     const restoreAt = Date.now();
+    await waitFor('the restore proposal in the message', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(`approval.${incidentId}.restore`)));
     await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: APPROVE_ACTION });
     const stopped = (status: string | undefined): boolean => status === 'watching' || status === 'verify-failed' || status === 'blocked' || status === 'field-conflict';
     // Waits until the run stops for a person or the lift is through (from a round past `after`, so a click's effect is seen).
@@ -210,6 +211,8 @@ export async function run(argv: string[]): Promise<number> {
     let lifted = await restoreRun('the restore');
     if (lifted.restore?.status === 'field-conflict') {
       narrate(`Step ${lifted.restore.next} stops before writing: ${DEMO_CAROL}'s kubectl patch owns .spec.ingress of allow-db-from-api, and server-side apply will not take another manager's field silently. Forcing is a separate approved choice: @bob clicks Force.`);
+      // The incident message is redrawn after the state changes: click once it shows the button.
+      await waitFor('the Force button', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === message.ts && JSON.stringify(m.blocks ?? []).includes(RESTORE_FORCE_ACTION)));
       await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: message.ts, actionId: RESTORE_FORCE_ACTION });
       lifted = await restoreRun('the rest of the restore and the lift', lifted.restore.round);
     }

@@ -142,8 +142,13 @@ describe('netpol-responder CLI', () => {
     expect(result.stdout).toMatch(/Read back: NetworkPolicy `netpol-responder-quarantine-[a-z0-9-]+` in place as applied/);
     expect(result.stdout).toContain('Proven by the engine on the live objects: contained: nothing but DNS to kube-dns is open');
     expect(result.stdout).toMatch(/Traffic check \(5 s\): 0 flows forwarded, \d+ dropped/);
-    expect(result.stdout).toContain('@bob clicked [ Lift containment ]');
+    // Step 4: the plan from Git, a field-manager conflict forced by an approver, each step verified, the lift last.
+    expect(result.stdout).toContain('*Restore plan* from Git shop-policies@');
+    expect(result.stdout).toMatch(/1\. delete `NetworkPolicy db\/allow-all-egress` — restricts/);
+    expect(result.stdout).toContain('@bob clicked [ Force step 2');
+    expect(result.stdout).toMatch(/\*Step 2\* updated: `NetworkPolicy db\/allow-db-from-api`/);
     expect(result.stdout).toMatch(/Containment lifted: deleted NetworkPolicy `netpol-responder-quarantine-/);
+    expect(result.stdout).toContain('The watch window passed quietly: the incident is closed.');
     const id = /postmortem-([a-z0-9-]+)\.md/.exec(result.stdout)?.[1];
     expect(id).toBeDefined();
     expect(existsSync(join(out, `postmortem-${id}.md`))).toBe(true);
@@ -164,7 +169,7 @@ describe('netpol-responder CLI', () => {
     });
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 90_000;
     while (!stdout.includes('Press Ctrl-C')) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`demo did not stay up:\n${stdout}`);
       await new Promise((r) => setTimeout(r, 50));
