@@ -6,7 +6,7 @@ import { actAs, kubectlCreateNetworkPolicy, USER_AGENTS } from '../../src/sim/ku
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, openIncident, startTestEnvironment, waitForContained, waitForPlaybookFinished, waitForStatus } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, openIncident, playbookUntilValidate, startTestEnvironment, waitForContained, waitForPlaybookFinished, waitForStatus } from '../helpers/environment.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 
 let env: EmbeddedEnvironment;
@@ -95,7 +95,7 @@ describe('a containment that is not proven offers a stronger strategy', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netpol-pb-'));
     const playbook = join(dir, 'playbook.yaml');
-    writeFileSync(playbook, readFileSync('playbooks/netpol-incident.yaml', 'utf8').replace('keepDnsEgress: true', 'keepDnsEgress: true\n      strategy: networkpolicy-additive'));
+    writeFileSync(playbook, readFileSync(playbookUntilValidate(), 'utf8').replace('keepDnsEgress: true', 'keepDnsEgress: true\n      strategy: networkpolicy-additive'));
     anp = await startTestEnvironment({ cluster: { adminNetworkPolicy: true }, playbookPath: playbook });
     anp.kube.seed([ALLOW_ALL_EGRESS]);
   });
