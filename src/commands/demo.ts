@@ -33,7 +33,7 @@ const DEMO_DAN = 'dan@shop.example';
 const DEMO_TRAFFIC_WINDOW = '5s';
 /** Each restore step's traffic window, and the watch window after the lift (15 min in the playbook). */
 const DEMO_RESTORE_TRAFFIC_WINDOW = '2s';
-const DEMO_WATCH_WINDOW = '4s';
+const DEMO_WATCH_WINDOW = '2s';
 
 /** The shipped playbook with the demo's traffic window, in a temp file. */
 function demoPlaybook(): string {
