@@ -19,6 +19,7 @@ import type { SimMessage } from '../../src/sim/slack/index.js';
 import { findButton } from '../../src/sim/slack/index.js';
 import type { TimelineEvent } from '../../src/timeline/types.js';
 import { click, DEMO_CHANNEL, DEMO_USERS, incidentMessageFor, openIncident } from './environment.js';
+import { connectionTables } from './connection-tables.js';
 
 export const CAROL = 'carol@shop.example';
 type Obj = Record<string, unknown>;
@@ -181,33 +182,9 @@ export function connectionsOf(state: LiveObjects): Connection[] {
   return connectivity(buildIndex(state).index);
 }
 
-/** Connections per workload pair, and per workload and outside address probed at every block start any of the lists names. */
-function tables(lists: Connection[][]): Array<Map<string, Conns>> {
-  const probes = new Map<number, Set<bigint>>([
-    [4, new Set()],
-    [6, new Set()],
-  ]);
-  for (const list of lists) for (const c of list) for (const e of [c.src, c.dst]) if (e.kind === 'external') probes.get(e.family)?.add(e.start);
-  return lists.map((list) => {
-    const m = new Map<string, Conns>();
-    const add = (key: string, conns: Conns): void => void m.set(key, (m.get(key) ?? Conns.NONE).union(conns));
-    for (const c of list) {
-      const ext = c.src.kind === 'external' ? c.src : c.dst.kind === 'external' ? c.dst : undefined;
-      if (ext?.kind !== 'external') {
-        add(`${c.src.id} => ${c.dst.id}`, c.conns);
-        continue;
-      }
-      for (const p of probes.get(ext.family) ?? []) {
-        if (p >= ext.start && p <= ext.end) add(c.src.kind === 'external' ? `ip${ext.family}:${p} => ${c.dst.id}` : `${c.src.id} => ip${ext.family}:${p}`, c.conns);
-      }
-    }
-    return m;
-  });
-}
-
 /** The connections `state` opens that none of `ends` opens (empty: the state is no more open than them). */
 export function openBeyond(state: Connection[], ends: Connection[][]): string[] {
-  const [t, ...others] = tables([state, ...ends]) as [Map<string, Conns>, ...Array<Map<string, Conns>>];
+  const [t, ...others] = connectionTables([state, ...ends]) as [Map<string, Conns>, ...Array<Map<string, Conns>>];
   const out: string[] = [];
   for (const [key, conns] of t) {
     const extra = conns.subtract(others.reduce((u, o) => u.union(o.get(key) ?? Conns.NONE), Conns.NONE));

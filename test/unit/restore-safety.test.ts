@@ -6,9 +6,10 @@
 // be changed, one that cannot be made safe, address blocks, AdminNetworkPolicies) and random ones.
 import { describe, expect, it } from 'vitest';
 import { withoutExclusion } from '../../src/containment/exclusion.js';
-import { buildIndex, connectivity, Conns, type Connection, type LiveObjects } from '../../src/policy/index.js';
+import { buildIndex, connectivity, Conns, type LiveObjects } from '../../src/policy/index.js';
 import { planRestore, type RestorePlan, type RestoreStep } from '../../src/restore/plan.js';
 import { seededRandom } from '../../src/sim/random.js';
+import { connectionTables } from '../helpers/connection-tables.js';
 
 type Obj = Record<string, unknown>;
 
@@ -65,30 +66,6 @@ function states(live: LiveObjects, steps: readonly RestoreStep[]): LiveObjects[]
 }
 
 /** Connections per workload pair, and per workload and outside address (probed at every block start of every state). */
-function tables(lists: Connection[][]): Array<Map<string, Conns>> {
-  const probes = new Map<number, Set<bigint>>([
-    [4, new Set()],
-    [6, new Set()],
-  ]);
-  for (const list of lists) for (const c of list) for (const e of [c.src, c.dst]) if (e.kind === 'external') probes.get(e.family)?.add(e.start);
-  return lists.map((list) => {
-    const m = new Map<string, Conns>();
-    const add = (key: string, conns: Conns): void => void m.set(key, (m.get(key) ?? Conns.NONE).union(conns));
-    for (const c of list) {
-      const ext = c.src.kind === 'external' ? c.src : c.dst.kind === 'external' ? c.dst : undefined;
-      if (!ext || ext.kind !== 'external') {
-        add(`${c.src.id} => ${c.dst.id}`, c.conns);
-        continue;
-      }
-      for (const p of probes.get(ext.family) ?? []) {
-        if (p < ext.start || p > ext.end) continue;
-        add(c.src.kind === 'external' ? `ip${ext.family}:${p} => ${c.dst.id}` : `${c.src.id} => ip${ext.family}:${p}`, c.conns);
-      }
-    }
-    return m;
-  });
-}
-
 function effect(before: Map<string, Conns>, after: Map<string, Conns>): string {
   let opened = false;
   let closed = false;
@@ -110,7 +87,7 @@ function internalLines(before: Map<string, Conns>, after: Map<string, Conns>): s
 /** Checks a plan against fresh engine builds; returns the unsafe states found (afterStep numbers). */
 function verify(live: LiveObjects, plan: RestorePlan, expectedEnd?: LiveObjects): number[] {
   const all = states(live, plan.steps);
-  const t = tables(all.map((s) => connectivity(buildIndex(s).index)));
+  const t = connectionTables(all.map((s) => connectivity(buildIndex(s).index)));
   const last = t.length - 1;
   plan.steps.forEach((s, i) => {
     expect(s.n).toBe(i + 1);
@@ -127,7 +104,7 @@ function verify(live: LiveObjects, plan: RestorePlan, expectedEnd?: LiveObjects)
   expect(plan.violations.map((v) => v.afterStep)).toEqual(unsafe);
   expect(plan.safe).toBe(unsafe.length === 0);
   if (expectedEnd) {
-    const end = tables([connectivity(buildIndex(all[last] as LiveObjects).index), connectivity(buildIndex(expectedEnd).index)]);
+    const end = connectionTables([connectivity(buildIndex(all[last] as LiveObjects).index), connectivity(buildIndex(expectedEnd).index)]);
     expect([...(end[0] as Map<string, Conns>)].map(([k, c]) => `${k} ${c.toString()}`).sort()).toEqual([...(end[1] as Map<string, Conns>)].map(([k, c]) => `${k} ${c.toString()}`).sort());
   }
   return unsafe;
@@ -141,7 +118,7 @@ function permutations<T>(xs: readonly T[]): T[][] {
 /** Orders of the plan's steps under which no state is more open than both ends (fresh engine builds). */
 function safePermutations(live: LiveObjects, p: RestorePlan): RestoreStep[][] {
   return permutations(p.steps).filter((order) => {
-    const t = tables(states(live, order).map((s) => connectivity(buildIndex(s).index)));
+    const t = connectionTables(states(live, order).map((s) => connectivity(buildIndex(s).index)));
     const last = t.length - 1;
     for (let k = 1; k < last; k++) {
       for (const [key, c] of t[k] as Map<string, Conns>) if (!c.subtract((t[0]?.get(key) ?? Conns.NONE).union(t[last]?.get(key) ?? Conns.NONE)).isEmpty()) return false;
@@ -167,7 +144,7 @@ describe('restore order and safety, checked against fresh engine builds', () => 
     expect(verify(live, p, liveOf(shopWorld, knownGood))).toEqual([]);
     // The naive order is unsafe indeed: the fresh engine sees b open to every pod after the delete.
     const naive = { ...p, steps: [...p.steps].reverse().map((s, i) => ({ ...s, n: i + 1 })) };
-    const t = tables(states(live, naive.steps).map((s) => connectivity(buildIndex(s).index)));
+    const t = connectionTables(states(live, naive.steps).map((s) => connectivity(buildIndex(s).index)));
     expect(t[1]?.get('shop/y[Pod] => shop/b[Pod]')?.toString()).toBe('All Connections');
   });
 
