@@ -22,7 +22,8 @@ export interface WriteQuery {
 
 export interface RawList {
   items: KubeObject[];
-  metadata?: { resourceVersion?: string; continue?: string };
+  /** `continue` as the API writes it; client-node's typed lists (pods, namespaces) name it `_continue`. */
+  metadata?: { resourceVersion?: string; continue?: string; _continue?: string };
 }
 
 /** The verbs on one kind; `namespace` is ignored for cluster-scoped kinds, undefined lists all. */

@@ -168,7 +168,7 @@ export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, 
         items.push(...((page.items ?? []) as T[]));
         // The first page's version is the snapshot the pages belong to.
         if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
-        token = page.metadata?.continue || undefined;
+        token = page.metadata?.continue || page.metadata?._continue || undefined;
       } while (token);
       return { items, resourceVersion };
     },

@@ -225,6 +225,15 @@ describe('namespaced kinds: CiliumNetworkPolicy, Pod, Namespace, Application, Ne
     expect((await cnps.list({ labelSelector: 'incident=inc-1', pageSize: 1 })).items).toHaveLength(2);
   });
 
+  it('pages through pods and namespaces too (the typed core lists name the token `_continue`)', async () => {
+    const pods = (await gateway.objects('Pod').list()).items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+    expect(pods.length).toBeGreaterThan(2);
+    expect((await gateway.objects('Pod').list({ pageSize: 1 })).items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`)).toEqual(pods);
+    const namespaces = (await gateway.objects('Namespace').list()).items.map((n) => n.metadata?.name);
+    expect(namespaces.length).toBeGreaterThan(2);
+    expect((await gateway.objects('Namespace').list({ pageSize: 2 })).items.map((n) => n.metadata?.name)).toEqual(namespaces);
+  });
+
   it('reports a Cilium port given as a number the way the CRD does', async () => {
     const bad = quarantineCnp('bad-port');
     bad.spec = { endpointSelector: {}, egress: [{ toPorts: [{ ports: [{ port: 53 as unknown as string, protocol: 'UDP' }] }] }] };
