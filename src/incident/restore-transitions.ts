@@ -46,6 +46,7 @@ export function describeStatus(run: RestoreRun): string {
 
 /** The restore step's execution starts the run (again, after an interrupted worker: kept as it was). */
 export function beginRestore(incident: Incident, init: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[] }, now: Date): Transition {
+  if (incident.status !== 'open') throw new TransitionRefused(`Incident ${incident.id} is ${incident.status}. Nothing changed.`, 'terminal');
   if (incident.restore) return { incident, events: [] };
   const run: RestoreRun = {
     planId: init.planId,
@@ -78,7 +79,7 @@ export function finishStep(incident: Incident, expect: { planId: string; n: numb
   const next = run.next + 1;
   const waits = run.mode === 'step' && next <= run.total;
   const status: RestoreRunStatus = run.status === 'stopped' ? 'stopped' : waits ? 'awaiting-step' : 'running';
-  const { failure: _failure, forced: _forced, trafficUntil: _trafficUntil, pending: _pending, ...rest } = run;
+  const { failure: _failure, forced: _forced, forceApprovals: _forceApprovals, trafficUntil: _trafficUntil, pending: _pending, ...rest } = run;
   return { incident: withRun(incident, { ...rest, next, status, done: [...run.done, done], stepApprovals: [], round: run.round + 1 }, now), events };
 }
 
@@ -87,15 +88,17 @@ export function approveRestoreStep(incident: Incident, button: RestoreButton, ru
   const run = runOf(incident);
   requireCurrent(run, button, ['awaiting-step', 'field-conflict']);
   if (user === incident.requestedBy) throw new TransitionRefused('You opened this incident, so your approval does not count: another approver must approve.', 'requester');
-  if (run.stepApprovals.some((a) => a.user === user)) throw new TransitionRefused('You already approved this; it needs a second, different approver.', 'duplicate-approval');
-  const at = now.toISOString();
-  const approvals = [...run.stepApprovals, { user, at }];
-  const approved = approvals.length >= Math.max(1, requiredApprovals(rule));
   const forcing = run.status === 'field-conflict';
+  // Forcing is its own decision: the step's approvers approve it afresh.
+  const earlier = forcing ? (run.forceApprovals ?? []) : run.stepApprovals;
+  if (earlier.some((a) => a.user === user)) throw new TransitionRefused('You already approved this; it needs a second, different approver.', 'duplicate-approval');
+  const at = now.toISOString();
+  const approvals = [...earlier, { user, at }];
+  const approved = approvals.length >= Math.max(1, requiredApprovals(rule));
   const what = forcing ? `forcing step ${run.next} (taking the fields other managers own)` : run.mode === 'plan' ? `the re-planned steps from ${run.next}` : `step ${run.next}`;
   const events: TimelineEvent[] = [{ at, type: 'restore.step-approved', actor: slackActor(user), summary: approved ? `<@${user}> approved ${what}` : `Approval ${approvals.length} of ${requiredApprovals(rule)} for ${what} by <@${user}>`, data: { n: run.next, user, forcing } }];
-  if (!approved) return { incident: withRun(incident, { ...run, stepApprovals: approvals }, now), events, approved };
-  const next: RestoreRun = { ...run, stepApprovals: forcing ? run.stepApprovals : approvals, status: 'running', round: run.round + 1, ...(forcing ? { forced: run.next } : {}) };
+  if (!approved) return { incident: withRun(incident, forcing ? { ...run, forceApprovals: approvals } : { ...run, stepApprovals: approvals }, now), events, approved };
+  const next: RestoreRun = forcing ? { ...run, forceApprovals: approvals, status: 'running', round: run.round + 1, forced: run.next } : { ...run, stepApprovals: approvals, status: 'running', round: run.round + 1 };
   if (run.mode === 'plan' && !forcing) next.planApprovedBy = approvals.map((a) => a.user);
   return { incident: withRun(incident, next, now), events, approved };
 }
@@ -106,7 +109,8 @@ export function stopRestore(incident: Incident, button: RestoreButton, user: str
   requireCurrent(run, button, ['running', 'awaiting-step', 'traffic-wait', 'field-conflict', 'blocked']);
   const at = now.toISOString();
   return {
-    incident: withRun(incident, { ...run, status: 'stopped', stoppedBy: user, stepApprovals: [] }, now),
+    // A step in progress keeps its approvers (it finishes and is recorded with them); a pending approval is dropped.
+    incident: withRun(incident, { ...run, status: 'stopped', stoppedBy: user, stepApprovals: run.status === 'awaiting-step' ? [] : run.stepApprovals }, now),
     events: [{ at, type: 'restore.stopped', actor: slackActor(user), summary: `<@${user}> stopped the restore before step ${run.next}${run.status === 'traffic-wait' ? ` (step ${run.next} is applied; its traffic check is recorded, then the run halts)` : ''}: nothing more is applied until *Resume*`, data: { n: run.next, user } }],
   };
 }
@@ -117,7 +121,7 @@ export function resumeRestore(incident: Incident, button: RestoreButton, user: s
   requireCurrent(run, button, ['stopped', 'blocked']);
   const at = now.toISOString();
   const waits = run.mode === 'step' && run.next <= run.total;
-  const { failure: _failure, stoppedBy: _stoppedBy, ...rest } = run;
+  const { failure: _failure, stoppedBy: _stoppedBy, forceApprovals: _forceApprovals, ...rest } = run;
   return {
     incident: withRun(incident, { ...rest, status: waits ? 'awaiting-step' : 'running', round: run.round + 1, stepApprovals: [] }, now),
     events: [{ at, type: 'restore.resumed', actor: slackActor(user), summary: `<@${user}> resumed the restore at ${isLiftStep(run) ? 'the lift' : `step ${run.next}`}`, data: { n: run.next, user } }],
@@ -147,7 +151,7 @@ export function replanRestore(incident: Incident, expect: { planId: string; n: n
   const run = incident.restore;
   if (incident.status !== 'open' || !run || run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return null;
   const nothingLeft = plan.total < run.next;
-  const { failure: _failure, forced: _forced, ...rest } = run;
+  const { failure: _failure, forced: _forced, forceApprovals: _forceApprovals, ...rest } = run;
   return {
     incident: withRun(incident, { ...rest, planId: plan.planId, total: plan.total, status: nothingLeft ? 'running' : 'awaiting-step', stepApprovals: [], round: run.round + 1 }, now),
     events,

@@ -99,7 +99,8 @@ export class RestoreRunner {
     if (!incident || incident.status !== 'open' || !run) return;
     // A stale job (a worker died between a transition and queueing what follows it) makes sure the current one is queued.
     if (run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return this.ensureNext(incident.id, run);
-    if (run.status === 'traffic-wait') return this.judge(incident, run);
+    // Stop during the traffic window: the applied step is still judged (and the run stays stopped).
+    if (run.status === 'traffic-wait' || (run.status === 'stopped' && run.pending)) return this.judge(incident, run);
     if (run.status === 'lifting' || (run.status === 'running' && isLiftStep(run))) return this.liftAndWatch(incident, run);
     if (run.status === 'watching') return this.ensureNext(incident.id, run);
     if (run.status !== 'running') return;
@@ -117,7 +118,7 @@ export class RestoreRunner {
       const until = from + params.trafficWindow;
       const pods = await this.deps.cluster.listPods(incident.scope.namespace).catch(() => []);
       await this.deps.traffic.register(watchIdOf(incidentId, step.n, run.round), restoreWatchScope(incident.scope.namespace, pods.map((p) => p.metadata?.name ?? '').filter(Boolean)), from, until, { samples: RESTORE_WATCH_SAMPLES });
-      const out = await this.deps.store.transition(incidentId, (i) => setRunStatus(i, expect, 'traffic-wait', this.deps.clock(), [], { trafficUntil: new Date(until).toISOString(), round: run.round + 1, pending: { applied: result.applied, object: result.verification.object, engine: result.verification.engine } }));
+      const out = await this.deps.store.transition(incidentId, (i) => setRunStatus(i, expect, i.restore?.status === 'stopped' ? 'stopped' : 'traffic-wait', this.deps.clock(), [], { trafficUntil: new Date(until).toISOString(), round: run.round + 1, pending: { applied: result.applied, object: result.verification.object, engine: result.verification.engine } }));
       await this.deps.publish(incidentId);
       if (out?.incident.restore) await this.enqueue(incidentId, out.incident.restore, until - this.deps.clock().getTime());
       return;

@@ -81,8 +81,10 @@ export interface RestoreRun {
   /** The first step not done (1-based); total + 1 is the lift. */
   next: number;
   status: RestoreRunStatus;
-  /** Approvals collected for step `next` (step mode), or for forcing it. */
+  /** Approvals collected for step `next` (step mode, or the re-planned rest in plan mode). */
   stepApprovals: Approval[];
+  /** Approvals for forcing step `next` past a field-manager conflict: counted apart from the step's own. */
+  forceApprovals?: Approval[];
   /** The plan's approvers (plan mode): recorded on every step. */
   planApprovedBy: string[];
   done: DoneStep[];

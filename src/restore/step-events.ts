@@ -52,6 +52,8 @@ export function appliedEvent(at: string, stepId: string, planId: string, step: R
   };
 }
 
+const MESSAGE_CAP = 1000;
+
 const REASON_TEXT: Record<Failed['reason'], string> = {
   'conflict-changed': 'the live object changed since the plan',
   'field-conflict': 'other field managers own fields of this object',
@@ -61,7 +63,9 @@ const REASON_TEXT: Record<Failed['reason'], string> = {
   error: 'the API call failed',
 };
 
-export function failedEvent(at: string, stepId: string, planId: string, step: RestoreStep, result: Failed | { reason: 'verify-failed'; message: string; verification?: Ok['verification']; traffic?: TrafficEvidence }): TimelineEvent {
+export function failedEvent(at: string, stepId: string, planId: string, step: RestoreStep, failure: Failed | { reason: 'verify-failed'; message: string; verification?: Ok['verification']; traffic?: TrafficEvidence }): TimelineEvent {
+  // The API server's message can be anything: the thread and the record keep a bounded part.
+  const result = { ...failure, message: failure.message.length > MESSAGE_CAP ? `${failure.message.slice(0, MESSAGE_CAP)}… (${failure.message.length - MESSAGE_CAP} more characters)` : failure.message };
   const owners = 'owners' in result && result.owners ? describeOwners(result.owners) : undefined;
   const verification = 'verification' in result && result.verification ? result.verification : undefined;
   const traffic = 'traffic' in result ? result.traffic : undefined;
@@ -86,8 +90,8 @@ export function rollbackEvent(at: string, actor: string, stepId: string, planId:
   const verification = result.ok ? result.verification : result.verification;
   const summary = ok
     ? `*Step ${step.n} rolled back*: \`${keyString(step.key)}\` is as it was before the step (object ${mark(result.verification.object.ok)} · engine ${mark(result.verification.engine.ok)}). The restore is stopped: *Resume* tries the step again.`
-    : `*Rolling back step ${step.n} failed*: ${result.message}. The object stays as the step left it; inspect it before going on.`;
-  return { at, type: 'restore.rollback', actor, step: stepId, summary, data: { planId, n: step.n, key: keyString(step.key), ok, message: ok ? 'rolled back' : result.message, ...(verification ? { verification } : {}) } };
+    : `*Rolling back step ${step.n} failed*: ${result.message.slice(0, MESSAGE_CAP)}. The object stays as the step left it; inspect it before going on.`;
+  return { at, type: 'restore.rollback', actor, step: stepId, summary, data: { planId, n: step.n, key: keyString(step.key), ok, message: ok ? 'rolled back' : result.message.slice(0, MESSAGE_CAP), ...(verification ? { verification } : {}) } };
 }
 
 export function replannedEvent(at: string, stepId: string, previous: string, planId: string, fromStep: number, plan: RestorePlan): TimelineEvent {

@@ -199,3 +199,15 @@ describe('replannedEvent', () => {
     expect((event.data as { notes: unknown[] }).notes).toHaveLength(40);
   });
 });
+
+describe('hostile API messages', () => {
+  it("a huge message from the API server is capped in the thread and in the record", () => {
+    const message = 'x'.repeat(100_000);
+    const event = failedEvent(AT, 'restore', PLAN, step(), { ok: false, reason: 'invalid', message });
+    expect(event.summary.length).toBeLessThan(2_000);
+    expect(String(event.data?.message)).toMatch(/^x{1000}… \(99000 more characters\)$/);
+    const rolled = rollbackEvent(AT, 'slack:UAPP', 'restore', PLAN, step(), { ok: false, reason: 'error', message });
+    expect(rolled.summary.length).toBeLessThan(2_000);
+    expect(String(rolled.data?.message)).toHaveLength(1000);
+  });
+});

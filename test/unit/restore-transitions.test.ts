@@ -186,8 +186,19 @@ describe('approveRestoreStep', () => {
     const r = run({ mode: 'plan', next: 2, status: 'field-conflict', round: 5, failure });
     const out = approveRestoreStep(incident(r), button(r), 'one', 'UAPP', later(10));
     expect(out.approved).toBe(true);
-    expect(out.incident.restore).toMatchObject({ status: 'running', forced: 2, round: 6, stepApprovals: [], planApprovedBy: ['UAPP'] });
+    expect(out.incident.restore).toMatchObject({ status: 'running', forced: 2, round: 6, stepApprovals: [], forceApprovals: [{ user: 'UAPP' }], planApprovedBy: ['UAPP'] });
     expect(out.events[0]).toMatchObject({ summary: '<@UAPP> approved forcing step 2 (taking the fields other managers own)', data: { n: 2, forcing: true } });
+  });
+
+  it("Force is counted apart from the step's own approval: its approver may force, and rule two needs two for forcing", () => {
+    const failure = { n: 2, reason: 'field-conflict', message: 'kubectl-patch owns .spec.ingress' };
+    const r = run({ mode: 'step', next: 2, status: 'field-conflict', round: 5, failure, stepApprovals: [{ user: 'UAPP', at: 'x' }] });
+    expect(approveRestoreStep(incident(r), button(r), 'one', 'UAPP', later(10))).toMatchObject({ approved: true, incident: { restore: { forced: 2, stepApprovals: [{ user: 'UAPP', at: 'x' }] } } });
+    const first = approveRestoreStep(incident(r), button(r), 'two', 'UAPP', later(10));
+    expect(first.approved).toBe(false);
+    expect(first.incident.restore).toMatchObject({ status: 'field-conflict', forceApprovals: [{ user: 'UAPP' }] });
+    expect(refusal(() => approveRestoreStep(first.incident, button(r), 'two', 'UAPP', later(11))).code).toBe('duplicate-approval');
+    expect(approveRestoreStep(first.incident, button(r), 'two', 'UBOB', later(11))).toMatchObject({ approved: true, incident: { restore: { forced: 2, status: 'running' } } });
   });
 
   it('a button drawn for an earlier plan or step is refused with where the restore is now', () => {
@@ -214,7 +225,11 @@ describe('Stop, Resume, Continue anyway, Roll back', () => {
   it('Stop halts before the next step and is recorded; in the traffic window it says the step stays applied', () => {
     const r = run({ mode: 'plan', status: 'running', next: 2, stepApprovals: [{ user: 'UAPP', at: 'x' }] });
     const out = stopRestore(incident(r), button(r), 'UAPP', later(10));
-    expect(out.incident.restore).toEqual({ ...r, status: 'stopped', stoppedBy: 'UAPP', stepApprovals: [] });
+    // The step in progress keeps its approvers (it is recorded with them when it finishes).
+    expect(out.incident.restore).toEqual({ ...r, status: 'stopped', stoppedBy: 'UAPP', stepApprovals: [{ user: 'UAPP', at: 'x' }] });
+    // A pending approval of a step not started is dropped.
+    const pending = run({ mode: 'step', status: 'awaiting-step', next: 2, stepApprovals: [{ user: 'UAPP', at: 'x' }] });
+    expect(stopRestore(incident(pending), button(pending), 'UBOB', later(10)).incident.restore?.stepApprovals).toEqual([]);
     expect(out.events).toEqual([{ at: later(10).toISOString(), type: 'restore.stopped', actor: 'slack:UAPP', summary: '<@UAPP> stopped the restore before step 2: nothing more is applied until *Resume*', data: { n: 2, user: 'UAPP' } }]);
     const waiting = run({ status: 'traffic-wait', next: 2 });
     expect(stopRestore(incident(waiting), button(waiting), 'UAPP', later(10)).events[0]?.summary).toContain('step 2 is applied');
