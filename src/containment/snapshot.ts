@@ -9,15 +9,25 @@ export function servedKinds(discovery: Discovery): ServedKinds {
 }
 
 export async function readLiveObjects(gateway: Pick<KubeGateway, 'objects'>, served: ServedKinds): Promise<LiveObjects> {
-  const all = async <K extends 'Namespace' | 'Pod' | 'NetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'CiliumNetworkPolicy'>(kind: K, when = true) =>
+  const [world, policies] = await Promise.all([readWorkloads(gateway), readPolicies(gateway, served)]);
+  return { ...world, ...policies };
+}
+
+/** Namespaces and pods: what policies select (slow to list in a big cluster, and no restore step changes them). */
+export async function readWorkloads(gateway: Pick<KubeGateway, 'objects'>): Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> {
+  const [namespaces, pods] = await Promise.all([gateway.objects('Namespace').list(), gateway.objects('Pod').list()]);
+  return { namespaces: namespaces.items, pods: pods.items };
+}
+
+/** Every policy kind the cluster serves. */
+export async function readPolicies(gateway: Pick<KubeGateway, 'objects'>, served: ServedKinds): Promise<Omit<LiveObjects, 'namespaces' | 'pods'>> {
+  const all = async <K extends 'NetworkPolicy' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy' | 'CiliumNetworkPolicy'>(kind: K, when = true) =>
     when ? (await gateway.objects(kind).list()).items : [];
-  const [namespaces, pods, networkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, ciliumNetworkPolicies] = await Promise.all([
-    all('Namespace'),
-    all('Pod'),
+  const [networkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, ciliumNetworkPolicies] = await Promise.all([
     all('NetworkPolicy'),
     all('AdminNetworkPolicy', served.adminNetworkPolicy),
     all('BaselineAdminNetworkPolicy', served.adminNetworkPolicy),
     all('CiliumNetworkPolicy', served.ciliumNetworkPolicy),
   ]);
-  return { namespaces, pods, networkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, ciliumNetworkPolicies };
+  return { networkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, ciliumNetworkPolicies };
 }

@@ -5,7 +5,7 @@
 // the run waits (a step approval, Stop, a failed verification, a field-manager conflict). After
 // the last step the containment is lifted (verified), the watch window opens, and when it ends the
 // restore step completes and the playbook moves on. Decisions from Slack: ./restore-decisions.ts.
-import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
+import { readLiveObjects, readWorkloads, servedKinds } from '../containment/snapshot.js';
 import type { TrafficCheck } from '../containment/traffic.js';
 import { startLift } from '../incident/containment-transitions.js';
 import type { Incident } from '../incident/model.js';
@@ -54,8 +54,25 @@ export function dedupeKeyOf(anomalyId: string): string {
   return at > 0 ? anomalyId.slice(0, at) : anomalyId;
 }
 
+/** How long the namespaces and pods read for one step's engine check serve the next steps. */
+const WORKLOADS_FRESH_MS = 30_000;
+
 export class RestoreRunner {
+  /** Namespaces and pods per incident, shared by consecutive steps (no restore step changes them). */
+  private readonly workloads = new Map<string, { at: number; view: Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> }>();
+
   constructor(readonly deps: RestoreRunnerDeps) {}
+
+  private workloadsOf(incidentId: string): Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> {
+    const now = this.deps.clock().getTime();
+    const cached = this.workloads.get(incidentId);
+    if (cached && now - cached.at < WORKLOADS_FRESH_MS) return cached.view;
+    for (const [id, entry] of this.workloads) if (now - entry.at >= WORKLOADS_FRESH_MS) this.workloads.delete(id);
+    const view = readWorkloads(this.deps.cluster);
+    view.catch(() => this.workloads.delete(incidentId));
+    this.workloads.set(incidentId, { at: now, view });
+    return view;
+  }
 
   log(incidentId: string): Logger {
     return incidentLogger(this.deps.logger, incidentId, { module: 'restore' });
@@ -110,7 +127,7 @@ export class RestoreRunner {
     const { params } = this.stepOf(incident);
     const log = this.log(incidentId);
     log.info({ n: step.n, action: step.action, object: step.name }, 'restore step');
-    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock });
+    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId) });
     if (!result.ok) return this.failed(incident, run, plan, step, result);
     const watching = params.trafficWindow > 0 && this.deps.traffic && (await this.deps.traffic.collectorRunning().catch(() => false));
     if (watching && this.deps.traffic) {

@@ -17,13 +17,14 @@
 // against the step's prediction. A rollback re-writes the recorded object (replace at the
 // resourceVersion just read, create, or delete), only if the object is still as the step left it,
 // and is verified the same way against the reverse of what the step changed.
-import { servedKinds, readLiveObjects } from '../containment/snapshot.js';
+import { readPolicies, readWorkloads, servedKinds } from '../containment/snapshot.js';
 import type { ServedKinds } from '../containment/strategy.js';
 import { keyString } from '../drift/compare.js';
 import { isNoise } from '../drift/normalize.js';
 import { KINDS, KubeApiError, type KubeGateway, type MissingPermission, type ObjectClient, type ObjectRef } from '../kube/index.js';
 import type { KubeObject } from '../kube/resources.js';
 import type { Logger } from '../log.js';
+import type { LiveObjects } from '../policy/index.js';
 import type { EngineKind } from './engine.js';
 import { describeOwners, keptFields, ownersFromConflict, type FieldOwner } from './ownership.js';
 import type { RestoreStep } from './plan.js';
@@ -46,6 +47,12 @@ export interface StepContext {
   logger: Logger;
   /** Which policy kinds the cluster serves (for the engine's view); discovered when absent. */
   served?: ServedKinds;
+  /**
+   * Namespaces and pods for the engine check, e.g. a view the runner keeps for a few seconds across
+   * steps (listing every pod of a big cluster for each step is what a step would spend its time on).
+   * Absent: listed for the step. Policies are always read fresh.
+   */
+  workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
   now?: () => Date;
 }
 
@@ -207,7 +214,8 @@ async function verify(step: RestoreStep, ctx: StepContext, expected: Obj | null,
   const object = objectCheck(expected, readBack, step.key.namespace);
   try {
     const served = ctx.served ?? servedKinds(await ctx.gateway.discoverKinds());
-    const live = await readLiveObjects(ctx.gateway, served);
+    const [world, policies] = await Promise.all([ctx.workloads ? ctx.workloads() : readWorkloads(ctx.gateway), readPolicies(ctx.gateway, served)]);
+    const live: LiveObjects = { ...world, ...policies };
     const measured = measureDelta(live, step.key.kind as EngineKind, step.key, before, readBack);
     return { verification: { object, engine: engineCheck(predicted, measured) }, measured };
   } catch (error) {
