@@ -121,7 +121,8 @@ export function resumeRestore(incident: Incident, button: RestoreButton, user: s
   requireCurrent(run, button, ['stopped', 'blocked']);
   const at = now.toISOString();
   const waits = run.mode === 'step' && run.next <= run.total;
-  const { failure: _failure, stoppedBy: _stoppedBy, forceApprovals: _forceApprovals, ...rest } = run;
+  // A traffic window of an earlier attempt is never judged again: the step runs afresh.
+  const { failure: _failure, stoppedBy: _stoppedBy, forceApprovals: _forceApprovals, pending: _pending, trafficUntil: _trafficUntil, ...rest } = run;
   return {
     incident: withRun(incident, { ...rest, status: waits ? 'awaiting-step' : 'running', round: run.round + 1, stepApprovals: [] }, now),
     events: [{ at, type: 'restore.resumed', actor: slackActor(user), summary: `<@${user}> resumed the restore at ${isLiftStep(run) ? 'the lift' : `step ${run.next}`}`, data: { n: run.next, user } }],
@@ -143,7 +144,9 @@ export function continueAnyway(incident: Incident, button: RestoreButton, user: 
 export function startRollback(incident: Incident, button: RestoreButton, now: Date): Transition {
   const run = runOf(incident);
   requireCurrent(run, button, ['verify-failed']);
-  return { incident: withRun(incident, { ...run, status: 'stopped', round: run.round + 1 }, now), events: [] };
+  // The step is undone: its traffic window (the failed one) must not be judged again.
+  const { pending: _pending, trafficUntil: _trafficUntil, ...rest } = run;
+  return { incident: withRun(incident, { ...rest, status: 'stopped', round: run.round + 1 }, now), events: [] };
 }
 
 /** A live object changed under the plan: the rest is re-planned and waits for approval again. */

@@ -148,7 +148,7 @@ export class RestoreDecisions {
       const result = await rollbackStep(step, { gateway: runner.deps.cluster, fieldManager: runner.deps.settings.fieldManager, incidentId, records: runner.deps.restore.records, logger: runner.log(incidentId), now: runner.deps.clock });
       await this.store.appendEvents(incidentId, [rollbackEvent(this.now().toISOString(), slackActor(userId), stepId, button.planId, step, result)]);
       await runner.deps.publish(incidentId);
-      return result.ok ? { ok: true, message: `Step ${button.n} rolled back and verified; the restore is stopped (Resume tries the step again).` } : { ok: false, message: `Rolling back failed: ${result.message}` };
+      return result.ok ? { ok: true, message: `Step ${button.n} rolled back and verified; the restore is stopped (Resume re-plans from the live state and asks for approval).` } : { ok: false, message: `Rolling back failed: ${result.message}` };
     });
   }
 

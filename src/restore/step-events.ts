@@ -89,7 +89,7 @@ export function rollbackEvent(at: string, actor: string, stepId: string, planId:
   const ok = result.ok;
   const verification = result.ok ? result.verification : result.verification;
   const summary = ok
-    ? `*Step ${step.n} rolled back*: \`${keyString(step.key)}\` is as it was before the step (object ${mark(result.verification.object.ok)} · engine ${mark(result.verification.engine.ok)}). The restore is stopped: *Resume* tries the step again.`
+    ? `*Step ${step.n} rolled back*: \`${keyString(step.key)}\` is as it was before the step (object ${mark(result.verification.object.ok)} · engine ${mark(result.verification.engine.ok)}). The restore is stopped: *Resume* re-plans from the live state (the rollback wrote the object again) and asks for approval.`
     : `*Rolling back step ${step.n} failed*: ${result.message.slice(0, MESSAGE_CAP)}. The object stays as the step left it; inspect it before going on.`;
   return { at, type: 'restore.rollback', actor, step: stepId, summary, data: { planId, n: step.n, key: keyString(step.key), ok, message: ok ? 'rolled back' : result.message.slice(0, MESSAGE_CAP), ...(verification ? { verification } : {}) } };
 }

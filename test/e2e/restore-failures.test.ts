@@ -100,7 +100,7 @@ describe('a step whose traffic contradicts it, rolled back', () => {
     expect((await env.bot!.store.require(incidentId)).restore).toMatchObject({ status: 'verify-failed', round: failed.round });
     expect(env.kube.get('NetworkPolicy', 'db', 'allow-all-egress')).toBeUndefined();
 
-    expect(await clickControl(env, incidentId, RESTORE_ROLLBACK_ACTION, bob.id)).toBe('Step 1 rolled back and verified; the restore is stopped (Resume tries the step again).');
+    expect(await clickControl(env, incidentId, RESTORE_ROLLBACK_ACTION, bob.id)).toBe('Step 1 rolled back and verified; the restore is stopped (Resume re-plans from the live state and asks for approval).');
     expect(ownerView(env, 'db', 'allow-all-egress')).toEqual(before);
     const [rollback] = await eventsOf(env, incidentId, 'restore.rollback');
     expect(rollback?.actor).toBe(`slack:${bob.id}`);

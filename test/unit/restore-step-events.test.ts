@@ -151,7 +151,7 @@ describe('rollbackEvent', () => {
   it('a rollback that went through says the run is stopped and Resume retries; its actor is who clicked', () => {
     const event = rollbackEvent(AT, 'slack:UAPP', 'restore', PLAN, step(), ok({ applied: 'updated' }));
     expect(event).toMatchObject({ at: AT, type: 'restore.rollback', actor: 'slack:UAPP', step: 'restore' });
-    expect(event.summary).toBe('*Step 2 rolled back*: `NetworkPolicy db/allow-db-from-api` is as it was before the step (object ✓ · engine ✓). The restore is stopped: *Resume* tries the step again.');
+    expect(event.summary).toBe('*Step 2 rolled back*: `NetworkPolicy db/allow-db-from-api` is as it was before the step (object ✓ · engine ✓). The restore is stopped: *Resume* re-plans from the live state (the rollback wrote the object again) and asks for approval.');
     expect(event.data).toEqual({ planId: PLAN, n: 2, key: 'NetworkPolicy db/allow-db-from-api', ok: true, message: 'rolled back', verification: ok().verification });
   });
 

@@ -277,6 +277,18 @@ describe('Stop, Resume, Continue anyway, Roll back', () => {
     const ok = run({ status: 'stopped', next: 2 });
     expect(refusal(() => startRollback(incident(ok), button(ok), later(10))).code).toBe('already-decided');
   });
+
+  it('a rolled-back step forgets its traffic window: Resume never judges the failed window again', () => {
+    const pending = { applied: 'deleted' as const, object: { ok: true, detail: 'gone' }, engine: { ok: true, detail: 'as predicted' } };
+    const r = run({ status: 'verify-failed', next: 1, round: 3, pending, trafficUntil: '2026-12-01T10:00:05.000Z' });
+    const rolled = startRollback(incident(r), button(r), later(10)).incident;
+    expect(rolled.restore).not.toHaveProperty('pending');
+    expect(rolled.restore).not.toHaveProperty('trafficUntil');
+    const stopped = run({ status: 'stopped', next: 1, round: 4, pending, trafficUntil: '2026-12-01T10:00:05.000Z' });
+    const resumed = resumeRestore(incident(stopped), button(stopped), 'UAPP', later(11)).incident.restore;
+    expect(resumed).not.toHaveProperty('pending');
+    expect(resumed).not.toHaveProperty('trafficUntil');
+  });
 });
 
 describe('re-plan, the watch window and Contain again', () => {
