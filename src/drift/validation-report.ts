@@ -111,7 +111,11 @@ export function fullValidation(r: ValidationResult, heading = '#'): string {
   const section = (title: string, lines: string[]): void => {
     out.push(`${heading}# ${title} (${lines.length})`, '');
     if (lines.length === 0) out.push('None.', '');
-    else out.push(...lines.map((l) => `- \`${l}\``), '');
+    else {
+      // A loop, not push(...lines): exposure across a big cluster can be more lines than a call takes arguments.
+      for (const l of lines) out.push(`- \`${l}\``);
+      out.push('');
+    }
   };
   section('Modified', r.drift.modified.map((m) => m.key));
   for (const d of r.diffs) out.push(`${d.key}:`, '', '```diff', ...d.lines, '```', '');

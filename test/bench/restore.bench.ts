@@ -228,7 +228,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 /** The incident, or a clear error once it left the path the benchmark drives. */
 async function current(env: EmbeddedEnvironment, id: string): Promise<Incident> {
   const incident = await env.bot!.store.require(id);
-  if (incident.status !== 'open') throw new Error(`benchmark: incident ${id} is ${incident.status}: ${JSON.stringify(incident.steps).slice(0, 1500)}`);
+  if (incident.status !== 'open') throw new Error(`benchmark: incident ${id} is ${incident.status}: ${Object.entries(incident.steps).map(([step, s]) => `${step} ${s.status}${s.error ? ` (${s.error.slice(0, 500)})` : ''}`).join('; ')}`);
   const run = incident.restore;
   if (run && !['running', 'awaiting-step', 'lifting', 'watching', 'done'].includes(run.status)) throw new Error(`benchmark: the restore is ${run.status} at step ${run.next}: ${run.failure?.message ?? ''}`);
   return incident;

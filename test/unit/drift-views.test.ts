@@ -130,6 +130,14 @@ describe('validationReport', () => {
     expect(view.full.match(/b\/y\d+/g)).toHaveLength(30);
   });
 
+  it('a big cluster: 300k exposure lines and 50k extra objects render (no call with too many arguments)', () => {
+    const huge = validation({ exposure: Array.from({ length: 300_000 }, (_, i) => `a/x → b/y${i} TCP 80`), drift: { ...validation().drift, extra: Array.from({ length: 50_000 }, (_, i) => `NetworkPolicy a/p${i}`) } });
+    const md = fullValidation(huge, '##');
+    expect(md).toContain('(300000)');
+    expect(md).toContain('b/y299999');
+    expect(validationReport(huge, 5).messages.join('\n')).toContain('and 299995 more');
+  });
+
   it('the postmortem section lists drift, diffs, flows, every test and the limits', () => {
     const md = fullValidation(validation({ diffs: [{ key: 'NetworkPolicy a/b', lines: ['~ spec.x: 1 → 2'] }], limits: ['netpol-tests.yaml was not run: bad file'] }), '##');
     expect(md.startsWith('## Validation')).toBe(true);
