@@ -180,9 +180,14 @@ function section(title: string, input: RestorePlanInput, runs: number, target?: 
   return met;
 }
 
-/** The shipped playbook, its restore step approved step by step with no traffic window. */
+/**
+ * The shipped playbook, its restore step approved step by step with no traffic window, and without
+ * the validate step: the restore does not use it, and comparing a 10k-pod cluster whose policies Git
+ * does not declare is a separate cost (its exposure list runs to hundreds of thousands of lines).
+ */
 function stepPlaybook(): string {
   const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Record<string, unknown> }> };
+  playbook.steps = playbook.steps.filter((s) => s.action !== 'validate');
   for (const step of playbook.steps) {
     if (step.action === 'restore') step.params = { ...step.params, approve: 'step', trafficWindow: '0s', watchWindow: '1s' };
   }
