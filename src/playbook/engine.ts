@@ -36,8 +36,7 @@ import type { AuditStore } from '../audit/store.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { ChangeJournal } from '../journal/index.js';
 import type { RestoreStore } from '../restore/plan-store.js';
-import { dedupeKeyOf, RestoreRunner } from './restore-runner.js';
-import { reopenContainment } from '../incident/restore-transitions.js';
+import { RestoreRunner } from './restore-runner.js';
 import { RestoreDecisions } from './restore-decisions.js';
 import type { TimelineEvent } from '../timeline/types.js';
 
@@ -110,8 +109,10 @@ export class IncidentEngine {
       this.restore = new RestoreDecisions({
         runner: this.restoreRunner,
         approvers: deps.approvers,
+        ledger: deps.ledger,
+        playbook: deps.playbook,
         reprepare: (incident, stepId) => this.prepareStep(incident, stepId),
-        recontain: (incidentId, userId) => this.recontain(incidentId, userId),
+        approve: (incidentId, stepId, userId) => this.decide({ incidentId, stepId, userId, decision: 'approve' }),
       });
     }
   }
@@ -307,24 +308,6 @@ export class IncidentEngine {
   private async prepareNext(incident: Incident): Promise<void> {
     const next = incident.currentStep;
     if (next && incident.steps[next]?.status === 'pending') await this.prepareStep(incident, next);
-  }
-
-  /**
-   * "Contain again" after the anomaly fired during the restore's watch window: the restore step
-   * completes, the containment record of the lifted containment is archived, and the contain step
-   * is proposed again, with the clicking approver's approval already counted.
-   */
-  private async recontain(incidentId: string, userId: string): Promise<DecisionResult> {
-    const containStep = this.deps.playbook.steps.find((s) => s.action === 'contain');
-    if (!containStep || !this.restoreRunner) return { ok: false, message: 'This playbook has no contain step. Nothing changed.' };
-    const out = await this.deps.store.transition(incidentId, (i) => reopenContainment(i, containStep.id, this.restoreRunner?.stepOf(i).id ?? '', userId, this.clock()));
-    if (!out) return { ok: false, message: 'The restore is no longer in its watch window. Nothing changed.' };
-    await this.deps.ledger.archive(incidentId);
-    await this.deps.restore?.unwatch((out.incident.anomalyIds ?? []).map(dedupeKeyOf), incidentId);
-    await this.publish(incidentId);
-    await this.prepareStep(out.incident, containStep.id);
-    const decided = await this.decide({ incidentId, stepId: containStep.id, userId, decision: 'approve' }).catch((error: unknown) => ({ ok: false, message: (error as Error).message }));
-    return { ok: true, message: decided.ok ? `Containing again: ${decided.message}` : `Containment is proposed again in the incident message: ${decided.message}` };
   }
 
   private async remind(incidentId: string, stepId: string, reminder: number): Promise<void> {

@@ -4,14 +4,16 @@
 // nothing and says why. Each accepted decision is one atomic transition of the incident, then
 // the runner's next job.
 import type { Incident } from '../incident/model.js';
-import { approveRestoreStep, continueAnyway, resumeRestore, startRollback, stopRestore } from '../incident/restore-transitions.js';
+import type { ContainmentLedger } from '../containment/ledger.js';
+import { approveRestoreStep, continueAnyway, reopenContainment, resumeRestore, startRollback, stopRestore } from '../incident/restore-transitions.js';
 import { TransitionRefused, type Transition } from '../incident/transitions.js';
 import { rollbackStep } from '../restore/execute.js';
 import type { RestoreButton, RestoreProposal } from '../restore/run-model.js';
 import { rollbackEvent } from '../restore/step-events.js';
 import type { ApproverDirectory } from '../slack/approvers.js';
 import { slackActor } from '../timeline/types.js';
-import type { RestoreRunner } from './restore-runner.js';
+import { dedupeKeyOf, type RestoreRunner } from './restore-runner.js';
+import type { Playbook } from './schema.js';
 
 export interface DecisionResult {
   ok: boolean;
@@ -22,8 +24,13 @@ export interface RestoreDecisionsDeps {
   runner: RestoreRunner;
   approvers: ApproverDirectory;
   /** Proposes the restore step again (after another source was chosen). */
+  /** Where the lifted containment's record is archived before containing again. */
+  ledger: Pick<ContainmentLedger, 'archive'>;
+  playbook: Playbook;
+  /** Proposes a step again (the restore after another source was chosen; the contain step to contain again). */
   reprepare: (incident: Incident, stepId: string) => Promise<void>;
-  recontain: (incidentId: string, userId: string) => Promise<DecisionResult>;
+  /** Records an approval of a step, as a click on Approve would. */
+  approve: (incidentId: string, stepId: string, userId: string) => Promise<DecisionResult>;
 }
 
 /** A typed revision: `[repository:]sha-or-tag`, no spaces or control characters. */
@@ -152,7 +159,24 @@ export class RestoreDecisions {
     });
   }
 
+  /**
+   * "Contain again" after the anomaly fired during the watch window: the restore step completes, the
+   * lifted containment's record is archived, and the contain step is proposed again with the
+   * clicking approver's approval already counted.
+   */
   containAgain(incidentId: string, userId: string): Promise<DecisionResult> {
-    return this.decide(userId, 'contain again', () => this.deps.recontain(incidentId, userId));
+    return this.decide(userId, 'contain again', async () => {
+      const containStep = this.deps.playbook.steps.find((s) => s.action === 'contain');
+      if (!containStep) return { ok: false, message: 'This playbook has no contain step. Nothing changed.' };
+      const runner = this.deps.runner;
+      const out = await this.store.transition(incidentId, (i) => reopenContainment(i, containStep.id, runner.stepOf(i).id, userId, this.now()));
+      if (!out) return { ok: false, message: 'The restore is no longer in its watch window. Nothing changed.' };
+      await this.deps.ledger.archive(incidentId);
+      await runner.deps.restore.unwatch((out.incident.anomalyIds ?? []).map(dedupeKeyOf), incidentId);
+      await runner.deps.publish(incidentId);
+      await this.deps.reprepare(out.incident, containStep.id);
+      const decided = await this.deps.approve(incidentId, containStep.id, userId).catch((error: unknown) => ({ ok: false, message: (error as Error).message }));
+      return { ok: true, message: decided.ok ? `Containing again: ${decided.message}` : `Containment is proposed again in the incident message: ${decided.message}` };
+    });
   }
 }
