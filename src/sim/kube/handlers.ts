@@ -132,10 +132,10 @@ function requireNamespaceOnWrite(ctx: RequestContext): void {
 
 export function handleList(ctx: RequestContext): HandlerResult {
   const filter = parseFilter(ctx.rt, ctx.query);
-  const all = ctx.store.list(ctx.rt, ctx.namespace).filter((o) => filterMatches(ctx.rt, filter, o));
+  const all = ctx.store.listShared(ctx.rt, ctx.namespace).filter((o) => filterMatches(ctx.rt, filter, o));
   const limit = Number(ctx.query.get('limit') ?? 0);
   const start = decodeContinue(ctx.query.get('continue'));
-  const page = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
+  const page = (limit > 0 ? all.slice(start, start + limit) : all.slice(start)).map(deepClone);
   const more = limit > 0 && start + limit < all.length;
   return {
     code: 200,

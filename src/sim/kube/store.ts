@@ -100,15 +100,22 @@ export class ObjectStore {
 
   /** Objects of a type, in one namespace or all, sorted by namespace then name like the apiserver. */
   list(rt: ResourceType, namespace?: string): KubeObject[] {
-    const out: KubeObject[] = [];
+    return this.listShared(rt, namespace).map(deepClone);
+  }
+
+  /**
+   * The same, without copying: the stored objects themselves, for a caller that only reads them and
+   * copies what it hands out (a list page copies its 500 objects, not the whole kind).
+   */
+  listShared(rt: ResourceType, namespace?: string): KubeObject[] {
+    const out: Array<{ key: string; obj: KubeObject }> = [];
     for (const obj of this.objects.values()) {
       if (obj.kind !== rt.kind) continue;
       const meta = metaOf(obj);
       if (rt.namespaced && namespace !== undefined && meta.namespace !== namespace) continue;
-      out.push(deepClone(obj));
+      out.push({ key: `${String(meta.namespace ?? '')}/${String(meta.name)}`, obj });
     }
-    const sortKey = (o: KubeObject): string => `${String(metaOf(o).namespace ?? '')}/${String(metaOf(o).name)}`;
-    return out.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((e) => e.obj);
   }
 
   /** The types that have at least one object. */
