@@ -69,8 +69,13 @@ export class RestoreRunner {
     if (cached && now - cached.at < WORKLOADS_FRESH_MS) return cached.view;
     for (const [id, entry] of this.workloads) if (now - entry.at >= WORKLOADS_FRESH_MS) this.workloads.delete(id);
     const view = readWorkloads(this.deps.cluster);
-    view.catch(() => this.workloads.delete(incidentId));
-    this.workloads.set(incidentId, { at: now, view });
+    const entry = { at: now, view };
+    // Fresh from when the list came back: a slow list of a big cluster still serves the next steps.
+    view.then(
+      () => (entry.at = this.deps.clock().getTime()),
+      () => this.workloads.delete(incidentId),
+    );
+    this.workloads.set(incidentId, entry);
     return view;
   }
 
