@@ -265,7 +265,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         onRaised: (anomaly) => {
           metrics.recordAnomaly(anomaly);
           // An incident in its post-restore watch window hears when its anomaly fires again.
-          void engine.restoreRunner?.noticeAnomaly(anomaly.id).catch((error: unknown) => logger.warn({ err: error }, 'checking the restore watch windows failed'));
+          void engine.restoreRunner?.noticeAnomaly(anomaly).catch((error: unknown) => logger.warn({ err: error }, 'checking the restore watch windows failed'));
         },
         autoContain: {
           rules: config.anomalies.autoContain,

@@ -269,8 +269,9 @@ export class RestoreRunner {
   }
 
   /** An anomaly was raised: an incident watching its dedupe key hears of it. */
-  async noticeAnomaly(anomalyId: string): Promise<void> {
-    const incidentId = await this.deps.restore.watchedBy(dedupeKeyOf(anomalyId));
+  async noticeAnomaly(anomaly: { id: string; dedupeKey: string }): Promise<void> {
+    const anomalyId = anomaly.id;
+    const incidentId = await this.deps.restore.watchedBy(anomaly.dedupeKey);
     if (!incidentId) return;
     const out = await this.deps.store.transition(incidentId, (i) => noteRefire(i, anomalyId, this.deps.clock()));
     if (out) {

@@ -56,9 +56,13 @@ async function dryRun(step: RestoreStep, ctx: ProposeContext): Promise<string> {
   }
 }
 
+/** A step's predicted delta in a few words: `opens 2, closes 1`, or `no connectivity change`. */
+export function deltaText(step: Pick<RestoreStep, 'opened' | 'closed'>): string {
+  return [step.opened.length > 0 ? `opens ${step.opened.length}` : '', step.closed.length > 0 ? `closes ${step.closed.length}` : ''].filter(Boolean).join(', ') || 'no connectivity change';
+}
+
 export function stepLine(step: RestoreStep, dry?: string): string {
-  const delta = [step.opened.length > 0 ? `opens ${step.opened.length}` : '', step.closed.length > 0 ? `closes ${step.closed.length}` : ''].filter(Boolean).join(', ') || 'no connectivity change';
-  return `${step.n}. ${step.action} \`${keyString(step.key)}\` — ${step.effect} (${delta})${dry ? ` · ${dry}` : ''}`;
+  return `${step.n}. ${step.action} \`${keyString(step.key)}\` — ${step.effect} (${deltaText(step)})${dry ? ` · ${dry}` : ''}`;
 }
 
 export function liftLine(plan: RestorePlan): string {

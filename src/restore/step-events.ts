@@ -4,7 +4,7 @@ import { keyString } from '../drift/compare.js';
 import { describeOwners } from './ownership.js';
 import type { RestorePlan, RestoreStep, ReplanNote } from './plan.js';
 import type { StepResult } from './execute.js';
-import { stepLine } from './propose.js';
+import { deltaText, stepLine } from './propose.js';
 import { botActor, type TimelineEvent } from '../timeline/types.js';
 
 export type TrafficStatus = 'pass' | 'fail' | 'no-traffic' | 'no-collector' | 'skipped';
@@ -29,15 +29,10 @@ function mark(ok: boolean): string {
   return ok ? '✓' : '✗';
 }
 
-function delta(step: RestoreStep): string {
-  const parts = [step.opened.length > 0 ? `opens ${step.opened.length}` : '', step.closed.length > 0 ? `closes ${step.closed.length}` : ''].filter(Boolean);
-  return parts.length > 0 ? parts.join(', ') : 'no connectivity change';
-}
-
 export function appliedEvent(at: string, stepId: string, planId: string, step: RestoreStep, result: Ok, traffic: TrafficEvidence, approvedBy: string[]): TimelineEvent {
   const v = result.verification;
   const summary = [
-    `*Step ${step.n}* ${result.applied === 'unchanged' ? 'found already done' : result.applied}: \`${keyString(step.key)}\` (${step.effect}, ${delta(step)})`,
+    `*Step ${step.n}* ${result.applied === 'unchanged' ? 'found already done' : result.applied}: \`${keyString(step.key)}\` (${step.effect}, ${deltaText(step)})`,
     `Verified: object ${mark(v.object.ok)} · engine ${mark(v.engine.ok)} · ${TRAFFIC_TEXT[traffic.status]}`,
     ...(step.diff.length > 0 ? ['```', ...step.diff.slice(0, 12), ...(step.diff.length > 12 ? [`… ${step.diff.length - 12} more lines`] : []), '```'] : []),
     ...traffic.lines.slice(0, 6).map((l) => `• ${l}`),

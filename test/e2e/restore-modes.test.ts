@@ -170,6 +170,14 @@ describe('restore modes and controls, end to end', () => {
     expect(await clickRestore(env, incidentId, RESTORE_STOP_ACTION, OUTSIDER)).toContain('Only approvers');
     expect(await clickRestore(env, incidentId, RESTORE_STOP_ACTION, APPROVER, `${incidentId}:${oldPlan}:2`)).toContain('earlier view of the plan');
     expect(await clickRestore(env, incidentId, RESTORE_APPROVE_STEP_ACTION, APPROVER, `${incidentId}:${oldPlan}:2`)).toContain('earlier view of the plan');
+    // Hostile and malformed values through the real Slack app: refused before any decision.
+    for (const value of [`${incidentId}:../x:2`, `${incidentId}:${oldPlan}:0`, `${incidentId}:${oldPlan}:2:extra`, 'x'.repeat(5000), '']) {
+      expect(await clickRestore(env, incidentId, RESTORE_STOP_ACTION, APPROVER, value)).toContain('malformed value');
+    }
+    // A request not signed with the app's secret never reaches a decision.
+    const stopButton = incidentMessageFor(env, incidentId)!;
+    const forged = await env.driver!.clickButton({ userId: APPROVER, channelId: DEMO_CHANNEL, messageTs: stopButton.ts, actionId: RESTORE_STOP_ACTION, forge: { signingSecret: 'not-the-app-secret' } });
+    expect(forged.status).toBe(401);
     expect(await unchanged()).toEqual(held);
 
     expect(await clickRestore(env, incidentId, RESTORE_STOP_ACTION)).toContain('Stopped');
