@@ -4,7 +4,7 @@
 // record and the events atomically; a refused transition throws TransitionRefused for the user.
 import { requiredApprovals, type ApprovalRule } from '../playbook/schema.js';
 import type { DoneStep, RestoreButton, RestoreMode, RestoreRun, RestoreRunStatus } from '../restore/run-model.js';
-import { isLiftStep } from '../restore/run-model.js';
+import { isLiftStep, stepWaits } from '../restore/run-model.js';
 import { botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
 import type { Incident } from './model.js';
 import { TransitionRefused, type Transition } from './transitions.js';
@@ -45,7 +45,7 @@ export function describeStatus(run: RestoreRun): string {
 }
 
 /** The restore step's execution starts the run (again, after an interrupted worker: kept as it was). */
-export function beginRestore(incident: Incident, init: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[] }, now: Date): Transition {
+export function beginRestore(incident: Incident, init: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[]; liftAt?: number }, now: Date): Transition {
   if (incident.status !== 'open') throw new TransitionRefused(`Incident ${incident.id} is ${incident.status}. Nothing changed.`, 'terminal');
   if (incident.restore) return { incident, events: [] };
   const run: RestoreRun = {
@@ -54,7 +54,8 @@ export function beginRestore(incident: Incident, init: { planId: string; source:
     mode: init.mode,
     total: init.total,
     next: 1,
-    status: init.mode === 'step' && init.total > 0 ? 'awaiting-step' : 'running',
+    ...(init.liftAt !== undefined && init.liftAt <= init.total ? { liftAt: init.liftAt } : {}),
+    status: stepWaits({ mode: init.mode, next: 1, total: init.total, ...(init.liftAt !== undefined ? { liftAt: init.liftAt } : {}) }) ? 'awaiting-step' : 'running',
     stepApprovals: [],
     planApprovedBy: init.approvedBy,
     done: [],
@@ -77,7 +78,7 @@ export function finishStep(incident: Incident, expect: { planId: string; n: numb
   const approvedBy = run.mode === 'step' ? run.stepApprovals.map((a) => a.user) : run.planApprovedBy;
   const done: DoneStep = { n: run.next, outcome, approvedBy, at: now.toISOString() };
   const next = run.next + 1;
-  const waits = run.mode === 'step' && next <= run.total;
+  const waits = stepWaits({ ...run, next });
   const status: RestoreRunStatus = run.status === 'stopped' ? 'stopped' : waits ? 'awaiting-step' : 'running';
   const { failure: _failure, forced: _forced, forceApprovals: _forceApprovals, trafficUntil: _trafficUntil, pending: _pending, ...rest } = run;
   return { incident: withRun(incident, { ...rest, next, status, done: [...run.done, done], stepApprovals: [], round: run.round + 1 }, now), events };
@@ -120,7 +121,7 @@ export function resumeRestore(incident: Incident, button: RestoreButton, user: s
   const run = runOf(incident);
   requireCurrent(run, button, ['stopped', 'blocked']);
   const at = now.toISOString();
-  const waits = run.mode === 'step' && run.next <= run.total;
+  const waits = stepWaits(run);
   // A traffic window of an earlier attempt is never judged again: the step runs afresh.
   const { failure: _failure, stoppedBy: _stoppedBy, forceApprovals: _forceApprovals, pending: _pending, trafficUntil: _trafficUntil, ...rest } = run;
   return {
@@ -150,13 +151,14 @@ export function startRollback(incident: Incident, button: RestoreButton, now: Da
 }
 
 /** A live object changed under the plan: the rest is re-planned and waits for approval again. */
-export function replanRestore(incident: Incident, expect: { planId: string; n: number; round: number }, plan: { planId: string; total: number }, now: Date, events: TimelineEvent[]): Transition | null {
+export function replanRestore(incident: Incident, expect: { planId: string; n: number; round: number }, plan: { planId: string; total: number; liftAt?: number }, now: Date, events: TimelineEvent[]): Transition | null {
   const run = incident.restore;
   if (incident.status !== 'open' || !run || run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return null;
   const nothingLeft = plan.total < run.next;
-  const { failure: _failure, forced: _forced, forceApprovals: _forceApprovals, ...rest } = run;
+  const { failure: _failure, forced: _forced, forceApprovals: _forceApprovals, liftAt: _liftAt, ...rest } = run;
+  const liftAt = plan.liftAt !== undefined && plan.liftAt <= plan.total ? { liftAt: plan.liftAt } : {};
   return {
-    incident: withRun(incident, { ...rest, planId: plan.planId, total: plan.total, status: nothingLeft ? 'running' : 'awaiting-step', stepApprovals: [], round: run.round + 1 }, now),
+    incident: withRun(incident, { ...rest, ...liftAt, planId: plan.planId, total: plan.total, status: nothingLeft ? 'running' : 'awaiting-step', stepApprovals: [], round: run.round + 1 }, now),
     events,
   };
 }

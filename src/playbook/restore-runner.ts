@@ -18,7 +18,8 @@ import type { JobQueue } from '../queue/bullmq.js';
 import { executeStep, type StepResult } from '../restore/execute.js';
 import { replanFrom, type RestorePlan, type RestoreStep } from '../restore/plan.js';
 import type { RestoreStore } from '../restore/plan-store.js';
-import { isLiftStep, type RestoreRun } from '../restore/run-model.js';
+import { liftAtOf } from '../restore/handover.js';
+import { isLiftStep, stepWaits, type RestoreRun } from '../restore/run-model.js';
 import { appliedEvent, failedEvent, replannedEvent, type TrafficEvidence } from '../restore/step-events.js';
 import { judgeTraffic, RESTORE_WATCH_SAMPLES, restoreWatchScope } from '../restore/traffic-judge.js';
 import { botActor, type TimelineEvent } from '../timeline/types.js';
@@ -123,7 +124,7 @@ export class RestoreRunner {
     if (run.planId !== expect.planId || run.next !== expect.n || run.round !== expect.round) return this.ensureNext(incident.id, run);
     // Stop during the traffic window: the applied step is still judged (and the run stays stopped).
     if (run.status === 'traffic-wait' || (run.status === 'stopped' && run.pending)) return this.judge(incident, run);
-    if (run.status === 'lifting' || (run.status === 'running' && isLiftStep(run))) return this.liftAndWatch(incident, run);
+    if (run.status === 'lifting' || (run.status === 'running' && (isLiftStep(run) || run.next > run.total))) return this.liftAndWatch(incident, run);
     if (run.status === 'watching') return this.ensureNext(incident.id, run);
     if (run.status !== 'running') return;
     const plan = await this.deps.restore.loadPlan(incidentId, run.planId);
@@ -132,7 +133,7 @@ export class RestoreRunner {
     const { params } = this.stepOf(incident);
     const log = this.log(incidentId);
     log.info({ n: step.n, action: step.action, object: step.name }, 'restore step');
-    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId) });
+    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId), sync: { timeoutMs: params.syncTimeout } });
     if (!result.ok) return this.failed(incident, run, plan, step, result);
     const watching = params.trafficWindow > 0 && this.deps.traffic && (await this.deps.traffic.collectorRunning().catch(() => false));
     if (watching && this.deps.traffic) {
@@ -196,7 +197,7 @@ export class RestoreRunner {
       const fresh = replanFrom(plan, step.n, await this.liveNow());
       const planId = await this.deps.restore.savePlan(incident.id, fresh);
       const event = replannedEvent(this.now(), stepId, run.planId, planId, step.n, fresh);
-      const out = await this.deps.store.transition(incident.id, (i) => replanRestore(i, expect, { planId, total: fresh.steps.length }, this.deps.clock(), [event]));
+      const out = await this.deps.store.transition(incident.id, (i) => replanRestore(i, expect, { planId, total: fresh.steps.length, liftAt: liftAtOf(fresh) }, this.deps.clock(), [event]));
       await this.deps.publish(incident.id);
       const next = out?.incident.restore;
       if (next?.status === 'running') await this.enqueue(incident.id, next);
@@ -212,14 +213,20 @@ export class RestoreRunner {
     return readLiveObjects(this.deps.cluster, servedKinds(await this.deps.cluster.discoverKinds()));
   }
 
-  /** Every step is done: containment is lifted (and verified by the lift itself), then the watch. */
+  /**
+   * The bot's steps are done: containment is lifted (and verified by the lift itself). Then the
+   * steps left to GitOps controllers run (the lift resumed the reconcile containment paused), or
+   * the watch window opens.
+   */
   private async liftAndWatch(incident: Incident, run: RestoreRun): Promise<void> {
     const expect = { planId: run.planId, n: run.next, round: run.round };
     const { id: stepId, params } = this.stepOf(incident);
-    const inForce = incident.containment && incident.containment.status !== 'lifted';
+    const inForce = !run.lifted && incident.containment && incident.containment.status !== 'lifted';
+    const handed = run.next <= run.total;
     if (inForce && run.status !== 'lifting' && incident.containment?.status !== 'lifting') {
+      const why = handed ? `Before step ${run.next}: the steps left are synced by their GitOps controller, so containment is lifted first (verified; it lets the controller reconcile again)` : `Step ${run.total + 1}: every restore step is done; lifting containment (verified)`;
       const out = await this.deps.store.transition(incident.id, (i) => {
-        const lifting = setRunStatus(i, expect, 'lifting', this.deps.clock(), [{ at: this.now(), type: 'restore.lift', actor: botActor, step: stepId, summary: `Step ${run.total + 1}: every restore step is done; lifting containment (verified)` }]);
+        const lifting = setRunStatus(i, expect, 'lifting', this.deps.clock(), [{ at: this.now(), type: 'restore.lift', actor: botActor, step: stepId, summary: why }]);
         if (!lifting) return null;
         const lift = startLift(lifting.incident, 'restore', botActor, this.deps.clock());
         return { incident: lift.incident, events: [...lifting.events, ...lift.events] };
@@ -235,19 +242,34 @@ export class RestoreRunner {
       await this.deps.publish(incident.id);
       return;
     }
+    if (handed) return this.afterLift(incident, run, stepId, !incident.containment);
     const watchUntil = new Date(this.deps.clock().getTime() + params.watchWindow).toISOString();
     const keys = (after.anomalyIds ?? []).map(dedupeKeyOf);
     const summary = keys.length > 0 ? `Watching until ${watchUntil}: if the anomaly fires again, this thread says so and offers *Contain again*` : `Watch window until ${watchUntil} (the incident was not opened from an anomaly: nothing to watch for)`;
     const events: TimelineEvent[] = [
-      ...(inForce ? [] : [{ at: this.now(), type: 'restore.lift' as const, actor: botActor, step: stepId, summary: 'Every restore step is done; no containment is in force: nothing to lift' }]),
+      ...(inForce || run.lifted ? [] : [{ at: this.now(), type: 'restore.lift' as const, actor: botActor, step: stepId, summary: 'Every restore step is done; no containment is in force: nothing to lift' }]),
       { at: this.now(), type: 'restore.watch', actor: botActor, step: stepId, summary, data: { until: watchUntil } },
     ];
     const current = after.restore;
     if (!current || current.planId !== run.planId) return;
-    await this.deps.store.transition(incident.id, (i) => setRunStatus(i, { planId: current.planId, n: current.next, round: current.round }, 'watching', this.deps.clock(), events, { watchUntil }));
+    await this.deps.store.transition(incident.id, (i) => setRunStatus(i, { planId: current.planId, n: current.next, round: current.round }, 'watching', this.deps.clock(), events, { watchUntil, lifted: true }));
     await this.deps.restore.watch(keys, incident.id);
     await this.deps.publish(incident.id);
     await this.deps.queue.enqueue({ name: 'restore-watch-end', data: { incidentId: incident.id, planId: run.planId } }, { delayMs: params.watchWindow });
+  }
+
+  /** Containment is lifted before steps left to GitOps controllers: they run next (step mode: each approved). */
+  private async afterLift(incident: Incident, run: RestoreRun, stepId: string, noneInForce: boolean): Promise<void> {
+    const current = (await this.deps.store.require(incident.id)).restore;
+    if (!current || current.planId !== run.planId || current.lifted) return;
+    const lifted = { ...current, lifted: true };
+    const status = current.status === 'stopped' ? 'stopped' : stepWaits(lifted) ? 'awaiting-step' : 'running';
+    const summary = `${noneInForce ? 'No containment is in force' : 'Containment is lifted'}: steps ${run.next}–${run.total} are synced by their GitOps controller, each verified like any step`;
+    const event: TimelineEvent = { at: this.now(), type: 'restore.lift', actor: botActor, step: stepId, summary, data: { handedFrom: run.next } };
+    const out = await this.deps.store.transition(incident.id, (i) => setRunStatus(i, { planId: current.planId, n: current.next, round: current.round }, status, this.deps.clock(), [event], { lifted: true, round: current.round + 1 }));
+    await this.deps.publish(incident.id);
+    const next = out?.incident.restore;
+    if (next?.status === 'running') await this.enqueue(incident.id, next);
   }
 
   /** The watch window ran out: the restore step completes and the playbook moves on. */

@@ -26,6 +26,7 @@ import type { KubeObject } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import type { LiveObjects } from '../policy/index.js';
 import type { EngineKind } from './engine.js';
+import { syncByController } from './controller-sync.js';
 import { describeOwners, keptFields, ownersFromConflict, type FieldOwner } from './ownership.js';
 import type { RestoreStep } from './plan.js';
 import type { Measured, RestoreRecords, StepOutcome, StepRecord } from './record.js';
@@ -54,6 +55,8 @@ export interface StepContext {
    */
   workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
   now?: () => Date;
+  /** Steps left to a GitOps controller: how long it gets to sync, how often it is checked. */
+  sync?: { timeoutMs?: number; pollMs?: number };
 }
 
 export interface Verification {
@@ -272,7 +275,8 @@ async function runStep(step: RestoreStep, ctx: StepContext): Promise<StepResult>
     const moved = movedUnder(step, live);
     if (moved) return fail('conflict-changed', `${moved}; nothing was written`);
     record = await ctx.records.recordBefore(ctx.incidentId, step, live, now());
-    outcome = await write(step, client, live, ctx);
+    // A step left to its GitOps controller is synced by it, not written by the bot.
+    outcome = step.syncedBy ? await syncByController(step, { gateway: ctx.gateway, fieldManager: ctx.fieldManager, ...ctx.sync }) : await write(step, client, live, ctx);
     if (outcome === 'gone') return await confirmDone(step, ctx, null, log);
   } catch (error) {
     const result = fromError(error, step, step.action);

@@ -15,6 +15,7 @@ import { compareState, keyString, type ContainmentInPlace, type DriftReport, typ
 import { loadLiveObjects, type LiveObjects } from '../policy/index.js';
 import type { IpSet } from '../policy/ip-set.js';
 import { addressSets, boundaryPolicy, RestoreEngine, type Cell, type EngineKind, type ModelChange } from './engine.js';
+import type { SyncedBy } from './handover.js';
 import { intentOf, stepDiff } from './intent.js';
 import { orderChanges, type Effect, type Excess } from './order.js';
 import { compile, isEngineKind, isRecord, renumbered, select, withoutContainment, withoutOurExclusion, type Selection } from './scope.js';
@@ -68,6 +69,8 @@ export interface RestoreStep {
   resourceVersion?: string;
   /** Where the known-good object comes from, as the source gave it. */
   source?: unknown;
+  /** Left to a GitOps controller: after the lift, the controller syncs it (./handover.ts). */
+  syncedBy?: SyncedBy;
 }
 
 export interface ReplanNote {

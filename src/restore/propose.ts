@@ -8,7 +8,9 @@ import type { KubeObject } from '../kube/resources.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { LiveObjects } from '../policy/index.js';
 import { keyString } from '../drift/compare.js';
+import { findControllers } from './controllers.js';
 import type { EngineKind } from './engine.js';
+import { handOver, liftAtOf } from './handover.js';
 import { planRestore, type RestorePlan, type RestoreStep } from './plan.js';
 import type { RestoreMode, RestoreProposal, SourceOption } from './run-model.js';
 import { defaultOption, describeOption, knownGoodOptions, loadKnownGood, resolveRevision, type KnownGoodSource, type KnownGoodState } from './sources.js';
@@ -23,6 +25,8 @@ export interface ProposeContext {
   mode: RestoreMode;
   /** The responder's pick: an option's index, or a typed revision (absent: the first option that exists). */
   choice?: { option: number } | { typed: string };
+  /** The Argo CD Applications the incident's containment paused (the lift resumes them). */
+  pausedByContainment?: ReadonlyArray<{ namespace: string; name: string }>;
 }
 
 export interface Proposal {
@@ -62,11 +66,23 @@ export function deltaText(step: Pick<RestoreStep, 'opened' | 'closed'>): string 
 }
 
 export function stepLine(step: RestoreStep, dry?: string): string {
-  return `${step.n}. ${step.action} \`${keyString(step.key)}\` — ${step.effect} (${deltaText(step)})${dry ? ` · ${dry}` : ''}`;
+  const by = step.syncedBy ? ` · ${step.syncedBy.owner} syncs it (${step.syncedBy.revision.slice(0, 12)}), verified` : '';
+  return `${step.n}. ${step.action} \`${keyString(step.key)}\` — ${step.effect} (${deltaText(step)})${by}${dry ? ` · ${dry}` : ''}`;
 }
 
 export function liftLine(plan: RestorePlan): string {
-  return `${plan.steps.length + 1}. lift containment${plan.containment.length > 0 ? ` (${plan.containment.length} object${plan.containment.length === 1 ? '' : 's'} of the bot's)` : ''}, verified, then the watch window`;
+  const bots = plan.containment.length > 0 ? ` (${plan.containment.length} object${plan.containment.length === 1 ? '' : 's'} of the bot's)` : '';
+  const at = liftAtOf(plan);
+  if (at > plan.steps.length) return `${at}. lift containment${bots}, verified, then the watch window`;
+  // Steps left to a controller follow the lift: it resumes the reconcile containment paused.
+  return `↳ lift containment${bots}, verified, before step ${at}: the steps from ${at} on are synced by their GitOps controller, then the watch window`;
+}
+
+/** The numbered plan: every step, the lift before the first one a controller syncs (or last). */
+export function planLines(plan: RestorePlan, dry: readonly (string | undefined)[] = []): string[] {
+  const lines = plan.steps.map((s, i) => stepLine(s, dry[i]));
+  lines.splice(liftAtOf(plan) - 1, 0, liftLine(plan));
+  return lines;
 }
 
 function notesOf(plan: RestorePlan, state: KnownGoodState): string[] {
@@ -76,6 +92,18 @@ function notesOf(plan: RestorePlan, state: KnownGoodState): string[] {
   if (plan.ordering === 'safety-first') notes.push('steps reordered so that no intermediate state is more open than both ends');
   if (plan.skipped.length > 0) notes.push(`${plan.skipped.length} object(s) not planned: ${plan.skipped.slice(0, 3).map((s) => `${s.where} (${s.reason})`).join('; ')}`);
   return notes;
+}
+
+/** The plan with the tail a GitOps controller would sync left to it (./handover.ts); unchanged when none would. */
+async function handOverToControllers(plan: RestorePlan, state: KnownGoodState, ctx: ProposeContext): Promise<{ plan: RestorePlan; notes: string[] }> {
+  const commits = new Map((state.source.revisions ?? []).map((r) => [r.repository, r.commit]));
+  if (commits.size === 0) return { plan, notes: [] };
+  try {
+    const controllers = await findControllers({ gateway: ctx.gateway, ...(ctx.git ? { git: ctx.git } : {}), ...(ctx.pausedByContainment ? { pausedByContainment: ctx.pausedByContainment } : {}) });
+    return handOver(plan, controllers, commits);
+  } catch (error) {
+    return { plan, notes: [`GitOps controllers could not be read (${(error as Error).message.slice(0, 200)}): the bot writes every step`] };
+  }
 }
 
 /** Every source with its counts, the chosen one planned and dry-run. */
@@ -128,12 +156,14 @@ export async function propose(ctx: ProposeContext): Promise<Proposal> {
     const summary = 'No known-good source can be used: nothing to restore from (see each option)';
     return { proposal: { kind: 'restore-proposal', summary, options, chosen: -1, mode: ctx.mode, steps: [], safe: true, notes: typedProblem } };
   }
-  const { state, plan } = picked;
+  const { state } = picked;
+  const handover = await handOverToControllers(picked.plan, state, ctx);
+  const plan = handover.plan;
   const dry = await Promise.all(plan.steps.map((s) => dryRun(s, ctx)));
-  const lines = [...plan.steps.map((s, i) => stepLine(s, dry[i])), liftLine(plan)];
+  const lines = planLines(plan, dry);
   const refused = dry.filter((d) => d.startsWith('dry run refused')).length;
   const c = counts(plan);
   const summary = `Restore from ${state.source.label}: ${c.objects} step${c.objects === 1 ? '' : 's'} (opens ${c.opened}, closes ${c.closed} connection${c.closed === 1 ? '' : 's'}) then the lift${refused > 0 ? ` · ${refused} dry run${refused === 1 ? '' : 's'} refused` : ''}`;
-  const notes = [...typedProblem, ...notesOf(plan, state)];
+  const notes = [...typedProblem, ...notesOf(plan, state), ...handover.notes];
   return { proposal: { kind: 'restore-proposal', summary, options, chosen, ...(typed ? { typed } : {}), mode: ctx.mode, steps: lines, safe: plan.safe, notes }, plan };
 }

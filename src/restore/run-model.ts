@@ -80,6 +80,13 @@ export interface RestoreRun {
   total: number;
   /** The first step not done (1-based); total + 1 is the lift. */
   next: number;
+  /**
+   * The lift comes before this step (default total + 1: after the last). Steps from it on are
+   * synced by their GitOps controller, which the lift lets reconcile again.
+   */
+  liftAt?: number;
+  /** Containment is lifted (the steps left, if any, are the controllers'). */
+  lifted?: boolean;
   status: RestoreRunStatus;
   /** Approvals collected for step `next` (step mode, or the re-planned rest in plan mode). */
   stepApprovals: Approval[];
@@ -110,7 +117,12 @@ export interface RestoreButton {
   n: number;
 }
 
-/** The lift is the step after the plan's last. */
-export function isLiftStep(run: Pick<RestoreRun, 'next' | 'total'>): boolean {
-  return run.next === run.total + 1;
+/** The run is at the lift: after the plan's last step, or before the first one a GitOps controller syncs. */
+export function isLiftStep(run: Pick<RestoreRun, 'next' | 'total' | 'liftAt' | 'lifted'>): boolean {
+  return !run.lifted && run.next === Math.min(run.liftAt ?? run.total + 1, run.total + 1);
+}
+
+/** In step mode, step `next` waits for its approval (the lift itself needs none: the plan's approval covers it). */
+export function stepWaits(run: Pick<RestoreRun, 'mode' | 'next' | 'total' | 'liftAt' | 'lifted'>): boolean {
+  return run.mode === 'step' && run.next <= run.total && !isLiftStep(run);
 }

@@ -32,7 +32,7 @@ function mark(ok: boolean): string {
 export function appliedEvent(at: string, stepId: string, planId: string, step: RestoreStep, result: Ok, traffic: TrafficEvidence, approvedBy: string[]): TimelineEvent {
   const v = result.verification;
   const summary = [
-    `*Step ${step.n}* ${result.applied === 'unchanged' ? 'found already done' : result.applied}: \`${keyString(step.key)}\` (${step.effect}, ${deltaText(step)})`,
+    `*Step ${step.n}* ${result.applied === 'unchanged' ? 'found already done' : result.applied}${step.syncedBy && result.applied !== 'unchanged' ? ` by ${step.syncedBy.owner}'s sync at ${step.syncedBy.revision.slice(0, 12)}` : ''}: \`${keyString(step.key)}\` (${step.effect}, ${deltaText(step)})`,
     `Verified: object ${mark(v.object.ok)} · engine ${mark(v.engine.ok)} · ${TRAFFIC_TEXT[traffic.status]}`,
     ...(step.diff.length > 0 ? ['```', ...step.diff.slice(0, 12), ...(step.diff.length > 12 ? [`… ${step.diff.length - 12} more lines`] : []), '```'] : []),
     ...traffic.lines.slice(0, 6).map((l) => `• ${l}`),
@@ -43,7 +43,7 @@ export function appliedEvent(at: string, stepId: string, planId: string, step: R
     actor: botActor,
     step: stepId,
     summary,
-    data: { planId, n: step.n, action: step.action, key: keyString(step.key), diff: step.diff, opened: step.opened, closed: step.closed, applied: result.applied, approvedBy, verification: { object: v.object, engine: v.engine, traffic } },
+    data: { planId, n: step.n, action: step.action, key: keyString(step.key), diff: step.diff, opened: step.opened, closed: step.closed, applied: result.applied, ...(step.syncedBy ? { syncedBy: step.syncedBy.owner, revision: step.syncedBy.revision } : {}), approvedBy, verification: { object: v.object, engine: v.engine, traffic } },
   };
 }
 

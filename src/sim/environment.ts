@@ -7,9 +7,12 @@ import { buildConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { silentLogger, type Logger } from '../log.js';
 import { startBot, type RunningBot } from '../runtime.js';
+import { loadKubeConfig } from '../kube/config.js';
+import { createKubeGateway } from '../kube/gateway.js';
+import { startSimArgoCd, type SimArgoCd } from './argocd-controller.js';
 import { startShopRelay, type ShopRelay } from './hubble/shop-relay.js';
 import { startKubeApiServer, type ClusterOptions, type KubeApiSim } from './kube/index.js';
-import { shopObjects } from './scenarios/shop.js';
+import { SHOP_ARGOCD, shopObjects } from './scenarios/shop.js';
 import { createShopGitRepository, SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR, type ShopGitRepository } from './scenarios/shop-git.js';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
 
@@ -62,6 +65,13 @@ export interface EnvironmentOptions {
    * dir, three weeks of history by erin, frank and dave) and configure it as `git.repositories`.
    */
   git?: boolean;
+  /**
+   * Run Argo CD's application controller (./argocd-controller.ts) for the shop's Application, which
+   * then deploys the shop's Git repository: needs `git` and `cluster.argocd`.
+   */
+  gitops?: boolean;
+  /** The config file's `containment` section (e.g. argocd.skipReconcile). */
+  containment?: Partial<Config['containment']>;
 }
 
 /** The shop's policy repository (git: true): the remote, the bot's clone directory (git.dir), the history. */
@@ -70,6 +80,21 @@ export interface EnvironmentGit extends ShopGitRepository {
   dir: string;
   /** The repository's name in git.repositories. */
   name: string;
+}
+
+/** Argo CD runs and has synced the shop's Application once: every shop policy is its own (tracking id, field manager). */
+async function deployedByArgoCd(kubeconfigPath: string, git: ShopGitRepository): Promise<SimArgoCd> {
+  const argocd = await startSimArgoCd({ kubeconfigPath, repositories: { [git.remoteUrl]: git.remoteDir }, namespace: SHOP_ARGOCD.namespace });
+  const apps = createKubeGateway(loadKubeConfig({ kubeconfigPath })).objects('Application');
+  await apps.mergePatch({ namespace: SHOP_ARGOCD.namespace, name: SHOP_ARGOCD.application }, { operation: { initiatedBy: { username: 'admin' }, sync: { revision: SHOP_GIT_BRANCH } } }, { fieldManager: 'argocd-server' });
+  const deadline = Date.now() + 30_000;
+  while (argocd.syncs.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  const first = argocd.syncs[0];
+  if (first?.phase !== 'Succeeded') {
+    await argocd.close();
+    throw new Error(`Argo CD's first sync of the shop did not succeed: ${first ? first.message : 'no sync within 30 s'}`);
+  }
+  return argocd;
 }
 
 /** true once the bot's collector has read the shop relay's whole normal history (flows: true). */
@@ -85,6 +110,8 @@ export interface EmbeddedEnvironment {
   bot?: RunningBot;
   driver?: SlackDriver;
   git?: EnvironmentGit;
+  /** The simulated Argo CD controller (gitops: true). */
+  argocd?: SimArgoCd;
   config: Config;
   kubeconfigPath: string;
   /** Environment variables a separate bot process needs to join this environment. */
@@ -98,9 +125,11 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
   const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
   const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
   // The shop ran for a while before the story starts: its objects are two days old.
-  kube.seed(shopObjects({ argocd: options.cluster?.argocd === true }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
   const git = options.git ? { ...(await createShopGitRepository(dir)), dir: join(dir, 'git-clones'), name: 'shop-policies' } : undefined;
+  if (options.gitops && (!git || options.cluster?.argocd !== true)) throw new Error('the gitops option needs git: true and cluster.argocd: true');
+  kube.seed(shopObjects({ argocd: options.cluster?.argocd === true, ...(options.gitops && git ? { argocdRepoUrl: git.remoteUrl } : {}) }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
   const kubeconfigPath = kube.writeKubeconfig(dir);
+  const argocd = options.gitops && git ? await deployedByArgoCd(kube.writeKubeconfig(join(dir, 'argocd'), 'argocd-application-controller'), git) : undefined;
   const slack = await startSlackApiServer({
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
     usergroups: { [APPROVERS_GROUP]: [DEMO_USERS.secondApprover.id] },
@@ -141,6 +170,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
+      ...(options.containment ? { containment: options.containment } : {}),
       ...(git ? { git: { dir: git.dir, repositories: [{ name: git.name, url: git.remoteUrl, branch: SHOP_GIT_BRANCH, paths: [SHOP_GIT_POLICY_DIR] }] } } : {}),
     },
     env,
@@ -153,6 +183,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     hubble,
     slack,
     ...(git ? { git } : {}),
+    ...(argocd ? { argocd } : {}),
     config,
     kubeconfigPath,
     env,
@@ -176,6 +207,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     async stop() {
       for (const bot of bots.reverse()) await bot.stop();
       await slack.close();
+      await argocd?.close();
       await kube.close();
       await hubble?.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -40,6 +40,8 @@ export interface RestoreStepView {
   /** The write's outcome: created, updated, deleted, unchanged. */
   applied?: string;
   appliedAt?: string;
+  /** The GitOps controller that synced it (the bot did not write it), and at which commit. */
+  syncedBy?: string;
   diff: CappedLines;
   /** Engine connections the step was predicted to open / close. */
   opened: CappedLines;
@@ -230,6 +232,8 @@ export function restoreSection(timeline: TimelineEvent[], names: (actor: string)
         const applied = ['created', 'updated', 'deleted', 'unchanged'].find((a) => a === d.applied);
         step.applied = applied ?? 'unknown';
         step.appliedAt = at(e);
+        const by = line(d.syncedBy, 200);
+        if (by) step.syncedBy = `${by}${typeof d.revision === 'string' ? ` at ${line(d.revision, 64)}` : ''}`;
         step.status = 'applied';
         for (const user of Array.isArray(d.approvedBy) ? d.approvedBy : []) approve(step, person(user));
         step.verification = verification(d.verification) ?? step.verification;
@@ -347,7 +351,7 @@ function stepLines(out: string[], s: RestoreStepView): void {
   out.push(`### Step ${s.n ?? '?'}: ${md(s.action)} ${code(s.key)}: ${status}`, '');
   if (s.planId) out.push(`- Plan: ${code(s.planId)}`);
   out.push(`- Predicted: opens ${s.opened.lines.length + s.opened.more}, closes ${s.closed.lines.length + s.closed.more}`);
-  if (s.appliedAt) out.push(`- Applied at ${md(s.appliedAt)}`);
+  if (s.appliedAt) out.push(`- Applied at ${md(s.appliedAt)}${s.syncedBy ? `, synced by ${md(s.syncedBy)} (reconcile resumed by the lift)` : ''}`);
   if (s.status !== 'not-run') out.push(`- Approved by: ${s.approvedBy.length ? s.approvedBy.map(md).join(', ') : 'not recorded'}`);
   if (s.verification) out.push('- Verification:', ...verificationLines(s.verification, '  '));
   for (const f of s.failures) out.push(`- **Failed** at ${md(f.at)} (${md(f.reason)}): ${md(f.message)}${f.owners ? ` (owners: ${md(f.owners)})` : ''}`);

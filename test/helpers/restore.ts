@@ -25,10 +25,10 @@ export const CAROL = 'carol@shop.example';
 type Obj = Record<string, unknown>;
 
 /** The shipped playbook with the restore step's mode and short windows (no traffic window, 1 s watch). */
-export function restorePlaybook(approve: 'plan' | 'step' = 'plan', watchWindow = '1s'): string {
+export function restorePlaybook(approve: 'plan' | 'step' = 'plan', watchWindow = '1s', params: Obj = {}): string {
   const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Obj }> };
   for (const step of playbook.steps) {
-    if (step.action === 'restore') step.params = { ...step.params, approve, trafficWindow: '0s', watchWindow };
+    if (step.action === 'restore') step.params = { ...step.params, approve, trafficWindow: '0s', watchWindow, ...params };
   }
   const file = join(mkdtempSync(join(tmpdir(), 'netpol-restore-playbook-')), 'netpol-incident.yaml');
   writeFileSync(file, toYaml(playbook));

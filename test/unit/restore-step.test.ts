@@ -17,15 +17,16 @@ function incident(results: Record<string, Record<string, unknown> | undefined>, 
 }
 
 describe('restore step parameters', () => {
-  it('defaults: the whole plan approved once, 30 s traffic window, 15 min watch window', () => {
-    expect(restoreParams(undefined)).toEqual({ approve: 'plan', trafficWindow: 30_000, watchWindow: 900_000, namespaces: [] });
-    expect(restoreParams({ approve: 'step', trafficWindow: '0s', watchWindow: '1h', namespaces: ['api'] })).toEqual({ approve: 'step', trafficWindow: 0, watchWindow: 3_600_000, namespaces: ['api'] });
+  it('defaults: the whole plan approved once, 30 s traffic window, 15 min watch window, 2 min for a GitOps sync', () => {
+    expect(restoreParams(undefined)).toEqual({ approve: 'plan', trafficWindow: 30_000, watchWindow: 900_000, syncTimeout: 120_000, namespaces: [] });
+    expect(restoreParams({ approve: 'step', trafficWindow: '0s', watchWindow: '1h', syncTimeout: '10s', namespaces: ['api'] })).toEqual({ approve: 'step', trafficWindow: 0, watchWindow: 3_600_000, syncTimeout: 10_000, namespaces: ['api'] });
   });
 
   it.each([
     [{ approve: 'all' }, 'approve'],
     [{ trafficWindow: 'soon' }, 'trafficWindow'],
     [{ watchWindow: -5 }, 'watchWindow'],
+    [{ syncTimeout: 'whenever' }, 'syncTimeout'],
     [{ namespaces: [''] }, 'namespaces'],
     [{ namespaces: Array.from({ length: 51 }, (_, i) => `ns${i}`) }, 'namespaces'],
     [{ namespaces: ['x'.repeat(254)] }, 'namespaces'],

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { durationSchema, parseDuration } from '../../config/duration.js';
 import type { Incident } from '../../incident/model.js';
+import { liftAtOf } from '../../restore/handover.js';
 import { propose } from '../../restore/propose.js';
 import type { RestoreProposal } from '../../restore/run-model.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
@@ -19,6 +20,8 @@ export const restoreParamsSchema = z
     trafficWindow: durationSchema.default(parseDuration('30s')),
     /** After the lift: if the anomaly fires again within this time, Contain again is offered. */
     watchWindow: durationSchema.default(parseDuration('15m')),
+    /** How long a GitOps controller gets to sync a step left to it (then the run stops, with Resume). */
+    syncTimeout: durationSchema.default(parseDuration('2m')),
     /** More namespaces to restore, beyond the incident's and those the cause touched. */
     namespaces: z.array(z.string().min(1).max(253)).max(50).default([]),
   })
@@ -65,6 +68,7 @@ export const restoreStep: StepHandler = {
     const p = restoreParams(ctx.step.params);
     const cause = causeOf(ctx.incident);
     const namespaces = restoreNamespaces(ctx.incident, cause, p.namespaces);
+    const paused = (await ctx.ledger?.load(ctx.incident.id))?.applications ?? [];
     const { proposal, plan } = await propose({
       gateway: ctx.cluster,
       git: ctx.git,
@@ -73,6 +77,7 @@ export const restoreStep: StepHandler = {
       namespaces,
       fieldManager: ctx.settings.fieldManager,
       mode: p.approve,
+      pausedByContainment: paused,
       ...(ctx.incident.restoreChoice ? { choice: ctx.incident.restoreChoice } : {}),
     });
     const planId = plan ? await ctx.restore.savePlan(ctx.incident.id, plan) : undefined;
@@ -88,7 +93,7 @@ export const restoreStep: StepHandler = {
         actor: botActor,
         step: ctx.step.id,
         summary: [`*Restore plan* from ${proposal.typed ? `\`${proposal.typed}\`` : (chosen?.label ?? plan.label)} (${p.approve === 'plan' ? 'one approval for the whole plan; Stop halts before the next step' : 'each step approved on its own'}):`, ...proposal.steps, ...proposal.notes.map((n) => `_${n}_`)].join('\n'),
-        data: { planId, source: plan.label, mode: p.approve, safe: plan.safe, ordering: plan.ordering, steps: plan.steps.map((s) => ({ n: s.n, action: s.action, key: `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`, effect: s.effect, opened: s.opened, closed: s.closed, diff: s.diff })), notes: proposal.notes },
+        data: { planId, source: plan.label, mode: p.approve, safe: plan.safe, ordering: plan.ordering, steps: plan.steps.map((s) => ({ n: s.n, action: s.action, key: `${s.kind} ${s.namespace ? `${s.namespace}/` : ''}${s.name}`, effect: s.effect, opened: s.opened, closed: s.closed, diff: s.diff, ...(s.syncedBy ? { syncedBy: s.syncedBy.owner } : {}) })), notes: proposal.notes },
       });
     }
     return { ...proposal, ...(planId ? { planId } : {}), events };
@@ -103,7 +108,7 @@ export const restoreStep: StepHandler = {
     return {
       result: { summary: `Restoring from ${plan.label}: ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}, then the lift`, planId: proposal.planId, source: plan.label, total: plan.steps.length },
       events: [],
-      continues: { planId: proposal.planId, source: plan.label, mode: proposal.mode, total: plan.steps.length, approvedBy },
+      continues: { planId: proposal.planId, source: plan.label, mode: proposal.mode, total: plan.steps.length, approvedBy, liftAt: liftAtOf(plan) },
     };
   },
 };

@@ -93,7 +93,7 @@ export interface StepOutcome {
    * The step goes on in the background (restore): it stays running, and the restore runner
    * completes it once every step, the lift and the watch window are through.
    */
-  continues?: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[] };
+  continues?: { planId: string; source: string; mode: RestoreMode; total: number; approvedBy: string[]; liftAt?: number };
 }
 
 export interface StepHandler {

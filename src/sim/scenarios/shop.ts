@@ -204,9 +204,11 @@ export interface ShopOptions {
    * Application that keeps the shop's NetworkPolicies in sync with Git, self-healing drift.
    */
   argocd?: boolean;
+  /** Where the Application's source points (default a made-up https remote). */
+  argocdRepoUrl?: string;
 }
 
-function argocdObjects(): Obj[] {
+function argocdObjects(repoURL = 'https://git.shop.example/platform/network-policies.git'): Obj[] {
   return [
     namespace(SHOP_ARGOCD.namespace, { 'app.kubernetes.io/part-of': 'argocd' }),
     {
@@ -215,7 +217,7 @@ function argocdObjects(): Obj[] {
       metadata: { name: SHOP_ARGOCD.application, namespace: SHOP_ARGOCD.namespace, labels: { 'app.kubernetes.io/part-of': 'shop' } },
       spec: {
         project: 'default',
-        source: { repoURL: 'https://git.shop.example/platform/network-policies.git', targetRevision: 'main', path: 'policies' },
+        source: { repoURL, targetRevision: 'main', path: 'policies' },
         destination: { server: 'https://kubernetes.default.svc' },
         syncPolicy: { automated: { prune: true, selfHeal: true } },
       },
@@ -235,7 +237,7 @@ export function shopObjects(opts: ShopOptions = {}): object[] {
     namespace(RESPONDER_NAMESPACE, { 'app.kubernetes.io/name': 'netpol-responder' }),
     ...shopPods(),
     ...shopPolicies(),
-    ...(opts.argocd ? argocdObjects() : []),
+    ...(opts.argocd ? argocdObjects(opts.argocdRepoUrl) : []),
   ]);
 }
 
