@@ -307,6 +307,8 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
     logger,
   });
+  // The restore's policy watches (started by a restore step) end once the worker has stopped.
+  resources.add('restore policy view', async () => engine.restoreRunner?.stop());
 
   const handedBack: string[] = [];
   if (config.roles.includes('worker')) {

@@ -17,6 +17,7 @@ import { allowed, buildIndex, type LiveObjects } from '../policy/index.js';
 import type { JobQueue } from '../queue/bullmq.js';
 import { executeStep, type StepResult } from '../restore/execute.js';
 import { replanFrom, type RestorePlan, type RestoreStep } from '../restore/plan.js';
+import { LivePolicyView } from '../restore/policy-view.js';
 import type { RestoreStore } from '../restore/plan-store.js';
 import { liftAtOf } from '../restore/handover.js';
 import { isLiftStep, stepWaits, type RestoreRun } from '../restore/run-model.js';
@@ -61,8 +62,17 @@ const WORKLOADS_FRESH_MS = 30_000;
 export class RestoreRunner {
   /** Namespaces and pods per incident, shared by consecutive steps (no restore step changes them). */
   private readonly workloads = new Map<string, { at: number; view: Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> }>();
+  /** The cluster's policies as watches keep them, for every step's engine check (listing them each step is slow on big clusters). */
+  private readonly policyView: LivePolicyView;
 
-  constructor(readonly deps: RestoreRunnerDeps) {}
+  constructor(readonly deps: RestoreRunnerDeps) {
+    this.policyView = new LivePolicyView(deps.cluster, { logger: deps.logger });
+  }
+
+  /** Ends the policy view's watches (the bot is stopping). */
+  stop(): Promise<void> {
+    return this.policyView.stop();
+  }
 
   private workloadsOf(incidentId: string): Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> {
     const now = this.deps.clock().getTime();
@@ -133,7 +143,7 @@ export class RestoreRunner {
     const { params } = this.stepOf(incident);
     const log = this.log(incidentId);
     log.info({ n: step.n, action: step.action, object: step.name }, 'restore step');
-    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId), sync: { timeoutMs: params.syncTimeout } });
+    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId), policies: () => this.policyView.policies(), sync: { timeoutMs: params.syncTimeout } });
     if (!result.ok) return this.failed(incident, run, plan, step, result);
     const watching = params.trafficWindow > 0 && this.deps.traffic && (await this.deps.traffic.collectorRunning().catch(() => false));
     if (watching && this.deps.traffic) {

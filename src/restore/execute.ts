@@ -51,9 +51,11 @@ export interface StepContext {
   /**
    * Namespaces and pods for the engine check, e.g. a view the runner keeps for a few seconds across
    * steps (listing every pod of a big cluster for each step is what a step would spend its time on).
-   * Absent: listed for the step. Policies are always read fresh.
+   * Absent: listed for the step.
    */
   workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
+  /** The policies for the engine check, e.g. a watched view (./policy-view.ts). Absent: listed for the step. */
+  policies?: () => Promise<Omit<LiveObjects, 'namespaces' | 'pods'>>;
   now?: () => Date;
   /** Steps left to a GitOps controller: how long it gets to sync, how often it is checked. */
   sync?: { timeoutMs?: number; pollMs?: number };
@@ -216,8 +218,8 @@ function fromError(error: unknown, step: RestoreStep, what: string): StepResult 
 async function verify(step: RestoreStep, ctx: StepContext, expected: Obj | null, before: Obj | null, readBack: Obj | null, predicted: Measured): Promise<{ verification: Verification; measured: Measured }> {
   const object = objectCheck(expected, readBack, step.key.namespace);
   try {
-    const served = ctx.served ?? servedKinds(await ctx.gateway.discoverKinds());
-    const [world, policies] = await Promise.all([ctx.workloads ? ctx.workloads() : readWorkloads(ctx.gateway), readPolicies(ctx.gateway, served)]);
+    const listPolicies = async () => readPolicies(ctx.gateway, ctx.served ?? servedKinds(await ctx.gateway.discoverKinds()));
+    const [world, policies] = await Promise.all([ctx.workloads ? ctx.workloads() : readWorkloads(ctx.gateway), ctx.policies ? ctx.policies() : listPolicies()]);
     const live: LiveObjects = { ...world, ...policies };
     const measured = measureDelta(live, step.key.kind as EngineKind, step.key, before, readBack);
     return { verification: { object, engine: engineCheck(predicted, measured) }, measured };
