@@ -5,7 +5,7 @@
 // the run waits (a step approval, Stop, a failed verification, a field-manager conflict). After
 // the last step the containment is lifted (verified), the watch window opens, and when it ends the
 // restore step completes and the playbook moves on. Decisions from Slack: ./restore-decisions.ts.
-import { readLiveObjects, readWorkloads, servedKinds } from '../containment/snapshot.js';
+import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import type { TrafficCheck } from '../containment/traffic.js';
 import { startLift } from '../incident/containment-transitions.js';
 import type { Incident } from '../incident/model.js';
@@ -16,8 +16,9 @@ import { incidentLogger, type Logger } from '../log.js';
 import { allowed, buildIndex, type LiveObjects } from '../policy/index.js';
 import type { JobQueue } from '../queue/bullmq.js';
 import { executeStep, type StepResult } from '../restore/execute.js';
-import { replanFrom, type RestorePlan, type RestoreStep } from '../restore/plan.js';
-import { LivePolicyView } from '../restore/policy-view.js';
+import { EngineSession } from '../restore/engine-session.js';
+import { MAX_LINES, replanFrom, type RestorePlan, type RestoreStep } from '../restore/plan.js';
+import { LiveClusterView } from '../restore/cluster-view.js';
 import type { RestoreStore } from '../restore/plan-store.js';
 import { liftAtOf } from '../restore/handover.js';
 import { isLiftStep, stepWaits, type RestoreRun } from '../restore/run-model.js';
@@ -56,38 +57,24 @@ export function dedupeKeyOf(anomalyId: string): string {
   return at > 0 ? anomalyId.slice(0, at) : anomalyId;
 }
 
-/** How long the namespaces and pods read for one step's engine check serve the next steps. */
-const WORKLOADS_FRESH_MS = 30_000;
-
 export class RestoreRunner {
-  /** Namespaces and pods per incident, shared by consecutive steps (no restore step changes them). */
-  private readonly workloads = new Map<string, { at: number; view: Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> }>();
-  /** The cluster's policies as watches keep them, for every step's engine check (listing them each step is slow on big clusters). */
-  private readonly policyView: LivePolicyView;
+  /** Namespaces, pods and policies as watches keep them, for every step's engine check (listing them each step is slow on big clusters). */
+  private readonly view: LiveClusterView;
+  /** The engine of the run measured last, kept between its steps (one run at a time keeps one). */
+  private engine: { incidentId: string; session: EngineSession } | undefined;
 
   constructor(readonly deps: RestoreRunnerDeps) {
-    this.policyView = new LivePolicyView(deps.cluster, { logger: deps.logger });
+    this.view = new LiveClusterView(deps.cluster, { logger: deps.logger });
   }
 
-  /** Ends the policy view's watches (the bot is stopping). */
+  private engineOf(incidentId: string): EngineSession {
+    if (this.engine?.incidentId !== incidentId) this.engine = { incidentId, session: new EngineSession(MAX_LINES) };
+    return this.engine.session;
+  }
+
+  /** Ends the cluster view's watches (the bot is stopping). */
   stop(): Promise<void> {
-    return this.policyView.stop();
-  }
-
-  private workloadsOf(incidentId: string): Promise<Pick<LiveObjects, 'namespaces' | 'pods'>> {
-    const now = this.deps.clock().getTime();
-    const cached = this.workloads.get(incidentId);
-    if (cached && now - cached.at < WORKLOADS_FRESH_MS) return cached.view;
-    for (const [id, entry] of this.workloads) if (now - entry.at >= WORKLOADS_FRESH_MS) this.workloads.delete(id);
-    const view = readWorkloads(this.deps.cluster);
-    const entry = { at: now, view };
-    // Fresh from when the list came back: a slow list of a big cluster still serves the next steps.
-    view.then(
-      () => (entry.at = this.deps.clock().getTime()),
-      () => this.workloads.delete(incidentId),
-    );
-    this.workloads.set(incidentId, entry);
-    return view;
+    return this.view.stop();
   }
 
   log(incidentId: string): Logger {
@@ -143,7 +130,7 @@ export class RestoreRunner {
     const { params } = this.stepOf(incident);
     const log = this.log(incidentId);
     log.info({ n: step.n, action: step.action, object: step.name }, 'restore step');
-    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.workloadsOf(incidentId), policies: () => this.policyView.policies(), sync: { timeoutMs: params.syncTimeout } });
+    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.view.workloads(), policies: () => this.view.policies(), measure: (...args) => this.engineOf(incidentId).measure(...args), sync: { timeoutMs: params.syncTimeout } });
     if (!result.ok) return this.failed(incident, run, plan, step, result);
     const watching = params.trafficWindow > 0 && this.deps.traffic && (await this.deps.traffic.collectorRunning().catch(() => false));
     if (watching && this.deps.traffic) {
@@ -263,6 +250,8 @@ export class RestoreRunner {
     const current = after.restore;
     if (!current || current.planId !== run.planId) return;
     await this.deps.store.transition(incident.id, (i) => setRunStatus(i, { planId: current.planId, n: current.next, round: current.round }, 'watching', this.deps.clock(), events, { watchUntil, lifted: true }));
+    // Every step is measured: the run's engine is not needed any more.
+    if (this.engine?.incidentId === incident.id) this.engine = undefined;
     await this.deps.restore.watch(keys, incident.id);
     await this.deps.publish(incident.id);
     await this.deps.queue.enqueue({ name: 'restore-watch-end', data: { incidentId: incident.id, planId: run.planId } }, { delayMs: params.watchWindow });

@@ -54,6 +54,8 @@ export interface StepContext {
    * Absent: listed for the step.
    */
   workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
+  /** The engine check's measure, e.g. a run's EngineSession kept across steps (./engine-session.ts). Absent: measured afresh. */
+  measure?: typeof measureDelta;
   /** The policies for the engine check, e.g. a watched view (./policy-view.ts). Absent: listed for the step. */
   policies?: () => Promise<Omit<LiveObjects, 'namespaces' | 'pods'>>;
   now?: () => Date;
@@ -221,7 +223,7 @@ async function verify(step: RestoreStep, ctx: StepContext, expected: Obj | null,
     const listPolicies = async () => readPolicies(ctx.gateway, ctx.served ?? servedKinds(await ctx.gateway.discoverKinds()));
     const [world, policies] = await Promise.all([ctx.workloads ? ctx.workloads() : readWorkloads(ctx.gateway), ctx.policies ? ctx.policies() : listPolicies()]);
     const live: LiveObjects = { ...world, ...policies };
-    const measured = measureDelta(live, step.key.kind as EngineKind, step.key, before, readBack);
+    const measured = (ctx.measure ?? measureDelta)(live, step.key.kind as EngineKind, step.key, before, readBack);
     return { verification: { object, engine: engineCheck(predicted, measured) }, measured };
   } catch (error) {
     return { verification: { object, engine: { ok: false, detail: `engine: cannot measure the change (${(error as Error).message})` } }, measured: { opened: [], closed: [] } };

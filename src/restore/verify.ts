@@ -6,14 +6,16 @@
 //   object as read back against the same state with the object as it was before the step), equals
 //   the step's predicted `opened` / `closed` lines. The measure runs the planner's own engine
 //   (./engine.ts) on the state as the planner sees it (containment aside), so lines compare as text.
-import { keyString, type ObjectKey } from '../drift/compare.js';
+import type { ObjectKey } from '../drift/compare.js';
 import { normalizeDetailed } from '../drift/normalize.js';
-import { loadLiveObjects, type LiveObjects } from '../policy/index.js';
-import type { IpSet } from '../policy/ip-set.js';
-import { addressSets, boundaryPolicy, RestoreEngine, type EngineKind, type PolicyModel } from './engine.js';
+import type { LiveObjects } from '../policy/index.js';
+import type { EngineKind } from './engine.js';
+import { EngineSession } from './engine-session.js';
 import { MAX_LINES } from './plan.js';
 import type { Measured } from './record.js';
-import { compile, isRecord, LIST_OF_KIND, withoutContainment, withoutOurExclusion } from './scope.js';
+import { isRecord } from './scope.js';
+
+export { withObject } from './engine-session.js';
 
 type Obj = Record<string, unknown>;
 
@@ -64,63 +66,13 @@ export function resourceVersionOf(obj: unknown): string | undefined {
   return typeof rv === 'string' && rv !== '' ? rv : undefined;
 }
 
-function sameObject(o: unknown, key: ObjectKey): boolean {
-  if (!isRecord(o) || !isRecord(o.metadata) || o.metadata.name !== key.name) return false;
-  return key.namespace === undefined || o.metadata.namespace === key.namespace;
-}
-
-/** The live objects with the step's object as given (null: absent). */
-export function withObject(live: LiveObjects, kind: EngineKind, key: ObjectKey, object: Obj | null): LiveObjects {
-  const list = LIST_OF_KIND[kind];
-  const others = (live[list] ?? []).filter((o) => !sameObject(o, key));
-  return { ...live, [list]: object ? [...others, object] : others };
-}
-
-function model(kind: EngineKind, object: Obj | null, what: string): PolicyModel | undefined {
-  if (!object) return undefined;
-  const compiled = compile(kind, withoutOurExclusion(kind, object), what);
-  if (!compiled.model) throw new Error(`the policy engine cannot read the ${what} object (${compiled.errors.join('; ')})`);
-  return compiled.model;
-}
-
 /**
  * The engine lines a step changed: on `live` with the object as it was before the step
  * (`before`), then as it is now (`now`); the bot's containment aside, as the planner predicts.
+ * A run keeps one EngineSession across its steps (./engine-session.ts); this measures once.
  */
 export function measureDelta(live: LiveObjects, kind: EngineKind, key: ObjectKey, before: Obj | null, now: Obj | null): Measured {
-  const start = withoutContainment(withObject(live, kind, key, before));
-  const world = loadLiveObjects(start);
-  const id = keyString(key);
-  const beforeModel = model(kind, before, `${id} before the step`);
-  const nowModel = model(kind, now, `${id} read back`);
-  const ingress: IpSet[] = [];
-  const egress: IpSet[] = [];
-  const collect = (k: EngineKind, m: PolicyModel): void => {
-    const sets = addressSets(k, m, world.nodes);
-    ingress.push(...sets.ingress);
-    egress.push(...sets.egress);
-  };
-  for (const p of world.policies) collect('NetworkPolicy', p);
-  for (const p of world.adminPolicies ?? []) collect(p.kind, p);
-  for (const p of world.ciliumPolicies ?? []) collect('CiliumNetworkPolicy', p);
-  if (nowModel) collect(kind, nowModel);
-  const engine = new RestoreEngine(
-    { namespaces: world.namespaces, pods: world.pods, nodes: world.nodes ?? [] },
-    { policies: world.policies, adminPolicies: world.adminPolicies ?? [], ciliumPolicies: world.ciliumPolicies ?? [] },
-    boundaryPolicy(ingress, egress),
-  );
-  const { cells } = engine.apply({ kind, name: key.name, ...(key.namespace !== undefined ? { namespace: key.namespace } : {}), ...(beforeModel ? { before: beforeModel } : {}), ...(nowModel ? { after: nowModel } : {}) });
-  return {
-    opened: capped(engine.lines(cells.map((cell) => ({ cell, conns: cell.after.subtract(cell.before) })))),
-    closed: capped(engine.lines(cells.map((cell) => ({ cell, conns: cell.before.subtract(cell.after) })))),
-  };
-}
-
-/** The planner's cap on a list of lines (plan.ts): past MAX_LINES, the last line counts the rest. */
-function capped(lines: string[]): string[] {
-  if (lines.length <= MAX_LINES) return lines;
-  const more = lines.length - (MAX_LINES - 1);
-  return [...lines.slice(0, MAX_LINES - 1), `… ${more} more connections`];
+  return new EngineSession(MAX_LINES).measure(live, kind, key, before, now);
 }
 
 function difference(a: readonly string[], b: readonly string[]): string[] {

@@ -1,20 +1,21 @@
-// The restore's watched policy view against the simulated API server (HTTPS on loopback): the
-// same policies a list returns, kept up to date by the watches, one list in all however many
-// steps ask; a cluster that refuses to be watched, or a view gone idle, falls back or restarts.
+// The restore's watched cluster view against the simulated API server (HTTPS on loopback): the
+// same namespaces, pods and policies a list returns, kept up to date by the watches, one list in
+// all however many steps ask, the same list objects while nothing changed; a cluster that refuses
+// to be watched, or a view gone idle, falls back to listing or restarts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readPolicies, servedKinds } from '../../src/containment/snapshot.js';
+import { readPolicies, readWorkloads, servedKinds } from '../../src/containment/snapshot.js';
 import { createKubeGateway, loadKubeConfig, type KubeGateway } from '../../src/kube/index.js';
-import { LivePolicyView, type PolicyLists } from '../../src/restore/policy-view.js';
+import { LiveClusterView, type PolicyLists } from '../../src/restore/cluster-view.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
 import { shopObjects } from '../../src/sim/scenarios/shop.js';
 
 let sim: KubeApiSim;
 let gateway: KubeGateway;
 let dir: string;
-let view: LivePolicyView | undefined;
+let view: LiveClusterView | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'policy-view-'));
@@ -47,9 +48,26 @@ function listRequests(): number {
   return sim.requests.filter((r) => r.method === 'GET' && r.verb === 'list' && /policies/.test(r.resource ?? '')).length;
 }
 
-describe('LivePolicyView', () => {
+describe('LiveClusterView', () => {
+  it('namespaces and pods: what a list returns, the same lists until a pod changes', async () => {
+    view = new LiveClusterView(gateway);
+    const first = await view.workloads();
+    const listed = await readWorkloads(gateway);
+    const podNames = (w: { pods?: unknown[] }): string[] => names({ networkPolicies: w.pods } as PolicyLists).networkPolicies ?? [];
+    expect(podNames(first)).toEqual(podNames(listed));
+    expect(first.namespaces?.length).toBe(listed.namespaces?.length);
+    const policies = await view.policies();
+    expect(await view.workloads()).toBe(first);
+    expect(await view.policies()).toBe(policies);
+    const rolled = sim.rollPods('api', 'app=orders');
+    expect(rolled.added.length).toBeGreaterThan(0);
+    await eventually('the view to see the new pods', async () => (await view!.workloads()) !== first && podNames(await view!.workloads()).join() === podNames(await readWorkloads(gateway)).join());
+    // Policies did not change: still the same lists.
+    expect(await view.policies()).toBe(policies);
+  });
+
   it('serves what a list returns, follows changes, and lists only once for many steps', async () => {
-    view = new LivePolicyView(gateway);
+    view = new LiveClusterView(gateway);
     const listed = await readPolicies(gateway, servedKinds(await gateway.discoverKinds()));
     expect(names(await view.policies())).toEqual(names(listed));
     sim.clearRequests();
@@ -68,7 +86,7 @@ describe('LivePolicyView', () => {
   it('a cluster that forbids watching: each call lists instead, with the same answer', async () => {
     const lift = sim.deny({ verb: 'watch', resource: 'networkpolicies' });
     try {
-      view = new LivePolicyView(gateway, { syncTimeoutMs: 2000 });
+      view = new LiveClusterView(gateway, { syncTimeoutMs: 2000 });
       expect(names(await view.policies())).toEqual(names(await readPolicies(gateway, servedKinds(await gateway.discoverKinds()))));
       // A change the forbidden watch cannot deliver is still seen: every call lists afresh.
       await gateway.objects('NetworkPolicy').apply({ metadata: { name: 'unwatched', namespace: 'db' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } }, { fieldManager: 'test' });
@@ -82,7 +100,7 @@ describe('LivePolicyView', () => {
 
   it('stopped (or idle), it starts again on the next call', async () => {
     let now = 0;
-    view = new LivePolicyView(gateway, { idleMs: 1000, clock: () => now });
+    view = new LiveClusterView(gateway, { idleMs: 1000, clock: () => now });
     const first = names(await view.policies());
     await view.stop();
     now = 10_000;
