@@ -20,6 +20,7 @@ import type { FlowCollector } from './flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
 import { ContainmentGuard } from './containment/guard.js';
 import { ContainmentLedger } from './containment/ledger.js';
+import { LiveClusterView } from './restore/cluster-view.js';
 import { RestoreStore } from './restore/plan-store.js';
 import { TrafficCheck } from './containment/traffic.js';
 import { IncidentStore } from './incident/store.js';
@@ -238,6 +239,10 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }));
   resources.add('job queue', () => queue.close());
   metrics.observeQueue(() => queue.counts());
+  // Namespaces, pods and policies as watches keep them, started by the first reader (a restore step,
+  // a drift evaluation); stopped after every role that reads it.
+  const clusterView = new LiveClusterView(cluster, { logger: logger.child({ module: 'cluster-view' }) });
+  resources.add('cluster view', () => clusterView.stop());
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
   const guarded = protectedNamespaces(playbook, config);
   const anomalyStore = new AnomalyStore(redis, prefix, config.anomalies.keepFor);
@@ -303,12 +308,11 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     ...(git ? { git } : {}),
     driftIgnore: config.drift.ignore,
     restore: new RestoreStore(redis, prefix),
+    clusterView,
     // The collector role snapshots its baseline to Redis; any role can read the learned edges.
     ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
     logger,
   });
-  // The restore's policy watches (started by a restore step) end once the worker has stopped.
-  resources.add('restore policy view', async () => engine.restoreRunner?.stop());
 
   const handedBack: string[] = [];
   if (config.roles.includes('worker')) {
@@ -358,7 +362,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   let collector: FlowCollector | undefined;
   if (config.roles.includes('watcher')) {
     // Journals policy and namespace-label changes, and watches drift from Git; one active per cluster.
-    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger });
+    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger, workloads: () => clusterView.workloads() });
   }
   if (config.roles.includes('collector') && config.collector && desk) {
     const role = await startCollectorRole({

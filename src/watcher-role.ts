@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { AuditStore } from './audit/store.js';
 import type { Config } from './config/schema.js';
-import { startDriftRole } from './drift/role.js';
+import { startDriftRole, type DriftRoleOptions } from './drift/role.js';
 import type { DriftStore } from './drift/store.js';
 import type { PolicyRepositories } from './git/index.js';
 import { ChangeJournal, JournalWatcher, type JournalRetention } from './journal/index.js';
@@ -29,6 +29,8 @@ export interface WatcherRoleOptions {
   /** What stopping intake may take of the remaining grace period. */
   intakeBudget: (remainingMs: number) => number;
   logger: Logger;
+  /** Namespaces and pods for the drift monitor (a watched view shared with the restore). */
+  workloads?: DriftRoleOptions['workloads'];
 }
 
 export async function startWatcherRole(options: WatcherRoleOptions): Promise<void> {
@@ -60,6 +62,7 @@ export async function startWatcherRole(options: WatcherRoleOptions): Promise<voi
       prefix,
       isActive: () => watcher.isActive,
       logger: logger.child({ role: 'drift' }),
+      ...(options.workloads ? { workloads: options.workloads } : {}),
     });
     onJournalled = () => drift.monitor.changed();
     resources.add('drift monitor', () => drift.stop(), intakeBudget);

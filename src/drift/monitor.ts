@@ -5,7 +5,7 @@
 // connectivity and who caused it, and queues the Slack alert of every episode that changed.
 import type { AuditStore } from '../audit/store.js';
 import { gitOpsOwners, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED } from '../containment/gitops.js';
-import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
+import { readLiveObjects, readPolicies, servedKinds } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
 import type { ChangeJournal, JournalKind } from '../journal/index.js';
@@ -41,6 +41,12 @@ export interface DriftMonitorOptions {
   now?: () => Date;
   /** How often the repositories' heads are looked at (default 1 s; reads memory only). */
   headPollMs?: number;
+  /**
+   * Namespaces and pods, e.g. from a watched view shared with the restore (listing every pod of a
+   * big cluster at each evaluation is what it would spend its time on). Absent: listed. Policies,
+   * what drift is about, are always listed fresh.
+   */
+  workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
 }
 
 export interface EvaluationSummary {
@@ -157,7 +163,7 @@ export class DriftMonitor {
       return undefined;
     }
     const served = servedKinds(await gateway.discoverKinds());
-    const live = await readLiveObjects(gateway, served);
+    const live: LiveObjects = this.options.workloads ? { ...(await this.options.workloads()), ...(await readPolicies(gateway, served)) } : await readLiveObjects(gateway, served);
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
     const compared = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces: config.namespaces, kinds });
     const { report, note } = withoutUnsureExtras(compared, desired.problems.length);

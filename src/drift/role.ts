@@ -10,7 +10,7 @@ import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { JobQueue } from '../queue/bullmq.js';
 import type { DriftConfig } from './config-schema.js';
-import { DriftMonitor } from './monitor.js';
+import { DriftMonitor, type DriftMonitorOptions } from './monitor.js';
 import type { DriftStore } from './store.js';
 
 export function gitPushChannel(prefix: string): string {
@@ -39,6 +39,8 @@ export interface DriftRoleOptions {
   prefix: string;
   isActive(): boolean;
   logger: Logger;
+  /** Namespaces and pods for the evaluations (absent: listed each time). */
+  workloads?: DriftMonitorOptions['workloads'];
 }
 
 export async function startDriftRole(options: DriftRoleOptions): Promise<{ monitor: DriftMonitor; stop(): Promise<void> }> {
@@ -54,6 +56,7 @@ export async function startDriftRole(options: DriftRoleOptions): Promise<{ monit
     argocdNamespace: options.argocdNamespace,
     isActive: options.isActive,
     logger,
+    ...(options.workloads ? { workloads: options.workloads } : {}),
     alert: (episode, delayMs) => queue.enqueue({ name: 'drift-alert', data: { episodeId: episode.id, version: episode.version } }, delayMs ? { delayMs } : {}),
   });
   const channel = gitPushChannel(options.prefix);

@@ -36,6 +36,7 @@ import type { AuditStore } from '../audit/store.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { ChangeJournal } from '../journal/index.js';
 import type { RestoreStore } from '../restore/plan-store.js';
+import type { LiveClusterView } from '../restore/cluster-view.js';
 import { RestoreRunner } from './restore-runner.js';
 import { RestoreDecisions } from './restore-decisions.js';
 import type { TimelineEvent } from '../timeline/types.js';
@@ -53,6 +54,8 @@ export interface EngineDeps {
   learnedEdges?: StepContext['learnedEdges'];
   /** Restore plans and step records (the restore step needs them). */
   restore?: RestoreStore;
+  /** Namespaces, pods and policies as watches keep them, for the restore's engine checks (absent: each step lists them). */
+  clusterView?: LiveClusterView;
   queue: JobQueue;
   playbook: Playbook;
   handlers: ReadonlyMap<string, StepHandler>;

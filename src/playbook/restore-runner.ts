@@ -15,10 +15,10 @@ import { completeStep } from '../incident/transitions.js';
 import { incidentLogger, type Logger } from '../log.js';
 import { allowed, buildIndex, type LiveObjects } from '../policy/index.js';
 import type { JobQueue } from '../queue/bullmq.js';
-import { executeStep, type StepResult } from '../restore/execute.js';
+import { executeStep, type StepContext as ExecuteContext, type StepResult } from '../restore/execute.js';
 import { EngineSession } from '../restore/engine-session.js';
 import { MAX_LINES, replanFrom, type RestorePlan, type RestoreStep } from '../restore/plan.js';
-import { LiveClusterView } from '../restore/cluster-view.js';
+import type { LiveClusterView } from '../restore/cluster-view.js';
 import type { RestoreStore } from '../restore/plan-store.js';
 import { liftAtOf } from '../restore/handover.js';
 import { isLiftStep, stepWaits, type RestoreRun } from '../restore/run-model.js';
@@ -45,6 +45,8 @@ export interface RestoreRunnerDeps {
   clock: () => Date;
   /** Brings Slack up to date with the incident (message and thread). */
   publish: (incidentId: string) => Promise<void>;
+  /** Namespaces, pods and policies as watches keep them (absent: each step lists them). */
+  clusterView?: LiveClusterView;
   /** The restore step completed: the engine prepares the playbook's next step, if any. */
   advance: (incident: Incident) => Promise<void>;
 }
@@ -58,23 +60,20 @@ export function dedupeKeyOf(anomalyId: string): string {
 }
 
 export class RestoreRunner {
-  /** Namespaces, pods and policies as watches keep them, for every step's engine check (listing them each step is slow on big clusters). */
-  private readonly view: LiveClusterView;
   /** The engine of the run measured last, kept between its steps (one run at a time keeps one). */
   private engine: { incidentId: string; session: EngineSession } | undefined;
 
-  constructor(readonly deps: RestoreRunnerDeps) {
-    this.view = new LiveClusterView(deps.cluster, { logger: deps.logger });
+  constructor(readonly deps: RestoreRunnerDeps) {}
+
+  /** Namespaces, pods and policies from the watched view, for the engine check (listing them each step is slow on big clusters). */
+  private viewed(): Pick<ExecuteContext, 'workloads' | 'policies'> {
+    const view = this.deps.clusterView;
+    return view ? { workloads: () => view.workloads(), policies: () => view.policies() } : {};
   }
 
   private engineOf(incidentId: string): EngineSession {
     if (this.engine?.incidentId !== incidentId) this.engine = { incidentId, session: new EngineSession(MAX_LINES) };
     return this.engine.session;
-  }
-
-  /** Ends the cluster view's watches (the bot is stopping). */
-  stop(): Promise<void> {
-    return this.view.stop();
   }
 
   log(incidentId: string): Logger {
@@ -130,7 +129,7 @@ export class RestoreRunner {
     const { params } = this.stepOf(incident);
     const log = this.log(incidentId);
     log.info({ n: step.n, action: step.action, object: step.name }, 'restore step');
-    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, workloads: () => this.view.workloads(), policies: () => this.view.policies(), measure: (...args) => this.engineOf(incidentId).measure(...args), sync: { timeoutMs: params.syncTimeout } });
+    const result = await executeStep(step, { gateway: this.deps.cluster, fieldManager: this.deps.settings.fieldManager, incidentId, records: this.deps.restore.records, force: run.forced === step.n, logger: log, now: this.deps.clock, ...this.viewed(), measure: (...args) => this.engineOf(incidentId).measure(...args), sync: { timeoutMs: params.syncTimeout } });
     if (!result.ok) return this.failed(incident, run, plan, step, result);
     const watching = params.trafficWindow > 0 && this.deps.traffic && (await this.deps.traffic.collectorRunning().catch(() => false));
     if (watching && this.deps.traffic) {

@@ -53,7 +53,7 @@ describe('LiveClusterView', () => {
     view = new LiveClusterView(gateway);
     const first = await view.workloads();
     const listed = await readWorkloads(gateway);
-    const podNames = (w: { pods?: unknown[] }): string[] => names({ networkPolicies: w.pods } as PolicyLists).networkPolicies ?? [];
+    const podNames = (w: { pods?: readonly unknown[] }): string[] => names({ networkPolicies: w.pods } as PolicyLists).networkPolicies ?? [];
     expect(podNames(first)).toEqual(podNames(listed));
     expect(first.namespaces?.length).toBe(listed.namespaces?.length);
     const policies = await view.policies();
