@@ -2,7 +2,7 @@
 // source options, the numbered plan, its safety) and the run's controls under the incident message
 // (Stop, Approve step N, Resume, Roll back, Continue anyway, Force, Contain again). Pure. Stored
 // evidence and run records come from whichever version wrote them, so fields are read defensively.
-import type { RestoreButton, RestoreProposal, RestoreRun, RestoreRunStatus } from '../restore/run-model.js';
+import { isLiftStep, type RestoreButton, type RestoreProposal, type RestoreRun, type RestoreRunStatus } from '../restore/run-model.js';
 import type { Block } from './blocks.js';
 import { escapeMrkdwn, section, truncate, SECTION_LIMIT } from './block-text.js';
 
@@ -168,7 +168,7 @@ export function restoreProposalBlocks(incidentId: string, proposal: RestorePropo
 
 function statusText(run: RestoreRun): string {
   const n = run.next;
-  const lift = n > run.total;
+  const lift = isLiftStep(run);
   const approvals = Array.isArray(run.stepApprovals) ? run.stepApprovals.map((a) => mention(a?.user)) : [];
   const waiting = approvals.length > 0 ? ` (approved by ${approvals.join(', ')}, waiting for another approver)` : '';
   const byStatus: Record<RestoreRunStatus, () => string> = {
@@ -179,7 +179,7 @@ function statusText(run: RestoreRun): string {
     'verify-failed': () => `:x: step ${n} failed its verification: roll it back, or continue anyway`,
     'field-conflict': () => `:warning: step ${n} would take fields other managers own${waiting ? ` · forcing it${waiting}` : ''}`,
     blocked: () => `:no_entry: ${lift ? 'the lift' : `step ${n}`} could not be applied`,
-    lifting: () => ':unlock: every step done; lifting containment',
+    lifting: () => (n > run.total ? ':unlock: every step done; lifting containment' : `:unlock: lifting containment before step ${n}: the steps left are synced by their GitOps controller`),
     watching: () => `:eyes: containment lifted. Watching until ${clip(run.watchUntil ?? 'the watch window ends', 40)}`,
     done: () => ':white_check_mark: restored',
   };
@@ -189,7 +189,9 @@ function statusText(run: RestoreRun): string {
 function progressText(run: RestoreRun): string {
   const total = Number.isSafeInteger(run.total) && run.total >= 0 ? run.total : 0;
   if (run.status === 'done') return `all ${plural(total, 'step')} and the lift done`;
-  if (run.next > total) return `the lift, after ${plural(total, 'step')}`;
+  if (run.next > total) return run.lifted ? `all ${plural(total, 'step')} done, containment lifted` : `the lift, after ${plural(total, 'step')}`;
+  const liftAt = run.liftAt ?? total + 1;
+  if (liftAt <= total) return `step ${run.next} of ${total}${run.lifted ? ' (containment lifted; steps from ' + liftAt + ' synced by their GitOps controller)' : ` (the lift before step ${liftAt})`}`;
   return `step ${run.next} of ${total} (+ lift)`;
 }
 
@@ -248,7 +250,7 @@ export function restoreControlBlocks(incidentId: string, run: RestoreRun): Block
   const blocks: Block[] = [{ type: 'context', elements: [{ type: 'mrkdwn', text: truncate(`Restore from ${source}: ${progressText(run)} · ${statusText(run)}`) }] }];
   if (run.failure) {
     const f = run.failure;
-    blocks.push(section(`:x: *${f.n > run.total ? 'The lift' : `Step ${f.n}`}*: ${clip(f.reason, 200)} — ${clip(f.message, 2000)}`));
+    blocks.push(section(`:x: *${f.n > run.total || (f.message.startsWith('the lift failed') && !run.lifted) ? 'The lift' : `Step ${f.n}`}*: ${clip(f.reason, 200)} — ${clip(f.message, 2000)}`));
   }
   if (run.status === 'watching' && run.refired) {
     blocks.push(section(`:rotating_light: The anomaly fired again during the watch window (\`${clip(run.refired.anomalyId, 100)}\` at ${clip(run.refired.at, 40)}).`));

@@ -207,6 +207,10 @@ describe('restore controls', () => {
     ['watching', { next: 6, watchUntil: '2026-12-01T11:00:00Z' }, [], 'Watching until 2026-12-01T11:00:00Z'],
     ['watching', { next: 6, watchUntil: '2026-12-01T11:00:00Z', refired: { anomalyId: 'an-1', at: '2026-12-01T10:30:00Z' } }, [RESTORE_RECONTAIN_ACTION], 'Watching until'],
     ['done', { next: 6 }, [], 'restored'],
+    ['lifting', { next: 4, liftAt: 4 }, [], 'lifting containment before step 4: the steps left are synced by their GitOps controller'],
+    ['running', { next: 4, liftAt: 4 }, [RESTORE_STOP_ACTION], 'lifting containment'],
+    ['running', { next: 4, liftAt: 4, lifted: true }, [RESTORE_STOP_ACTION], 'applying step 4'],
+    ['awaiting-step', { mode: 'step', next: 5, liftAt: 4, lifted: true }, [RESTORE_APPROVE_STEP_ACTION, RESTORE_STOP_ACTION], 'step 5 waits for its approval'],
   ];
 
   it.each(cases)('%s %j offers %j', (status, over, actions, words) => {
@@ -242,6 +246,9 @@ describe('restore controls', () => {
     expect(texts(restoreControlBlocks(ID, run('running')))[0]).toContain('step 3 of 5 (+ lift)');
     expect(texts(restoreControlBlocks(ID, run('lifting', { next: 6 })))[0]).toContain('the lift, after 5 steps');
     expect(texts(restoreControlBlocks(ID, run('done', { next: 6 })))[0]).toContain('all 5 steps and the lift done');
+    expect(texts(restoreControlBlocks(ID, run('running', { liftAt: 4 })))[0]).toContain('step 3 of 5 (the lift before step 4)');
+    expect(texts(restoreControlBlocks(ID, run('running', { next: 4, liftAt: 4, lifted: true })))[0]).toContain('step 4 of 5 (containment lifted; steps from 4 synced by their GitOps controller)');
+    expect(texts(restoreControlBlocks(ID, run('watching', { next: 6, liftAt: 4, lifted: true })))[0]).toContain('all 5 steps done, containment lifted');
   });
 
   it('shows the failure, and who approved a step so far', () => {

@@ -407,3 +407,15 @@ describe('restore section: the lift verification keeps its lines', () => {
     expect(md).toContain('    - c to d : TCP 443');
   });
 });
+
+describe('restore section: steps a GitOps controller synced', () => {
+  it('names the controller and its commit, bounded and escaped', () => {
+    const md = markdown([ev('restore.step', { ...planStep(1), planId: 'p1', applied: 'created', syncedBy: 'Argo CD Application argocd/shop', revision: 'a'.repeat(40), approvedBy: ['UALICE'], verification: verified('skipped', []) })]);
+    expect(md).toContain(`synced by Argo CD Application argocd/shop at ${'a'.repeat(40)} (reconcile resumed by the lift)`);
+    const hostile = markdown([ev('restore.step', { ...planStep(1), planId: 'p1', applied: 'created', syncedBy: `<img src=x>${'x'.repeat(5000)}`, revision: 7, verification: verified('skipped', []) })]);
+    expect(hostile).toContain('synced by \\<img src=x\\>');
+    expect(hostile).not.toContain('x'.repeat(300));
+    // A revision that is not text is left out.
+    expect(hostile).not.toMatch(/ at 7/);
+  });
+});

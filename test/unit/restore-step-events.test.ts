@@ -30,6 +30,15 @@ const ok = (over: Partial<Ok> = {}): Ok => ({ ok: true, applied: 'updated', read
 const traffic = (status: TrafficStatus, lines: string[] = []): TrafficEvidence => ({ status, lines });
 
 describe('appliedEvent', () => {
+  it('a step a GitOps controller synced says so, in the summary and the data', () => {
+    const s = { ...step(), syncedBy: { tool: 'argocd' as const, owner: 'Argo CD Application argocd/shop', application: { namespace: 'argocd', name: 'shop' }, revision: 'c'.repeat(40) } };
+    const event = appliedEvent(AT, 'restore', PLAN, s, ok(), traffic('skipped'), ['UAPP']);
+    expect(event.summary.split('\n')[0]).toBe("*Step 2* updated by Argo CD Application argocd/shop's sync at cccccccccccc: `NetworkPolicy db/allow-db-from-api` (restricts, closes 2)");
+    expect(event.data).toMatchObject({ syncedBy: 'Argo CD Application argocd/shop', revision: 'c'.repeat(40) });
+    // Found already done: nothing was synced by this step.
+    expect(appliedEvent(AT, 'restore', PLAN, s, ok({ applied: 'unchanged' }), traffic('skipped'), []).summary).toMatch(/^\*Step 2\* found already done: /);
+  });
+
   it('says what the step did, its effect, each check and the diff, and carries the whole record as data', () => {
     const s = step();
     const event = appliedEvent(AT, 'restore', PLAN, s, ok(), traffic('pass', ['api/orders → db/postgres:5432 forwarded (learned, allowed)']), ['UAPP']);

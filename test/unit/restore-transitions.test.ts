@@ -414,3 +414,34 @@ describe('malformed and hostile input', () => {
     }
   });
 });
+
+describe('a lift before the steps GitOps controllers sync (liftAt)', () => {
+  const at = { planId: PLAN, n: 1, round: 0 };
+
+  it('the run starts with its liftAt; one past the last step is the default and not stored', () => {
+    const fresh = incident(null);
+    expect(beginRestore(fresh, { planId: PLAN, source: 'git', mode: 'plan', total: 3, approvedBy: ['UAPP'], liftAt: 2 }, later(10)).incident.restore).toMatchObject({ liftAt: 2, status: 'running' });
+    expect(beginRestore(fresh, { planId: PLAN, source: 'git', mode: 'plan', total: 3, approvedBy: ['UAPP'], liftAt: 4 }, later(10)).incident.restore?.liftAt).toBeUndefined();
+    // Step mode, every step handed over: the lift comes first and needs no step approval.
+    expect(beginRestore(fresh, { planId: PLAN, source: 'git', mode: 'step', total: 2, approvedBy: ['UAPP'], liftAt: 1 }, later(10)).incident.restore?.status).toBe('running');
+    expect(beginRestore(fresh, { planId: PLAN, source: 'git', mode: 'step', total: 2, approvedBy: ['UAPP'] }, later(10)).incident.restore?.status).toBe('awaiting-step');
+  });
+
+  it('step mode: the step before the lift done, the lift runs without an approval; after it, each synced step waits for its own', () => {
+    const first = finishStep(incident(run({ status: 'running', liftAt: 2 })), at, 'deleted', later(20), []);
+    expect(first?.incident.restore).toMatchObject({ next: 2, status: 'running' });
+    const lifted = incident(run({ status: 'running', next: 2, liftAt: 2, lifted: true, round: 1 }));
+    const second = finishStep(lifted, { planId: PLAN, n: 2, round: 1 }, 'created', later(30), []);
+    expect(second?.incident.restore).toMatchObject({ next: 3, status: 'awaiting-step', lifted: true });
+    expect(describeStatus(run({ status: 'running', next: 2, liftAt: 2 }))).toBe('running (at the lift)');
+    expect(describeStatus(run({ status: 'running', next: 2, liftAt: 2, lifted: true }))).toBe('running (at step 2 of 3)');
+  });
+
+  it('a re-plan takes the new plan’s liftAt, or none', () => {
+    const current = incident(run({ status: 'running', next: 2, liftAt: 3, round: 4 }));
+    const none = replanRestore(current, { planId: PLAN, n: 2, round: 4 }, { planId: 'pnew', total: 4, liftAt: 5 }, later(40), []);
+    expect(none?.incident.restore?.liftAt).toBeUndefined();
+    const kept = replanRestore(current, { planId: PLAN, n: 2, round: 4 }, { planId: 'pnew', total: 4, liftAt: 4 }, later(40), []);
+    expect(kept?.incident.restore).toMatchObject({ planId: 'pnew', total: 4, liftAt: 4 });
+  });
+});
