@@ -315,12 +315,14 @@ async function confirmDone(step: RestoreStep, ctx: StepContext, live: Obj | null
     log.info('restore step already in place');
     return verdict(step, 'unchanged', live, { object, engine: { ok: true, detail: 'engine: nothing written (the live object already was as the step wants it), so no change to measure' } }, 'nothing to write');
   }
-  // An earlier run recorded the before state and may have written: the change is measured from it.
+  // An earlier run recorded the before state and then wrote (a worker died before recording the
+  // result): the change is measured from the before state, and reported as that run's write.
   const { verification, measured } = await verify(step, ctx, step.after, record.before, live, { opened: step.opened, closed: step.closed });
   const rv = resourceVersionOf(live);
-  await ctx.records.markApplied(ctx.incidentId, step, { at: (ctx.now ?? (() => new Date()))().toISOString(), outcome: 'unchanged', ...(rv ? { resourceVersion: rv } : {}), measured, verified: verification.object.ok && verification.engine.ok });
-  log.info({ object: verification.object.ok, engine: verification.engine.ok }, 'restore step found done by an earlier run');
-  return verdict(step, 'unchanged', live, verification, 'found done by an earlier run (nothing written)');
+  const outcome: StepOutcome = reached(step.after, record.before, step.key.namespace) ? 'unchanged' : step.action === 'create' ? 'created' : step.action === 'update' ? 'updated' : 'deleted';
+  await ctx.records.markApplied(ctx.incidentId, step, { at: (ctx.now ?? (() => new Date()))().toISOString(), outcome, ...(rv ? { resourceVersion: rv } : {}), measured, verified: verification.object.ok && verification.engine.ok });
+  log.info({ outcome, object: verification.object.ok, engine: verification.engine.ok }, 'restore step found done by an earlier run');
+  return verdict(step, outcome, live, verification, outcome === 'unchanged' ? 'found done by an earlier run (nothing written)' : `${outcome} by an earlier run of this step (found done when resumed)`);
 }
 
 async function runRollback(step: RestoreStep, ctx: StepContext): Promise<StepResult> {

@@ -103,13 +103,13 @@ describe('a worker killed in the middle of the plan', () => {
     expect(recorded).toMatchObject({ n: 1, key: 'NetworkPolicy db/allow-all-egress', action: 'delete', before: allowAllBefore });
     expect(recorded?.appliedAt).toBeUndefined();
 
-    // Worker 2 finds step 1 done (nothing written), then dies with step 2's create in flight.
+    // Worker 2 finds step 1 done by worker 1's delete (nothing written now), then dies with step 2's create in flight.
     env.kube.injectDelay({ verb: 'create', resource: 'networkpolicies', ms: 10_000, times: 1 });
     const mark = env.kube.requests.length;
     const second = await startWorker();
     await waitUntil('step 2 creating', () => env.kube.requests.some((r, i) => i >= mark && r.method === 'POST' && r.path === '/apis/networking.k8s.io/v1/namespaces/db/networkpolicies' && r.status === 0));
     const midway = await env.bot!.store.require(incidentId);
-    expect(midway.restore).toMatchObject({ next: 2, status: 'running', done: [{ n: 1, outcome: 'unchanged', approvedBy: [bob.id] }] });
+    expect(midway.restore).toMatchObject({ next: 2, status: 'running', done: [{ n: 1, outcome: 'deleted', approvedBy: [bob.id] }] });
     await stopProcess(second, 'SIGKILL');
     expect(env.kube.get('NetworkPolicy', 'db', 'allow-dns-egress')).toBeUndefined();
 
@@ -118,12 +118,12 @@ describe('a worker killed in the middle of the plan', () => {
     const done = await waitForIncident(env, incidentId, 'completed', 40_000);
     expect(done.restore).toMatchObject({ status: 'done', next: 3, total: 2 });
     expect(done.restore?.done.map((d) => [d.n, d.outcome, d.approvedBy])).toEqual([
-      [1, 'unchanged', [bob.id]],
+      [1, 'deleted', [bob.id]],
       [2, 'created', [bob.id]],
     ]);
     const steps = (await eventsOf(env, incidentId, 'restore.step')).map((e) => e.data as { n: number; applied: string; verification: { object: { ok: boolean }; engine: { ok: boolean } } });
     expect(steps.map((s) => [s.n, s.applied, s.verification.object.ok, s.verification.engine.ok])).toEqual([
-      [1, 'unchanged', true, true],
+      [1, 'deleted', true, true],
       [2, 'created', true, true],
     ]);
 
@@ -136,7 +136,7 @@ describe('a worker killed in the middle of the plan', () => {
     // One record per planned step: the before state of the first attempt, the outcome of the run that found it done.
     const final = await records.list(incidentId);
     expect(final.map((r) => [r.n, r.key, r.action, r.outcome, r.verified])).toEqual([
-      [1, 'NetworkPolicy db/allow-all-egress', 'delete', 'unchanged', true],
+      [1, 'NetworkPolicy db/allow-all-egress', 'delete', 'deleted', true],
       [2, 'NetworkPolicy db/allow-dns-egress', 'create', 'created', true],
     ]);
     expect(final[0]?.before).toEqual(allowAllBefore);

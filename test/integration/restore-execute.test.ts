@@ -264,7 +264,7 @@ class KilledAfterWrite extends RestoreRecords {
 }
 
 describe('a worker killed after the write', () => {
-  it.each(['allow-web-ingress', 'allow-all-egress', 'allow-db-from-api'])('%s: the re-run reports unchanged and writes nothing; the record keeps the original before', async (name) => {
+  it.each(['allow-web-ingress', 'allow-all-egress', 'allow-db-from-api'])('%s: the re-run reports the earlier run’s write and writes nothing; the record keeps the original before', async (name) => {
     const p = await plan();
     // The creates need their partner in place for the engine's view to match the plan's.
     for (const step of p.steps.slice(0, p.steps.indexOf(stepOf(p, name)))) expectOk(await executeStep(step, ctx({ force: true })), step.action === 'create' ? 'created' : step.action === 'delete' ? 'deleted' : 'updated');
@@ -277,14 +277,16 @@ describe('a worker killed after the write', () => {
     const after = stored(String(step.namespace), name) ?? null;
 
     const rerun = await executeStep(step, ctx({ force: true, records: new RestoreRecords(redis, prefix) }));
-    expectOk(rerun, 'unchanged');
+    const outcome = step.action === 'create' ? 'created' : step.action === 'delete' ? 'deleted' : 'updated';
+    expectOk(rerun, outcome);
+    expect(rerun.ok && rerun.verification.engine.ok).toBe(true);
     expect(writes()).toEqual(written);
     expect(stored(String(step.namespace), name) ?? null).toEqual(after);
     const record = await new RestoreRecords(redis, prefix).get(incidentId, step);
     expect(record?.before).toEqual(original === null ? null : expect.objectContaining({ metadata: expect.objectContaining({ resourceVersion: step.resourceVersion }) }));
-    expect(record).toMatchObject({ outcome: 'unchanged', verified: true });
+    expect(record).toMatchObject({ outcome, verified: true });
     // A third run changes nothing either, and the first mark stays.
-    expectOk(await executeStep(step, ctx({ force: true, records: new RestoreRecords(redis, prefix) })), 'unchanged');
+    expectOk(await executeStep(step, ctx({ force: true, records: new RestoreRecords(redis, prefix) })), outcome);
     expect((await new RestoreRecords(redis, prefix).get(incidentId, step))?.appliedAt).toBe(record?.appliedAt);
     expect(writes()).toEqual(written);
   });
