@@ -23,6 +23,7 @@ export interface SkipExample {
 /** How a change relates to the policy repository (from src/git classifyChange), when --repo is given. */
 export type { GitVerdict } from '../git/index.js';
 import type { GitVerdict } from '../git/index.js';
+import { plural } from '../words.js';
 
 export interface TraceChange extends AuditChange {
   git?: GitVerdict;
@@ -158,10 +159,6 @@ function rows(changes: TraceChange[], withStatus: boolean): string[] {
     const commit = c.git.commit ? ` ${c.git.commit.sha.slice(0, 8)}${c.git.commit.url ? ` ${c.git.commit.url}` : ''}` : '';
     return [line, `      git: ${c.git.kind}${commit}: ${printable(c.git.reason, 300)}`];
   });
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 export function formatTraceText(report: TraceReport): string {

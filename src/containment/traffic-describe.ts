@@ -2,6 +2,7 @@
 // from flows (pod names, IPs, DNS names) are shown with anything outside a conservative character
 // set replaced, so a hostile name cannot inject Slack or Markdown markup nor drive a terminal.
 import type { CountedSample, TrafficVerdict } from './traffic.js';
+import { plural } from '../words.js';
 
 export interface TrafficDescription {
   summary: string;
@@ -16,10 +17,6 @@ export function safeValue(text: string): string {
   const chars = Array.from(text.slice(0, SAFE_VALUE_MAX * 2 + 2));
   const kept = chars.slice(0, SAFE_VALUE_MAX).map((ch) => (/^[A-Za-z0-9._:/-]$/.test(ch) ? ch : '?'));
   return `${kept.join('')}${chars.length > SAFE_VALUE_MAX ? '…' : ''}` || '?';
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 export function durationText(ms: number): string {

@@ -2,6 +2,7 @@
 // restore scope, times beside a cause, a journalled object as a manifest that can be applied, and
 // the one line per option of the choice message.
 import type { GitRevision, KnownGoodSource } from './source-types.js';
+import { plural } from '../words.js';
 
 export class RestoreSourceError extends Error {
   constructor(message: string) {
@@ -75,7 +76,6 @@ export function typedLabel(typed: GitRevision, via: 'commit' | 'tag' | 'branch',
   return `Git ${revisionText(typed, undefined, true)}, ${what}${rest}`;
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 function count(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new RestoreSourceError(`${what} must be a whole number of at least 0 (got ${JSON.stringify(value) ?? String(value)})`);

@@ -15,6 +15,7 @@ import { WATCH_LIMITS } from '../flows/watch-spec.js';
 import type { LearnedEdge } from '../nettest/matrix.js';
 import { parseIp } from '../policy/ip-set.js';
 import { printable } from '../printable.js';
+import { plural } from '../words.js';
 
 export type TrafficJudgeStatus = 'pass' | 'fail' | 'no-traffic' | 'no-collector';
 
@@ -205,10 +206,6 @@ function samplesOf(value: unknown): CountedSample[] {
 function windowText(v: TrafficVerdict): string {
   const ms = num(v.window?.durationMs);
   return ms > 0 ? `${Math.round(ms / 1000)} s` : 'the window';
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** The traffic verdict of one restore step. Never throws: damaged input is judged as what it is. */

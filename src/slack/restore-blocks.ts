@@ -5,6 +5,7 @@
 import { isLiftStep, type RestoreButton, type RestoreProposal, type RestoreRun, type RestoreRunStatus } from '../restore/run-model.js';
 import type { Block } from './blocks.js';
 import { escapeMrkdwn, section, truncate, SECTION_LIMIT } from './block-text.js';
+import { plural } from '../words.js';
 
 export const RESTORE_SOURCE_ACTION = 'netpol_restore_source';
 export const RESTORE_APPROVE_STEP_ACTION = 'netpol_restore_approve_step';
@@ -69,7 +70,6 @@ function fit(lines: string[], budget: number): { shown: string[]; rest: number }
   return { shown, rest: lines.length - shown.length };
 }
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** A Slack user id as a mention; anything else as escaped text (a record must not inject a mention). */
 function mention(user: unknown): string {
