@@ -17,6 +17,30 @@ export interface ValidationResult {
   tests: Array<{ name: string | null; from: string; to: string; port: string; protocol: string; expect: 'allow' | 'deny'; origin: string; live: 'pass' | 'fail' | 'error'; intended: 'pass' | 'fail' | 'error'; reason: string }>;
   lint: Array<{ id: string; severity: string; object: string; message: string }>;
   limits: string[];
+  /** How many there were when a list was kept only in part (past MAX_KEPT lines): its own length otherwise. */
+  totals?: Partial<Record<KeptList, number>>;
+}
+
+/** The lists a big cluster can make long, and how many lines of each the incident record keeps. */
+export type KeptList = 'exposure' | 'breakage' | 'extra' | 'missing';
+export const MAX_KEPT = 2000;
+
+/** A result whose long lists are cut at MAX_KEPT lines, their totals kept (a 10k-pod cluster's exposure can be 100k lines). */
+export function keptResult(r: ValidationResult): ValidationResult {
+  const totals: Partial<Record<KeptList, number>> = { ...r.totals };
+  const cut = (name: KeptList, lines: string[]): string[] => {
+    if (lines.length <= MAX_KEPT) return lines;
+    totals[name] = Math.max(totals[name] ?? 0, lines.length);
+    return lines.slice(0, MAX_KEPT);
+  };
+  const out: ValidationResult = { ...r, exposure: cut('exposure', r.exposure), breakage: cut('breakage', r.breakage), drift: { ...r.drift, extra: cut('extra', r.drift.extra), missing: cut('missing', r.drift.missing) } };
+  return Object.keys(totals).length > 0 ? { ...out, totals } : out;
+}
+
+/** How many lines a list had, kept in full or not. */
+export function totalOf(r: ValidationResult, name: KeptList): number {
+  const lines = name === 'extra' || name === 'missing' ? r.drift[name] : r[name];
+  return Math.max(r.totals?.[name] ?? 0, lines.length);
 }
 
 export interface ValidationView {
@@ -45,14 +69,14 @@ export function restoreVerdict(r: ValidationResult): string | undefined {
   return `Restoring Git is NOT enough: Git's rules also allow ${gitOpen} of ${r.flows.length} anomalous flow(s); the fix must change Git.`;
 }
 
-function list(items: string[], rows: number, empty = '_none_'): string {
+function list(items: string[], rows: number, total = items.length, empty = '_none_'): string {
   if (items.length === 0) return empty;
   const shown = items.slice(0, rows).map((i) => `• \`${i.replace(/`/g, "'")}\``);
-  return [...shown, ...(items.length > rows ? [`… and ${items.length - rows} more (in the attached report)`] : [])].join('\n');
+  return [...shown, ...(total > rows ? [`… and ${total - rows} more (${items.length > rows ? 'in the attached report' : 'not kept'})`] : [])].join('\n');
 }
 
 function driftCount(r: ValidationResult): number {
-  return r.drift.missing.length + r.drift.extra.length + r.drift.modified.length;
+  return totalOf(r, 'missing') + totalOf(r, 'extra') + r.drift.modified.length;
 }
 
 export function validationReport(r: ValidationResult, rows: number): ValidationView {
@@ -63,11 +87,11 @@ export function validationReport(r: ValidationResult, rows: number): ValidationV
   const summary =
     r.commits.length === 0
       ? `Validated without Git: ${r.tests.length - failedLive.length}/${r.tests.length} tests pass live, ${r.lint.length} lint finding(s)`
-      : `${drifted} object(s) drift from Git (${r.severity ?? 'low'}); ${r.exposure.length} exposed, ${r.breakage.length} broken; tests ${r.tests.length - failedLive.length}/${r.tests.length} live, ${r.tests.length - failedGit.length}/${r.tests.length} Git`;
+      : `${drifted} object(s) drift from Git (${r.severity ?? 'low'}); ${totalOf(r, 'exposure')} exposed, ${totalOf(r, 'breakage')} broken; tests ${r.tests.length - failedLive.length}/${r.tests.length} live, ${r.tests.length - failedGit.length}/${r.tests.length} Git`;
 
   const head: string[] = [];
   if (r.commits.length > 0) {
-    head.push(`*Drift from Git* (${r.commits.join(', ')}): ${drifted === 0 ? 'none — the live policies match Git' : `${r.drift.modified.length} modified, ${r.drift.extra.length} extra in the cluster, ${r.drift.missing.length} missing`}${r.severity ? `, severity *${r.severity}*` : ''}.`);
+    head.push(`*Drift from Git* (${r.commits.join(', ')}): ${drifted === 0 ? 'none — the live policies match Git' : `${r.drift.modified.length} modified, ${totalOf(r, 'extra')} extra in the cluster, ${totalOf(r, 'missing')} missing`}${r.severity ? `, severity *${r.severity}*` : ''}.`);
     if (r.why) head.push(r.why);
   }
   if (r.drift.containment.length > 0) head.push(`_Containment in place (the bot's own, not drift): ${r.drift.containment.length} object(s)._`);
@@ -80,8 +104,8 @@ export function validationReport(r: ValidationResult, rows: number): ValidationV
       ...r.drift.extra.map((k) => `+ ${k} (not in Git)`),
       ...r.drift.missing.map((k) => `- ${k} (missing in the cluster)`),
     ];
-    messages.push(`*Drifted objects (${drifted}):*\n${list(lines, rows)}`);
-    messages.push(`*Exposure* (open now, Git does not allow it): ${r.exposure.length}\n${list(r.exposure, rows)}\n*Breakage* (Git allows it, closed now): ${r.breakage.length}\n${list(r.breakage, rows)}`);
+    messages.push(`*Drifted objects (${drifted}):*\n${list(lines, rows, drifted)}`);
+    messages.push(`*Exposure* (open now, Git does not allow it): ${totalOf(r, 'exposure')}\n${list(r.exposure, rows, totalOf(r, 'exposure'))}\n*Breakage* (Git allows it, closed now): ${totalOf(r, 'breakage')}\n${list(r.breakage, rows, totalOf(r, 'breakage'))}`);
   }
   if (r.flows.length > 0) messages.push(`*The incident's flows:*\n${r.flows.slice(0, rows).map((f) => `• \`${f.flow}\`: live ${yesNo(f.live)}, Git ${yesNo(f.intended)}`).join('\n')}`);
   if (r.tests.length > 0) {
@@ -91,7 +115,7 @@ export function validationReport(r: ValidationResult, rows: number): ValidationV
   }
   if (r.lint.length > 0) messages.push(`*Lint of the live policies in scope (${r.lint.length}):*\n${r.lint.slice(0, rows).map((f) => `• ${f.severity} ${f.id} \`${f.object}\`: ${f.message}`).join('\n')}`);
   const full = fullValidation(r);
-  const long = drifted > rows || r.exposure.length > rows || r.breakage.length > rows || r.tests.length > rows || r.lint.length > rows || r.diffs.some((d) => d.lines.length > 0);
+  const long = drifted > rows || totalOf(r, 'exposure') > rows || totalOf(r, 'breakage') > rows || r.tests.length > rows || r.lint.length > rows || r.diffs.some((d) => d.lines.length > 0);
   return { summary, messages: messages.map((m) => m.slice(0, 2900)), full, long };
 }
 
@@ -108,22 +132,23 @@ export function fullValidation(r: ValidationResult, heading = '#'): string {
   if (verdict) out.push(`**Anomalous flows:** ${verdict}`, '');
   for (const limit of r.limits) out.push(`- _${limit}_`);
   if (r.limits.length > 0) out.push('');
-  const section = (title: string, lines: string[]): void => {
-    out.push(`${heading}# ${title} (${lines.length})`, '');
+  const section = (title: string, lines: string[], total = lines.length): void => {
+    out.push(`${heading}# ${title} (${total})`, '');
     if (lines.length === 0) out.push('None.', '');
     else {
       // A loop, not push(...lines): exposure across a big cluster can be more lines than a call takes arguments.
       for (const l of lines) out.push(`- \`${l}\``);
+      if (total > lines.length) out.push(`- … and ${total - lines.length} more, not kept (the first ${lines.length} are)`);
       out.push('');
     }
   };
   section('Modified', r.drift.modified.map((m) => m.key));
   for (const d of r.diffs) out.push(`${d.key}:`, '', '```diff', ...d.lines, '```', '');
-  section('Extra in the cluster (not in Git)', r.drift.extra);
-  section('Missing in the cluster', r.drift.missing);
+  section('Extra in the cluster (not in Git)', r.drift.extra, totalOf(r, 'extra'));
+  section('Missing in the cluster', r.drift.missing, totalOf(r, 'missing'));
   if (r.drift.containment.length > 0) section('Containment in place (not drift)', r.drift.containment);
-  section('Exposure: open now, not allowed by Git', r.exposure);
-  section('Breakage: allowed by Git, closed now', r.breakage);
+  section('Exposure: open now, not allowed by Git', r.exposure, totalOf(r, 'exposure'));
+  section('Breakage: allowed by Git, closed now', r.breakage, totalOf(r, 'breakage'));
   if (r.flows.length > 0) {
     out.push(`${heading}# Anomalous flows`, '', '| Flow | Live rules | Git |', '|---|---|---|');
     for (const f of r.flows) out.push(`| ${cell(f.flow)} | ${yesNo(f.live)} | ${yesNo(f.intended)} |`);

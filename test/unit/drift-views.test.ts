@@ -2,7 +2,7 @@
 // thread messages, full report and verdict on the anomalous flows.
 import { describe, expect, it } from 'vitest';
 import type { DriftEpisode } from '../../src/drift/episode.js';
-import { fullValidation, restoreVerdict, validationReport, type ValidationResult } from '../../src/drift/validation-report.js';
+import { fullValidation, keptResult, MAX_KEPT, restoreVerdict, totalOf, validationReport, type ValidationResult } from '../../src/drift/validation-report.js';
 import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION, driftAlert } from '../../src/slack/drift-blocks.js';
 
 const NOW = new Date('2026-12-01T10:05:00Z');
@@ -136,6 +136,30 @@ describe('validationReport', () => {
     expect(md).toContain('(300000)');
     expect(md).toContain('b/y299999');
     expect(validationReport(huge, 5).messages.join('\n')).toContain('and 299995 more');
+  });
+
+  it('kept for the incident record: long lists cut at MAX_KEPT lines, their totals shown everywhere', () => {
+    const huge = validation({ exposure: Array.from({ length: 300_000 }, (_, i) => `a/x → b/y${i} TCP 80`), breakage: ['c/z → d/w TCP 1'], drift: { ...validation().drift, extra: Array.from({ length: 50_000 }, (_, i) => `NetworkPolicy a/p${i}`) } });
+    const kept = keptResult(huge);
+    expect(kept.exposure).toHaveLength(MAX_KEPT);
+    expect(kept.drift.extra).toHaveLength(MAX_KEPT);
+    expect(kept.breakage).toEqual(['c/z → d/w TCP 1']);
+    expect(kept.totals).toEqual({ exposure: 300_000, extra: 50_000 });
+    expect(totalOf(kept, 'exposure')).toBe(300_000);
+    expect(totalOf(kept, 'breakage')).toBe(1);
+    // Small enough to store (the whole list was tens of megabytes).
+    expect(JSON.stringify(kept).length).toBeLessThan(400_000);
+    const view = validationReport(kept, 5);
+    expect(view.summary).toContain('300000 exposed');
+    expect(view.messages.join('\n')).toContain('Exposure* (open now, Git does not allow it): 300000');
+    expect(view.messages.join('\n')).toContain('and 299995 more (in the attached report)');
+    expect(view.full).toContain('Exposure: open now, not allowed by Git (300000)');
+    expect(view.full).toContain(`- … and ${300_000 - MAX_KEPT} more, not kept (the first ${MAX_KEPT} are)`);
+    expect(view.full).toContain('Extra in the cluster (not in Git) (50000)');
+    // Cutting again changes nothing; a short result is left as it was.
+    expect(keptResult(kept)).toEqual(kept);
+    const small = validation();
+    expect(keptResult(small)).toEqual(small);
   });
 
   it('the postmortem section lists drift, diffs, flows, every test and the limits', () => {

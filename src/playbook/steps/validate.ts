@@ -16,7 +16,7 @@ import { NetTestFileError, parseTestCases, type NetTestCase } from '../../nettes
 import { runCases, type CaseResult } from '../../nettest/run.js';
 import { allowed, buildIndex, lint, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
-import { validationReport, type ValidationResult } from '../../drift/validation-report.js';
+import { keptResult, validationReport, type ValidationResult } from '../../drift/validation-report.js';
 import type { StepContext, StepHandler } from './types.js';
 
 export const validateParamsSchema = z
@@ -143,7 +143,8 @@ export const validateStep: StepHandler = {
     const tests = resultsBySide(runCases(liveIndex, matrix.cases), intendedIndex ? runCases(intendedIndex, matrix.cases) : runCases(liveIndex, matrix.cases));
     const findings = lint(liveIndex).filter((f) => !f.suppressed && (f.namespace === undefined || f.namespace === namespace));
 
-    const result: ValidationResult = {
+    // Long lists are kept in part, with their totals: the result goes into the incident record.
+    const result: ValidationResult = keptResult({
       kind: 'validation',
       commits: 'none' in desired ? [] : desired.commits,
       drift: driftSummary(report),
@@ -156,7 +157,7 @@ export const validateStep: StepHandler = {
       tests,
       lint: findings.slice(0, 200).map((f) => ({ id: f.id, severity: f.severity, object: f.object, message: f.message })),
       limits,
-    };
+    });
     const view = validationReport(result, p.listRows);
     const at = ctx.now().toISOString();
     const events: TimelineEvent[] = view.messages.map((summary, i) => ({ at, type: i === 0 ? 'validate.summary' : 'validate.detail', actor: botActor, step: ctx.step.id, summary }));
