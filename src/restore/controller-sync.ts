@@ -41,12 +41,18 @@ function operationOf(app: Obj | undefined): Obj | undefined {
   return app && isRecord(app.operation) ? app.operation : undefined;
 }
 
-function operationState(app: Obj | undefined): { phase?: string; message?: string; revision?: string; startedAt?: string } {
+function operationState(app: Obj | undefined): { phase?: string; message?: string; operation?: Obj } {
   const status = app && isRecord(app.status) ? app.status : {};
   const state = isRecord(status.operationState) ? status.operationState : {};
-  const result = isRecord(state.syncResult) ? state.syncResult : {};
   const s = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  return { phase: s(state.phase), message: s(state.message), revision: s(result.revision), startedAt: s(state.startedAt) };
+  return { phase: s(state.phase), message: s(state.message), ...(isRecord(state.operation) ? { operation: state.operation } : {}) };
+}
+
+/** Whether the operation Argo CD reports having run is the one we asked for (same initiator, same resources). */
+function isOurs(ran: Obj | undefined, sent: Obj): boolean {
+  if (!ran || !isRecord(ran.sync) || !isRecord(sent.sync)) return false;
+  const by = (o: Obj): unknown => (isRecord(o.initiatedBy) ? o.initiatedBy.username : undefined);
+  return by(ran) === by(sent) && JSON.stringify(ran.sync.resources) === JSON.stringify(sent.sync.resources);
 }
 
 /** The sync operation for exactly the step's object at the source's commit. */
@@ -78,8 +84,8 @@ export async function syncByController(step: RestoreStep, ctx: ControllerSyncCon
   const what = `${by.owner} (sync of \`${keyString(step.key)}\` at ${by.revision.slice(0, 12)})`;
   const done = async (): Promise<boolean> => objectCheck(step.after, ((await target.get(objectRef)) as Obj | undefined) ?? null, step.namespace).ok;
 
+  const sent = syncOperation(step, ctx.fieldManager);
   let requested = false;
-  let requestedAt = '';
   for (;;) {
     if (await done()) return step.action === 'create' ? 'created' : 'updated';
     const app = (await apps.get(ref)) as Obj | undefined;
@@ -87,13 +93,13 @@ export async function syncByController(step: RestoreStep, ctx: ControllerSyncCon
     const annotations = isRecord(app.metadata) && isRecord(app.metadata.annotations) ? app.metadata.annotations : {};
     if (annotations[ARGOCD_SKIP_RECONCILE_ANNOTATION] === 'true') throw new ControllerSyncError(`${by.owner} is paused (${ARGOCD_SKIP_RECONCILE_ANNOTATION}: "true"), so it does not sync: resume it, then Resume the restore`);
     const state = operationState(app);
-    if (requested && !operationOf(app) && state.startedAt !== undefined && state.startedAt >= requestedAt && state.phase && FAILED_PHASES.has(state.phase)) {
+    // Our operation ran and failed (an earlier operation's failure is not ours).
+    if (requested && !operationOf(app) && isOurs(state.operation, sent) && state.phase && FAILED_PHASES.has(state.phase)) {
       throw new ControllerSyncError(`${what} failed: ${state.message ?? state.phase}`);
     }
     // Argo CD runs one operation at a time: ours goes in once the Application has none.
     if (!requested && !operationOf(app)) {
-      requestedAt = new Date().toISOString();
-      await apps.mergePatch(ref, { operation: syncOperation(step, ctx.fieldManager) }, { fieldManager: ctx.fieldManager });
+      await apps.mergePatch(ref, { operation: sent }, { fieldManager: ctx.fieldManager });
       requested = true;
     }
     if (Date.now() >= deadline) {

@@ -122,6 +122,13 @@ describe('syncByController', () => {
     expect(kube.get('NetworkPolicy', 'db', SHOP_POLICIES.defaultDeny)).toBeUndefined();
   });
 
+  it('an earlier operation that failed (someone else’s) is not taken for ours', async () => {
+    const step = await deletedPolicyStep();
+    await gateway.objects('Application').mergePatch(APP, { status: { operationState: { phase: 'Failed', message: 'an old failure', startedAt: new Date(Date.now() + 60_000).toISOString(), operation: { initiatedBy: { username: 'someone' }, sync: { revision: 'main' } } } } });
+    await startArgo();
+    expect(await syncByController(step, ctx())).toBe('created');
+  });
+
   it('an Application that is gone, or paused, is not waited for', async () => {
     const step = await deletedPolicyStep();
     await gateway.objects('Application').mergePatch(APP, { metadata: { annotations: { [ARGOCD_SKIP_RECONCILE_ANNOTATION]: 'true' } } });
