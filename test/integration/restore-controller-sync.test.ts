@@ -96,6 +96,8 @@ describe('syncByController', () => {
     expect(objectCheck(step.after, live, 'db').ok).toBe(true);
     const managers = ((live.metadata as Obj).managedFields as Array<{ manager: string }>).map((m) => m.manager);
     expect(managers).toEqual(['argocd-controller']);
+    // The object is applied before Argo CD records its operation as finished.
+    await waitFor('the sync to be recorded', () => argocd!.syncs.length > 0);
     expect(argocd!.syncs).toEqual([expect.objectContaining({ phase: 'Succeeded', revision: head, resources: [`NetworkPolicy/db/${SHOP_POLICIES.defaultDeny}`] })]);
     // The bot itself wrote no NetworkPolicy.
     expect(kube.requests.filter((r) => r.resource === 'networkpolicies' && r.method !== 'GET' && r.method !== 'DELETE' && r.user !== CONTROLLER && r.status < 300)).toEqual([]);
