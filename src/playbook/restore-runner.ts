@@ -4,7 +4,9 @@
 // window and, when the window has passed, judges the flows; then the next step's job follows, or
 // the run waits (a step approval, Stop, a failed verification, a field-manager conflict). After
 // the last step the containment is lifted (verified), the watch window opens, and when it ends the
-// restore step completes and the playbook moves on. Decisions from Slack: ./restore-decisions.ts.
+// restore step completes and the playbook moves on. Steps left to a GitOps controller
+// (../restore/handover.ts) come after the lift, which resumes the reconcile containment paused.
+// Decisions from Slack: ./restore-decisions.ts.
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import type { TrafficCheck } from '../containment/traffic.js';
 import { startLift } from '../incident/containment-transitions.js';
