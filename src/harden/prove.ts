@@ -3,7 +3,7 @@
 // edge allowed? Is anything allowed between workloads that was never seen? Are the anomalous
 // flows denied? Do the generated policies lint clean? Pure.
 import { ClassConnectivity } from '../policy/connectivity.js';
-import { allowed, buildIndex, Conns, lint, QueryError, type LiveObjects, type PolicyIndex } from '../policy/index.js';
+import { buildIndex, Conns, decide as decideOne, lint, QueryError, resolveEndpoints, type Decision, type Endpoint, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import { portRange, type Protocol } from '../policy/port-set.js';
 import { checkEdges, type HardenEdge } from './edges.js';
 import type { GeneratedBaseline } from './generate.js';
@@ -65,15 +65,48 @@ export function indexWithBaseline(live: LiveObjects, baseline: GeneratedBaseline
   return buildIndex({ ...live, networkPolicies: [...others, ...structuredClone(baseline.policies)] });
 }
 
-/** The engine's decision; `resolved` false when a side names no pod or workload of the cluster. */
-function decide(index: PolicyIndex, e: HardenEdge): { allowed: boolean; resolved: boolean; reason: string } {
-  try {
-    const d = allowed(index, e.src, e.dst, e.port, e.protocol as Protocol);
-    return { allowed: d.allowed, resolved: true, reason: d.reasons.join('; ') || (d.allowed ? 'allowed' : 'denied') };
-  } catch (err) {
-    if (err instanceof QueryError) return { allowed: false, resolved: false, reason: err.message };
-    throw err;
-  }
+type Decide = (e: HardenEdge) => { allowed: boolean; resolved: boolean; reason: string };
+
+/**
+ * The engine's decision per edge, as `allowed()` gives it (every pod class of src to every one of
+ * dst), with each side resolved once: resolving a Deployment scans all workloads, and thousands of
+ * edges name the same few hundred. `resolved` is false when a side names nothing in the cluster.
+ */
+function decider(index: PolicyIndex): Decide {
+  const endpoints = new Map<string, Endpoint[] | QueryError>();
+  const resolve = (side: string): Endpoint[] | QueryError => {
+    let r = endpoints.get(side);
+    if (r === undefined) {
+      try {
+        r = resolveEndpoints(index, side);
+      } catch (err) {
+        if (!(err instanceof QueryError)) throw err;
+        r = err;
+      }
+      endpoints.set(side, r);
+    }
+    return r;
+  };
+  return (e) => {
+    const srcs = resolve(e.src);
+    const dsts = resolve(e.dst);
+    const unresolved = [srcs, dsts].find((x): x is QueryError => x instanceof QueryError);
+    if (unresolved) return { allowed: false, resolved: false, reason: unresolved.message };
+    let verdict: Decision | undefined;
+    try {
+      for (const s of srcs as Endpoint[]) {
+        for (const d of dsts as Endpoint[]) {
+          const one = decideOne(index, s, d, e.port, e.protocol as Protocol);
+          if (!verdict || (verdict.allowed && !one.allowed)) verdict = one;
+        }
+      }
+    } catch (err) {
+      if (err instanceof QueryError) return { allowed: false, resolved: false, reason: err.message };
+      throw err;
+    }
+    if (!verdict) return { allowed: false, resolved: false, reason: 'no pods' };
+    return { allowed: verdict.allowed, resolved: true, reason: verdict.reasons.join('; ') || (verdict.allowed ? 'allowed' : 'denied') };
+  };
 }
 
 function unobservedPairs(index: PolicyIndex, namespace: string, kept: readonly HardenEdge[]): BaselineProof['unobserved'] {
@@ -135,9 +168,10 @@ export function proveBaseline(request: ProofRequest): BaselineProof {
   const { namespace } = baseline;
   const { index, issues } = indexWithBaseline(request.live, baseline);
 
+  const decide = decider(index);
   const misses: EdgeVerdict[] = [];
   for (const edge of baseline.kept) {
-    const d = decide(index, edge);
+    const d = decide(edge);
     if (!d.allowed) misses.push({ edge, reason: d.reason });
   }
   const learned = baseline.kept.length;
@@ -147,7 +181,7 @@ export function proveBaseline(request: ProofRequest): BaselineProof {
   const anomalyEdges = checkEdges(rawAnomalies, Math.max(rawAnomalies.length, 1)).edges;
   const anomalies: BaselineProof['anomalies'] = { total: anomalyEdges.length, denied: 0, allowed: [], unresolved: [], malformed: rawAnomalies.length - anomalyEdges.length };
   for (const edge of anomalyEdges) {
-    const d = decide(index, edge);
+    const d = decide(edge);
     if (d.allowed) anomalies.allowed.push({ edge, reason: d.reason });
     else if (!d.resolved) anomalies.unresolved.push({ edge, reason: d.reason });
     else anomalies.denied += 1;
