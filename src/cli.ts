@@ -20,10 +20,6 @@ const loaders: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit-report.js'),
 };
 
-// Commands whose spec (src/commands/audit-report.ts) is not in COMMAND_SPECS yet, so not in
-// --help or the README's CLI reference; `audit --help` works.
-const UNLISTED = new Set(['audit']);
-
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name) {
@@ -37,8 +33,7 @@ async function main(argv: string[]): Promise<number> {
   // `help <command>` is `<command> --help`.
   const [commandName, commandArgs] = name === 'help' ? [rest[0] as string, ['--help']] : [name, rest];
   const spec: CommandSpec | undefined = COMMAND_SPECS.find((s) => s.name === commandName);
-  const known = spec?.name ?? (UNLISTED.has(commandName) ? commandName : undefined);
-  const load = known ? loaders[known] : undefined;
+  const load = spec ? loaders[spec.name] : undefined;
   if (!load) {
     process.stderr.write(`unknown command "${printable(commandName, 60)}"\n\n${overview(COMMAND_SPECS)}`);
     return 2;

@@ -11,23 +11,11 @@ import { lineOf, splitSource } from '../policy/lint-locate.js';
 import { printable } from '../printable.js';
 import { cannotRead, errorCode } from './file-errors.js';
 import { loadPaths, stdinTwice } from './policy-input.js';
-import { parseCommand, pickFormat, usage, type CommandSpec, type Output } from './spec.js';
+import { parseCommand, pickFormat, usage, type Output } from './spec.js';
+import { AUDIT_REPORT } from './specs.js';
 
-export const AUDIT_REPORT = {
-  name: 'audit',
-  summary: 'post-incident hardening audit of NetworkPolicies: open namespaces and pods, broad rules, per-namespace score',
-  synopsis: ['<path...> [--format md|json|sarif] [--matched FILE] [--unused-days N]'],
-  flags: {
-    format: { type: 'string', arg: 'FMT', default: 'md', help: 'md (Markdown), json, or sarif (SARIF 2.1.0 for GitHub code scanning)' },
-    matched: { type: 'string', arg: 'FILE', help: 'JSON object "namespace/policy": last time a flow matched it (ISO 8601), from the flow collector; enables the unused-policy check' },
-    'unused-days': { type: 'string', arg: 'N', default: '30', help: 'with --matched: a policy no flow matched in N days is reported' },
-  },
-  details: [
-    'Paths are files or directories (searched for *.yaml, *.yml, *.json); "-" reads standard input.',
-    'Checks (SARIF rule ids): audit/no-default-deny, audit/unselected-pods, audit/allows-any-address, audit/allows-all-ports, audit/allows-all-namespaces, audit/selects-no-pod, audit/unused-policy (only with --matched), audit/admin-override (ANP/BANP).',
-    'Exit status: 0 after a run, 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or a bad --matched file.',
-  ].join('\n'),
-} as const satisfies CommandSpec;
+export { AUDIT_REPORT };
+
 
 function toolVersion(): string {
   try {
