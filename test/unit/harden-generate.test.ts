@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../src/harden/generate.js';
+import { renderPolicy } from '../../src/harden/layout.js';
 import { UNSTABLE_LABEL_KEYS } from '../../src/harden/selectors.js';
 import { SHOP_PORTS, shopObjects } from '../../src/sim/scenarios/shop.js';
 
@@ -221,5 +222,14 @@ describe('bad input', () => {
     for (const n of names) expect(n).toMatch(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/);
     expect(names).toContain('allow-dns-workload-egress');
     expect(b.files.map((f) => f.path)).toContain('ns/workload-default-deny.yaml');
+  });
+});
+
+describe('YAML rendering', () => {
+  it('writes exactly what the yaml package writes, awkward scalars quoted', () => {
+    const awkward = { apiVersion: 'v1', metadata: { labels: { a: 'true', b: '8080', c: 'yes', d: '', e: '0x1f', f: 'null', g: '~', 'h.io/x': 'on', i: '1e3', j: '-', k: 'a: b', l: '#x' } }, spec: { empty: {}, none: [], list: [1, 'two', { three: [] }, [4, { five: 'v' }]], deep: [{ to: [{ ipBlock: { cidr: '0.0.0.0/24' } }], ports: [{ protocol: 'TCP', port: 1 }] }] } };
+    for (const policy of [awkward, ...generateBaseline({ namespace: 'api', live: shopLive, edges: SHOP_EDGES }).policies]) {
+      expect(renderPolicy(policy)).toBe(stringify(policy, { lineWidth: 0, aliasDuplicateObjects: false }));
+    }
   });
 });
