@@ -34,7 +34,7 @@ const GROUP_OF = (kind: ViewKind): Group => (kind === 'Namespace' || kind === 'P
 export interface ClusterViewOptions {
   /** Stop watching after this long without a step asking (default 5 minutes). */
   idleMs?: number;
-  /** How long a first sync may take before a step lists instead (default 10 s). */
+  /** How long a first sync may take before a step lists instead (default 5 s). */
   syncTimeoutMs?: number;
   logger?: Logger;
   clock?: () => number;
@@ -80,7 +80,7 @@ export class LiveClusterView {
     private readonly opts: ClusterViewOptions = {},
   ) {
     this.idleMs = opts.idleMs ?? 300_000;
-    this.syncTimeoutMs = opts.syncTimeoutMs ?? 10_000;
+    this.syncTimeoutMs = opts.syncTimeoutMs ?? 5_000;
     this.clock = opts.clock ?? Date.now;
   }
 
@@ -105,8 +105,9 @@ export class LiveClusterView {
       const inSync = await Promise.race([running.synced.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), this.syncTimeoutMs)))]);
       clearTimeout(timer);
       if (inSync && !running.broken) return running;
-      // A view that could not get in sync is dropped: the next call starts afresh.
-      await this.stop();
+      // A view that could not get in sync is dropped (the next call starts afresh); its watches
+      // end in the background, so a list stuck in one of them never holds up the caller.
+      void this.stop().catch(() => undefined);
     } catch (error) {
       this.starting = undefined;
       this.opts.logger?.debug({ err: error }, 'restore cluster view: cannot start; listing instead');

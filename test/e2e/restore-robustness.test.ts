@@ -160,10 +160,14 @@ describe('a worker killed in the middle of the plan', () => {
     // Slack answers 429 for a while: updating the incident message after step 1 takes seconds, the window to die in.
     env.slack.rateLimit('chat.update', { retryAfterSeconds: 5, times: 1000 });
     const jobOf = (run: { planId: string; next: number; round: number }) => `${env.config.redis.keyPrefix}:bull:incident-jobs:${incidentId}.restore.${run.planId}.${run.next}.${run.round}`;
-    const between = await waitUntil('step 1 recorded as done', async () => {
-      const run = (await env.bot!.store.require(incidentId)).restore;
-      return run?.next === 2 ? run : undefined;
-    });
+    const between = await waitUntil(
+      'step 1 recorded as done',
+      async () => {
+        const run = (await env.bot!.store.require(incidentId)).restore;
+        return run?.next === 2 ? run : undefined;
+      },
+      60_000,
+    );
     await stopProcess(first, 'SIGKILL');
     env.slack.rateLimit('chat.update', { times: 0 });
     expect(between).toMatchObject({ status: 'running', done: [{ n: 1, outcome: 'deleted' }] });
