@@ -3,28 +3,18 @@
 // Exit: 0 after a run (findings do not fail it: the report is for people, lint is for CI gates),
 // 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or a bad --matched file.
 import { readFileSync, statSync } from 'node:fs';
-import { relative, resolve, sep } from 'node:path';
 import { auditReport, type MatchedPolicies } from '../audit-report/checks.js';
 import { AUDIT_FORMATS, renderJson, renderMarkdown, renderSarif, type LocatedAuditFinding, type LocatedAuditReport } from '../audit-report/render.js';
-import { MAX_FILE_BYTES, STDIN_NAME, STDIN_PATH } from '../policy/load-files.js';
-import { lineOf, splitSource } from '../policy/lint-locate.js';
+import { MAX_FILE_BYTES, STDIN_PATH } from '../policy/load-files.js';
 import { printable } from '../printable.js';
 import { cannotRead, errorCode } from './file-errors.js';
+import { locate, toolVersion } from './lint.js';
 import { loadPaths, stdinTwice } from './policy-input.js';
 import { parseCommand, pickFormat, usage, type Output } from './spec.js';
 import { AUDIT_REPORT } from './specs.js';
 
 export { AUDIT_REPORT };
 
-
-function toolVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /** Reads --matched: `{ "ns/name": "2026-11-30T10:00:00Z", ... }`. */
 export function parseMatched(text: string): { ok: true; lastMatch: Map<string, Date> } | { ok: false; message: string } {
@@ -56,41 +46,6 @@ function readMatched(path: string, days: number): { ok: true; matched: MatchedPo
   const parsed = parseMatched(text);
   if (!parsed.ok) return { ok: false, message: `--matched ${printable(path, 300)}: ${parsed.message}` };
   return { ok: true, matched: { lastMatch: parsed.lastMatch, now: new Date(), days } };
-}
-
-/** Adds the file (relative to the working directory) and line of each finding's object. */
-function locate(findings: readonly LocatedAuditFinding[], cwd: string, stdinRead: boolean): LocatedAuditFinding[] {
-  const isFile = new Map<string, boolean>();
-  const texts = new Map<string, string | undefined>();
-  const fileCheck = (file: string): boolean => {
-    if (!isFile.has(file)) {
-      try {
-        isFile.set(file, statSync(resolve(cwd, file)).isFile());
-      } catch {
-        isFile.set(file, false);
-      }
-    }
-    return isFile.get(file) === true;
-  };
-  const textOf = (file: string): string | undefined => {
-    if (!texts.has(file)) {
-      try {
-        const path = resolve(cwd, file);
-        texts.set(file, statSync(path).size <= MAX_FILE_BYTES ? readFileSync(path, 'utf8') : undefined);
-      } catch {
-        texts.set(file, undefined);
-      }
-    }
-    return texts.get(file);
-  };
-  return findings.map((f) => {
-    const fromStdin = stdinRead && f.source !== undefined && (f.source === STDIN_NAME || /^stdin[#.]/.test(f.source));
-    const ref = f.source === undefined || fromStdin ? undefined : splitSource(f.source, fileCheck);
-    if (!ref) return f;
-    const text = textOf(ref.file);
-    const line = text === undefined ? undefined : lineOf(text, ref);
-    return { ...f, file: relative(cwd, resolve(cwd, ref.file)).split(sep).join('/'), ...(line !== undefined ? { line } : {}) };
-  });
 }
 
 export async function run(argv: string[], out: Output = process): Promise<number> {
@@ -128,7 +83,7 @@ export async function run(argv: string[], out: Output = process): Promise<number
   if (!loaded) return 1;
   const report = auditReport(loaded.index, matched ? { matched } : {});
   const cwd = process.cwd();
-  const located: LocatedAuditReport = { ...report, findings: locate(report.findings, cwd, parsed.positionals.includes(STDIN_PATH)) };
+  const located: LocatedAuditReport = { ...report, findings: locate<LocatedAuditFinding>(report.findings, cwd, parsed.positionals.includes(STDIN_PATH)) };
   if (format.format === 'json') out.stdout.write(renderJson(located));
   else if (format.format === 'sarif') out.stdout.write(renderSarif(located, toolVersion(), fallbackFile(located.findings)));
   else out.stdout.write(renderMarkdown(report));

@@ -9,8 +9,8 @@ import { MAX_FILE_BYTES, readManifests, STDIN_NAME, STDIN_PATH } from '../policy
 import { parseLintConfig, type LintConfig } from '../policy/lint-config.js';
 import { formatFindingsText } from '../policy/lint-format.js';
 import { lineOf, splitSource } from '../policy/lint-locate.js';
-import { toSarif, type LocatedFinding } from '../policy/lint-sarif.js';
-import { failing, lint, type LintFinding } from '../policy/lint.js';
+import { toSarif } from '../policy/lint-sarif.js';
+import { failing, lint } from '../policy/lint.js';
 import { printable } from '../printable.js';
 import { cannotRead, errorCode } from './file-errors.js';
 import { stdinTwice } from './policy-input.js';
@@ -32,7 +32,8 @@ function readConfig(path: string): { ok: true; config: LintConfig } | { ok: fals
   return { ok: false, message: `--config ${printable(path, 300)} is invalid:\n${parsed.problems.map((p) => `  - ${printable(p, 500)}`).join('\n')}` };
 }
 
-function toolVersion(): string {
+/** The package's version, for SARIF's tool.driver. */
+export function toolVersion(): string {
   try {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
@@ -45,7 +46,7 @@ function toolVersion(): string {
  * Adds the file (relative to the working directory) and start line of each finding's object.
  * Objects read from standard input have no file, even when one is called "stdin".
  */
-export function locate(findings: readonly LintFinding[], cwd = process.cwd(), stdinRead = false): LocatedFinding[] {
+export function locate<T extends { source?: string }>(findings: readonly T[], cwd = process.cwd(), stdinRead = false): Array<T & { file?: string; line?: number }> {
   const isFile = new Map<string, boolean>();
   const texts = new Map<string, string | undefined>();
   const fileCheck = (file: string): boolean => {

@@ -3,24 +3,10 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../src/harden/generate.js';
 import { renderPolicy } from '../../src/harden/layout.js';
 import { UNSTABLE_LABEL_KEYS } from '../../src/harden/selectors.js';
-import { SHOP_PORTS, shopObjects } from '../../src/sim/scenarios/shop.js';
 
+import { DNS, SHOP_EDGES, shopLive } from '../helpers/harden.js';
 type Obj = Record<string, unknown>;
 
-function liveOf(objects: readonly unknown[]) {
-  const kind = (k: string) => (objects as Obj[]).filter((o) => o.kind === k);
-  return { namespaces: kind('Namespace'), pods: kind('Pod'), networkPolicies: kind('NetworkPolicy') };
-}
-
-const shopLive = liveOf(shopObjects());
-const DNS = (src: string) => ({ src, dst: 'kube-system/kube-dns', port: 53, protocol: 'UDP' });
-const SHOP_EDGES = [
-  { src: 'frontend/web', dst: 'api/orders', port: SHOP_PORTS.orders, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'api/payments', port: SHOP_PORTS.payments, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'db/postgres', port: SHOP_PORTS.postgres, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'db/redis-cache', port: SHOP_PORTS.redis, protocol: 'TCP' },
-  ...['frontend/web', 'api/orders', 'api/payments', 'db/postgres', 'db/redis-cache'].map(DNS),
-];
 
 /** Every file parses back as YAML without errors; returns the documents as plain objects. */
 function parsed(baseline: GeneratedBaseline): Obj[] {

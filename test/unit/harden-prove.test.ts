@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateBaseline } from '../../src/harden/generate.js';
 import { proveBaseline } from '../../src/harden/prove.js';
-import { ALLOW_ALL_EGRESS, SHOP_PORTS, shopObjects } from '../../src/sim/scenarios/shop.js';
+import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 
+import { DNS, liveOf, SHOP_EDGES, shopLive } from '../helpers/harden.js';
 type Obj = Record<string, unknown>;
 
-function liveOf(objects: readonly unknown[]) {
-  const kind = (k: string) => (objects as Obj[]).filter((o) => o.kind === k);
-  return { namespaces: kind('Namespace'), pods: kind('Pod'), networkPolicies: kind('NetworkPolicy') };
-}
-
-const shopLive = liveOf(shopObjects());
-const DNS = (src: string) => ({ src, dst: 'kube-system/kube-dns', port: 53, protocol: 'UDP' });
-const SHOP_EDGES = [
-  { src: 'frontend/web', dst: 'api/orders', port: SHOP_PORTS.orders, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'api/payments', port: SHOP_PORTS.payments, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'db/postgres', port: SHOP_PORTS.postgres, protocol: 'TCP' },
-  { src: 'api/orders', dst: 'db/redis-cache', port: SHOP_PORTS.redis, protocol: 'TCP' },
-  ...['frontend/web', 'api/orders', 'api/payments', 'db/postgres', 'db/redis-cache'].map(DNS),
-];
 // The shop incident's exfiltration attempt.
 const ANOMALY = { src: 'db/postgres', dst: '203.0.113.66', port: 443, protocol: 'TCP' };
 
