@@ -26,7 +26,7 @@ export interface ChangeProposalRequest {
 
 export type ChangeProposalOutcome =
   /** A pull request (GitHub) or merge request (GitLab) is open. `existing`: one for the branch was already open (a re-run). */
-  | { kind: 'pull-request'; provider: 'github' | 'gitlab'; url: string; number: number; branch: string; commit: string; base: string; existing?: boolean }
+  | { kind: 'pull-request'; provider: 'github' | 'gitlab'; url: string; number: number; branch: string; commit: string; base: string; existing?: boolean; /** Something that went wrong after it was opened (its labels). */ note?: string }
   /** Pushed, but no Git host API is configured: `compareUrl` when the host's web front end is known. */
   | { kind: 'branch'; branch: string; commit: string; base: string; compareUrl?: string; note: string };
 
