@@ -7,6 +7,7 @@ import { formatDuration } from '../timeline/render.js';
 import { automaticActor, botActor, slackActor, type TimelineEvent } from '../timeline/types.js';
 import type { AutoResponse, ContainmentState, Incident, IncidentScope, StepState } from './model.js';
 import { scopeKeyOf } from './model.js';
+import { closingFacts, closingSummary } from './closing-summary.js';
 
 export class TransitionRefused extends Error {
   constructor(
@@ -222,11 +223,11 @@ export function completeStep(incident: Incident, stepId: string, result: Record<
   const all: TimelineEvent[] = [...events, { at, type: 'step.completed', actor: botActor, step: stepId, summary: String(result.summary ?? 'Step completed'), data: result }];
   if (finished) all.push({ at, type: 'incident.completed', actor: botActor, summary: 'Playbook finished' });
   else if (nextStep === null) all.push({ at, type: 'playbook.finished', actor: botActor, summary: 'Playbook finished; containment stays in place until it is lifted' });
-  return {
-    incident: withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open', ...(containment ? { containment } : {}) }),
-    events: all,
-    releaseScope: finished,
-  };
+  const next = withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open', ...(containment ? { containment } : {}) });
+  // The closing summary is written in the same transition that ends the playbook: whichever worker
+  // or replica runs it, it is on the timeline once, and the thread publisher posts it once.
+  if (nextStep === null) all.push({ at, type: 'incident.summary', actor: botActor, summary: closingSummary(next, at), data: { ...closingFacts(next) } });
+  return { incident: next, events: all, releaseScope: finished };
 }
 
 /**

@@ -15,6 +15,8 @@ export type TimelineEventType =
   | 'step.completed'
   | 'step.failed'
   | 'incident.completed'
+  /** The closing message: time to contain, cause, restore, hardening (written once, with the last step). */
+  | 'incident.summary'
   | 'playbook.finished'
   | 'containment.proven'
   | 'containment.not-contained'
@@ -46,6 +48,8 @@ export type TimelineEventType =
   | 'restore.watch'
   | 'restore.refired'
   | 'restore.completed'
+  | 'harden.delivered'
+  | 'harden.drift'
   | 'export.created'
   | 'error';
 

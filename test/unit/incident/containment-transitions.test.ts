@@ -44,7 +44,7 @@ describe('containment transitions', () => {
     expect(out.incident.status).toBe('open');
     expect(out.incident.currentStep).toBeNull();
     expect(out.releaseScope).toBe(false);
-    expect(out.events.map((e) => e.type)).toEqual(['step.completed', 'playbook.finished']);
+    expect(out.events.map((e) => e.type)).toEqual(['step.completed', 'playbook.finished', 'incident.summary']);
     expect(liftable(out.incident)).toBe(true);
     const lifted = completeStep(incident, 'contain', { summary: 'x' }, [], later(5), containment({ status: 'lifted' }));
     expect(lifted.incident.status).toBe('completed');

@@ -104,7 +104,7 @@ describe('incident transitions', () => {
     expect(done.incident.status).toBe('completed');
     expect(done.incident.currentStep).toBeNull();
     expect(done.releaseScope).toBe(true);
-    expect(done.events.map((e) => e.type)).toEqual(['step.completed', 'incident.completed']);
+    expect(done.events.map((e) => e.type)).toEqual(['step.completed', 'incident.completed', 'incident.summary']);
     expect(refusal(() => startStep(done.incident, 'contain', later(6)))).toBe('terminal');
   });
 
