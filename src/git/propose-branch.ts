@@ -46,7 +46,8 @@ export async function pushProposalBranch(target: ProposalBranchTarget, request: 
   const { config, clonePath } = target;
   const { branch } = request;
   const base = options.baseBranch;
-  if (branch === base) throw new ChangeProposalError(`branch ${branch} is the base branch itself: a proposal needs a branch of its own`, 'invalid');
+  // The base branch is protected here whatever the host says: a proposal is reviewed before it lands.
+  if (branch === base) throw new ChangeProposalError(`branch ${branch} is the base branch: a proposal never pushes onto it; give it a branch of its own`, 'protected-branch');
   const plan = authPlan(config, options.authIo ?? fsAuthIo);
   if ('error' in plan) throw new ChangeProposalError(`${redactUrl(config.url)}: ${plan.error} (git.repositories[${config.name}].auth)`, 'auth');
   const remote = new Remote(config, clonePath, plan, branch, options.remoteTimeoutMs ?? 120_000);

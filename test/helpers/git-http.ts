@@ -1,11 +1,9 @@
-// A Git smart-HTTP server on 127.0.0.1 for tests: git's own git-http-backend (CGI) behind a Node
+// A Git smart-HTTP server on 127.0.0.1 for tests: git's own git-http-backend (CGI, src/sim/git-host-cgi.ts) behind a Node
 // server that demands `Authorization: Basic` with a token, as GitHub or GitLab do. It records the
 // requests (method, path, the Authorization header seen) so tests can check what git sent.
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-
-const BACKEND = '/usr/lib/git-core/git-http-backend';
+import { serveGitCgi } from '../../src/sim/git-host-cgi.js';
 
 export interface GitHttpServer {
   port: number;
@@ -36,43 +34,7 @@ export async function startGitHttpServer(projectRoot: string, credentials?: { us
       res.end('authentication required\n');
       return;
     }
-    const child = spawn(BACKEND, [], {
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        GIT_PROJECT_ROOT: projectRoot,
-        GIT_HTTP_EXPORT_ALL: '1',
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_CONFIG_GLOBAL: '/dev/null',
-        REQUEST_METHOD: req.method ?? 'GET',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: req.headers['content-type'] ?? '',
-        REMOTE_ADDR: '127.0.0.1',
-        ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: String(req.headers['content-encoding']) } : {}),
-        ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
-      },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    req.pipe(child.stdin);
-    const chunks: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    await new Promise<void>((resolve) => child.on('close', () => resolve()));
-    const out = Buffer.concat(chunks);
-    const split = out.indexOf('\r\n\r\n') >= 0 ? out.indexOf('\r\n\r\n') : out.indexOf('\n\n');
-    const sepLength = out.indexOf('\r\n\r\n') >= 0 ? 4 : 2;
-    const headerText = out.subarray(0, Math.max(split, 0)).toString('utf8');
-    let status = 200;
-    const headers: Record<string, string> = {};
-    for (const line of headerText.split(/\r?\n/)) {
-      const colon = line.indexOf(':');
-      if (colon < 0) continue;
-      const name = line.slice(0, colon).trim();
-      const value = line.slice(colon + 1).trim();
-      if (name.toLowerCase() === 'status') status = Number(value.split(' ')[0]);
-      else headers[name] = value;
-    }
-    res.writeHead(status, headers);
-    res.end(split >= 0 ? out.subarray(split + sepLength) : out);
+    await serveGitCgi(req, res, { projectRoot, pathInfo: decodeURIComponent(url.pathname), query: url.search.slice(1) });
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
