@@ -10,6 +10,7 @@ import { startBot, type RunningBot } from '../runtime.js';
 import { loadKubeConfig } from '../kube/config.js';
 import { createKubeGateway } from '../kube/gateway.js';
 import { startSimArgoCd, type SimArgoCd } from './argocd-controller.js';
+import { gitHostRepository, startGitHost, type GitHost } from './git-host.js';
 import { startShopRelay, type ShopRelay } from './hubble/shop-relay.js';
 import { startKubeApiServer, type ClusterOptions, type KubeApiSim } from './kube/index.js';
 import { SHOP_ARGOCD, shopObjects } from './scenarios/shop.js';
@@ -29,6 +30,10 @@ export const APPROVERS_GROUP = 'S0SECOPS';
 const SIGNING_SECRET = 'demo-signing-secret-0123456789';
 export const WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
 export const AUDIT_WEBHOOK_TOKEN = 'demo-audit-webhook-token-0123456789';
+/** The token the Git host stand-in accepts (gitHost), for Git and its API alike. */
+export const GIT_HOST_TOKEN = 'demo-git-host-token-0123456789';
+/** The shop's repository on the Git host stand-in (gitHost). */
+export const GIT_HOST_PROJECT = 'shop/policies';
 
 export interface EnvironmentOptions {
   redisUrl: string;
@@ -70,6 +75,12 @@ export interface EnvironmentOptions {
    * then deploys the shop's Git repository: needs `git` and `cluster.argocd`.
    */
   gitops?: boolean;
+  /**
+   * Serve the shop's repository (needs `git`) from the Git host stand-in (./git-host.ts) as
+   * GitHub or GitLab: the bot's repository url points at it over http with a token file, and its
+   * `pullRequests` at the stand-in's API, so proposals open pull or merge requests there.
+   */
+  gitHost?: 'github' | 'gitlab';
   /** The config file's `containment` section (e.g. argocd.skipReconcile). */
   containment?: Partial<Config['containment']>;
 }
@@ -112,6 +123,8 @@ export interface EmbeddedEnvironment {
   git?: EnvironmentGit;
   /** The simulated Argo CD controller (gitops: true). */
   argocd?: SimArgoCd;
+  /** The Git host stand-in serving the shop's repository as GIT_HOST_PROJECT (gitHost). */
+  gitHost?: GitHost;
   config: Config;
   kubeconfigPath: string;
   /** Environment variables a separate bot process needs to join this environment. */
@@ -122,11 +135,21 @@ export interface EmbeddedEnvironment {
 }
 
 export async function startEmbeddedEnvironment(options: EnvironmentOptions): Promise<EmbeddedEnvironment> {
+  if (options.gitHost && !options.git) throw new Error('the gitHost option needs git: true');
   const kube = await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
   const dir = mkdtempSync(join(tmpdir(), 'netpol-env-'));
   // The shop ran for a while before the story starts: its objects are two days old.
   const git = options.git ? { ...(await createShopGitRepository(dir)), dir: join(dir, 'git-clones'), name: 'shop-policies' } : undefined;
   if (options.gitops && (!git || options.cluster?.argocd !== true)) throw new Error('the gitops option needs git: true and cluster.argocd: true');
+  const gitHost = options.gitHost ? await startGitHost({ flavor: options.gitHost, token: GIT_HOST_TOKEN }) : undefined;
+  // With gitHost the bot goes through the stand-in with a token; Argo CD keeps reading the bare repository.
+  const gitRepository = git && {
+    name: git.name,
+    url: git.remoteUrl,
+    branch: SHOP_GIT_BRANCH,
+    paths: [SHOP_GIT_POLICY_DIR],
+    ...(gitHost ? gitHostRepository(gitHost, GIT_HOST_PROJECT, git.remoteDir, dir) : {}),
+  };
   kube.seed(shopObjects({ argocd: options.cluster?.argocd === true, ...(options.gitops && git ? { argocdRepoUrl: git.remoteUrl } : {}) }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
   const kubeconfigPath = kube.writeKubeconfig(dir);
   const argocd = options.gitops && git ? await deployedByArgoCd(kube.writeKubeconfig(join(dir, 'argocd'), 'argocd-application-controller'), git) : undefined;
@@ -171,7 +194,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
       ...(options.containment ? { containment: options.containment } : {}),
-      ...(git ? { git: { dir: git.dir, repositories: [{ name: git.name, url: git.remoteUrl, branch: SHOP_GIT_BRANCH, paths: [SHOP_GIT_POLICY_DIR] }] } } : {}),
+      ...(git ? { git: { dir: git.dir, repositories: [gitRepository] } } : {}),
     },
     env,
     'embedded environment',
@@ -184,6 +207,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     slack,
     ...(git ? { git } : {}),
     ...(argocd ? { argocd } : {}),
+    ...(gitHost ? { gitHost } : {}),
     config,
     kubeconfigPath,
     env,
@@ -208,6 +232,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       for (const bot of bots.reverse()) await bot.stop();
       await slack.close();
       await argocd?.close();
+      await gitHost?.close();
       await kube.close();
       await hubble?.stop();
       rmSync(dir, { recursive: true, force: true });

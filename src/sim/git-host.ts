@@ -166,6 +166,20 @@ export async function startGitHost(options: GitHostOptions): Promise<GitHost> {
   };
 }
 
+/**
+ * A git.repositories entry's fields for a repository served by the stand-in: its url, a token
+ * file (written into `secretDir`) and pullRequests at the stand-in's API.
+ */
+export function gitHostRepository(host: GitHost, project: string, bareDir: string, secretDir: string): { url: string; auth: { tokenFile: string; username: string }; pullRequests: { provider: 'github' | 'gitlab'; apiUrl: string } } {
+  const tokenFile = join(secretDir, `git-host-token-${host.port}`);
+  writeFileSync(tokenFile, `${host.token}\n`, { mode: 0o400 });
+  return {
+    url: host.addRepository(project, bareDir),
+    auth: { tokenFile, username: host.flavor === 'gitlab' ? 'oauth2' : 'x-access-token' },
+    pullRequests: { provider: host.flavor, apiUrl: host.apiUrl },
+  };
+}
+
 /** The Basic user name when the password is the token (any user name, as the hosts take a token). */
 function basicUser(header: string | undefined, token: string): string | undefined {
   const m = /^Basic ([A-Za-z0-9+/=]+)$/.exec(header ?? '');
