@@ -6,6 +6,7 @@ import type { AuditStore } from './audit/store.js';
 import type { Config } from './config/schema.js';
 import { startDriftRole, type DriftRoleOptions } from './drift/role.js';
 import type { DriftStore } from './drift/store.js';
+import { WatchedNamespaces } from './drift/watched-namespaces.js';
 import type { PolicyRepositories } from './git/index.js';
 import { ChangeJournal, JournalWatcher, type JournalRetention } from './journal/index.js';
 import type { KubeGateway } from './kube/index.js';
@@ -47,7 +48,9 @@ export async function startWatcherRole(options: WatcherRoleOptions): Promise<voi
       if (result.outcome === 'stored') onJournalled?.();
     },
   });
-  if (git && config.drift.enabled) {
+  // With drift.enabled off the monitor still runs, idle, for the namespaces the hardening step adds.
+  if (git) {
+    const watched = new WatchedNamespaces(redis, prefix);
     const drift = await startDriftRole({
       config: config.drift,
       gateway: cluster,
@@ -63,6 +66,7 @@ export async function startWatcherRole(options: WatcherRoleOptions): Promise<voi
       isActive: () => watcher.isActive,
       logger: logger.child({ role: 'drift' }),
       ...(options.workloads ? { workloads: options.workloads } : {}),
+      watched: () => watched.list(),
     });
     onJournalled = () => drift.monitor.changed();
     resources.add('drift monitor', () => drift.stop(), intakeBudget);

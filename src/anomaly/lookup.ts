@@ -29,6 +29,7 @@ export function summarizeAnomaly(record: AnomalyRecord): AnomalySummary {
     ...(probes.length > 0 ? { probes: probes.slice(0, 5) } : {}),
     firstSeen: anomaly.firstSeen,
     raisedAt: record.raisedAt,
+    ...(record.decision?.kind === 'dismissed' ? { dismissed: true } : {}),
   };
 }
 

@@ -21,6 +21,7 @@ import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type E
 import { fingerprint, livePolicies } from './live.js';
 import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
 import type { DriftStore } from './store.js';
+import { monitoredNamespaces } from './watched-namespaces.js';
 
 export interface DriftMonitorOptions {
   config: DriftConfig;
@@ -47,6 +48,8 @@ export interface DriftMonitorOptions {
    * what drift is about, are always listed fresh.
    */
   workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
+  /** Namespaces watched beyond the configuration (the hardening step's), read before each evaluation. */
+  watched?: () => Promise<string[]>;
 }
 
 export interface EvaluationSummary {
@@ -80,6 +83,9 @@ export class DriftMonitor {
   private readonly now: () => Date;
   private sequence = 0;
   private lastProblems = '';
+  /** The watched namespaces as last read (the debounce decides on it without waiting for Redis). */
+  private watched: string[] = [];
+  private readingWatched = false;
 
   constructor(private readonly options: DriftMonitorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -118,6 +124,7 @@ export class DriftMonitor {
   }
 
   private checkHeads(): void {
+    this.refreshWatched();
     const active = this.options.isActive();
     if (active && !this.wasActive) this.schedule();
     this.wasActive = active;
@@ -130,9 +137,31 @@ export class DriftMonitor {
     }
   }
 
+  /** A namespace added to the watched set is compared from the next evaluation on (scheduled now). */
+  private refreshWatched(): void {
+    if (!this.options.watched || this.readingWatched) return;
+    this.readingWatched = true;
+    void this.options
+      .watched()
+      .then((list) => {
+        const changed = list.join(',') !== this.watched.join(',');
+        this.watched = list;
+        if (changed && this.options.isActive()) this.schedule();
+      })
+      .catch((error: unknown) => this.options.logger.debug({ err: error }, 'drift: reading the watched namespaces failed'))
+      .finally(() => {
+        this.readingWatched = false;
+      });
+  }
+
+  /** Whether anything is to be compared: drift is enabled, or the hardening step asked for namespaces. */
+  private get monitoring(): boolean {
+    return this.options.config.enabled || this.watched.length > 0;
+  }
+
   /** Debounce: evaluate once things are quiet for `debounce`, at the latest `maxDelay` after the first. */
   private schedule(delayMs?: number): void {
-    if (this.stopped || !this.options.config.enabled) return;
+    if (this.stopped || !this.monitoring) return;
     const now = Date.now();
     this.firstPendingAt ??= now;
     const { debounce, maxDelay } = this.options.config;
@@ -156,6 +185,9 @@ export class DriftMonitor {
   private async evaluateNow(): Promise<EvaluationSummary | undefined> {
     if (this.stopped || !this.options.isActive()) return undefined;
     const { gateway, git, config, store, logger } = this.options;
+    if (this.options.watched) this.watched = await this.options.watched();
+    const namespaces = monitoredNamespaces(config, this.watched);
+    if (namespaces.length === 0) return undefined;
     const now = this.now();
     const desired = await git.desiredState();
     if (desired.states.length === 0) {
@@ -165,7 +197,7 @@ export class DriftMonitor {
     const served = servedKinds(await gateway.discoverKinds());
     const live: LiveObjects = this.options.workloads ? { ...(await this.options.workloads()), ...(await readPolicies(gateway, served)) } : await readLiveObjects(gateway, served);
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
-    const compared = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces: config.namespaces, kinds });
+    const compared = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces, kinds });
     const { report, note } = withoutUnsureExtras(compared, desired.problems.length);
     this.logProblems([...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])]);
     const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));

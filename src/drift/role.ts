@@ -41,6 +41,8 @@ export interface DriftRoleOptions {
   logger: Logger;
   /** Namespaces and pods for the evaluations (absent: listed each time). */
   workloads?: DriftMonitorOptions['workloads'];
+  /** Namespaces watched beyond the configuration (the hardening step's). */
+  watched?: DriftMonitorOptions['watched'];
 }
 
 export async function startDriftRole(options: DriftRoleOptions): Promise<{ monitor: DriftMonitor; stop(): Promise<void> }> {
@@ -57,6 +59,7 @@ export async function startDriftRole(options: DriftRoleOptions): Promise<{ monit
     isActive: options.isActive,
     logger,
     ...(options.workloads ? { workloads: options.workloads } : {}),
+    ...(options.watched ? { watched: options.watched } : {}),
     alert: (episode, delayMs) => queue.enqueue({ name: 'drift-alert', data: { episodeId: episode.id, version: episode.version } }, delayMs ? { delayMs } : {}),
   });
   const channel = gitPushChannel(options.prefix);

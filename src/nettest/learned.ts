@@ -7,6 +7,7 @@ import { BaselineStore } from '../flows/baseline-store.js';
 import { peerKind, peerLabel } from '../flows/peers.js';
 import { flowsKeyPrefix } from '../flows/watch-registry.js';
 import type { LearnedEdge } from './matrix.js';
+import type { WorkloadHistory } from '../harden/generate.js';
 
 export interface LearnedEdges {
   /** Sorted by src, dst, protocol, port; each connection once. */
@@ -15,6 +16,8 @@ export interface LearnedEdges {
   savedAt?: number;
   /** Why there are no edges to read (no snapshot yet, a damaged one). */
   unavailable?: string;
+  /** How long each workload in `namespaces` has been observed, at the snapshot's flow time (hardening's minHistory). */
+  history?: WorkloadHistory[];
 }
 
 const TESTABLE = new Set(['TCP', 'UDP', 'SCTP']);
@@ -32,7 +35,22 @@ export async function learnedEdges(redis: Redis, prefix: string, namespaces?: re
   const store = new BaselineStore(redis, { prefix: flowsKeyPrefix(prefix) });
   const loaded = await store.load(now, NO_CAPS);
   if (!loaded.baseline) return { edges: [], unavailable: loaded.reason };
-  return { edges: edgesOf(loaded.baseline, namespaces, now), savedAt: loaded.savedAt };
+  return { edges: edgesOf(loaded.baseline, namespaces, now), savedAt: loaded.savedAt, history: historyOf(loaded.baseline, namespaces, loaded.savedAt) };
+}
+
+/**
+ * Each workload's observed time as the baseline measures learning: from the later of its first
+ * flow and the baseline's start, to the snapshot's flow time (the collector's clock, not ours).
+ */
+export function historyOf(baseline: Baseline, namespaces: readonly string[] | undefined, at: number): WorkloadHistory[] {
+  const scope = namespaces && namespaces.length > 0 ? new Set(namespaces) : undefined;
+  const out: WorkloadHistory[] = [];
+  for (const w of baseline.allWorkloads()) {
+    if (scope && !scope.has(w.namespace)) continue;
+    const since = Number.isNaN(baseline.startedAt) ? w.firstSeen : Math.max(baseline.startedAt, w.firstSeen);
+    out.push({ workload: `${w.namespace}/${w.name}`, observedMs: Math.max(0, at - since), learning: baseline.isLearning(w, at) });
+  }
+  return out.sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
 }
 
 function edgesOf(baseline: Baseline, namespaces: readonly string[] | undefined, now: number): LearnedEdge[] {

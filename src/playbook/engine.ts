@@ -52,6 +52,10 @@ export interface EngineDeps {
   git?: PolicyRepositories;
   driftIgnore?: StepContext['driftIgnore'];
   learnedEdges?: StepContext['learnedEdges'];
+  /** Delivers the hardening step's files as a branch and a pull/merge request (absent: attached to the thread). */
+  proposeChanges?: StepContext['proposeChanges'];
+  /** Drift monitoring's namespaces (the hardening step turns it on for the ones it hardened). */
+  driftWatch?: StepContext['driftWatch'];
   /** Restore plans and step records (the restore step needs them). */
   restore?: RestoreStore;
   /** Namespaces, pods and policies as watches keep them, for the restore's engine checks (absent: each step lists them). */
@@ -254,8 +258,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {

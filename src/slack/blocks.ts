@@ -9,6 +9,8 @@ import { escapeMrkdwn, listOf, section } from './block-text.js';
 import { containmentBlocks, containProposalBlocks } from './contain-blocks.js';
 import { restoreControlBlocks, restoreProposalBlocks } from './restore-blocks.js';
 import type { RestoreProposal } from '../restore/run-model.js';
+import type { HardenProposal } from '../harden/step-model.js';
+import { hardenProposalBlocks } from './harden-blocks.js';
 
 export const APPROVE_ACTION = 'netpol_approve';
 export const REJECT_ACTION = 'netpol_reject';
@@ -84,7 +86,9 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
   const current = incident.currentStep ? incident.steps[incident.currentStep] : undefined;
   // The restore step's evidence is its proposal, shown apart; the pods and policies stay the first step's.
   const restoreProposal = current?.evidence?.kind === 'restore-proposal' ? (current.evidence as unknown as RestoreProposal) : undefined;
-  const evidenceStep = current?.evidence && !restoreProposal ? current : incident.steps[incident.stepOrder[0] ?? '']; // after completion, keep showing what was found
+  // The hardening step's evidence is its proposal too: a baseline with the engine's proof figures.
+  const hardenProposal = current?.evidence?.kind === 'harden-proposal' ? (current.evidence as unknown as HardenProposal) : undefined;
+  const evidenceStep = current?.evidence && !restoreProposal && !hardenProposal ? current : incident.steps[incident.stepOrder[0] ?? '']; // after completion, keep showing what was found
   const evidence = evidenceStep?.evidence;
   if (evidence) {
     const pods = (evidence.pods as { name: string }[] | undefined) ?? [];
@@ -106,11 +110,12 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
       lines.push(`:warning: NetworkPolicies are additive: the allow rules of ${listOf(stillAllowing)} keep working next to the deny-all.`);
     }
     blocks.push(section(lines.join('\n')));
-    if (current?.status === 'awaiting-approval' && !restoreProposal) blocks.push(...containProposalBlocks(evidence));
+    if (current?.status === 'awaiting-approval' && !restoreProposal && !hardenProposal) blocks.push(...containProposalBlocks(evidence));
   }
   blocks.push(...containmentBlocks(incident));
   // Approving the step (the buttons below) approves the plan.
   if (restoreProposal && current?.status === 'awaiting-approval') blocks.push(...restoreProposalBlocks(incident.id, restoreProposal));
+  if (hardenProposal && current?.status === 'awaiting-approval') blocks.push(...hardenProposalBlocks(hardenProposal));
   if (incident.restore && incident.status === 'open') blocks.push(...restoreControlBlocks(incident.id, incident.restore));
 
   if (incident.status === 'open' && incident.currentStep && current?.status === 'awaiting-approval') {
@@ -129,7 +134,7 @@ export function incidentMessage(incident: Incident, playbook: Playbook, options:
           value: JSON.stringify(value),
           confirm: {
             title: { type: 'plain_text', text: 'Apply this change?' },
-            text: { type: 'mrkdwn', text: `${escapeMrkdwn(title)} will change the cluster for ${describeScope(incident)}.` },
+            text: { type: 'mrkdwn', text: hardenProposal ? `${escapeMrkdwn(title)} will propose the baseline for review and turn drift monitoring on; the cluster is not changed.` : `${escapeMrkdwn(title)} will change the cluster for ${describeScope(incident)}.` },
             confirm: { type: 'plain_text', text: 'Approve' },
             deny: { type: 'plain_text', text: 'Cancel' },
           },

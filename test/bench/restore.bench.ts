@@ -192,6 +192,8 @@ function section(title: string, input: RestorePlanInput, runs: number, target?: 
 function stepPlaybook(): string {
   const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Record<string, unknown> }> };
   playbook.steps = playbook.steps.filter((s) => s.action !== 'validate');
+  // Restore tests end with the restore (the hardening step after it has tests of its own).
+  playbook.steps = playbook.steps.filter((s) => s.action !== 'harden');
   for (const step of playbook.steps) {
     if (step.action === 'restore') step.params = { ...step.params, approve: 'step', trafficWindow: '0s', watchWindow: '1s' };
   }

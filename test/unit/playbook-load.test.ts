@@ -35,13 +35,15 @@ steps:
 describe('playbook loader', () => {
   it('loads the shipped playbook, checked by the real step handlers', () => {
     const playbook = loadPlaybook('playbooks/netpol-incident.yaml', stepActionCheck);
-    expect(playbook.steps.map((s) => s.id)).toEqual(['contain', 'trace', 'validate', 'restore']);
+    expect(playbook.steps.map((s) => s.id)).toEqual(['contain', 'trace', 'validate', 'restore', 'harden']);
     expect(playbook.steps[1]?.approval.rule).toBe('none');
     expect(playbook.steps[2]?.approval.rule).toBe('none');
     // Restoring writes: its plan is approved (and, in step mode, each step).
     expect(playbook.steps[3]?.approval.rule).toBe('one');
     expect(playbook.steps[3]?.params).toMatchObject({ approve: 'plan', trafficWindow: '30s', watchWindow: '15m' });
     expect(playbook.steps[0]?.approval.timeout).toBe(600_000);
+    // Hardening proposes files for review: one approver, and the history a workload needs for allow rules.
+    expect(playbook.steps[4]).toMatchObject({ title: 'Post-Incident Hardening', action: 'harden', approval: { rule: 'one' }, params: { minHistory: '24h', v4Prefix: 24, v6Prefix: 64 } });
     expect(playbook.parameters.protectedNamespaces).toContain('kube-system');
   });
 

@@ -1,6 +1,7 @@
 // The step handlers this version implements, by action name.
 import type { StepActionCheck } from '../load.js';
 import { containStep } from './contain.js';
+import { hardenStep } from './harden.js';
 import { restoreStep } from './restore.js';
 import { traceStep } from './trace.js';
 import { validateStep } from './validate.js';
@@ -11,6 +12,7 @@ export const stepHandlers: ReadonlyMap<string, StepHandler> = new Map([
   [traceStep.action, traceStep],
   [validateStep.action, validateStep],
   [restoreStep.action, restoreStep],
+  [hardenStep.action, hardenStep],
 ]);
 
 export const stepActionCheck: StepActionCheck = {

@@ -10,6 +10,8 @@ import type { ContainmentState, Incident } from '../../incident/model.js';
 import type { KubeGateway } from '../../kube/index.js';
 import type { Logger } from '../../log.js';
 import type { TimelineEvent } from '../../timeline/types.js';
+import type { ProposeChanges } from '../../git/change-proposal.js';
+import type { WorkloadHistory } from '../../harden/generate.js';
 import type { RestoreStore } from '../../restore/plan-store.js';
 import type { RestoreMode } from '../../restore/run-model.js';
 import type { Playbook, PlaybookStep } from '../schema.js';
@@ -45,6 +47,16 @@ export interface AnomalySummary {
   firstSeen?: number;
   /** ISO time the bot raised it (this bot's clock, like the journal's and the audit log's). */
   raisedAt?: string;
+  /** An approver dismissed it as expected: its traffic is normal, not something to deny. */
+  dismissed?: boolean;
+}
+
+/** The drift monitor's coverage, as the hardening step turns it on for the namespaces it hardened. */
+export interface DriftWatch {
+  /** Why drift cannot be watched at all (no policy repository, no watcher), or undefined. */
+  unavailable(): string | undefined;
+  /** Adds the namespaces to the watched set; says which were covered before (config or earlier adds). */
+  watch(namespaces: string[]): Promise<{ turnedOn: string[]; alreadyOn: string[] }>;
 }
 
 /** The anomalies an incident was opened from, plus recent ones in its namespace. */
@@ -74,7 +86,11 @@ export interface StepContext {
   /** Objects the drift comparison never looks at (config drift.ignore). */
   driftIgnore?: readonly IgnoreRuleConfig[];
   /** The flow collector's learned edges touching these namespaces (what the apps need). */
-  learnedEdges?: (namespaces: string[]) => Promise<{ edges: LearnedEdge[]; unavailable?: string }>;
+  learnedEdges?: (namespaces: string[]) => Promise<{ edges: LearnedEdge[]; unavailable?: string; history?: WorkloadHistory[] }>;
+  /** Pushes a branch and opens a pull/merge request on the policy repository (absent: files are attached instead). */
+  proposeChanges?: ProposeChanges;
+  /** Drift monitoring's namespaces: which it covers, and adding more (absent: no drift monitor). */
+  driftWatch?: DriftWatch;
   /** Restore plans and step records (step 4). */
   restore?: RestoreStore;
   logger: Logger;

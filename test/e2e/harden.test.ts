@@ -1,0 +1,191 @@
+// Step 5, Post-Incident Hardening, end to end on the embedded environment (real Redis, real git,
+// the simulated cluster and Hubble Relay, Slack requests signed by the driver): after carol's
+// out-of-band policy is restored away, the bot proposes a baseline for db proven by the engine,
+// shows the figures in the approval message, refuses a non-approver, then delivers the files — as
+// a branch pushed to the policy repository, or attached to the thread without one — turns drift
+// monitoring on for db (config had it off), and closes the thread with one summary.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
+import { DriftStore } from '../../src/drift/store.js';
+import { parseTestCases } from '../../src/nettest/cases.js';
+import { collectorHasReadHistory, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
+import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
+import type { Incident } from '../../src/incident/model.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, startTestEnvironment } from '../helpers/environment.js';
+import { CAROL, timeline, until, untilRestoreProposed } from '../helpers/restore.js';
+
+let env: EmbeddedEnvironment | undefined;
+afterEach(async () => {
+  await env?.stop();
+  env = undefined;
+});
+
+type Obj = Record<string, unknown>;
+
+/** The shipped playbook, short windows, and the shop's 1.5 h of traffic (before the snapshot) counted as enough history. */
+function hardenPlaybook(params: Obj = {}): string {
+  const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Obj }> };
+  for (const step of playbook.steps) {
+    if (step.action === 'contain') step.params = { ...step.params, trafficWindow: '1s' };
+    if (step.action === 'restore') step.params = { ...step.params, trafficWindow: '0s', watchWindow: '1s' };
+    if (step.action === 'harden') step.params = { ...step.params, minHistory: '1h', ...params };
+  }
+  const file = join(mkdtempSync(join(tmpdir(), 'netpol-harden-playbook-')), 'netpol-incident.yaml');
+  writeFileSync(file, toYaml(playbook));
+  return file;
+}
+
+/** Drift off in config, so that only the hardening step can turn it on for db. */
+async function start(options: { git: boolean; params?: Obj }): Promise<EmbeddedEnvironment> {
+  const e = await startTestEnvironment({ git: options.git, flows: true, playbookPath: hardenPlaybook(options.params), startBot: false });
+  await e.startBot({ drift: { ...e.config.drift, enabled: false } });
+  await until('the collector to read the shop’s history', () => (collectorHasReadHistory(e) ? true : undefined), 30_000);
+  e.hubble!.triggerIncident();
+  await until('the exfiltration anomaly', async () => ((await e.bot!.anomalies.recent('db', new Date(0))).some((r) => r.anomaly.title.includes('203.0.113.66')) ? true : undefined), 30_000);
+  await e.bot!.collector!.snapshot();
+  return e;
+}
+
+/** From carol's out-of-band allow-all-egress to the hardening proposal waiting for approval. */
+async function untilHardenProposed(e: EmbeddedEnvironment): Promise<{ incidentId: string; incident: Incident }> {
+  await kubectlCreateNetworkPolicy(e.kube, CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
+  const { incidentId, message } = await untilRestoreProposed(e);
+  await click(e, message, DEMO_USERS.approver.id);
+  const incident = await until('the hardening proposal', async () => {
+    const now = await e.bot!.store.get(incidentId);
+    return now?.steps.harden?.status === 'awaiting-approval' || (now && now.status !== 'open') ? now : undefined;
+  }, 60_000);
+  if (incident.steps.harden?.status !== 'awaiting-approval') throw new Error(`hardening was not proposed: ${JSON.stringify(incident.steps.harden ?? incident.status)}`);
+  return { incidentId, incident };
+}
+
+function approvalMessage(e: EmbeddedEnvironment, incidentId: string) {
+  return e.slack.waitForMessage((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`approval.${incidentId}.harden`), 10_000);
+}
+
+const threadTexts = (e: EmbeddedEnvironment, ts: string): string[] => e.slack.messages(DEMO_CHANNEL).filter((m) => m.threadTs === ts).map((m) => m.text);
+
+async function driftEpisodeIn(e: EmbeddedEnvironment, namespace: string, name: string) {
+  const store = new DriftStore(e.bot!.redis, e.config.redis.keyPrefix);
+  return until(`a drift episode for ${namespace}/${name}`, async () => (await store.list()).find((ep) => ep.objects.some((o) => o.namespace === namespace && o.name === name)), 20_000);
+}
+
+describe('post-incident hardening, end to end', () => {
+  it('proposes a proven baseline, pushes it as a branch, turns drift on for db and closes the thread once', async () => {
+    env = await start({ git: true });
+    const { incidentId, incident } = await untilHardenProposed(env);
+    const evidence = incident.steps.harden!.evidence as Obj & { namespaces: Array<{ namespace: string; proof: Obj & { anomalies: { total: number; denied: number } }; flagged: unknown[] }>; target: Obj };
+    expect(evidence.namespaces.map((n) => n.namespace)).toEqual(['db']);
+    expect(evidence.namespaces[0]!.flagged).toEqual([]);
+    expect(evidence.namespaces[0]!.proof.anomalies.total).toBeGreaterThan(0);
+    expect(evidence.namespaces[0]!.proof.anomalies.denied).toBe(evidence.namespaces[0]!.proof.anomalies.total);
+    expect(evidence.target).toMatchObject({ kind: 'repository', repository: 'shop-policies', path: 'policies', branch: `netpol-responder/harden-db-${incidentId}`, delivery: 'branch' });
+
+    // The approval message shows the engine's figures.
+    const message = await approvalMessage(env, incidentId);
+    const shown = JSON.stringify(message.blocks);
+    expect(shown).toMatch(/Learned edges allowed: \*(\d+)\/\1\* \(100\.0%\)/);
+    expect(shown).toMatch(/Anomalous flows denied: \*(\d+)\/\1\*/);
+    expect(shown).toContain('Workload pairs allowed without an observed edge');
+    expect(shown).toContain('Lint: *0* error(s)');
+    expect(shown).toContain('a branch pushed to `shop-policies`');
+
+    // mallory is not an approver: refused, nothing pushed.
+    await click(env, message, DEMO_USERS.outsider.id);
+    await env.slack.waitForMessage((m) => m.visibleTo === DEMO_USERS.outsider.id && m.text.includes('Only approvers'), 10_000);
+    const branch = `netpol-responder/harden-db-${incidentId}`;
+    const branches = () => execFileSync('git', ['-C', env!.git!.remoteDir, 'branch', '--list', 'netpol-responder/*'], { encoding: 'utf8' });
+    expect(branches()).toBe('');
+    expect((await env.bot!.store.require(incidentId)).steps.harden?.status).toBe('awaiting-approval');
+
+    await click(env, message, DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    const result = done.steps.harden!.result as Obj & { delivery: Obj; drift: Obj; connectivity: Array<Obj>; files: string[] };
+    expect(result.delivery).toMatchObject({ kind: 'branch', branch, base: 'main' });
+
+    // The bare repository holds the branch with the baseline, the tests, the snapshot and the CI job.
+    expect(branches()).toContain(branch);
+    const show = (path: string) => execFileSync('git', ['-C', env!.git!.remoteDir, 'show', `${branch}:${path}`], { encoding: 'utf8' });
+    const tree = execFileSync('git', ['-C', env.git!.remoteDir, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8' }).split('\n');
+    expect(tree).toEqual(expect.arrayContaining(['policies/db/default-deny.yaml', 'policies/db/postgres.yaml', 'netpol-tests.yaml', '.netpol-responder/workloads.yaml', '.github/workflows/netpol.yaml']));
+    expect(show('policies/db/default-deny.yaml')).toContain('name: default-deny');
+    const cases = parseTestCases(show('netpol-tests.yaml'), 'netpol-tests.yaml').cases;
+    expect(cases.some((c) => c.expect === 'deny' && c.from === 'db/postgres' && c.to === '203.0.113.66')).toBe(true);
+    expect(cases.some((c) => c.expect === 'allow' && c.from === 'api/orders' && c.to === 'db/postgres')).toBe(true);
+    expect(show('.github/workflows/netpol.yaml')).toContain('netpol-responder');
+    const subject = execFileSync('git', ['-C', env.git!.remoteDir, 'log', '-1', '--format=%s%n%b', branch], { encoding: 'utf8' });
+    expect(subject).toContain(`Baseline NetworkPolicies for db (incident ${incidentId})`);
+    expect(subject).toContain('Anomalous flows denied');
+
+    // Connectivity for the postmortem: the exfiltration is denied now and with the baseline.
+    const exfil = result.connectivity.find((r) => r.kind === 'anomaly' && r.dst === '203.0.113.66');
+    expect(exfil).toMatchObject({ src: 'db/postgres', live: false, baseline: false });
+    expect(result.connectivity.find((r) => r.kind === 'learned' && r.src === 'api/orders' && r.dst === 'db/postgres')).toMatchObject({ live: true, baseline: true });
+
+    // Drift: turned on for db (config had drift off), said in the thread; a hand edit now raises an episode.
+    expect(result.drift).toEqual({ turnedOn: ['db'], alreadyOn: [] });
+    const thread = () => threadTexts(env!, message.ts);
+    await until('the thread replies', () => (thread().some((t) => t.includes('closed* after')) ? true : undefined), 10_000);
+    expect(thread().some((t) => t.includes('Drift monitoring turned on for `db`'))).toBe(true);
+    expect(thread().some((t) => t.includes(`Branch \`${branch}\` pushed`))).toBe(true);
+    await kubectlPatchNetworkPolicy(env.kube, CAROL, { namespace: 'db', name: 'allow-db-from-api' }, { spec: { ingress: [{ from: [{ namespaceSelector: {} }] }] } });
+    const episode = await driftEpisodeIn(env, 'db', 'allow-db-from-api');
+    expect(episode.state).toBe('open');
+
+    // The closing summary: once, with the loop in it.
+    const summaries = thread().filter((t) => t.includes('closed* after'));
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toContain('*Time to contain:*');
+    expect(summaries[0]).toContain('*Restore:* 1 object(s) put back from');
+    expect(summaries[0]).toContain(`*Hardening:* branch \`${branch}\``);
+    expect(await timeline(env, incidentId, 'incident.summary')).toHaveLength(1);
+  }, 180_000);
+
+  it('without a policy repository, attaches the files to the thread and says drift cannot be watched', async () => {
+    env = await start({ git: false });
+    // No Git: the restore comes from the journal's snapshot before the cause.
+    const { incidentId } = await untilHardenProposed(env);
+    const message = await approvalMessage(env, incidentId);
+    expect(JSON.stringify(message.blocks)).toContain('the files will be attached to this thread (no policy repository is configured (git.repositories))');
+    await click(env, message, DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    expect((done.steps.harden!.result as Obj).delivery).toMatchObject({ kind: 'attached' });
+    const uploads = await until('the uploaded files', () => {
+      const names = env!.slack.messages(DEMO_CHANNEL).flatMap((m) => (m.files ?? []).map((f) => f.name));
+      return names.includes('db__default-deny.yaml') && names.includes('PULL_REQUEST.md') ? names : undefined;
+    }, 10_000);
+    expect(uploads).toEqual(expect.arrayContaining(['netpol-tests.yaml', '.github__workflows__netpol.yaml', '.netpol-responder__workloads.yaml']));
+    const thread = threadTexts(env, message.ts);
+    expect(thread.some((t) => t.includes('Drift monitoring could not be turned on: no policy repository is configured'))).toBe(true);
+    expect(thread.filter((t) => t.includes('closed* after'))).toHaveLength(1);
+  }, 180_000);
+
+  it('partial traffic: a workload with too little history is flagged, gets no allow rule, and the message names it', async () => {
+    env = await start({ git: true });
+    // A backup job started after the collector learned: its pod has no flow history at all.
+    env.kube.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'backup-0', namespace: 'db', labels: { app: 'backup' } }, spec: { containers: [{ name: 'backup', image: 'backup:1' }] }, status: { phase: 'Running', podIP: '10.244.3.99' } }]);
+    const { incidentId, incident } = await untilHardenProposed(env);
+    const evidence = incident.steps.harden!.evidence as Obj & { namespaces: Array<{ flagged: Array<{ workload: string; reason: string }>; files: Array<{ path: string }> }> };
+    expect(evidence.namespaces[0]!.flagged).toEqual([{ workload: 'db/backup-0', reason: 'no flow history' }]);
+    expect(evidence.namespaces[0]!.files.map((f) => f.path)).not.toContain('db/backup-0.yaml');
+    expect(evidence.namespaces[0]!.files.map((f) => f.path)).toContain('db/postgres.yaml');
+    const message = await approvalMessage(env, incidentId);
+    const shown = JSON.stringify(message.blocks);
+    expect(shown).toContain('Too little traffic history — no allow rules, default-deny applies (1):');
+    expect(shown).toContain('`db/backup-0`: no flow history');
+  }, 180_000);
+});
