@@ -2,6 +2,7 @@
 // served by the Git host stand-in over 127.0.0.1 (git-http-backend, Basic auth, a pre-receive hook
 // for protected branches), and Octokit and gitbeaker talking to its GitHub and GitLab APIs.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,9 +45,18 @@ async function bareRepo(name: string): Promise<string> {
 }
 
 /** A proposer for one repository configured as given (name, url, auth, pullRequests...). */
-function proposer(repository: Record<string, unknown>): ProposeChanges {
+function proposer(repository: Record<string, unknown>, fetchImpl?: typeof fetch): ProposeChanges {
   const config = gitSchema.parse({ dir: join(root, `clones-${++count}`), repositories: [{ branch: 'main', paths: ['policies'], ...repository }] });
-  return createChangeProposer(new PolicyRepositories(config), {}) as ProposeChanges;
+  return createChangeProposer(new PolicyRepositories(config), fetchImpl ? { fetchImpl } : {}) as ProposeChanges;
+}
+
+/** A loopback port nothing listens on (a server bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 function request(branch: string, extra: Partial<ChangeProposalRequest> = {}): ChangeProposalRequest {
@@ -170,6 +180,28 @@ describe('GitHub: a branch and a pull request', () => {
     const error = await refusal(propose(request('netpol-responder/same', { files: [{ path: 'README.md', content: BASE_FILES['README.md'] }] })));
     expect(error.reason).toBe('conflict');
     expect(await github.branchTip('shop/policies', 'netpol-responder/same')).toBeUndefined();
+  });
+
+  it('the fetch given to the proposer is the one Octokit uses', async () => {
+    const seen: string[] = [];
+    const counting: typeof fetch = (input, init) => {
+      seen.push(String(input instanceof Request ? input.url : input));
+      return fetch(input, init);
+    };
+    const withFetch = proposer({ name: 'shop-fetch', url: github.gitUrl('shop/policies'), auth: { tokenFile: secret(TOKEN) }, pullRequests: { provider: 'github' } }, counting);
+    expect(await withFetch(request('netpol-responder/harden-1'))).toMatchObject({ number: 1, existing: true });
+    expect(seen.some((u) => u.startsWith(`${github.apiUrl}/repos/shop/policies/pulls`))).toBe(true);
+  });
+
+  it('an API or a remote that does not answer: unreachable, nothing opened', async () => {
+    const port = await closedPort();
+    const noApi = proposer({ name: 'shop-no-api', url: github.gitUrl('shop/policies'), auth: { tokenFile: secret(TOKEN) }, pullRequests: { provider: 'github', apiUrl: `http://127.0.0.1:${port}/api/v3` } });
+    expect(await refusal(noApi(request('netpol-responder/no-api')))).toMatchObject({ reason: 'unreachable', message: expect.stringContaining(`127.0.0.1:${port}`) });
+    const noGitLab = proposer({ name: 'shop-no-gl', url: github.gitUrl('shop/policies'), auth: { tokenFile: secret(TOKEN) }, pullRequests: { provider: 'gitlab', apiUrl: `http://127.0.0.1:${port}/api/v4`, project: 'shop/policies' } });
+    expect((await refusal(noGitLab(request('netpol-responder/no-api')))).reason).toBe('unreachable');
+    const noRemote = proposer({ name: 'shop-no-remote', url: `http://127.0.0.1:${port}/shop/policies.git`, auth: { tokenFile: secret(TOKEN) } });
+    expect((await refusal(noRemote(request('netpol-responder/no-remote')))).reason).toBe('unreachable');
+    expect(await github.branchTip('shop/policies', 'netpol-responder/no-api')).toBeUndefined();
   });
 
   it('a project the token cannot see: not-found naming pullRequests.project, nothing pushed', async () => {
