@@ -106,15 +106,17 @@ async function buildTree(clonePath: string, baseCommit: string, request: ChangeP
       const blob = (await run(['hash-object', '-w', '--stdin'], { input: file.content })).stdout.toString('utf8').trim();
       entries.push(`100644 ${blob}\t${file.path}\u0000`);
     }
-    try {
-      // --index-info without --replace: a file that would replace a directory (or sit below a file) is refused.
-      await run(['update-index', '-z', '--add', '--index-info'], { input: entries.join('') });
-    } catch (error) {
-      if (!(error instanceof GitExecError)) throw error;
-      const line = error.stderr.split('\n').find((l) => l.trim() !== '') ?? error.message;
-      throw new ChangeProposalError(`the files do not fit the base branch's tree (a file where it has a directory, or below one of its files): ${line.trim().slice(0, 300)}`, 'invalid');
+    await run(['update-index', '-z', '--add', '--index-info'], { input: entries.join('') });
+    const tree = (await run(['write-tree'])).stdout.toString('utf8').trim();
+    // --index-info replaces silently: a file where the base has a directory (or below one of its
+    // files) would delete what is there. A proposal only adds and changes files.
+    const changes = (await run(['diff-tree', '-r', '-z', '--no-renames', '--name-status', `${baseCommit}^{tree}`, tree])).stdout.toString('utf8').split('\u0000');
+    for (let i = 0; i + 1 < changes.length; i += 2) {
+      if (changes[i] === 'D') {
+        throw new ChangeProposalError(`the files do not fit the base branch's tree: writing them would delete ${JSON.stringify((changes[i + 1] ?? '').slice(0, 200))} (a file where it has a directory, or below one of its files)`, 'invalid');
+      }
     }
-    return (await run(['write-tree'])).stdout.toString('utf8').trim();
+    return tree;
   } finally {
     rmSync(indexFile, { force: true });
     rmSync(`${indexFile}.lock`, { force: true });

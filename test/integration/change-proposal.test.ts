@@ -306,6 +306,14 @@ describe('hostile input is refused before git runs', () => {
     propose = proposer({ name: 'shop-hostile', url: github.gitUrl('shop/policies'), auth: { tokenFile: secret(TOKEN) }, pullRequests: { provider: 'github' } });
   });
 
+  it('a file where the base has a directory, or below one of its files: refused, nothing pushed', async () => {
+    for (const files of [[{ path: 'policies', content: 'x' }], [{ path: 'README.md/x.yaml', content: 'x' }]]) {
+      const error = await refusal(propose(request('netpol-responder/replaces', { files })));
+      expect(error).toMatchObject({ reason: 'invalid', message: expect.stringContaining('would delete') });
+    }
+    expect(await github.branchTip('shop/policies', 'netpol-responder/replaces')).toBeUndefined();
+  });
+
   it.each(cases)('%s', async (_name, extra) => {
     const before = github.requests.length;
     const error = await refusal(propose(request(extra.branch ?? 'netpol-responder/hostile', extra)));
