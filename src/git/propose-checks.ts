@@ -92,6 +92,7 @@ export interface PushContext {
 }
 
 const AUTH = /Authentication failed|returned error: 401|could not read Username|could not read Password|terminal prompts disabled|Invalid username or password|HTTP Basic: Access denied/i;
+const WORKFLOW_SCOPE = /refusing to allow an? (Personal Access Token|OAuth App|GitHub App)[^\n]*workflow/i;
 const FORBIDDEN = /returned error: 403|Permission to \S+ denied|You are not allowed to push code to this project|write access to repository not granted/i;
 const PROTECTED = /GH006|Protected branch update failed|not allowed to push code to protected branches|protected branch/i;
 const NOT_FOUND = /returned error: 404|repository '[^']*' not found|Repository not found|does not appear to be a git repository|The project you were looking for could not be found/i;
@@ -108,6 +109,9 @@ export function pushFailure(error: GitExecError, ctx: PushContext): ChangePropos
   // The protected-branch decline comes through a hook: check it before the generic failures it may echo.
   if (PROTECTED.test(stderr)) {
     return new ChangeProposalError(`${where}: the server refused the push to branch ${ctx.branch}: it is a protected branch (only pull requests may change it); give the proposal a branch name that is not protected`, 'protected-branch');
+  }
+  if (WORKFLOW_SCOPE.test(stderr)) {
+    return new ChangeProposalError(`${where}: GitHub refused to let the token in ${tokenFile} create or update a workflow file (.github/workflows): it needs the "workflow" scope (a GitHub App: the workflows permission)`, 'auth');
   }
   if (AUTH.test(stderr)) return new ChangeProposalError(`${where}: the server refused the credentials (401): check ${tokenFile} and auth.username`, 'auth');
   if (FORBIDDEN.test(stderr)) return new ChangeProposalError(`${where}: the server refused the push (403): the token in ${tokenFile} lacks write access to this repository`, 'auth');

@@ -23,6 +23,11 @@ describe('push failures', () => {
     ],
     ['remote: GitLab: You are not allowed to push code to protected branches on this project.\n ! [remote rejected] (pre-receive hook declined)', 'protected-branch', 'protected branch'],
     ['remote: protected branch hook declined\n ! [remote rejected] (pre-receive hook declined)', 'protected-branch', 'netpol-responder/x'],
+    [
+      " ! [remote rejected] abc -> netpol-responder/x (refusing to allow a Personal Access Token to create or update workflow `.github/workflows/netpol.yaml` without `workflow` scope)",
+      'auth',
+      'workflow" scope',
+    ],
     ['remote: Repository not found.\nfatal: repository \'https://github.com/shop/policies.git/\' not found', 'not-found', 'cannot see it'],
     ['fatal: unable to access \'https://github.com/shop/policies.git/\': Could not resolve host: github.com', 'unreachable', 'could not resolve host'],
     ['fatal: unable to access \'https://github.com/\': Failed to connect to github.com port 443: Connection refused', 'unreachable', 'cannot reach'],
