@@ -15,6 +15,7 @@ import { anomalyLookup } from './anomaly/lookup.js';
 import { AnomalyStore } from './anomaly/store.js';
 import { AuditFileSource } from './audit/file-source.js';
 import { AuditStore } from './audit/store.js';
+import { startAuditReportRole } from './audit-report/role.js';
 import { auditWebhookRoute } from './audit/webhook-route.js';
 import type { FlowCollector } from './flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from './containment/execute.js';
@@ -339,6 +340,8 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     };
     // Workers block on their own connection (a duplicate: it reports its errors like the rest).
     const worker = startJobWorker(redis.duplicate(), prefix, process, config.worker, logger.child({ role: 'worker' }));
+    // The scheduled audit report: posted once per period whichever worker replica takes it.
+    await startAuditReportRole({ config, redis, prefix, cluster, chat, resources, logger });
     // Keeps active containments in force (pods joining, policies reverted); one active per cluster.
     const guardLog = logger.child({ role: 'containment-guard' });
     const guard = new ContainmentGuard({

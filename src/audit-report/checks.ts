@@ -6,6 +6,7 @@ import type { ClassSet } from '../policy/class-set.js';
 import { IpSet } from '../policy/ip-set.js';
 import { adminPolicyId, policyId, type AdminPeer, type AdminPolicy, type Direction } from '../policy/model.js';
 import { formatSelector, isSelectAll, type Selector } from '../policy/selectors.js';
+import { extendedIsolation, type ClusterwideCilium } from './isolation.js';
 
 export type AuditRuleId =
   | 'audit/invalid-input'
@@ -30,8 +31,8 @@ export interface AuditRule {
 /** The rule catalogue, in report order; ids are stable (SARIF consumers key on them). */
 export const AUDIT_RULES: readonly AuditRule[] = [
   { id: 'audit/invalid-input', level: 'error', summary: 'an object of the input is invalid or could not be read', help: 'Fix the manifest; the rest of the audit ignores the object.' },
-  { id: 'audit/no-default-deny', level: 'warning', summary: 'a namespace has no default-deny policy for a direction', help: 'Add a NetworkPolicy with podSelector: {} and the direction in policyTypes, then allow what the namespace needs.' },
-  { id: 'audit/unselected-pods', level: 'warning', summary: 'pods that no NetworkPolicy selects for a direction', help: 'Pods no policy selects accept (ingress) or send (egress) any traffic; cover them with a default deny or a policy of their own.' },
+  { id: 'audit/no-default-deny', level: 'warning', summary: 'a namespace has no default-deny policy for a direction', help: 'Add a NetworkPolicy with podSelector: {} and the direction in policyTypes (or a CiliumNetworkPolicy selecting every endpoint, or an (Baseline)AdminNetworkPolicy Deny rule for every peer), then allow what the namespace needs.' },
+  { id: 'audit/unselected-pods', level: 'warning', summary: 'pods that no policy selects for a direction', help: 'Pods no policy selects accept (ingress) or send (egress) any traffic; cover them with a default deny or a policy of their own.' },
   { id: 'audit/allows-any-address', level: 'warning', summary: 'a policy allows every address (0.0.0.0/0, ::/0 or an empty from/to)', help: 'Narrow the peers to the addresses or pods that need the access.' },
   { id: 'audit/allows-all-ports', level: 'note', summary: 'a policy rule allows every port', help: 'List the ports the peers need.' },
   { id: 'audit/allows-all-namespaces', level: 'warning', summary: 'a policy allows pods of every namespace', help: 'Use a namespaceSelector that names the namespaces that need the access.' },
@@ -87,6 +88,10 @@ export interface MatchedPolicies {
 export interface AuditOptions {
   /** Undefined: flow matches are not known, the unused-policy check is reported as not run. */
   matched?: MatchedPolicies;
+  /** Why flow matches are not known (e.g. the collector has no snapshot): the not-run reason. */
+  matchedUnavailable?: string;
+  /** CiliumClusterwideNetworkPolicies (the engine does not model them): they isolate pods too. */
+  clusterwideCilium?: readonly ClusterwideCilium[];
   /** Loader issues to report (buildIndex's are added when the input is not an index). */
   issues?: readonly Issue[];
   /** Items kept per finding (default 20): a 10k-pod namespace must not make a 10k-line finding. */
@@ -223,10 +228,12 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
   };
 
   // Default deny: a policy of the namespace that selects every pod (podSelector: {}) and affects
-  // the direction isolates every pod, present or future, whatever it then allows explicitly.
+  // the direction isolates every pod, present or future, whatever it then allows explicitly. So
+  // does a CNP/CCNP selecting every endpoint of the namespace, or an ANP/BANP deny-all rule.
+  const isolation = extendedIsolation(index, options.clusterwideCilium);
   for (const ns of namespaces) {
     const policies = policiesByNs.get(ns) ?? [];
-    const missing = (['ingress', 'egress'] as const).filter((d) => !policies.some((p) => affects(p, d) && isSelectAll(p.podSelector)));
+    const missing = (['ingress', 'egress'] as const).filter((d) => !policies.some((p) => affects(p, d) && isSelectAll(p.podSelector)) && isolation.namespaceDeny(ns, d) === undefined);
     if (missing.length === 0) continue;
     missingDeny.set(ns, new Set(missing));
     const src = firstSource(ns);
@@ -247,7 +254,7 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
       const share = { ingress: 0, egress: 0 };
       for (const d of ['ingress', 'egress'] as const) {
         const of = d === 'ingress' ? index.ingressOf : index.egressOf;
-        const open = classes.filter((c) => (of[c.id]?.length ?? 0) === 0).flatMap((c) => c.pods);
+        const open = classes.filter((c) => (of[c.id]?.length ?? 0) === 0 && !isolation.classIsolated(c.id, d)).flatMap((c) => c.pods);
         if (open.length === 0) continue;
         share[d] = pods === 0 ? 0 : open.length / pods;
         const names = open.map((p) => `${p.namespace}/${p.name}`).sort();
@@ -296,6 +303,9 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
     const days = matched.days ?? 30;
     const cutoff = matched.now.getTime() - days * 86_400_000;
     for (const { policy } of sortedPolicies) {
+      // A pure deny (no rule in a direction it affects) allows nothing, so no flow can match it:
+      // it is not unused, it works by nothing flowing.
+      if ((policy.affectsIngress ? policy.ingress.length : 0) + (policy.affectsEgress ? policy.egress.length : 0) === 0) continue;
       const pid = policyId(policy);
       const last = matched.lastMatch.get(pid);
       if (last !== undefined && last.getTime() >= cutoff) continue;
@@ -309,7 +319,7 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
       });
     }
     checks.push({ id: 'audit/unused-policy', run: true });
-  } else checks.push({ id: 'audit/unused-policy', run: false, reason: 'flow matches are not known (the flow collector is not running)' });
+  } else checks.push({ id: 'audit/unused-policy', run: false, reason: options.matchedUnavailable ?? 'flow matches are not known (the flow collector is not running)' });
 
   for (const p of adminPolicies(index)) add(adminFinding(index, p, maxItems));
   checks.push({ id: 'audit/admin-override', run: true });

@@ -4,12 +4,14 @@
 // 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or a bad --matched file.
 import { readFileSync, statSync } from 'node:fs';
 import { auditReport, type MatchedPolicies } from '../audit-report/checks.js';
+import { loadClusterwideCilium, type ClusterwideCilium } from '../audit-report/isolation.js';
 import { AUDIT_FORMATS, renderJson, renderMarkdown, renderSarif, type LocatedAuditFinding, type LocatedAuditReport } from '../audit-report/render.js';
-import { MAX_FILE_BYTES, STDIN_PATH } from '../policy/load-files.js';
+import { buildIndex, type Issue, type PolicyIndex } from '../policy/index.js';
+import { MAX_FILE_BYTES, readManifests, STDIN_PATH } from '../policy/load-files.js';
 import { printable } from '../printable.js';
 import { cannotRead, errorCode } from './file-errors.js';
 import { locate, toolVersion } from './lint.js';
-import { loadPaths, stdinTwice } from './policy-input.js';
+import { formatIssue, stdinTwice } from './policy-input.js';
 import { parseCommand, pickFormat, usage, type Output } from './spec.js';
 import { AUDIT_REPORT } from './specs.js';
 
@@ -79,9 +81,9 @@ export async function run(argv: string[], out: Output = process): Promise<number
     }
     matched = read.matched;
   }
-  const loaded = await loadPaths(parsed.positionals, out.stderr, 'audit');
+  const loaded = await loadAuditInput(parsed.positionals, out.stderr);
   if (!loaded) return 1;
-  const report = auditReport(loaded.index, matched ? { matched } : {});
+  const report = auditReport(loaded.index, { ...(matched ? { matched } : {}), clusterwideCilium: loaded.clusterwide });
   const cwd = process.cwd();
   const located: LocatedAuditReport = { ...report, findings: locate<LocatedAuditFinding>(report.findings, cwd, parsed.positionals.includes(STDIN_PATH)) };
   if (format.format === 'json') out.stdout.write(renderJson(located));
@@ -93,4 +95,31 @@ export async function run(argv: string[], out: Output = process): Promise<number
 /** The first file any finding points at: where SARIF places findings without a file of their own. */
 function fallbackFile(findings: readonly LocatedAuditFinding[]): string | undefined {
   return findings.map((f) => f.file).find((f): f is string => f !== undefined);
+}
+
+const CCNP = 'CiliumClusterwideNetworkPolicy';
+
+/**
+ * loadPaths (policy-input.ts) with CiliumClusterwideNetworkPolicies taken aside: the engine does
+ * not model them, the audit's isolation checks read their endpoint selectors (isolation.ts).
+ */
+async function loadAuditInput(paths: readonly string[], stderr: NodeJS.WritableStream): Promise<{ index: PolicyIndex; clusterwide: ClusterwideCilium[] } | undefined> {
+  const read = await readManifests(paths);
+  for (const u of read.unreadable) stderr.write(`${cannotRead(u.path, u.code)}\n`);
+  if (read.unreadable.length > 0) return undefined;
+  const isCcnp = (o: unknown): boolean => typeof o === 'object' && o !== null && (o as { kind?: unknown }).kind === CCNP;
+  const ccnp = read.inputs.filter((i) => isCcnp(i.object));
+  const { index, issues } = buildIndex(read.inputs.filter((i) => !isCcnp(i.object)));
+  const clusterwide = loadClusterwideCilium(
+    ccnp.map((i) => i.object),
+    (i) => ccnp[i]?.source ?? CCNP,
+  );
+  const all: Issue[] = [...read.issues, ...issues, ...clusterwide.issues];
+  for (const issue of all) stderr.write(`audit: ${formatIssue(issue)}\n`);
+  if (all.some((i) => i.severity === 'error')) return undefined;
+  if (read.files === 0) {
+    stderr.write(`error: no .yaml, .yml or .json files under ${printable(paths.join(', '), 300)}\n`);
+    return undefined;
+  }
+  return { index, clusterwide: clusterwide.policies };
 }

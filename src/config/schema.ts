@@ -7,6 +7,7 @@ import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
 import { STRATEGIES } from '../containment/strategy.js';
 import { auditSchema } from '../audit/config-schema.js';
+import { AUDIT_REPORT_DEFAULTS, auditReportSchema } from '../audit-report/config-schema.js';
 import { gitSchema } from '../git/config-schema.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
@@ -192,6 +193,8 @@ export const fileConfigSchema = z
     git: gitSchema.optional(),
     /** The drift monitor (watcher role): live policies against the policy repositories. */
     drift: driftSchema.default(DRIFT_DEFAULTS),
+    /** The scheduled audit report (worker role): the live cluster's audit posted to Slack. */
+    auditReport: auditReportSchema.default(AUDIT_REPORT_DEFAULTS),
     anomalies: z
       .object({
         /** Anomalies this recent in a namespace are shown when an incident is opened there. */

@@ -12,8 +12,13 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
 import { DriftStore } from '../../src/drift/store.js';
+import { PolicyRepositories } from '../../src/git/index.js';
+import { createChangeProposer } from '../../src/git/propose-changes.js';
+import { createKubeGateway, loadKubeConfig } from '../../src/kube/index.js';
+import { silentLogger } from '../../src/log.js';
+import { hardenStep } from '../../src/playbook/steps/harden.js';
 import { parseTestCases } from '../../src/nettest/cases.js';
-import { collectorHasReadHistory, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { collectorHasReadHistory, GIT_HOST_PROJECT, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import type { Incident } from '../../src/incident/model.js';
@@ -42,8 +47,8 @@ function hardenPlaybook(params: Obj = {}): string {
 }
 
 /** Drift off in config, so that only the hardening step can turn it on for db. */
-async function start(options: { git: boolean; params?: Obj }): Promise<EmbeddedEnvironment> {
-  const e = await startTestEnvironment({ git: options.git, flows: true, playbookPath: hardenPlaybook(options.params), startBot: false });
+async function start(options: { git: boolean; gitHost?: 'github' | 'gitlab'; params?: Obj }): Promise<EmbeddedEnvironment> {
+  const e = await startTestEnvironment({ git: options.git, flows: true, playbookPath: hardenPlaybook(options.params), startBot: false, ...(options.gitHost ? { gitHost: options.gitHost } : {}) });
   await e.startBot({ drift: { ...e.config.drift, enabled: false } });
   await until('the collector to read the shop’s history', () => (collectorHasReadHistory(e) ? true : undefined), 30_000);
   e.hubble!.triggerIncident();
@@ -149,6 +154,77 @@ describe('post-incident hardening, end to end', () => {
     expect(summaries[0]).toContain('*Restore:* 1 object(s) put back from');
     expect(summaries[0]).toContain(`*Hardening:* branch \`${branch}\``);
     expect(await timeline(env, incidentId, 'incident.summary')).toHaveLength(1);
+  }, 180_000);
+
+  it('with GitHub: opens one pull request with the files, the body and the CI workflow', async () => {
+    env = await start({ git: true, gitHost: 'github' });
+    const { incidentId } = await untilHardenProposed(env);
+    const message = await approvalMessage(env, incidentId);
+    expect(JSON.stringify(message.blocks)).toContain('a pull request on `shop-policies`');
+    await click(env, message, DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    const branch = `netpol-responder/harden-db-${incidentId}`;
+    expect(env.gitHost!.pulls).toHaveLength(1);
+    const pull = env.gitHost!.pulls[0]!;
+    expect(pull).toMatchObject({ provider: 'github', project: GIT_HOST_PROJECT, head: branch, base: 'main', title: `Baseline NetworkPolicies for db (incident ${incidentId})`, state: 'open' });
+    expect(pull.body).toContain(`Post-incident hardening for incident \`${incidentId}\``);
+    expect(pull.body).toMatch(/Anomalous flows denied: \*\*(\d+)\/\1\*\*/);
+    expect(pull.body).toContain(`/netpol export ${incidentId} md`);
+    const files = await env.gitHost!.files(GIT_HOST_PROJECT, branch);
+    expect(Object.keys(files)).toEqual(expect.arrayContaining(['policies/db/default-deny.yaml', 'netpol-tests.yaml', '.netpol-responder/workloads.yaml', '.github/workflows/netpol.yaml']));
+    expect(files['.github/workflows/netpol.yaml']).toContain('lint policies');
+    expect(await env.gitHost!.branchTip(GIT_HOST_PROJECT, branch)).toBe(pull.headSha);
+    const result = done.steps.harden!.result as Obj & { delivery: Obj };
+    expect(result.delivery).toMatchObject({ kind: 'pull-request', provider: 'github', url: pull.url, number: pull.number, branch });
+    const thread = threadTexts(env, message.ts);
+    expect(thread.some((t) => t.includes(`Pull request opened: ${pull.url}`))).toBe(true);
+    expect(thread.filter((t) => t.includes(`*Hardening:* pull request ${pull.url}`))).toHaveLength(1);
+
+    // The step run again with the same approved proposal (a worker died after the push): the
+    // proposer finds the request open on the branch, and no second one is opened.
+    const git = new PolicyRepositories(env.config.git, silentLogger);
+    await git.start();
+    try {
+      const again = await hardenStep.execute({
+        incident: done,
+        step: env.bot!.playbook.steps.find((s) => s.id === 'harden')!,
+        playbook: env.bot!.playbook,
+        cluster: createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath })),
+        settings: {} as never,
+        git,
+        proposeChanges: createChangeProposer(git)!,
+        logger: silentLogger,
+        now: () => new Date(),
+        sleep: async () => undefined,
+      });
+      expect(again.result.delivery).toMatchObject({ kind: 'pull-request', number: pull.number, existing: true });
+      expect(env.gitHost!.pulls).toHaveLength(1);
+    } finally {
+      await git.stop();
+    }
+  }, 180_000);
+
+  it('a refused delivery (a wrong token) completes the step with the files attached and the reason stated', async () => {
+    env = await start({ git: true, gitHost: 'github' });
+    const { incidentId } = await untilHardenProposed(env);
+    env.gitHost!.token = 'revoked-token-0000000000';
+    const message = await approvalMessage(env, incidentId);
+    await click(env, message, DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    expect(env.gitHost!.pulls).toHaveLength(0);
+    const delivery = (done.steps.harden!.result as Obj).delivery as { kind: string; error: { reason: string; message: string } };
+    expect(delivery).toMatchObject({ kind: 'attached', error: { reason: 'auth' } });
+    await until('the files in the thread', () => (env!.slack.messages(DEMO_CHANNEL).some((m) => (m.files ?? []).some((f) => f.name === 'PULL_REQUEST.md')) ? true : undefined), 10_000);
+    expect(threadTexts(env, message.ts).some((t) => t.includes('Could not deliver the files (') && t.includes('they are attached to this thread instead'))).toBe(true);
+    expect(JSON.stringify(delivery)).not.toContain('demo-git-host-token');
   }, 180_000);
 
   it('without a policy repository, attaches the files to the thread and says drift cannot be watched', async () => {

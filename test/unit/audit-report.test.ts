@@ -92,8 +92,8 @@ describe('audit checks', () => {
     expect(policiesOnly.checks).toContainEqual({ id: 'audit/unselected-pods', run: false, reason: 'the input has no pods' });
   });
 
-  it('unused-policy: not run without matches; with them, policies not matched within the window', () => {
-    const objects = [...BASE, denyAll('shop'), np('shop', 'web-in', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{}] }), np('shop', 'old', { podSelector: {} })];
+  it('unused-policy: not run without matches; with them, policies not matched within the window (never a pure deny: it matches no flow by design)', () => {
+    const objects = [...BASE, denyAll('shop'), np('shop', 'web-in', { podSelector: { matchLabels: { app: 'web' } }, ingress: [{}] }), np('shop', 'old', { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] })];
     const unknown = auditReport(objects);
     expect(ids(unknown, 'audit/unused-policy')).toEqual([]);
     expect(unknown.checks.find((c) => c.id === 'audit/unused-policy')).toMatchObject({ run: false });
@@ -103,9 +103,9 @@ describe('audit checks', () => {
       ['shop/old', new Date('2026-10-01T00:00:00Z')],
     ]);
     const known = auditReport(objects, { matched: { lastMatch, now } });
-    expect(ids(known, 'audit/unused-policy')).toEqual(['NetworkPolicy shop/default-deny', 'NetworkPolicy shop/old']);
+    expect(ids(known, 'audit/unused-policy')).toEqual(['NetworkPolicy shop/old']);
     expect(known.findings.find((f) => f.object === 'NetworkPolicy shop/old' && f.ruleId === 'audit/unused-policy')?.message).toBe('no flow has matched shop/old in 30 days (last match 2026-10-01T00:00:00.000Z)');
-    expect(ids(auditReport(objects, { matched: { lastMatch, now, days: 90 } }), 'audit/unused-policy')).toEqual(['NetworkPolicy shop/default-deny']);
+    expect(ids(auditReport(objects, { matched: { lastMatch, now, days: 90 } }), 'audit/unused-policy')).toEqual([]);
   });
 
   it('admin-override: ANPs by priority then the BANP, with action, subject and rules', () => {
