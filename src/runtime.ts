@@ -31,9 +31,9 @@ import { learnedEdges } from './nettest/learned.js';
 import { runRevertJob } from './drift/revert.js';
 import { publishPush } from './drift/role.js';
 import { DriftStore } from './drift/store.js';
-import { gitWebhookRoute } from './git/push-webhook.js';
 import { driftWatch, WatchedNamespaces } from './drift/watched-namespaces.js';
 import { createChangeProposer } from './git/propose-changes.js';
+import { gitWebhookRoute } from './git/push-webhook.js';
 import { PolicyRepositories } from './git/index.js';
 import { createKubeGateway, loadKubeConfig } from './kube/index.js';
 import { untilAborted, type BackoffOptions } from './lifecycle/backoff.js';
@@ -293,8 +293,8 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     git && driftChannel
       ? new DriftDesk({ store: driftStore, queue, chat, approvers, channel: driftChannel, incidentChannel: config.slack.incidentChannel, protectedNamespaces: guarded, selfHealGraceMs: config.drift.selfHealGrace, logger: logger.child({ role: 'drift' }) })
       : undefined;
-  const engine = new IncidentEngine({
   const proposeChanges = git ? createChangeProposer(git, { logger: logger.child({ role: 'git' }) }) : undefined;
+  const engine = new IncidentEngine({
     store,
     queue,
     playbook,
@@ -315,10 +315,10 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     clusterView,
     // The collector role snapshots its baseline to Redis; any role can read the learned edges.
     ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
-    logger,
     // Step 5 delivers its files as a branch and a pull/merge request, and turns drift monitoring on.
     ...(proposeChanges ? { proposeChanges } : {}),
     driftWatch: driftWatch(new WatchedNamespaces(redis, prefix), config.drift, git ? undefined : 'no policy repository is configured (git.repositories), and drift is compared with Git'),
+    logger,
   });
 
   const handedBack: string[] = [];
