@@ -1,4 +1,4 @@
-// `netpol-responder export <id> --format md|json [--out DIR]`: writes the postmortem timeline locally,
+// `netpol-responder export <id> --format md|json|html [--out DIR]`: writes the postmortem timeline locally,
 // with Slack user ids resolved to names as the bot's own export does. Flags and usage: EXPORT in ./specs.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -46,14 +46,14 @@ export const DEMO_SEND = {
 export const EXPORT = {
   name: 'export',
   summary: "write an incident's postmortem timeline (needs REDIS_URL)",
-  synopsis: ['<incident-id> [--format md|json] [--out DIR] [--config FILE]'],
+  synopsis: ['<incident-id> [--format md|json|html] [--out DIR] [--config FILE]'],
   flags: {
-    format: { type: 'string', arg: 'FMT', default: 'md', help: 'md or json' },
+    format: { type: 'string', arg: 'FMT', default: 'md', help: 'md (Markdown, with a Mermaid timeline), json, or html (one self-contained page: timeline chart, connectivity graphs, highlighted diffs)' },
     out: { type: 'string', arg: 'DIR', help: 'output directory (default: export.dir of the configuration)' },
     config: { type: 'string', arg: 'FILE', help: 'configuration file, for the key prefix, the playbook and slack.apiUrl' },
   },
   details:
-    "Slack user ids become names as in the bot's own export (users.info, with SLACK_BOT_TOKEN and slack.apiUrl). Without a token, or when Slack refuses or does not answer within 4 s, the ids stay and one line on stderr says why.",
+    "Slack user ids become names as in the bot's own export (users.info, with SLACK_BOT_TOKEN and slack.apiUrl). Without a token, or when Slack refuses or does not answer within 4 s, the ids stay and one line on stderr says why. The HTML file loads nothing (no script, font, image or request; a Content-Security-Policy forbids them): open it in any browser, offline.",
 } as const satisfies CommandSpec;
 
 export const ANALYZE = {

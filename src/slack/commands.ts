@@ -24,7 +24,7 @@ export const HELP_TEXT = [
   '• `/netpol incident <namespace> [label-selector] [-- reason]` open an incident and propose an emergency deny-all',
   '   e.g. `/netpol incident db app=postgres -- unexpected egress to 203.0.113.66`',
   '• `/netpol status [incident-id]` open incidents, or one incident in detail',
-  '• `/netpol export <incident-id> [md|json]` upload the postmortem timeline to the incident thread',
+  '• `/netpol export <incident-id> [md|json|html]` upload the postmortem timeline to the incident thread (html: one self-contained page with a timeline chart, connectivity graphs and highlighted diffs)',
   '• `/netpol restore <incident-id> <sha-or-tag>` restore from a Git commit or tag you name (`repository:sha-or-tag` to pick the repository)',
   '• `/netpol help` this help',
 ].join('\n');
@@ -89,10 +89,11 @@ export function parseNetpolCommand(text: string): NetpolCommand {
       return { kind: 'status', incidentId: id };
     }
     case 'export': {
-      const [id, format = 'md', ...extra] = words;
-      if (!id || extra.length > 0) return invalid('Usage: `/netpol export <incident-id> [md|json]`');
+      const [id, given = 'md', ...extra] = words;
+      const format = given.toLowerCase();
+      if (!id || extra.length > 0) return invalid('Usage: `/netpol export <incident-id> [md|json|html]`');
       if (!INCIDENT_ID.test(id)) return invalid(`\`${id.slice(0, 60)}\` is not an incident id.`);
-      if (!(exportFormats as readonly string[]).includes(format)) return invalid(`Unknown export format \`${format.slice(0, 20)}\`: use md or json.`);
+      if (!(exportFormats as readonly string[]).includes(format)) return invalid(`Unknown export format \`${escapeMrkdwn(given.slice(0, 20))}\`: use md, json or html.`);
       return { kind: 'export', incidentId: id, format: format as ExportFormat };
     }
     case 'restore':

@@ -4,12 +4,17 @@ import { fullValidation, type ValidationResult } from '../drift/validation-repor
 import { openedByText, type Incident } from '../incident/model.js';
 import type { blastRadius } from '../playbook/steps/blast-radius.js';
 import type { AnomalySummary } from '../playbook/steps/types.js';
+import { renderHtml } from './html.js';
+import { mermaidTimeline } from './mermaid.js';
 import { renderRestoreMarkdown, restoreSection } from './restore-section.js';
 import type { StoredTimelineEvent } from './types.js';
 import { actorUserId, AUTOMATIC_RESPONSE_NAME, automaticActor } from './types.js';
+import { formatDuration } from './duration.js';
 
-export type ExportFormat = 'md' | 'json';
-export const exportFormats: readonly ExportFormat[] = ['md', 'json'];
+export { formatDuration };
+
+export type ExportFormat = 'md' | 'json' | 'html';
+export const exportFormats: readonly ExportFormat[] = ['md', 'json', 'html'];
 
 export interface PostmortemInput {
   incident: Incident;
@@ -21,28 +26,19 @@ export interface PostmortemInput {
   generatedAt: Date;
 }
 
-function actorName(actor: string, names: Record<string, string>): string {
+export function actorName(actor: string, names: Record<string, string>): string {
   const user = actorUserId(actor);
   if (!user) return actor === 'bot' ? 'netpol-responder' : actor === automaticActor ? AUTOMATIC_RESPONSE_NAME : actor;
   return names[user] ? `@${names[user]}` : `<@${user}>`;
 }
 
 /** Slack mentions (<@U123>) in summaries become names in a document read outside Slack. */
-function plainText(text: string, names: Record<string, string>): string {
+export function plainText(text: string, names: Record<string, string>): string {
   return text.replace(/<@([A-Z0-9]+)>/g, (_, id: string) => (names[id] ? `@${names[id]}` : `@${id}`));
 }
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  const seconds = Math.round(ms / 1000);
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  return [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : ''].filter(Boolean).join(' ');
 }
 
 export function describeScope(incident: Incident): string {
@@ -201,6 +197,8 @@ export function renderMarkdown(input: PostmortemInput): string {
   if (restore) out.push(...renderRestoreMarkdown(restore));
 
   out.push('## Timeline', '');
+  const chart = mermaidTimeline(`Incident ${incident.id}`, timeline.map((e) => ({ at: e.at, ...(e.step !== undefined ? { step: e.step } : {}), summary: plainText(e.summary.split('\n')[0] ?? '', names) })), (step) => (step ? (stepTitles[step] ?? step) : 'Incident'));
+  if (chart.length > 0) out.push(...chart, '');
   out.push('| Time (UTC) | Actor | Step | Event |', '|---|---|---|---|');
   for (const event of timeline) {
     const step = event.step ? (stepTitles[event.step] ?? event.step) : '';
@@ -228,6 +226,7 @@ export function renderJson(input: PostmortemInput): string {
 }
 
 export function renderPostmortem(format: ExportFormat, input: PostmortemInput): string {
+  if (format === 'html') return renderHtml(input);
   return format === 'md' ? renderMarkdown(input) : renderJson(input);
 }
 

@@ -118,6 +118,23 @@ describe('export resolves Slack user ids to names', () => {
   }, 30_000);
 });
 
+describe('export --format html', () => {
+  it('writes one self-contained page: CSP, chart, three graphs, names resolved', async () => {
+    const out = mkdtempSync(join(dir, 'html-'));
+    const run = await cli(['export', incidentId, '--format', 'html', '--config', config(env.slack.apiUrl), '--out', out], { REDIS_URL: testRedisUrl(), SLACK_BOT_TOKEN: env.slack.botToken });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const file = join(out, `postmortem-${incidentId}.html`);
+    expect(run.stdout).toBe(`${file}\n`);
+    const html = readFileSync(file, 'utf8');
+    expect(html).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
+    expect(html).toContain('<svg class="chart"');
+    expect(html.match(/<svg class="graph"/g)).toHaveLength(3);
+    expect(html).toContain('@alice');
+    expect(html).not.toMatch(/<script/i);
+  }, 30_000);
+});
+
 describe('export arguments', () => {
   it('prints usage for --help and -h', async () => {
     for (const flag of ['--help', '-h']) {
@@ -129,7 +146,7 @@ describe('export arguments', () => {
   }, 30_000);
 
   it.each([
-    ['an unknown format', ['20261123-aaaaaa', '--format', 'pdf'], '--format: unknown format "pdf" (valid: md, json)'],
+    ['an unknown format', ['20261123-aaaaaa', '--format', 'pdf'], '--format: unknown format "pdf" (valid: md, json, html)'],
     ['an unknown flag', ['20261123-aaaaaa', '--colour'], "Unknown option '--colour'"],
     ['no id', [], 'which incident?'],
     ['two ids', ['20261123-aaaaaa', '20261123-bbbbbb'], 'one incident id at a time (got 2)'],
