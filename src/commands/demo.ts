@@ -11,6 +11,7 @@ import { watchStopSignals } from '../lifecycle/signals.js';
 import { RedisServerMissingError, resolveRedis } from '../redis/throwaway.js';
 import { collectorHasReadHistory, DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../sim/environment.js';
 import type { SimMessage } from '../sim/slack/index.js';
+import type { Incident } from '../incident/model.js';
 import { ALLOW_ALL_EGRESS } from '../sim/scenarios/shop.js';
 import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../sim/kube/act-as.js';
 import { DRIFT_REVERT_ACTION } from '../slack/drift-blocks.js';
@@ -34,6 +35,8 @@ const DEMO_TRAFFIC_WINDOW = '5s';
 /** Each restore step's traffic window, and the watch window after the lift (15 min in the playbook). */
 const DEMO_RESTORE_TRAFFIC_WINDOW = '2s';
 const DEMO_WATCH_WINDOW = '2s';
+/** The history a workload needs for allow rules in the hardening baseline (24 h in the playbook). */
+const DEMO_MIN_HISTORY = '1h';
 
 /** The shipped playbook with the demo's traffic window, in a temp file. */
 function demoPlaybook(): string {
@@ -41,6 +44,8 @@ function demoPlaybook(): string {
   for (const step of playbook.steps) {
     if (step.action === 'contain') step.params = { ...step.params, trafficWindow: DEMO_TRAFFIC_WINDOW };
     if (step.action === 'restore') step.params = { ...step.params, trafficWindow: DEMO_RESTORE_TRAFFIC_WINDOW, watchWindow: DEMO_WATCH_WINDOW };
+    // The shop's collector has watched 1.5 h of traffic (24 h in the playbook).
+    if (step.action === 'harden') step.params = { ...step.params, minHistory: DEMO_MIN_HISTORY };
   }
   const file = join(mkdtempSync(join(tmpdir(), 'netpol-demo-playbook-')), 'netpol-incident.yaml');
   writeFileSync(file, toYaml(playbook));
@@ -116,6 +121,31 @@ async function demoDrift(env: EmbeddedEnvironment): Promise<void> {
   narrate('Reverted: applied as Git declares it, read back equal to Git, and the engine finds frontend\'s connectivity equal to Git\'s again.');
 }
 
+/** Step 5: the baseline for db, proven by the engine, approved, and opened as a pull request on the Git host stand-in. */
+async function demoHarden(env: EmbeddedEnvironment, incidentId: string, messageTs: string): Promise<Incident> {
+  const proposed = await waitFor('the hardening proposal', async () => {
+    const now = await env.bot!.store.get(incidentId);
+    return now && (now.steps.harden?.status === 'awaiting-approval' || now.status !== 'open') ? now : undefined;
+  }, 30_000);
+  if (proposed.steps.harden?.status !== 'awaiting-approval') throw new Error(`demo: hardening was not proposed: ${JSON.stringify(proposed.steps.harden ?? proposed.status)}`);
+  narrate('The watch window passed quietly. Step 5 proposes a baseline for db from the traffic the collector learned (minus the exfiltration), proven by the policy engine:');
+  const shown = await waitFor('the hardening proposal in the message', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === messageTs && JSON.stringify(m.blocks ?? []).includes(`approval.${incidentId}.harden`)));
+  say(env.slack.renderMessage(shown));
+  narrate('@bob approves: the files go to review as a pull request; the cluster is not changed.');
+  await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs, actionId: APPROVE_ACTION });
+  const incident = await waitFor('the end of the incident', async () => {
+    const now = await env.bot!.store.get(incidentId);
+    return now && now.status !== 'open' ? now : undefined;
+  }, 30_000);
+  if (incident.status !== 'completed') throw new Error(`demo: the incident ended ${incident.status}: ${JSON.stringify(incident.steps.harden ?? {})}`);
+  const pull = env.gitHost?.pulls[0];
+  const result = incident.steps.harden?.result as { files?: string[] } | undefined;
+  narrate(pull ? `Pull request #${pull.number} opened on the Git host stand-in: ${pull.url} ("${pull.title}", ${result?.files?.length ?? 0} files: the baseline, netpol-tests.yaml, the workload snapshot and the CI workflow running lint, test and diff).` : 'The hardening files are attached to the thread.');
+  await waitFor('the closing summary', () => env.slack.messages(DEMO_CHANNEL).find((m) => m.threadTs === messageTs && m.text.includes('closed* after')));
+  narrate('Drift monitoring is on for db, and the thread closes with the whole loop: time to contain, cause, restore, hardening.');
+  return incident;
+}
+
 export async function run(argv: string[]): Promise<number> {
   if (argv[0] === 'send') return (await import('./demo-send.js')).run(argv.slice(1));
   const parsed = parseCommand(DEMO, argv);
@@ -134,7 +164,7 @@ export async function run(argv: string[]): Promise<number> {
     throw error;
   }
   const logger = values.verbose ? createLogger({ level: 'info' }) : silentLogger;
-  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true, git: true, playbookPath: demoPlaybook() });
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: `netpol-demo-${randomBytes(3).toString('hex')}`, logger, flows: true, git: true, gitHost: 'github', playbookPath: demoPlaybook() });
   const stopPrinting = printConversation(env);
   try {
     say('netpol-responder demo: a simulated cluster (namespaces frontend, api, db), Hubble Relay, a Slack stand-in and the bot, all on loopback.');
@@ -217,12 +247,7 @@ export async function run(argv: string[]): Promise<number> {
       lifted = await restoreRun('the rest of the restore and the lift', lifted.restore.round);
     }
     narrate(`Restored in ${((Date.now() - restoreAt) / 1000).toFixed(1)} s: ${lifted.restore?.done.length ?? 0} steps, each applied with server-side apply (or deleted with a resourceVersion precondition), read back and verified by object, engine and traffic; then containment was lifted and verified. A ${DEMO_WATCH_WINDOW} watch window follows (15 min in the playbook).`);
-    const incident = await waitFor('the end of the watch window', async () => {
-      const now = await env.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 30_000);
-    if (incident.status !== 'completed') throw new Error(`demo: the incident ended ${incident.status}`);
-    narrate('The watch window passed quietly: the incident is closed.');
+    const incident = await demoHarden(env, incidentId, message.ts);
 
     narrate('@alice exports the postmortem timeline to the incident thread.');
     await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `export ${incidentId} md` });

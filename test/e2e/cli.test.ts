@@ -148,7 +148,13 @@ describe('netpol-responder CLI', () => {
     expect(result.stdout).toContain('@bob clicked [ Force step 2');
     expect(result.stdout).toMatch(/\*Step 2\* updated: `NetworkPolicy db\/allow-db-from-api`/);
     expect(result.stdout).toMatch(/Containment lifted: deleted NetworkPolicy `netpol-responder-quarantine-/);
-    expect(result.stdout).toContain('The watch window passed quietly: the incident is closed.');
+    // Step 5: the baseline proven by the engine, approved, opened as a pull request; the thread's closing summary.
+    expect(result.stdout).toContain('The watch window passed quietly. Step 5 proposes a baseline for db');
+    expect(result.stdout).toMatch(/Learned edges allowed: \*(\d+)\/\1\* \(100\.0%\)/);
+    expect(result.stdout).toMatch(/Anomalous flows denied: \*(\d+)\/\1\*/);
+    expect(result.stdout).toMatch(/Pull request #1 opened on the Git host stand-in: http:\/\/127\.0\.0\.1:\d+\/shop\/policies\/pull\/1/);
+    expect(result.stdout).toMatch(/\*Incident [a-z0-9-]+ closed\* after/);
+    expect(result.stdout).toMatch(/• \*Hardening:\* pull request http:\/\/127\.0\.0\.1:\d+\/shop\/policies\/pull\/1/);
     const id = /postmortem-([a-z0-9-]+)\.md/.exec(result.stdout)?.[1];
     expect(id).toBeDefined();
     expect(existsSync(join(out, `postmortem-${id}.md`))).toBe(true);
