@@ -83,6 +83,8 @@ export interface MatchedPolicies {
   now: Date;
   /** Window in days (default 30). */
   days?: number;
+  /** When the flows behind lastMatch start (the collector's learning start), if known. */
+  observedSince?: Date;
 }
 
 export interface AuditOptions {
@@ -302,6 +304,8 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
   if (matched) {
     const days = matched.days ?? 30;
     const cutoff = matched.now.getTime() - days * 86_400_000;
+    // Flows known for less than the window: say so rather than claim the whole window.
+    const short = matched.observedSince && matched.observedSince.getTime() > cutoff ? `; flows are known since ${matched.observedSince.toISOString()} only` : '';
     for (const { policy } of sortedPolicies) {
       // A pure deny (no rule in a direction it affects) allows nothing, so no flow can match it:
       // it is not unused, it works by nothing flowing.
@@ -315,7 +319,7 @@ export function auditReport(source: AuditSource, options: AuditOptions = {}): Au
         namespace: policy.namespace,
         object: `NetworkPolicy ${pid}`,
         source: policy.source,
-        message: last === undefined ? `no flow has matched ${pid} (window: ${days} days)` : `no flow has matched ${pid} in ${days} days (last match ${last.toISOString()})`,
+        message: last === undefined ? `no flow has matched ${pid} (window: ${days} days${short})` : `no flow has matched ${pid} in ${days} days (last match ${last.toISOString()})`,
       });
     }
     checks.push({ id: 'audit/unused-policy', run: true });

@@ -49,7 +49,7 @@ export async function runScheduledAudit(deps: ScheduledAuditDeps, runAt: number)
   let flowsNote: string;
   if (flows.ok) {
     const m = matchFlows(index, flows.edges);
-    matched = { lastMatch: m.lastMatch, now: new Date(now), days: deps.unusedDays };
+    matched = { lastMatch: m.lastMatch, now: new Date(now), days: deps.unusedDays, ...(flows.startedAt !== undefined ? { observedSince: new Date(flows.startedAt) } : {}) };
     const since = flows.startedAt !== undefined ? `, learning since ${new Date(flows.startedAt).toISOString().slice(0, 10)}` : '';
     flowsNote = `Unused policies judged on ${m.matchedEdges} learned flows (snapshot of ${new Date(flows.savedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC${since})`;
   } else flowsNote = `Unused policies not judged: ${flows.reason}`;

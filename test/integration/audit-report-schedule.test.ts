@@ -9,7 +9,8 @@ import { WebClient } from '@slack/web-api';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditHistory } from '../../src/audit-report/history.js';
-import { startAuditSchedule } from '../../src/audit-report/schedule.js';
+import { Queue } from 'bullmq';
+import { removeAuditSchedule, startAuditSchedule } from '../../src/audit-report/schedule.js';
 import { runScheduledAudit, type ScheduledAuditDeps } from '../../src/audit-report/scheduled.js';
 import { Baseline, type BaselineSnapshot, type WorkloadSnapshot } from '../../src/flows/baseline.js';
 import { BaselineStore } from '../../src/flows/baseline-store.js';
@@ -176,5 +177,24 @@ describe('startAuditSchedule', () => {
     expect(topLevel(channel).slice(1).every((m) => blockText(m).includes('No change since the previous run'))).toBe(true);
     const history = new AuditHistory(connect(), prefix);
     expect((await history.previous(Math.max(...times) + 1)).run?.runAt).toBe(Math.max(...times));
+  });
+
+  it('both replicas register one scheduler; switching the audit off removes it for every replica', async () => {
+    const prefix = uniquePrefix('audit-sched');
+    const start = () => startAuditSchedule({ connection: connect(), prefix, repeat: { pattern: '0 9 * * 1', tz: 'Europe/Berlin' }, logger: silentLogger, run: async () => undefined });
+    const schedules = await Promise.all([start(), start()]);
+    const queue = new Queue('audit-report', { connection: connect(), prefix: `${prefix}:bull` });
+    try {
+      const [scheduler] = await queue.getJobSchedulers();
+      expect(await queue.getJobSchedulersCount()).toBe(1);
+      expect(scheduler).toMatchObject({ key: 'audit-report', pattern: '0 9 * * 1', tz: 'Europe/Berlin' });
+      // The next Monday 09:00 in Berlin is 08:00 UTC in winter, 07:00 in summer.
+      expect(new Date(scheduler!.next!).toISOString()).toMatch(/T0[78]:00:00\.000Z$/);
+      await removeAuditSchedule(connect(), prefix);
+      expect(await queue.getJobSchedulersCount()).toBe(0);
+    } finally {
+      await Promise.all(schedules.map((s) => s.close()));
+      await queue.close();
+    }
   });
 });

@@ -108,6 +108,15 @@ describe('auditReport: unused policies', () => {
     expect(unused(auditReport(idx, { matched: { lastMatch, now: new Date(NOW), days: 3 } }))).toContain('NetworkPolicy db/allow-web');
   });
 
+  it('says so when the flows are known for less than the window', () => {
+    const idx = index(shop());
+    const since = new Date(NOW - 5 * DAY);
+    const r = auditReport(idx, { matched: { lastMatch: new Map(), now: new Date(NOW), observedSince: since } });
+    expect(r.findings.find((f) => f.object === 'NetworkPolicy db/allow-web')?.message).toBe(`no flow has matched db/allow-web (window: 30 days; flows are known since ${since.toISOString()} only)`);
+    const long = auditReport(idx, { matched: { lastMatch: new Map(), now: new Date(NOW), observedSince: new Date(NOW - 60 * DAY) } });
+    expect(long.findings.find((f) => f.object === 'NetworkPolicy db/allow-web')?.message).toBe('no flow has matched db/allow-web (window: 30 days)');
+  });
+
   it('a deny in one direction with allows in the other is judged by its allows', () => {
     const idx = index([...shop(), netpol('web', 'in-deny-out-allow', { podSelector: {}, policyTypes: ['Ingress', 'Egress'], egress: [{ ports: [{ port: 443 }] }] })]);
     expect(unused(auditReport(idx, { matched: { lastMatch: new Map(), now: new Date(NOW) } }))).toContain('NetworkPolicy web/in-deny-out-allow');
