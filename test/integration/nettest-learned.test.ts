@@ -101,6 +101,14 @@ describe('learnedEdges', () => {
     // Scoped: the edges that touch a namespace, on either side.
     const db = await learnedEdges(redis(), prefix, ['db']);
     expect(db.edges.map((e) => `${e.src} ${e.dst}`)).toEqual(['api/orders db/postgres', 'api/orders db/redis-cache', 'api/payments db/postgres', 'db/postgres 203.0.113.66', 'db/postgres kube-system/kube-dns', 'db/redis-cache kube-system/kube-dns']);
+    // Per-workload history for the hardening step's minHistory: from the first flow to the snapshot's
+    // flow time; 4 minutes of traffic is inside the default 1 h learning period.
+    expect(db.history?.map((h) => h.workload)).toEqual(['db/postgres', 'db/redis-cache']);
+    for (const h of db.history ?? []) {
+      expect(h.learning).toBe(true);
+      expect(h.observedMs).toBeGreaterThan(3 * 60_000);
+      expect(h.observedMs).toBeLessThanOrEqual((db.savedAt as number) - timeline.start);
+    }
     const front = await learnedEdges(redis(), prefix, ['frontend', 'nowhere']);
     expect(front.edges.map((e) => `${e.src} ${e.dst} ${e.port}`)).toEqual(['198.51.100.7 frontend/web 443', 'frontend/web api/orders 8080', 'frontend/web kube-system/kube-dns 53']);
     expect((await learnedEdges(redis(), prefix, [])).edges).toEqual(all.edges);
