@@ -21,7 +21,7 @@ import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type E
 import { fingerprint, livePolicies } from './live.js';
 import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
 import type { DriftStore } from './store.js';
-import { monitoredNamespaces } from './watched-namespaces.js';
+import { monitoredNamespaces, WatchedSnapshot } from './watched-namespaces.js';
 
 export interface DriftMonitorOptions {
   config: DriftConfig;
@@ -84,11 +84,11 @@ export class DriftMonitor {
   private sequence = 0;
   private lastProblems = '';
   /** The watched namespaces as last read (the debounce decides on it without waiting for Redis). */
-  private watched: string[] = [];
-  private readingWatched = false;
+  private readonly watched: WatchedSnapshot;
 
   constructor(private readonly options: DriftMonitorOptions) {
     this.now = options.now ?? (() => new Date());
+    this.watched = new WatchedSnapshot(options.watched, (error) => options.logger.debug({ err: error }, 'drift: reading the watched namespaces failed'));
   }
 
   start(): void {
@@ -124,7 +124,10 @@ export class DriftMonitor {
   }
 
   private checkHeads(): void {
-    this.refreshWatched();
+    // A namespace added to the watched set is compared from the next evaluation on (scheduled now).
+    this.watched.refresh(() => {
+      if (this.options.isActive()) this.schedule();
+    });
     const active = this.options.isActive();
     if (active && !this.wasActive) this.schedule();
     this.wasActive = active;
@@ -137,26 +140,9 @@ export class DriftMonitor {
     }
   }
 
-  /** A namespace added to the watched set is compared from the next evaluation on (scheduled now). */
-  private refreshWatched(): void {
-    if (!this.options.watched || this.readingWatched) return;
-    this.readingWatched = true;
-    void this.options
-      .watched()
-      .then((list) => {
-        const changed = list.join(',') !== this.watched.join(',');
-        this.watched = list;
-        if (changed && this.options.isActive()) this.schedule();
-      })
-      .catch((error: unknown) => this.options.logger.debug({ err: error }, 'drift: reading the watched namespaces failed'))
-      .finally(() => {
-        this.readingWatched = false;
-      });
-  }
-
   /** Whether anything is to be compared: drift is enabled, or the hardening step asked for namespaces. */
   private get monitoring(): boolean {
-    return this.options.config.enabled || this.watched.length > 0;
+    return this.options.config.enabled || this.watched.current.length > 0;
   }
 
   /** Debounce: evaluate once things are quiet for `debounce`, at the latest `maxDelay` after the first. */
@@ -185,8 +171,7 @@ export class DriftMonitor {
   private async evaluateNow(): Promise<EvaluationSummary | undefined> {
     if (this.stopped || !this.options.isActive()) return undefined;
     const { gateway, git, config, store, logger } = this.options;
-    if (this.options.watched) this.watched = await this.options.watched();
-    const namespaces = monitoredNamespaces(config, this.watched);
+    const namespaces = monitoredNamespaces(config, await this.watched.load());
     if (namespaces.length === 0) return undefined;
     const now = this.now();
     const desired = await git.desiredState();

@@ -55,3 +55,35 @@ export function driftWatch(watched: WatchedNamespaces, config: Pick<DriftConfig,
     },
   };
 }
+
+/** The watched set as last read, refreshed in the background; nothing to read: always empty. */
+export class WatchedSnapshot {
+  current: string[] = [];
+  private reading = false;
+
+  constructor(
+    private readonly read: (() => Promise<string[]>) | undefined,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Reads again unless a read is under way; `changed` runs when the set differs from the last read. */
+  refresh(changed: () => void): void {
+    if (!this.read || this.reading) return;
+    this.reading = true;
+    void this.read()
+      .then((list) => {
+        const differs = list.join(',') !== this.current.join(',');
+        this.current = list;
+        if (differs) changed();
+      })
+      .catch(this.onError)
+      .finally(() => {
+        this.reading = false;
+      });
+  }
+
+  async load(): Promise<string[]> {
+    if (this.read) this.current = await this.read();
+    return this.current;
+  }
+}
