@@ -7,6 +7,7 @@ import { isSeq, parseDocument, stringify, type YAMLMap } from 'yaml';
 import { NET_TEST_LIMITS, NetTestFileError, parseTestCases, type NetTestCase } from '../nettest/cases.js';
 import type { ProposedFile } from '../git/change-proposal.js';
 import type { HardenProof, HardenTarget } from './step-model.js';
+import { withoutCollisions, type DeclaredPolicy } from './collisions.js';
 
 export type CiProvider = 'github' | 'gitlab' | 'unknown';
 
@@ -44,6 +45,8 @@ export interface PrFilesInput {
   /** The loop so far, for the body. */
   story: { cause?: string; restore?: string; contained?: string };
   target?: HardenTarget;
+  /** NetworkPolicies the repository already declares (names the baseline must not declare twice). */
+  declared?: readonly DeclaredPolicy[];
   now: string;
 }
 
@@ -258,10 +261,14 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
   const tests = mergeTestCases(input);
   const snapshot = workloadsSnapshot(input.live, tests.cases, input.now);
   const ci = ciFile(input.provider, { policyPath: input.policyPath, testsPath: tests.path, incidentId: input.incident.id, ...(input.toolVersion ? { toolVersion: input.toolVersion } : {}), ...(input.gitlabCiExists ? { gitlabCiExists: true } : {}) });
-  const notes = [...tests.notes, ...snapshot.notes];
+  const policies = withoutCollisions(
+    input.namespaces.flatMap((n) => n.files.map((f) => ({ path: `${dir}${f.path}`, content: f.yaml }))),
+    input.declared ?? [],
+  );
+  const notes = [...policies.notes, ...tests.notes, ...snapshot.notes];
   if (ci.path === GITLAB_CI_INCLUDE) notes.push(`The repository has a ${GITLAB_CI} of its own: the job is in ${GITLAB_CI_INCLUDE}; add \`include: [{local: ${GITLAB_CI_INCLUDE}}]\` to it.`);
   const files: ProposedFile[] = [
-    ...input.namespaces.flatMap((n) => n.files.map((f) => ({ path: `${dir}${f.path}`, content: f.yaml }))),
+    ...policies.files,
     { path: tests.path, content: tests.text },
     { path: WORKLOADS_SNAPSHOT, content: snapshot.text },
     ci,

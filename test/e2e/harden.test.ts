@@ -4,7 +4,7 @@
 // shows the figures in the approval message, refuses a non-approver, then delivers the files — as
 // a branch pushed to the policy repository, or attached to the thread without one — turns drift
 // monitoring on for db (config had it off), and closes the thread with one summary.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +124,10 @@ describe('post-incident hardening, end to end', () => {
     const tree = execFileSync('git', ['-C', env.git!.remoteDir, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8' }).split('\n');
     expect(tree).toEqual(expect.arrayContaining(['policies/db/default-deny.yaml', 'policies/db/postgres.yaml', 'netpol-tests.yaml', '.netpol-responder/workloads.yaml', '.github/workflows/netpol.yaml']));
     expect(show('policies/db/default-deny.yaml')).toContain('name: default-deny');
+    // The shop's repository already declares db/allow-dns-egress, identical to the baseline's: not declared twice.
+    expect(show('policies/db/default-deny.yaml')).not.toContain('name: allow-dns-egress');
+    const [delivered] = await timeline(env, incidentId, 'harden.delivered');
+    expect(delivered?.summary).toContain('db/allow-dns-egress is already declared, identical, in policies/db/allow-dns-egress.yaml: kept there.');
     const cases = parseTestCases(show('netpol-tests.yaml'), 'netpol-tests.yaml').cases;
     expect(cases.some((c) => c.expect === 'deny' && c.from === 'db/postgres' && c.to === '203.0.113.66')).toBe(true);
     expect(cases.some((c) => c.expect === 'allow' && c.from === 'api/orders' && c.to === 'db/postgres')).toBe(true);
@@ -131,6 +135,22 @@ describe('post-incident hardening, end to end', () => {
     const subject = execFileSync('git', ['-C', env.git!.remoteDir, 'log', '-1', '--format=%s%n%b', branch], { encoding: 'utf8' });
     expect(subject).toContain(`Baseline NetworkPolicies for db (incident ${incidentId})`);
     expect(subject).toContain('Anomalous flows denied');
+
+    // What the CI job runs passes on the branch: lint, the network tests, the diff against main.
+    const checkout = mkdtempSync(join(tmpdir(), 'netpol-harden-ci-'));
+    execFileSync('git', ['clone', '-q', '--branch', branch, env.git!.remoteDir, join(checkout, 'head')]);
+    execFileSync('git', ['clone', '-q', '--branch', 'main', env.git!.remoteDir, join(checkout, 'base')]);
+    // The CLI runs from this checkout (tsx resolves here); the branch's files by absolute path.
+    const cliRun = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    const head = (path: string) => join(checkout, 'head', path);
+    const snapshot = head('.netpol-responder/workloads.yaml');
+    const lint = cliRun(['lint', head('policies')]);
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    const tests = cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]);
+    expect(tests.status, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/\d+ case\(s\): \d+ passed, 0 failed, 0 error\(s\)/);
+    const diff = cliRun(['diff', join(checkout, 'base', 'policies'), snapshot, '--', head('policies'), snapshot]);
+    expect(diff.status, diff.stdout + diff.stderr).toBe(0);
 
     // Connectivity for the postmortem: the exfiltration is denied now and with the baseline.
     const exfil = result.connectivity.find((r) => r.kind === 'anomaly' && r.dst === '203.0.113.66');

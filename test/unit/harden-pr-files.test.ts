@@ -149,4 +149,31 @@ describe('hardening pull request files', () => {
     expect(body).toContain('`db/new-job` (no flow history)');
     expect(body).toContain('/netpol export 20261202-abc123 md');
   });
+
+  it('never declares a policy twice: identical kept where it is, a lone different one replaced, a shared file left alone', () => {
+    const base = input();
+    const dns = base.namespaces[0]!.files[0]!.yaml;
+    const dnsSpec = (parse(dns.split(/^---$/m)[2]!) as { spec: unknown }).spec;
+    const pr = (declared: PrFilesInput['declared']) => buildPrFiles({ ...base, declared });
+    const identical = pr([{ namespace: 'db', name: 'allow-dns-egress', path: 'policies/db/dns.yaml', spec: dnsSpec, alone: true }]);
+    const deny = identical.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content;
+    expect(deny).toContain('name: default-deny');
+    expect(deny).not.toContain('name: allow-dns-egress');
+    expect(deny.startsWith('# Baseline for namespace db')).toBe(true);
+    expect(identical.notes).toContain('db/allow-dns-egress is already declared, identical, in policies/db/dns.yaml: kept there.');
+
+    const lone = pr([{ namespace: 'db', name: 'allow-dns-egress', path: 'policies/db/dns.yaml', spec: { podSelector: {} }, alone: true }]);
+    expect(lone.files.find((f) => f.path === 'policies/db/dns.yaml')!.content).toContain('name: allow-dns-egress');
+    expect(lone.notes[0]).toContain('that file now holds the baseline');
+
+    const shared = pr([{ namespace: 'db', name: 'default-deny', path: 'policies/db/all.yaml', spec: { podSelector: { matchLabels: { a: 'b' } } }, alone: false }]);
+    expect(shared.files.map((f) => f.path)).not.toContain('policies/db/all.yaml');
+    expect(shared.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content).not.toContain('name: default-deny\n');
+    expect(shared.notes[0]).toContain('merge it by hand');
+    expect(shared.body).toContain('merge it by hand');
+
+    // The file of an earlier run (same path) is simply overwritten.
+    const again = pr([{ namespace: 'db', name: 'default-deny', path: 'policies/db/default-deny.yaml', spec: {}, alone: false }]);
+    expect(again.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content).toBe(dns);
+  });
 });

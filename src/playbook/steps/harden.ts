@@ -11,6 +11,7 @@ import { resolvePullRequests } from '../../git/config-schema.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import { parseRemoteUrl, providerOf } from '../../git/url.js';
 import type { PolicyRepository } from '../../git/repository.js';
+import type { DeclaredPolicy } from '../../harden/collisions.js';
 import { connectivityRows, toWorkloads, type Connection } from '../../harden/connectivity.js';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../harden/generate.js';
 import { buildPrFiles, GITLAB_CI, type CiProvider } from '../../harden/pr-files.js';
@@ -103,6 +104,17 @@ function attachments(files: Array<{ path: string; content: string }>, incidentId
   return [{ filename: `hardening-${incidentId}.txt`, content: bundle, comment: `The ${files.length} hardening files, each under its path` }];
 }
 
+/** The repository's NetworkPolicies in the hardened namespaces, for the collision check. */
+async function declaredPolicies(ctx: StepContext, repository: string, namespaces: ReadonlySet<string>): Promise<DeclaredPolicy[]> {
+  if (!ctx.git) return [];
+  const { objects } = await ctx.git.desiredState();
+  const mine = objects.filter((o) => o.source.repository === repository && o.kind === 'NetworkPolicy' && o.namespace !== undefined && namespaces.has(o.namespace));
+  const perPath = new Map<string, number>();
+  for (const o of objects) if (o.source.repository === repository) perPath.set(o.source.path, (perPath.get(o.source.path) ?? 0) + 1);
+  // A rendered (kustomize, helm) object's file is not known for sure: never counted as alone in it.
+  return mine.map((o) => ({ namespace: o.namespace as string, name: o.name, path: o.source.path, spec: o.object.spec, alone: o.source.via === 'plain' && perPath.get(o.source.path) === 1 }));
+}
+
 async function existingFile(repo: PolicyRepository | undefined, path: string): Promise<string | undefined> {
   if (!repo) return undefined;
   const file = await readRepositoryFile(repo, path);
@@ -183,6 +195,7 @@ export const hardenStep: StepHandler = {
       toolVersion: toolVersion(),
       story: { contained: facts.contain, cause: facts.cause, restore: facts.restore },
       target,
+      declared: target.kind === 'repository' ? await declaredPolicies(ctx, target.repository, new Set(proposal.namespaces.map((n) => n.namespace))) : [],
       now: ctx.now().toISOString(),
     });
 
