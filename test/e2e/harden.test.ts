@@ -228,6 +228,22 @@ describe('post-incident hardening, end to end', () => {
     }
   }, 180_000);
 
+  it('with GitLab: opens a merge request whose CI file is .gitlab-ci.yml', async () => {
+    env = await start({ git: true, gitHost: 'gitlab' });
+    const { incidentId } = await untilHardenProposed(env);
+    await click(env, await approvalMessage(env, incidentId), DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    expect(env.gitHost!.pulls).toEqual([expect.objectContaining({ provider: 'gitlab', head: `netpol-responder/harden-db-${incidentId}`, base: 'main' })]);
+    const files = await env.gitHost!.files(GIT_HOST_PROJECT, `netpol-responder/harden-db-${incidentId}`);
+    expect(files['.gitlab-ci.yml']).toContain('merge_request_event');
+    expect(files['.github/workflows/netpol.yaml']).toBeUndefined();
+    expect(env.gitHost!.pulls[0]!.body).toContain('on every merge request');
+  }, 180_000);
+
   it('a refused delivery (a wrong token) completes the step with the files attached and the reason stated', async () => {
     env = await start({ git: true, gitHost: 'github' });
     const { incidentId } = await untilHardenProposed(env);
