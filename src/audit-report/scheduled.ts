@@ -5,12 +5,12 @@ import type { Redis } from 'ioredis';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
-import { buildIndex } from '../policy/index.js';
+import { buildIndex, type Issue, type PolicyIndex } from '../policy/index.js';
 import type { ChatGateway } from '../slack/chat.js';
 import { auditReport, type MatchedPolicies } from './checks.js';
 import { readLearnedFlows } from './flow-input.js';
 import { AuditHistory, compareRuns, summarize } from './history.js';
-import { loadClusterwideCilium } from './isolation.js';
+import { loadClusterwideCilium, type ClusterwideCilium } from './isolation.js';
 import { matchFlows } from './matched.js';
 import { renderMarkdown } from './render.js';
 import { auditSummaryMessage } from './slack-blocks.js';
@@ -30,30 +30,51 @@ export interface ScheduledAuditDeps {
 
 export type ScheduledAuditOutcome = { posted: true; ts: string; findings: number; newFindings: number; resolved: number } | { posted: false; reason: string };
 
+/** What the audit reads from the live cluster; the loader's issues (the CCNPs' included) become invalid-input findings. */
+export interface LiveAuditInput {
+  index: PolicyIndex;
+  issues: Issue[];
+  clusterwide: ClusterwideCilium[];
+}
+
+/** Namespaces, pods and every policy kind the cluster serves (shared with `netpol-responder audit --live`). */
+export async function readLiveAuditInput(cluster: Pick<KubeGateway, 'objects' | 'discoverKinds'>): Promise<LiveAuditInput> {
+  const served = servedKinds(await cluster.discoverKinds());
+  const [live, clusterwideItems] = await Promise.all([
+    readLiveObjects(cluster, served),
+    // The engine does not model CCNPs; the audit's isolation checks read them (isolation.ts).
+    served.ciliumNetworkPolicy ? cluster.objects('CiliumClusterwideNetworkPolicy').list().then((l) => l.items as unknown[]) : Promise.resolve([]),
+  ]);
+  const { index, issues } = buildIndex(live);
+  const clusterwide = loadClusterwideCilium(clusterwideItems);
+  return { index, issues: [...issues, ...clusterwide.issues], clusterwide: clusterwide.policies };
+}
+
+/** The unused-policy input: flow matches when the collector has a snapshot, else why not; `note` says which in one line. */
+export interface FlowMatches {
+  matched?: MatchedPolicies;
+  unavailable?: string;
+  note: string;
+}
+
+/** The collector's learned flows (its snapshot under `prefix`) matched against the policies (shared with `audit --flows`). */
+export async function matchLearnedFlows(redis: Redis, prefix: string, index: PolicyIndex, now: number, unusedDays: number): Promise<FlowMatches> {
+  const flows = await readLearnedFlows(redis, prefix, now);
+  if (!flows.ok) return { unavailable: flows.reason, note: `Unused policies not judged: ${flows.reason}` };
+  const m = matchFlows(index, flows.edges);
+  const matched: MatchedPolicies = { lastMatch: m.lastMatch, now: new Date(now), days: unusedDays, ...(flows.startedAt !== undefined ? { observedSince: new Date(flows.startedAt) } : {}) };
+  const since = flows.startedAt !== undefined ? `, learning since ${new Date(flows.startedAt).toISOString().slice(0, 10)}` : '';
+  return { matched, note: `Unused policies judged on ${m.matchedEdges} learned flows (snapshot of ${new Date(flows.savedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC${since})` };
+}
+
 export async function runScheduledAudit(deps: ScheduledAuditDeps, runAt: number): Promise<ScheduledAuditOutcome> {
   const { redis, prefix, logger } = deps;
   const log = logger.child({ auditRun: new Date(runAt).toISOString() });
   const history = new AuditHistory(redis, prefix);
-  const served = servedKinds(await deps.cluster.discoverKinds());
-  const [live, clusterwideItems] = await Promise.all([
-    readLiveObjects(deps.cluster, served),
-    // The engine does not model CCNPs; the audit's isolation checks read them (isolation.ts).
-    served.ciliumNetworkPolicy ? deps.cluster.objects('CiliumClusterwideNetworkPolicy').list().then((l) => l.items as unknown[]) : Promise.resolve([]),
-  ]);
-  const { index, issues } = buildIndex(live);
-  const clusterwide = loadClusterwideCilium(clusterwideItems);
-
-  const now = deps.now?.() ?? Date.now();
-  const flows = await readLearnedFlows(redis, prefix, now);
-  let matched: MatchedPolicies | undefined;
-  let flowsNote: string;
-  if (flows.ok) {
-    const m = matchFlows(index, flows.edges);
-    matched = { lastMatch: m.lastMatch, now: new Date(now), days: deps.unusedDays, ...(flows.startedAt !== undefined ? { observedSince: new Date(flows.startedAt) } : {}) };
-    const since = flows.startedAt !== undefined ? `, learning since ${new Date(flows.startedAt).toISOString().slice(0, 10)}` : '';
-    flowsNote = `Unused policies judged on ${m.matchedEdges} learned flows (snapshot of ${new Date(flows.savedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC${since})`;
-  } else flowsNote = `Unused policies not judged: ${flows.reason}`;
-  const report = auditReport(index, { issues: [...issues, ...clusterwide.issues], clusterwideCilium: clusterwide.policies, ...(matched ? { matched } : {}), ...(!flows.ok ? { matchedUnavailable: flows.reason } : {}) });
+  const { index, issues, clusterwide } = await readLiveAuditInput(deps.cluster);
+  const flows = await matchLearnedFlows(redis, prefix, index, deps.now?.() ?? Date.now(), deps.unusedDays);
+  const flowsNote = flows.note;
+  const report = auditReport(index, { issues, clusterwideCilium: clusterwide, ...(flows.matched ? { matched: flows.matched } : {}), ...(flows.unavailable !== undefined ? { matchedUnavailable: flows.unavailable } : {}) });
 
   const run = summarize(report, runAt);
   const previous = await history.previous(runAt);

@@ -1,7 +1,9 @@
-// `netpol-responder audit <path...> [--format md|json|sarif] [--matched FILE] [--unused-days N]`:
-// the post-incident hardening audit of the NetworkPolicies of manifests (src/audit-report).
+// `netpol-responder audit <path...>|--live [--format md|json|sarif] [--matched FILE | --flows]
+// [--unused-days N]`: the post-incident hardening audit of the NetworkPolicies of manifests or of
+// the live cluster (src/audit-report; the cluster and Redis inputs: ./audit-live.ts).
 // Exit: 0 after a run (findings do not fail it: the report is for people, lint is for CI gates),
-// 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or a bad --matched file.
+// 1 when a path, the cluster or Redis cannot be read or a manifest is invalid, 2 on bad usage or a
+// bad --matched file.
 import { readFileSync, statSync } from 'node:fs';
 import { auditReport, type MatchedPolicies } from '../audit-report/checks.js';
 import { loadClusterwideCilium, type ClusterwideCilium } from '../audit-report/isolation.js';
@@ -12,7 +14,7 @@ import { printable } from '../printable.js';
 import { cannotRead, errorCode } from './file-errors.js';
 import { locate, toolVersion } from './lint.js';
 import { formatIssue, stdinTwice } from './policy-input.js';
-import { parseCommand, pickFormat, usage, type Output } from './spec.js';
+import { parseCommand, pickFormat, usage, type Output, type ParsedCommand } from './spec.js';
 import { AUDIT_REPORT } from './specs.js';
 
 export { AUDIT_REPORT };
@@ -50,7 +52,45 @@ function readMatched(path: string, days: number): { ok: true; matched: MatchedPo
   return { ok: true, matched: { lastMatch: parsed.lastMatch, now: new Date(), days } };
 }
 
-export async function run(argv: string[], out: Output = process): Promise<number> {
+/** What the command line asks for, once its usage is checked. */
+interface AuditRequest {
+  live: boolean;
+  days: number;
+  requestTimeoutMs: number;
+  matched?: MatchedPolicies;
+  flows?: { url: string; prefix: string };
+}
+
+const KEY_PREFIX = /^[A-Za-z0-9_-]{1,32}$/;
+
+/** The usage rules between flags; a string is the reason of a usage error (exit 2). */
+function checkUsage(values: ParsedCommand<typeof AUDIT_REPORT.flags>['values'], positionals: readonly string[], env: NodeJS.ProcessEnv): AuditRequest | string {
+  const live = values.live === true;
+  if (live && positionals.length > 0) return `give paths or --live, not both (--live reads the cluster instead of files; got ${printable(positionals.join(' '), 200)})`;
+  if (!live && positionals.length === 0) return 'give at least one file or directory, or --live to read the cluster';
+  if (!live && values.kubeconfig !== undefined) return '--kubeconfig is for --live (the cluster to read)';
+  if (stdinTwice(positionals)) return '"-" (standard input) can be given once';
+  const daysText = values['unused-days'] ?? '30';
+  const days = /^\d{1,4}$/.test(daysText) ? Number(daysText) : Number.NaN;
+  if (!(days >= 1)) return `--unused-days must be a whole number of days from 1 to 9999, not "${printable(daysText, 40)}"`;
+  const timeoutText = values['request-timeout'] ?? '10';
+  const timeout = /^\d{1,3}$/.test(timeoutText) ? Number(timeoutText) : Number.NaN;
+  if (!(timeout >= 1 && timeout <= 300)) return `--request-timeout must be a whole number of seconds from 1 to 300, not "${printable(timeoutText, 40)}"`;
+  const request: AuditRequest = { live, days, requestTimeoutMs: timeout * 1000 };
+  if (values.flows !== true) {
+    if (values.redis !== undefined) return '--redis is for --flows (the Redis holding the flow collector\'s snapshot)';
+    return request;
+  }
+  if (values.matched !== undefined) return '--flows and --matched both give the flow matches of the unused-policy check: use one';
+  const url = values.redis ?? env.REDIS_URL;
+  if (url === undefined || url === '') return "--flows reads the flow collector's snapshot from Redis: give --redis URL or set REDIS_URL";
+  if (!/^rediss?:\/\//.test(url)) return `${values.redis !== undefined ? '--redis' : 'REDIS_URL'} must be a redis:// or rediss:// URL, not "${printable(url.replace(/\/\/[^@/]*@/, '//***@'), 100)}"`;
+  const prefix = values['redis-prefix'] ?? 'netpol';
+  if (!KEY_PREFIX.test(prefix)) return `--redis-prefix must be 1 to 32 letters, digits, "_" or "-" (as redis.keyPrefix), not "${printable(prefix, 40)}"`;
+  return { ...request, flows: { url, prefix } };
+}
+
+export async function run(argv: string[], out: Output = process, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const parsed = parseCommand(AUDIT_REPORT, argv, out);
   if (!parsed.ok) return parsed.exitCode;
   const format = pickFormat(parsed.values.format === 'markdown' ? 'md' : (parsed.values.format ?? 'md'), AUDIT_FORMATS);
@@ -58,37 +98,58 @@ export async function run(argv: string[], out: Output = process): Promise<number
     out.stderr.write(`${format.message}\n`);
     return 2;
   }
-  if (parsed.positionals.length === 0) {
-    out.stderr.write(`audit: give at least one file or directory\n\n${usage(AUDIT_REPORT)}`);
-    return 2;
-  }
-  if (stdinTwice(parsed.positionals)) {
-    out.stderr.write('audit: "-" (standard input) can be given once\n');
-    return 2;
-  }
-  const daysText = parsed.values['unused-days'] ?? '30';
-  const days = /^\d{1,4}$/.test(daysText) ? Number(daysText) : Number.NaN;
-  if (!(days >= 1)) {
-    out.stderr.write(`audit: --unused-days must be a whole number of days from 1 to 9999, not "${printable(daysText, 40)}"\n`);
+  const request = checkUsage(parsed.values, parsed.positionals, env);
+  if (typeof request === 'string') {
+    out.stderr.write(`audit: ${request}\n\n${usage(AUDIT_REPORT)}`);
     return 2;
   }
   let matched: MatchedPolicies | undefined;
   if (parsed.values.matched !== undefined) {
-    const read = readMatched(parsed.values.matched, days);
+    const read = readMatched(parsed.values.matched, request.days);
     if (!read.ok) {
       out.stderr.write(`audit: ${read.message}\n`);
       return 2;
     }
     matched = read.matched;
   }
-  const loaded = await loadAuditInput(parsed.positionals, out.stderr);
-  if (!loaded) return 1;
-  const report = auditReport(loaded.index, { ...(matched ? { matched } : {}), clusterwideCilium: loaded.clusterwide });
-  const cwd = process.cwd();
-  const located: LocatedAuditReport = { ...report, findings: locate<LocatedAuditFinding>(report.findings, cwd, parsed.positionals.includes(STDIN_PATH)) };
-  if (format.format === 'json') out.stdout.write(renderJson(located));
-  else if (format.format === 'sarif') out.stdout.write(renderSarif(located, toolVersion(), fallbackFile(located.findings)));
-  else out.stdout.write(renderMarkdown(report));
+  // Cluster and Redis clients are loaded only when asked for: an audit of files stays light.
+  const live = request.live || request.flows ? await import('./audit-live.js') : undefined;
+  let input: { index: PolicyIndex; clusterwide: ClusterwideCilium[]; issues?: Issue[]; server?: string };
+  if (live && request.live) {
+    const read = await live.readLive({ ...(parsed.values.kubeconfig !== undefined ? { kubeconfig: parsed.values.kubeconfig } : {}), requestTimeoutMs: request.requestTimeoutMs, env });
+    if (!read.ok) {
+      out.stderr.write(`audit: ${read.message}\n`);
+      return 1;
+    }
+    input = { ...read.input, server: read.server };
+  } else {
+    const loaded = await loadAuditInput(parsed.positionals, out.stderr);
+    if (!loaded) return 1;
+    input = loaded;
+  }
+  let matchedUnavailable: string | undefined;
+  if (live && request.flows) {
+    const read = await live.readFlows(request.flows.url, request.flows.prefix, input.index, request.days);
+    if (!read.ok) {
+      out.stderr.write(`audit: ${read.message}\n`);
+      return 1;
+    }
+    out.stderr.write(`audit: ${read.flows.note}\n`);
+    matched = read.flows.matched;
+    matchedUnavailable = read.flows.unavailable;
+  }
+  const report = auditReport(input.index, {
+    clusterwideCilium: input.clusterwide,
+    ...(input.issues ? { issues: input.issues } : {}),
+    ...(matched ? { matched } : {}),
+    ...(matchedUnavailable !== undefined ? { matchedUnavailable } : {}),
+  });
+  if (format.format === 'md') out.stdout.write(renderMarkdown(report));
+  else if (live && input.server !== undefined) out.stdout.write(format.format === 'json' ? renderJson(report) : live.renderLiveSarif(report, toolVersion(), input.server));
+  else {
+    const located: LocatedAuditReport = { ...report, findings: locate<LocatedAuditFinding>(report.findings, process.cwd(), parsed.positionals.includes(STDIN_PATH)) };
+    out.stdout.write(format.format === 'json' ? renderJson(located) : renderSarif(located, toolVersion(), fallbackFile(located.findings)));
+  }
   return 0;
 }
 

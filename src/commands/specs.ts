@@ -163,17 +163,28 @@ export const TRACE = {
 
 export const AUDIT_REPORT = {
   name: 'audit',
-  summary: 'post-incident hardening audit of NetworkPolicies: open namespaces and pods, broad rules, per-namespace score',
-  synopsis: ['<path...> [--format md|json|sarif] [--matched FILE] [--unused-days N]'],
+  summary: 'post-incident hardening audit of NetworkPolicies (manifests or --live): open namespaces and pods, broad rules, per-namespace score',
+  synopsis: [
+    '<path...> [--format md|json|sarif] [--matched FILE | --flows [--redis URL]] [--unused-days N]',
+    '--live [--kubeconfig FILE] [--request-timeout SECONDS] [--format FMT] [--matched FILE | --flows [--redis URL]]',
+  ],
   flags: {
     format: { type: 'string', arg: 'FMT', default: 'md', help: 'md (Markdown), json, or sarif (SARIF 2.1.0 for GitHub code scanning)' },
+    live: { type: 'boolean', help: 'audit the cluster of the kubeconfig instead of files, reading it as the scheduled audit does' },
+    kubeconfig: { type: 'string', arg: 'FILE', help: "with --live: the kubeconfig, at its current context (default: $KUBECONFIG, else the pod's service account, else ~/.kube/config)" },
+    'request-timeout': { type: 'string', arg: 'SECONDS', default: '10', help: 'with --live: how long one API request may take before the cluster counts as unreachable (1 to 300)' },
     matched: { type: 'string', arg: 'FILE', help: 'JSON object "namespace/policy": last time a flow matched it (ISO 8601), from the flow collector; enables the unused-policy check' },
-    'unused-days': { type: 'string', arg: 'N', default: '30', help: 'with --matched: a policy no flow matched in N days is reported' },
+    flows: { type: 'boolean', help: "judge unused policies on the flow collector's learned flows (its snapshot in Redis) instead of --matched" },
+    redis: { type: 'string', arg: 'URL', help: "with --flows: the bot's Redis, redis:// or rediss:// (default: $REDIS_URL)" },
+    'redis-prefix': { type: 'string', arg: 'PREFIX', default: 'netpol', help: "with --flows: the bot's key prefix (redis.keyPrefix of its configuration)" },
+    'unused-days': { type: 'string', arg: 'N', default: '30', help: 'with --matched or --flows: a policy no flow matched in N days is reported' },
   },
   details: [
-    'Paths are files or directories (searched for *.yaml, *.yml, *.json); "-" reads standard input.',
-    'Checks (SARIF rule ids): audit/no-default-deny, audit/unselected-pods, audit/allows-any-address, audit/allows-all-ports, audit/allows-all-namespaces, audit/selects-no-pod, audit/unused-policy (only with --matched), audit/admin-override (ANP/BANP).',
-    'Exit status: 0 after a run, 1 when a path cannot be read or a manifest is invalid, 2 on bad usage or a bad --matched file.',
+    'Paths are files or directories (searched for *.yaml, *.yml, *.json); "-" reads standard input. --live reads the cluster instead: give paths or --live, not both.',
+    '--live lists namespaces, pods and networkpolicies, and adminnetworkpolicies, baselineadminnetworkpolicies, ciliumnetworkpolicies and ciliumclusterwidenetworkpolicies where the cluster serves them: the kubeconfig\'s user needs "list" on each, cluster-wide. An object the engine cannot read is an audit/invalid-input finding. In SARIF a live object is located at Kind/namespace/name relative to the uriBaseId KUBERNETES (kubernetes://<API server host>/).',
+    '--flows reads the baseline snapshot the flow collector keeps in Redis; without one the unused-policy check is reported as not run, with the reason, and the run still exits 0.',
+    'Checks (SARIF rule ids): audit/no-default-deny, audit/unselected-pods, audit/allows-any-address, audit/allows-all-ports, audit/allows-all-namespaces, audit/selects-no-pod, audit/unused-policy (only with --matched or --flows), audit/admin-override (ANP/BANP).',
+    'Exit status: 0 after a run, 1 when a path cannot be read, a manifest is invalid, or the cluster or Redis cannot be read (no kubeconfig, API unreachable, access forbidden), 2 on bad usage or a bad --matched file.',
   ].join('\n'),
 } as const satisfies CommandSpec;
 
