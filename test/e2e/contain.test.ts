@@ -59,6 +59,8 @@ describe('confirm & contain, end to end', () => {
       'validate.detail',
       'step.completed',
       'playbook.finished',
+      // The closing summary, written with the last step's completion.
+      'incident.summary',
     ]);
     expect((await env.bot!.store.require(incidentId)).status).toBe('open');
   });
