@@ -20,6 +20,11 @@ export interface ChangeProposalRequest {
   body: string;
   /** Files written on top of the repository's branch (created or overwritten). */
   files: ProposedFile[];
+  /**
+   * Paths removed from the base branch's tree (files only; a path the base does not hold is
+   * ignored, so a re-run after the deletion landed proposes the same tree). Never also in files.
+   */
+  deletions?: string[];
   /** Commit author (default: the bot). */
   author?: { name: string; email: string };
 }

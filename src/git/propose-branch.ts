@@ -1,9 +1,9 @@
 // Pushes a proposal's files as a branch: one commit on top of the base branch's tip at the remote,
 // built with plumbing in the repository's bare clone (hash-object, a private index file,
 // write-tree, commit-tree), so the clone's refs and objects the trace step reads are untouched and
-// nothing is checked out. The token reaches git the same way as for fetches (auth.ts): never in
-// argv, a log line or a message. A re-run with the same files pushes nothing; a re-run with other
-// files replaces the branch only when the bot made its tip, with --force-with-lease.
+// nothing is checked out; deletions are removed from that index. The token reaches git the same
+// way as for fetches (auth.ts): never in argv, a log line or a message. A re-run with the same
+// files (and deletions) pushes nothing; a re-run with other files replaces the branch only when the bot made its tip, with --force-with-lease.
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -106,13 +106,16 @@ async function buildTree(clonePath: string, baseCommit: string, request: ChangeP
       const blob = (await run(['hash-object', '-w', '--stdin'], { input: file.content })).stdout.toString('utf8').trim();
       entries.push(`100644 ${blob}\t${file.path}\u0000`);
     }
+    const deleted = await deletionsOnBase(run, request.deletions ?? []);
+    // Mode 0 and a null id: --index-info's way of removing a path.
+    for (const path of deleted) entries.push(`0 ${'0'.repeat(40)}\t${path}\u0000`);
     await run(['update-index', '-z', '--add', '--index-info'], { input: entries.join('') });
     const tree = (await run(['write-tree'])).stdout.toString('utf8').trim();
     // --index-info replaces silently: a file where the base has a directory (or below one of its
     // files) would delete what is there. A proposal only adds and changes files.
     const changes = (await run(['diff-tree', '-r', '-z', '--no-renames', '--name-status', `${baseCommit}^{tree}`, tree])).stdout.toString('utf8').split('\u0000');
     for (let i = 0; i + 1 < changes.length; i += 2) {
-      if (changes[i] === 'D') {
+      if (changes[i] === 'D' && !deleted.has(changes[i + 1] ?? '')) {
         throw new ChangeProposalError(`the files do not fit the base branch's tree: writing them would delete ${JSON.stringify((changes[i + 1] ?? '').slice(0, 200))} (a file where it has a directory, or below one of its files)`, 'invalid');
       }
     }
@@ -121,6 +124,31 @@ async function buildTree(clonePath: string, baseCommit: string, request: ChangeP
     rmSync(indexFile, { force: true });
     rmSync(`${indexFile}.lock`, { force: true });
   }
+}
+
+/**
+ * The requested deletions the base's tree holds as files. A path it does not hold is ignored (a
+ * re-run after the deletion merged proposes the same tree); a directory or a submodule is refused.
+ */
+async function deletionsOnBase(run: (args: string[], extra?: GitRunOptions) => Promise<{ stdout: Buffer }>, deletions: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (deletions.length === 0) return out;
+  const listed = (await run(['ls-files', '-z', '--stage', '--', ...deletions], { env: { GIT_LITERAL_PATHSPECS: '1' } })).stdout.toString('utf8').split('\u0000');
+  const modes = new Map<string, string>();
+  for (const line of listed) {
+    const tab = line.indexOf('\t');
+    if (tab > 0) modes.set(line.slice(tab + 1), line.split(' ')[0] ?? '');
+  }
+  for (const path of deletions) {
+    const mode = modes.get(path);
+    if (mode === undefined) {
+      if ([...modes.keys()].some((p) => p.startsWith(`${path}/`))) throw new ChangeProposalError(`cannot delete ${JSON.stringify(path.slice(0, 200))}: it is a directory on the base branch (a proposal deletes files only)`, 'invalid');
+      continue;
+    }
+    if (mode === '160000') throw new ChangeProposalError(`cannot delete ${JSON.stringify(path.slice(0, 200))}: it is a submodule`, 'invalid');
+    out.add(path);
+  }
+  return out;
 }
 
 async function ensureClone(clonePath: string): Promise<void> {

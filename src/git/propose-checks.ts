@@ -58,7 +58,9 @@ export function checkProposalRequest(request: ChangeProposalRequest, limits: Pro
     const bad = (v: unknown): boolean => typeof v !== 'string' || v.trim() === '' || v.length > 200 || /[<>\x00-\x1f\x7f]/.test(v);
     if (bad(name) || bad(email)) throw invalid('the author needs a name and an e-mail address without <, > or control characters');
   }
-  if (!Array.isArray(request.files) || request.files.length === 0) throw invalid('there are no files to propose');
+  const deletions = request.deletions ?? [];
+  if (!Array.isArray(request.files) || !Array.isArray(deletions)) throw invalid('files and deletions must be lists');
+  if (request.files.length === 0 && deletions.length === 0) throw invalid('there are no files to propose');
   if (request.files.length > limits.files) throw invalid(`${request.files.length} files are more than the ${limits.files} a proposal may hold`);
   const seen = new Set<string>();
   let total = 0;
@@ -73,6 +75,16 @@ export function checkProposalRequest(request: ChangeProposalRequest, limits: Pro
     total += bytes;
   }
   if (total > limits.totalBytes) throw invalid(`the files add up to ${total} bytes, more than ${limits.totalBytes}`);
+  if (deletions.length > limits.files) throw invalid(`${deletions.length} deletions are more than the ${limits.files} a proposal may hold`);
+  const removed = new Set<string>();
+  for (const path of deletions) {
+    // Checked as the files are: a deletion reaches git's index the same way.
+    const problem = pathProblem(path);
+    if (problem) throw invalid(`deletion path ${show(String(path))} ${problem}`);
+    if (removed.has(path)) throw invalid(`deletion ${show(path)} is given twice`);
+    if (seen.has(path)) throw invalid(`${show(path)} is both written and deleted`);
+    removed.add(path);
+  }
   // A file cannot also be the directory of another (a/b and a/b/c.yaml).
   for (const path of seen) {
     const parts = path.split('/');

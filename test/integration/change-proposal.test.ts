@@ -321,3 +321,35 @@ describe('hostile input is refused before git runs', () => {
     expect(github.requests.length).toBe(before);
   });
 });
+
+describe('deletions (a branch, no pull request)', () => {
+  let branchOnly: ProposeChanges;
+  beforeAll(async () => {
+    github.addRepository('shop/deletions', await bareRepo('gh-deletions'));
+    branchOnly = proposer({ name: 'shop-deletions', url: github.gitUrl('shop/deletions'), auth: { tokenFile: secret(TOKEN) } });
+  });
+
+  it('deletions: the branch no longer holds the deleted file; an absent path is ignored; a re-run pushes nothing', async () => {
+    const branch = 'netpol-responder/harden-delete';
+    const req = request(branch, { deletions: ['policies/db/default-deny.yaml', 'policies/db/never-there.yaml'], files: [NEW_FILES[0]!] });
+    const outcome = await branchOnly(req);
+    expect(await github.files('shop/deletions', branch)).toEqual({ 'README.md': BASE_FILES['README.md'], 'policies/api/harden-api.yaml': NEW_FILES[0]?.content });
+    // The base branch is untouched.
+    expect(Object.keys(await github.files('shop/deletions', 'main')).sort()).toEqual(Object.keys(BASE_FILES).sort());
+    const pushesBefore = github.requests.filter((r) => r.path.endsWith('/git-receive-pack')).length;
+    const again = await branchOnly(req);
+    expect(again.commit).toBe(outcome.commit);
+    expect(github.requests.filter((r) => r.path.endsWith('/git-receive-pack')).length).toBe(pushesBefore);
+  });
+
+  it('deletions: a directory, a path also written, or an unsafe path is refused before anything is pushed', async () => {
+    const dir = await refusal(propose(request('netpol-responder/harden-delete-dir', { deletions: ['policies/db'] })));
+    expect(dir).toMatchObject({ reason: 'invalid' });
+    expect(dir.message).toContain('directory');
+    const both = await refusal(propose(request('netpol-responder/harden-delete-both', { deletions: [NEW_FILES[0]!.path] })));
+    expect(both.message).toContain('both written and deleted');
+    const unsafe = await refusal(propose(request('netpol-responder/harden-delete-unsafe', { deletions: ['../etc/passwd'] })));
+    expect(unsafe.message).toContain('deletion path');
+    expect(await github.branchTip('shop/deletions', 'netpol-responder/harden-delete-dir')).toBeUndefined();
+  });
+});
