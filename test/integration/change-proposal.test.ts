@@ -343,12 +343,12 @@ describe('deletions (a branch, no pull request)', () => {
   });
 
   it('deletions: a directory, a path also written, or an unsafe path is refused before anything is pushed', async () => {
-    const dir = await refusal(propose(request('netpol-responder/harden-delete-dir', { deletions: ['policies/db'] })));
+    const dir = await refusal(branchOnly(request('netpol-responder/harden-delete-dir', { deletions: ['policies/db'] })));
     expect(dir).toMatchObject({ reason: 'invalid' });
     expect(dir.message).toContain('directory');
-    const both = await refusal(propose(request('netpol-responder/harden-delete-both', { deletions: [NEW_FILES[0]!.path] })));
+    const both = await refusal(branchOnly(request('netpol-responder/harden-delete-both', { deletions: [NEW_FILES[0]!.path] })));
     expect(both.message).toContain('both written and deleted');
-    const unsafe = await refusal(propose(request('netpol-responder/harden-delete-unsafe', { deletions: ['../etc/passwd'] })));
+    const unsafe = await refusal(branchOnly(request('netpol-responder/harden-delete-unsafe', { deletions: ['../etc/passwd'] })));
     expect(unsafe.message).toContain('deletion path');
     expect(await github.branchTip('shop/deletions', 'netpol-responder/harden-delete-dir')).toBeUndefined();
   });
