@@ -144,9 +144,20 @@ export function connectivityModel(incident: Incident, timeline: readonly Timelin
   const inScope = (id: string): boolean => scopeNodes.has(id) || (scopeNodes.size === 0 && !incident.scope?.selector && id.startsWith(`${namespace}/`));
 
   // The scope's connections only (a learned edge between two other workloads is not about it).
-  const edges = [...collected.values()]
-    .map((c) => ({ ...c, edge: { ...c.edge, src: node(c.edge.src), dst: node(c.edge.dst) } }))
-    .filter((c) => scopeNodes.size === 0 || inScope(c.edge.src) || inScope(c.edge.dst));
+  // A connection recorded by pod (validate) and by workload (harden) is one edge once folded.
+  const merged = new Map<string, Collected>();
+  for (const c of collected.values()) {
+    const edge = { ...c.edge, src: node(c.edge.src), dst: node(c.edge.dst) };
+    const key = keyOf(edge);
+    const found = merged.get(key);
+    if (!found) merged.set(key, { ...c, edge });
+    else {
+      found.verdicts = { ...c.verdicts, ...found.verdicts };
+      if (c.harden && !found.harden) found.harden = c.harden;
+      if (edge.kind === 'anomaly') found.edge.kind = 'anomaly';
+    }
+  }
+  const edges = [...merged.values()].filter((c) => scopeNodes.size === 0 || inScope(c.edge.src) || inScope(c.edge.dst));
   const kept = edges.slice(0, GRAPH.maxEdges);
 
   // Columns: the scope in the middle; others left when they send into the scope, else right.

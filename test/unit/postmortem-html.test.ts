@@ -150,6 +150,16 @@ describe('connectivity graphs: before, during, after', () => {
     expect(state(after, 'db/postgres', 'kube-system/kube-dns')).toBe('unknown');
   });
 
+  it('a connection recorded by pod (validate) and by workload (harden) is one edge, with both verdicts', () => {
+    const input = recordedIncident({ harden: true });
+    for (const view of connectivityModel(input.incident, input.timeline).phases) {
+      const keys = (view.edges ?? []).map((e) => `${e.src}|${e.dst}|${e.port}|${e.protocol}`);
+      expect(new Set(keys).size).toBe(keys.length);
+    }
+    const after = phase(connectivityModel(input.incident, input.timeline).phases, 'after');
+    expect(after.edges?.filter((e) => e.src === 'db/postgres' && e.dst === '203.0.113.66').map((e) => e.state)).toEqual(['closed']);
+  });
+
   it('not contained: the connection the proof lists stays open, the rest closed; no restore yet: "after" says there is no data', () => {
     const input = recordedIncident({ contained: false, containOnly: true });
     const model = connectivityModel(input.incident, input.timeline);
