@@ -2,17 +2,17 @@
 // with the desired state in the policy repositories whenever either moves — a journalled change,
 // a push webhook, a fetch that brought a new head — debounced so a burst is evaluated once. Each
 // evaluation moves the episodes (reconcile.ts), works out what each open episode does to
-// connectivity and who caused it, and queues the Slack alert of every episode that changed.
+// connectivity and who caused it (attribution.ts), and queues the Slack alert of every episode
+// that changed.
 import type { AuditStore } from '../audit/store.js';
-import { gitOpsOwners, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED } from '../containment/gitops.js';
 import { readLiveObjects, readPolicies, servedKinds } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
-import type { ChangeJournal, JournalKind } from '../journal/index.js';
-import { isJournalKind } from '../journal/types.js';
+import type { ChangeJournal } from '../journal/index.js';
 import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { LiveObjects } from '../policy/index.js';
+import { DriftAttribution, namedByAudit } from './attribution.js';
 import { compareState, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
@@ -61,8 +61,6 @@ export interface EvaluationSummary {
   problems: string[];
 }
 
-/** Ends an actor named by the audit log (stronger evidence than managedFields). */
-const AUDIT_MARK = ', audit log)';
 /** When actors named only by managedFields are looked up again in the audit log. */
 const ACTOR_REFRESH_MS = [1500, 5000];
 
@@ -85,9 +83,12 @@ export class DriftMonitor {
   private lastProblems = '';
   /** The watched namespaces as last read (the debounce decides on it without waiting for Redis). */
   private readonly watched: WatchedSnapshot;
+  /** Who made a drift, who resolved it, which controller self-heals it. */
+  private readonly attribution: DriftAttribution;
 
   constructor(private readonly options: DriftMonitorOptions) {
     this.now = options.now ?? (() => new Date());
+    this.attribution = new DriftAttribution(options);
     this.watched = new WatchedSnapshot(options.watched, (error) => options.logger.debug({ err: error }, 'drift: reading the watched namespaces failed'));
   }
 
@@ -231,15 +232,15 @@ export class DriftMonitor {
     for (const o of episode.objects) {
       const next = { ...o };
       if (ctx.started.has(o.key)) {
-        const actor = await this.actorOf(o, ctx.now);
+        const actor = await this.attribution.actorOf(o, ctx.now);
         if (actor) next.actor = actor;
         const liveObject = ctx.liveByKey.get(o.key);
-        const heal = liveObject ? await this.selfHealOf(liveObject) : undefined;
+        const heal = liveObject ? await this.attribution.selfHealOf(liveObject) : undefined;
         if (heal) next.selfHeal = heal;
         else delete next.selfHeal;
       }
       if (ctx.resolved.has(o.key) && next.resolved) {
-        const by = await this.resolverOf(o, ctx.now);
+        const by = await this.attribution.resolverOf(o, ctx.now);
         if (by) next.resolved = { ...next.resolved, by };
       }
       objects.push(next);
@@ -309,7 +310,7 @@ export class DriftMonitor {
    */
   private scheduleActorRefresh(episodes: DriftEpisode[]): void {
     if (!this.options.audit) return;
-    const ids = episodes.filter((e) => e.objects.some((o) => !o.resolved && !o.actor?.endsWith(AUDIT_MARK))).map((e) => e.id);
+    const ids = episodes.filter((e) => e.objects.some((o) => !o.resolved && !namedByAudit(o.actor))).map((e) => e.id);
     if (ids.length === 0) return;
     for (const delay of ACTOR_REFRESH_MS) {
       const timer = setTimeout(() => {
@@ -327,69 +328,14 @@ export class DriftMonitor {
       if (!current) continue;
       const better = new Map<string, string>();
       for (const o of current.objects) {
-        if (o.resolved || o.actor?.endsWith(AUDIT_MARK)) continue;
-        const actor = await this.actorOf(o, now);
-        if (actor?.endsWith(AUDIT_MARK)) better.set(o.key, actor);
+        if (o.resolved || namedByAudit(o.actor)) continue;
+        const actor = await this.attribution.actorOf(o, now);
+        if (namedByAudit(actor)) better.set(o.key, actor);
       }
       if (better.size === 0) continue;
       const { episode } = await this.options.store.update(id, (e) => ({ ...e, objects: e.objects.map((o) => (better.has(o.key) ? { ...o, actor: better.get(o.key) } : o)) }));
       if (episode) await this.queueAlert(episode, now);
     }
-  }
-
-  /** Who made the live state: the newest audit change to it, else the journal's managers. */
-  private async actorOf(o: EpisodeObject, now: Date): Promise<string | undefined> {
-    const since = new Date(now.getTime() - 3_600_000).toISOString();
-    const namespaces = o.namespace ? [o.namespace] : undefined;
-    const { audit, journal } = this.options;
-    try {
-      const changes = audit ? await audit.query({ since, ...(namespaces ? { namespaces } : {}), limit: 500 }) : [];
-      const mine = changes.filter((c) => !c.refused && c.objectRef.name === o.name && (o.namespace ?? undefined) === (c.objectRef.namespace ?? undefined)).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
-      if (mine) {
-        const who = mine.impersonatedUser ? `${mine.user.username} as ${mine.impersonatedUser.username}` : mine.user.username;
-        return `${who} (${mine.verb} with ${mine.tool}${AUDIT_MARK}`;
-      }
-      if (!journal || !isJournalKind(o.kind)) return undefined;
-      const entries = await journal.query({ since, ...(namespaces ? { namespaces } : {}), kinds: [o.kind as JournalKind], limit: 1000 });
-      const last = entries.filter((e) => e.name === o.name).at(-1);
-      const manager = last?.managers.at(-1)?.manager;
-      return manager ? `manager ${manager} (managedFields: weaker evidence than an audit log)` : undefined;
-    } catch (error) {
-      this.options.logger.debug({ err: error }, 'drift: actor lookup failed');
-      return undefined;
-    }
-  }
-
-  /** Who brought the object back to Git's state: the manager of its newest journalled change. */
-  private async resolverOf(o: EpisodeObject, now: Date): Promise<string | undefined> {
-    const { journal, fieldManager } = this.options;
-    if (!journal || !isJournalKind(o.kind)) return undefined;
-    const entries = await journal.query({ since: o.since < now.toISOString() ? o.since : now.toISOString(), ...(o.namespace ? { namespaces: [o.namespace] } : {}), kinds: [o.kind as JournalKind], limit: 1000 }).catch(() => []);
-    const last = entries.filter((e) => e.name === o.name).at(-1);
-    const managers = last?.managers.map((m) => m.manager) ?? [];
-    if (managers.includes(fieldManager)) return 'Revert to Git';
-    if (managers.some((m) => m.startsWith('argocd'))) return 'Argo CD';
-    if (managers.some((m) => m === 'kustomize-controller' || m === 'helm-controller')) return 'Flux';
-    return managers.at(-1);
-  }
-
-  /** The GitOps controller that reverts a drift of this object by itself, if any. */
-  private async selfHealOf(obj: Record<string, unknown>): Promise<string | undefined> {
-    for (const owner of gitOpsOwners(obj as never)) {
-      if (owner.tool === 'flux') {
-        const annotations = (obj.metadata as { annotations?: Record<string, string> } | undefined)?.annotations ?? {};
-        if (annotations[FLUX_RECONCILE_ANNOTATION] !== FLUX_RECONCILE_DISABLED) return `Flux (${owner.owner})`;
-      }
-      if (owner.tool === 'argocd' && owner.application) {
-        const app = await this.options.gateway
-          .objects('Application')
-          .get({ name: owner.application.name, namespace: owner.application.namespace ?? this.options.argocdNamespace })
-          .catch(() => undefined);
-        const automated = (app as { spec?: { syncPolicy?: { automated?: { selfHeal?: boolean } } } } | undefined)?.spec?.syncPolicy?.automated;
-        if (automated?.selfHeal === true) return `Argo CD (${owner.owner}, self-heal)`;
-      }
-    }
-    return undefined;
   }
 }
 
