@@ -1,8 +1,9 @@
 // The message that closes an incident's thread once its last step is done: the whole loop in a few
 // lines — how long containment took, the cause the trace found, what the restore put back and from
-// where, and where the hardening went (pull request, branch, or files in the thread). Pure: read
-// from the step results in the record (each step found by what its result holds, not by its id,
-// since a playbook may name its steps as it likes).
+// where, and where the hardening went (pull request, branch, or files in the thread), or who
+// declined a step the playbook lets be skipped. Pure: read from the step results in the record
+// (each step found by what its result or proposal holds, not by its id, since a playbook may name
+// its steps as it likes).
 import { formatDuration } from '../timeline/render.js';
 import type { Incident } from './model.js';
 
@@ -49,13 +50,20 @@ export function closingFacts(incident: Incident): ClosingFacts {
   const steps = Array.isArray(restore?.steps) ? (restore.steps as unknown[]).length : undefined;
   const restoreText = restore ? `${steps !== undefined ? `${steps} object(s) put back` : str(restore.summary) ?? 'restored'} from ${str(restore.source) ?? 'an unnamed source'}${incident.containment?.status === 'lifted' ? ', then containment lifted' : ''}` : 'no restore ran';
 
+  // A step declined under `onReject: skip` has no result: its proposal says what it was.
+  const declined = (kind: string): string | undefined => {
+    const step = incident.stepOrder.map((id) => incident.steps[id]).find((s) => s?.status === 'skipped' && s.evidence?.kind === kind);
+    return step?.rejectedBy ? `declined by <@${step.rejectedBy.user}>` : undefined;
+  };
+  const restoreDeclined = restore ? undefined : declined('restore-proposal');
+
   const harden = all.find((r) => r.kind === 'hardening');
   const delivery = harden?.delivery as { kind?: unknown; url?: unknown; branch?: unknown; compareUrl?: unknown; why?: unknown; error?: { message?: unknown } } | undefined;
-  let hardening = 'no hardening step ran';
+  let hardening = declined('harden-proposal') ?? 'no hardening step ran';
   if (delivery?.kind === 'pull-request') hardening = `pull request ${str(delivery.url)}`;
   else if (delivery?.kind === 'branch') hardening = `branch \`${str(delivery.branch)}\`${str(delivery.compareUrl) ? ` (${str(delivery.compareUrl)})` : ''}`;
   else if (delivery?.kind === 'attached') hardening = `files attached to this thread${delivery.error ? ` (delivery failed: ${str(delivery.error.message)})` : str(delivery.why) ? ` (${str(delivery.why)})` : ''}`;
-  return { contain, cause: causeText, restore: restoreText, hardening };
+  return { contain, cause: causeText, restore: restoreDeclined ?? restoreText, hardening };
 }
 
 /** The closing message's text (Slack mrkdwn; the thread publisher posts it as it is). */

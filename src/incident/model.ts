@@ -16,7 +16,11 @@ export interface IncidentScope {
   labelSelector?: LabelSelectorSpec;
 }
 
-export type StepStatus = 'pending' | 'awaiting-approval' | 'approved' | 'running' | 'done' | 'rejected' | 'failed';
+/**
+ * `rejected`: declined, and the incident stopped with it. `skipped`: declined under the playbook's
+ * `onReject: skip`, and the playbook went on without it (rejectedBy says who declined it).
+ */
+export type StepStatus = 'pending' | 'awaiting-approval' | 'approved' | 'running' | 'done' | 'rejected' | 'skipped' | 'failed';
 
 export interface Approval {
   user: string;
@@ -26,6 +30,7 @@ export interface Approval {
 export interface StepState {
   status: StepStatus;
   approvals: Approval[];
+  /** Who declined the step (status rejected or skipped). */
   rejectedBy?: Approval;
   /** Execution attempts; part of the step's job id so a deliberate retry is a new job. */
   attempts: number;

@@ -128,6 +128,7 @@ export function requestApproval(incident: Incident, stepId: string, rule: Approv
 
 function describeDecision(step: StepState): string {
   if (step.status === 'rejected' && step.rejectedBy) return `rejected by <@${step.rejectedBy.user}> at ${step.rejectedBy.at}`;
+  if (step.status === 'skipped' && step.rejectedBy) return `declined by <@${step.rejectedBy.user}> at ${step.rejectedBy.at}, and skipped`;
   const who = step.approvals.map((a) => `<@${a.user}>`).join(' and ');
   return who ? `${step.status} (approved by ${who})` : step.status;
 }
@@ -137,7 +138,14 @@ export interface ApprovalOutcome extends Transition {
   approved: boolean;
 }
 
+/** A declined-and-skipped step: the playbook went on (or closed), so say what was decided. */
+function refuseSkipped(incident: Incident, stepId: string): void {
+  const step = incident.steps[stepId];
+  if (step?.status === 'skipped') throw new TransitionRefused(`This step was already decided: ${describeDecision(step)}. Nothing changed.`, 'already-decided');
+}
+
 export function recordApproval(incident: Incident, stepId: string, rule: ApprovalRule, user: string, now: Date): ApprovalOutcome {
+  refuseSkipped(incident, stepId);
   requireOpen(incident);
   if (incident.currentStep !== stepId) throw new TransitionRefused(`step ${stepId} is not the current step`, 'not-current');
   const step = stepOf(incident, stepId);
@@ -168,7 +176,19 @@ export function recordApproval(incident: Incident, stepId: string, rule: Approva
   return { incident: withStep(incident, stepId, next, now), events, approved };
 }
 
-export function recordRejection(incident: Incident, stepId: string, user: string, now: Date): Transition {
+/** How the playbook treats a declined step (its `onReject` and `title`); absent: stop. */
+export interface RejectPolicy {
+  onReject: 'stop' | 'skip';
+  title: string;
+}
+
+/**
+ * A Reject click. Under `onReject: stop` (the default) the incident is rejected and nothing more
+ * runs; under `skip` the step is skipped and the playbook goes on with the next step, or ends as
+ * it does after a completed last step (closing summary included).
+ */
+export function recordRejection(incident: Incident, stepId: string, user: string, now: Date, policy?: RejectPolicy): Transition {
+  refuseSkipped(incident, stepId);
   requireOpen(incident);
   if (incident.currentStep !== stepId) throw new TransitionRefused(`step ${stepId} is not the current step`, 'not-current');
   const step = stepOf(incident, stepId);
@@ -176,6 +196,10 @@ export function recordRejection(incident: Incident, stepId: string, user: string
     throw new TransitionRefused(`This step was already decided: ${describeDecision(step)}. Nothing changed.`, 'already-decided');
   }
   const at = now.toISOString();
+  if (policy?.onReject === 'skip') {
+    const declined: TimelineEvent = { at, type: 'step.skipped', actor: slackActor(user), step: stepId, summary: `${policy.title} declined by <@${user}>; the step is skipped and nothing was applied for it` };
+    return advancePast(incident, stepId, { ...step, status: 'skipped', rejectedBy: { user, at } }, [declined], now);
+  }
   return {
     incident: withStep(incident, stepId, { ...step, status: 'rejected', rejectedBy: { user, at } }, now, { status: 'rejected', currentStep: null }),
     events: [{ at, type: 'step.rejected', actor: slackActor(user), step: stepId, summary: `Rejected by <@${user}>; nothing was applied` }],
@@ -212,18 +236,29 @@ export function completeStep(incident: Incident, stepId: string, result: Record<
   const step = stepOf(incident, stepId);
   if (step.status !== 'running') throw new TransitionRefused(`step ${stepId} is ${step.status}, not running`, 'not-approved');
   const at = now.toISOString();
+  const all: TimelineEvent[] = [...events, { at, type: 'step.completed', actor: botActor, step: stepId, summary: String(result.summary ?? 'Step completed'), data: result }];
+  return advancePast(incident, stepId, { ...step, status: 'done', result }, all, now, containment);
+}
+
+/** The step after `stepId` still to run: one done (a step run again, a stronger containment) or skipped is not run again. */
+function nextStepAfter(incident: Incident, stepId: string): string | null {
   const index = incident.stepOrder.indexOf(stepId);
-  // A step run again (a stronger containment) does not run the later steps that are done.
-  const nextStep = incident.stepOrder.slice(index + 1).find((id) => incident.steps[id]?.status !== 'done') ?? null;
+  return incident.stepOrder.slice(index + 1).find((id) => incident.steps[id]?.status !== 'done' && incident.steps[id]?.status !== 'skipped') ?? null;
+}
+
+/** The step is over (done, or declined and skipped): move on to the next step, or end the playbook. */
+function advancePast(incident: Incident, stepId: string, state: StepState, events: TimelineEvent[], now: Date, containment?: ContainmentState): Transition {
+  const at = now.toISOString();
+  const nextStep = nextStepAfter(incident, stepId);
   const inForce = containment ?? incident.containment;
   // The playbook may end with containment still in force: the incident then stays open, holding
   // its scope, until containment is lifted.
   const holding = inForce !== undefined && inForce.status !== 'lifted';
   const finished = nextStep === null && !holding;
-  const all: TimelineEvent[] = [...events, { at, type: 'step.completed', actor: botActor, step: stepId, summary: String(result.summary ?? 'Step completed'), data: result }];
+  const all = [...events];
   if (finished) all.push({ at, type: 'incident.completed', actor: botActor, summary: 'Playbook finished' });
   else if (nextStep === null) all.push({ at, type: 'playbook.finished', actor: botActor, summary: 'Playbook finished; containment stays in place until it is lifted' });
-  const next = withStep(incident, stepId, { ...step, status: 'done', result }, now, { currentStep: nextStep, status: finished ? 'completed' : 'open', ...(containment ? { containment } : {}) });
+  const next = withStep(incident, stepId, state, now, { currentStep: nextStep, status: finished ? 'completed' : 'open', ...(containment ? { containment } : {}) });
   // The closing summary is written in the same transition that ends the playbook: whichever worker
   // or replica runs it, it is on the timeline once, and the thread publisher posts it once.
   if (nextStep === null) all.push({ at, type: 'incident.summary', actor: botActor, summary: closingSummary(next, at), data: { ...closingFacts(next) } });
@@ -240,8 +275,7 @@ export function failStep(incident: Incident, stepId: string, error: string, now:
   const events: TimelineEvent[] = [...(inForce?.events ?? []), { at, type: 'step.failed', actor: botActor, step: stepId, summary: `Step failed: ${error}`, data: { error } }];
   if (inForce) {
     // The playbook goes on (tracing the cause needs no proof), and the containment can be lifted.
-    const index = incident.stepOrder.indexOf(stepId);
-    const nextStep = incident.stepOrder.slice(index + 1).find((id) => incident.steps[id]?.status !== 'done') ?? null;
+    const nextStep = nextStepAfter(incident, stepId);
     if (nextStep === null) events.push({ at, type: 'playbook.finished', actor: botActor, summary: 'Playbook finished; containment stays in place until it is lifted' });
     return {
       incident: withStep(incident, stepId, { ...step, status: 'failed', error }, now, { currentStep: nextStep, containment: inForce.containment }),

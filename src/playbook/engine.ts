@@ -358,9 +358,14 @@ export class IncidentEngine {
         log.info({ approved: out?.approved }, 'approval recorded');
         return { ok: true, message: out?.approved ? `Approved: ${step.title} is running.` : 'Approval recorded; a second approver is needed.' };
       }
-      await this.deps.store.transition(input.incidentId, (i) => recordRejection(i, input.stepId, input.userId, this.clock()));
-      void this.publish(input.incidentId).catch((error: unknown) => log.error({ err: error }, 'updating Slack failed'));
-      log.info('step rejected');
+      const out = await this.deps.store.transition(input.incidentId, (i) => recordRejection(i, input.stepId, input.userId, this.clock(), step));
+      const skipped = out?.incident.steps[input.stepId]?.status === 'skipped';
+      // Declined under onReject: skip: the playbook goes on with the next step, prepared after Slack is redrawn.
+      void this.publish(input.incidentId)
+        .then(() => (skipped && out ? this.prepareNext(out.incident) : undefined))
+        .catch((error: unknown) => log.error({ err: error }, skipped ? 'going on after the skipped step failed' : 'updating Slack failed'));
+      log.info(skipped ? 'step declined and skipped' : 'step rejected');
+      if (skipped) return { ok: true, message: `Declined: ${step.title} is skipped; ${out?.incident.currentStep ? 'the playbook goes on' : 'the playbook is finished'}.` };
       return { ok: true, message: `Rejected: nothing will be applied for ${step.title}.` };
     } catch (error) {
       if (error instanceof TransitionRefused) return { ok: false, message: error.message };

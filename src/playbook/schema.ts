@@ -24,6 +24,12 @@ export const stepSchema = z
     /** The handler that performs the step; must be one this version implements. */
     action: z.string().min(1),
     approval: approvalSchema,
+    /**
+     * What declining the step does. stop: the incident is rejected and nothing more runs; skip: the
+     * step is marked skipped and the playbook goes on with the next step (or closes the incident, as
+     * completed, when it was the last), for optional steps such as hardening.
+     */
+    onReject: z.enum(['stop', 'skip']).default('stop'),
     /** Handler-specific parameters, validated by the handler's own schema. */
     params: z.record(z.string(), z.unknown()).default({}),
   })
@@ -52,6 +58,9 @@ export const playbookSchema = z
     playbook.steps.forEach((step, index) => {
       if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id "${step.id}"` });
       seen.add(step.id);
+      if (step.onReject === 'skip' && step.approval.rule === 'none') {
+        ctx.addIssue({ code: 'custom', path: ['steps', index, 'onReject'], message: 'onReject: skip needs an approval rule (one or two): a step without approval cannot be declined' });
+      }
     });
   });
 

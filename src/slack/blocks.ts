@@ -46,6 +46,7 @@ const stepIcon: Record<StepState['status'], string> = {
   running: ':gear:',
   done: ':heavy_check_mark:',
   rejected: ':no_entry_sign:',
+  skipped: ':fast_forward:',
   failed: ':x:',
 };
 
@@ -59,6 +60,7 @@ function stepLine(playbook: Playbook, incident: Incident, stepId: string, index:
   if (step.status === 'done' && step.result) detail = String(step.result.summary ?? 'done');
   if (step.status === 'failed') detail = `failed: ${escapeMrkdwn(step.error ?? 'unknown error')}`;
   if (step.status === 'rejected' && step.rejectedBy) detail = `rejected by <@${step.rejectedBy.user}>`;
+  if (step.status === 'skipped' && step.rejectedBy) detail = `declined by <@${step.rejectedBy.user}>, skipped`;
   const approvals = step.approvals.length > 0 ? ` · approved by ${step.approvals.map((a) => `<@${a.user}>`).join(', ')}` : '';
   return `${stepIcon[step.status]} *${index + 1}. ${escapeMrkdwn(definition.title)}*: ${detail}${approvals}`;
 }

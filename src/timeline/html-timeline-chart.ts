@@ -55,7 +55,7 @@ const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 720
 
 export function markerKind(type: string): MarkerKind {
   if (/(^step\.failed$|^error$|not-contained|failed|rollback|refired|rejected)/.test(type)) return 'failure';
-  if (/approv|approval/.test(type)) return 'approval';
+  if (/approv|approval|skipped/.test(type)) return 'approval';
   if (type.startsWith('restore.')) return 'restore';
   if (type.startsWith('containment.') || type.startsWith('policy.')) return 'containment';
   return 'other';

@@ -106,7 +106,7 @@ function decisions(input: PostmortemInput, names: Record<string, string>): strin
     if (!step) continue;
     const title = txt(input.stepTitles[stepId] ?? stepId);
     for (const a of step.approvals ?? []) rows.push([title, '<span class="badge good">approved</span>', txt(actorName(`slack:${a.user}`, names)), txt(a.at)]);
-    if (step.rejectedBy) rows.push([title, '<span class="badge bad">rejected</span>', txt(actorName(`slack:${step.rejectedBy.user}`, names)), txt(step.rejectedBy.at)]);
+    if (step.rejectedBy) rows.push([title, step.status === 'skipped' ? '<span class="badge">declined (skipped)</span>' : '<span class="badge bad">rejected</span>', txt(actorName(`slack:${step.rejectedBy.user}`, names)), txt(step.rejectedBy.at)]);
     if ((step.approvals ?? []).length === 0 && !step.rejectedBy) rows.push([title, txt(step.status), '', '']);
   }
   return `<h2 id="decisions">Steps and decisions</h2>${table(['Step', 'Decision', 'By', 'At'], rows)}${stepResults(input)}`;

@@ -175,7 +175,7 @@ export function renderMarkdown(input: PostmortemInput): string {
     if (!step) continue;
     const title = stepTitles[stepId] ?? stepId;
     for (const approval of step.approvals) out.push(`| ${cell(title)} | approved | ${actorName(`slack:${approval.user}`, names)} | ${approval.at} |`);
-    if (step.rejectedBy) out.push(`| ${cell(title)} | rejected | ${actorName(`slack:${step.rejectedBy.user}`, names)} | ${step.rejectedBy.at} |`);
+    if (step.rejectedBy) out.push(`| ${cell(title)} | ${step.status === 'skipped' ? 'declined (skipped)' : 'rejected'} | ${actorName(`slack:${step.rejectedBy.user}`, names)} | ${step.rejectedBy.at} |`);
     if (step.approvals.length === 0 && !step.rejectedBy) out.push(`| ${cell(title)} | ${step.status} | | |`);
   }
   out.push('');

@@ -8,6 +8,8 @@ export type TimelineEventType =
   | 'approval.reminder'
   | 'step.approved'
   | 'step.rejected'
+  /** Declined under `onReject: skip`: the playbook goes on without the step. */
+  | 'step.skipped'
   | 'step.started'
   | 'step.resumed'
   | 'policy.applied'
