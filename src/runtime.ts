@@ -317,6 +317,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     ...(config.collector ? { learnedEdges: (namespaces: string[]) => learnedEdges(redis, prefix, namespaces) } : {}),
     // Step 5 delivers its files as a branch and a pull/merge request, and turns drift monitoring on.
     ...(proposeChanges ? { proposeChanges } : {}),
+    permalink: (channel: string, ts: string) => chat.permalink(channel, ts),
     driftWatch: driftWatch(new WatchedNamespaces(redis, prefix), config.drift, git ? undefined : 'no policy repository is configured (git.repositories), and drift is compared with Git'),
     logger,
   });

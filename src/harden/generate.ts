@@ -2,12 +2,14 @@
 // namespace, generated from the traffic the collector learned and the live cluster. Every pod
 // of the namespace is put under default-deny (DNS to kube-dns left open), then each workload
 // gets allow rules for exactly the connections it was seen making and receiving, minus the
-// ones the caller calls anomalous or dismissed. prove.ts checks the result with the engine. Pure.
+// ones the caller calls anomalous or dismissed. A workload with too little history is left out
+// (default-deny selects every pod but its own, so it keeps its current policies) rather than cut
+// off. prove.ts checks the result with the engine. Pure.
 import { loadLiveObjects, type LiveObjects, type Pod } from '../policy/index.js';
 import { blockOf, DEFAULT_V4_PREFIX, DEFAULT_V6_PREFIX, parseAddress, V4_PREFIX_RANGE, V6_PREFIX_RANGE } from './cidr.js';
 import { checkEdges, edgeKey, HardenInputError, isNamespaceName, parsePeer, type EdgePeer, type HardenEdge } from './edges.js';
-import { allowPolicy, DEFAULT_DENY_FILE, defaultDenyPolicies, renderFile, workloadFileName, type GeneratedFile, type PeerRule, type PolicyObject, type RulePeer } from './layout.js';
-import { groupWorkloads, stableSelector, type StableSelector } from './selectors.js';
+import { allowPolicy, DEFAULT_DENY_FILE, defaultDenyPolicies, renderFile, workloadFileName, type Exemption, type GeneratedFile, type PeerRule, type PolicyObject, type RulePeer } from './layout.js';
+import { exemptionLabels, groupWorkloads, stableSelector, type StableSelector } from './selectors.js';
 
 export { HardenInputError, type HardenEdge } from './edges.js';
 export type { GeneratedFile, PolicyObject } from './layout.js';
@@ -22,7 +24,7 @@ export interface WorkloadHistory {
 }
 
 export interface HardenOptions {
-  /** Less history than this (default 24 h) and the workload gets no allow rule. */
+  /** Less history than this (default 24 h) and the workload is left out of the baseline. */
   minHistoryMs?: number;
   /** Prefix external addresses are widened to (default /24, allowed 8..32). */
   v4Prefix?: number;
@@ -47,6 +49,12 @@ export interface BaselineRequest {
 export interface FlaggedWorkload {
   workload: string;
   reason: string;
+  /**
+   * true: left out of the baseline (default-deny selects every pod but its own), so it keeps its
+   * current policies. false: no stable label picks only its pods, so default-deny selects it and
+   * merging cuts it off (DNS only): the notes say so loudly.
+   */
+  omitted: boolean;
 }
 
 export interface GeneratedBaseline {
@@ -59,8 +67,10 @@ export interface GeneratedBaseline {
   kept: HardenEdge[];
   /** Edges left out because the caller excluded them. */
   excluded: number;
-  /** Workloads with too little history: no allow rules, default-deny applies. */
+  /** Workloads with too little history: no allow rules of their own (see FlaggedWorkload.omitted). */
   flagged: FlaggedWorkload[];
+  /** The NotIn requirements that leave the omitted workloads out of default-deny and DNS. */
+  exempt: Exemption[];
   notes: string[];
 }
 
@@ -94,7 +104,7 @@ function historyFlags(namespace: string, names: Iterable<string>, history: reado
     const h = byName.get(name);
     if (!h) flags.set(name, 'no flow history');
     else if (h.learning) flags.set(name, `still learning (observed ${hours(Number(h.observedMs) || 0)})`);
-    else if (!(Number(h.observedMs) >= minMs)) flags.set(name, `observed ${hours(Number(h.observedMs) || 0)}, less than ${hours(minMs)}`);
+    else if (!(Number(h.observedMs) >= minMs)) flags.set(name, `too little history (${hours(Number(h.observedMs) || 0)} of ${hours(minMs)})`);
   }
   return flags;
 }
@@ -152,6 +162,12 @@ export function generateBaseline(request: BaselineRequest): GeneratedBaseline {
   const ownLearned = new Set<string>(own.keys());
   for (const e of relevant) for (const side of [e.src, e.dst]) if ((parsePeer(side) as EdgePeer).kind === 'workload' && touches(parsePeer(side) as EdgePeer)) ownLearned.add(side.slice(namespace.length + 1));
   const flags = historyFlags(namespace, [...ownLearned].sort(), request.history, minHistoryMs);
+  // Left out of default-deny by one label each; a running workload with no such label stays under it.
+  const labels = exemptionLabels([...flags.keys()].filter((n) => own.has(n)), own);
+  const cutOff = new Set([...labels].filter(([, l]) => l === undefined).map(([n]) => n));
+  const exemptByKey = new Map<string, string[]>();
+  for (const l of labels.values()) if (l) exemptByKey.set(l.key, [...(exemptByKey.get(l.key) ?? []), l.value]);
+  const exempt: Exemption[] = [...exemptByKey].map(([key, values]) => ({ key, values: [...new Set(values)].sort() })).sort((a, b) => (a.key < b.key ? -1 : 1));
 
   const selectors = new Map<string, StableSelector>();
   const selectorOf = (ns: string, name: string): StableSelector => {
@@ -175,9 +191,10 @@ export function generateBaseline(request: BaselineRequest): GeneratedBaseline {
     }
     const src = parsePeer(edge.src) as EdgePeer;
     const dst = parsePeer(edge.dst) as EdgePeer;
-    const flagged = [src, dst].find((p) => p.kind === 'workload' && p.namespace === namespace && flags.has(p.name));
-    if (flagged?.kind === 'workload') {
-      droppedForHistory.set(flagged.name, (droppedForHistory.get(flagged.name) ?? 0) + 1);
+    const isFlagged = (p: EdgePeer): boolean => p.kind === 'workload' && p.namespace === namespace && flags.has(p.name);
+    const cut = [src, dst].find((p) => p.kind === 'workload' && isFlagged(p) && (cutOff.has(p.name) || !own.has(p.name)));
+    if (cut?.kind === 'workload') {
+      droppedForHistory.set(cut.name, (droppedForHistory.get(cut.name) ?? 0) + 1);
       continue;
     }
     // Both sides must be running pods with a stable selector, else no rule can name them.
@@ -197,16 +214,18 @@ export function generateBaseline(request: BaselineRequest): GeneratedBaseline {
     const [srcPeer, dstPeer] = peers;
     if (!srcPeer || !dstPeer) continue;
     kept.push(edge);
-    if (touches(src) && src.kind === 'workload') {
+    // An omitted workload gets no rules of its own; its peers here still allow what was seen with it.
+    if (touches(src) && src.kind === 'workload' && !isFlagged(src)) {
       if (isKubeDns(dst, workloads) && edge.port === 53 && edge.protocol !== 'SCTP') dnsEdges += 1;
       else rules.add(src.name, 'egress', dstPeer, edge);
     }
-    if (touches(dst) && dst.kind === 'workload') rules.add(dst.name, 'ingress', srcPeer, edge);
+    if (touches(dst) && dst.kind === 'workload' && !isFlagged(dst)) rules.add(dst.name, 'ingress', srcPeer, edge);
   }
 
   const files: GeneratedFile[] = [];
-  const denyPolicies = defaultDenyPolicies(namespace);
-  files.push({ path: `${namespace}/${DEFAULT_DENY_FILE}`, policies: denyPolicies, yaml: renderFile(`Baseline for namespace ${namespace}: deny all traffic, except DNS to kube-dns.`, denyPolicies) });
+  const denyPolicies = defaultDenyPolicies(namespace, exempt);
+  const but = exempt.length > 0 ? ` Workloads with too little traffic history are left out (matchExpressions NotIn): they keep their current policies.` : '';
+  files.push({ path: `${namespace}/${DEFAULT_DENY_FILE}`, policies: denyPolicies, yaml: renderFile(`Baseline for namespace ${namespace}: deny all traffic, except DNS to kube-dns.${but}`, denyPolicies) });
   const silent: string[] = [];
   for (const name of [...own.keys()].sort()) {
     if (flags.has(name)) continue;
@@ -221,10 +240,16 @@ export function generateBaseline(request: BaselineRequest): GeneratedBaseline {
     files.push({ path: `${namespace}/${workloadFileName(name)}`, workload: name, policies, yaml: renderFile(`Baseline for workload ${namespace}/${name}: the traffic it was seen making and receiving.`, policies) });
   }
 
-  const flagged = [...flags].map(([workload, reason]) => ({ workload: `${namespace}/${workload}`, reason }));
+  const flagged = [...flags].map(([workload, reason]) => ({ workload: `${namespace}/${workload}`, reason, omitted: !cutOff.has(workload) }));
   for (const f of flagged) {
-    const dropped = droppedForHistory.get(f.workload.slice(namespace.length + 1)) ?? 0;
-    notes.push(`${f.workload}: ${f.reason}; no allow rules generated (${dropped} learned edge(s) left out), so default-deny blocks its traffic except DNS. Decide before merging: wait for more history, or write its rules by hand.`);
+    const name = f.workload.slice(namespace.length + 1);
+    const label = labels.get(name);
+    if (f.omitted) {
+      notes.push(`${f.workload}: not hardened: ${f.reason}; ${label ? `left out of default-deny (${label.key} NotIn ${label.value})` : 'no running pods'}, kept under its current policies.`);
+      continue;
+    }
+    const dropped = droppedForHistory.get(name) ?? 0;
+    notes.push(`${f.workload}: ${f.reason}, and NO stable label picks only its pods, so it cannot be left out of default-deny: merging CUTS IT OFF (DNS only; ${dropped} learned edge(s) left out). Decide before merging: give it a label of its own, wait for more history, or write its rules by hand.`);
   }
   for (const id of [...selectors.keys()].sort()) {
     const s = selectors.get(id) as StableSelector;
@@ -235,5 +260,5 @@ export function generateBaseline(request: BaselineRequest): GeneratedBaseline {
   if (excluded > 0) notes.push(`${excluded} anomalous or dismissed edge(s) left out.`);
   if (dnsEdges > 0) notes.push(`${dnsEdges} DNS edge(s) to kube-dns are allowed by ${namespace}/allow-dns-egress.`);
   if (silent.length > 0) notes.push(`${silent.length} workload(s) with no learned traffic get no allow rule (default-deny applies): ${listed(silent)}.`);
-  return { namespace, files, policies: files.flatMap((f) => f.policies), kept, excluded, flagged, notes };
+  return { namespace, files, policies: files.flatMap((f) => f.policies), kept, excluded, flagged, exempt, notes };
 }

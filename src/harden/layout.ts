@@ -100,15 +100,29 @@ export function allowPolicy(namespace: string, workload: string, matchLabels: Re
   };
 }
 
-export function defaultDenyPolicies(namespace: string): PolicyObject[] {
+/** A label requirement `key NotIn values`: the pods of workloads left out of the baseline. */
+export interface Exemption {
+  key: string;
+  values: string[];
+}
+
+/** Every pod of the namespace, or every pod but the exempted ones (NotIn per key, ANDed). */
+function exemptSelector(exempt: readonly Exemption[]): Record<string, unknown> {
+  if (exempt.length === 0) return {};
+  const sorted = [...exempt].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { matchExpressions: sorted.map((e) => ({ key: e.key, operator: 'NotIn', values: [...new Set(e.values)].sort() })) };
+}
+
+export function defaultDenyPolicies(namespace: string, exempt: readonly Exemption[] = []): PolicyObject[] {
+  const podSelector = exemptSelector(exempt);
   return [
-    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(namespace, DEFAULT_DENY_POLICY), spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } },
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(namespace, DEFAULT_DENY_POLICY), spec: { podSelector, policyTypes: ['Ingress', 'Egress'] } },
     {
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',
       metadata: metadata(namespace, DNS_POLICY),
       spec: {
-        podSelector: {},
+        podSelector: structuredClone(podSelector),
         policyTypes: ['Egress'],
         egress: [
           {

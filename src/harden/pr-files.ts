@@ -1,5 +1,6 @@
 // The files of the hardening pull request (step 5), built from what the approver saw: the
-// generated baseline under the repository's policy path, the repository's netpol-tests.yaml with
+// generated baseline under the repository's policy path replacing the policies the repository
+// declared for those namespaces (supersede.ts: files deleted or rewritten), the repository's netpol-tests.yaml with
 // the learned edges (allow) and the incident's anomalous flows (deny) merged in, a snapshot of the
 // workloads those tests name (the policy repository holds no pods, and `test`/`diff` need them),
 // the CI job that runs lint, test and diff, and the request's title and body. Pure.
@@ -7,7 +8,7 @@ import { isSeq, parseDocument, stringify, type YAMLMap } from 'yaml';
 import { NET_TEST_LIMITS, NetTestFileError, parseTestCases, type NetTestCase } from '../nettest/cases.js';
 import type { ProposedFile } from '../git/change-proposal.js';
 import type { HardenProof, HardenTarget } from './step-model.js';
-import { withoutCollisions, type DeclaredPolicy } from './collisions.js';
+import { supersede, type DeclaredPolicy, type SupersedePlan } from './supersede.js';
 
 export type CiProvider = 'github' | 'gitlab' | 'unknown';
 
@@ -23,11 +24,11 @@ export interface PrNamespace {
   namespace: string;
   files: Array<{ path: string; yaml: string }>;
   proof: HardenProof;
-  flagged: Array<{ workload: string; reason: string }>;
+  flagged: Array<{ workload: string; reason: string; omitted?: boolean }>;
 }
 
 export interface PrFilesInput {
-  incident: { id: string; scope: string; reason?: string };
+  incident: { id: string; scope: string; reason?: string; /** The incident message in Slack. */ permalink?: string };
   provider: CiProvider;
   /** git.repositories[].paths[0] ('' or '.': the repository's root). */
   policyPath: string;
@@ -36,8 +37,8 @@ export interface PrFilesInput {
   tests: { path: string; existing?: string };
   learned: readonly TestConnection[];
   anomalies: readonly TestConnection[];
-  /** Live Namespace and Pod objects the workload snapshot is cut from. */
-  live: { namespaces: readonly unknown[]; pods: readonly unknown[] };
+  /** Live Namespace and Pod objects the workload snapshot is cut from; NetworkPolicies for the notes. */
+  live: { namespaces: readonly unknown[]; pods: readonly unknown[]; networkPolicies?: readonly unknown[] };
   /** The repository already has a .gitlab-ci.yml: the job goes to a file of its own, to include. */
   gitlabCiExists?: boolean;
   /** netpol-responder version the CI job runs (npx netpol-responder@<version>). */
@@ -45,13 +46,17 @@ export interface PrFilesInput {
   /** The loop so far, for the body. */
   story: { cause?: string; restore?: string; contained?: string };
   target?: HardenTarget;
-  /** NetworkPolicies the repository already declares (names the baseline must not declare twice). */
+  /** NetworkPolicies the repository already declares in the hardened namespaces: the baseline replaces them. */
   declared?: readonly DeclaredPolicy[];
+  /** The repository's text of the plain files those policies are in. */
+  declaredTexts?: Readonly<Record<string, string>>;
   now: string;
 }
 
 export interface PrFiles {
   files: ProposedFile[];
+  /** Repository files the baseline replaces entirely. */
+  deletions: string[];
   title: string;
   body: string;
   /** The tests file the CI job runs (the repository's, or ours next to a malformed one). */
@@ -220,37 +225,57 @@ function proofLines(n: PrNamespace): string[] {
     `- Anomalous flows denied: **${p.anomalies.denied}/${p.anomalies.total}**`,
     `- Lint: ${p.lint.errors} error(s), ${p.lint.warnings} warning(s)`,
   ];
-  if (n.flagged.length > 0) lines.push(`- Too little traffic history, no allow rules (default-deny applies; decide before merging): ${n.flagged.map((f) => `\`${f.workload}\` (${f.reason})`).join(', ')}`);
+  const omitted = n.flagged.filter((f) => f.omitted !== false);
+  const cut = n.flagged.filter((f) => f.omitted === false);
+  if (omitted.length > 0) lines.push(`- Not hardened: ${omitted.map((f) => `\`${f.workload}\` (${f.reason})`).join(', ')}; kept under their current policies (left out of default-deny)`);
+  if (cut.length > 0) lines.push(`- **Cut off when merged** (too little history, and no label of their own to leave them out of default-deny; decide before merging): ${cut.map((f) => `\`${f.workload}\` (${f.reason})`).join(', ')}`);
   return lines;
 }
 
-export function prBody(input: PrFilesInput, tests: MergedTests, ci: ProposedFile, notes: readonly string[]): string {
+const MAX_LISTED = 30;
+
+function listed(items: readonly string[]): string {
+  const shown = items.slice(0, MAX_LISTED).map((i) => `\`${i}\``).join(', ');
+  return items.length > MAX_LISTED ? `${shown} and ${items.length - MAX_LISTED} more` : shown;
+}
+
+function replacedLines(plan: SupersedePlan): string[] {
+  const lines: string[] = [];
+  if (plan.superseded.length > 0) lines.push(`- Replaced by the baseline: ${listed(plan.superseded)}${plan.deletions.length > 0 ? ` (${plan.deletions.length} file(s) deleted, the others rewritten without them)` : ''}`);
+  const kept = plan.kept.map((k) => `${k.key} (${k.path}: ${k.why})`);
+  if (kept.length > 0) lines.push(`- Kept, and counted in the proof: ${listed(kept)}`);
+  if (plan.liveOnly.length > 0) lines.push(`- In the cluster but not in this repository (the proof assumes they are gone; delete them or add them here): ${listed(plan.liveOnly)}`);
+  return lines;
+}
+
+export function prBody(input: PrFilesInput, tests: MergedTests, ci: ProposedFile, notes: readonly string[], plan?: SupersedePlan): string {
   const s = input.story;
   const lines = [
     `Post-incident hardening for incident \`${input.incident.id}\` (${input.incident.scope}), proposed by netpol-responder and approved in Slack.`,
     '',
     '## The incident',
+    ...(input.incident.permalink ? [`- Incident thread: ${input.incident.permalink}`] : []),
     ...(input.incident.reason ? [`- Reason: ${input.incident.reason}`] : []),
     `- Contained: ${s.contained ?? 'not recorded'}`,
     `- Cause: ${s.cause ?? 'not found by the trace step'}`,
     `- Restore: ${s.restore ?? 'not recorded'}`,
     '',
-    '## What this adds',
+    '## What this changes',
     ...input.namespaces.map((n) => `- \`${n.namespace}\`: default-deny (DNS to kube-dns kept) and ${n.files.length - 1} workload file(s) with exactly the traffic the flow collector learned`),
+    ...(plan ? replacedLines(plan) : []),
     `- \`${tests.path}\`: ${tests.added.allow} learned edge(s) that must stay allowed, ${tests.added.deny} anomalous flow(s) that must be denied`,
     `- \`${WORKLOADS_SNAPSHOT}\`: the pods the tests name, so CI can decide connections`,
     `- \`${ci.path}\`: lint, network tests and the connectivity diff against the base branch on every ${input.provider === 'gitlab' ? 'merge' : 'pull'} request`,
     '',
-    '## Proof by the policy engine (live cluster, the namespace’s policies replaced by the baseline)',
+    '## Proof by the policy engine (live cluster, the namespace’s policies replaced by the baseline: the state after the merge)',
   ];
   for (const n of input.namespaces) lines.push(`### ${n.namespace}`, ...proofLines(n), '');
   if (notes.length > 0) lines.push('## Notes', ...notes.map((n) => `- ${n}`), '');
   lines.push(
     '## Before merging',
-    '- The namespace’s existing policy files are left as they are: NetworkPolicies add up, so remove the ones the baseline replaces for the proof above to hold.',
-    '- If the policy directory is rendered by kustomize, add the new files to its `kustomization.yaml`.',
+    '- If the policy directory is rendered by kustomize, add the new files to its `kustomization.yaml` (and drop the deleted ones).',
     '',
-    `Postmortem: \`/netpol export ${input.incident.id} md\` (or \`html\`) in Slack.`,
+    `Postmortem: \`/netpol export ${input.incident.id} html\` (or \`md\`) in Slack.`,
   );
   return lines.join('\n');
 }
@@ -261,10 +286,14 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
   const tests = mergeTestCases(input);
   const snapshot = workloadsSnapshot(input.live, tests.cases, input.now);
   const ci = ciFile(input.provider, { policyPath: input.policyPath, testsPath: tests.path, incidentId: input.incident.id, ...(input.toolVersion ? { toolVersion: input.toolVersion } : {}), ...(input.gitlabCiExists ? { gitlabCiExists: true } : {}) });
-  const policies = withoutCollisions(
-    input.namespaces.flatMap((n) => n.files.map((f) => ({ path: `${dir}${f.path}`, content: f.yaml }))),
-    input.declared ?? [],
-  );
+  const policies = supersede({
+    files: input.namespaces.flatMap((n) => n.files.map((f) => ({ path: `${dir}${f.path}`, content: f.yaml }))),
+    declared: input.declared ?? [],
+    texts: input.declaredTexts ?? {},
+    live: { pods: [...input.live.pods], networkPolicies: [...(input.live.networkPolicies ?? [])] } as never,
+    flagged: new Set(input.namespaces.flatMap((n) => n.flagged.map((f) => f.workload))),
+    namespaces: input.namespaces.map((n) => n.namespace),
+  });
   const notes = [...policies.notes, ...tests.notes, ...snapshot.notes];
   if (ci.path === GITLAB_CI_INCLUDE) notes.push(`The repository has a ${GITLAB_CI} of its own: the job is in ${GITLAB_CI_INCLUDE}; add \`include: [{local: ${GITLAB_CI_INCLUDE}}]\` to it.`);
   const files: ProposedFile[] = [
@@ -276,8 +305,9 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
   const names = input.namespaces.map((n) => n.namespace).join(', ');
   return {
     files,
+    deletions: policies.deletions,
     title: `Baseline NetworkPolicies for ${names} (incident ${input.incident.id})`,
-    body: prBody(input, tests, ci, notes),
+    body: prBody(input, tests, ci, notes, policies),
     testsPath: tests.path,
     cases: tests.added,
     notes,

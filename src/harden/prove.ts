@@ -1,12 +1,13 @@
 // The engine's proof of a generated baseline: the live cluster with the namespace's current
-// NetworkPolicies replaced by the generated ones, then four questions. Is every kept learned
+// NetworkPolicies replaced by the generated ones (plus the repository's policies the change cannot
+// remove, `keep`: the state after the merge), then four questions. Is every kept learned
 // edge allowed? Is anything allowed between workloads that was never seen? Are the anomalous
 // flows denied? Do the generated policies lint clean? Pure.
 import { ClassConnectivity } from '../policy/connectivity.js';
 import { buildIndex, Conns, decide as decideOne, lint, QueryError, resolveEndpoints, type Decision, type Endpoint, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import { portRange, type Protocol } from '../policy/port-set.js';
 import { checkEdges, type HardenEdge } from './edges.js';
-import type { GeneratedBaseline } from './generate.js';
+import type { GeneratedBaseline, PolicyObject } from './generate.js';
 import { workloadNameOf } from './selectors.js';
 
 export interface ProofRequest {
@@ -14,6 +15,11 @@ export interface ProofRequest {
   baseline: GeneratedBaseline;
   /** Flows that must be denied ({src, dst, port, protocol}); malformed ones are counted apart. */
   anomalies?: readonly unknown[];
+  /**
+   * The namespace's policies that stay after the merge (rendered by Helm or Kustomize, or selecting
+   * only workloads left out for too little history). One with a generated policy's name replaces it.
+   */
+  keep?: readonly PolicyObject[];
 }
 
 export interface EdgeVerdict {
@@ -43,6 +49,8 @@ export interface BaselineProof {
   anomalies: { total: number; denied: number; allowed: EdgeVerdict[]; unresolved: EdgeVerdict[]; malformed: number };
   /** Findings of severity error or warning on the generated policies or their namespace. */
   lint: { errors: number; warnings: number; findings: Array<{ id: string; severity: string; object: string; message: string }> };
+  /** Workloads left out of the baseline for too little history: not in `unobserved`. */
+  notHardened: Array<{ workload: string; reason: string }>;
   ok: boolean;
   summary: string;
 }
@@ -59,10 +67,16 @@ function portCount(c: Conns): number {
   return n;
 }
 
-/** The index of the live cluster with the namespace's policies swapped for the generated ones. */
-export function indexWithBaseline(live: LiveObjects, baseline: GeneratedBaseline): ReturnType<typeof buildIndex> {
+const nameOf = (p: unknown): string => String((p as { metadata?: { name?: unknown } } | null)?.metadata?.name);
+
+/** The index of the live cluster with the namespace's policies swapped for the generated ones (and `keep`). */
+export function indexWithBaseline(live: LiveObjects, baseline: GeneratedBaseline, keep: readonly PolicyObject[] = []): ReturnType<typeof buildIndex> {
   const others = (live.networkPolicies ?? []).filter((p) => (p as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace !== baseline.namespace);
-  return buildIndex({ ...live, networkPolicies: [...others, ...structuredClone(baseline.policies)] });
+  const kept = keep.filter((p) => (p as { metadata?: { namespace?: unknown } }).metadata?.namespace === baseline.namespace);
+  // Git holds one object per name: a kept one the baseline also names is the one that lands.
+  const keptNames = new Set(kept.map(nameOf));
+  const generated = baseline.policies.filter((p) => !keptNames.has(nameOf(p)));
+  return buildIndex({ ...live, networkPolicies: [...others, ...structuredClone(generated), ...structuredClone(kept)] });
 }
 
 type Decide = (e: HardenEdge) => { allowed: boolean; resolved: boolean; reason: string };
@@ -109,7 +123,7 @@ function decider(index: PolicyIndex): Decide {
   };
 }
 
-function unobservedPairs(index: PolicyIndex, namespace: string, kept: readonly HardenEdge[]): BaselineProof['unobserved'] {
+function unobservedPairs(index: PolicyIndex, namespace: string, kept: readonly HardenEdge[], omitted: ReadonlySet<string>): BaselineProof['unobserved'] {
   // Class -> the workloads (`ns/name`, named as the collector names them) with a pod in it.
   const workloadsOf = index.classes.map((c) => [...new Set(c.pods.filter((p) => !p.fromTemplate).map((p) => `${p.namespace}/${workloadNameOf(p)}`))]);
   const kubeDns = new Set(index.classes.filter((c) => c.namespace === 'kube-system' && c.labels['k8s-app'] === 'kube-dns').flatMap((c) => workloadsOf[c.id] ?? []));
@@ -127,6 +141,8 @@ function unobservedPairs(index: PolicyIndex, namespace: string, kept: readonly H
       for (const src of workloadsOf[s] ?? []) {
         for (const dst of dsts) {
           if (!inNs(src) && !inNs(dst)) continue;
+          // Left out of the baseline on purpose: what they may do is their current policies' business.
+          if (omitted.has(src) || omitted.has(dst)) continue;
           const key = `${src}\u0000${dst}`;
           allowedByPair.set(key, (allowedByPair.get(key) ?? Conns.NONE).union(conns));
         }
@@ -156,6 +172,7 @@ function summaryOf(p: Omit<BaselineProof, 'summary' | 'ok'>, files: number, poli
     `Anomalous flows denied: ${p.anomalies.denied}/${p.anomalies.total}${p.anomalies.unresolved.length > 0 ? ` (${p.anomalies.unresolved.length} not found in the cluster)` : ''}.`,
     `Lint: ${p.lint.errors} error(s), ${p.lint.warnings} warning(s).`,
   ];
+  if (p.notHardened.length > 0) lines.push(`Not hardened: ${p.notHardened.map((w) => `${w.workload} (${w.reason})`).join(', ')}; kept under their current policies.`);
   for (const m of p.coverage.misses.slice(0, 3)) lines.push(`  not allowed: ${m.edge.src} -> ${m.edge.dst} ${m.edge.protocol}/${m.edge.port}`);
   for (const x of p.unobserved.examples.slice(0, 3)) lines.push(`  never observed: ${x.src} -> ${x.dst} ${x.conns}`);
   for (const a of p.anomalies.allowed.slice(0, 3)) lines.push(`  anomaly allowed: ${a.edge.src} -> ${a.edge.dst} ${a.edge.protocol}/${a.edge.port}`);
@@ -166,7 +183,7 @@ function summaryOf(p: Omit<BaselineProof, 'summary' | 'ok'>, files: number, poli
 export function proveBaseline(request: ProofRequest): BaselineProof {
   const { baseline } = request;
   const { namespace } = baseline;
-  const { index, issues } = indexWithBaseline(request.live, baseline);
+  const { index, issues } = indexWithBaseline(request.live, baseline, request.keep ?? []);
 
   const decide = decider(index);
   const misses: EdgeVerdict[] = [];
@@ -194,8 +211,10 @@ export function proveBaseline(request: ProofRequest): BaselineProof {
     .map((f) => ({ id: f.id, severity: f.severity, object: f.object, message: f.message }));
   const lintResult = { errors: findings.filter((f) => f.severity === 'error').length, warnings: findings.filter((f) => f.severity === 'warning').length, findings };
 
-  const unobserved = unobservedPairs(index, namespace, baseline.kept);
-  const partial = { namespace, coverage, unobserved, anomalies, lint: lintResult };
+  const omitted = (baseline.flagged ?? []).filter((f) => f.omitted);
+  const unobserved = unobservedPairs(index, namespace, baseline.kept, new Set(omitted.map((f) => f.workload)));
+  const notHardened = omitted.map((f) => ({ workload: f.workload, reason: f.reason }));
+  const partial = { namespace, coverage, unobserved, anomalies, lint: lintResult, notHardened };
   const ok = misses.length === 0 && unobserved.pairs === 0 && anomalies.allowed.length === 0 && lintResult.errors === 0 && lintResult.warnings === 0;
   return { ...partial, ok, summary: summaryOf(partial, baseline.files.length, baseline.policies.length) };
 }

@@ -99,3 +99,29 @@ export function stableSelector(name: string, namespaceWorkloads: ReadonlyMap<str
   const alsoSelects = overreach(sorted, name, namespaceWorkloads);
   return { matchLabels: sorted, exact: alsoSelects.length === 0, alsoSelects };
 }
+
+/**
+ * One stable label per flagged workload that picks only flagged workloads' pods in the namespace,
+ * so that `key NotIn [value]` leaves exactly the flagged ones out of a selector (NotIn also matches
+ * pods without the key, so such requirements ANDed on different keys select every other pod).
+ * Undefined for a workload with no such label: it cannot be left out.
+ */
+export function exemptionLabels(flagged: Iterable<string>, namespaceWorkloads: ReadonlyMap<string, readonly Pod[]>): Map<string, { key: string; value: string } | undefined> {
+  const names = new Set(flagged);
+  const out = new Map<string, { key: string; value: string } | undefined>();
+  for (const name of [...names].sort()) {
+    const common = commonStableLabels(namespaceWorkloads.get(name) ?? []);
+    const keys = [...NAME_LABEL_KEYS.filter((k) => k in common), ...Object.keys(common).filter((k) => !(NAME_LABEL_KEYS as readonly string[]).includes(k)).sort()];
+    let found: { key: string; value: string } | undefined;
+    for (const key of keys) {
+      const value = common[key] as string;
+      const others = [...namespaceWorkloads].some(([other, pods]) => !names.has(other) && pods.some((p) => p.labels[key] === value));
+      if (!others) {
+        found = { key, value };
+        break;
+      }
+    }
+    out.set(name, found);
+  }
+  return out;
+}

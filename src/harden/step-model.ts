@@ -8,7 +8,7 @@ import type { BaselineProof } from './prove.js';
 
 export const hardenParamsSchema = z
   .object({
-    /** Workloads observed for less than this get no allow rules (flagged; default-deny applies). */
+    /** Workloads observed for less than this are left out of the baseline (flagged; they keep their current policies). */
     minHistory: durationSchema.default(parseDuration('24h')),
     /** External addresses are widened to blocks of this prefix length. */
     v4Prefix: z.number().int().min(V4_PREFIX_RANGE[0]).max(V4_PREFIX_RANGE[1]).default(24),
@@ -61,7 +61,8 @@ export type HardenTarget =
 export interface HardenNamespace {
   namespace: string;
   proof: HardenProof;
-  flagged: Array<{ workload: string; reason: string }>;
+  /** omitted false: default-deny still selects it (no label to leave it out by), merging cuts it off. */
+  flagged: Array<{ workload: string; reason: string; omitted?: boolean }>;
   files: Array<{ path: string; yaml: string }>;
   notes: string[];
 }

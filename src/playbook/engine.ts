@@ -54,6 +54,7 @@ export interface EngineDeps {
   learnedEdges?: StepContext['learnedEdges'];
   /** Delivers the hardening step's files as a branch and a pull/merge request (absent: attached to the thread). */
   proposeChanges?: StepContext['proposeChanges'];
+  permalink?: StepContext['permalink'];
   /** Drift monitoring's namespaces (the hardening step turns it on for the ones it hardened). */
   driftWatch?: StepContext['driftWatch'];
   /** Restore plans and step records (the restore step needs them). */
@@ -258,8 +259,8 @@ export class IncidentEngine {
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {

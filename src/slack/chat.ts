@@ -11,6 +11,8 @@ export interface ChatGateway extends UsergroupSource {
   respond(responseUrl: string, text: string): Promise<void>;
   uploadFile(file: { channel: string; threadTs?: string; filename: string; content: string; comment: string }): Promise<void>;
   userName(userId: string): Promise<string | undefined>;
+  /** The message's permalink (chat.getPermalink); undefined when Slack does not give one. */
+  permalink?(channel: string, ts: string): Promise<string | undefined>;
 }
 
 /** response_url must point at Slack (or the configured stand-in): never post elsewhere. */
@@ -62,6 +64,15 @@ export class WebApiChat implements ChatGateway {
   async uploadFile(file: { channel: string; threadTs?: string; filename: string; content: string; comment: string }): Promise<void> {
     const base = { channel_id: file.channel, filename: file.filename, content: file.content, initial_comment: file.comment, title: file.filename };
     await this.client.files.uploadV2(file.threadTs ? { ...base, thread_ts: file.threadTs } : base);
+  }
+
+  async permalink(channel: string, ts: string): Promise<string | undefined> {
+    try {
+      const result = await this.client.chat.getPermalink({ channel, message_ts: ts });
+      return result.permalink ?? undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   async userName(userId: string): Promise<string | undefined> {

@@ -48,8 +48,14 @@ export function namespaceText(n: HardenNamespace): string {
   for (const a of an.allowed.slice(0, 3)) lines.push(`   anomaly still allowed: ${code(a)}`);
   for (const f of lint.findings.slice(0, 3)) lines.push(`   lint: ${escapeMrkdwn(f)}`);
   const flagged = n.flagged ?? [];
-  if (flagged.length > 0) {
-    lines.push(`:hourglass: *Too little traffic history — no allow rules, default-deny applies (${flagged.length}):*`, listed(flagged.map((f) => `• ${code(f.workload)}: ${escapeMrkdwn(f.reason)}`), flagged.length));
+  // Omitted: left out of default-deny, so merging keeps them as they are; cut off: no label to leave them out by.
+  const omitted = flagged.filter((f) => (f as { omitted?: boolean }).omitted !== false);
+  const cut = flagged.filter((f) => (f as { omitted?: boolean }).omitted === false);
+  if (omitted.length > 0) {
+    lines.push(`:hourglass: *Not hardened: too little traffic history — kept under their current policies (${omitted.length}):*`, listed(omitted.map((f) => `• ${code(f.workload)}: ${escapeMrkdwn(f.reason)}`), omitted.length));
+  }
+  if (cut.length > 0) {
+    lines.push(`:rotating_light: *Cut off when merged — too little history and no label of their own to leave them out of default-deny (${cut.length}):*`, listed(cut.map((f) => `• ${code(f.workload)}: ${escapeMrkdwn(f.reason)}`), cut.length));
   }
   const files = (n.files ?? []).map((f) => code(f.path));
   lines.push(`*Files:* ${files.slice(0, MAX_LISTED).join(', ')}${files.length > MAX_LISTED ? ` and ${files.length - MAX_LISTED} more` : ''}`);

@@ -132,16 +132,47 @@ describe('external peers', () => {
 });
 
 describe('workloads with too little history', () => {
-  it('are flagged in notes and get no allow rule; the edges touching them are left out', () => {
-    const history = [
-      { workload: 'api/orders', observedMs: 2 * 3600_000, learning: false },
-      { workload: 'api/payments', observedMs: 72 * 3600_000, learning: false },
-    ];
+  const history = [
+    { workload: 'api/orders', observedMs: 2 * 3600_000, learning: false },
+    { workload: 'api/payments', observedMs: 72 * 3600_000, learning: false },
+  ];
+
+  it('are omitted, not cut off: default-deny and DNS select every pod but theirs; their peers keep the traffic seen with them', () => {
     const b = generateBaseline({ namespace: 'api', live: shopLive, edges: SHOP_EDGES, history });
-    expect(b.flagged).toEqual([{ workload: 'api/orders', reason: 'observed 2.0 h, less than 24.0 h' }]);
-    expect(b.files.map((f) => f.path)).toEqual(['api/default-deny.yaml']);
-    expect(b.kept).toEqual([DNS('api/payments')]);
-    expect(b.notes.join('\n')).toMatch(/api\/orders: observed 2\.0 h.*no allow rules generated \(5 learned edge\(s\) left out\), so default-deny blocks its traffic/);
+    expect(b.flagged).toEqual([{ workload: 'api/orders', reason: 'too little history (2.0 h of 24.0 h)', omitted: true }]);
+    expect(b.exempt).toEqual([{ key: 'app', values: ['orders'] }]);
+    const [deny, dns] = b.files[0]!.policies as Array<{ spec: { podSelector: unknown } }>;
+    const notIn = { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['orders'] }] };
+    expect(deny!.spec.podSelector).toEqual(notIn);
+    expect(dns!.spec.podSelector).toEqual(notIn);
+    // orders gets no file of its own; payments still admits orders, as seen.
+    expect(b.files.map((f) => f.path)).toEqual(['api/default-deny.yaml', 'api/payments.yaml']);
+    expect(b.files[1]!.yaml).toContain('app: orders');
+    expect(b.kept).toEqual(expect.arrayContaining([SHOP_EDGES[1], DNS('api/payments')]));
+    expect(b.notes.join('\n')).toContain('api/orders: not hardened: too little history (2.0 h of 24.0 h); left out of default-deny (app NotIn orders), kept under its current policies.');
+    parsed(b);
+  });
+
+  it('ANDs NotIn requirements on different keys, and groups values of one key', () => {
+    const pod = (name: string, labels: Record<string, string>) => ({ kind: 'Pod', metadata: { namespace: 'ns', name, labels }, spec: { containers: [{ name: 'c' }] } });
+    const live = { namespaces: [{ kind: 'Namespace', metadata: { name: 'ns' } }], pods: [pod('a', { app: 'a' }), pod('b', { app: 'b' }), pod('c', { 'app.kubernetes.io/name': 'c' }), pod('d', { app: 'd' })], networkPolicies: [] };
+    const b = generateBaseline({ namespace: 'ns', live, edges: [], history: [{ workload: 'ns/d', observedMs: 99 * 3600_000, learning: false }] });
+    expect(b.flagged.map((f) => f.workload)).toEqual(['ns/a', 'ns/b', 'ns/c']);
+    expect(b.exempt).toEqual([
+      { key: 'app', values: ['a', 'b'] },
+      { key: 'app.kubernetes.io/name', values: ['c'] },
+    ]);
+  });
+
+  it('a flagged workload with no label of its own stays under default-deny, and the notes say loudly that merging cuts it off', () => {
+    const pod = (name: string, labels: Record<string, string>) => ({ kind: 'Pod', metadata: { namespace: 'ns', name, labels }, spec: { containers: [{ name: 'c' }] } });
+    // new-job shares its only label with web (which has history): no label picks only its pod.
+    const live = { namespaces: [{ kind: 'Namespace', metadata: { name: 'ns' } }], pods: [pod('web', { tier: 'x' }), pod('new-job', { tier: 'x' })], networkPolicies: [] };
+    const b = generateBaseline({ namespace: 'ns', live, edges: [], history: [{ workload: 'ns/web', observedMs: 99 * 3600_000, learning: false }] });
+    expect(b.flagged).toEqual([{ workload: 'ns/new-job', reason: 'no flow history', omitted: false }]);
+    expect(b.exempt).toEqual([]);
+    expect((b.files[0]!.policies[0] as { spec: { podSelector: unknown } }).spec.podSelector).toEqual({});
+    expect(b.notes.join('\n')).toContain('merging CUTS IT OFF');
   });
 
   it('flags workloads still learning and workloads without any history entry', () => {

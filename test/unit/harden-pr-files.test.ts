@@ -147,33 +147,43 @@ describe('hardening pull request files', () => {
     expect(body).toMatch(/Learned edges allowed: \*\*\d+\/\d+\*\* \(100\.0%\)/);
     expect(body).toContain('Anomalous flows denied: **1/1**');
     expect(body).toContain('`db/new-job` (no flow history)');
-    expect(body).toContain('/netpol export 20261202-abc123 md');
+    expect(body).toContain('/netpol export 20261202-abc123 html');
   });
 
-  it('never declares a policy twice: identical kept where it is, a lone different one replaced, a shared file left alone', () => {
+  it('replaces the policies the repository declares for the namespace: deletions, rewrites, and the body lists them', () => {
+    const np = (name: string, spec: unknown) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: 'db' }, spec });
+    const helm = np('chart-policy', { podSelector: {}, policyTypes: ['Ingress'] });
+    const pr = buildPrFiles(
+      input({
+        declared: [
+          { namespace: 'db', name: 'allow-db-from-api', path: 'policies/db/allow-db-from-api.yaml', spec: { podSelector: {} }, via: 'plain' },
+          { namespace: 'db', name: 'old', path: 'policies/db/mixed.yaml', spec: { podSelector: {} }, via: 'plain' },
+          { namespace: 'db', name: 'chart-policy', path: 'charts/db/templates/np.yaml', spec: helm.spec, via: 'helm', object: helm },
+        ],
+        declaredTexts: {
+          'policies/db/allow-db-from-api.yaml': `---\n${JSON.stringify(np('allow-db-from-api', { podSelector: {} }))}\n`,
+          'policies/db/mixed.yaml': `# cache settings\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cache, namespace: db}\n---\n${JSON.stringify(np('old', { podSelector: {} }))}\n`,
+        },
+        incident: { id: '20261202-abc123', scope: 'db', permalink: 'https://shop.slack.com/archives/C1/p1764640000000100' },
+      }),
+    );
+    expect(pr.deletions).toEqual(['policies/db/allow-db-from-api.yaml']);
+    const mixed = pr.files.find((f) => f.path === 'policies/db/mixed.yaml')!.content;
+    expect(mixed).toContain('# cache settings');
+    expect(mixed).not.toContain('"old"');
+    expect(pr.body).toContain('Replaced by the baseline: `db/allow-db-from-api (policies/db/allow-db-from-api.yaml)`, `db/old (policies/db/mixed.yaml)`');
+    expect(pr.body).toContain('Kept, and counted in the proof: `db/chart-policy (charts/db/templates/np.yaml: rendered by helm: cannot be edited here, remove it by hand)`');
+    expect(pr.body).toContain('- Incident thread: https://shop.slack.com/archives/C1/p1764640000000100');
+    expect(pr.body).toContain('Postmortem: `/netpol export 20261202-abc123 html`');
+    expect(pr.body).not.toContain('left as they are');
+  });
+
+  it('the body says which workloads are not hardened, and loudly which ones merging cuts off', () => {
     const base = input();
-    const dns = base.namespaces[0]!.files[0]!.yaml;
-    const dnsSpec = (parse(dns.split(/^---$/m)[2]!) as { spec: unknown }).spec;
-    const pr = (declared: PrFilesInput['declared']) => buildPrFiles({ ...base, declared });
-    const identical = pr([{ namespace: 'db', name: 'allow-dns-egress', path: 'policies/db/dns.yaml', spec: dnsSpec, alone: true }]);
-    const deny = identical.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content;
-    expect(deny).toContain('name: default-deny');
-    expect(deny).not.toContain('name: allow-dns-egress');
-    expect(deny.startsWith('# Baseline for namespace db')).toBe(true);
-    expect(identical.notes).toContain('db/allow-dns-egress is already declared, identical, in policies/db/dns.yaml: kept there.');
-
-    const lone = pr([{ namespace: 'db', name: 'allow-dns-egress', path: 'policies/db/dns.yaml', spec: { podSelector: {} }, alone: true }]);
-    expect(lone.files.find((f) => f.path === 'policies/db/dns.yaml')!.content).toContain('name: allow-dns-egress');
-    expect(lone.notes[0]).toContain('that file now holds the baseline');
-
-    const shared = pr([{ namespace: 'db', name: 'default-deny', path: 'policies/db/all.yaml', spec: { podSelector: { matchLabels: { a: 'b' } } }, alone: false }]);
-    expect(shared.files.map((f) => f.path)).not.toContain('policies/db/all.yaml');
-    expect(shared.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content).not.toContain('name: default-deny\n');
-    expect(shared.notes[0]).toContain('merge it by hand');
-    expect(shared.body).toContain('merge it by hand');
-
-    // The file of an earlier run (same path) is simply overwritten.
-    const again = pr([{ namespace: 'db', name: 'default-deny', path: 'policies/db/default-deny.yaml', spec: {}, alone: false }]);
-    expect(again.files.find((f) => f.path === 'policies/db/default-deny.yaml')!.content).toBe(dns);
+    const ns = base.namespaces[0]!;
+    const pr = buildPrFiles({ ...base, namespaces: [{ ...ns, flagged: [{ workload: 'db/backup', reason: 'too little history (0.5 h of 24.0 h)', omitted: true }, { workload: 'db/odd', reason: 'no flow history', omitted: false }] }] });
+    expect(pr.body).toContain('- Not hardened: `db/backup` (too little history (0.5 h of 24.0 h)); kept under their current policies');
+    expect(pr.body).toContain('**Cut off when merged**');
+    expect(pr.body).toContain('`db/odd` (no flow history)');
   });
 });

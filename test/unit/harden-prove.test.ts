@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateBaseline } from '../../src/harden/generate.js';
-import { proveBaseline } from '../../src/harden/prove.js';
+import { indexWithBaseline, proveBaseline } from '../../src/harden/prove.js';
+import { decide, resolveEndpoints } from '../../src/policy/index.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 
 import { DNS, liveOf, SHOP_EDGES, shopLive } from '../helpers/harden.js';
@@ -89,11 +90,38 @@ describe('engine proof on the shop', () => {
     expect(proof.anomalies.unresolved.map((u) => u.edge.src)).toEqual(['db/ghost']);
   });
 
-  it('proves only the kept edges when workloads are flagged for too little history', () => {
+  it('a workload left out for too little history: not in the unobserved figure, reported as not hardened, and it still reaches what it reached', () => {
     const baseline = generateBaseline({ namespace: 'api', live: shopLive, edges: SHOP_EDGES, history: [{ workload: 'api/orders', observedMs: 3600_000, learning: false }, { workload: 'api/payments', observedMs: 48 * 3600_000, learning: false }] });
     const proof = proveBaseline({ live: shopLive, baseline });
-    expect(proof.coverage).toMatchObject({ learned: 1, allowed: 1 });
+    expect(proof.coverage.misses).toEqual([]);
+    expect(proof.coverage.allowed).toBe(baseline.kept.length);
     expect(proof.unobserved.pairs).toBe(0);
+    expect(proof.notHardened).toEqual([{ workload: 'api/orders', reason: 'too little history (1.0 h of 24.0 h)' }]);
+    expect(proof.summary).toContain('Not hardened: api/orders (too little history (1.0 h of 24.0 h)); kept under their current policies.');
+    // The engine agrees NotIn leaves orders out: its egress is not under default-deny, payments' is.
+    const index = indexWithBaseline(shopLive, baseline).index;
+    const ends = (w: string) => resolveEndpoints(index, w);
+    expect(decide(index, ends('api/orders')[0]!, ends('198.51.100.7')[0]!, 443, 'TCP').allowed).toBe(true);
+    expect(decide(index, ends('api/payments')[0]!, ends('198.51.100.7')[0]!, 443, 'TCP').allowed).toBe(false);
+    // And what payments admits from orders (seen) stays allowed.
+    expect(decide(index, ends('api/orders')[0]!, ends('api/payments')[0]!, (SHOP_EDGES[1] as { port: number }).port, 'TCP').allowed).toBe(true);
+  });
+
+  it('proves the state after the merge: a kept policy counts, and one with a generated name replaces it', () => {
+    const baseline = generateBaseline({ namespace: 'db', live: shopLive, edges: SHOP_EDGES });
+    const before = proveBaseline({ live: shopLive, baseline });
+    expect(before.unobserved.pairs).toBe(0);
+    const openIngress = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { namespace: 'db', name: 'helm-open' }, spec: { podSelector: {}, ingress: [{}], policyTypes: ['Ingress'] } };
+    const kept = proveBaseline({ live: shopLive, baseline, keep: [openIngress] });
+    expect(kept.unobserved.pairs).toBeGreaterThan(0);
+    // Same name as the generated default-deny: the kept one is what lands, so the proof uses it.
+    const sameName = { ...openIngress, metadata: { namespace: 'db', name: 'default-deny' } };
+    const replaced = indexWithBaseline(shopLive, baseline, [sameName]).index;
+    const deny = [...replaced.policies.values()].filter((p) => p.policy.namespace === 'db' && p.policy.name === 'default-deny');
+    expect(deny).toHaveLength(1);
+    expect(deny[0]!.ingress.length).toBeGreaterThan(0);
+    // A kept policy of another namespace is ignored.
+    expect(proveBaseline({ live: shopLive, baseline, keep: [{ ...openIngress, metadata: { namespace: 'api', name: 'x' } }] }).unobserved.pairs).toBe(0);
   });
 });
 

@@ -6,7 +6,7 @@ import type { HardenProposal } from '../../src/harden/step-model.js';
 import { closingFacts, closingSummary } from '../../src/incident/closing-summary.js';
 import type { Incident } from '../../src/incident/model.js';
 import { completeStep, openIncident, requestApproval, startStep } from '../../src/incident/transitions.js';
-import { hardenStep } from '../../src/playbook/steps/harden.js';
+import { hardenNamespaces, hardenStep } from '../../src/playbook/steps/harden.js';
 import { stepActionCheck } from '../../src/playbook/steps/index.js';
 import { parsePlaybook, PlaybookError } from '../../src/playbook/load.js';
 import { incidentMessage, type Block } from '../../src/slack/blocks.js';
@@ -30,7 +30,7 @@ function proposal(over: Partial<HardenProposal> = {}): HardenProposal {
           lint: { errors: 0, warnings: 2, findings: ['NP011 db/default-deny: <@U1> blocks DNS'] },
           ok: false,
         },
-        flagged: [{ workload: 'db/backup', reason: 'observed 0.5 h, less than 24.0 h' }],
+        flagged: [{ workload: 'db/backup', reason: 'too little history (0.5 h of 24.0 h)', omitted: true }],
         files: [{ path: 'db/default-deny.yaml', yaml: '' }, { path: 'db/postgres.yaml', yaml: '' }],
         notes: [],
       },
@@ -53,7 +53,7 @@ describe('hardening proposal blocks', () => {
     expect(all).toContain(':warning: Lint: *0* error(s), *2* warning(s)');
     // Text from the findings is escaped: no mention slips through.
     expect(all).toContain('&lt;@U1&gt;');
-    expect(all).toContain('*Too little traffic history — no allow rules, default-deny applies (1):*\n• `db/backup`: observed 0.5 h, less than 24.0 h');
+    expect(all).toContain('*Not hardened: too little traffic history — kept under their current policies (1):*\n• `db/backup`: too little history (0.5 h of 24.0 h)');
     expect(all).toContain('*Files:* `db/default-deny.yaml`, `db/postgres.yaml`');
     expect(all).toContain('a pull request on `shop-policies`, branch `netpol-responder/harden-db-20261202-abc123` off `main`, files under `policies`');
     expect(all).toContain('1 anomaly(ies) dismissed as expected');
@@ -160,5 +160,16 @@ describe('closing summary', () => {
     expect(summaries).toHaveLength(1);
     expect(summaries[0]?.summary).toContain('• *Hardening:* files attached to this thread (no repo)');
     expect(last.events.map((e) => e.type)).toEqual(['step.completed', 'incident.completed', 'incident.summary']);
+  });
+});
+
+describe('namespaces the step hardens', () => {
+  it('never the bot\'s own namespace (kube.botNamespace, given with the protected ones), nor the playbook\'s protected ones', () => {
+    const playbook = testPlaybook('one', `  - id: harden\n    title: Post-Incident Hardening\n    action: harden\n    approval: { rule: one }\n`);
+    const incident = openIncident({ id: ID, scope: { namespace: 'db' }, requestedBy: 'U0ALICE', channel: 'C1' }, playbook, new Date('2026-12-02T10:00:00Z')).incident;
+    const guarded = new Set([...playbook.parameters.protectedNamespaces, 'netpol-responder']);
+    expect(hardenNamespaces({ incident, playbook, protectedNamespaces: guarded }, ['netpol-responder', 'api'])).toEqual({ namespaces: ['db', 'api'], skipped: ['netpol-responder'] });
+    // Without the engine's set, the playbook's list alone applies.
+    expect(hardenNamespaces({ incident, playbook }, ['netpol-responder']).namespaces).toContain('netpol-responder');
   });
 });

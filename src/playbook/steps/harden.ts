@@ -11,10 +11,10 @@ import { resolvePullRequests } from '../../git/config-schema.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import { parseRemoteUrl, providerOf } from '../../git/url.js';
 import type { PolicyRepository } from '../../git/repository.js';
-import type { DeclaredPolicy } from '../../harden/collisions.js';
+import { supersede, type DeclaredPolicy } from '../../harden/supersede.js';
 import { connectivityRows, toWorkloads, type Connection } from '../../harden/connectivity.js';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../harden/generate.js';
-import { buildPrFiles, GITLAB_CI, type CiProvider } from '../../harden/pr-files.js';
+import { buildPrFiles, GITLAB_CI, policyDir, type CiProvider } from '../../harden/pr-files.js';
 import { proveBaseline } from '../../harden/prove.js';
 import { hardenParams, hardenParamsSchema, proofFigures, type HardenDelivery, type HardenDrift, type HardenNamespace, type HardenProposal, type HardenTarget } from '../../harden/step-model.js';
 import { closingFacts } from '../../incident/closing-summary.js';
@@ -30,12 +30,13 @@ const MAX_EVIDENCE_BYTES = 4 * 1024 * 1024;
 /** Attached one by one up to this many; more go in one bundle. */
 const MAX_ATTACHED_FILES = 12;
 
-/** The incident's namespace, the cause's, the restore's extra ones and the step's own; never a protected one. */
-export function hardenNamespaces(ctx: Pick<StepContext, 'incident' | 'playbook'>, extra: readonly string[]): { namespaces: string[]; skipped: string[] } {
+/** The incident's namespace, the cause's, the restore's extra ones and the step's own; never a protected one, nor the bot's own. */
+export function hardenNamespaces(ctx: Pick<StepContext, 'incident' | 'playbook' | 'protectedNamespaces'>, extra: readonly string[]): { namespaces: string[]; skipped: string[] } {
   const restore = ctx.playbook.steps.find((s) => s.action === 'restore');
   const restoreExtra = restore ? restoreParams(restore.params).namespaces.filter((n) => !n.includes('*')) : [];
   const all = restoreNamespaces(ctx.incident, causeOf(ctx.incident), [...restoreExtra, ...extra]);
-  const guarded = new Set(ctx.playbook.parameters.protectedNamespaces);
+  // ctx.protectedNamespaces adds kube.botNamespace: hardening it could cut the bot off.
+  const guarded = new Set([...ctx.playbook.parameters.protectedNamespaces, ...(ctx.protectedNamespaces ?? [])]);
   return { namespaces: all.filter((n) => !guarded.has(n)), skipped: all.filter((n) => guarded.has(n)) };
 }
 
@@ -104,15 +105,20 @@ function attachments(files: Array<{ path: string; content: string }>, incidentId
   return [{ filename: `hardening-${incidentId}.txt`, content: bundle, comment: `The ${files.length} hardening files, each under its path` }];
 }
 
-/** The repository's NetworkPolicies in the hardened namespaces, for the collision check. */
-async function declaredPolicies(ctx: StepContext, repository: string, namespaces: ReadonlySet<string>): Promise<DeclaredPolicy[]> {
-  if (!ctx.git) return [];
+/** The repository's NetworkPolicies in the hardened namespaces (the baseline replaces them), and the text of their plain files. */
+async function declaredPolicies(ctx: StepContext, repository: string, namespaces: ReadonlySet<string>): Promise<{ declared: DeclaredPolicy[]; texts: Record<string, string> }> {
+  const repo = ctx.git?.get(repository);
+  if (!ctx.git || !repo) return { declared: [], texts: {} };
   const { objects } = await ctx.git.desiredState();
   const mine = objects.filter((o) => o.source.repository === repository && o.kind === 'NetworkPolicy' && o.namespace !== undefined && namespaces.has(o.namespace));
-  const perPath = new Map<string, number>();
-  for (const o of objects) if (o.source.repository === repository) perPath.set(o.source.path, (perPath.get(o.source.path) ?? 0) + 1);
-  // A rendered (kustomize, helm) object's file is not known for sure: never counted as alone in it.
-  return mine.map((o) => ({ namespace: o.namespace as string, name: o.name, path: o.source.path, spec: o.object.spec, alone: o.source.via === 'plain' && perPath.get(o.source.path) === 1 }));
+  const declared = mine.map((o) => ({ namespace: o.namespace as string, name: o.name, path: o.source.path, spec: o.object.spec, via: o.source.via, object: o.object }));
+  const texts: Record<string, string> = {};
+  // Only plain files are edited; one that cannot be read keeps its policies (and the proof counts them).
+  for (const path of new Set(declared.filter((d) => d.via === 'plain').map((d) => d.path))) {
+    const text = await existingFile(repo, path);
+    if (text !== undefined) texts[path] = text;
+  }
+  return { declared, texts };
 }
 
 async function existingFile(repo: PolicyRepository | undefined, path: string): Promise<string | undefined> {
@@ -143,12 +149,25 @@ export const hardenStep: StepHandler = {
     const active = all.filter((a) => !a.dismissed);
     const anomalies = toWorkloads(live, active.flatMap((a) => a.probes ?? []));
 
+    const target = targetOf(ctx, namespaces[0] as string);
+    const { declared, texts } = target.kind === 'repository' ? await declaredPolicies(ctx, target.repository, new Set(namespaces)) : { declared: [], texts: {} };
     const generated: GeneratedBaseline[] = [];
     const out: HardenNamespace[] = [];
     try {
       for (const namespace of namespaces) {
         const baseline = generateBaseline({ namespace, live, edges: learned.edges, exclude: anomalies, history, options: { minHistoryMs: p.minHistory, v4Prefix: p.v4Prefix, v6Prefix: p.v6Prefix } });
-        const proof = proveBaseline({ live, baseline, anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
+        // The proof is of the state after the merge: what the change cannot remove stays in.
+        const plan = supersede({
+          files: baseline.files.map((f) => ({ path: `${policyDir(target.kind === 'repository' ? target.path : '')}${f.path}`, content: f.yaml })),
+          declared,
+          texts,
+          live,
+          flagged: new Set(baseline.flagged.map((f) => f.workload)),
+          namespaces: [namespace],
+        });
+        for (const k of plan.kept) limits.push(`${k.key} (${k.path}) stays after the merge: ${k.why}; the proof counts it in.`);
+        if (plan.liveOnly.length > 0) limits.push(`In ${namespace} but not in the repository: ${plan.liveOnly.join(', ')}; the proof assumes they are gone.`);
+        const proof = proveBaseline({ live, baseline, keep: plan.kept.map((k) => k.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
         generated.push(baseline);
         out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10) });
       }
@@ -164,7 +183,7 @@ export const hardenStep: StepHandler = {
       kind: 'harden-proposal',
       summary: summaryOf(out),
       namespaces: out,
-      target: targetOf(ctx, namespaces[0] as string),
+      target,
       learned: [...kept.values()],
       anomalies: anomalies.filter((a) => touches(a, new Set(namespaces))),
       dismissed: all.length - active.length,
@@ -182,20 +201,23 @@ export const hardenStep: StepHandler = {
     const r = repo ? repositoryConfig(repo) : undefined;
     const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
     const facts = closingFacts(ctx.incident);
+    const declared = target.kind === 'repository' ? await declaredPolicies(ctx, target.repository, new Set(proposal.namespaces.map((n) => n.namespace))) : { declared: [], texts: {} };
+    const permalink = ctx.permalink && ctx.incident.messageTs ? await ctx.permalink(ctx.incident.channel, ctx.incident.messageTs).catch(() => undefined) : undefined;
     const pr = buildPrFiles({
-      incident: { id: ctx.incident.id, scope: `${ctx.incident.scope.namespace}${ctx.incident.scope.selector ? ` (${ctx.incident.scope.selector})` : ''}`, ...(ctx.incident.reason ? { reason: ctx.incident.reason } : {}) },
+      incident: { id: ctx.incident.id, scope: `${ctx.incident.scope.namespace}${ctx.incident.scope.selector ? ` (${ctx.incident.scope.selector})` : ''}`, ...(ctx.incident.reason ? { reason: ctx.incident.reason } : {}), ...(permalink ? { permalink } : {}) },
       provider: r?.provider ?? 'unknown',
       policyPath: target.kind === 'repository' ? target.path : '',
       namespaces: proposal.namespaces,
       tests: { path: p.testsFile, ...(await existingFile(repo, p.testsFile).then((text) => (text !== undefined ? { existing: text } : {}))) },
       learned: proposal.learned,
       anomalies: proposal.anomalies,
-      live: { namespaces: live.namespaces ?? [], pods: live.pods ?? [] },
+      live: { namespaces: live.namespaces ?? [], pods: live.pods ?? [], networkPolicies: live.networkPolicies ?? [] },
       gitlabCiExists: r?.provider === 'gitlab' && (await existingFile(repo, GITLAB_CI)) !== undefined,
       toolVersion: toolVersion(),
       story: { contained: facts.contain, cause: facts.cause, restore: facts.restore },
       target,
-      declared: target.kind === 'repository' ? await declaredPolicies(ctx, target.repository, new Set(proposal.namespaces.map((n) => n.namespace))) : [],
+      declared: declared.declared,
+      declaredTexts: declared.texts,
       now: ctx.now().toISOString(),
     });
 
@@ -203,7 +225,7 @@ export const hardenStep: StepHandler = {
     if (target.kind === 'repository' && target.delivery !== 'attach' && ctx.proposeChanges) {
       try {
         // Same branch on a re-run: the proposer finds the request already open instead of opening another.
-        const outcome: ChangeProposalOutcome = await ctx.proposeChanges({ repository: target.repository, branch: target.branch, title: pr.title, body: pr.body, files: pr.files });
+        const outcome: ChangeProposalOutcome = await ctx.proposeChanges({ repository: target.repository, branch: target.branch, title: pr.title, body: pr.body, files: pr.files, ...(pr.deletions.length > 0 ? { deletions: pr.deletions } : {}) });
         delivery = outcome;
       } catch (error) {
         // The baseline was approved and proven; a refused push should not fail a resolved incident:
@@ -226,7 +248,7 @@ export const hardenStep: StepHandler = {
     const connectivity = connectivityRows(live, proposal.namespaces.flatMap((n) => n.files.flatMap((f) => parsePolicies(f.yaml))), proposal.learned, proposal.anomalies);
     const at = ctx.now().toISOString();
     const events: TimelineEvent[] = [
-      { at, type: 'harden.delivered', actor: botActor, step: ctx.step.id, summary: `*Hardening:* ${deliveryText(delivery)}\nFiles: ${pr.files.map((f) => `\`${f.path}\``).join(', ')}${pr.notes.length > 0 ? `\n${pr.notes.map((n) => `_${n}_`).join('\n')}` : ''}`, data: { delivery, files: pr.files.map((f) => f.path), cases: pr.cases } },
+      { at, type: 'harden.delivered', actor: botActor, step: ctx.step.id, summary: `*Hardening:* ${deliveryText(delivery)}\nFiles: ${pr.files.map((f) => `\`${f.path}\``).join(', ')}${pr.deletions.length > 0 ? `\nDeleted (replaced by the baseline): ${pr.deletions.map((f) => `\`${f}\``).join(', ')}` : ''}${pr.notes.length > 0 ? `\n${pr.notes.map((n) => `_${n}_`).join('\n')}` : ''}`, data: { delivery, files: pr.files.map((f) => f.path), deletions: pr.deletions, cases: pr.cases } },
       { at, type: 'harden.drift', actor: botActor, step: ctx.step.id, summary: driftText(drift), data: { ...drift } },
     ];
     const where = delivery.kind === 'pull-request' ? `pull request ${delivery.url}` : delivery.kind === 'branch' ? `branch ${delivery.branch}` : 'files attached to the thread';

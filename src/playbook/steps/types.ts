@@ -91,6 +91,10 @@ export interface StepContext {
   proposeChanges?: ProposeChanges;
   /** Drift monitoring's namespaces: which it covers, and adding more (absent: no drift monitor). */
   driftWatch?: DriftWatch;
+  /** Namespaces no step may change: the playbook's protectedNamespaces plus kube.botNamespace. */
+  protectedNamespaces?: ReadonlySet<string>;
+  /** A Slack permalink of a message (the incident's, for the hardening pull request). */
+  permalink?: (channel: string, ts: string) => Promise<string | undefined>;
   /** Restore plans and step records (step 4). */
   restore?: RestoreStore;
   logger: Logger;

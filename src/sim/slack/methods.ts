@@ -233,6 +233,15 @@ const completeUpload: MethodHandler = (args, ws) => {
   return { ok: true, files: files.map(toSlackFile) };
 };
 
+/** chat.getPermalink: Slack's archive link, https://<team>.slack.com/archives/<channel>/p<ts without the dot>. */
+const getPermalink: MethodHandler = (args, ws) => {
+  const channel = stringArg(args, 'channel') ?? '';
+  if (!ws.conversation.channel(channel)) return fail('channel_not_found');
+  const ts = stringArg(args, 'message_ts') ?? '';
+  if (!ws.conversation.find(channel, ts)) return fail('message_not_found');
+  return { ok: true, channel, permalink: `https://${ws.bot.teamDomain}.slack.com/archives/${channel}/p${ts.replace('.', '')}` };
+};
+
 // A Map, not an object literal, so a method named "toString" or "__proto__" is simply unknown.
 export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, MethodHandler>([
   ['auth.test', authTest],
@@ -240,6 +249,7 @@ export const METHODS: ReadonlyMap<string, MethodHandler> = new Map<string, Metho
   ['chat.postEphemeral', postEphemeral],
   ['chat.update', update],
   ['chat.delete', remove],
+  ['chat.getPermalink', getPermalink],
   ['users.info', usersInfo],
   ['usergroups.users.list', usergroupUsers],
   ['files.getUploadURLExternal', getUploadUrl],
