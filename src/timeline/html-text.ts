@@ -18,6 +18,16 @@ export function txt(value: unknown, max: number = HTML_TEXT_MAX): string {
   return typeof value === 'string' ? esc(printable(value, max)) : '';
 }
 
+/**
+ * Like txt(), with the Slack-style `code` spans the summaries use shown as <code> and *bold*
+ * markers dropped. Runs on escaped text, so a span can only wrap text that is already safe.
+ */
+export function richText(value: unknown, max: number = HTML_TEXT_MAX): string {
+  return txt(value, max)
+    .replace(/`([^`\n]{1,400})`/g, '<code>$1</code>')
+    .replace(/\*([^*\n]{1,200})\*/g, '$1');
+}
+
 /** The same for text that may keep its line breaks (inside <pre>): each line printable and capped. */
 export function multiline(value: unknown, max: number = HTML_TEXT_MAX, maxLines = 200): string {
   if (typeof value !== 'string') return '';

@@ -7,7 +7,7 @@ import { openedByText } from '../incident/model.js';
 import { formatDuration } from './duration.js';
 import { DIFF_CSS, diffHtml } from './html-diff.js';
 import { connectivityModel, GRAPH_CSS, graphSvg, type PhaseView } from './html-connectivity.js';
-import { esc, multiline, txt } from './html-text.js';
+import { esc, multiline, richText, txt } from './html-text.js';
 import { chartLegend, chartModel, CHART_CSS, chartSvg } from './html-timeline-chart.js';
 import type { PostmortemInput } from './render.js';
 import { actorName, plainText } from './render.js';
@@ -116,7 +116,7 @@ function stepResults(input: PostmortemInput): string {
   const items = (input.incident.stepOrder ?? []).flatMap((id) => {
     const step = input.incident.steps?.[id];
     const text = isObj(step?.result) && typeof step.result.summary === 'string' ? step.result.summary : undefined;
-    return step ? [`<li><b>${txt(input.stepTitles[id] ?? id)}</b> <span class="badge">${txt(step.status)}</span>${text ? `: ${txt(text)}` : ''}</li>`] : [];
+    return step ? [`<li><b>${txt(input.stepTitles[id] ?? id)}</b> <span class="badge">${txt(step.status)}</span>${text ? `: ${richText(text)}` : ''}</li>`] : [];
   });
   return items.length ? `<ul>${items.join('')}</ul>` : '';
 }
@@ -129,7 +129,7 @@ function applied(input: PostmortemInput, names: Record<string, string>): string 
       const text = toYaml(o).trimEnd();
       return `<pre class="block">${multiline(text.length > HTML_LIMITS.yaml ? `${text.slice(0, HTML_LIMITS.yaml)}\n…` : text, 400, 500)}</pre>`;
     });
-    return `<h3>${txt(e.at)}: ${txt(plainText(e.summary, names))}</h3>${yaml.join('')}`;
+    return `<h3>${txt(e.at)}: ${richText(plainText(e.summary, names))}</h3>${yaml.join('')}`;
   });
   return `<h2 id="applied">Changes applied to the cluster</h2>${body.length ? body.join('') : '<p class="muted">Nothing was applied.</p>'}`;
 }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseNetpolCommand } from '../../src/slack/commands.js';
 import { connectivityModel, graphSvg, sameWorkload, type PhaseView } from '../../src/timeline/html-connectivity.js';
 import { classifyDiffLine, diffHtml, DIFF_LIMITS } from '../../src/timeline/html-diff.js';
-import { esc, multiline, num, txt } from '../../src/timeline/html-text.js';
+import { esc, multiline, num, richText, txt } from '../../src/timeline/html-text.js';
 import { CHART, chartModel, chartSvg, markerKind, tickInterval, type ChartEvent } from '../../src/timeline/html-timeline-chart.js';
 import { HTML_CSP, renderHtml } from '../../src/timeline/html.js';
 import { exportFormats, postmortemFileName, renderPostmortem } from '../../src/timeline/render.js';
@@ -261,6 +261,15 @@ describe('escaping helpers', () => {
     expect(multiline('a\n<b>\nc', 100, 2)).toBe('a\n&lt;b&gt;\n… 1 more lines');
     expect(num(Number.NaN)).toBe('0');
     expect(num(1 / 3)).toBe('0.33');
+  });
+
+  it('richText shows `code` spans as <code> and drops *bold* markers, on escaped text only', () => {
+    expect(richText('created `db/allow-all-egress` with *kubectl*')).toBe('created <code>db/allow-all-egress</code> with kubectl');
+    expect(richText('`<script>alert(1)</script>`')).toBe('<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>');
+    expect(richText('`"><img src=x onerror=alert(1)>`')).toBe('<code>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</code>');
+    expect(richText('an unclosed ` stays')).toBe('an unclosed ` stays');
+    // A line break is made visible first (printable), so the span stays on one line.
+    expect(richText('`a\nb`')).toBe('<code>a\\nb</code>');
   });
 });
 
