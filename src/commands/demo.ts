@@ -256,7 +256,7 @@ export async function run(argv: string[]): Promise<number> {
     const dir = resolve(values.out ?? 'postmortem');
     mkdirSync(dir, { recursive: true });
     const files: string[] = [];
-    for (const format of ['md', 'json'] as const) {
+    for (const format of ['md', 'json', 'html'] as const) {
       const file = join(dir, postmortemFileName(incidentId, format));
       writeFileSync(file, await env.bot!.engine.postmortem(incident, format));
       files.push(file);

@@ -159,6 +159,8 @@ describe('netpol-responder CLI', () => {
     expect(id).toBeDefined();
     expect(existsSync(join(out, `postmortem-${id}.md`))).toBe(true);
     expect(existsSync(join(out, `postmortem-${id}.json`))).toBe(true);
+    expect(result.stdout).toContain(join(out, `postmortem-${id}.html`));
+    expect(readFileSync(join(out, `postmortem-${id}.html`), 'utf8')).toMatch(/^<!doctype html>/i);
   }, 60_000);
 
   it('demo: names the fix when redis-server is missing and REDIS_URL is unset', () => {

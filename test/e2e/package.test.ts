@@ -134,7 +134,7 @@ describe('the npm package, packed, installed and run from elsewhere', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/The collector learned the shop's normal traffic from Hubble: \d+ flows/);
     expect(result.stdout).toContain(`Postmortem written: ${join(cwd, 'postmortem')}`);
-    expect(readdirSync(join(cwd, 'postmortem')).sort()).toEqual([expect.stringMatching(/\.json$/), expect.stringMatching(/\.md$/)]);
+    expect(readdirSync(join(cwd, 'postmortem')).sort()).toEqual([expect.stringMatching(/\.html$/), expect.stringMatching(/\.json$/), expect.stringMatching(/\.md$/)]);
     // The whole loop (contain, trace, validate, restore and the lift, drift) in under a minute; slack for a busy machine.
   }, 90_000);
 });
