@@ -50,6 +50,8 @@ export interface PrFilesInput {
   declared?: readonly DeclaredPolicy[];
   /** The repository's text of the plain files those policies are in. */
   declaredTexts?: Readonly<Record<string, string>>;
+  /** The repository's kustomization files above the policy files (they follow deletions and new files). */
+  kustomizations?: Readonly<Record<string, string>>;
   now: string;
 }
 
@@ -273,7 +275,7 @@ export function prBody(input: PrFilesInput, tests: MergedTests, ci: ProposedFile
   if (notes.length > 0) lines.push('## Notes', ...notes.map((n) => `- ${n}`), '');
   lines.push(
     '## Before merging',
-    '- If the policy directory is rendered by kustomize, add the new files to its `kustomization.yaml` (and drop the deleted ones).',
+    '- The kustomizations above the policy files list the new files and no longer the deleted ones; check any other tool that renders this directory.',
     '',
     `Postmortem: \`/netpol export ${input.incident.id} html\` (or \`md\`) in Slack.`,
   );
@@ -293,6 +295,7 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
     live: { pods: [...input.live.pods], networkPolicies: [...(input.live.networkPolicies ?? [])] } as never,
     flagged: new Set(input.namespaces.flatMap((n) => n.flagged.map((f) => f.workload))),
     namespaces: input.namespaces.map((n) => n.namespace),
+    kustomizations: input.kustomizations ?? {},
   });
   const notes = [...policies.notes, ...tests.notes, ...snapshot.notes];
   if (ci.path === GITLAB_CI_INCLUDE) notes.push(`The repository has a ${GITLAB_CI} of its own: the job is in ${GITLAB_CI_INCLUDE}; add \`include: [{local: ${GITLAB_CI_INCLUDE}}]\` to it.`);

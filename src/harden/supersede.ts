@@ -5,9 +5,11 @@
 // stay as written). What cannot be removed is kept, and the proof counts it in: a policy rendered
 // by Helm or Kustomize (no plain file to edit), one in a file that does not parse or cannot be read,
 // and one that selects only workloads left out of the baseline for too little history (they keep
-// their current policies). A declared policy identical to a generated one stays where it is, and
-// ours is not written twice. Pure.
-import { isDocument, parseAllDocuments, type Document } from 'yaml';
+// their current policies). A kustomize resource is a file like any other, and the kustomization
+// that lists it follows: deleted files leave its resources, new ones join it. A declared policy
+// identical to a generated one stays where it is, and ours is not written twice. Pure.
+import { isDocument, isSeq, parseAllDocuments, parseDocument, type Document } from 'yaml';
+import { isKustomizationPath } from '../git/manifests.js';
 import type { ProposedFile } from '../git/change-proposal.js';
 import { loadLiveObjects, type LiveObjects } from '../policy/index.js';
 import { matches, parseSelector } from '../policy/selectors.js';
@@ -37,6 +39,8 @@ export interface SupersedeInput {
   /** Workloads left out of the baseline (`ns/workload`): policies selecting only them are kept. */
   flagged: ReadonlySet<string>;
   namespaces: readonly string[];
+  /** The repository's kustomization files (path → text) in the directories of the files above. */
+  kustomizations?: Readonly<Record<string, string>>;
 }
 
 export interface KeptPolicy {
@@ -70,6 +74,44 @@ function stable(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A plain file, or a file a kustomization lists as a resource (kustomize's origin names it); never a Helm template. */
+export function editable(d: Pick<DeclaredPolicy, 'via' | 'path'>): boolean {
+  return d.via === undefined || d.via === 'plain' || (d.via === 'kustomize' && !isKustomizationPath(d.path));
+}
+
+const dirOf = (path: string): string => (path.includes('/') ? path.slice(0, path.lastIndexOf('/') + 1) : '');
+
+/** The kustomizations with deleted files taken out of their resources and new files added to the nearest one. */
+function followKustomizations(kustomizations: Readonly<Record<string, string>>, deleted: readonly string[], written: readonly string[], notes: string[]): ProposedFile[] {
+  const out: ProposedFile[] = [];
+  const paths = Object.keys(kustomizations).sort((a, b) => dirOf(b).length - dirOf(a).length);
+  const nearest = (file: string): string | undefined => paths.find((k) => file.startsWith(dirOf(k)));
+  for (const k of [...paths].sort()) {
+    const doc = parseDocument(kustomizations[k] as string);
+    const resources = doc.errors.length === 0 ? doc.get('resources', true) : undefined;
+    if (!isSeq(resources)) {
+      if (deleted.some((f) => nearest(f) === k) || written.some((f) => nearest(f) === k)) notes.push(`${k} has no resources list this can edit: update it by hand.`);
+      continue;
+    }
+    const dir = dirOf(k);
+    const rel = (f: string): string => f.slice(dir.length);
+    const listed = (item: unknown): string => String((item as { value?: unknown })?.value ?? item).replace(/^\.\//, '');
+    const gone = new Set(deleted.filter((f) => f.startsWith(dir)).map(rel));
+    const before = resources.items.length;
+    resources.items = resources.items.filter((item) => !gone.has(listed(item)));
+    let changed = resources.items.length !== before;
+    const have = new Set(resources.items.map(listed));
+    for (const f of written) {
+      if (nearest(f) !== k || have.has(rel(f))) continue;
+      resources.items.push(doc.createNode(rel(f)));
+      have.add(rel(f));
+      changed = true;
+    }
+    if (changed) out.push({ path: k, content: doc.toString({ lineWidth: 0 }) });
+  }
+  return out;
+}
+
 function meta(p: unknown): { namespace: string; name: string; kind: string } {
   const o = (typeof p === 'object' && p !== null ? p : {}) as { kind?: unknown; metadata?: { namespace?: unknown; name?: unknown } };
   return { namespace: String(o.metadata?.namespace ?? ''), name: String(o.metadata?.name ?? ''), kind: String(o.kind ?? '') };
@@ -81,6 +123,14 @@ function selectsOnlyFlagged(d: DeclaredPolicy, pods: ReturnType<typeof loadLiveO
   if (typeof selector === 'string') return false;
   const picked = pods.filter((p) => !p.fromTemplate && p.namespace === d.namespace && matches(selector, p.labels));
   return picked.length > 0 && picked.every((p) => flagged.has(`${p.namespace}/${workloadNameOf(p)}`));
+}
+
+/** The flagged workloads whose pods the policy selects. */
+function flaggedPicked(d: DeclaredPolicy, pods: ReturnType<typeof loadLiveObjects>['pods'], flagged: ReadonlySet<string>): string[] {
+  const selector = parseSelector((d.spec as { podSelector?: unknown } | null)?.podSelector);
+  if (typeof selector === 'string') return [];
+  const names = pods.filter((p) => !p.fromTemplate && p.namespace === d.namespace && matches(selector, p.labels)).map((p) => `${p.namespace}/${workloadNameOf(p)}`);
+  return [...new Set(names.filter((n) => flagged.has(n)))].sort();
 }
 
 /** The file without the named NetworkPolicy documents: undefined when it does not parse; '' when nothing is left. */
@@ -131,7 +181,7 @@ export function supersede(input: SupersedeInput): SupersedePlan {
       identical.add(key);
       notes.push(`${key} is already declared, identical, in ${d.path}: kept there.`);
     } else if (selectsOnlyFlagged(d, pods, input.flagged)) keep(d, 'selects only workloads with too little history');
-    else if (d.via !== undefined && d.via !== 'plain') keep(d, `rendered by ${d.via}: cannot be edited here, remove it by hand`);
+    else if (!editable(d)) keep(d, `rendered by ${d.via}: cannot be edited here, remove it by hand`);
     else toRemove.set(d.path, [...(toRemove.get(d.path) ?? []), d]);
   }
 
@@ -144,7 +194,11 @@ export function supersede(input: SupersedeInput): SupersedePlan {
     for (const d of list) {
       if (!result) keep(d, text === undefined ? 'its file could not be read' : 'its file does not parse as YAML: edit it by hand');
       else if (!result.removed.has(d.name)) keep(d, 'not found as a document of its own in its file: remove it by hand');
-      else superseded.push(`${d.namespace}/${d.name} (${path})`);
+      else {
+        superseded.push(`${d.namespace}/${d.name} (${path})`);
+        const over = flaggedPicked(d, pods, input.flagged);
+        if (over.length > 0) notes.push(`${d.namespace}/${d.name} also selected ${over.join(', ')} (not hardened): replaced by the baseline, it no longer applies to them.`);
+      }
     }
     if (!result || result.removed.size === 0) continue;
     if (result.text === '') deletions.push(path);
@@ -178,6 +232,8 @@ export function supersede(input: SupersedeInput): SupersedePlan {
   }
   // A path we write again is not deleted: the new content replaces it.
   const finalDeletions = deletions.filter((p) => !taken.has(p));
+  const generatedPaths = files.map((f) => f.path).filter((p) => input.files.some((g) => g.path === p) || p.endsWith('.netpol-baseline.yaml'));
+  files.push(...followKustomizations(input.kustomizations ?? {}, finalDeletions, generatedPaths, notes));
 
   const declaredKeys = new Set(input.declared.map((d) => `${d.namespace}/${d.name}`));
   const liveOnly = (input.live.networkPolicies ?? [])

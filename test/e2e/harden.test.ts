@@ -124,6 +124,15 @@ describe('post-incident hardening, end to end', () => {
     const tree = execFileSync('git', ['-C', env.git!.remoteDir, 'ls-tree', '-r', '--name-only', branch], { encoding: 'utf8' }).split('\n');
     expect(tree).toEqual(expect.arrayContaining(['policies/db/default-deny.yaml', 'policies/db/postgres.yaml', 'netpol-tests.yaml', '.netpol-responder/workloads.yaml', '.github/workflows/netpol.yaml']));
     expect(show('policies/db/default-deny.yaml')).toContain('name: default-deny');
+    // The shop's own db ingress policy is replaced by the baseline: its file is gone, and the
+    // kustomization lists the new files instead (the merged state is the one proven).
+    expect(tree).not.toContain('policies/db/allow-db-from-api.yaml');
+    // Other namespaces' files are untouched.
+    const before = execFileSync('git', ['-C', env.git!.remoteDir, 'ls-tree', '-r', '--name-only', 'main'], { encoding: 'utf8' }).split('\n');
+    expect(tree.filter((f) => /^policies\/(frontend|api)\//.test(f))).toEqual(before.filter((f) => /^policies\/(frontend|api)\//.test(f)));
+    const kustomization = show('policies/kustomization.yaml');
+    expect(kustomization).not.toContain('db/allow-db-from-api.yaml');
+    expect(kustomization).toContain('db/postgres.yaml');
     // The shop's repository already declares db/allow-dns-egress, identical to the baseline's: not declared twice.
     expect(show('policies/db/default-deny.yaml')).not.toContain('name: allow-dns-egress');
     const [delivered] = await timeline(env, incidentId, 'harden.delivered');
@@ -135,6 +144,8 @@ describe('post-incident hardening, end to end', () => {
     const subject = execFileSync('git', ['-C', env.git!.remoteDir, 'log', '-1', '--format=%s%n%b', branch], { encoding: 'utf8' });
     expect(subject).toContain(`Baseline NetworkPolicies for db (incident ${incidentId})`);
     expect(subject).toContain('Anomalous flows denied');
+    expect(subject).toContain('Replaced by the baseline: `db/allow-db-from-api (policies/db/allow-db-from-api.yaml)`');
+    expect(subject).toMatch(/Incident thread: https:\/\/\S+\.slack\.com\/archives\/\S+\/p\d+/);
 
     // What the CI job runs passes on the branch: lint, the network tests, the diff against main.
     const checkout = mkdtempSync(join(tmpdir(), 'netpol-harden-ci-'));
@@ -193,7 +204,8 @@ describe('post-incident hardening, end to end', () => {
     expect(pull).toMatchObject({ provider: 'github', project: GIT_HOST_PROJECT, head: branch, base: 'main', title: `Baseline NetworkPolicies for db (incident ${incidentId})`, state: 'open' });
     expect(pull.body).toContain(`Post-incident hardening for incident \`${incidentId}\``);
     expect(pull.body).toMatch(/Anomalous flows denied: \*\*(\d+)\/\1\*\*/);
-    expect(pull.body).toContain(`/netpol export ${incidentId} md`);
+    expect(pull.body).toContain(`/netpol export ${incidentId} html`);
+    expect(pull.body).toContain('- Incident thread: https://');
     const files = await env.gitHost!.files(GIT_HOST_PROJECT, branch);
     expect(Object.keys(files)).toEqual(expect.arrayContaining(['policies/db/default-deny.yaml', 'netpol-tests.yaml', '.netpol-responder/workloads.yaml', '.github/workflows/netpol.yaml']));
     expect(files['.github/workflows/netpol.yaml']).toContain('lint policies');
@@ -286,18 +298,47 @@ describe('post-incident hardening, end to end', () => {
     expect(thread.filter((t) => t.includes('closed* after'))).toHaveLength(1);
   }, 180_000);
 
-  it('partial traffic: a workload with too little history is flagged, gets no allow rule, and the message names it', async () => {
+  it('partial traffic: a workload with too little history is left out of default-deny, not cut off, and still reaches what it reached on the merged branch', async () => {
     env = await start({ git: true });
     // A backup job started after the collector learned: its pod has no flow history at all.
     env.kube.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'backup-0', namespace: 'db', labels: { app: 'backup' } }, spec: { containers: [{ name: 'backup', image: 'backup:1' }] }, status: { phase: 'Running', podIP: '10.244.3.99' } }]);
     const { incidentId, incident } = await untilHardenProposed(env);
-    const evidence = incident.steps.harden!.evidence as Obj & { namespaces: Array<{ flagged: Array<{ workload: string; reason: string }>; files: Array<{ path: string }> }> };
-    expect(evidence.namespaces[0]!.flagged).toEqual([{ workload: 'db/backup-0', reason: 'no flow history' }]);
+    const evidence = incident.steps.harden!.evidence as Obj & { namespaces: Array<{ flagged: Array<{ workload: string; reason: string }>; files: Array<{ path: string; yaml: string }>; proof: { unobserved: { pairs: number } } }> };
+    expect(evidence.namespaces[0]!.flagged).toEqual([{ workload: 'db/backup-0', reason: 'no flow history', omitted: true }]);
     expect(evidence.namespaces[0]!.files.map((f) => f.path)).not.toContain('db/backup-0.yaml');
     expect(evidence.namespaces[0]!.files.map((f) => f.path)).toContain('db/postgres.yaml');
+    // backup-0 is not counted as an unobserved pair: it is not hardened on purpose.
+    expect(evidence.namespaces[0]!.proof.unobserved.pairs).toBe(0);
     const message = await approvalMessage(env, incidentId);
     const shown = JSON.stringify(message.blocks);
-    expect(shown).toContain('Too little traffic history — no allow rules, default-deny applies (1):');
+    expect(shown).toContain('Not hardened: too little traffic history — kept under their current policies (1):');
     expect(shown).toContain('`db/backup-0`: no flow history');
+
+    await click(env, message, DEMO_USERS.approver.id);
+    const done = await until('the incident to complete', async () => {
+      const now = await env!.bot!.store.get(incidentId);
+      return now && now.status !== 'open' ? now : undefined;
+    }, 60_000);
+    expect(done.status).toBe('completed');
+    const branch = `netpol-responder/harden-db-${incidentId}`;
+    const checkout = mkdtempSync(join(tmpdir(), 'netpol-harden-partial-'));
+    execFileSync('git', ['clone', '-q', '--branch', branch, env.git!.remoteDir, join(checkout, 'head')]);
+    execFileSync('git', ['clone', '-q', '--branch', 'main', env.git!.remoteDir, join(checkout, 'base')]);
+    const head = (path: string) => join(checkout, 'head', path);
+    expect(readFileSync(head('policies/db/default-deny.yaml'), 'utf8')).toContain('operator: NotIn');
+    // What backup-0 reached before (DNS; postgres was closed to it) is what it reaches on the branch.
+    const cases = join(checkout, 'backup-cases.yaml');
+    writeFileSync(cases, toYaml({ cases: [
+      { from: 'db/backup-0', to: 'kube-system/kube-dns', port: 53, protocol: 'UDP', expect: 'allow' },
+      { from: 'db/backup-0', to: 'db/postgres', port: 5432, protocol: 'TCP', expect: 'deny' },
+    ] }));
+    const cliRun = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    const snapshot = head('.netpol-responder/workloads.yaml');
+    for (const side of ['base', 'head']) {
+      const run = cliRun(['test', join(checkout, side, 'policies'), snapshot, '--cases', cases]);
+      expect(run.status, `${side}: ${run.stdout}${run.stderr}`).toBe(0);
+    }
+    const tests = cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]);
+    expect(tests.status, tests.stdout + tests.stderr).toBe(0);
   }, 180_000);
 });

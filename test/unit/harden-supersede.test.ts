@@ -137,4 +137,20 @@ describe('superseding the declared policies', () => {
     expect(p.deletions).toEqual([]);
     expect(p.liveOnly).toContain('db/hand-made');
   });
+
+  it('kustomize resources are files too: the kustomization drops the deleted ones and lists the new ones; a generated object cannot be edited', () => {
+    const kust = '# the shop\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - db/allow-db-from-api.yaml\n  - ./db/default-deny.yaml\n  - api/x.yaml\n';
+    const p = plan({
+      declared: [declared('policies/db/allow-db-from-api.yaml', 'allow-db-from-api', 'kustomize'), declared('policies/kustomization.yaml', 'patched', 'kustomize')],
+      texts: { 'policies/db/allow-db-from-api.yaml': yamlOf(np('allow-db-from-api')) },
+      kustomizations: { 'policies/kustomization.yaml': kust },
+    });
+    expect(p.deletions).toEqual(['policies/db/allow-db-from-api.yaml']);
+    expect(p.kept.map((k) => k.key)).toEqual(['db/patched']);
+    const k = parse(p.files.find((f) => f.path === 'policies/kustomization.yaml')!.content) as { resources: string[] };
+    expect(k.resources).not.toContain('db/allow-db-from-api.yaml');
+    expect(k.resources).toEqual(expect.arrayContaining(['./db/default-deny.yaml', 'api/x.yaml', ...FILES.slice(1).map((f) => f.path.slice('policies/'.length))]));
+    expect(k.resources.filter((r) => r.endsWith('default-deny.yaml'))).toHaveLength(1);
+    expect(p.files.find((f) => f.path === 'policies/kustomization.yaml')!.content).toContain('# the shop');
+  });
 });

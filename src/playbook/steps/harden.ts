@@ -11,7 +11,7 @@ import { resolvePullRequests } from '../../git/config-schema.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import { parseRemoteUrl, providerOf } from '../../git/url.js';
 import type { PolicyRepository } from '../../git/repository.js';
-import { supersede, type DeclaredPolicy } from '../../harden/supersede.js';
+import { editable, supersede, type DeclaredPolicy } from '../../harden/supersede.js';
 import { connectivityRows, toWorkloads, type Connection } from '../../harden/connectivity.js';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../harden/generate.js';
 import { buildPrFiles, GITLAB_CI, policyDir, type CiProvider } from '../../harden/pr-files.js';
@@ -114,11 +114,31 @@ async function declaredPolicies(ctx: StepContext, repository: string, namespaces
   const declared = mine.map((o) => ({ namespace: o.namespace as string, name: o.name, path: o.source.path, spec: o.object.spec, via: o.source.via, object: o.object }));
   const texts: Record<string, string> = {};
   // Only plain files are edited; one that cannot be read keeps its policies (and the proof counts them).
-  for (const path of new Set(declared.filter((d) => d.via === 'plain').map((d) => d.path))) {
+  for (const path of new Set(declared.filter(editable).map((d) => d.path))) {
     const text = await existingFile(repo, path);
     if (text !== undefined) texts[path] = text;
   }
   return { declared, texts };
+}
+
+/** The kustomization files of the policy directory and of every directory up to it from the given files. */
+async function kustomizationTexts(repo: PolicyRepository | undefined, files: readonly string[]): Promise<Record<string, string>> {
+  const dirs = new Set<string>(['']);
+  for (const f of files) {
+    const parts = f.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) dirs.add(`${parts.slice(0, i).join('/')}/`);
+  }
+  const out: Record<string, string> = {};
+  for (const dir of dirs) {
+    for (const name of ['kustomization.yaml', 'kustomization.yml', 'Kustomization']) {
+      const text = await existingFile(repo, `${dir}${name}`);
+      if (text !== undefined) {
+        out[`${dir}${name}`] = text;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 async function existingFile(repo: PolicyRepository | undefined, path: string): Promise<string | undefined> {
@@ -218,6 +238,7 @@ export const hardenStep: StepHandler = {
       target,
       declared: declared.declared,
       declaredTexts: declared.texts,
+      kustomizations: await kustomizationTexts(repo, [...declared.declared.map((d) => d.path), ...proposal.namespaces.flatMap((n) => n.files.map((f) => `${policyDir(target.kind === 'repository' ? target.path : '')}${f.path}`))]),
       now: ctx.now().toISOString(),
     });
 
