@@ -25,6 +25,8 @@ export interface PrNamespace {
   files: Array<{ path: string; yaml: string }>;
   proof: HardenProof;
   flagged: Array<{ workload: string; reason: string; omitted?: boolean }>;
+  /** What the proof kept in (`ns/name`), to compare with what the change can remove now. */
+  kept?: string[];
 }
 
 export interface PrFilesInput {
@@ -298,6 +300,11 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
     kustomizations: input.kustomizations ?? {},
   });
   const notes = [...policies.notes, ...tests.notes, ...snapshot.notes];
+  // The proof was made before approval: say so when the repository has changed what stays since.
+  const proven = new Set(input.namespaces.flatMap((n) => n.kept ?? []));
+  const now = new Set(policies.kept.map((k) => k.key));
+  const changed = [...new Set([...proven, ...now])].filter((k) => proven.has(k) !== now.has(k)).sort();
+  if (input.namespaces.some((n) => n.kept !== undefined) && changed.length > 0) notes.push(`The repository changed since the proof: ${changed.map((k) => `${k} ${now.has(k) ? 'now stays' : 'is now replaced'}`).join(', ')}; the figures above are of the state before that change.`);
   if (ci.path === GITLAB_CI_INCLUDE) notes.push(`The repository has a ${GITLAB_CI} of its own: the job is in ${GITLAB_CI_INCLUDE}; add \`include: [{local: ${GITLAB_CI_INCLUDE}}]\` to it.`);
   const files: ProposedFile[] = [
     ...policies.files,

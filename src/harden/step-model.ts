@@ -65,6 +65,8 @@ export interface HardenNamespace {
   flagged: Array<{ workload: string; reason: string; omitted?: boolean }>;
   files: Array<{ path: string; yaml: string }>;
   notes: string[];
+  /** The repository's policies the proof kept in (`ns/name`): what the change could not remove. */
+  kept?: string[];
 }
 
 export interface HardenProposal {

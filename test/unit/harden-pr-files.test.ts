@@ -186,4 +186,13 @@ describe('hardening pull request files', () => {
     expect(pr.body).toContain('**Cut off when merged**');
     expect(pr.body).toContain('`db/odd` (no flow history)');
   });
+
+  it('says when the repository changed what stays since the proof', () => {
+    const base = input();
+    const helm = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'chart-policy', namespace: 'db' }, spec: { podSelector: {} } };
+    const pr = buildPrFiles({ ...base, namespaces: [{ ...base.namespaces[0]!, kept: [] }], declared: [{ namespace: 'db', name: 'chart-policy', path: 'charts/np.yaml', spec: helm.spec, via: 'helm', object: helm }] });
+    expect(pr.notes.join('\n')).toContain('The repository changed since the proof: db/chart-policy now stays');
+    const same = buildPrFiles({ ...base, namespaces: [{ ...base.namespaces[0]!, kept: ['db/chart-policy'] }], declared: [{ namespace: 'db', name: 'chart-policy', path: 'charts/np.yaml', spec: helm.spec, via: 'helm', object: helm }] });
+    expect(same.notes.join('\n')).not.toContain('changed since the proof');
+  });
 });

@@ -189,7 +189,7 @@ export const hardenStep: StepHandler = {
         if (plan.liveOnly.length > 0) limits.push(`In ${namespace} but not in the repository: ${plan.liveOnly.join(', ')}; the proof assumes they are gone.`);
         const proof = proveBaseline({ live, baseline, keep: plan.kept.map((k) => k.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
         generated.push(baseline);
-        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10) });
+        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10), kept: plan.kept.map((k) => k.key) });
       }
     } catch (error) {
       if (error instanceof HardenInputError) throw new StepFailed(`the baseline cannot be generated: ${error.message}`);
