@@ -65,6 +65,16 @@ describe('Web API methods', () => {
     expect(ws.conversation.messages('C0INCIDENTS').map((m) => m.text)).toEqual(['hi', 'reply']);
   });
 
+  it('chat.getPermalink gives the archive link of a stored message, else Slack\'s errors', () => {
+    const ws = workspace();
+    const posted = call(ws, 'chat.postMessage', { channel: 'C0INCIDENTS', text: 'incident' });
+    const link = call(ws, 'chat.getPermalink', { channel: 'C0INCIDENTS', message_ts: posted.ts });
+    expect(link).toMatchObject({ ok: true, channel: 'C0INCIDENTS' });
+    expect(link.permalink).toMatch(new RegExp(`^https://[^/]+\\.slack\\.com/archives/C0INCIDENTS/p${String(posted.ts).replace('.', '')}$`));
+    expect(call(ws, 'chat.getPermalink', { channel: 'C0INCIDENTS', message_ts: '1.000001' })).toMatchObject({ ok: false, error: 'message_not_found' });
+    expect(call(ws, 'chat.getPermalink', { channel: 'CNOPE', message_ts: posted.ts })).toMatchObject({ ok: false, error: 'channel_not_found' });
+  });
+
   it('chat.postMessage rejects bad input and stores nothing', () => {
     const ws = workspace();
     const bad: [Record<string, unknown>, string][] = [
