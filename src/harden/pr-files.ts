@@ -27,6 +27,8 @@ export interface PrNamespace {
   flagged: Array<{ workload: string; reason: string; omitted?: boolean }>;
   /** What the proof kept in (`ns/name`), to compare with what the change can remove now. */
   kept?: string[];
+  /** The narrowed copies the proof counted in (narrow.ts). */
+  narrowed?: Array<{ key: string; from: string; workloads: string[] }>;
 }
 
 export interface PrFilesInput {
@@ -248,6 +250,8 @@ function replacedLines(plan: SupersedePlan): string[] {
   if (plan.superseded.length > 0) lines.push(`- Replaced by the baseline: ${listed(plan.superseded)}${plan.deletions.length > 0 ? ` (${plan.deletions.length} file(s) deleted, the others rewritten without them)` : ''}`);
   const kept = plan.kept.map((k) => `${k.key} (${k.path}: ${k.why})`);
   if (kept.length > 0) lines.push(`- Kept, and counted in the proof: ${listed(kept)}`);
+  const narrowed = plan.narrowed.map((c) => `${c.key} (narrowed from ${c.from}, for ${c.workloads.join(', ')}; ${c.path})`);
+  if (narrowed.length > 0) lines.push(`- Kept for workloads not hardened, and counted in the proof: ${listed(narrowed)}: the replaced policies' rules, selecting only the pods left out of default-deny, so that they are exactly as restricted as before`);
   if (plan.liveOnly.length > 0) lines.push(`- In the cluster but not in this repository (the proof assumes they are gone; delete them or add them here): ${listed(plan.liveOnly)}`);
   return lines;
 }
@@ -301,10 +305,11 @@ export function buildPrFiles(input: PrFilesInput): PrFiles {
   });
   const notes = [...policies.notes, ...tests.notes, ...snapshot.notes];
   // The proof was made before approval: say so when the repository has changed what stays since.
-  const proven = new Set(input.namespaces.flatMap((n) => n.kept ?? []));
-  const now = new Set(policies.kept.map((k) => k.key));
+  const proven = new Set(input.namespaces.flatMap((n) => [...(n.kept ?? []), ...(n.narrowed ?? []).map((c) => c.key)]));
+  const now = new Set([...policies.kept.map((k) => k.key), ...policies.narrowed.map((c) => c.key)]);
+  const copies = new Set([...input.namespaces.flatMap((n) => (n.narrowed ?? []).map((c) => c.key)), ...policies.narrowed.map((c) => c.key)]);
   const changed = [...new Set([...proven, ...now])].filter((k) => proven.has(k) !== now.has(k)).sort();
-  if (input.namespaces.some((n) => n.kept !== undefined) && changed.length > 0) notes.push(`The repository changed since the proof: ${changed.map((k) => `${k} ${now.has(k) ? 'now stays' : 'is now replaced'}`).join(', ')}; the figures above are of the state before that change.`);
+  if (input.namespaces.some((n) => n.kept !== undefined) && changed.length > 0) notes.push(`The repository changed since the proof: ${changed.map((k) => `${k} ${copies.has(k) ? (now.has(k) ? 'is now added (narrowed copy)' : 'is no longer added') : now.has(k) ? 'now stays' : 'is now replaced'}`).join(', ')}; the figures above are of the state before that change.`);
   if (ci.path === GITLAB_CI_INCLUDE) notes.push(`The repository has a ${GITLAB_CI} of its own: the job is in ${GITLAB_CI_INCLUDE}; add \`include: [{local: ${GITLAB_CI_INCLUDE}}]\` to it.`);
   const files: ProposedFile[] = [
     ...policies.files,

@@ -1,6 +1,7 @@
 // The engine's proof of a generated baseline: the live cluster with the namespace's current
 // NetworkPolicies replaced by the generated ones (plus the repository's policies the change cannot
-// remove, `keep`: the state after the merge), then four questions. Is every kept learned
+// remove, `keep`, and the narrowed copies kept for the workloads left out, `narrowed`: the state
+// after the merge), then four questions. Is every kept learned
 // edge allowed? Is anything allowed between workloads that was never seen? Are the anomalous
 // flows denied? Do the generated policies lint clean? Pure.
 import { ClassConnectivity } from '../policy/connectivity.js';
@@ -20,6 +21,11 @@ export interface ProofRequest {
    * only workloads left out for too little history). One with a generated policy's name replaces it.
    */
   keep?: readonly PolicyObject[];
+  /**
+   * Narrowed copies of replaced policies for the workloads left out (narrow.ts): added with the
+   * pull request, so in the state after the merge. Not linted (their rules are the team's).
+   */
+  narrowed?: readonly PolicyObject[];
 }
 
 export interface EdgeVerdict {
@@ -51,6 +57,8 @@ export interface BaselineProof {
   lint: { errors: number; warnings: number; findings: Array<{ id: string; severity: string; object: string; message: string }> };
   /** Workloads left out of the baseline for too little history: not in `unobserved`. */
   notHardened: Array<{ workload: string; reason: string }>;
+  /** The narrowed copies counted in (`ns/name`). */
+  narrowed: string[];
   ok: boolean;
   summary: string;
 }
@@ -173,6 +181,7 @@ function summaryOf(p: Omit<BaselineProof, 'summary' | 'ok'>, files: number, poli
     `Lint: ${p.lint.errors} error(s), ${p.lint.warnings} warning(s).`,
   ];
   if (p.notHardened.length > 0) lines.push(`Not hardened: ${p.notHardened.map((w) => `${w.workload} (${w.reason})`).join(', ')}; kept under their current policies.`);
+  if (p.narrowed.length > 0) lines.push(`Kept for workloads not hardened (narrowed copies of replaced policies): ${p.narrowed.join(', ')}.`);
   for (const m of p.coverage.misses.slice(0, 3)) lines.push(`  not allowed: ${m.edge.src} -> ${m.edge.dst} ${m.edge.protocol}/${m.edge.port}`);
   for (const x of p.unobserved.examples.slice(0, 3)) lines.push(`  never observed: ${x.src} -> ${x.dst} ${x.conns}`);
   for (const a of p.anomalies.allowed.slice(0, 3)) lines.push(`  anomaly allowed: ${a.edge.src} -> ${a.edge.dst} ${a.edge.protocol}/${a.edge.port}`);
@@ -183,7 +192,7 @@ function summaryOf(p: Omit<BaselineProof, 'summary' | 'ok'>, files: number, poli
 export function proveBaseline(request: ProofRequest): BaselineProof {
   const { baseline } = request;
   const { namespace } = baseline;
-  const { index, issues } = indexWithBaseline(request.live, baseline, request.keep ?? []);
+  const { index, issues } = indexWithBaseline(request.live, baseline, [...(request.keep ?? []), ...(request.narrowed ?? [])]);
 
   const decide = decider(index);
   const misses: EdgeVerdict[] = [];
@@ -214,7 +223,8 @@ export function proveBaseline(request: ProofRequest): BaselineProof {
   const omitted = (baseline.flagged ?? []).filter((f) => f.omitted);
   const unobserved = unobservedPairs(index, namespace, baseline.kept, new Set(omitted.map((f) => f.workload)));
   const notHardened = omitted.map((f) => ({ workload: f.workload, reason: f.reason }));
-  const partial = { namespace, coverage, unobserved, anomalies, lint: lintResult, notHardened };
+  const narrowed = (request.narrowed ?? []).map((p) => `${namespace}/${nameOf(p)}`);
+  const partial = { namespace, coverage, unobserved, anomalies, lint: lintResult, notHardened, narrowed };
   const ok = misses.length === 0 && unobserved.pairs === 0 && anomalies.allowed.length === 0 && lintResult.errors === 0 && lintResult.warnings === 0;
   return { ...partial, ok, summary: summaryOf(partial, baseline.files.length, baseline.policies.length) };
 }

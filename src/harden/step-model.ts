@@ -8,7 +8,7 @@ import type { BaselineProof } from './prove.js';
 
 export const hardenParamsSchema = z
   .object({
-    /** Workloads observed for less than this are left out of the baseline (flagged; they keep their current policies). */
+    /** Workloads observed for less than this are left out of the baseline (skipped: default-deny excludes them, they keep their current policies). */
     minHistory: durationSchema.default(parseDuration('24h')),
     /** External addresses are widened to blocks of this prefix length. */
     v4Prefix: z.number().int().min(V4_PREFIX_RANGE[0]).max(V4_PREFIX_RANGE[1]).default(24),
@@ -67,6 +67,8 @@ export interface HardenNamespace {
   notes: string[];
   /** The repository's policies the proof kept in (`ns/name`): what the change could not remove. */
   kept?: string[];
+  /** Narrowed copies of replaced policies, kept for the workloads not hardened (narrow.ts); the proof counts them. */
+  narrowed?: Array<{ key: string; from: string; workloads: string[] }>;
 }
 
 export interface HardenProposal {

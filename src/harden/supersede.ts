@@ -7,13 +7,17 @@
 // and one that selects only workloads left out of the baseline for too little history (they keep
 // their current policies). A kustomize resource is a file like any other, and the kustomization
 // that lists it follows: deleted files leave its resources, new ones join it. A declared policy
-// identical to a generated one stays where it is, and ours is not written twice. Pure.
+// identical to a generated one stays where it is, and ours is not written twice. A replaced policy
+// (or one only in the cluster, which the proof assumes gone) that selected pods of workloads left out
+// of the baseline is kept for them as a narrowed copy (narrow.ts), in `<namespace>/not-hardened.yaml`:
+// hardening never leaves such a pod less restricted than it was. Pure.
 import { isDocument, isSeq, parseAllDocuments, parseDocument, type Document } from 'yaml';
 import { isKustomizationPath } from '../git/manifests.js';
 import type { ProposedFile } from '../git/change-proposal.js';
 import { loadLiveObjects, type LiveObjects } from '../policy/index.js';
 import { matches, parseSelector } from '../policy/selectors.js';
-import { renderFile, type PolicyObject } from './layout.js';
+import { DEFAULT_DENY_POLICY, renderFile, type PolicyObject } from './layout.js';
+import { exemptionsOf, NARROWED_FILE, narrowReplaced, type NarrowedPolicy } from './narrow.js';
 import { workloadNameOf } from './selectors.js';
 
 /** A NetworkPolicy the repository declares: where, how it is rendered, and the object itself. */
@@ -60,6 +64,8 @@ export interface SupersedePlan {
   kept: KeptPolicy[];
   /** Live policies in the namespaces that the repository does not declare (`ns/name`). */
   liveOnly: string[];
+  /** Narrowed copies of replaced policies for the workloads left out: written, and proven with. */
+  narrowed: Array<NarrowedPolicy & { path: string }>;
   notes: string[];
 }
 
@@ -166,11 +172,11 @@ export function supersede(input: SupersedeInput): SupersedePlan {
   const keep = (d: DeclaredPolicy, why: string) => kept.push({ key: `${d.namespace}/${d.name}`, path: d.path, why, object: objectOf(d) });
 
   // The generated policies by ns/name: a declared identical one stays, ours is left out.
-  const generated = new Map<string, { spec: unknown; path: string }>();
+  const generated = new Map<string, { spec: unknown; path: string; object: unknown }>();
   for (const f of input.files) for (const d of parseAllDocuments(f.content)) {
     const o = d.toJS() as { spec?: unknown } | null;
     const m = meta(o);
-    if (m.kind === 'NetworkPolicy') generated.set(`${m.namespace}/${m.name}`, { spec: o?.spec, path: f.path });
+    if (m.kind === 'NetworkPolicy') generated.set(`${m.namespace}/${m.name}`, { spec: o?.spec, path: f.path, object: o });
   }
   const identical = new Set<string>();
   const toRemove = new Map<string, DeclaredPolicy[]>();
@@ -188,6 +194,7 @@ export function supersede(input: SupersedeInput): SupersedePlan {
   const files: ProposedFile[] = [];
   const deletions: string[] = [];
   const superseded: string[] = [];
+  const removed: DeclaredPolicy[] = [];
   for (const [path, list] of [...toRemove].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const text = input.texts[path];
     const result = text === undefined ? undefined : without(text, new Set(list.map((d) => d.name)), (name) => list.find((d) => d.name === name)?.namespace ?? '');
@@ -196,13 +203,41 @@ export function supersede(input: SupersedeInput): SupersedePlan {
       else if (!result.removed.has(d.name)) keep(d, 'not found as a document of its own in its file: remove it by hand');
       else {
         superseded.push(`${d.namespace}/${d.name} (${path})`);
-        const over = flaggedPicked(d, pods, input.flagged);
-        if (over.length > 0) notes.push(`${d.namespace}/${d.name} also selected ${over.join(', ')} (not hardened): replaced by the baseline, it no longer applies to them.`);
+        removed.push(d);
       }
     }
     if (!result || result.removed.size === 0) continue;
     if (result.text === '') deletions.push(path);
     else files.push({ path, content: result.text });
+  }
+
+  const declaredKeys = new Set(input.declared.map((d) => `${d.namespace}/${d.name}`));
+  const livePolicies = (input.live.networkPolicies ?? []).filter((p) => namespaces.has(meta(p).namespace));
+  const liveOnlyObjects = livePolicies.filter((p) => !declaredKeys.has(`${meta(p).namespace}/${meta(p).name}`));
+  const liveOnly = liveOnlyObjects.map((p) => `${meta(p).namespace}/${meta(p).name}`).sort();
+
+  // The replaced policies (and the live-only ones the proof assumes gone), narrowed to the workloads left out.
+  const narrowed: SupersedePlan['narrowed'] = [];
+  const takenPaths = new Set([...input.files.map((f) => f.path), ...files.map((f) => f.path), ...input.declared.map((d) => d.path)]);
+  for (const namespace of [...namespaces].sort()) {
+    const deny = [...generated.values()].find((g) => meta(g.object).namespace === namespace && meta(g.object).name === DEFAULT_DENY_POLICY);
+    const exempt = exemptionsOf(deny ? [deny.object] : [], namespace);
+    const replaced = [...removed.filter((d) => d.namespace === namespace).map(objectOf), ...(liveOnlyObjects.filter((p) => meta(p).namespace === namespace) as PolicyObject[])];
+    const names = new Set([...input.declared, ...livePolicies.map(meta), ...[...generated.values()].map((g) => meta(g.object))].filter((m) => m.namespace === namespace).map((m) => m.name));
+    const copies = narrowReplaced({ namespace, replaced, exempt, pods, taken: names });
+    for (const d of replaced.map(meta)) {
+      const over = flaggedPicked({ namespace, name: d.name, path: '', spec: (replaced.find((p) => meta(p).name === d.name) as { spec?: unknown }).spec }, pods, input.flagged);
+      const covered = new Set(copies.filter((c) => c.from === `${namespace}/${d.name}`).flatMap((c) => c.workloads));
+      const left = over.filter((w) => !covered.has(w));
+      if (left.length > 0) notes.push(`${namespace}/${d.name} also selected ${left.join(', ')} (not hardened, and no label of their own to keep it for them): replaced by the baseline, it no longer applies to them.`);
+    }
+    if (copies.length === 0) continue;
+    const dir = deny ? dirOf(deny.path) : '';
+    let path = `${dir}${NARROWED_FILE}`;
+    for (let n = 2; takenPaths.has(path); n++) path = `${dir}${NARROWED_FILE.replace(/\.yaml$/, `-${n}.yaml`)}`;
+    takenPaths.add(path);
+    files.push({ path, content: renderFile(`Kept for workloads of ${namespace} not hardened (too little traffic history): the rules the replaced policies gave them, narrowed to them.`, copies.map((c) => c.object)) });
+    narrowed.push(...copies.map((c) => ({ ...c, path })));
   }
 
   // Ours, less the identical ones and the names a kept policy holds (Git keeps one object per name).
@@ -232,14 +267,7 @@ export function supersede(input: SupersedeInput): SupersedePlan {
   }
   // A path we write again is not deleted: the new content replaces it.
   const finalDeletions = deletions.filter((p) => !taken.has(p));
-  const generatedPaths = files.map((f) => f.path).filter((p) => input.files.some((g) => g.path === p) || p.endsWith('.netpol-baseline.yaml'));
+  const generatedPaths = files.map((f) => f.path).filter((p) => input.files.some((g) => g.path === p) || p.endsWith('.netpol-baseline.yaml') || narrowed.some((c) => c.path === p));
   files.push(...followKustomizations(input.kustomizations ?? {}, finalDeletions, generatedPaths, notes));
-
-  const declaredKeys = new Set(input.declared.map((d) => `${d.namespace}/${d.name}`));
-  const liveOnly = (input.live.networkPolicies ?? [])
-    .map(meta)
-    .filter((m) => namespaces.has(m.namespace) && !declaredKeys.has(`${m.namespace}/${m.name}`))
-    .map((m) => `${m.namespace}/${m.name}`)
-    .sort();
-  return { files, deletions: finalDeletions.sort(), superseded, kept, liveOnly, notes };
+  return { files, deletions: finalDeletions.sort(), superseded, kept, liveOnly, narrowed, notes };
 }

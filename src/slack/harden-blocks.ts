@@ -1,6 +1,7 @@
 // Block Kit for the hardening step (step 5): the proposal shown while it waits for approval — per
 // namespace the engine's proof figures (learned edges allowed, pairs allowed without an observed
-// edge, anomalous flows denied, lint), the workloads with too little history, the files — and
+// edge, anomalous flows denied, lint), the workloads with too little history (and the replaced
+// policies kept for them, narrowed), the files — and
 // where the files go. Pure. Stored evidence may come from another version: fields read defensively.
 import type { HardenNamespace, HardenProposal, HardenTarget } from '../harden/step-model.js';
 import type { Block } from './blocks.js';
@@ -53,6 +54,10 @@ export function namespaceText(n: HardenNamespace): string {
   const cut = flagged.filter((f) => (f as { omitted?: boolean }).omitted === false);
   if (omitted.length > 0) {
     lines.push(`:hourglass: *Not hardened: too little traffic history — kept under their current policies (${omitted.length}):*`, listed(omitted.map((f) => `• ${code(f.workload)}: ${escapeMrkdwn(f.reason)}`), omitted.length));
+  }
+  const narrowed = (n as { narrowed?: Array<{ key?: string; from?: string }> }).narrowed ?? [];
+  if (narrowed.length > 0) {
+    lines.push(`:lock: *Kept for workloads not hardened — replaced policies narrowed to them, counted in the proof (${narrowed.length}):*`, listed(narrowed.map((c) => `• ${code(String(c.key))} from ${code(String(c.from))}`), narrowed.length));
   }
   if (cut.length > 0) {
     lines.push(`:rotating_light: *Cut off when merged — too little history and no label of their own to leave them out of default-deny (${cut.length}):*`, listed(cut.map((f) => `• ${code(f.workload)}: ${escapeMrkdwn(f.reason)}`), cut.length));

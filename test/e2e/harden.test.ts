@@ -298,7 +298,7 @@ describe('post-incident hardening, end to end', () => {
     expect(thread.filter((t) => t.includes('closed* after'))).toHaveLength(1);
   }, 180_000);
 
-  it('partial traffic: a workload with too little history is left out of default-deny, not cut off, and still reaches what it reached on the merged branch', async () => {
+  it('partial traffic: a workload with too little history is left out of default-deny, not cut off, and is exactly as restricted on the merged branch as on main', async () => {
     env = await start({ git: true });
     // A backup job started after the collector learned: its pod has no flow history at all.
     env.kube.seed([{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'backup-0', namespace: 'db', labels: { app: 'backup' } }, spec: { containers: [{ name: 'backup', image: 'backup:1' }] }, status: { phase: 'Running', podIP: '10.244.3.99' } }]);
@@ -313,6 +313,11 @@ describe('post-incident hardening, end to end', () => {
     const shown = JSON.stringify(message.blocks);
     expect(shown).toContain('Not hardened: too little traffic history — kept under their current policies (1):');
     expect(shown).toContain('`db/backup-0`: no flow history');
+    // The shop's namespace-wide policies it was under are replaced: they are kept for it, narrowed, and proven with.
+    const narrowed = (evidence.namespaces[0] as { narrowed?: Array<{ key: string; from: string; workloads: string[] }> }).narrowed ?? [];
+    expect(narrowed.map((c) => c.workloads)).toEqual(narrowed.map(() => ['db/backup-0']));
+    expect(narrowed.map((c) => c.from).sort()).toEqual(['db/allow-dns-egress', 'db/default-deny-all']);
+    expect(shown).toContain('Kept for workloads not hardened');
 
     await click(env, message, DEMO_USERS.approver.id);
     const done = await until('the incident to complete', async () => {
@@ -326,11 +331,16 @@ describe('post-incident hardening, end to end', () => {
     execFileSync('git', ['clone', '-q', '--branch', 'main', env.git!.remoteDir, join(checkout, 'base')]);
     const head = (path: string) => join(checkout, 'head', path);
     expect(readFileSync(head('policies/db/default-deny.yaml'), 'utf8')).toContain('operator: NotIn');
-    // What backup-0 reached before (DNS; postgres was closed to it) is what it reaches on the branch.
+    const kept = readFileSync(head('policies/db/not-hardened.yaml'), 'utf8');
+    expect(kept).toContain('name: default-deny-all-not-hardened');
+    expect(kept).toContain('netpol-responder.io/narrowed-from: default-deny-all');
+    // What backup-0 reached before (DNS only: postgres, the API and the outside were closed to it) is what it reaches on the branch.
     const cases = join(checkout, 'backup-cases.yaml');
     writeFileSync(cases, toYaml({ cases: [
       { from: 'db/backup-0', to: 'kube-system/kube-dns', port: 53, protocol: 'UDP', expect: 'allow' },
       { from: 'db/backup-0', to: 'db/postgres', port: 5432, protocol: 'TCP', expect: 'deny' },
+      { from: 'db/backup-0', to: '203.0.113.66', port: 443, protocol: 'TCP', expect: 'deny' },
+      { from: 'db/backup-0', to: '198.51.100.7', port: 80, protocol: 'TCP', expect: 'deny' },
     ] }));
     const cliRun = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
     const snapshot = head('.netpol-responder/workloads.yaml');

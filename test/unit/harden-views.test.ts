@@ -60,6 +60,14 @@ describe('hardening proposal blocks', () => {
     for (const t of texts(hardenProposalBlocks(proposal()))) expect(t.length).toBeLessThanOrEqual(3000);
   });
 
+  it('lists the replaced policies kept for the workloads not hardened (narrowed copies)', () => {
+    const base = proposal();
+    const ns = { ...base.namespaces[0]!, narrowed: [{ key: 'db/default-deny-not-hardened', from: 'db/default-deny', workloads: ['db/backup'] }] };
+    const all = texts(hardenProposalBlocks({ ...base, namespaces: [ns] })).join('\n');
+    expect(all).toContain('*Kept for workloads not hardened — replaced policies narrowed to them, counted in the proof (1):*\n• `db/default-deny-not-hardened` from `db/default-deny`');
+    expect(texts(hardenProposalBlocks(base)).join('\n')).not.toContain('Kept for workloads not hardened');
+  });
+
   it('says when the files will be attached instead, and why', () => {
     expect(targetText({ kind: 'attach', why: 'no policy repository is configured (git.repositories)' })).toBe('*Where it goes:* the files will be attached to this thread (no policy repository is configured (git.repositories))');
     expect(targetText({ kind: 'repository', repository: 'r', path: '', branch: 'b', base: 'main', delivery: 'branch', why: 'no Git host API' })).toContain('a branch pushed to `r`');

@@ -187,9 +187,10 @@ export const hardenStep: StepHandler = {
         });
         for (const k of plan.kept) limits.push(`${k.key} (${k.path}) stays after the merge: ${k.why}; the proof counts it in.`);
         if (plan.liveOnly.length > 0) limits.push(`In ${namespace} but not in the repository: ${plan.liveOnly.join(', ')}; the proof assumes they are gone.`);
-        const proof = proveBaseline({ live, baseline, keep: plan.kept.map((k) => k.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
+        // Narrowed copies keep the rules of replaced policies for the workloads left out (they are never less restricted).
+        const proof = proveBaseline({ live, baseline, keep: plan.kept.map((k) => k.object), narrowed: plan.narrowed.map((c) => c.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
         generated.push(baseline);
-        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10), kept: plan.kept.map((k) => k.key) });
+        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10), kept: plan.kept.map((k) => k.key), narrowed: plan.narrowed.map((c) => ({ key: c.key, from: c.from, workloads: c.workloads })) });
       }
     } catch (error) {
       if (error instanceof HardenInputError) throw new StepFailed(`the baseline cannot be generated: ${error.message}`);
