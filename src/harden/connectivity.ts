@@ -1,11 +1,9 @@
 // What the hardening step records for the postmortem's "after" graph: for each learned edge and
-// each anomalous flow, whether the live policies allow it now (after the restore) and whether they
-// would with the generated baseline added — the namespace's existing policies stay, as they do
-// when the pull request is merged without deleting files. Also maps the anomaly's pods to the
-// workloads the baseline and the tests name. Pure.
+// each anomalous flow, whether the live policies allow it now (after the restore) and whether the
+// state after the merge does (the state the engine proved: prove.ts stateAfterMerge). Also maps
+// the anomaly's pods to the workloads the baseline and the tests name. Pure.
 import { allowed, buildIndex, loadLiveObjects, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import type { Protocol } from '../policy/port-set.js';
-import type { PolicyObject } from './layout.js';
 import { workloadNameOf } from './selectors.js';
 import type { ConnectivityRow } from './step-model.js';
 
@@ -34,16 +32,6 @@ export function toWorkloads(live: LiveObjects, flows: readonly Connection[]): Co
   return out;
 }
 
-/** The live objects with the generated policies added (a live policy of the same name replaced). */
-export function withBaselineAdded(live: LiveObjects, policies: readonly PolicyObject[]): LiveObjects {
-  const key = (p: unknown): string => {
-    const m = (p as { metadata?: { namespace?: unknown; name?: unknown } } | null)?.metadata;
-    return `${String(m?.namespace)}/${String(m?.name)}`;
-  };
-  const generated = new Set(policies.map(key));
-  return { ...live, networkPolicies: [...(live.networkPolicies ?? []).filter((p) => !generated.has(key(p))), ...structuredClone(policies)] };
-}
-
 function verdict(index: PolicyIndex, c: Connection): boolean {
   try {
     return allowed(index, c.src, c.dst, c.port, c.protocol as Protocol)?.allowed === true;
@@ -53,9 +41,9 @@ function verdict(index: PolicyIndex, c: Connection): boolean {
 }
 
 /** Anomalies first (fewer, and what the graph is about), then learned edges; at most 500 rows. */
-export function connectivityRows(live: LiveObjects, policies: readonly PolicyObject[], learned: readonly Connection[], anomalies: readonly Connection[]): { rows: ConnectivityRow[]; total: number } {
+export function connectivityRows(live: LiveObjects, merged: LiveObjects, learned: readonly Connection[], anomalies: readonly Connection[]): { rows: ConnectivityRow[]; total: number } {
   const now = buildIndex(live).index;
-  const after = buildIndex(withBaselineAdded(live, policies)).index;
+  const after = buildIndex(merged).index;
   const all = [...anomalies.map((c) => ({ c, kind: 'anomaly' as const })), ...learned.map((c) => ({ c, kind: 'learned' as const }))];
   const rows = all.slice(0, MAX_CONNECTIVITY_ROWS).map(({ c, kind }) => ({ src: c.src, dst: c.dst, port: c.port, protocol: c.protocol, kind, live: verdict(now, c), baseline: verdict(after, c) }));
   return { rows, total: all.length };

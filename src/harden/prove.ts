@@ -77,14 +77,34 @@ function portCount(c: Conns): number {
 
 const nameOf = (p: unknown): string => String((p as { metadata?: { name?: unknown } } | null)?.metadata?.name);
 
+/** One namespace of a hardening change: its generated policies and what the change cannot remove. */
+export interface NamespaceMerge {
+  namespace: string;
+  generated: readonly PolicyObject[];
+  keep: readonly PolicyObject[];
+}
+
+const namespaceOf = (p: unknown): unknown => (p as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+
+/**
+ * The live objects as they will be once the change is merged: in each hardened namespace the
+ * NetworkPolicies are the generated ones plus `keep` (Git holds one object per name: a kept one
+ * the baseline also names is the one that lands); elsewhere nothing changes.
+ */
+export function stateAfterMerge(live: LiveObjects, merges: readonly NamespaceMerge[]): LiveObjects {
+  const hardened = new Set(merges.map((m) => m.namespace));
+  const others = (live.networkPolicies ?? []).filter((p) => !hardened.has(namespaceOf(p) as string));
+  const added = merges.flatMap((m) => {
+    const kept = m.keep.filter((p) => namespaceOf(p) === m.namespace);
+    const keptNames = new Set(kept.map(nameOf));
+    return [...m.generated.filter((p) => !keptNames.has(nameOf(p))), ...kept];
+  });
+  return { ...live, networkPolicies: [...others, ...structuredClone(added)] };
+}
+
 /** The index of the live cluster with the namespace's policies swapped for the generated ones (and `keep`). */
 export function indexWithBaseline(live: LiveObjects, baseline: GeneratedBaseline, keep: readonly PolicyObject[] = []): ReturnType<typeof buildIndex> {
-  const others = (live.networkPolicies ?? []).filter((p) => (p as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace !== baseline.namespace);
-  const kept = keep.filter((p) => (p as { metadata?: { namespace?: unknown } }).metadata?.namespace === baseline.namespace);
-  // Git holds one object per name: a kept one the baseline also names is the one that lands.
-  const keptNames = new Set(kept.map(nameOf));
-  const generated = baseline.policies.filter((p) => !keptNames.has(nameOf(p)));
-  return buildIndex({ ...live, networkPolicies: [...others, ...structuredClone(generated), ...structuredClone(kept)] });
+  return buildIndex(stateAfterMerge(live, [{ namespace: baseline.namespace, generated: baseline.policies, keep }]));
 }
 
 type Decide = (e: HardenEdge) => { allowed: boolean; resolved: boolean; reason: string };

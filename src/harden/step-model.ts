@@ -82,6 +82,9 @@ export interface HardenProposal {
   /** Anomalies dismissed as expected: not excluded, not proven denied. */
   dismissed: number;
   limits: string[];
+  /** Each learned edge and anomalous flow: allowed live now, and in the proven state after the merge (at most 500). */
+  connectivity?: ConnectivityRow[];
+  connectivityTotal?: number;
 }
 
 export interface ConnectivityRow {

@@ -4,7 +4,6 @@
 // prepare() generates and proves (changes nothing); execute() builds the pull request's files
 // (policies, network tests, CI job), hands them to the change proposer (a pull/merge request, or a
 // branch) or attaches them to the thread, and turns drift monitoring on for those namespaces.
-import { parseAllDocuments } from 'yaml';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
 import { ChangeProposalError, type ChangeProposalOutcome } from '../../git/change-proposal.js';
 import { resolvePullRequests } from '../../git/config-schema.js';
@@ -15,7 +14,7 @@ import { editable, supersede, type DeclaredPolicy } from '../../harden/supersede
 import { connectivityRows, toWorkloads, type Connection } from '../../harden/connectivity.js';
 import { generateBaseline, HardenInputError, type GeneratedBaseline } from '../../harden/generate.js';
 import { buildPrFiles, GITLAB_CI, policyDir, type CiProvider } from '../../harden/pr-files.js';
-import { proveBaseline } from '../../harden/prove.js';
+import { proveBaseline, stateAfterMerge } from '../../harden/prove.js';
 import { hardenParams, hardenParamsSchema, proofFigures, type HardenDelivery, type HardenDrift, type HardenNamespace, type HardenProposal, type HardenTarget } from '../../harden/step-model.js';
 import { closingFacts } from '../../incident/closing-summary.js';
 import type { LiveObjects } from '../../policy/index.js';
@@ -171,12 +170,13 @@ export const hardenStep: StepHandler = {
 
     const target = targetOf(ctx, namespaces[0] as string);
     const { declared, texts } = target.kind === 'repository' ? await declaredPolicies(ctx, target.repository, new Set(namespaces)) : { declared: [], texts: {} };
+    let merged: LiveObjects = live;
     const generated: GeneratedBaseline[] = [];
+    const plans: Array<ReturnType<typeof supersede>> = [];
     const out: HardenNamespace[] = [];
     try {
       for (const namespace of namespaces) {
         const baseline = generateBaseline({ namespace, live, edges: learned.edges, exclude: anomalies, history, options: { minHistoryMs: p.minHistory, v4Prefix: p.v4Prefix, v6Prefix: p.v6Prefix } });
-        // The proof is of the state after the merge: what the change cannot remove stays in.
         const plan = supersede({
           files: baseline.files.map((f) => ({ path: `${policyDir(target.kind === 'repository' ? target.path : '')}${f.path}`, content: f.yaml })),
           declared,
@@ -187,11 +187,23 @@ export const hardenStep: StepHandler = {
         });
         for (const k of plan.kept) limits.push(`${k.key} (${k.path}) stays after the merge: ${k.why}; the proof counts it in.`);
         if (plan.liveOnly.length > 0) limits.push(`In ${namespace} but not in the repository: ${plan.liveOnly.join(', ')}; the proof assumes they are gone.`);
-        // Narrowed copies keep the rules of replaced policies for the workloads left out (they are never less restricted).
-        const proof = proveBaseline({ live, baseline, keep: plan.kept.map((k) => k.object), narrowed: plan.narrowed.map((c) => c.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
         generated.push(baseline);
-        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10), kept: plan.kept.map((k) => k.key), narrowed: plan.narrowed.map((c) => ({ key: c.key, from: c.from, workloads: c.workloads })) });
+        plans.push(plan);
       }
+      // The proof is of the state after the merge, every hardened namespace at once (an edge between
+      // two of them needs both sides' rules): what the change cannot remove stays in, and narrowed
+      // copies keep the rules of replaced policies for the workloads left out.
+      const merges = generated.map((baseline, i) => {
+        const plan = plans[i] as ReturnType<typeof supersede>;
+        return { namespace: baseline.namespace, generated: baseline.policies, keep: [...plan.kept.map((k) => k.object), ...plan.narrowed.map((c) => c.object)] };
+      });
+      merged = stateAfterMerge(live, merges);
+      generated.forEach((baseline, i) => {
+        const plan = plans[i] as ReturnType<typeof supersede>;
+        const namespace = baseline.namespace;
+        const proof = proveBaseline({ live: merged as LiveObjects, baseline, keep: plan.kept.map((k) => k.object), narrowed: plan.narrowed.map((c) => c.object), anomalies: anomalies.filter((a) => touches(a, new Set([namespace]))) });
+        out.push({ namespace, proof: proofFigures(proof), flagged: baseline.flagged, files: baseline.files.map((f) => ({ path: f.path, yaml: f.yaml })), notes: baseline.notes.slice(0, 10), kept: plan.kept.map((k) => k.key), narrowed: plan.narrowed.map((c) => ({ key: c.key, from: c.from, workloads: c.workloads })) });
+      });
     } catch (error) {
       if (error instanceof HardenInputError) throw new StepFailed(`the baseline cannot be generated: ${error.message}`);
       throw error;
@@ -210,7 +222,9 @@ export const hardenStep: StepHandler = {
       dismissed: all.length - active.length,
       limits,
     };
-    return { ...proposal };
+    const learnedRows = [...kept.values()];
+    const connectivity = connectivityRows(live, merged, learnedRows, proposal.anomalies);
+    return { ...proposal, connectivity: connectivity.rows, connectivityTotal: connectivity.total };
   },
 
   async execute(ctx) {
@@ -267,7 +281,6 @@ export const hardenStep: StepHandler = {
     else if (unavailable || !ctx.driftWatch) drift = { turnedOn: [], alreadyOn: [], unavailable: unavailable ?? 'no drift monitor' };
     else drift = { ...(await ctx.driftWatch.watch(namespaces)) };
 
-    const connectivity = connectivityRows(live, proposal.namespaces.flatMap((n) => n.files.flatMap((f) => parsePolicies(f.yaml))), proposal.learned, proposal.anomalies);
     const at = ctx.now().toISOString();
     const events: TimelineEvent[] = [
       { at, type: 'harden.delivered', actor: botActor, step: ctx.step.id, summary: `*Hardening:* ${deliveryText(delivery)}\nFiles: ${pr.files.map((f) => `\`${f.path}\``).join(', ')}${pr.deletions.length > 0 ? `\nDeleted (replaced by the baseline): ${pr.deletions.map((f) => `\`${f}\``).join(', ')}` : ''}${pr.notes.length > 0 ? `\n${pr.notes.map((n) => `_${n}_`).join('\n')}` : ''}`, data: { delivery, files: pr.files.map((f) => f.path), deletions: pr.deletions, cases: pr.cases } },
@@ -283,18 +296,11 @@ export const hardenStep: StepHandler = {
         files: pr.files.map((f) => f.path),
         tests: { path: pr.testsPath, ...pr.cases },
         drift,
-        connectivity: connectivity.rows,
-        connectivityTotal: connectivity.total,
+        connectivity: proposal.connectivity ?? [],
+        connectivityTotal: proposal.connectivityTotal ?? 0,
       },
       events,
       ...(delivery.kind === 'attached' ? { files: attachments([...pr.files, { path: 'PULL_REQUEST.md', content: `# ${pr.title}\n\n${pr.body}\n` }], ctx.incident.id) } : {}),
     };
   },
 };
-
-/** The generated policies back from their YAML (the evidence keeps the files as approved). */
-function parsePolicies(yaml: string): Array<Record<string, unknown>> {
-  return parseAllDocuments(yaml)
-    .map((d) => d.toJS() as unknown)
-    .filter((o): o is Record<string, unknown> => typeof o === 'object' && o !== null);
-}
