@@ -4,16 +4,15 @@
 // "Hardening declined by @bob" in the thread, the closing summary and the postmortem; nothing is
 // pushed, and a late click is refused. Step 4 set to skip: the engine proposes step 5 next.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
-import { collectorHasReadHistory, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { kubectlCreateNetworkPolicy } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, startTestEnvironment } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS } from '../helpers/environment.js';
+import { decideUntilClosed, hardenApprovalMessage, hardenPlaybook, startHardenEnvironment, untilHardenWaits } from '../helpers/harden-e2e.js';
 import { CAROL, timeline, until, untilRestoreProposed } from '../helpers/restore.js';
 
 let env: EmbeddedEnvironment | undefined;
@@ -22,32 +21,13 @@ afterEach(async () => {
   env = undefined;
 });
 
-type Obj = Record<string, unknown>;
-
 /** The shipped playbook (its harden step has onReject: skip) with short windows and the shop's history counted as enough. */
 function shippedPlaybookShortWindows(options: { restoreOnReject?: 'skip' } = {}): string {
-  const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; onReject?: string; params?: Obj }> };
-  for (const step of playbook.steps) {
-    if (step.action === 'contain') step.params = { ...step.params, trafficWindow: '1s' };
-    if (step.action === 'restore') Object.assign(step, { params: { ...step.params, trafficWindow: '0s', watchWindow: '1s' }, ...(options.restoreOnReject ? { onReject: options.restoreOnReject } : {}) });
-    if (step.action === 'harden') step.params = { ...step.params, minHistory: '1h' };
-  }
-  expect(playbook.steps.find((s) => s.action === 'harden')?.onReject).toBe('skip');
-  const file = join(mkdtempSync(join(tmpdir(), 'netpol-harden-decline-')), 'netpol-incident.yaml');
-  writeFileSync(file, toYaml(playbook));
-  return file;
+  expect((parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; onReject?: string }> }).steps.find((s) => s.action === 'harden')?.onReject).toBe('skip');
+  return hardenPlaybook(options);
 }
 
-/** Drift off in config (as in harden.test.ts), the collector's history read, the exfiltration seen. */
-async function start(playbookPath: string): Promise<EmbeddedEnvironment> {
-  const e = await startTestEnvironment({ git: true, flows: true, playbookPath, startBot: false });
-  await e.startBot({ drift: { ...e.config.drift, enabled: false } });
-  await until('the collector to read the shop’s history', () => (collectorHasReadHistory(e) ? true : undefined), 30_000);
-  e.hubble!.triggerIncident();
-  await until('the exfiltration anomaly', async () => ((await e.bot!.anomalies.recent('db', new Date(0))).some((r) => r.anomaly.title.includes('203.0.113.66')) ? true : undefined), 30_000);
-  await e.bot!.collector!.snapshot();
-  return e;
-}
+const start = (playbookPath: string): Promise<EmbeddedEnvironment> => startHardenEnvironment({ git: true, playbookPath });
 
 describe('declining a step the playbook lets be skipped', () => {
   it('step 5: skipped, the incident closes as completed with who declined it; nothing is pushed', async () => {
@@ -57,18 +37,11 @@ describe('declining a step the playbook lets be skipped', () => {
     await kubectlCreateNetworkPolicy(env.kube, CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
     const { incidentId, message } = await untilRestoreProposed(env);
     await click(env, message, DEMO_USERS.approver.id);
-    const proposed = await until('the hardening proposal', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now?.steps.harden?.status === 'awaiting-approval' || (now && now.status !== 'open') ? now : undefined;
-    }, 60_000);
+    const proposed = await untilHardenWaits(env, incidentId);
     expect(proposed.steps.harden?.status).toBe('awaiting-approval');
-    const approval = await env.slack.waitForMessage((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`approval.${incidentId}.harden`), 10_000);
+    const approval = await hardenApprovalMessage(env, incidentId);
 
-    await click(env, approval, DEMO_USERS.approver.id, 'reject');
-    const done = await until('the incident to close', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 30_000);
+    const done = await decideUntilClosed(env, approval, incidentId, 'reject');
     expect(done.status).toBe('completed');
     expect(done.currentStep).toBeNull();
     expect(done.steps.harden).toMatchObject({ status: 'skipped', rejectedBy: { user: DEMO_USERS.approver.id } });
@@ -112,10 +85,7 @@ describe('declining a step the playbook lets be skipped', () => {
     await kubectlCreateNetworkPolicy(env.kube, CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
     const { incidentId, message } = await untilRestoreProposed(env);
     await click(env, message, DEMO_USERS.approver.id, 'reject');
-    const proposed = await until('the hardening proposal after the skipped restore', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now?.steps.harden?.status === 'awaiting-approval' || (now && now.status !== 'open') ? now : undefined;
-    }, 60_000);
+    const proposed = await untilHardenWaits(env, incidentId, 'the hardening proposal after the skipped restore');
     expect(proposed.status).toBe('open');
     expect(proposed.currentStep).toBe('harden');
     expect(proposed.steps.restore).toMatchObject({ status: 'skipped', rejectedBy: { user: DEMO_USERS.approver.id } });

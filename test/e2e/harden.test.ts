@@ -8,9 +8,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
 import { DriftStore } from '../../src/drift/store.js';
 import { PolicyRepositories } from '../../src/git/index.js';
 import { createChangeProposer } from '../../src/git/propose-changes.js';
@@ -18,12 +17,11 @@ import { createKubeGateway, loadKubeConfig } from '../../src/kube/index.js';
 import { silentLogger } from '../../src/log.js';
 import { hardenStep } from '../../src/playbook/steps/harden.js';
 import { parseTestCases } from '../../src/nettest/cases.js';
-import { collectorHasReadHistory, GIT_HOST_PROJECT, type EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
-import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
-import type { Incident } from '../../src/incident/model.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, startTestEnvironment } from '../helpers/environment.js';
-import { CAROL, timeline, until, untilRestoreProposed } from '../helpers/restore.js';
+import { GIT_HOST_PROJECT, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
+import { click, DEMO_CHANNEL, DEMO_USERS } from '../helpers/environment.js';
+import { decideUntilClosed, hardenApprovalMessage, hardenPlaybook, startHardenEnvironment, untilHardenProposed } from '../helpers/harden-e2e.js';
+import { CAROL, timeline, until } from '../helpers/restore.js';
 
 let env: EmbeddedEnvironment | undefined;
 afterEach(async () => {
@@ -33,46 +31,11 @@ afterEach(async () => {
 
 type Obj = Record<string, unknown>;
 
-/** The shipped playbook, short windows, and the shop's 1.5 h of traffic (before the snapshot) counted as enough history. */
-function hardenPlaybook(params: Obj = {}): string {
-  const playbook = parseYaml(readFileSync(DEFAULT_PLAYBOOK_PATH, 'utf8')) as { steps: Array<{ action: string; params?: Obj }> };
-  for (const step of playbook.steps) {
-    if (step.action === 'contain') step.params = { ...step.params, trafficWindow: '1s' };
-    if (step.action === 'restore') step.params = { ...step.params, trafficWindow: '0s', watchWindow: '1s' };
-    if (step.action === 'harden') step.params = { ...step.params, minHistory: '1h', ...params };
-  }
-  const file = join(mkdtempSync(join(tmpdir(), 'netpol-harden-playbook-')), 'netpol-incident.yaml');
-  writeFileSync(file, toYaml(playbook));
-  return file;
-}
-
-/** Drift off in config, so that only the hardening step can turn it on for db. */
 async function start(options: { git: boolean; gitHost?: 'github' | 'gitlab'; params?: Obj }): Promise<EmbeddedEnvironment> {
-  const e = await startTestEnvironment({ git: options.git, flows: true, playbookPath: hardenPlaybook(options.params), startBot: false, ...(options.gitHost ? { gitHost: options.gitHost } : {}) });
-  await e.startBot({ drift: { ...e.config.drift, enabled: false } });
-  await until('the collector to read the shop’s history', () => (collectorHasReadHistory(e) ? true : undefined), 30_000);
-  e.hubble!.triggerIncident();
-  await until('the exfiltration anomaly', async () => ((await e.bot!.anomalies.recent('db', new Date(0))).some((r) => r.anomaly.title.includes('203.0.113.66')) ? true : undefined), 30_000);
-  await e.bot!.collector!.snapshot();
-  return e;
+  return startHardenEnvironment({ git: options.git, ...(options.gitHost ? { gitHost: options.gitHost } : {}), playbookPath: hardenPlaybook({ ...(options.params ? { params: options.params } : {}) }) });
 }
 
-/** From carol's out-of-band allow-all-egress to the hardening proposal waiting for approval. */
-async function untilHardenProposed(e: EmbeddedEnvironment): Promise<{ incidentId: string; incident: Incident }> {
-  await kubectlCreateNetworkPolicy(e.kube, CAROL, structuredClone(ALLOW_ALL_EGRESS) as never);
-  const { incidentId, message } = await untilRestoreProposed(e);
-  await click(e, message, DEMO_USERS.approver.id);
-  const incident = await until('the hardening proposal', async () => {
-    const now = await e.bot!.store.get(incidentId);
-    return now?.steps.harden?.status === 'awaiting-approval' || (now && now.status !== 'open') ? now : undefined;
-  }, 60_000);
-  if (incident.steps.harden?.status !== 'awaiting-approval') throw new Error(`hardening was not proposed: ${JSON.stringify(incident.steps.harden ?? incident.status)}`);
-  return { incidentId, incident };
-}
-
-function approvalMessage(e: EmbeddedEnvironment, incidentId: string) {
-  return e.slack.waitForMessage((m) => !m.threadTs && JSON.stringify(m.blocks ?? []).includes(`approval.${incidentId}.harden`), 10_000);
-}
+const approvalMessage = hardenApprovalMessage;
 
 const threadTexts = (e: EmbeddedEnvironment, ts: string): string[] => e.slack.messages(DEMO_CHANNEL).filter((m) => m.threadTs === ts).map((m) => m.text);
 
@@ -109,11 +72,7 @@ describe('post-incident hardening, end to end', () => {
     expect(branches()).toBe('');
     expect((await env.bot!.store.require(incidentId)).steps.harden?.status).toBe('awaiting-approval');
 
-    await click(env, message, DEMO_USERS.approver.id);
-    const done = await until('the incident to complete', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 60_000);
+    const done = await decideUntilClosed(env, message, incidentId);
     expect(done.status).toBe('completed');
     const result = done.steps.harden!.result as Obj & { delivery: Obj; drift: Obj; connectivity: Array<Obj>; files: string[] };
     expect(result.delivery).toMatchObject({ kind: 'branch', branch, base: 'main' });
@@ -192,11 +151,7 @@ describe('post-incident hardening, end to end', () => {
     const { incidentId } = await untilHardenProposed(env);
     const message = await approvalMessage(env, incidentId);
     expect(JSON.stringify(message.blocks)).toContain('a pull request on `shop-policies`');
-    await click(env, message, DEMO_USERS.approver.id);
-    const done = await until('the incident to complete', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 60_000);
+    const done = await decideUntilClosed(env, message, incidentId);
     expect(done.status).toBe('completed');
     const branch = `netpol-responder/harden-db-${incidentId}`;
     expect(env.gitHost!.pulls).toHaveLength(1);
@@ -261,11 +216,7 @@ describe('post-incident hardening, end to end', () => {
     const { incidentId } = await untilHardenProposed(env);
     env.gitHost!.token = 'revoked-token-0000000000';
     const message = await approvalMessage(env, incidentId);
-    await click(env, message, DEMO_USERS.approver.id);
-    const done = await until('the incident to complete', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 60_000);
+    const done = await decideUntilClosed(env, message, incidentId);
     expect(done.status).toBe('completed');
     expect(env.gitHost!.pulls).toHaveLength(0);
     const delivery = (done.steps.harden!.result as Obj).delivery as { kind: string; error: { reason: string; message: string } };
@@ -281,11 +232,7 @@ describe('post-incident hardening, end to end', () => {
     const { incidentId } = await untilHardenProposed(env);
     const message = await approvalMessage(env, incidentId);
     expect(JSON.stringify(message.blocks)).toContain('the files will be attached to this thread (no policy repository is configured (git.repositories))');
-    await click(env, message, DEMO_USERS.approver.id);
-    const done = await until('the incident to complete', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 60_000);
+    const done = await decideUntilClosed(env, message, incidentId);
     expect(done.status).toBe('completed');
     expect((done.steps.harden!.result as Obj).delivery).toMatchObject({ kind: 'attached' });
     const uploads = await until('the uploaded files', () => {
@@ -319,11 +266,7 @@ describe('post-incident hardening, end to end', () => {
     expect(narrowed.map((c) => c.from).sort()).toEqual(['db/allow-dns-egress', 'db/default-deny-all']);
     expect(shown).toContain('Kept for workloads not hardened');
 
-    await click(env, message, DEMO_USERS.approver.id);
-    const done = await until('the incident to complete', async () => {
-      const now = await env!.bot!.store.get(incidentId);
-      return now && now.status !== 'open' ? now : undefined;
-    }, 60_000);
+    const done = await decideUntilClosed(env, message, incidentId);
     expect(done.status).toBe('completed');
     const branch = `netpol-responder/harden-db-${incidentId}`;
     const checkout = mkdtempSync(join(tmpdir(), 'netpol-harden-partial-'));

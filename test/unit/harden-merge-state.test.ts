@@ -10,7 +10,7 @@ import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import { SHOP_EDGES, shopLive } from '../helpers/harden.js';
 
 const ANOMALY = { src: 'db/postgres', dst: '203.0.113.66', port: 443, protocol: 'TCP' };
-const names = (live: { networkPolicies?: unknown[] }, ns: string): string[] =>
+const names = (live: { networkPolicies?: readonly unknown[] }, ns: string): string[] =>
   (live.networkPolicies ?? [])
     .map((p) => (p as { metadata: { namespace: string; name: string } }).metadata)
     .filter((m) => m.namespace === ns)
