@@ -201,7 +201,8 @@ describe('collector end to end: relay stand-in → pipeline → onAnomaly, with 
     await waitFor(() => a.pipeline.counts.read === incidentAt, 10_000);
     await a.stop(); // snapshot + release
     const requestsBefore = relay.requests.length;
-    await waitFor(() => b.isActive, 3_000);
+    // Active first, then the snapshot is read (the stream starts only after it): wait for both.
+    await waitFor(() => b.isActive && b.pipeline.baseline.edgeCount > 0, 3_000);
     expect(b.pipeline.baseline.edgeCount).toBe(a.pipeline.baseline.edgeCount);
     await waitFor(() => relay.requests.length > requestsBefore, 3_000); // b's GetFlows has reached the relay
     // The standby resumed the stream at the snapshot's newest flow, not from the beginning.
