@@ -135,6 +135,7 @@ export const REPLAY = {
   },
   details: [
     "CAPTURE: `hubble observe -o json` output (one JSON record per line) or the Hubble flow exporter's file; a directory stands for its *.json, *.jsonl and *.log files in name order (the exporter's rotated files sort before the current one); \"-\" reads standard input. Several captures are read in the order given, as one stream.",
+    "Time is the capture's own: no record is skipped for its time. Captures from different days, concatenated in any order, are all replayed; a flow more than 6 h after the latest one or more than 10 min before it starts a new stretch (rate buckets start afresh, what was learned is kept), and the jumps are reported. Records skipped (damaged, oversized, missing fields, unknown verdict…) are counted per reason, each with its first example: line number and the record's beginning.",
     'Exit status: 0 after a run, 1 when a capture cannot be read or holds no flow at all, 2 on bad usage.',
   ].join('\n'),
 } as const satisfies CommandSpec;

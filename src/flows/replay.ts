@@ -1,6 +1,7 @@
 // Offline replay of captured Hubble output through the same pipeline the collector runs:
 // learn from a "normal" capture (or the first part of the stream), then report the anomalies
 // that would have been raised and the record counts (read, accepted, skipped per reason).
+// The clock is the capture's own: no record is skipped for its time (see followCapture).
 import type { Readable } from 'node:stream';
 import { printable } from '../printable.js';
 import { FlowPipeline, type PipelineOptions } from './pipeline.js';
@@ -21,11 +22,19 @@ export interface SkipExample {
   excerpt: string;
 }
 
+/** Where the capture's time jumped (concatenated captures, a clock reset): the record that jumped and from when. */
+export interface TimeJumps {
+  count: number;
+  first: { source: string; line: number; from: number; to: number };
+}
+
 export interface PartReport {
   sources: string[];
   counts: RecordCounts;
   /** The first record skipped for each reason. */
   firstSkipped: Record<string, SkipExample>;
+  /** Jumps in flow time, each the start of a new stretch of capture (null when none). */
+  timeJumps: TimeJumps | null;
   /** Earliest and latest time of the accepted flows (null when none was accepted). */
   span: { from: number; to: number } | null;
   /** When no flow was accepted: what the input seems to be instead, if recognised. */
@@ -57,6 +66,29 @@ export class CaptureReadError extends Error {
 const SNIFF_LINES = 5;
 
 /**
+ * The replay's clock follows the capture. Live, a flow far ahead of the bot's clock or far behind
+ * the latest flow is suspect and skipped (clock_skew_*); in a capture it is the start of another
+ * stretch: captures from different days concatenated, or given in any order. Such a flow (more than
+ * maxJumpMs ahead of the latest flow time, or more than maxLatenessMs behind it) makes the clock
+ * start again from it, as between --learn and the capture: the open buckets are dropped (learned
+ * edges and rates are kept) and the watermark is set to it, backwards too. A flow a little late
+ * (within maxLatenessMs) is learned at the watermark, as live. True when the flow starts a stretch.
+ */
+export function followCapture(pipeline: FlowPipeline, time: number): boolean {
+  const { watermark } = pipeline;
+  if (Number.isNaN(watermark)) return false;
+  if (time <= watermark + pipeline.options.maxJumpMs && time >= watermark - pipeline.options.maxLatenessMs) return false;
+  pipeline.watermark = Number.NaN;
+  pipeline.baseline.closeBuckets();
+  return true;
+}
+
+/** The first example of an oversized line: its size, then its beginning. */
+function oversizedExcerpt(length: number, max: number, head: string): string {
+  return `(a line of ${length} characters, longer than ${max}) ${excerpt(head)}`;
+}
+
+/**
  * Feeds inputs through the pipeline line by line. These are FlowPipeline.processLine's steps
  * (count, parse, count the skip or process the flow) done here so that each record's skip reason
  * and time are known: they give the first example of each reason and the capture's span.
@@ -70,6 +102,7 @@ async function feed(pipeline: FlowPipeline, inputs: readonly ReplayInput[], onAn
   const sniffed: string[] = [];
   let from = Number.POSITIVE_INFINITY;
   let to = Number.NEGATIVE_INFINITY;
+  let timeJumps: TimeJumps | null = null;
   const maxLine = pipeline.normalizer.options.maxLineLength;
   for (const input of inputs) {
     let line = 0;
@@ -88,6 +121,11 @@ async function feed(pipeline: FlowPipeline, inputs: readonly ReplayInput[], onAn
         skipped(result.reason, excerpt(text));
         return;
       }
+      const before = pipeline.watermark;
+      if (followCapture(pipeline, result.flow.time)) {
+        if (timeJumps) timeJumps.count += 1;
+        else timeJumps = { count: 1, first: { source: input.name, line, from: before, to: result.flow.time } };
+      }
       const accepted = counts.accepted;
       onAnomalies(pipeline.processFlow(result.flow));
       if (counts.accepted > accepted) {
@@ -95,18 +133,19 @@ async function feed(pipeline: FlowPipeline, inputs: readonly ReplayInput[], onAn
         to = Math.max(to, result.flow.time);
         return;
       }
-      // The pipeline skipped it for its time (clock skew): the one reason whose count moved.
+      // followCapture leaves no time the pipeline would skip; should it skip one all the same, the
+      // example is kept: the one reason whose count moved.
       const reason = Object.keys(counts.skipped).find((r) => counts.skipped[r] !== mirror[r]);
       if (reason === undefined) return;
       mirror[reason] = counts.skipped[reason] as number;
       skipped(reason, excerpt(text));
     };
-    const onOversized = (length: number): void => {
+    const onOversized = (length: number, head: string): void => {
       line += 1;
       counts.read += 1;
       countSkip(counts, 'oversized_line');
       mirror.oversized_line = counts.skipped.oversized_line as number;
-      skipped('oversized_line', `(a line of ${length} characters, longer than ${maxLine})`);
+      skipped('oversized_line', oversizedExcerpt(length, maxLine, head));
     };
     try {
       await readLines(input.open(), { onLine, onOversized }, maxLine);
@@ -120,6 +159,7 @@ async function feed(pipeline: FlowPipeline, inputs: readonly ReplayInput[], onAn
     sources: inputs.map((i) => i.name),
     counts: partCounts,
     firstSkipped,
+    timeJumps,
     span: partCounts.accepted > 0 ? { from, to } : null,
     ...(looksLike ? { looksLike } : {}),
   };
@@ -178,6 +218,12 @@ function partLines(verb: string, part: PartReport, extra = ''): string[] {
     const first = part.firstSkipped[reason];
     const where = first ? `, first at ${part.sources.length > 1 ? `${printable(first.source, 200)} ` : ''}line ${first.line}: ${first.excerpt}` : '';
     lines.push(`  skipped ${n} ${reason}${where}`);
+  }
+  const jumps = part.timeJumps;
+  if (jumps) {
+    const at = `${part.sources.length > 1 ? `${printable(jumps.first.source, 200)} ` : ''}line ${jumps.first.line}`;
+    const first = `${new Date(jumps.first.from).toISOString()} to ${new Date(jumps.first.to).toISOString()}`;
+    lines.push(`  flow time jumped ${jumps.count} ${jumps.count === 1 ? 'time' : 'times'} (captures from different times?), first at ${at}: from ${first}; each jump starts a new stretch, all replayed`);
   }
   return lines;
 }

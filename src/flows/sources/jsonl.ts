@@ -7,15 +7,19 @@ import { StringDecoder } from 'node:string_decoder';
 
 export interface LineSink {
   onLine(line: string): void;
-  /** A line longer than the limit was dropped (length seen so far). */
-  onOversized?(length: number): void;
+  /** A line longer than the limit was dropped (length seen so far; `head`: its first characters, raw). */
+  onOversized?(length: number, head: string): void;
 }
+
+/** Characters of a dropped oversized line kept to show what it was. */
+const OVERSIZED_HEAD = 256;
 
 /** Splits text chunks into lines (\n or \r\n), bounded in length. */
 export class LineSplitter {
   private buffer = '';
   private discarding = false;
   private discarded = 0;
+  private head = '';
 
   constructor(
     private readonly sink: LineSink,
@@ -49,6 +53,7 @@ export class LineSplitter {
     if (this.buffer.length + text.length > this.maxLineLength) {
       this.discarding = true;
       this.discarded = this.buffer.length + text.length;
+      this.head = this.headOf(text);
       this.buffer = '';
       return;
     }
@@ -62,7 +67,7 @@ export class LineSplitter {
       return;
     }
     if (this.buffer.length + tail.length > this.maxLineLength) {
-      this.sink.onOversized?.(this.buffer.length + tail.length);
+      this.sink.onOversized?.(this.buffer.length + tail.length, this.headOf(tail));
       this.buffer = '';
       return;
     }
@@ -75,10 +80,17 @@ export class LineSplitter {
     this.sink.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
   }
 
+  /** The first characters of the buffered line continued by `text`, without joining them whole. */
+  private headOf(text: string): string {
+    const start = this.buffer.slice(0, OVERSIZED_HEAD);
+    return start.length < OVERSIZED_HEAD ? start + text.slice(0, OVERSIZED_HEAD - start.length) : start;
+  }
+
   private reportDiscard(): void {
-    this.sink.onOversized?.(this.discarded);
+    this.sink.onOversized?.(this.discarded, this.head);
     this.discarding = false;
     this.discarded = 0;
+    this.head = '';
   }
 }
 

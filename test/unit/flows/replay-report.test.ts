@@ -25,10 +25,14 @@ describe('replay report', () => {
     expect(text).toContain('\n  skipped 2 invalid_json, first at a.jsonl line 3: nope\n');
   });
 
-  it('finds the example of a skip the pipeline makes itself (a flow far in the past)', async () => {
-    const late = (shop[0] as string).replace(/"time":"[^"]+"/g, '"time":"2020-01-01T00:00:00Z"');
-    const report = await replay([input('c', [...shop.slice(0, 50), late])]);
-    expect(report.replay.firstSkipped.clock_skew_past).toEqual({ source: 'c', line: 51, excerpt: expect.stringContaining('2020-01-01') });
+  it('the clock follows the capture: a flow far in the past or the future is replayed, the jump reported', async () => {
+    const at = (line: string, time: string): string => line.replace(/"time":"[^"]+"/g, `"time":"${time}"`);
+    const report = await replay([input('c', [...shop.slice(0, 50), at(shop[50] as string, '2020-01-01T00:00:00Z'), at(shop[51] as string, '2099-01-01T00:00:00Z'), ...shop.slice(52, 60)])]);
+    expect(report.replay.counts).toEqual({ read: 60, accepted: 60, skipped: {} });
+    expect(report.replay.firstSkipped).toEqual({});
+    // 2020 (back), 2099 (ahead), then back to the capture's own minutes: three stretches begun.
+    expect(report.replay.timeJumps).toEqual({ count: 3, first: { source: 'c', line: 51, from: expect.any(Number), to: Date.UTC(2020, 0, 1) } });
+    expect(formatReplayText(report)).toMatch(/\n {2}flow time jumped 3 times \(captures from different times\?\), first at line 51: from 2026-\S+Z to 2020-01-01T00:00:00\.000Z; each jump starts a new stretch, all replayed\n/);
   });
 
   it('reports the span of the accepted flows and whether the capture never left the learning period', async () => {
