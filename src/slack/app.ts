@@ -18,6 +18,8 @@ import type { AnomalyDesk } from '../anomaly/desk.js';
 import type { DriftDesk } from '../drift/desk.js';
 import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION } from './drift-blocks.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { guardSlackRequests } from './request-limits.js';
+import { answerUnknownAction, clickFailed, isKnownAction, unknownActionText, type ActionMatcher } from './unknown-action.js';
 import {
   parseRestoreButton,
   parseSourceButton,
@@ -90,11 +92,12 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
   const { engine, store, queue, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const socketMode = Boolean(options.appToken);
+  const endpoints = ['/slack/events'];
   const receiver = socketMode
     ? undefined
     : new HTTPReceiver({
         signingSecret: options.signingSecret,
-        endpoints: '/slack/events',
+        endpoints,
         customRoutes: [
           { path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') },
           ...(options.readiness ? [{ path: '/readyz', method: ['GET'], handler: readyzHandler(options.readiness) }] : []),
@@ -102,6 +105,8 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
           ...(options.extraRoutes ?? []),
         ],
       });
+  // Timestamp within ±5 minutes and a body cap, checked before Bolt reads the request and verifies its signature.
+  if (receiver) receiver.requestListener = guardSlackRequests(receiver.requestListener, { endpoints, logger });
   const app = new App({
     token: options.botToken,
     ...(options.identity ? { botId: options.identity.botId, botUserId: options.identity.botUserId } : {}),
@@ -110,6 +115,13 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     ...(options.boltLogger ? { logger: options.boltLogger } : {}),
     logLevel: LogLevel.ERROR,
   });
+
+  // Every action id a listener is registered for; any other click is answered by the catch-all below.
+  const knownActions: ActionMatcher[] = [];
+  const track = <T extends ActionMatcher>(matcher: T): T => {
+    knownActions.push(matcher);
+    return matcher;
+  };
 
   app.command('/netpol', async ({ command, ack, respond }) => {
     const parsed = parseNetpolCommand(command.text ?? '');
@@ -207,14 +219,18 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     [APPROVE_ACTION, 'approve'],
     [REJECT_ACTION, 'reject'],
   ] as const) {
-    app.action(actionId, async ({ ack, body, action, respond }) => {
+    app.action(track(actionId), async ({ ack, body, action, respond }) => {
       await ack();
       const value = parseButtonValue('value' in action ? (action.value as string | undefined) : undefined);
       if (!value) {
         await respond({ response_type: 'ephemeral', replace_original: false, text: 'That button is not one of ours (malformed value). Nothing changed.' });
         return;
       }
-      const result = await engine.decide({ ...value, userId: body.user.id, decision });
+      // A value naming a step this playbook lacks or an incident that is gone is a stale button, not an error.
+      const known = engine.playbook.steps.some((s) => s.id === value.stepId);
+      const result = known
+        ? await engine.decide({ ...value, userId: body.user.id, decision }).catch((error: unknown) => clickFailed(error, logger, value.incidentId))
+        : { ok: false, message: unknownActionText(value.incidentId) };
       if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
@@ -224,19 +240,23 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     [KEEP_ACTION, (id: string, user: string) => engine.containment.keep(id, user)],
     [LIFT_NOW_ACTION, (id: string, user: string) => engine.containment.liftNow(id, user)],
   ] as const) {
-    app.action(actionId, async ({ ack, body, action, respond }) => {
+    app.action(track(actionId), async ({ ack, body, action, respond }) => {
       await ack();
       const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
-      const result = incidentId ? await act(incidentId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+      const result = incidentId
+        ? await act(incidentId, body.user.id).catch((error: unknown) => clickFailed(error, logger, incidentId))
+        : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
 
   // One action id per offered strategy (Slack wants them unique in a block): match the prefix.
-  app.action(new RegExp(`^${STRONGER_ACTION}\\.`), async ({ ack, body, action, respond }) => {
+  app.action(track(new RegExp(`^${STRONGER_ACTION}\\.`)), async ({ ack, body, action, respond }) => {
     await ack();
     const choice = parseStrongerButton('value' in action ? action.value : undefined);
-    const result = choice ? await engine.containStronger(choice.incidentId, body.user.id, choice.strategy) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+    const result = choice
+      ? await engine.containStronger(choice.incidentId, body.user.id, choice.strategy).catch((error: unknown) => clickFailed(error, logger, choice.incidentId))
+      : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
 
@@ -252,24 +272,28 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     [RESTORE_CONTINUE_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.continueAnyway(b.incidentId, user, b)],
     [RESTORE_FORCE_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.force(b.incidentId, user, b)],
   ] as const) {
-    app.action(actionId, async ({ ack, body, action, respond }) => {
+    app.action(track(actionId), async ({ ack, body, action, respond }) => {
       await ack();
       const button = parseRestoreButton('value' in action ? action.value : undefined);
-      const result = !button ? notOurs : restore ? await act(restore, body.user.id, button) : noRestore;
+      const result = !button ? notOurs : restore ? await act(restore, body.user.id, button).catch((error: unknown) => clickFailed(error, logger, button.incidentId)) : noRestore;
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
-  app.action(RESTORE_RECONTAIN_ACTION, async ({ ack, body, action, respond }) => {
+  app.action(track(RESTORE_RECONTAIN_ACTION), async ({ ack, body, action, respond }) => {
     await ack();
     const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
-    const result = !incidentId ? notOurs : restore ? await restore.containAgain(incidentId, body.user.id) : noRestore;
+    const result = !incidentId ? notOurs : restore ? await restore.containAgain(incidentId, body.user.id).catch((error: unknown) => clickFailed(error, logger, incidentId)) : noRestore;
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
   // One action id per source option (unique in the message): match the prefix.
-  app.action(new RegExp(`^${RESTORE_SOURCE_ACTION}\\.`), async ({ ack, body, action, respond }) => {
+  app.action(track(new RegExp(`^${RESTORE_SOURCE_ACTION}\\.`)), async ({ ack, body, action, respond }) => {
     await ack();
     const choice = parseSourceButton('value' in action ? action.value : undefined);
-    const result = !choice ? notOurs : restore ? await restore.chooseSource(choice.incidentId, body.user.id, choice.index) : noRestore;
+    const result = !choice
+      ? notOurs
+      : restore
+        ? await restore.chooseSource(choice.incidentId, body.user.id, choice.index).catch((error: unknown) => clickFailed(error, logger, choice.incidentId))
+        : noRestore;
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
 
@@ -279,10 +303,10 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       [OPEN_INCIDENT_ACTION, (id: string, user: string) => desk.openIncident(id, user)],
       [DISMISS_ACTION, (id: string, user: string) => desk.dismiss(id, user)],
     ] as const) {
-      app.action(actionId, async ({ ack, body, action, respond }) => {
+      app.action(track(actionId), async ({ ack, body, action, respond }) => {
         await ack();
         const anomalyId = 'value' in action && typeof action.value === 'string' && action.value.length <= 300 ? action.value : undefined;
-        const result = anomalyId ? await act(anomalyId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        const result = anomalyId ? await act(anomalyId, body.user.id).catch((error: unknown) => clickFailed(error, logger)) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
         await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       });
     }
@@ -295,14 +319,22 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       [DRIFT_ACCEPT_ACTION, (id: string, user: string) => driftDesk.accept(id, user)],
       [DRIFT_OPEN_INCIDENT_ACTION, (id: string, user: string) => driftDesk.openIncident(id, user)],
     ] as const) {
-      app.action(actionId, async ({ ack, body, action, respond }) => {
+      app.action(track(actionId), async ({ ack, body, action, respond }) => {
         await ack();
         const episodeId = 'value' in action && typeof action.value === 'string' && /^[A-Za-z0-9._-]{1,80}$/.test(action.value) ? action.value : undefined;
-        const result = episodeId ? await act(episodeId, body.user.id) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        const result = episodeId ? await act(episodeId, body.user.id).catch((error: unknown) => clickFailed(error, logger)) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
         await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       });
     }
   }
+
+  // A button from an older version of the bot (or one whose feature is not configured here) is still
+  // acknowledged, so Slack shows no error, and the clicker is told that nothing was done.
+  app.action({ type: 'block_actions' }, async ({ ack, body, action, respond, client }) => {
+    if (isKnownAction(knownActions, action.action_id)) return;
+    await ack();
+    await answerUnknownAction({ body, actionId: action.action_id, respond, client, logger });
+  });
 
   app.error(async (error) => {
     logger.error({ err: error }, 'error in a Slack handler');
