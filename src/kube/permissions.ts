@@ -23,11 +23,17 @@ export const BOT_PERMISSIONS: readonly Permission[] = [
   },
   {
     group: 'cilium.io',
-    resources: ['ciliumnetworkpolicies', 'ciliumclusterwidenetworkpolicies'],
+    resources: ['ciliumnetworkpolicies'],
     verbs: MANAGE,
-    why: 'exclusive containment with Cilium deny rules, where the cluster runs Cilium',
+    why: 'exclusive containment with Cilium deny rules, where the cluster runs Cilium; restore and drift revert of them',
   },
-  { group: 'argoproj.io', resources: ['applications'], verbs: ['get', 'patch'], why: "pausing Argo CD's self-heal (skip-reconcile) while a containment is in place" },
+  { group: 'cilium.io', resources: ['ciliumclusterwidenetworkpolicies'], verbs: ['list'], why: 'read by the scheduled audit report; nothing writes them' },
+  {
+    group: 'argoproj.io',
+    resources: ['applications'],
+    verbs: ['get', 'list', 'patch'],
+    why: "pausing Argo CD's self-heal (skip-reconcile) while a containment is in place; list to find the Application that syncs a policy (restore, drift attribution)",
+  },
 ];
 
 /** Whether `verb` on `resource` in `group` is granted. */
