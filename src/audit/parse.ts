@@ -74,6 +74,16 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** String(value) for a parsed JSON value; an object whose own `toString` is not a function (`{"toString":1}`) makes String() throw. */
+function textOf(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 function bounded(value: string): string {
   return value.length > MAX_TEXT ? value.slice(0, MAX_TEXT) : value;
 }
@@ -136,7 +146,7 @@ function groupAllowed(resource: string, apiGroup: unknown): boolean {
   if (!isWatchedResource(resource)) return false;
   // The core group is written as no group; trimmed events (Falco's fixtures) omit it too: trust the resource.
   if (apiGroup === undefined || apiGroup === '') return true;
-  return (WATCHED_RESOURCES[resource].groups as readonly string[]).includes(String(apiGroup));
+  return (WATCHED_RESOURCES[resource].groups as readonly string[]).includes(textOf(apiGroup));
 }
 
 /**
@@ -147,7 +157,7 @@ export function parseAuditEvent(value: unknown, listApiVersion?: string, options
   if (!isObject(value)) return { skip: 'not_an_event' };
   if (value.kind !== undefined && value.kind !== 'Event') return { skip: 'not_an_event' };
   const apiVersion = value.apiVersion ?? listApiVersion;
-  if (apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(String(apiVersion))) return { skip: 'unknown_api_version', detail: String(apiVersion).slice(0, 80) };
+  if (apiVersion !== undefined && !AUDIT_API_VERSIONS.includes(textOf(apiVersion))) return { skip: 'unknown_api_version', detail: textOf(apiVersion).slice(0, 80) };
   const ref = value.objectRef;
   if (!isObject(ref) || typeof ref.resource !== 'string' || !groupAllowed(ref.resource, ref.apiGroup)) return { skip: 'not_watched' };
   const verb = str(value.verb);
@@ -236,7 +246,7 @@ export function parseEventList(body: string, options: AuditParseOptions = {}): E
   if (!isObject(value) || value.kind !== 'EventList') return { ok: false, error: 'body is not an audit EventList (kind must be "EventList")' };
   const apiVersion = str(value.apiVersion);
   if (apiVersion === undefined || !AUDIT_API_VERSIONS.includes(apiVersion)) {
-    return { ok: false, error: `unsupported apiVersion ${JSON.stringify(String(value.apiVersion ?? '')).slice(0, 80)} (expected ${AUDIT_API_VERSIONS.join(' or ')})` };
+    return { ok: false, error: `unsupported apiVersion ${JSON.stringify(textOf(value.apiVersion ?? '')).slice(0, 80)} (expected ${AUDIT_API_VERSIONS.join(' or ')})` };
   }
   if (value.items !== null && value.items !== undefined && !Array.isArray(value.items)) return { ok: false, error: 'items must be a list' };
   const items = (value.items ?? []) as unknown[];

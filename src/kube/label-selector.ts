@@ -1,6 +1,8 @@
 // kubectl label-selector syntax (`app=x,tier in (a,b),!legacy`) parsed into the structured
 // form NetworkPolicies use ({matchLabels, matchExpressions}). Pure: no I/O, no client library.
 
+import { printable } from '../printable.js';
+
 export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 
 export interface SelectorExpression {
@@ -19,7 +21,8 @@ export class LabelSelectorSyntaxError extends Error {
     readonly selector: string,
     readonly detail: string,
   ) {
-    super(`invalid label selector "${selector.length > 80 ? `${selector.slice(0, 80)}…` : selector}": ${detail}`);
+    // Both echo the user's text: control characters escaped, cut so the message stays short.
+    super(`invalid label selector "${printable(selector, 80)}": ${printable(detail, 300)}`);
     this.name = 'LabelSelectorSyntaxError';
   }
 }

@@ -2,6 +2,7 @@
 import { LabelSelectorSyntaxError, parseLabelSelector } from '../kube/label-selector.js';
 import type { LabelSelectorSpec } from '../incident/model.js';
 import { exportFormats, type ExportFormat } from '../timeline/render.js';
+import { printable } from '../printable.js';
 import { escapeMrkdwn } from './block-text.js';
 
 export type NetpolCommand =
@@ -30,7 +31,8 @@ export const HELP_TEXT = [
 ].join('\n');
 
 function invalid(message: string): NetpolCommand {
-  return { kind: 'invalid', message: `${message}\n\n${HELP_TEXT}` };
+  // The message may quote what was typed: control and bidi characters are shown escaped.
+  return { kind: 'invalid', message: `${printable(message)}\n\n${HELP_TEXT}` };
 }
 
 function parseIncident(args: string): NetpolCommand {

@@ -1,0 +1,218 @@
+// Property tests: webhook bodies — Alertmanager and Falcosidekick (anomaly sources), the
+// kube-apiserver audit webhook (EventList) and audit log lines, and Git push deliveries (GitHub,
+// GitLab). Arbitrary bytes, arbitrary JSON and mutations of valid deliveries: each is answered
+// with a result (an HTTP status and a clear error when refused), never an exception.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-webhooks.test.ts`.
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUDIT_API_VERSIONS, parseAuditLine, parseEventList, type AuditParse } from '../../src/audit/parse.js';
+import { handleAlertmanagerWebhook, handleFalcosidekickWebhook, type WebhookResult } from '../../src/flows/sources/webhooks.js';
+import { decideGitWebhook, type GitWebhookDecision } from '../../src/git/push-webhook-decision.js';
+import { auditEvent, eventList } from '../helpers/audit-events.js';
+import { expectClearMessage, expectNoPollution, fieldSwapsOf, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
+import { githubHeaders, githubPush, gitlabHeaders, gitlabPush, SECRET } from '../helpers/git-webhooks.js';
+
+const SEED = 13_201;
+const TOKEN = 's3cret-token';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
+const ERROR_MAX = 2000;
+
+afterEach(() => expectNoPollution());
+
+// Valid deliveries, as in test/unit/flows/webhooks.test.ts (Alertmanager's and Falcosidekick's documented shapes).
+const alertmanager = {
+  version: '4',
+  groupKey: '{}:{alertname="DbEgressBytes"}',
+  truncatedAlerts: 0,
+  status: 'firing',
+  receiver: 'netpol-responder',
+  groupLabels: { alertname: 'DbEgressBytes' },
+  commonLabels: { alertname: 'DbEgressBytes', severity: 'critical' },
+  commonAnnotations: {},
+  externalURL: 'http://alertmanager.example:9093',
+  alerts: [
+    {
+      status: 'firing',
+      labels: { alertname: 'DbEgressBytes', namespace: 'db', pod: 'postgres-0', app: 'postgres', severity: 'critical' },
+      annotations: { summary: 'postgres-0 egress bytes 40x normal' },
+      startsAt: '2026-01-15T09:58:00Z',
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus.example/graph',
+      fingerprint: 'c0ffee',
+    },
+    { status: 'resolved', labels: { alertname: 'Old', namespace: 'db' }, annotations: {}, startsAt: '2026-01-15T08:00:00Z' },
+  ],
+};
+const falco = {
+  uuid: '5a7d2f44-1111-4c1d-9a33-0d2d9c0b7f10',
+  output: '10:00:00.000: Warning Outbound connection to C2 server (command=curl 203.0.113.66 pod=postgres-0 ns=db)',
+  priority: 'Warning',
+  rule: 'Outbound Connection to C2 Servers',
+  time: '2026-01-15T10:00:00.000000000Z',
+  source: 'syscall',
+  hostname: 'falco-abcde',
+  tags: ['network'],
+  output_fields: { 'k8s.ns.name': 'db', 'k8s.pod.name': 'postgres-0', 'fd.sip': '203.0.113.66', 'proc.cmdline': 'curl 203.0.113.66', 'evt.time': 1768471200000000000 },
+};
+
+/** Body text: random bytes as text, random JSON, or a mutated valid delivery. */
+function bodies(sample: unknown): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 500 }),
+    fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes).toString('utf8')),
+    fc.json({ maxDepth: 4 }),
+    mutationsOf(sample).map(toJsonText),
+    mutationsOf(sample).map(toJsonText),
+    fieldSwapsOf(sample).map(toJsonText),
+    fieldSwapsOf(sample).map(toJsonText),
+  );
+}
+
+function checkWebhookResult(result: WebhookResult): void {
+  expect([200, 400, 401, 413]).toContain(result.status);
+  if (result.status !== 200) {
+    expectClearMessage(result.error, ERROR_MAX);
+    expect(result.anomalies).toEqual([]);
+  }
+  for (const anomaly of result.anomalies) {
+    expect(anomaly.workload.namespace).toMatch(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(anomaly.title.length).toBeLessThanOrEqual(300);
+  }
+}
+
+describe('anomaly webhooks (Alertmanager, Falcosidekick)', () => {
+  it('Alertmanager: any body gets a status, a clear error when refused, anomalies only with a valid namespace', () => {
+    fc.assert(
+      fc.property(bodies(alertmanager), (body) => {
+        checkWebhookResult(handleAlertmanagerWebhook({ headers: auth, body }, TOKEN, NOW));
+      }),
+      fuzzOptions(SEED),
+    );
+  });
+
+  it('Falcosidekick: the same', () => {
+    fc.assert(
+      fc.property(bodies(falco), (body) => {
+        checkWebhookResult(handleFalcosidekickWebhook({ headers: auth, body }, TOKEN, NOW));
+      }),
+      fuzzOptions(SEED + 1),
+    );
+  });
+
+  it('without the token nothing of the body is looked at', () => {
+    fc.assert(
+      fc.property(bodies(alertmanager), fc.string({ maxLength: 40 }), (body, token) => {
+        fc.pre(token !== TOKEN);
+        const result = handleAlertmanagerWebhook({ headers: { authorization: `Bearer ${token}` }, body }, TOKEN, NOW);
+        expect(result).toEqual({ status: 401, anomalies: [], skipped: [], error: 'missing or wrong webhook token' });
+      }),
+      fuzzOptions(SEED + 2),
+    );
+  });
+});
+
+const SKIPS = ['blank', 'invalid_json', 'oversized_line', 'not_an_event', 'unknown_api_version', 'invalid_event', 'not_watched', 'read', 'not_a_change', 'not_response_complete', 'failed_request', 'dry_run', 'no_label_change'];
+
+function checkAudit(parsed: AuditParse): void {
+  if (parsed.change) {
+    expect(typeof parsed.change.auditID).toBe('string');
+    expect(Number.isInteger(parsed.change.responseStatus.code)).toBe(true);
+    return;
+  }
+  expect(typeof parsed.skip).toBe('string');
+  if (!SKIPS.includes(parsed.skip)) expect(parsed.skip).toMatch(/^[a-z_]+$/);
+  if (parsed.detail !== undefined) expect(parsed.detail.length).toBeLessThanOrEqual(200);
+}
+
+describe('Kubernetes audit events', () => {
+  const event = auditEvent({ auditID: 'a-1', requestObject: { metadata: { labels: { a: 'b' } } } });
+
+  it('audit log lines: any line is a change or a skip reason, never an exception', () => {
+    fc.assert(
+      fc.property(bodies(event), (line) => {
+        checkAudit(parseAuditLine(line));
+      }),
+      fuzzOptions(SEED + 3),
+    );
+  });
+
+  it('audit webhook (EventList): any body is a result or a clear refusal', () => {
+    const list = JSON.parse(eventList([event, auditEvent({ verb: 'get' })])) as unknown;
+    fc.assert(
+      fc.property(bodies(list), (body) => {
+        const result = parseEventList(body);
+        if (!result.ok) {
+          expectClearMessage(result.error, ERROR_MAX);
+          return;
+        }
+        expect(result.changes.length).toBeLessThanOrEqual(result.items);
+        expect(result.unknownVersions.length).toBeLessThanOrEqual(5);
+        for (const version of result.unknownVersions) expect(AUDIT_API_VERSIONS).not.toContain(version);
+      }),
+      fuzzOptions(SEED + 4),
+    );
+  });
+});
+
+describe('Git push webhooks', () => {
+  const rules = {
+    secret: SECRET,
+    repositories: [
+      { name: 'shop-policies', url: 'https://github.com/shop/policies.git', branch: 'main' },
+      { name: 'platform', url: 'git@gitlab.shop.example:platform/policies.git', branch: 'production' },
+    ],
+  };
+
+  function checkDecision(decision: GitWebhookDecision): void {
+    expect(['push', 'ignore', 'ping', 'refuse']).toContain(decision.action);
+    if (decision.action === 'refuse') expectClearMessage(decision.error, ERROR_MAX);
+    if (decision.action === 'ignore') expectClearMessage(decision.reason, ERROR_MAX);
+    if (decision.action === 'push') for (const push of decision.pushes) expect(rules.repositories.map((r) => r.name)).toContain(push.repository);
+  }
+
+  it('GitHub: any signed body (bytes, JSON, a mutated push) is decided, never an exception', () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(githubPush()).map((text) => Buffer.from(text)));
+    fc.assert(
+      fc.property(bytes, fc.constantFrom('push', 'ping', 'issues', ''), (body, event) => {
+        checkDecision(decideGitWebhook({ headers: githubHeaders(body, event), body }, rules));
+      }),
+      fuzzOptions(SEED + 5),
+    );
+  });
+
+  it('GitLab: any body with the token is decided, never an exception', () => {
+    const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(gitlabPush()).map((text) => Buffer.from(text)));
+    fc.assert(
+      fc.property(bytes, fc.constantFrom('Push Hook', 'System Hook', 'Tag Push Hook'), (body, event) => {
+        checkDecision(decideGitWebhook({ headers: gitlabHeaders(event), body }, rules));
+      }),
+      fuzzOptions(SEED + 6),
+    );
+  });
+
+  it('hostile headers (arrays, odd names, huge values) are refused or decided, never an exception', () => {
+    const body = Buffer.from(JSON.stringify(githubPush()));
+    const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant('x'.repeat(100_000)), fc.constant(undefined));
+    const headers = fc.dictionary(fc.constantFrom('X-GitHub-Event', 'x-gitlab-event', 'x-gitlab-token', 'x-hub-signature-256', 'content-type', '__proto__', 'constructor'), value);
+    fc.assert(
+      fc.property(headers, (h) => {
+        checkDecision(decideGitWebhook({ headers: h as Record<string, string | string[] | undefined>, body }, rules));
+      }),
+      fuzzOptions(SEED + 7),
+    );
+  });
+});
+
+describe('counterexamples found by the properties (kept as examples)', () => {
+  it('an apiVersion or apiGroup that String() cannot convert ({"toString":1}) is a skip or a refusal, not a TypeError', () => {
+    expect(parseEventList('{"kind":"EventList","apiVersion":{"toString":1},"items":[]}')).toEqual({
+      ok: false,
+      error: 'unsupported apiVersion "[object Object]" (expected audit.k8s.io/v1 or audit.k8s.io/v1beta1)',
+    });
+    const line = JSON.stringify({ ...auditEvent(), apiVersion: { toString: 1 } });
+    expect(parseAuditLine(line)).toEqual({ skip: 'unknown_api_version', detail: '[object Object]' });
+    const ref = (auditEvent().objectRef ?? {}) as Record<string, unknown>;
+    expect(parseAuditLine(JSON.stringify({ ...auditEvent(), objectRef: { ...ref, apiGroup: { valueOf: 1, toString: 'x' } } }))).toEqual({ skip: 'not_watched' });
+  });
+});
