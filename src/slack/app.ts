@@ -98,6 +98,8 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     : new HTTPReceiver({
         signingSecret: options.signingSecret,
         endpoints,
+        // Its own refusals (a bad signature) go to the program's logger, not to stderr past its redaction.
+        ...(options.boltLogger ? { logger: options.boltLogger } : {}),
         customRoutes: [
           { path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') },
           ...(options.readiness ? [{ path: '/readyz', method: ['GET'], handler: readyzHandler(options.readiness) }] : []),
