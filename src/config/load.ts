@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { printable } from '../printable.js';
 import { envSchema, fileConfigSchema, type Config, type FileConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -18,8 +19,9 @@ const MAX_CONFIG_BYTES = 1024 * 1024;
 
 export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    return `${path}: ${issue.message}`;
+    // Both may quote the file (an unrecognized key): control characters escaped, length bounded.
+    const path = issue.path.length > 0 ? printable(issue.path.join('.'), 200) : '(root)';
+    return `${path}: ${printable(issue.message, 1000)}`;
   });
 }
 

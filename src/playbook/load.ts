@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { printable } from '../printable.js';
 import { playbookSchema, type Playbook } from './schema.js';
 
 export class PlaybookError extends Error {
@@ -53,7 +54,8 @@ export function parsePlaybook(text: string, file: string, check?: StepActionChec
   }
   const parsed = playbookSchema.safeParse(data);
   const describe = (issues: Pick<z.core.$ZodIssue, 'path' | 'message'>[]): string[] =>
-    issues.map((i) => `${file}:${positionOf(document, lines, i.path)}: ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    // The path and the message may quote the file (an unrecognized key): escaped and bounded.
+    issues.map((i) => `${file}:${positionOf(document, lines, i.path)}: ${i.path.length ? printable(i.path.join('.'), 200) : '(root)'}: ${printable(i.message, 1000)}`);
   if (!parsed.success) throw new PlaybookError(describe(parsed.error.issues));
 
   if (check) {
