@@ -1,5 +1,6 @@
 // Validates a networking.k8s.io/v1 NetworkPolicy object and turns it into the engine's rule
 // form. Every violation the API server would reject is reported with its field path.
+import { printable } from '../printable.js';
 import { IpSet, parseCidr } from './ip-set.js';
 import type { Direction, NetworkPolicy, Peer, PortRule, Rule } from './model.js';
 import { Conns, MAX_PORT, MIN_PORT, PROTOCOLS, portRange, type Protocol } from './port-set.js';
@@ -26,7 +27,8 @@ export function isPortNumber(x: unknown): x is number {
 export class Errors {
   readonly list: string[] = [];
   add(path: string, message: string): void {
-    this.list.push(`${path}: ${message}`);
+    // Messages quote the offending value (a port name, a protocol): escaped and cut, so a 100 KB value stays a short line.
+    this.list.push(`${printable(path, 300)}: ${printable(message, 1000)}`);
   }
 }
 

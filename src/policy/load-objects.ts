@@ -1,5 +1,6 @@
 // Turns already-parsed Kubernetes objects (from YAML/JSON files or from the API server) into
 // the engine's model. Pure: it never reads files; bad objects become issues, never exceptions.
+import { printable } from '../printable.js';
 import { compileAdminPolicy, type AdminKind } from './compile-admin.js';
 import { compileCiliumPolicy } from './compile-cilium.js';
 import { compilePolicy, portNameError } from './compile-policy.js';
@@ -55,7 +56,9 @@ class Collector {
   readonly issues: Issue[] = [];
 
   issue(severity: Issue['severity'], source: string, message: string, object?: string): void {
-    this.issues.push(object ? { severity, source, object, message } : { severity, source, message });
+    // Messages quote the input (an unknown kind, a port name): escaped and cut here, once for every issue.
+    const text = printable(message, 1000);
+    this.issues.push(object ? { severity, source, object, message: text } : { severity, source, message: text });
   }
 }
 

@@ -14,7 +14,8 @@ import { githubHeaders, githubPush, gitlabHeaders, gitlabPush, SECRET } from '..
 
 const SEED = 13_201;
 const TOKEN = 's3cret-token';
-const auth = { authorization: `Bearer ${TOKEN}` };
+// Frozen: handling a delivery must not change the request it was given.
+const auth = Object.freeze({ authorization: `Bearer ${TOKEN}` });
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const ERROR_MAX = 2000;
 
@@ -156,13 +157,13 @@ describe('Kubernetes audit events', () => {
 });
 
 describe('Git push webhooks', () => {
-  const rules = {
+  const rules = Object.freeze({
     secret: SECRET,
     repositories: [
       { name: 'shop-policies', url: 'https://github.com/shop/policies.git', branch: 'main' },
       { name: 'platform', url: 'git@gitlab.shop.example:platform/policies.git', branch: 'production' },
     ],
-  };
+  });
 
   function checkDecision(decision: GitWebhookDecision): void {
     expect(['push', 'ignore', 'ping', 'refuse']).toContain(decision.action);
@@ -175,7 +176,7 @@ describe('Git push webhooks', () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(githubPush()).map((text) => Buffer.from(text)));
     fc.assert(
       fc.property(bytes, fc.constantFrom('push', 'ping', 'issues', ''), (body, event) => {
-        checkDecision(decideGitWebhook({ headers: githubHeaders(body, event), body }, rules));
+        checkDecision(decideGitWebhook(Object.freeze({ headers: Object.freeze(githubHeaders(body, event)), body }), rules));
       }),
       fuzzOptions(SEED + 5),
     );
@@ -185,7 +186,7 @@ describe('Git push webhooks', () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(gitlabPush()).map((text) => Buffer.from(text)));
     fc.assert(
       fc.property(bytes, fc.constantFrom('Push Hook', 'System Hook', 'Tag Push Hook'), (body, event) => {
-        checkDecision(decideGitWebhook({ headers: gitlabHeaders(event), body }, rules));
+        checkDecision(decideGitWebhook(Object.freeze({ headers: Object.freeze(gitlabHeaders(event)), body }), rules));
       }),
       fuzzOptions(SEED + 6),
     );

@@ -124,7 +124,8 @@ describe('playbooks (parsePlaybook)', () => {
 describe('configuration file (loadConfig)', () => {
   const text = readFileSync(join(root, 'deploy/netpol-responder.example.yaml'), 'utf8');
   const sample = parseYaml(text) as unknown;
-  const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
+  // Frozen: loading must not change the environment it reads (a write would throw in strict mode).
+  const env = Object.freeze({ SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' });
   const dir = mkdtempSync(join(tmpdir(), 'fuzz-config-'));
   const file = join(dir, 'config.yaml');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -167,6 +168,18 @@ describe('counterexamples found by the properties (kept as examples)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a NetworkPolicy with a 100 000-character port name: the issue quoting it is cut', () => {
+    const text = `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: a\n  namespace: b\nspec:\n  podSelector: {}\n  ingress:\n    - ports:\n        - port: ${'x'.repeat(100_000)}\n          protocol: SCTP\n`;
+    const { issues } = buildIndex(parseManifestText(text, 'f.yaml', 'auto').inputs);
+    expect(issues.map((i) => i.message)).toEqual([expect.stringMatching(/^spec\.ingress\[0\]\.ports\[0\]\.port: "x{900,}…$/)]);
+    expect(issues[0]?.message.length).toBeLessThanOrEqual(1400);
+  });
+
+  it('an unknown kind with control and bidi characters is quoted escaped in the issue', () => {
+    const { issues } = buildIndex(parseManifestText('kind: "\\0\\e[2J\\u202e"\nmetadata: {name: a}\n', 'f.yaml', 'auto').inputs);
+    expect(issues.map((i) => i.message)).toEqual([expect.stringContaining('"\\x00\\x1b[2J\\u202e"')]);
   });
 
   it('the same in a playbook problem', () => {
