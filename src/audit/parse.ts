@@ -7,6 +7,7 @@
 // encoding/json) and JSON.stringify never escape ASCII letters. All four policy resources end in
 // `networkpolicies"`; the Namespace one is `"namespaces"`. (Only a hand-made line spelling the name
 // with \u escapes would slip by, and whoever writes the audit log can drop events anyway.)
+import { printable } from '../printable.js';
 import { classifyTool } from './tool.js';
 import { isWatchedResource, WATCHED_RESOURCES, type AuditChange, type AuditObjectRef, type AuditUser } from './types.js';
 
@@ -246,7 +247,7 @@ export function parseEventList(body: string, options: AuditParseOptions = {}): E
   if (!isObject(value) || value.kind !== 'EventList') return { ok: false, error: 'body is not an audit EventList (kind must be "EventList")' };
   const apiVersion = str(value.apiVersion);
   if (apiVersion === undefined || !AUDIT_API_VERSIONS.includes(apiVersion)) {
-    return { ok: false, error: `unsupported apiVersion ${JSON.stringify(textOf(value.apiVersion ?? '')).slice(0, 80)} (expected ${AUDIT_API_VERSIONS.join(' or ')})` };
+    return { ok: false, error: `unsupported apiVersion ${printable(JSON.stringify(textOf(value.apiVersion ?? '')).slice(0, 80))} (expected ${AUDIT_API_VERSIONS.join(' or ')})` };
   }
   if (value.items !== null && value.items !== undefined && !Array.isArray(value.items)) return { ok: false, error: 'items must be a list' };
   const items = (value.items ?? []) as unknown[];

@@ -60,8 +60,9 @@ export function headerOf(headers: GitWebhookRequest['headers'], name: string): s
 
 /** An attacker-chosen string as it may appear in a reason: quoted, cut, no control characters. */
 function quote(text: string): string {
+  // Control characters and bidi overrides / invisible marks (which reorder what the reader sees).
   // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\x00-\x1f\x7f]/g, '?');
+  const clean = text.replace(/[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '?');
   return JSON.stringify(clean.length > MAX_QUOTED ? `${clean.slice(0, MAX_QUOTED)}…` : clean);
 }
 

@@ -90,7 +90,11 @@ function apply(root: unknown, mutation: Mutation): unknown {
   if (!Object.prototype.hasOwnProperty.call(holder, last)) return root;
   switch (op) {
     case 'delete':
-      if (Array.isArray(holder)) holder.splice(Number(last), 1);
+      // Not splice(): an earlier mutation may have given the array an own `constructor`, which splice() follows.
+      if (Array.isArray(holder)) {
+        for (let i = Number(last); i < holder.length - 1; i++) holder[i] = holder[i + 1];
+        holder.length -= 1;
+      }
       else delete holder[last];
       break;
     case 'replace':

@@ -216,4 +216,17 @@ describe('counterexamples found by the properties (kept as examples)', () => {
     const ref = (auditEvent().objectRef ?? {}) as Record<string, unknown>;
     expect(parseAuditLine(JSON.stringify({ ...auditEvent(), objectRef: { ...ref, apiGroup: { valueOf: 1, toString: 'x' } } }))).toEqual({ skip: 'not_watched' });
   });
+
+  it('an EventList apiVersion with terminal escapes and a bidi override is quoted escaped', () => {
+    const result = parseEventList(JSON.stringify({ kind: 'EventList', apiVersion: '\u0000\u001b[2J\u202e', items: [] }));
+    expect(result).toEqual({ ok: false, error: 'unsupported apiVersion "\\u0000\\u001b[2J\\u202e" (expected audit.k8s.io/v1 or audit.k8s.io/v1beta1)' });
+  });
+
+  it('a GitLab object_kind with a bidi override is quoted with it replaced', () => {
+    const body = Buffer.from(JSON.stringify({ ...gitlabPush(), object_kind: 'push\u202e' }));
+    const decision = decideGitWebhook({ headers: gitlabHeaders(), body }, { secret: SECRET, repositories: [] });
+    expect(decision.action === 'refuse' || decision.action === 'ignore').toBe(true);
+    expect(JSON.stringify(decision)).not.toContain('\u202e');
+    expect(JSON.stringify(decision)).toContain('push?');
+  });
 });
