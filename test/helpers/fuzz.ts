@@ -11,6 +11,25 @@ export function fuzzOptions(seed: number): { seed: number; numRuns: number } {
   return { seed, numRuns: FUZZ_RUNS };
 }
 
+/** Per-test timeout: 5 s at the default, growing with FUZZ_RUNS (set with vi.setConfig in each file). */
+export const FUZZ_TIMEOUT_MS = Math.max(5000, FUZZ_RUNS * 10);
+
+const CHUNK = 1000;
+
+/**
+ * fc.assert in chunks of 1000 runs (seeds seed, seed+1, ...), yielding to the event loop between
+ * them: a long synchronous run (FUZZ_RUNS=20000) would otherwise starve vitest's worker RPC. At the
+ * default (200 runs) this is one fc.assert with the given seed.
+ */
+export async function fuzzAssert<Ts>(property: fc.IProperty<Ts>, options: fc.Parameters<Ts> & { seed: number; numRuns: number }): Promise<void> {
+  for (let done = 0, chunk = 0; done < options.numRuns; chunk++) {
+    const runs = Math.min(CHUNK, options.numRuns - done);
+    fc.assert(property, { ...options, seed: options.seed + chunk, numRuns: runs });
+    done += runs;
+    if (done < options.numRuns) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /** Keys that reach Object.prototype or shadow its methods when a parser copies or stringifies. */
 export const HOSTILE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', 'toJSON'] as const;
 

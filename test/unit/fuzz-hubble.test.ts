@@ -1,20 +1,21 @@
 // Property tests: Hubble flows as JSON lines (hubble observe -o jsonpb, exporter files) and as
 // protobuf frames from Hubble Relay (the GetFlowsResponse decoder). Any line or byte string is a
 // flow or a rejection with a reason and a short detail; any frame decodes or throws WireError.
-// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-hubble.test.ts`.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-hubble.test.ts`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as protoLoader from '@grpc/proto-loader';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseHubbleLine, type NormalizeResult } from '../../src/flows/normalize.js';
 import { ProtoDecoder, WireError } from '../../src/flows/proto/decode.js';
 import { PROTO_LOADER_OPTIONS, toTimestamp } from '../../src/flows/proto/load.js';
-import { expectClearMessage, expectNoPollution, fieldSwapsOf, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
+import { expectClearMessage, expectNoPollution, fieldSwapsOf, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
 
 const SEED = 13_301;
 const DETAIL_MAX = 1000;
 
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
 const fixture = join(import.meta.dirname, '../fixtures/hubble/hubble-otel/testdata/basic-sample-10-flows.json');
@@ -39,7 +40,7 @@ describe('Hubble JSON lines (parseHubbleLine)', () => {
     expect(parseHubbleLine(sampleLine).ok).toBe(true);
   });
 
-  it('any line is a flow or a rejection with a reason and a short detail', () => {
+  it('any line is a flow or a rejection with a reason and a short detail', async () => {
     const lines = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 500 }),
       fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes).toString('utf8')),
@@ -49,7 +50,7 @@ describe('Hubble JSON lines (parseHubbleLine)', () => {
       fieldSwapsOf(sample).map(toJsonText),
       fieldSwapsOf(sample).map(toJsonText),
     );
-    fc.assert(
+    await fuzzAssert(
       fc.property(lines, (line) => {
         checkNormalized(parseHubbleLine(line));
       }),
@@ -103,8 +104,8 @@ describe('Hubble protobuf frames (ProtoDecoder, observer.GetFlowsResponse)', () 
 
   // No differential property against protobufjs: it reads a known field sent with the wrong wire
   // type as if it had the right one, where this decoder skips it (or refuses an unterminated group).
-  it('any bytes decode to an object or throw WireError with a clear message', () => {
-    fc.assert(
+  it('any bytes decode to an object or throw WireError with a clear message', async () => {
+    await fuzzAssert(
       fc.property(frames, (bytes) => {
         try {
           const decoded = decode(bytes);

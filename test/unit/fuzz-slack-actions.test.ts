@@ -1,15 +1,16 @@
 // Property tests: Block Kit button values as they come back in a block_actions payload (the
 // parsers decode them before any action runs; a value they refuse leaves everything as it was).
-// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-slack-actions.test.ts`.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-slack-actions.test.ts`.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseButtonValue } from '../../src/slack/blocks.js';
 import { parseIncidentButton, parseStrongerButton } from '../../src/slack/contain-blocks.js';
 import { parseRestoreButton, parseSourceButton } from '../../src/slack/restore-blocks.js';
-import { expectNoPollution, fuzzOptions, mutationsOf, oddValue, toJsonText } from '../helpers/fuzz.js';
+import { expectNoPollution, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, mutationsOf, oddValue, toJsonText } from '../helpers/fuzz.js';
 
 const SEED = 13_101;
 
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
 const INCIDENT = 'inc-20260302-a1b2';
@@ -33,8 +34,8 @@ const anyValue: fc.Arbitrary<unknown> = fc.oneof(
 const asString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 describe('button values: anything decodes to a well-formed value or undefined', () => {
-  it('approval buttons (parseButtonValue)', () => {
-    fc.assert(
+  it('approval buttons (parseButtonValue)', async () => {
+    await fuzzAssert(
       fc.property(anyValue, (value) => {
         const parsed = parseButtonValue(asString(value));
         if (parsed === undefined) return;
@@ -46,8 +47,8 @@ describe('button values: anything decodes to a well-formed value or undefined', 
     );
   });
 
-  it('containment buttons (parseStrongerButton, parseIncidentButton)', () => {
-    fc.assert(
+  it('containment buttons (parseStrongerButton, parseIncidentButton)', async () => {
+    await fuzzAssert(
       fc.property(anyValue, (value) => {
         const parsed = parseStrongerButton(value);
         if (parsed !== undefined) {
@@ -61,8 +62,8 @@ describe('button values: anything decodes to a well-formed value or undefined', 
     );
   });
 
-  it('restore buttons (parseRestoreButton, parseSourceButton)', () => {
-    fc.assert(
+  it('restore buttons (parseRestoreButton, parseSourceButton)', async () => {
+    await fuzzAssert(
       fc.property(anyValue, (value) => {
         const restore = parseRestoreButton(value);
         if (restore !== undefined) {

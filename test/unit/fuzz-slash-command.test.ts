@@ -1,14 +1,15 @@
 // Property tests: `/netpol …` command text and the label selectors it carries.
-// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-slash-command.test.ts`.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-slash-command.test.ts`.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LabelSelectorSyntaxError, MAX_SELECTOR_LENGTH, parseLabelSelector } from '../../src/kube/label-selector.js';
 import { HELP_TEXT, MAX_COMMAND_TEXT, parseNetpolCommand, type NetpolCommand } from '../../src/slack/commands.js';
-import { expectClearMessage, expectNoPollution, fuzzOptions, HOSTILE_KEYS } from '../helpers/fuzz.js';
+import { expectClearMessage, expectNoPollution, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, HOSTILE_KEYS } from '../helpers/fuzz.js';
 
 const SEED = 13_001;
 const MESSAGE_MAX = 600 + HELP_TEXT.length;
 
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
 const VERBS = ['incident', 'status', 'export', 'restore', 'help', 'INCIDENT', 'Restore', 'bogus'];
@@ -31,8 +32,8 @@ function checkCommand(result: NetpolCommand): void {
 }
 
 describe('parseNetpolCommand: any text', () => {
-  it('returns a command or an invalid result with a clear message; never throws', () => {
-    fc.assert(
+  it('returns a command or an invalid result with a clear message; never throws', async () => {
+    await fuzzAssert(
       fc.property(commandText, (text) => {
         checkCommand(parseNetpolCommand(text));
       }),
@@ -40,8 +41,8 @@ describe('parseNetpolCommand: any text', () => {
     );
   });
 
-  it('an incident with a selector: parsed labels are well-formed, or the refusal says why', () => {
-    fc.assert(
+  it('an incident with a selector: parsed labels are well-formed, or the refusal says why', async () => {
+    await fuzzAssert(
       fc.property(fc.string({ maxLength: 200 }), (selector) => {
         const result = parseNetpolCommand(`incident db ${selector}`);
         checkCommand(result);
@@ -62,8 +63,8 @@ const selectorText: fc.Arbitrary<string> = fc.oneof(
 );
 
 describe('parseLabelSelector: any text', () => {
-  it('returns a selector or throws only LabelSelectorSyntaxError with a bounded message', () => {
-    fc.assert(
+  it('returns a selector or throws only LabelSelectorSyntaxError with a bounded message', async () => {
+    await fuzzAssert(
       fc.property(selectorText, (text) => {
         try {
           const parsed = parseLabelSelector(text);

@@ -2,14 +2,14 @@
 // kube-apiserver audit webhook (EventList) and audit log lines, and Git push deliveries (GitHub,
 // GitLab). Arbitrary bytes, arbitrary JSON and mutations of valid deliveries: each is answered
 // with a result (an HTTP status and a clear error when refused), never an exception.
-// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-webhooks.test.ts`.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-webhooks.test.ts`.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AUDIT_API_VERSIONS, parseAuditLine, parseEventList, type AuditParse } from '../../src/audit/parse.js';
 import { handleAlertmanagerWebhook, handleFalcosidekickWebhook, type WebhookResult } from '../../src/flows/sources/webhooks.js';
 import { decideGitWebhook, type GitWebhookDecision } from '../../src/git/push-webhook-decision.js';
 import { auditEvent, eventList } from '../helpers/audit-events.js';
-import { expectClearMessage, expectNoPollution, fieldSwapsOf, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
+import { expectClearMessage, expectNoPollution, fieldSwapsOf, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
 import { githubHeaders, githubPush, gitlabHeaders, gitlabPush, SECRET } from '../helpers/git-webhooks.js';
 
 const SEED = 13_201;
@@ -19,6 +19,7 @@ const auth = Object.freeze({ authorization: `Bearer ${TOKEN}` });
 const NOW = Date.UTC(2026, 0, 15, 10, 0, 0);
 const ERROR_MAX = 2000;
 
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
 // Valid deliveries, as in test/unit/flows/webhooks.test.ts (Alertmanager's and Falcosidekick's documented shapes).
@@ -83,8 +84,8 @@ function checkWebhookResult(result: WebhookResult): void {
 }
 
 describe('anomaly webhooks (Alertmanager, Falcosidekick)', () => {
-  it('Alertmanager: any body gets a status, a clear error when refused, anomalies only with a valid namespace', () => {
-    fc.assert(
+  it('Alertmanager: any body gets a status, a clear error when refused, anomalies only with a valid namespace', async () => {
+    await fuzzAssert(
       fc.property(bodies(alertmanager), (body) => {
         checkWebhookResult(handleAlertmanagerWebhook({ headers: auth, body }, TOKEN, NOW));
       }),
@@ -92,8 +93,8 @@ describe('anomaly webhooks (Alertmanager, Falcosidekick)', () => {
     );
   });
 
-  it('Falcosidekick: the same', () => {
-    fc.assert(
+  it('Falcosidekick: the same', async () => {
+    await fuzzAssert(
       fc.property(bodies(falco), (body) => {
         checkWebhookResult(handleFalcosidekickWebhook({ headers: auth, body }, TOKEN, NOW));
       }),
@@ -101,8 +102,8 @@ describe('anomaly webhooks (Alertmanager, Falcosidekick)', () => {
     );
   });
 
-  it('without the token nothing of the body is looked at', () => {
-    fc.assert(
+  it('without the token nothing of the body is looked at', async () => {
+    await fuzzAssert(
       fc.property(bodies(alertmanager), fc.string({ maxLength: 40 }), (body, token) => {
         fc.pre(token !== TOKEN);
         const result = handleAlertmanagerWebhook({ headers: { authorization: `Bearer ${token}` }, body }, TOKEN, NOW);
@@ -129,8 +130,8 @@ function checkAudit(parsed: AuditParse): void {
 describe('Kubernetes audit events', () => {
   const event = auditEvent({ auditID: 'a-1', requestObject: { metadata: { labels: { a: 'b' } } } });
 
-  it('audit log lines: any line is a change or a skip reason, never an exception', () => {
-    fc.assert(
+  it('audit log lines: any line is a change or a skip reason, never an exception', async () => {
+    await fuzzAssert(
       fc.property(bodies(event), (line) => {
         checkAudit(parseAuditLine(line));
       }),
@@ -138,9 +139,9 @@ describe('Kubernetes audit events', () => {
     );
   });
 
-  it('audit webhook (EventList): any body is a result or a clear refusal', () => {
+  it('audit webhook (EventList): any body is a result or a clear refusal', async () => {
     const list = JSON.parse(eventList([event, auditEvent({ verb: 'get' })])) as unknown;
-    fc.assert(
+    await fuzzAssert(
       fc.property(bodies(list), (body) => {
         const result = parseEventList(body);
         if (!result.ok) {
@@ -172,9 +173,9 @@ describe('Git push webhooks', () => {
     if (decision.action === 'push') for (const push of decision.pushes) expect(rules.repositories.map((r) => r.name)).toContain(push.repository);
   }
 
-  it('GitHub: any signed body (bytes, JSON, a mutated push) is decided, never an exception', () => {
+  it('GitHub: any signed body (bytes, JSON, a mutated push) is decided, never an exception', async () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(githubPush()).map((text) => Buffer.from(text)));
-    fc.assert(
+    await fuzzAssert(
       fc.property(bytes, fc.constantFrom('push', 'ping', 'issues', ''), (body, event) => {
         checkDecision(decideGitWebhook(Object.freeze({ headers: Object.freeze(githubHeaders(body, event)), body }), rules));
       }),
@@ -182,9 +183,9 @@ describe('Git push webhooks', () => {
     );
   });
 
-  it('GitLab: any body with the token is decided, never an exception', () => {
+  it('GitLab: any body with the token is decided, never an exception', async () => {
     const bytes = fc.oneof(fc.uint8Array({ maxLength: 500 }).map((b) => Buffer.from(b)), bodies(gitlabPush()).map((text) => Buffer.from(text)));
-    fc.assert(
+    await fuzzAssert(
       fc.property(bytes, fc.constantFrom('Push Hook', 'System Hook', 'Tag Push Hook'), (body, event) => {
         checkDecision(decideGitWebhook(Object.freeze({ headers: Object.freeze(gitlabHeaders(event)), body }), rules));
       }),
@@ -192,11 +193,11 @@ describe('Git push webhooks', () => {
     );
   });
 
-  it('hostile headers (arrays, odd names, huge values) are refused or decided, never an exception', () => {
+  it('hostile headers (arrays, odd names, huge values) are refused or decided, never an exception', async () => {
     const body = Buffer.from(JSON.stringify(githubPush()));
     const value = fc.oneof(fc.string({ unit: 'binary', maxLength: 100 }), fc.array(fc.string({ maxLength: 20 }), { maxLength: 3 }), fc.constant('x'.repeat(100_000)), fc.constant(undefined));
     const headers = fc.dictionary(fc.constantFrom('X-GitHub-Event', 'x-gitlab-event', 'x-gitlab-token', 'x-hub-signature-256', 'content-type', '__proto__', 'constructor'), value);
-    fc.assert(
+    await fuzzAssert(
       fc.property(headers, (h) => {
         checkDecision(decideGitWebhook({ headers: h as Record<string, string | string[] | undefined>, body }, rules));
       }),

@@ -3,24 +3,25 @@
 // file (loadConfig). Random text, random JSON and mutations of the shipped samples (as data and as
 // text: alias bombs, deep nesting, odd tags, `__proto__` merge keys): each is loaded or refused
 // with the documented error, whose problems are short and printable.
-// Runs per property: FUZZ_RUNS (default 200, fixed seed); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-yaml.test.ts`.
+// Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-yaml.test.ts`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { parsePlaybook, PlaybookError } from '../../src/playbook/load.js';
 import { stepActionCheck } from '../../src/playbook/steps/index.js';
 import { buildIndex, lint } from '../../src/policy/index.js';
 import { parseManifestText } from '../../src/policy/load-files.js';
-import { expectClearMessage, expectNoPollution, fieldSwapsOf, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
+import { expectClearMessage, expectNoPollution, fieldSwapsOf, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
 
 const SEED = 13_401;
 const PROBLEM_MAX = 2000;
 const root = join(import.meta.dirname, '../..');
 
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
 function yamlText(value: unknown): string {
@@ -79,8 +80,8 @@ describe('NetworkPolicy manifests as lint reads them', () => {
   const text = readFileSync(join(root, 'test/fixtures/netpol/tests/netpol_named_port_test_2/netpol.yaml'), 'utf8');
   const documents = text.split(/^---$/m).filter((d) => d.trim() !== '').map((d) => parseYaml(d) as unknown);
 
-  it('any text is loaded, indexed and linted, or reported as an issue; never an exception', () => {
-    fc.assert(
+  it('any text is loaded, indexed and linted, or reported as an issue; never an exception', async () => {
+    await fuzzAssert(
       fc.property(inputsOf(text, documents.length === 1 ? documents[0] : documents), (input) => {
         const read = parseManifestText(input, 'fuzz.yaml', 'auto');
         const { index, issues } = buildIndex(read.inputs);
@@ -106,8 +107,8 @@ describe('playbooks (parsePlaybook)', () => {
     expect(parsePlaybook(text, 'pb.yaml', stepActionCheck).steps.length).toBeGreaterThan(0);
   });
 
-  it('any text is a playbook or a PlaybookError with clear problems', () => {
-    fc.assert(
+  it('any text is a playbook or a PlaybookError with clear problems', async () => {
+    await fuzzAssert(
       fc.property(inputsOf(text, sample), (input) => {
         try {
           parsePlaybook(input, 'pb.yaml', stepActionCheck);
@@ -130,8 +131,8 @@ describe('configuration file (loadConfig)', () => {
   const file = join(dir, 'config.yaml');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('any file is a configuration or a ConfigError with clear problems', () => {
-    fc.assert(
+  it('any file is a configuration or a ConfigError with clear problems', async () => {
+    await fuzzAssert(
       fc.property(inputsOf(text, sample), (input) => {
         writeFileSync(file, input);
         try {
