@@ -152,7 +152,9 @@ export class RestoreRecords {
       const record = parse<StepRecord>(value, `field ${field}`) as StepRecord;
       out.push(withMarks(record, parse<AppliedMark>(fields[`applied:${id}`] ?? null, field), parse<RollbackMark>(fields[`rollback:${id}`] ?? null, field)));
     }
-    return out.sort((a, b) => a.n - b.n || (a.recordedAt < b.recordedAt ? -1 : a.recordedAt > b.recordedAt ? 1 : 0));
+    // Records made in the same millisecond (a re-plan right after the first) keep a fixed order.
+    const cmp = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+    return out.sort((a, b) => a.n - b.n || cmp(a.recordedAt, b.recordedAt) || cmp(a.key, b.key) || cmp(a.plannedResourceVersion, b.plannedResourceVersion));
   }
 
   /** The step's write took effect. The first mark stays (a re-run that finds the step done keeps it). Returns the mark kept. */

@@ -59,8 +59,9 @@ describe('a worker killed in the middle of the plan', () => {
 
   beforeAll(async () => {
     env = await startTestEnvironment({ git: true, roles: ['web'], playbookPath: restorePlaybook() });
-    // A short lock: the next worker takes over a dead worker's job within a couple of seconds.
-    configFile = writeRestoreWorkerConfig(env, { worker: { concurrency: 2, lockDurationMs: 1500, stalledIntervalMs: 500 } });
+    // A short lock: the next worker takes over a dead worker's job within a few seconds. Not
+    // shorter: a worker starved of CPU on a busy CI machine lost a 1.5 s lock mid-step.
+    configFile = writeRestoreWorkerConfig(env, { worker: { concurrency: 2, lockDurationMs: 3000, stalledIntervalMs: 500 } });
   });
   afterAll(async () => {
     for (const child of workers) await stopProcess(child, 'SIGKILL');
