@@ -11,6 +11,7 @@
 // the periodic fetch stays the safety net.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
+import { readLimitedBody } from '../limited-body.js';
 import {
   decideGitWebhook,
   DEFAULT_GIT_WEBHOOK_MAX_BODY_BYTES,
@@ -44,41 +45,6 @@ export interface GitWebhookOptions {
   logger: Logger;
   /** onPush taking longer is answered with 500. */
   pushDeadlineMs?: number;
-}
-
-type Body = { ok: true; body: Buffer } | { ok: false; size: number } | { ok: false; aborted: true };
-
-/** The body's bytes, or the size seen when it passed the limit: then nothing more is kept. */
-function readBody(req: IncomingMessage, limit: number): Promise<Body> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      resolve({ ok: false, size: declared });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (body: Body) => {
-      if (settled) return;
-      settled = true;
-      resolve(body);
-    };
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (settled) return;
-      if (size > limit) {
-        chunks.length = 0;
-        settle({ ok: false, size });
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => settle({ ok: true, body: Buffer.concat(chunks) }));
-    // A sender that goes away mid-body leaves nothing to answer.
-    req.on('close', () => settle({ ok: false, aborted: true }));
-    req.on('error', (error) => (settled ? undefined : reject(error)));
-  });
 }
 
 /** Drops what still arrives after a refusal, and cuts a sender that goes on past `bound` bytes. */
@@ -127,9 +93,9 @@ export async function handleGitWebhook(req: IncomingMessage, res: ServerResponse
     answer(res, early.status, { error: early.error });
     return;
   }
-  const read = await readBody(req, limit);
+  const read = await readLimitedBody(req, limit);
   if (!read.ok) {
-    if ('aborted' in read) {
+    if (read.reason === 'aborted') {
       logger.warn(context, 'git webhook: the sender went away before the body was complete');
       return;
     }

@@ -3,6 +3,7 @@
 // body is capped before it is read. Bolt then verifies the signature (timing-safe) on the bytes
 // read here: it skips its own unbounded read when the request already carries `rawBody`.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { readLimitedBody } from '../limited-body.js';
 import type { Logger } from '../log.js';
 
 /**
@@ -16,46 +17,6 @@ export const SLACK_MAX_BODY_BYTES = 256 * 1024;
 
 /** Slack's rule: a request whose timestamp is more than 5 minutes from now, either way, is refused. */
 export const SLACK_MAX_CLOCK_SKEW_SECONDS = 5 * 60;
-
-export type LimitedBody = { ok: true; body: Buffer } | { ok: false; reason: 'too-large'; size: number } | { ok: false; reason: 'aborted' };
-
-/**
- * Reads a body of at most `limit` bytes. A declared Content-Length over the limit is refused
- * before a byte is read; a streamed (chunked) body as soon as it passes the limit, and what was
- * read of it is dropped. The caller answers and lets the connection close: the rest is never read.
- */
-export function readLimitedBody(req: IncomingMessage, limit: number): Promise<LimitedBody> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (req.headers['content-length'] !== undefined && Number.isFinite(declared) && declared > limit) {
-      resolve({ ok: false, reason: 'too-large', size: declared });
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    const settle = (result: LimitedBody) => {
-      if (settled) return;
-      settled = true;
-      req.removeListener('data', onData);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        chunks.length = 0;
-        req.pause();
-        settle({ ok: false, reason: 'too-large', size });
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.on('end', () => settle({ ok: true, body: Buffer.concat(chunks) }));
-    req.on('close', () => settle({ ok: false, reason: 'aborted' }));
-    req.on('error', (error) => (settled ? undefined : reject(error)));
-  });
-}
 
 /** How far the request's X-Slack-Request-Timestamp is from now, in seconds; undefined when absent or not a number. */
 export function timestampSkewSeconds(req: IncomingMessage, nowMs: number): number | undefined {
