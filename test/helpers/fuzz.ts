@@ -177,3 +177,16 @@ export function toJsonText(value: unknown): string {
     return 'null';
   }
 }
+
+/** Text of any kind, as a parser of text sees it: random bytes, random JSON, or a mutated valid sample. */
+export function textAround(sample: unknown): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.string({ unit: 'binary', maxLength: 500 }),
+    fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes).toString('utf8')),
+    fc.json({ maxDepth: 4 }),
+    mutationsOf(sample).map(toJsonText),
+    mutationsOf(sample).map(toJsonText),
+    fieldSwapsOf(sample).map(toJsonText),
+    fieldSwapsOf(sample).map(toJsonText),
+  );
+}

@@ -3,13 +3,14 @@
 // GitLab). Arbitrary bytes, arbitrary JSON and mutations of valid deliveries: each is answered
 // with a result (an HTTP status and a clear error when refused), never an exception.
 // Runs per property: FUZZ_RUNS (default 200, fixed seed; more runs go in chunks of 1000, seeds seed, seed+1, ...); e.g. `FUZZ_RUNS=20000 npx vitest run test/unit/fuzz-webhooks.test.ts`.
+import { alertmanager, falco } from '../helpers/webhook-samples.js';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AUDIT_API_VERSIONS, parseAuditLine, parseEventList, type AuditParse } from '../../src/audit/parse.js';
 import { handleAlertmanagerWebhook, handleFalcosidekickWebhook, type WebhookResult } from '../../src/flows/sources/webhooks.js';
 import { decideGitWebhook, type GitWebhookDecision } from '../../src/git/push-webhook-decision.js';
 import { auditEvent, eventList } from '../helpers/audit-events.js';
-import { expectClearMessage, expectNoPollution, fieldSwapsOf, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, mutationsOf, toJsonText } from '../helpers/fuzz.js';
+import { expectClearMessage, expectNoPollution, FUZZ_TIMEOUT_MS, fuzzAssert, fuzzOptions, textAround } from '../helpers/fuzz.js';
 import { githubHeaders, githubPush, gitlabHeaders, gitlabPush, SECRET } from '../helpers/git-webhooks.js';
 
 const SEED = 13_201;
@@ -22,54 +23,7 @@ const ERROR_MAX = 2000;
 vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 afterEach(() => expectNoPollution());
 
-// Valid deliveries, as in test/unit/flows/webhooks.test.ts (Alertmanager's and Falcosidekick's documented shapes).
-const alertmanager = {
-  version: '4',
-  groupKey: '{}:{alertname="DbEgressBytes"}',
-  truncatedAlerts: 0,
-  status: 'firing',
-  receiver: 'netpol-responder',
-  groupLabels: { alertname: 'DbEgressBytes' },
-  commonLabels: { alertname: 'DbEgressBytes', severity: 'critical' },
-  commonAnnotations: {},
-  externalURL: 'http://alertmanager.example:9093',
-  alerts: [
-    {
-      status: 'firing',
-      labels: { alertname: 'DbEgressBytes', namespace: 'db', pod: 'postgres-0', app: 'postgres', severity: 'critical' },
-      annotations: { summary: 'postgres-0 egress bytes 40x normal' },
-      startsAt: '2026-01-15T09:58:00Z',
-      endsAt: '0001-01-01T00:00:00Z',
-      generatorURL: 'http://prometheus.example/graph',
-      fingerprint: 'c0ffee',
-    },
-    { status: 'resolved', labels: { alertname: 'Old', namespace: 'db' }, annotations: {}, startsAt: '2026-01-15T08:00:00Z' },
-  ],
-};
-const falco = {
-  uuid: '5a7d2f44-1111-4c1d-9a33-0d2d9c0b7f10',
-  output: '10:00:00.000: Warning Outbound connection to C2 server (command=curl 203.0.113.66 pod=postgres-0 ns=db)',
-  priority: 'Warning',
-  rule: 'Outbound Connection to C2 Servers',
-  time: '2026-01-15T10:00:00.000000000Z',
-  source: 'syscall',
-  hostname: 'falco-abcde',
-  tags: ['network'],
-  output_fields: { 'k8s.ns.name': 'db', 'k8s.pod.name': 'postgres-0', 'fd.sip': '203.0.113.66', 'proc.cmdline': 'curl 203.0.113.66', 'evt.time': 1768471200000000000 },
-};
-
-/** Body text: random bytes as text, random JSON, or a mutated valid delivery. */
-function bodies(sample: unknown): fc.Arbitrary<string> {
-  return fc.oneof(
-    fc.string({ unit: 'binary', maxLength: 500 }),
-    fc.uint8Array({ maxLength: 500 }).map((bytes) => Buffer.from(bytes).toString('utf8')),
-    fc.json({ maxDepth: 4 }),
-    mutationsOf(sample).map(toJsonText),
-    mutationsOf(sample).map(toJsonText),
-    fieldSwapsOf(sample).map(toJsonText),
-    fieldSwapsOf(sample).map(toJsonText),
-  );
-}
+const bodies = textAround;
 
 function checkWebhookResult(result: WebhookResult): void {
   expect([200, 400, 401, 413]).toContain(result.status);
