@@ -7,9 +7,10 @@ import { COMMAND_SPECS } from './commands/specs.js';
 
 type CommandModule = { run(argv: string[]): Promise<number> };
 
-const loaders: Record<string, () => Promise<CommandModule>> = {
+const loaders: Record<string, (argv: string[]) => Promise<CommandModule>> = {
   serve: () => import('./commands/serve.js'),
-  demo: () => import('./commands/demo.js'),
+  // `demo send` talks to a running demo: it loads none of the environment `demo` starts.
+  demo: async (argv) => (argv[0] === 'send' ? { run: async (args) => (await import('./commands/demo-send.js')).run(args.slice(1)) } : import('./commands/demo.js')),
   export: () => import('./commands/export.js'),
   analyze: () => import('./commands/analyze.js'),
   diff: () => import('./commands/diff.js'),
@@ -38,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`unknown command "${printable(commandName, 60)}"\n\n${overview(COMMAND_SPECS)}`);
     return 2;
   }
-  const module = await load();
+  const module = await load(commandArgs);
   return module.run(commandArgs);
 }
 

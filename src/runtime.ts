@@ -3,8 +3,8 @@
 // refused token), waits with backoff for what passes (Slack or the Kubernetes API unreachable,
 // shown on /readyz), and closes everything it opened when it gives up. stop() closes in reverse:
 // intake first, then running jobs (finished or handed back by the deadline), connections last.
-import { WebClient } from '@slack/web-api';
-import type { Redis } from 'ioredis';
+import { createSlackWebClient } from './slack/web-client.js';
+import type { RedisClient } from './redis/connect.js';
 import { pipelineOptionsOf } from './config/pipeline-options.js';
 import type { Config } from './config/schema.js';
 import { startCollectorRole } from './anomaly/collector-role.js';
@@ -56,6 +56,13 @@ import type { IncidentJob } from './queue/jobs.js';
 import { connectRedis, disconnectRedis } from './redis/connect.js';
 import { withDeadline } from './redis/deadline.js';
 import { createSlackApp } from './slack/app.js';
+import { clusterOfRequest, ClusterRoutes, type ClusterFront } from './slack/cluster-routes.js';
+import { configForCluster } from './config/clusters.js';
+import type { CustomRoute } from '@slack/bolt';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GitRepositoryConfig } from './git/config-schema.js';
+import type { GitPush } from './git/push-webhook.js';
+import { WebhookRateLimiter } from './webhook-rate-limit.js';
 import { ApproverDirectory } from './slack/approvers.js';
 import { WebApiChat } from './slack/chat.js';
 import { startWatcherRole } from './watcher-role.js';
@@ -87,7 +94,7 @@ export interface RunningBot {
   store: IncidentStore;
   queue: JobQueue;
   playbook: Playbook;
-  redis: Redis;
+  redis: RedisClient;
   desk?: AnomalyDesk;
   anomalies: AnomalyStore;
   /** Kubernetes audit changes (from the audit webhook and the followed audit log). */
@@ -98,6 +105,8 @@ export interface RunningBot {
   /** Port of the metrics endpoint, when `metrics` is configured. */
   metricsPort?: number;
   readiness: Readiness;
+  /** Each cluster's pieces by name, when the bot serves several (config `clusters`); the fields above are the first one's. */
+  clusters: ReadonlyMap<string, Omit<RunningBot, 'stop' | 'metricsPort' | 'readiness' | 'port' | 'clusters'>>;
   /** Stops within `graceMs` (default config.shutdown.graceMs); never throws. */
   stop(options?: { graceMs?: number }): Promise<StopOutcome>;
 }
@@ -123,10 +132,29 @@ function inUse(error: unknown, setting: string, port: number, host: string): unk
 /** Stopping intake (a request being answered, a last baseline snapshot) must leave running jobs most of the grace period. */
 const intakeBudget = (remainingMs: number): number => Math.min(5000, remainingMs * 0.2);
 
-function clusterOf(options: StartOptions): { cluster: ClusterAccess; server?: string } {
-  if (options.cluster) return { cluster: options.cluster };
-  const kc = loadKubeConfig({ kubeconfigPath: options.config.kubeconfigPath });
-  return { cluster: createKubeGateway(kc), server: kc.getCurrentCluster()?.server };
+interface ServedCluster {
+  /** The runtime's configuration: the whole file, or one of `clusters` applied to it (configForCluster). */
+  config: Config;
+  cluster: ClusterAccess;
+  server?: string;
+}
+
+/** The clusters this bot serves: those of `clusters`, or the one of KUBECONFIG (or options.cluster). */
+function clustersOf(options: StartOptions): ServedCluster[] {
+  const { config } = options;
+  const access = (c: Config): ServedCluster => {
+    if (options.cluster && !config.clusters) return { config: c, cluster: options.cluster };
+    const kc = loadKubeConfig({ kubeconfigPath: c.kubeconfigPath, ...(c.kubeContext ? { context: c.kubeContext } : {}) });
+    return { config: c, cluster: createKubeGateway(kc), server: kc.getCurrentCluster()?.server };
+  };
+  if (!config.clusters) return [access(config)];
+  return config.clusters.map((cluster) => {
+    try {
+      return access(configForCluster(config, cluster));
+    } catch (error) {
+      throw new StartupError(`cluster "${cluster.name}": ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  });
 }
 
 export async function startBot(options: StartOptions): Promise<RunningBot> {
@@ -137,15 +165,15 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
   checkRoles(config);
   const autoProblems = protectedRuleProblems(config.anomalies.autoContain, protectedNamespaces(playbook, config));
   if (autoProblems.length > 0) throw new StartupError(autoProblems.join('; '));
-  if (!config.redisUrl) throw new StartupError('REDIS_URL is not set: point it at the Redis the bot keeps its state in.');
-  const { cluster, server } = clusterOf(options);
+  if (!config.redisTarget) throw new StartupError('REDIS_URL is not set: point it at the Redis the bot keeps its state in (or set redis.mode to cluster or sentinel).');
+  const served = clustersOf(options);
 
   const resources = new Resources(logger);
   const readiness = new Readiness();
   readiness.notReady('startup', 'starting');
   try {
     // 3 s: a Redis that does not answer fails start-up well within 5 s (Kubernetes restarts the pod).
-    const redis = await connectRedis(config.redisUrl, 3000, (error, connection) => logger.warn({ err: error, connection }, 'Redis connection error; reconnecting'));
+    const redis = await connectRedis(config.redisTarget, 3000, (error, connection) => logger.warn({ err: error, connection }, 'Redis connection error; reconnecting'));
     resources.add('redis', () => disconnectRedis(redis));
     readiness.probe('redis', () => withDeadline(redis.ping(), 2000).then(() => undefined), 2500);
 
@@ -169,16 +197,24 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     };
     // The web, worker and watcher roles use the cluster; a collector alone never calls its API.
     const needsCluster = config.roles.includes('web') || config.roles.includes('worker') || config.roles.includes('watcher');
-    const kubeCheck: Dependency<void> = {
-      component: 'kube',
-      title: 'Kubernetes API',
+    const kubeChecks: Dependency<void>[] = served.map(({ config: c, cluster, server }) => ({
+      component: c.clusterName ? `kube:${c.clusterName}` : 'kube',
+      title: c.clusterName ? `Kubernetes API of cluster ${c.clusterName}` : 'Kubernetes API',
       attempt: () => kubeApiCheck(cluster, config.kube.botNamespace),
       judge: (error) => judgeKubeError(error, server),
-    };
+    }));
     const context = { readiness, logger, ...(options.signal ? { signal: options.signal } : {}), ...(options.backoff ? { backoff: options.backoff } : {}) };
-    const [identity] = needsCluster ? await waitForDependencies([slackCheck, kubeCheck], context) : await waitForDependencies([slackCheck], context);
+    const [identity] = (await waitForDependencies<unknown[]>([slackCheck, ...(needsCluster ? kubeChecks : [])], context)) as [SlackIdentity, ...unknown[]];
 
-    const { handedBack, ...bot } = await startRoles({ options, logger, redis, cluster, playbook, identity, metrics, readiness, resources });
+    const shared = { options, logger, redis, playbook, identity, metrics, readiness, resources };
+    const runtimes: ClusterRuntime[] = [];
+    for (const one of served) {
+      const clusterLog = one.config.clusterName ? logger.child({ cluster: one.config.clusterName }) : logger;
+      runtimes.push(await startClusterRoles({ ...shared, logger: clusterLog, cluster: one.cluster }, one.config));
+    }
+    const port = config.roles.includes('web') ? await startWebFront(shared, runtimes) : undefined;
+    observeClusters(metrics, runtimes);
+    const bot = { ...runtimes[0]!.bot, port, clusters: new Map(runtimes.flatMap((r) => (r.name ? [[r.name, r.bot] as const] : []))) };
     readiness.forget('startup');
     logger.info({ roles: config.roles, port: bot.port, metricsPort, playbook: playbook.name, botUserId: identity.botUserId }, 'netpol-responder started');
 
@@ -191,7 +227,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
         stopping ??= (async () => {
           readiness.notReady('shutdown', 'shutting down');
           await resources.closeAll(Date.now() + graceMs);
-          return { handedBack: [...handedBack] };
+          return { handedBack: runtimes.flatMap((r) => r.handedBack) };
         })();
         return stopping;
       },
@@ -201,6 +237,17 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     await resources.closeAll(Date.now() + 3000);
     throw error;
   }
+}
+
+/** Metrics are the bot's, summed over the clusters it serves (the collector's: the first cluster's). */
+function observeClusters(metrics: BotMetrics, runtimes: ClusterRuntime[]): void {
+  metrics.observeQueue(async () => {
+    const total: Record<string, number> = {};
+    for (const counts of await Promise.all(runtimes.map((r) => r.bot.queue.counts()))) for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+    return total;
+  });
+  const collector = runtimes.find((r) => r.bot.collector)?.bot.collector;
+  if (collector) metrics.observeCollector(collector);
 }
 
 function engineSettings(config: Config): ContainmentSettings {
@@ -215,7 +262,7 @@ function engineSettings(config: Config): ContainmentSettings {
 interface RoleContext {
   options: StartOptions;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   cluster: ClusterAccess;
   playbook: Playbook;
   identity: SlackIdentity;
@@ -224,24 +271,31 @@ interface RoleContext {
   resources: Resources;
 }
 
-/** The roles, and the jobs the worker handed back when it was closed (filled in by stop()). */
-type StartedRoles = Omit<RunningBot, 'stop' | 'metricsPort' | 'readiness'> & { handedBack: readonly string[] };
+/** What one cluster's roles expose to the bot (RunningBot) and to the Slack front. */
+type ClusterBot = Omit<RunningBot, 'stop' | 'metricsPort' | 'readiness' | 'port' | 'clusters'>;
 
-/** Builds the shared pieces and starts the configured roles, registering each for shutdown. */
-async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
-  const { options, logger, redis, cluster, playbook, identity, metrics, readiness, resources } = ctx;
-  const { config } = options;
+/** One cluster's runtime: its pieces, what the Slack front routes to, and the jobs its worker handed back (filled in by stop()). */
+interface ClusterRuntime {
+  name?: string;
+  bot: ClusterBot;
+  front: ClusterFront;
+  approvers: ApproverDirectory;
+  config: Config;
+  handedBack: readonly string[];
+  /** HTTP routes of this cluster's webhooks (audit, git push), mounted by the Slack front. */
+  audit?: CustomRoute;
+  gitPush?: { repositories: GitRepositoryConfig[]; onPush: (push: GitPush) => Promise<void> };
+}
+
+/** Builds one cluster's pieces and starts its roles (all but web), registering each for shutdown. */
+async function startClusterRoles(ctx: RoleContext, config: Config): Promise<ClusterRuntime> {
+  const { options, logger, redis, cluster, playbook, metrics, resources } = ctx;
   const prefix = config.redis.keyPrefix;
-  const client = new WebClient(config.secrets.slackBotToken, {
-    slackApiUrl: config.slack.apiUrl,
-    retryConfig: { retries: 5, factor: 1.5, minTimeout: 200 },
-    logger: slackClientLogger(logger),
-  });
+  const client = createSlackWebClient(config.secrets.slackBotToken, config.slack.apiUrl, slackClientLogger(logger));
   const chat = new WebApiChat(client, config.slack.apiUrl);
   const store = new IncidentStore(redis, prefix, (events) => metrics.recordTimelineEvents(events));
   const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }));
   resources.add('job queue', () => queue.close());
-  metrics.observeQueue(() => queue.counts());
   // Namespaces, pods and policies as watches keep them, started by the first reader (a restore step,
   // a drift evaluation); stopped after every role that reads it.
   const clusterView = new LiveClusterView(cluster, { logger: logger.child({ module: 'cluster-view' }) });
@@ -269,6 +323,7 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
         incidentChannel: config.slack.incidentChannel,
         protectedNamespaces: guarded,
         dismissForMs: config.collector?.dismissFor ?? 7 * 86_400_000,
+        ...(config.clusterName ? { cluster: config.clusterName } : {}),
         logger: logger.child({ role: 'anomalies' }),
         onRaised: (anomaly) => {
           metrics.recordAnomaly(anomaly);
@@ -291,11 +346,12 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
   const driftChannel = config.slack.driftChannel ?? alertsChannel;
   const driftDesk =
     git && driftChannel
-      ? new DriftDesk({ store: driftStore, queue, chat, approvers, channel: driftChannel, incidentChannel: config.slack.incidentChannel, protectedNamespaces: guarded, selfHealGraceMs: config.drift.selfHealGrace, logger: logger.child({ role: 'drift' }) })
+      ? new DriftDesk({ store: driftStore, queue, chat, approvers, channel: driftChannel, incidentChannel: config.slack.incidentChannel, protectedNamespaces: guarded, selfHealGraceMs: config.drift.selfHealGrace, ...(config.clusterName ? { cluster: config.clusterName } : {}), logger: logger.child({ role: 'drift' }) })
       : undefined;
   const proposeChanges = git ? createChangeProposer(git, { logger: logger.child({ role: 'git' }) }) : undefined;
   const engine = new IncidentEngine({
     store,
+    ...(config.clusterName ? { clusterName: config.clusterName } : {}),
     queue,
     playbook,
     handlers: stepHandlers,
@@ -387,56 +443,95 @@ async function startRoles(ctx: RoleContext): Promise<StartedRoles> {
     });
     resources.add('collector', () => role.stop(), intakeBudget);
     collector = role.collector;
-    metrics.observeCollector(collector);
   }
-  let port: number | undefined;
-  if (config.roles.includes('web')) {
-    const web = createSlackApp({
-      signingSecret: config.secrets.slackSigningSecret,
-      botToken: config.secrets.slackBotToken,
-      appToken: config.secrets.slackAppToken,
-      apiUrl: config.slack.apiUrl,
-      identity,
-      readiness: () => readiness.check(),
-      boltLogger: slackClientLogger(logger.child({ role: 'web' })),
+  return {
+    ...(config.clusterName ? { name: config.clusterName } : {}),
+    config,
+    bot: { engine, store, queue, playbook, redis, desk, anomalies: anomalyStore, audit, journal, collector },
+    front: {
+      ...(config.clusterName ? { name: config.clusterName } : {}),
       engine,
       store,
       queue,
       protectedNamespaces: guarded,
-      namespaceExists: (name) => cluster.namespaceExists(name),
-      desk,
-      webhookToken: config.secrets.webhookToken,
-      extraRoutes: [
-        ...(config.secrets.auditWebhookToken
-          ? [auditWebhookRoute({ token: config.secrets.auditWebhookToken, store: audit, maxBodyBytes: config.audit.webhook.maxBodyBytes, parse: auditParse, logger: logger.child({ role: 'web' }) })]
-          : []),
-        ...(config.secrets.gitWebhookSecret && config.git && config.git.repositories.length > 0
-          ? [gitWebhookRoute({ secret: config.secrets.gitWebhookSecret, repositories: config.git.repositories, onPush: publishPush(redis, prefix), logger: logger.child({ role: 'web' }) })]
-          : []),
-      ],
-      driftDesk,
+      namespaceExists: (name: string) => cluster.namespaceExists(name),
+      ...(desk ? { desk } : {}),
+      ...(driftDesk ? { driftDesk } : {}),
       ...(engine.restore ? { restore: engine.restore } : {}),
-      logger: logger.child({ role: 'web' }),
-    });
-    const wanted = options.port ?? config.slack.port;
-    port = await untilAborted(web.start(wanted, config.slack.host), options.signal).catch(async (error: unknown) => {
-      await web.stop().catch(() => undefined);
-      throw config.secrets.slackAppToken ? appTokenError(error) : inUse(error, 'slack.port', wanted, config.slack.host);
-    });
-    resources.add('slack receiver', () => web.stop(), intakeBudget);
-  }
-  return {
-    port,
-    engine,
-    store,
-    queue,
-    playbook,
-    redis,
-    desk,
-    anomalies: anomalyStore,
-    audit,
-    journal,
-    collector,
+    },
+    approvers,
     handedBack,
+    ...(config.secrets.auditWebhookToken
+      ? { audit: auditWebhookRoute({ token: config.secrets.auditWebhookToken, store: audit, maxBodyBytes: config.audit.webhook.maxBodyBytes, parse: auditParse, logger: logger.child({ role: 'web' }) }) }
+      : {}),
+    ...(config.git && config.git.repositories.length > 0 ? { gitPush: { repositories: config.git.repositories, onPush: publishPush(redis, prefix) } } : {}),
   };
+}
+
+/** The Slack front (web role): one receiver for every cluster served, routing each request to its cluster. */
+async function startWebFront(ctx: Omit<RoleContext, 'cluster'>, runtimes: ClusterRuntime[]): Promise<number | undefined> {
+  const { options, logger, redis, identity, readiness, resources } = ctx;
+  const { config } = options;
+  const prefix = config.redis.keyPrefix;
+  const { approvers } = runtimes[0]!;
+  const web = createSlackApp({
+    signingSecret: config.secrets.slackSigningSecret,
+    botToken: config.secrets.slackBotToken,
+    appToken: config.secrets.slackAppToken,
+    apiUrl: config.slack.apiUrl,
+    identity,
+    readiness: () => readiness.check(),
+    boltLogger: slackClientLogger(logger.child({ role: 'web' })),
+    clusters: new ClusterRoutes(runtimes.map((r) => r.front)),
+    approvers,
+    webhookToken: config.secrets.webhookToken,
+    webhookLimiter: new WebhookRateLimiter({ redis, keyPrefix: prefix, logger: logger.child({ role: 'web' }) }),
+    extraRoutes: [...clusterRoutes(runtimes, 'audit'), ...gitPushRoutes(config, runtimes, logger)],
+    logger: logger.child({ role: 'web' }),
+  });
+  const wanted = options.port ?? config.slack.port;
+  const port = await untilAborted(web.start(wanted, config.slack.host), options.signal).catch(async (error: unknown) => {
+    await web.stop().catch(() => undefined);
+    throw config.secrets.slackAppToken ? appTokenError(error) : inUse(error, 'slack.port', wanted, config.slack.host);
+  });
+  resources.add('slack receiver', () => web.stop(), intakeBudget);
+  return port;
+}
+
+/**
+ * A route every cluster serves (the audit webhook): the one cluster's as it is; with several, one
+ * route that hands each request to the cluster its `?cluster=<name>` names.
+ */
+function clusterRoutes(runtimes: ClusterRuntime[], which: 'audit'): CustomRoute[] {
+  const routes = runtimes.flatMap((r) => (r[which] ? [{ name: r.name, route: r[which] }] : []));
+  if (routes.length === 0) return [];
+  if (runtimes.length === 1) return [routes[0]!.route];
+  const byName = new Map(routes.map((r) => [r.name, r.route]));
+  const names = runtimes.flatMap((r) => (r.name ? [r.name] : []));
+  return [
+    {
+      ...routes[0]!.route,
+      handler: (req: IncomingMessage, res: ServerResponse) => {
+        const picked = clusterOfRequest(req.url, names);
+        const route = 'error' in picked ? undefined : byName.get(picked.name);
+        if (!route) {
+          const error = 'error' in picked ? picked.error : `cluster "${picked.name}" does not take this webhook (its token is not configured)`;
+          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error }));
+          return;
+        }
+        return route.handler(req as never, res as never);
+      },
+    },
+  ];
+}
+
+/** The Git push webhook: one route for every repository of every cluster; a push wakes each cluster that follows it. */
+function gitPushRoutes(config: Config, runtimes: ClusterRuntime[], logger: Logger): CustomRoute[] {
+  const following = runtimes.flatMap((r) => (r.gitPush ? [r.gitPush] : []));
+  if (!config.secrets.gitWebhookSecret || following.length === 0) return [];
+  const repositories = [...new Map(following.flatMap((f) => f.repositories).map((repo) => [`${repo.name}\n${repo.url}\n${repo.branch}`, repo])).values()];
+  const onPush = async (push: GitPush): Promise<void> => {
+    await Promise.all(following.filter((f) => f.repositories.some((repo) => repo.name === push.repository)).map((f) => f.onPush(push)));
+  };
+  return [gitWebhookRoute({ secret: config.secrets.gitWebhookSecret, repositories, onPush, logger: logger.child({ role: 'web' }) })];
 }

@@ -1,7 +1,7 @@
 // The watcher role: the change journal's watcher (one active per cluster, on its own Redis
 // connection) and, with policy repositories configured, the drift monitor beside it, told of every
 // journalled change and acting only while this replica holds the watcher lock.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connect.js';
 import type { AuditStore } from './audit/store.js';
 import type { Config } from './config/schema.js';
 import { startDriftRole, type DriftRoleOptions } from './drift/role.js';
@@ -17,7 +17,7 @@ import type { JobQueue } from './queue/bullmq.js';
 export interface WatcherRoleOptions {
   config: Config;
   cluster: KubeGateway;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   retention: JournalRetention;
   /** The journal the other roles read (the drift monitor reads actors from it). */

@@ -3,7 +3,7 @@
 // use the bot to take production down. One Lua script checks both limits and records the use only
 // when both allow it, so parallel attempts (several workers, many anomalies at once) never exceed
 // them. Redis's own clock times the window: replicas with skewed clocks still agree.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 
 export interface AutoContainLimits {
   perNamespace: number;
@@ -57,7 +57,7 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export class AutoContainLimiter {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     readonly limits: AutoContainLimits,
   ) {

@@ -30,6 +30,8 @@ export interface AutoResponderOptions {
   protectedNamespaces: ReadonlySet<string>;
   /** Where the incident is posted. */
   channel: string;
+  /** The cluster (several served): leads the incident id. */
+  cluster?: string;
   logger: Logger;
   clock: () => Date;
 }
@@ -84,7 +86,7 @@ export class AutoResponder {
       kind: 'auto-contained',
       user: automaticActor,
       at: now.toISOString(),
-      incidentId: newIncidentId(now),
+      incidentId: newIncidentId(now, this.options.cluster),
       rule: decision.rule,
       maxDuration: decision.maxDuration,
     };

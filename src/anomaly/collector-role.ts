@@ -1,7 +1,7 @@
 // The collector role: runs the flow collector, raises its anomalies through the desk, and keeps
 // the alert gate in line with "Dismiss as expected" decisions (those already taken, and new ones
 // as they arrive on the feedback stream), whichever replica holds the collector lock.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { FlowCollector, type CollectorSource } from '../flows/collector.js';
 import type { PipelineOptions } from '../flows/pipeline.js';
 import { flowsKeyPrefix } from '../flows/watch-registry.js';
@@ -11,7 +11,7 @@ import type { AnomalyStore } from './store.js';
 
 export interface CollectorRoleOptions {
   source: CollectorSource;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   desk: AnomalyDesk;
   store: AnomalyStore;

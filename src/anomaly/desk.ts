@@ -26,6 +26,8 @@ export interface AnomalyDeskOptions {
   incidentChannel?: string;
   protectedNamespaces: ReadonlySet<string>;
   dismissForMs: number;
+  /** The cluster the anomalies come from, when the bot serves several: named on every alert. */
+  cluster?: string;
   logger: Logger;
   clock?: () => Date;
   /** Told of every anomaly stored for the first time (metrics). */
@@ -58,6 +60,7 @@ export class AnomalyDesk {
         queue: options.queue,
         protectedNamespaces: options.protectedNamespaces,
         channel: options.incidentChannel ?? options.alertsChannel,
+        ...(options.cluster ? { cluster: options.cluster } : {}),
         logger: options.logger.child({ module: 'auto-response' }),
         clock: this.clock,
       });
@@ -91,7 +94,7 @@ export class AnomalyDesk {
     if (!record || record.alert) return;
     if (this.responder) record = await this.respond(record);
     const channel = this.options.alertsChannel;
-    const ts = await this.options.chat.postMessage(channel, anomalyAlert(record, { protectedScope: this.isProtected(record.anomaly) }));
+    const ts = await this.options.chat.postMessage(channel, anomalyAlert(record, { protectedScope: this.isProtected(record.anomaly), cluster: this.options.cluster }));
     await this.options.store.setAlert(anomalyId, { channel, ts });
   }
 
@@ -110,7 +113,7 @@ export class AnomalyDesk {
   private async redraw(anomalyId: string): Promise<void> {
     const record = await this.options.store.get(anomalyId);
     if (!record?.alert) return;
-    await this.options.chat.updateMessage(record.alert.channel, record.alert.ts, anomalyAlert(record, { protectedScope: this.isProtected(record.anomaly) }));
+    await this.options.chat.updateMessage(record.alert.channel, record.alert.ts, anomalyAlert(record, { protectedScope: this.isProtected(record.anomaly), cluster: this.options.cluster }));
   }
 
   private describeDecision(existing: { kind: string; user: string; incidentId?: string }): string {
@@ -128,7 +131,7 @@ export class AnomalyDesk {
       return { ok: false, message: `\`${anomaly.scope.namespace}\` is a protected namespace: the bot never contains it. Nothing changed.` };
     }
     const now = this.clock();
-    const incidentId = newIncidentId(now);
+    const incidentId = newIncidentId(now, this.options.cluster);
     const decided = await this.options.store.decide(anomalyId, { kind: 'opened', user: userId, at: now.toISOString(), incidentId });
     if (!decided.taken) return { ok: false, message: this.describeDecision(decided.existing) };
     const selector = selectorText(anomaly.scope.podSelector);
@@ -144,6 +147,11 @@ export class AnomalyDesk {
     incidentLogger(this.log(anomaly), incidentId).info({ user: userId }, 'incident requested from an anomaly');
     await this.redraw(anomalyId);
     return { ok: true, message: `Opening incident \`${incidentId}\` for ${selector ? `\`${selector}\` in ` : ''}\`${anomaly.scope.namespace}\`…` };
+  }
+
+  /** Where the anomaly's alert (and so its buttons) was posted, if it was. */
+  async alertOf(anomalyId: string): Promise<{ channel: string; ts: string } | undefined> {
+    return (await this.options.store.get(anomalyId))?.alert;
   }
 
   async dismiss(anomalyId: string, userId: string): Promise<DeskResult> {

@@ -2,7 +2,7 @@
 // that shows it and the one decision taken on it (opened as an incident, contained automatically,
 // or dismissed as expected), why automatic response did not contain it, plus the dismissals the
 // collector must honour.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Anomaly } from '../flows/types.js';
 
 export interface AnomalyDecision {
@@ -39,7 +39,7 @@ export interface Dismissal {
 
 export class AnomalyStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly keepForMs: number,
   ) {}

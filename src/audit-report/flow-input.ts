@@ -1,7 +1,7 @@
 // The collector's learned edges with their last-seen times, read from the baseline snapshot the
 // collector role keeps in Redis (src/flows/baseline-store.ts): what the unused-policy check
 // matches against the policies (./matched.ts). Any role can read it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { BaselineStore } from '../flows/baseline-store.js';
 import { peerKind, peerLabel } from '../flows/peers.js';
 import { flowsKeyPrefix } from '../flows/watch-registry.js';
@@ -17,7 +17,7 @@ const NO_CAPS = { maxWorkloads: Number.MAX_SAFE_INTEGER, maxEdgesPerWorkload: Nu
  * reserved identities cannot be asked about as such). A flow between two workloads is learned on
  * both sides: the same connection then appears twice, which only costs a cache hit in matchFlows.
  */
-export async function readLearnedFlows(redis: Redis, prefix: string, now = Date.now()): Promise<LearnedFlows> {
+export async function readLearnedFlows(redis: RedisClient, prefix: string, now = Date.now()): Promise<LearnedFlows> {
   const store = new BaselineStore(redis, { prefix: flowsKeyPrefix(prefix) });
   const loaded = await store.load(now, NO_CAPS);
   if (!loaded.baseline) return { ok: false, reason: `the flow collector has no usable baseline snapshot (${loaded.reason})` };

@@ -1,7 +1,7 @@
 // The scheduled audits' history in Redis: each run's summary keyed by the scheduled time, so the
 // next run can say what is new, what was resolved and how scores moved, and a retried job finds
 // its own run (and whether it was posted) instead of posting twice.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { AuditFinding, AuditReport } from './checks.js';
 
 export interface StoredFinding {
@@ -93,7 +93,7 @@ export type PreviousRun = { run: StoredRun } | { run: undefined; damaged?: numbe
 
 export class AuditHistory {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -1,6 +1,6 @@
 // Wiring of the scheduled audit into the worker role (src/runtime.ts): every worker replica
 // upserts the one scheduler and runs its jobs; the job scheduler makes each period fire once.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Config } from '../config/schema.js';
 import type { KubeGateway } from '../kube/index.js';
 import type { Resources } from '../lifecycle/resources.js';
@@ -11,7 +11,7 @@ import { runScheduledAudit } from './scheduled.js';
 
 export interface AuditReportRoleOptions {
   config: Pick<Config, 'auditReport' | 'slack'>;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   cluster: Pick<KubeGateway, 'objects' | 'discoverKinds'>;
   chat: Pick<ChatGateway, 'postMessage' | 'uploadFile'>;

@@ -3,7 +3,7 @@
 // second replica's upsert or a second producer adds nothing); whichever worker takes the job runs
 // it. The job's scheduled time keys the stored run, so a retried job does not post twice.
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../log.js';
 
 const QUEUE_NAME = 'audit-report';
@@ -11,7 +11,7 @@ const SCHEDULER_ID = 'audit-report';
 
 export interface AuditScheduleOptions {
   /** A connection of its own for the worker (it blocks), closed by close(); the queue uses a duplicate. */
-  connection: Redis;
+  connection: RedisClient;
   /** redis.keyPrefix: the queue lives under `<prefix>:bull` like the incident jobs. */
   prefix: string;
   /** Cron pattern (5 fields, or 6 with seconds first) or, for tests, a fixed interval. */
@@ -66,7 +66,7 @@ export async function startAuditSchedule(options: AuditScheduleOptions): Promise
 }
 
 /** Removes the scheduler (auditReport.enabled: false), so replicas still on the old config stop firing it too. */
-export async function removeAuditSchedule(connection: Redis, prefix: string): Promise<void> {
+export async function removeAuditSchedule(connection: RedisClient, prefix: string): Promise<void> {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: `${prefix}:bull` });
   try {
     await queue.removeJobScheduler(SCHEDULER_ID);

@@ -1,7 +1,7 @@
 // One scheduled audit run: the live cluster (and the collector's flows when it has a snapshot)
 // audited, compared with the previous run, stored under the run's scheduled time, and posted to
 // Slack once: a summary message and the full Markdown report in its thread.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
@@ -17,7 +17,7 @@ import { auditSummaryMessage } from './slack-blocks.js';
 
 export interface ScheduledAuditDeps {
   cluster: Pick<KubeGateway, 'objects' | 'discoverKinds'>;
-  redis: Redis;
+  redis: RedisClient;
   /** redis.keyPrefix of the configuration (the collector's snapshot lives under it too). */
   prefix: string;
   chat: Pick<ChatGateway, 'postMessage' | 'uploadFile'>;
@@ -58,7 +58,7 @@ export interface FlowMatches {
 }
 
 /** The collector's learned flows (its snapshot under `prefix`) matched against the policies (shared with `audit --flows`). */
-export async function matchLearnedFlows(redis: Redis, prefix: string, index: PolicyIndex, now: number, unusedDays: number): Promise<FlowMatches> {
+export async function matchLearnedFlows(redis: RedisClient, prefix: string, index: PolicyIndex, now: number, unusedDays: number): Promise<FlowMatches> {
   const flows = await readLearnedFlows(redis, prefix, now);
   if (!flows.ok) return { unavailable: flows.reason, note: `Unused policies not judged: ${flows.reason}` };
   const m = matchFlows(index, flows.edges);

@@ -3,6 +3,7 @@
 // escaped so it can neither mention (<!channel>) nor forge a link (<url|text>) nor leave its code span.
 import { printable } from '../printable.js';
 import { escapeMrkdwn, type Block, type SlackMessage } from '../slack/blocks.js';
+import { escapeControl } from '../slack/block-text.js';
 import { section } from '../slack/block-text.js';
 import type { AuditReport } from './checks.js';
 import type { AuditDelta, StoredFinding } from './history.js';
@@ -12,7 +13,8 @@ const LISTED = 8;
 
 /** Cluster text inside a code span: printable, at most `max` characters, no backtick to break out. */
 export function codeText(text: string, max = 80): string {
-  return `\`${escapeMrkdwn(printable(text, max).replace(/`/g, "'"))}\``;
+  // Inside a code span formatting is shown as typed: only mentions and links need escaping.
+  return `\`${escapeControl(printable(text, max).replace(/`/g, "'"))}\``;
 }
 
 function plain(text: string, max = 200): string {

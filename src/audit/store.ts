@@ -2,7 +2,7 @@
 // change happened, indexed by time (one sorted set for all, one per namespace, one for the
 // cluster-scoped policies). At most `maxEntries` are kept: the oldest go first. A change is stored
 // once per auditID, whichever source (log file, webhook, a rotated file read again) brings it.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { namespaceOfChange, type AuditChange, type AuditQuery } from './types.js';
 
 export interface AuditRetention {
@@ -56,7 +56,7 @@ export function storedForm(change: AuditChange, maxBytes: number): string {
 
 export class AuditStore {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly retention: AuditRetention,
     /** Largest stored form of one change (bodies beyond it are dropped). */

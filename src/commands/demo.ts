@@ -147,7 +147,6 @@ async function demoHarden(env: EmbeddedEnvironment, incidentId: string, messageT
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv[0] === 'send') return (await import('./demo-send.js')).run(argv.slice(1));
   const parsed = parseCommand(DEMO, argv);
   if (!parsed.ok) return parsed.exitCode;
   if (parsed.positionals.length > 0) return usageError(DEMO, `unexpected argument "${parsed.positionals[0]?.slice(0, 40)}" (to act as a Slack user, it is \`demo send\`)`);

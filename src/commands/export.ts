@@ -2,10 +2,10 @@
 // with Slack user ids resolved to names as the bot's own export does. Flags and usage: EXPORT in ./specs.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadFileSettings } from '../config/load.js';
+import { ConfigError, loadFileSettings, redisTargetOf } from '../config/load.js';
 import { IncidentStore } from '../incident/store.js';
 import { loadPlaybook, PlaybookError } from '../playbook/load.js';
-import { connectRedis, RedisUnreachableError } from '../redis/connect.js';
+import { connectRedis, RedisClusterNotReadyError, RedisNotAClusterError, RedisUnreachableError } from '../redis/connect.js';
 import { exportFormats, postmortemFileName, renderPostmortem } from '../timeline/render.js';
 import { configPath } from './config-path.js';
 import { parseCommand, pickFormat, usageError } from './spec.js';
@@ -24,15 +24,16 @@ export async function run(argv: string[]): Promise<number> {
   if (!id) return usageError(EXPORT, 'which incident? give its id, e.g. 20261123-a1b2c3');
   if (extra.length > 0) return usageError(EXPORT, `one incident id at a time (got ${parsed.positionals.length})`);
   if (!INCIDENT_ID.test(id)) return usageError(EXPORT, `"${id.slice(0, 60)}" is not an incident id (lower-case letters, digits and "-", like 20261123-a1b2c3)`);
-  const redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) {
-    process.stderr.write('REDIS_URL is not set: point it at the Redis the bot keeps its incidents in.\n');
-    return 1;
-  }
   try {
     const settings = loadFileSettings(configPath(parsed.values.config));
+    // Single mode needs REDIS_URL; cluster and sentinel modes find Redis from the file's settings.
+    const target = redisTargetOf(settings.redis, process.env);
+    if (typeof target === 'string' || !target) {
+      process.stderr.write(`${target ?? 'REDIS_URL is not set: point it at the Redis the bot keeps its incidents in.'}\n`);
+      return 1;
+    }
     const playbook = loadPlaybook(settings.playbook.path);
-    const redis = await connectRedis(redisUrl);
+    const redis = await connectRedis(target);
     try {
       const store = new IncidentStore(redis, settings.redis.keyPrefix);
       const incident = await store.get(id);
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       redis.disconnect();
     }
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof PlaybookError || error instanceof RedisUnreachableError) {
+    if (error instanceof ConfigError || error instanceof PlaybookError || error instanceof RedisUnreachableError || error instanceof RedisClusterNotReadyError || error instanceof RedisNotAClusterError) {
       process.stderr.write(`${error.message}\n`);
       return 1;
     }

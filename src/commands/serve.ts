@@ -9,7 +9,7 @@ import { watchStopSignals, type StopRequest, type StopSignals } from '../lifecyc
 import { StartupError } from '../lifecycle/startup-error.js';
 import { createLogger, type Logger } from '../log.js';
 import { PlaybookError } from '../playbook/load.js';
-import { RedisUnreachableError } from '../redis/connect.js';
+import { RedisClusterNotReadyError, RedisNotAClusterError, RedisUnreachableError } from '../redis/connect.js';
 import { startBot, type RunningBot } from '../runtime.js';
 import { configPath } from './config-path.js';
 import { parseCommand, usage } from './spec.js';
@@ -36,7 +36,7 @@ function stopOnBugs(logger: Logger, stop: StopSignals): void {
 }
 
 function fatalLine(error: unknown): string | undefined {
-  const known = [ConfigError, PlaybookError, RedisUnreachableError, KubeConfigError, StartupError];
+  const known = [ConfigError, PlaybookError, RedisUnreachableError, RedisClusterNotReadyError, RedisNotAClusterError, KubeConfigError, StartupError];
   return known.some((kind) => error instanceof kind) ? (error as Error).message : undefined;
 }
 

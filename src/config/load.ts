@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { printable } from '../printable.js';
+import type { RedisTarget } from '../redis/target.js';
+import { clusterProblems } from './clusters.js';
+import type { RedisSettings } from './redis-schema.js';
 import { envSchema, fileConfigSchema, type Config, type FileConfig } from './schema.js';
 
 export class ConfigError extends Error {
@@ -35,6 +38,10 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv, source = 
   ];
   if (!file.success || !secrets.success) throw new ConfigError(source, problems);
   const e = secrets.data;
+  const crossProblems = clusterProblems(file.data);
+  if (crossProblems.length > 0) throw new ConfigError(source, crossProblems);
+  const redisTarget = redisTargetOf(file.data.redis, e);
+  if (typeof redisTarget === 'string') throw new ConfigError(source, [redisTarget]);
   return {
     ...file.data,
     secrets: {
@@ -46,7 +53,29 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv, source = 
       gitWebhookSecret: e.NETPOL_GIT_WEBHOOK_SECRET,
     },
     redisUrl: e.REDIS_URL,
+    ...(redisTarget ? { redisTarget } : {}),
     kubeconfigPath: e.KUBECONFIG,
+  };
+}
+
+type RedisEnv = Partial<Record<'REDIS_URL' | 'REDIS_USERNAME' | 'REDIS_PASSWORD' | 'REDIS_SENTINEL_PASSWORD', string>>;
+
+/** Where Redis is, from the redis section and the environment; a string is the problem with them. */
+export function redisTargetOf(settings: RedisSettings, env: RedisEnv): RedisTarget | string | undefined {
+  const auth = { ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}), ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}) };
+  if (settings.mode === 'single') {
+    if (env.REDIS_USERNAME || env.REDIS_PASSWORD || env.REDIS_SENTINEL_PASSWORD) return 'env REDIS_USERNAME/REDIS_PASSWORD/REDIS_SENTINEL_PASSWORD are for redis.mode cluster or sentinel: in single mode put the credentials in REDIS_URL (redis://user:password@host:6379)';
+    return env.REDIS_URL ? { mode: 'single', url: env.REDIS_URL } : undefined;
+  }
+  if (env.REDIS_URL) return `env REDIS_URL: redis.mode is ${settings.mode}, which connects to redis.${settings.mode === 'cluster' ? 'nodes' : 'sentinels'}: unset REDIS_URL (credentials go in REDIS_USERNAME / REDIS_PASSWORD)`;
+  if (settings.mode === 'cluster') return { mode: 'cluster', nodes: settings.nodes ?? [], tls: settings.tls, ...auth };
+  return {
+    mode: 'sentinel',
+    sentinels: settings.sentinels ?? [],
+    masterName: settings.masterName ?? '',
+    tls: settings.tls,
+    ...auth,
+    ...(env.REDIS_SENTINEL_PASSWORD ? { sentinelPassword: env.REDIS_SENTINEL_PASSWORD } : {}),
   };
 }
 

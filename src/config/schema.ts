@@ -9,6 +9,9 @@ import { STRATEGIES } from '../containment/strategy.js';
 import { auditSchema } from '../audit/config-schema.js';
 import { AUDIT_REPORT_DEFAULTS, auditReportSchema } from '../audit-report/config-schema.js';
 import { gitSchema } from '../git/config-schema.js';
+import { redisSchema } from './redis-schema.js';
+import { clustersSchema } from './clusters.js';
+import type { RedisTarget } from '../redis/target.js';
 
 const slackUserId = z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id like U0123ABCD');
 const slackUsergroupId = z.string().regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id like S0123ABCD');
@@ -61,6 +64,27 @@ export const baselineSchema = z
   .strict()
   .refine((b) => b.bucket === undefined || b.bucket >= 1000, { message: 'bucket must be at least 1s', path: ['bucket'] });
 
+/**
+ * Sharded collectors (collector.source.sharding): every replica renews a lease; the live ones split
+ * the relay's namespaces by rendezvous hashing. A dead replica's namespaces move after leaseTtl.
+ */
+export const shardingSchema = z
+  .object({
+    /** A replica that stops renewing for this long is gone and its namespaces move to the others. */
+    leaseTtl: durationSchema.refine((ms) => ms >= 1_000 && ms <= 300_000, 'must be between 1s and 5m').default(15_000),
+    /** Lease renewal and namespace-list refresh period (default leaseTtl / 3). */
+    heartbeat: durationSchema.refine((ms) => ms >= 50, 'must be at least 50ms').optional(),
+    /** Each owned namespace's baseline is saved this often: what a successor starts from if this replica dies. */
+    snapshotEvery: durationSchema.refine((ms) => ms >= 100 && ms <= 3_600_000, 'must be between 100ms and 1h').default(60_000),
+  })
+  .strict()
+  .refine((s) => s.heartbeat === undefined || s.heartbeat * 2 <= s.leaseTtl, { message: 'heartbeat must be at most half of leaseTtl', path: ['heartbeat'] })
+  .transform((s) => ({
+    leaseTtlMs: s.leaseTtl,
+    ...(s.heartbeat !== undefined ? { heartbeatMs: s.heartbeat } : {}),
+    snapshotEveryMs: s.snapshotEvery,
+  }));
+
 /** The flow collector (role "collector"): where flows come from and how anomalies are judged. */
 export const collectorSchema = z
   .object({
@@ -73,6 +97,10 @@ export const collectorSchema = z
           namespaces: z.object({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }).strict().optional(),
           /** Start from the relay's buffer at this time (ISO-8601) instead of new flows only. */
           since: z.iso.datetime().transform((t) => Date.parse(t)).optional(),
+          /** Ask the relay only for the Flow fields the collector reads (GetFlowsRequest.field_mask). */
+          fieldMask: z.boolean().default(true),
+          /** Split the namespaces between the collector replicas; absent = one active replica, the others stand by. */
+          sharding: shardingSchema.optional(),
         })
         .strict(),
       z.object({ kind: z.literal('jsonl-file'), path: z.string().min(1), fromEnd: z.boolean().default(true) }).strict(),
@@ -148,13 +176,7 @@ export const fileConfigSchema = z
         approverCacheSeconds: z.number().int().min(0).max(3600).default(60),
       })
       .strict(),
-    redis: z
-      .object({
-        /** Prefix of every Redis key and BullMQ queue the bot uses, so several installs can share a Redis. */
-        keyPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'letters, digits, "_" and "-" only').default('netpol'),
-      })
-      .strict()
-      .default({ keyPrefix: 'netpol' }),
+    redis: redisSchema,
     kube: z
       .object({
         /** Namespace the bot itself runs in; always protected from containment. */
@@ -187,6 +209,8 @@ export const fileConfigSchema = z
       .strict()
       .default({ path: DEFAULT_PLAYBOOK_PATH }),
     collector: collectorSchema.optional(),
+    /** Several Kubernetes clusters served by this bot (src/config/clusters.ts); absent: the one of KUBECONFIG. */
+    clusters: clustersSchema.optional(),
     /** Kubernetes audit evidence: retention, the webhook's body limit, the followed log file. */
     audit: auditSchema,
     /** Policy repositories (GitOps): clones the trace step reads history from. */
@@ -261,6 +285,11 @@ export const envSchema = z.object({
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  /** Redis Cluster and Sentinel modes: the ACL user and password of the Redis servers (single mode keeps them in REDIS_URL). */
+  REDIS_USERNAME: z.string().min(1).max(256).optional(),
+  REDIS_PASSWORD: z.string().min(1).max(1024).optional(),
+  /** Sentinel mode: the password of the Sentinels themselves, when they require one. */
+  REDIS_SENTINEL_PASSWORD: z.string().min(1).max(1024).optional(),
   KUBECONFIG: z.string().optional(),
   /** Shared secret the Alertmanager / Falcosidekick webhooks must present; webhooks are off without it. */
   NETPOL_WEBHOOK_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -276,5 +305,11 @@ export type EnvConfig = z.infer<typeof envSchema>;
 export interface Config extends FileConfig {
   secrets: { slackBotToken: string; slackSigningSecret: string; slackAppToken?: string; webhookToken?: string; auditWebhookToken?: string; gitWebhookSecret?: string };
   redisUrl?: string;
+  /** Where Redis is (built from redis.mode and the REDIS_* variables); absent in single mode without REDIS_URL. */
+  redisTarget?: RedisTarget;
   kubeconfigPath?: string;
+  /** The kubeconfig context to use (clusters[].kube.context); absent: its current context. */
+  kubeContext?: string;
+  /** Set in a runtime serving one of `clusters`: its name, shown in every message about it. */
+  clusterName?: string;
 }

@@ -4,6 +4,7 @@
 // Patches to other people's policies replace the object at the resourceVersion just read
 // (optimistic concurrency): a concurrent edit makes us read again, never overwrite it.
 import { isStaleWrite, type KubeGateway, type KubeNetworkPolicy } from '../kube/index.js';
+import { retryAfterMs } from '../kube/read-retry.js';
 import type { LiveObjects } from '../policy/index.js';
 import type { Logger } from '../log.js';
 import type { ContainmentPlan, CreatedObject } from './design.js';
@@ -47,6 +48,9 @@ export function containmentDeps(cluster: Pick<KubeGateway, 'objects'>, ledger: C
   };
 }
 
+/** The longest Retry-After honoured between write attempts. */
+const MAX_RETRY_AFTER_MS = 30_000;
+
 /** Concurrent edits are re-read and retried this many times before giving up. */
 const CONFLICT_RETRIES = 8;
 
@@ -65,8 +69,10 @@ async function transient<T>(deps: ContainmentDeps, what: string, call: () => Pro
       // An answer (403, 404, 409, 422) is the caller's to handle; only accidents are retried.
       if ((error as { retryable?: unknown })?.retryable !== true) throw error;
       if (attempt > deps.retries) throw new ContainmentError(`${what} failed after ${attempt} attempts: ${(error as Error).message}`);
-      deps.log.warn({ err: error, attempt }, `transient error: ${what}; retrying`);
-      await deps.sleep(deps.retryDelayMs * attempt);
+      // A 429 or 503 says how long to wait: retrying sooner only meets the same answer.
+      const waitMs = Math.max(deps.retryDelayMs * attempt, retryAfterMs(error, MAX_RETRY_AFTER_MS));
+      deps.log.warn({ err: error, attempt, waitMs }, `transient error: ${what}; retrying`);
+      await deps.sleep(waitMs);
     }
   }
 }

@@ -6,7 +6,7 @@
 // - our own objects, deleted or edited, are applied again.
 // Every repair is on the incident's timeline, followed by a fresh proof from the engine. One guard
 // is active per cluster (a singleton lock); the others stand by.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { KindWatch, KubeGateway, KubeNetworkPolicy, KubePod } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { SingletonLock } from '../redis/singleton-lock.js';
@@ -23,7 +23,7 @@ import type { ServedKinds } from './strategy.js';
 export interface GuardOptions {
   gateway: KubeGateway;
   deps: ContainmentDeps;
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   /** Appends events to the incident's timeline and brings Slack up to date. */
   report(incidentId: string, events: TimelineEvent[]): Promise<void>;
@@ -68,7 +68,7 @@ export class ContainmentGuard {
   private readonly tracked = new Map<string, Tracked>();
   private watches: KindWatch[] = [];
   private refreshTimer: NodeJS.Timeout | null = null;
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private served: ServedKinds = { adminNetworkPolicy: false, ciliumNetworkPolicy: false };
   private running = false;
   private readonly now: () => Date;

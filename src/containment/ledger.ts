@@ -4,7 +4,7 @@
 // The first recorded "before" of an object wins (HSETNX): a re-run never mistakes our own patch
 // for the owner's original.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { LabelSelectorSpec } from '../incident/model.js';
 
 export interface ObjectKey {
@@ -71,7 +71,7 @@ const keyOf = (o: ObjectKey): string => `${o.kind}/${o.namespace ?? ''}/${o.name
 
 export class ContainmentLedger {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -2,7 +2,7 @@
 // contained scope right after the apply, then read what the flow collector saw in the window —
 // forwarded versus dropped flows to and from the scope. The collector (another process, sharing
 // only Redis) does the watching: src/flows/scope-watch-runner.ts.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { DnsTarget, FlowSample, WatchScope } from '../flows/scope-watch.js';
 import { collectorRunning, flowsKeyPrefix, TrafficWatchRegistry, type WatchRecord } from '../flows/watch-registry.js';
 import { checkIncidentId, checkWatchSpec, TrafficWatchError } from '../flows/watch-spec.js';
@@ -125,7 +125,7 @@ export class TrafficCheck {
 
   /** `prefix`: the bot's key prefix (config redis.keyPrefix), the one the collector role runs under. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     options: TrafficCheckOptions = {},
   ) {

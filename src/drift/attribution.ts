@@ -38,7 +38,10 @@ export class DriftAttribution {
     const { audit, journal } = this.deps;
     try {
       const changes = audit ? await audit.query({ since, ...(namespaces ? { namespaces } : {}), limit: 500 }) : [];
-      const mine = changes.filter((c) => !c.refused && c.objectRef.name === o.name && (o.namespace ?? undefined) === (c.objectRef.namespace ?? undefined)).sort((a, b) => a.at.localeCompare(b.at)).at(-1);
+      const toObject = changes.filter((c) => !c.refused && c.objectRef.name === o.name && (o.namespace ?? undefined) === (c.objectRef.namespace ?? undefined)).sort((a, b) => a.at.localeCompare(b.at));
+      // The bot's own later edits (containment's exclusions, a revert) did not make the drift:
+      // name the newest change someone else made, and the bot only when it made them all.
+      const mine = toObject.filter((c) => c.tool !== 'netpol-responder').at(-1) ?? toObject.at(-1);
       if (mine) {
         const who = mine.impersonatedUser ? `${mine.user.username} as ${mine.impersonatedUser.username}` : mine.user.username;
         return `${who} (${mine.verb} with ${mine.tool}${AUDIT_MARK}`;
@@ -46,7 +49,8 @@ export class DriftAttribution {
       if (!journal || !isJournalKind(o.kind)) return undefined;
       const entries = await journal.query({ since, ...(namespaces ? { namespaces } : {}), kinds: [o.kind as JournalKind], limit: 1000 });
       const last = entries.filter((e) => e.name === o.name).at(-1);
-      const manager = last?.managers.at(-1)?.manager;
+      const managers = last?.managers.map((m) => m.manager) ?? [];
+      const manager = managers.filter((m) => m !== this.deps.fieldManager).at(-1) ?? managers.at(-1);
       return manager ? `manager ${manager} (managedFields: weaker evidence than an audit log)` : undefined;
     } catch (error) {
       this.deps.logger.debug({ err: error }, 'drift: actor lookup failed');

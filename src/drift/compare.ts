@@ -1,6 +1,8 @@
 // Live policies against the desired ones from Git, object by object: missing in the cluster, extra
 // in the cluster, or modified (with a compact field diff). Both sides are normalised first (see
-// ./normalize.ts). The bot's own containment is reported apart, never as drift. Pure.
+// ./normalize.ts). The bot's own containment is reported apart, never as drift. Pure (the
+// yielding form only awaits between chunks).
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import type { DesiredObject } from '../git/render.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, INCIDENT_LABEL } from '../containment/objects.js';
 import { selectorMatches, type SelectorExpression } from '../kube/label-selector.js';
@@ -161,9 +163,12 @@ interface Side {
   namespace?: string;
 }
 
-function collect(inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>, side: SkippedObject['side'], skipped: SkippedObject[]): Map<string, Side> {
+/** Normalises one side; yields after every `chunk` objects (see comparing()). */
+function* collect(inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>, side: SkippedObject['side'], skipped: SkippedObject[], chunk: number): Generator<void, Map<string, Side>> {
   const out = new Map<string, Side>();
+  let done = 0;
   for (const input of inputs) {
+    if (++done % chunk === 0) yield;
     const result = normalizeDetailed(input.raw, input.namespace ? { namespace: input.namespace } : {});
     const key = result.ok ? objectKeyOf(result.object) : undefined;
     if (!result.ok || !key) {
@@ -191,10 +196,45 @@ function fieldDiff(live: Side, desired: Side): FieldDiff[] {
   return diffCanonical(l.object, d.object, { live: l.sets, desired: d.sets });
 }
 
+/** Objects normalised or compared between two yields of compareStateYielding (a few ms of work). */
+export const COMPARE_CHUNK = 200;
+
+export interface YieldingOptions extends CompareOptions {
+  /** Objects per chunk (default COMPARE_CHUNK). */
+  chunkSize?: number;
+  /** Awaited between chunks (default: the next turn of the event loop, after pending I/O). */
+  pause?: () => Promise<void>;
+}
+
 /** Compares live objects (each with its kind) with the desired ones. Inputs are never modified. */
 export function compareState(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: CompareOptions = {}): DriftReport {
+  const steps = comparing(live, desired, options, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * compareState in chunks of `chunkSize` objects with the event loop free between them: a
+ * whole-cluster comparison (10k policies take a second or more) would otherwise hold up every
+ * Slack acknowledgement and job of the process for that long. Same report as compareState.
+ */
+export async function compareStateYielding(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: YieldingOptions = {}): Promise<DriftReport> {
+  const { chunkSize = COMPARE_CHUNK, pause = () => setImmediatePromise(), ...compare } = options;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new Error(`chunkSize must be a positive integer, not ${chunkSize}`);
+  const steps = comparing(live, desired, compare, chunkSize);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
+
+/** The comparison itself, yielding after every `chunk` objects normalised and every `chunk` keys compared. */
+function* comparing(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: CompareOptions, chunk: number): Generator<void, DriftReport> {
   const skipped: SkippedObject[] = [];
-  const desiredSides = collect(
+  const desiredSides = yield* collect(
     desired.map((d, i) => ({
       raw: isRecord(d) ? d.object : undefined,
       where: isRecord(d) && d.source ? `${d.source.repository}:${d.source.path}${d.source.line ? `:${d.source.line}` : ''}` : `desired[${i}]`,
@@ -203,16 +243,20 @@ export function compareState(live: readonly Record<string, unknown>[], desired: 
     })),
     'desired',
     skipped,
+    chunk,
   );
-  const liveSides = collect(
+  const liveSides = yield* collect(
     live.map((raw, i) => ({ raw, where: `live[${i}]` })),
     'live',
     skipped,
+    chunk,
   );
   const managed = new Set(options.kinds ?? [...desiredSides.values()].map((s) => s.key.kind));
   const report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped };
   const keys = [...new Set([...desiredSides.keys(), ...liveSides.keys()])].sort();
+  let done = 0;
   for (const id of keys) {
+    if (++done % chunk === 0) yield;
     const l = liveSides.get(id);
     const d = desiredSides.get(id);
     const key = (l ?? d)?.key as ObjectKey;

@@ -20,6 +20,8 @@ export interface DriftDeskOptions {
   incidentChannel?: string;
   protectedNamespaces: ReadonlySet<string>;
   selfHealGraceMs: number;
+  /** The cluster drifting, when the bot serves several: named on every alert. */
+  cluster?: string;
   logger: Logger;
   clock?: () => Date;
 }
@@ -42,7 +44,7 @@ export class DriftDesk {
   async postAlert(episodeId: string): Promise<void> {
     const episode = await this.options.store.get(episodeId);
     if (!episode) return;
-    const message = driftAlert(episode, { now: this.clock(), selfHealGraceMs: this.options.selfHealGraceMs });
+    const message = driftAlert(episode, { now: this.clock(), selfHealGraceMs: this.options.selfHealGraceMs, cluster: this.options.cluster });
     if (episode.alert) {
       await this.options.chat.updateMessage(episode.alert.channel, episode.alert.ts, message);
       return;
@@ -53,7 +55,7 @@ export class DriftDesk {
     const saved = await this.options.store.update(episodeId, (e) => (e.alert ? undefined : { ...e, alert: { channel: this.options.channel, ts } }));
     // Posted twice by a race (two jobs for one episode): the later one changes its content in place.
     if (saved.episode?.alert && saved.episode.alert.ts !== ts) this.options.logger.warn({ episode: episodeId }, 'drift alert posted twice');
-    else if (saved.changed) await this.options.chat.updateMessage(this.options.channel, ts, driftAlert(saved.episode as DriftEpisode, { now: this.clock(), selfHealGraceMs: this.options.selfHealGraceMs }));
+    else if (saved.changed) await this.options.chat.updateMessage(this.options.channel, ts, driftAlert(saved.episode as DriftEpisode, { now: this.clock(), selfHealGraceMs: this.options.selfHealGraceMs, cluster: this.options.cluster }));
   }
 
   async revert(episodeId: string, userId: string): Promise<DriftDeskResult> {
@@ -77,7 +79,16 @@ export class DriftDesk {
     return { ok: true, message: `Reverting ${revertable(episode).length} object(s) to Git…` };
   }
 
+  /** Where the episode's alert (and so its buttons) was posted, if it was. */
+  async alertOf(episodeId: string): Promise<{ channel: string; ts: string } | undefined> {
+    return (await this.options.store.get(episodeId))?.alert;
+  }
+
   async accept(episodeId: string, userId: string): Promise<DriftDeskResult> {
+    // Accepting mutes the alert until Git or the object changes: a decision for approvers, as Revert is.
+    if (!(await this.options.approvers.isApprover(userId))) {
+      return { ok: false, message: `Only approvers (${this.options.approvers.mentions()}) can accept a drift. Nothing changed.` };
+    }
     let refusal: string | undefined;
     const at = this.clock().toISOString();
     const { episode, changed } = await this.options.store.update(episodeId, (e) => {
@@ -99,7 +110,7 @@ export class DriftDesk {
     const target = unresolved(current).find((o) => o.namespace) ?? current.objects.find((o) => o.namespace);
     if (!target?.namespace) return { ok: false, message: 'This drift is on cluster-scoped policies only: open an incident with `/netpol incident <namespace>`. Nothing changed.' };
     if (this.options.protectedNamespaces.has(target.namespace)) return { ok: false, message: `\`${target.namespace}\` is a protected namespace: the bot never contains it. Nothing changed.` };
-    const incidentId = newIncidentId(this.clock());
+    const incidentId = newIncidentId(this.clock(), this.options.cluster);
     let refusal: string | undefined;
     const { episode, changed } = await this.options.store.update(episodeId, (e) => {
       if (e.incidentId) {

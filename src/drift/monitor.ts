@@ -13,13 +13,14 @@ import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { LiveObjects } from '../policy/index.js';
 import { DriftAttribution, namedByAudit } from './attribution.js';
-import { compareState, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
+import { COMPARE_CHUNK, compareStateYielding, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
 import { connectivityDelta, intendedObjects } from './delta.js';
 import { comparedKinds, withoutUnsureExtras } from './coverage.js';
 import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
 import { fingerprint, livePolicies } from './live.js';
 import { reconcileEpisodes, type FoundDrift } from './reconcile.js';
+import { mapYielding } from './yielding.js';
 import type { DriftStore } from './store.js';
 import { monitoredNamespaces, WatchedSnapshot } from './watched-namespaces.js';
 
@@ -50,6 +51,8 @@ export interface DriftMonitorOptions {
   workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
   /** Namespaces watched beyond the configuration (the hardening step's), read before each evaluation. */
   watched?: () => Promise<string[]>;
+  /** Awaited between chunks of an evaluation's comparison (default: the next turn of the event loop). */
+  pause?: () => Promise<void>;
 }
 
 export interface EvaluationSummary {
@@ -183,11 +186,13 @@ export class DriftMonitor {
     const served = servedKinds(await gateway.discoverKinds());
     const live: LiveObjects = this.options.workloads ? { ...(await this.options.workloads()), ...(await readPolicies(gateway, served)) } : await readLiveObjects(gateway, served);
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
-    const compared = compareState(livePolicies(live), desired.objects, { ignore: config.ignore, namespaces, kinds });
+    const policies = livePolicies(live);
+    // In chunks with the event loop free between them: the web and worker roles of this process keep answering.
+    const compared = await compareStateYielding(policies, desired.objects, { ignore: config.ignore, namespaces, kinds, ...(this.options.pause ? { pause: this.options.pause } : {}) });
     const { report, note } = withoutUnsureExtras(compared, desired.problems.length);
     this.logProblems([...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])]);
     const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));
-    const found: FoundDrift[] = report.items.map((item) => ({
+    const found: FoundDrift[] = await mapYielding(report.items, (item) => ({
       key: keyString(item.key),
       kind: item.key.kind,
       ...(item.key.namespace ? { namespace: item.key.namespace } : {}),
@@ -197,11 +202,11 @@ export class DriftMonitor {
       live: fingerprint(itemObject(item)),
       desired: fingerprint(item.status === 'extra' ? undefined : item.desired),
       ...(sources.get(keyString(item.key)) ? { source: sources.get(keyString(item.key)) } : {}),
-    }));
+    }), COMPARE_CHUNK, this.options.pause);
     const recent = (await store.list()).filter((e) => e.state !== 'resolved' || (e.resolvedAt && now.getTime() - Date.parse(e.resolvedAt) <= config.reopenWithin));
     const result = reconcileEpisodes({ episodes: recent, found, now, reopenWithinMs: config.reopenWithin, newId: () => `drift-${DAY_ID(now)}-${now.getTime().toString(36)}${(this.sequence++).toString(36)}` });
     const itemsByKey = new Map(report.items.map((i) => [keyString(i.key), i]));
-    const liveByKey = new Map(livePolicies(live).map((o) => [keyString({ kind: String(o.kind), ...(namespaceOf(o) ? { namespace: namespaceOf(o) } : {}), name: nameOf(o) }), o]));
+    const liveByKey = new Map(policies.map((o) => [keyString({ kind: String(o.kind), ...(namespaceOf(o) ? { namespace: namespaceOf(o) } : {}), name: nameOf(o) }), o]));
     const snapshotStates = new Map(recent.map((e) => [e.id, e.state]));
     const touched: DriftEpisode[] = [...result.changed];
     if (result.created) touched.push({ ...result.created, version: 0 });

@@ -1,7 +1,7 @@
 // The drift monitor's place in the roles: it runs next to the journal watcher (and only while that
 // replica holds the watcher lock), is told of every journalled change, and hears of Git pushes
 // from whichever replica runs the web role through a Redis channel.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { AuditStore } from '../audit/store.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { GitPush } from '../git/push-webhook.js';
@@ -18,7 +18,7 @@ export function gitPushChannel(prefix: string): string {
 }
 
 /** Web role: a verified push is handed to the watcher role (any replica may receive the webhook). */
-export function publishPush(redis: Redis, prefix: string): (push: GitPush) => Promise<void> {
+export function publishPush(redis: RedisClient, prefix: string): (push: GitPush) => Promise<void> {
   return async (push) => {
     await redis.publish(gitPushChannel(prefix), JSON.stringify({ repository: push.repository, commit: push.commit ?? null }));
   };
@@ -35,7 +35,7 @@ export interface DriftRoleOptions {
   fieldManager: string;
   argocdNamespace: string;
   /** A connection of its own for the push channel (a subscriber can do nothing else). */
-  subscriber: Redis;
+  subscriber: RedisClient;
   prefix: string;
   isActive(): boolean;
   logger: Logger;

@@ -1,7 +1,7 @@
 // Drift episodes in Redis. The monitor (watcher role), the Slack buttons (web role) and the revert
 // job (worker role) all change episodes, so every write is one compare-and-set on the episode's
 // version (a Lua script): a click and an evaluation never overwrite each other.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { DriftEpisode } from './episode.js';
 
 /** Episodes are kept this long after their last change (for the postmortem and reopening). */
@@ -25,7 +25,7 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4] - ARGV[3])
 return 1
 `;
 
-type CasRedis = Redis & { netpolDriftCas(...args: string[]): Promise<number> };
+type CasRedis = RedisClient & { netpolDriftCas(...args: string[]): Promise<number> };
 
 export class DriftConflict extends Error {
   constructor(id: string) {
@@ -38,7 +38,7 @@ export class DriftStore {
   private readonly redis: CasRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly now: () => number = Date.now,
   ) {

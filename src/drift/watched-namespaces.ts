@@ -2,7 +2,7 @@
 // (step 5) adds the namespaces it hardened to, so that a hand edit there raises a drift alert even
 // where `drift.enabled` is off or `drift.namespaces` does not match. Any replica may add; the
 // watcher role's monitor reads it before each evaluation.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { DriftWatch } from '../playbook/steps/types.js';
 import { globMatches } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
@@ -11,7 +11,7 @@ const MAX_WATCHED = 1000;
 
 export class WatchedNamespaces {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

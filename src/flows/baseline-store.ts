@@ -3,7 +3,7 @@
 // "current" pointer is switched in one command and the previous generation deleted: a reader
 // never sees half a snapshot.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { Baseline, type BaselineOptions, type BaselineSnapshot, type EdgeSnapshot, type WorkloadSnapshot } from './baseline.js';
 
 export interface BaselineStoreOptions {
@@ -30,7 +30,7 @@ export class BaselineStore {
   private readonly chunkSize: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: BaselineStoreOptions,
   ) {
     this.chunkSize = options.chunkSize ?? 50_000;

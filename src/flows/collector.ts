@@ -1,19 +1,28 @@
 // The collector role: holds the per-cluster lock, restores the baseline snapshot, pulls flows
 // (Hubble Relay over gRPC, or a followed JSON-lines file), runs them through the pipeline and
 // hands every raised anomaly to the caller. Snapshots the baseline periodically and on stop.
-import type { Redis } from 'ioredis';
+// With `source.sharding` (Hubble Relay and Redis), there is no lock: the replicas split the
+// namespaces between them instead (shard/sharded-flows.ts); traffic watches then do not run.
+import type { RedisClient } from '../redis/connect.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BaselineStore } from './baseline-store.js';
 import { SingletonLock } from '../redis/singleton-lock.js';
 import { FlowPipeline, type PipelineOptions } from './pipeline.js';
-import { HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from './sources/hubble-grpc.js';
+import { COLLECTOR_FIELD_MASK, HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from './sources/hubble-grpc.js';
+import { ShardedFlows, type ShardingOptions } from './shard/sharded-flows.js';
 import { JsonlFileFollower } from './sources/jsonl.js';
 import { ScopeWatchRunner } from './scope-watch-runner.js';
 import { TrafficWatchRegistry } from './watch-registry.js';
 import { countSkip, type Anomaly } from './types.js';
 
 export type CollectorSource =
-  | ({ kind: 'hubble-relay' } & Omit<HubbleRelayClientOptions, 'onRecord' | 'onEvent' | 'now'>)
+  | ({
+      kind: 'hubble-relay';
+      /** Ask the relay only for the Flow fields the collector reads (default true). */
+      fieldMask?: boolean;
+      /** Split the namespaces between the collector replicas (needs Redis); absent = one active replica. */
+      sharding?: ShardingOptions;
+    } & Omit<HubbleRelayClientOptions, 'onRecord' | 'onEvent' | 'now' | 'fieldMask'>)
   | { kind: 'jsonl-file'; path: string; fromEnd?: boolean; pollMs?: number };
 
 export interface CollectorOptions {
@@ -22,7 +31,7 @@ export interface CollectorOptions {
   onAnomaly: (anomaly: Anomaly) => void | Promise<void>;
   pipeline?: Partial<PipelineOptions>;
   /** With Redis: the one-active-collector lock and baseline snapshots. Without: runs unlocked, in memory. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** Key prefix in Redis, e.g. "netpol:<cluster>". */
   keyPrefix?: string;
   lockTtlMs?: number;
@@ -41,6 +50,8 @@ export class FlowCollector {
   private readonly lock: SingletonLock | null;
   private readonly store: BaselineStore | null;
   private readonly watchRunner: ScopeWatchRunner | null;
+  /** Set when the source is sharded: it then does the streaming, the baselines and the handover. */
+  readonly shards: ShardedFlows | null;
   private relay: HubbleRelayClient | null = null;
   private follower: JsonlFileFollower | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -52,7 +63,23 @@ export class FlowCollector {
     this.pipeline = new FlowPipeline(options.pipeline);
     const prefix = options.keyPrefix ?? 'netpol:default';
     const lockKey = `${prefix}:collector:lock`;
-    this.lock = options.redis
+    const source = options.source;
+    this.shards =
+      source.kind === 'hubble-relay' && source.sharding && options.redis
+        ? new ShardedFlows({
+            redis: options.redis,
+            keyPrefix: prefix,
+            relay: relayClientOptions(source),
+            sharding: source.sharding,
+            front: this.pipeline,
+            snapshotEveryMs: options.snapshotEveryMs ?? 60_000,
+            ...(options.instance ? { instance: options.instance } : {}),
+            now: this.now,
+            onAnomalies: (anomalies) => this.emit(anomalies),
+            logger: this.log,
+          })
+        : null;
+    this.lock = options.redis && !this.shards
       ? new SingletonLock(options.redis, {
           key: lockKey,
           ttlMs: options.lockTtlMs,
@@ -61,7 +88,7 @@ export class FlowCollector {
           onLost: (reason) => this.deactivate(reason),
         })
       : null;
-    this.store = options.redis ? new BaselineStore(options.redis, { prefix }) : null;
+    this.store = options.redis && !this.shards ? new BaselineStore(options.redis, { prefix }) : null;
     this.watchRunner =
       options.redis && this.lock && options.trafficWatch !== false
         ? new ScopeWatchRunner({
@@ -77,19 +104,21 @@ export class FlowCollector {
 
   /** true while this instance holds the lock and streams flows. */
   get isActive(): boolean {
-    return this.active;
+    return this.shards ? this.shards.isActive : this.active;
   }
 
   get relayClient(): HubbleRelayClient | null {
-    return this.relay;
+    return this.shards ? this.shards.relay : this.relay;
   }
 
   async start(): Promise<void> {
-    if (this.lock) await this.lock.start();
+    if (this.shards) await this.shards.start();
+    else if (this.lock) await this.lock.start();
     else await this.activate();
   }
 
   async stop(): Promise<void> {
+    if (this.shards) return this.shards.stop();
     if (this.active) await this.snapshot();
     await this.deactivate('stopped');
     await this.lock?.stop();
@@ -97,6 +126,7 @@ export class FlowCollector {
 
   /** Saves the baseline now (no-op without Redis). */
   async snapshot(): Promise<void> {
+    if (this.shards) return this.shards.snapshotAll();
     if (!this.store) return;
     try {
       // Stamped with the newest flow time, which is where a successor resumes the stream.
@@ -125,7 +155,7 @@ export class FlowCollector {
     await this.watchRunner?.start();
     const source = this.options.source;
     if (source.kind === 'hubble-relay') {
-      const { kind: _kind, ...clientOptions } = source;
+      const clientOptions = relayClientOptions(source);
       this.relay = new HubbleRelayClient({
         ...clientOptions,
         since: resumeFrom ?? clientOptions.since,
@@ -178,4 +208,10 @@ export class FlowCollector {
       }
     }
   }
+}
+
+/** The relay client's options from the source settings (the field mask is on unless turned off). */
+function relayClientOptions(source: Extract<CollectorSource, { kind: 'hubble-relay' }>): Omit<HubbleRelayClientOptions, 'onRecord' | 'onEvent' | 'now'> {
+  const { kind: _kind, sharding: _sharding, fieldMask, ...rest } = source;
+  return { ...rest, fieldMask: fieldMask === false ? [] : COLLECTOR_FIELD_MASK };
 }

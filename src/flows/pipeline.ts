@@ -85,6 +85,12 @@ export class AlertGate {
     this.muted.set(key, Math.max(untilTime, this.muted.get(key) ?? 0));
   }
 
+  /** Is this key dismissed at this flow time? (No side effect, unlike admit.) */
+  isMuted(key: string, time: number): boolean {
+    const muted = this.muted.get(key);
+    return muted !== undefined && time < muted;
+  }
+
   /** Suppressed repeats of the event currently open for a key. */
   repeats(key: string): number {
     const id = this.entries.get(key);

@@ -10,7 +10,7 @@
 //                            flowFrom, flowUntil, flushedFlowTime, counters, conn:<key> counts
 //   watch:<incident>:fwd / :drop   LIST  first distinct samples (JSON), capped
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { COUNTER_FIELDS, type CounterField, type FlowSample, type WatchDelta, type WatchSpec } from './scope-watch.js';
 import { checkIncidentId, parseWatchSpec, WATCH_LIMITS } from './watch-spec.js';
 
@@ -25,7 +25,7 @@ export function collectorLockKey(prefix: string): string {
 }
 
 /** Is a flow collector running for this prefix, i.e. is its lock held? */
-export async function collectorRunning(redis: Redis, prefix: string): Promise<boolean> {
+export async function collectorRunning(redis: RedisClient, prefix: string): Promise<boolean> {
   return (await redis.exists(collectorLockKey(prefix))) === 1;
 }
 
@@ -193,7 +193,7 @@ export class TrafficWatchRegistry {
 
   /** `flowsPrefix`: the collector's key prefix, `flowsKeyPrefix(<bot key prefix>)`. */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     flowsPrefix: string,
     options: RegistryOptions = {},
   ) {

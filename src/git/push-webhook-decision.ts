@@ -2,7 +2,8 @@
 // X-Gitlab-Token is verified first, over the raw bytes, before anything of the body is parsed;
 // then the push is matched to the configured policy repositories by remote identity and branch.
 // The HTTP layer (push-webhook.ts) reads the body and turns the decision into an answer.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameDigest, tokenMatches } from '../webhook-token.js';
 import { z } from 'zod';
 import type { GitRepositoryConfig } from './config-schema.js';
 import { parseRemoteUrl } from './url.js';
@@ -83,15 +84,12 @@ export function verifyGitHubSignature(body: Uint8Array, signature: string | unde
   const hex = /^sha256=([0-9a-fA-F]{64})$/.exec(signature.trim())?.[1];
   if (!hex) return false;
   const expected = createHmac('sha256', secret).update(body).digest();
-  return timingSafeEqual(Buffer.from(hex, 'hex'), expected);
+  return sameDigest(Buffer.from(hex, 'hex'), expected);
 }
 
 /** GitLab sends the secret itself; compared in constant time over SHA-256 digests (lengths differ). */
 export function verifyGitLabToken(token: string | undefined, secret: string): boolean {
-  if (!secret || token === undefined || token === '') return false;
-  const a = createHash('sha256').update(token).digest();
-  const b = createHash('sha256').update(secret).digest();
-  return timingSafeEqual(a, b);
+  return tokenMatches(token, secret);
 }
 
 /**

@@ -4,6 +4,7 @@
 // declined a step the playbook lets be skipped. Pure: read from the step results in the record
 // (each step found by what its result or proposal holds, not by its id, since a playbook may name
 // its steps as it likes).
+import { codeSpan, escapeMrkdwn } from '../slack/block-text.js';
 import { formatDuration } from '../timeline/render.js';
 import type { Incident } from './model.js';
 
@@ -43,12 +44,12 @@ export function closingFacts(incident: Incident): ClosingFacts {
     const changes = Array.isArray(trace?.changes) ? (trace.changes as Array<{ key?: unknown; at?: unknown; actor?: unknown; verb?: unknown }>) : [];
     const change = changes.find((c) => c.key === cause.key && c.at === cause.at);
     const who = str(change?.actor);
-    causeText = `${str(change?.verb) ? `${str(change?.verb)} of ` : ''}\`${str(cause.key)}\`${who ? ` by ${who}` : ''} at ${str(cause.at)}${str(cause.confidence) ? ` (${str(cause.confidence)} confidence)` : ''}`;
+    causeText = `${str(change?.verb) ? `${str(change?.verb)} of ` : ''}\`${str(cause.key)}\`${who ? ` by ${codeSpan(who)}` : ''} at ${str(cause.at)}${str(cause.confidence) ? ` (${str(cause.confidence)} confidence)` : ''}`;
   }
 
   const restore = all.find((r) => 'planId' in r && 'source' in r);
   const steps = Array.isArray(restore?.steps) ? (restore.steps as unknown[]).length : undefined;
-  const restoreText = restore ? `${steps !== undefined ? `${steps} object(s) put back` : str(restore.summary) ?? 'restored'} from ${str(restore.source) ?? 'an unnamed source'}${incident.containment?.status === 'lifted' ? ', then containment lifted' : ''}` : 'no restore ran';
+  const restoreText = restore ? `${steps !== undefined ? `${steps} object(s) put back` : str(restore.summary) ?? 'restored'} from ${escapeMrkdwn(str(restore.source) ?? 'an unnamed source')}${incident.containment?.status === 'lifted' ? ', then containment lifted' : ''}` : 'no restore ran';
 
   // A step declined under `onReject: skip` has no result: its proposal says what it was.
   const declined = (kind: string): string | undefined => {
@@ -62,7 +63,7 @@ export function closingFacts(incident: Incident): ClosingFacts {
   let hardening = declined('harden-proposal') ?? 'no hardening step ran';
   if (delivery?.kind === 'pull-request') hardening = `pull request ${str(delivery.url)}`;
   else if (delivery?.kind === 'branch') hardening = `branch \`${str(delivery.branch)}\`${str(delivery.compareUrl) ? ` (${str(delivery.compareUrl)})` : ''}`;
-  else if (delivery?.kind === 'attached') hardening = `files attached to this thread${delivery.error ? ` (delivery failed: ${str(delivery.error.message)})` : str(delivery.why) ? ` (${str(delivery.why)})` : ''}`;
+  else if (delivery?.kind === 'attached') hardening = `files attached to this thread${delivery.error ? ` (delivery failed: ${escapeMrkdwn(str(delivery.error.message) ?? '')})` : str(delivery.why) ? ` (${escapeMrkdwn(str(delivery.why) ?? '')})` : ''}`;
   return { contain, cause: causeText, restore: restoreDeclined ?? restoreText, hardening };
 }
 

@@ -60,6 +60,11 @@ export function recordLiftApproval(incident: Incident, rule: ApprovalRule['rule'
 export function startLift(incident: Incident, reason: 'expired' | 'lift-now' | 'restore', actor: string, now: Date): Transition {
   const containment = containmentOf(incident);
   requireActive(incident, containment);
+  // "Lift now" is offered on an automatic containment only: on one an approver applied, lifting
+  // goes through "Lift containment" and its approval rule, whatever a click's action id says.
+  if (reason === 'lift-now' && !containment.auto) {
+    throw new TransitionRefused('Lift now is only for an automatic containment: use *Lift containment*, which follows the lift approval rule. Nothing changed.', 'not-approved');
+  }
   const at = now.toISOString();
   const summary = {
     expired: `The containment time box ran out at ${containment.expiresAt ?? at}: lifting it`,

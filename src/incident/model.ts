@@ -86,6 +86,8 @@ export interface Incident {
   updatedAt: string;
   scope: IncidentScope;
   scopeKey: string;
+  /** The cluster it is in, when the bot serves several (config `clusters`). */
+  cluster?: string;
   reason?: string;
   /** Anomalies the incident was opened from. */
   anomalyIds?: string[];

@@ -1,15 +1,23 @@
 // Incidents in Redis. A record is a hash {json, version}; its timeline is a stream. Every change
 // goes through one Lua script that checks the version, writes the record and appends the events,
 // so two clicks on Approve cannot both win and state and timeline never disagree.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { StoredTimelineEvent, TimelineEvent } from '../timeline/types.js';
 import type { Incident } from './model.js';
 import { incidentKeys, type IncidentKeys } from './keys.js';
 import type { Transition } from './transitions.js';
+import { currentWriteScope, WriteTooLate } from '../redis/write-deadline.js';
 
-// KEYS: record, timeline, scope, index. ARGV: expectedVersion, json, releaseScope(0/1), id, createdAtMs, events...
+// KEYS: record, timeline, scope, index. ARGV: expectedVersion, json, releaseScope(0/1), id, createdAtMs, deadlineMs, events...
 // expectedVersion -1 creates: fails with the holder's id when the scope is already taken.
+// deadlineMs (0: none) is a Slack click's deadline: a write Redis receives after it is refused
+// (src/redis/write-deadline.ts), by Redis's clock.
 const WRITE_SCRIPT = `
+local deadline = tonumber(ARGV[6])
+if deadline > 0 then
+  local t = redis.call('TIME')
+  if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > deadline then return {0, 'late'} end
+end
 local current = redis.call('HGET', KEYS[1], 'version')
 local expected = tonumber(ARGV[1])
 if expected == -1 then
@@ -24,7 +32,7 @@ end
 local version = (expected == -1) and 1 or (expected + 1)
 redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', version)
 if ARGV[3] == '1' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-for i = 6, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
+for i = 7, #ARGV do redis.call('XADD', KEYS[2], '*', 'event', ARGV[i]) end
 return {1, tostring(version)}
 `;
 
@@ -43,7 +51,7 @@ export class IncidentStore {
   readonly keys: IncidentKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     /** Told of the timeline events of every write that went through (metrics). */
     private readonly onWritten: (events: readonly TimelineEvent[]) => void = () => undefined,
@@ -54,6 +62,7 @@ export class IncidentStore {
 
   private async write(incident: Incident, expectedVersion: number, events: TimelineEvent[], releaseScope: boolean): Promise<[number, string, string?]> {
     const next = { ...incident, version: expectedVersion === -1 ? 1 : expectedVersion + 1 };
+    const scope = currentWriteScope();
     const run = (this.redis as unknown as { netpolWrite(...args: (string | number)[]): Promise<[number, string, string?]> }).netpolWrite;
     const result = await run.call(
       this.redis,
@@ -66,9 +75,14 @@ export class IncidentStore {
       releaseScope ? '1' : '0',
       incident.id,
       Date.parse(incident.createdAt),
+      scope?.deadlineMs ?? 0,
       ...events.map((e) => JSON.stringify(e)),
     );
-    if (result[0] === 1) this.onWritten(events);
+    if (result[0] === 0 && result[1] === 'late') throw new WriteTooLate();
+    if (result[0] === 1) {
+      if (scope) scope.wrote = true;
+      this.onWritten(events);
+    }
     return result;
   }
 
@@ -155,6 +169,11 @@ export class IncidentStore {
 
   async isDirty(id: string): Promise<boolean> {
     return (await this.redis.exists(this.keys.dirty(id))) === 1;
+  }
+
+  /** How long the thread lock is still held (0: free), e.g. by a process that died holding it. */
+  async threadLockRemainingMs(id: string): Promise<number> {
+    return Math.max(0, await this.redis.pttl(this.keys.threadLock(id)));
   }
 
   /** Runs `fn` only if no other process is posting this incident's thread; false when busy. */

@@ -1,6 +1,7 @@
 // Pure state transitions of an incident. Each takes the current record and returns the next one
 // plus the timeline events that describe the change; the store writes both atomically. A
 // transition that must not happen throws TransitionRefused with a message for the user.
+import { escapeMrkdwn } from '../slack/block-text.js';
 import type { ApprovalRule, Playbook } from '../playbook/schema.js';
 import { requiredApprovals } from '../playbook/schema.js';
 import { formatDuration } from '../timeline/render.js';
@@ -38,10 +39,13 @@ export interface OpenRequest {
   driftEpisodeId?: string;
   /** Automatic response: contain at once without approval, time-boxed (requestedBy is then the automatic-response actor). */
   auto?: AutoResponse;
+  /** The cluster (set by the engine of a runtime serving one of several clusters). */
+  cluster?: string;
 }
 
 function openedSummary(request: OpenRequest, where: string): string {
-  const why = request.reason ? `: ${request.reason}` : '';
+  // The summary is mrkdwn (a thread reply): the typed reason or an alert's title must not mention or format.
+  const why = request.reason ? `: ${escapeMrkdwn(request.reason)}` : '';
   if (!request.auto) return `Incident opened for ${where}${why}`;
   return `Automatic response (anomalies.autoContain rule ${request.auto.rule + 1}) opened the incident for ${where}${why}. Containment applies without approval, for at most ${formatDuration(request.auto.maxDuration)} unless an approver keeps it`;
 }
@@ -58,6 +62,7 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
     updatedAt: at,
     scope: request.scope,
     scopeKey: scopeKeyOf(request.scope),
+    ...(request.cluster ? { cluster: request.cluster } : {}),
     reason: request.reason,
     ...(request.anomalyIds?.length ? { anomalyIds: request.anomalyIds } : {}),
     ...(request.driftEpisodeId ? { driftEpisodeId: request.driftEpisodeId } : {}),
@@ -69,7 +74,7 @@ export function openIncident(request: OpenRequest, playbook: Playbook, now: Date
     stepOrder: playbook.steps.map((s) => s.id),
     steps,
   };
-  const where = request.scope.selector ? `pods matching \`${request.scope.selector}\` in \`${request.scope.namespace}\`` : `namespace \`${request.scope.namespace}\``;
+  const where = (request.scope.selector ? `pods matching \`${request.scope.selector}\` in \`${request.scope.namespace}\`` : `namespace \`${request.scope.namespace}\``) + (request.cluster ? ` of cluster \`${request.cluster}\`` : '');
   return {
     incident,
     events: [

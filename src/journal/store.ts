@@ -16,7 +16,7 @@
 // each write (exact: a write evicts at most what the previous one left, so it stays cheap). Queries
 // filter by kind and namespace inside Redis (Lua), a page at a time. stateAt follows the object's own
 // chain of entries (field p) back from its state, so it never scans other objects' changes.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { decide, type KnownState, type Observation } from './decide.js';
 import { observe, type ObjectRef } from './normalize.js';
 import { parseQuery, parseRef, timeOf } from './query.js';
@@ -129,7 +129,7 @@ export class ChangeJournal {
   private readonly lockKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     keyPrefix: string,
     readonly retention: JournalRetention,
     options: JournalOptions = {},

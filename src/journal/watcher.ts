@@ -11,7 +11,7 @@
 // A write that fails (Redis down) is retried while this replica holds the lock, so the watch
 // does not move past a change the journal has not stored. Every write is fenced by the lock: a
 // replica that lost it cannot write after its successor started.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { KindWatch, KubeGateway, WatchEvent } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import { SingletonLock } from '../redis/singleton-lock.js';
@@ -24,7 +24,7 @@ import { JOURNAL_KINDS, type JournalKind } from './types.js';
 export interface JournalWatcherOptions {
   gateway: KubeGateway;
   /** The lock's connection. */
-  redis: Redis;
+  redis: RedisClient;
   keyPrefix: string;
   journal: ChangeJournal;
   logger: Logger;

@@ -16,6 +16,8 @@ export class KubeConfigError extends Error {
 
 export interface LoadKubeConfigOptions {
   kubeconfigPath?: string;
+  /** A context of that kubeconfig to use instead of its current one (one bot serving several clusters). */
+  context?: string;
   /** Environment to read KUBECONFIG / KUBERNETES_SERVICE_HOST from (default process.env). */
   env?: NodeJS.ProcessEnv;
 }
@@ -41,6 +43,13 @@ export function loadKubeConfig(opts: LoadKubeConfigOptions = {}): KubeConfig {
     } catch (error) {
       throw new KubeConfigError(`cannot read the Kubernetes configuration: ${firstLine(error)}. Set KUBECONFIG to a valid kubeconfig.`, { cause: error });
     }
+  }
+  if (opts.context !== undefined) {
+    if (!kc.getContextObject(opts.context)) {
+      const known = kc.getContexts().map((c) => c.name);
+      throw new KubeConfigError(`no context "${opts.context}" in the kubeconfig ${explicit ?? '(default)'}: it has ${known.length > 0 ? known.join(', ') : 'none'}`);
+    }
+    kc.setCurrentContext(opts.context);
   }
   if (!kc.getCurrentCluster()) {
     throw new KubeConfigError(

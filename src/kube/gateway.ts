@@ -14,6 +14,7 @@ import {
   type V1NetworkPolicy,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { makeApiClientWithTimeout } from './api-client.js';
 import { discoverKinds, type Discovery } from './discovery.js';
 import { KubeApiError, toKubeApiError } from './errors.js';
 import type { KindName, KindObjects } from './kinds.js';
@@ -85,8 +86,8 @@ async function unlessNotFound<T>(action: string, call: () => Promise<T>, whenMis
 }
 
 export function createKubeGateway(kc: KubeConfig): KubeGateway {
-  const core = kc.makeApiClient(CoreV1Api);
-  const networking = kc.makeApiClient(NetworkingV1Api);
+  const core = makeApiClientWithTimeout(kc, CoreV1Api);
+  const networking = makeApiClientWithTimeout(kc, NetworkingV1Api);
   const clients = new Map<KindName, ObjectClient<KindObjects[KindName]>>();
   const objects = <K extends KindName>(kind: K): ObjectClient<KindObjects[K]> => {
     let client = clients.get(kind);

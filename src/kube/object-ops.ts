@@ -4,6 +4,7 @@
 // CoreV1Api's typed objects carry Date objects, turned back into the API's timestamps here.
 
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1DeleteOptions, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClientWithTimeout } from './api-client.js';
 import type { KindInfo } from './kinds.js';
 import type { KubeObject } from './resources.js';
 
@@ -100,9 +101,9 @@ function namespaceOps(core: CoreV1Api): RawOps {
   };
 }
 
-export function rawOpsFor(kc: KubeConfig, info: KindInfo): RawOps {
-  if (info.group !== '') return customOps(kc.makeApiClient(CustomObjectsApi), info);
-  if (info.kind === 'Pod') return podOps(kc.makeApiClient(CoreV1Api));
-  if (info.kind === 'Namespace') return namespaceOps(kc.makeApiClient(CoreV1Api));
+export function rawOpsFor(kc: KubeConfig, info: KindInfo, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): RawOps {
+  if (info.group !== '') return customOps(makeApiClientWithTimeout(kc, CustomObjectsApi, timeoutMs), info);
+  if (info.kind === 'Pod') return podOps(makeApiClientWithTimeout(kc, CoreV1Api, timeoutMs));
+  if (info.kind === 'Namespace') return namespaceOps(makeApiClientWithTimeout(kc, CoreV1Api, timeoutMs));
   throw new Error(`no API client for core kind ${info.kind}`);
 }

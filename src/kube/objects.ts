@@ -9,6 +9,7 @@ import { KubeApiError, explainKubeError, toKubeApiError } from './errors.js';
 import { apiVersionOf, KINDS, type KindInfo, type KindName, type KindObjects } from './kinds.js';
 import { parseLabelSelector } from './label-selector.js';
 import { rawOpsFor, type RawOps } from './object-ops.js';
+import { DEFAULT_READ_RETRY, retryRead, type ReadRetryPolicy } from './read-retry.js';
 import type { KubeObject } from './resources.js';
 
 export interface ObjectRef {
@@ -117,7 +118,7 @@ function dryRunOf(flag: boolean | undefined): { dryRun?: string } {
   return flag ? { dryRun: 'All' } : {};
 }
 
-export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, ops: RawOps = rawOpsFor(kc, KINDS[kind])): ObjectClient<KindObjects[K]> {
+export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, ops: RawOps = rawOpsFor(kc, KINDS[kind]), readRetry: ReadRetryPolicy = DEFAULT_READ_RETRY): ObjectClient<KindObjects[K]> {
   type T = KindObjects[K];
   const info = KINDS[kind];
   const about = (verb: string, namespace: string | undefined) => ({
@@ -144,7 +145,7 @@ export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, 
     async get(ref) {
       const r = checkRef(info, ref);
       try {
-        return (await call('get', r.namespace, label(r), () => ops.get(r.namespace, r.name))) as T;
+        return (await retryRead(() => call('get', r.namespace, label(r), () => ops.get(r.namespace, r.name)), readRetry)) as T;
       } catch (error) {
         if (error instanceof KubeApiError && error.status === 404 && !error.kindNotServed) return undefined;
         throw error;
@@ -164,7 +165,7 @@ export function createObjectClient<K extends KindName>(kc: KubeConfig, kind: K, 
       let resourceVersion = '';
       const where = opts.namespace ? `in ${opts.namespace}` : info.namespaced ? 'in all namespaces' : '';
       do {
-        const page = await call('list', opts.namespace, `${info.plural} ${where}`.trim(), () => ops.list(opts.namespace, { ...query, ...(token ? { _continue: token } : {}) }));
+        const page = await retryRead(() => call('list', opts.namespace, `${info.plural} ${where}`.trim(), () => ops.list(opts.namespace, { ...query, ...(token ? { _continue: token } : {}) })), readRetry);
         items.push(...((page.items ?? []) as T[]));
         // The first page's version is the snapshot the pages belong to.
         if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';

@@ -1,7 +1,7 @@
 // The collector's learned edges as test connections: read from the baseline snapshot the
 // collector role keeps in Redis (src/flows/baseline-store.ts, under the flows prefix), so the
 // validate step can check that a policy still allows what the apps actually do.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Baseline } from '../flows/baseline.js';
 import { BaselineStore } from '../flows/baseline-store.js';
 import { peerKind, peerLabel } from '../flows/peers.js';
@@ -31,7 +31,7 @@ const NO_CAPS = { maxWorkloads: Number.MAX_SAFE_INTEGER, maxEdgesPerWorkload: Nu
  * aggregate CIDRs and reserved identities (host, world...) are left out: the engine cannot ask
  * about them as such (the IP edge of the same flow is kept). ICMP and port-less edges likewise.
  */
-export async function learnedEdges(redis: Redis, prefix: string, namespaces?: readonly string[], now = Date.now()): Promise<LearnedEdges> {
+export async function learnedEdges(redis: RedisClient, prefix: string, namespaces?: readonly string[], now = Date.now()): Promise<LearnedEdges> {
   const store = new BaselineStore(redis, { prefix: flowsKeyPrefix(prefix) });
   const loaded = await store.load(now, NO_CAPS);
   if (!loaded.baseline) return { edges: [], unavailable: loaded.reason };

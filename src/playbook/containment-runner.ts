@@ -45,6 +45,17 @@ export function expiryReminderLeadMs(boxMs: number): number {
   return Math.min(5 * 60_000, Math.floor(boxMs / 4));
 }
 
+/**
+ * The minutes a time box has left, for its expiry notice; null once it has ended. The notice's job
+ * can run late (the wall clock stepped forward, the queue was stalled): after the end the expiry
+ * job lifts containment, and "ends in about 1 min" would be false.
+ */
+export function minutesLeftToAnnounce(expiresAt: string, now: Date): number | null {
+  const left = Date.parse(expiresAt) - now.getTime();
+  if (!(left > 0)) return null;
+  return Math.max(1, Math.round(left / 60_000));
+}
+
 const LIST = 10;
 
 export class ContainmentRunner {
@@ -91,7 +102,8 @@ export class ContainmentRunner {
   async remindExpiry(incidentId: string, expiresAt: string): Promise<void> {
     const incident = await this.deps.store.get(incidentId);
     if (!incident || incident.containment?.expiresAt !== expiresAt || !liftable(incident)) return;
-    const minutes = Math.max(1, Math.round((Date.parse(expiresAt) - this.deps.clock().getTime()) / 60_000));
+    const minutes = minutesLeftToAnnounce(expiresAt, this.deps.clock());
+    if (minutes === null) return;
     await this.deps.store.appendEvents(incidentId, [
       {
         at: this.deps.clock().toISOString(),

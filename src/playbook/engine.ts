@@ -39,10 +39,14 @@ import type { RestoreStore } from '../restore/plan-store.js';
 import type { LiveClusterView } from '../restore/cluster-view.js';
 import { RestoreRunner } from './restore-runner.js';
 import { RestoreDecisions } from './restore-decisions.js';
+import { INCIDENT_LABEL } from '../containment/objects.js';
+import { QUARANTINE_LABEL } from '../containment/exclusion.js';
 import type { TimelineEvent } from '../timeline/types.js';
 
 export interface EngineDeps {
   store: IncidentStore;
+  /** The cluster this engine acts on, when the bot serves several: recorded in each incident it opens. */
+  clusterName?: string;
   /** Where containment records what it changed, for re-runs and the lift. */
   ledger: ContainmentLedger;
   /** The flow collector's view of a contained scope's traffic (absent: not verified by traffic). */
@@ -86,9 +90,11 @@ export interface DecisionResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function newIncidentId(now: Date): string {
+/** `20261202-k3x9qa`; with several clusters led by the cluster's name (`prod-eu-20261202-k3x9qa`), which routes it. */
+export function newIncidentId(now: Date, cluster?: string): string {
   const day = now.toISOString().slice(0, 10).replace(/-/g, '');
-  return `${day}-${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`;
+  const id = `${day}-${randomBytes(4).readUInt32BE(0).toString(36).padStart(6, '0').slice(-6)}`;
+  return cluster ? `${cluster}-${id}` : id;
 }
 
 export class IncidentEngine {
@@ -190,7 +196,7 @@ export class IncidentEngine {
         await reply(`Namespace \`${request.scope.namespace}\` does not exist in the cluster. No incident was opened.`);
         return;
       }
-      const created = await this.deps.store.create(openIncident(request, this.deps.playbook, this.clock()));
+      const created = await this.deps.store.create(openIncident(this.deps.clusterName ? { ...request, cluster: this.deps.clusterName } : request, this.deps.playbook, this.clock()));
       if (!created.created) {
         const open = await this.deps.store.get(created.openIncidentId);
         log.info({ openIncident: created.openIncidentId }, 'scope already has an open incident');
@@ -274,6 +280,13 @@ export class IncidentEngine {
     } catch (error) {
       if (error instanceof TransitionRefused) {
         log.info({ reason: error.message }, 'step not runnable; skipping');
+        // A worker that died after recording the step done, before preparing the next one, leaves
+        // this job to be run again: the playbook goes on from here (prepareStep is idempotent).
+        // Slack is brought up to date too (that worker may have died before it redrew the message).
+        const now = await this.deps.store.get(incidentId);
+        if (now?.steps[stepId]?.status !== 'done') return;
+        await this.publish(incidentId);
+        if (now.status === 'open') await this.prepareNext(now);
         return;
       }
       throw error;
@@ -299,6 +312,9 @@ export class IncidentEngine {
       if (done && typeof outcome.result.trafficUntil === 'string') await this.containment.scheduleTrafficReport(incidentId, outcome.result.trafficUntil);
       if (done) await this.prepareNext(done.incident);
     } catch (error) {
+      // Redis lost the incident under the step (restarted without its data): nothing to record the
+      // failure in. Say so where people look, naming what the step may have left in the cluster.
+      if (!(await this.deps.store.get(incidentId))) return this.incidentLost(incident, step, log, error);
       log.error({ err: error }, 'step failed');
       // Containment applied but not proven stays in force (and liftable): the incident stays open.
       const inForce = error instanceof ContainmentNotProven ? { containment: error.containment, events: error.events } : undefined;
@@ -310,6 +326,16 @@ export class IncidentEngine {
         if (next && failed.incident.steps[next]?.status === 'pending') await this.prepareStep(failed.incident, next);
       }
     }
+  }
+
+  private async incidentLost(incident: Incident, step: PlaybookStep, log: Logger, error: unknown): Promise<void> {
+    const find = `kubectl get networkpolicies -A -l ${INCIDENT_LABEL}=${incident.id}; kubectl get pods -A -l ${QUARANTINE_LABEL}=${incident.id}`;
+    const text =
+      `:warning: Incident \`${incident.id}\` is no longer in Redis (did Redis restart without its data? Run it with AOF). ` +
+      `Its step *${step.title}* was running and is left as it is: anything it applied stays in force, and the bot no longer tracks or lifts it. ` +
+      `Find it with \`${find}\`; delete it when it is safe, or open a new incident.`;
+    log.error({ err: error, step: step.id }, `incident ${incident.id} is no longer in Redis while its step ran; what it applied stays in the cluster (${find})`);
+    await this.deps.chat.postMessage(incident.channel, { text, blocks: [] }).catch((failure: unknown) => log.warn({ err: failure }, 'telling the channel failed'));
   }
 
   /** Prepares the incident's current step when it waits to be prepared (after a step completed). */
@@ -416,7 +442,10 @@ export class IncidentEngine {
   async publish(incidentId: string): Promise<void> {
     const { store, chat } = this.deps;
     await store.markDirty(incidentId);
-    for (let round = 0; round < 50; round += 1) {
+    for (let round = 0; round < 100; round += 1) {
+      // The holder may have died holding the lock (a killed worker): its mark would wait for the
+      // next change, which may never come (the last step). Wait the lock out once, then go on.
+      if (round === 50) await this.sleep(Math.min(await store.threadLockRemainingMs(incidentId), 15_000));
       const ran = await store.withThreadLock(incidentId, async () => {
         while (await store.takeDirty(incidentId)) {
           const incident = await store.require(incidentId);

@@ -275,14 +275,24 @@ export class RestoreRunner {
   /** The watch window ran out: the restore step completes and the playbook moves on. */
   async watchEnd(incidentId: string, planId: string): Promise<void> {
     const incident = await this.deps.store.get(incidentId);
-    if (!incident?.restore || incident.restore.planId !== planId || incident.restore.status !== 'watching') return;
+    if (!incident?.restore || incident.restore.planId !== planId) return;
+    if (incident.restore.status !== 'watching') {
+      // Run again after a worker died between completing the step and preparing the next one.
+      const { id: stepId } = this.stepOf(incident);
+      if (incident.steps[stepId]?.status !== 'done') return;
+      await this.deps.publish(incidentId);
+      if (incident.status === 'open') await this.deps.advance(incident);
+      return;
+    }
     const { id: stepId } = this.stepOf(incident);
     const run = incident.restore;
     const out = await this.deps.store.transition(incidentId, (i) => {
       const ended = endRestore(i, { planId }, this.deps.clock());
       if (!ended) return null;
       const summary = `Restored from ${run.source}: ${run.done.length} step${run.done.length === 1 ? '' : 's'} and the lift${run.refired ? '; the anomaly fired again during the watch window' : '; the watch window passed quietly'}`;
-      const done: TimelineEvent = { at: this.now(), type: 'restore.completed', actor: botActor, step: stepId, summary, data: { source: run.source, steps: run.done.length, refired: run.refired ?? null } };
+      // The step's completion that follows carries the summary: this event says only what ended, so the thread does not repeat it.
+      const windowEnded = run.refired ? 'The watch window ended: the anomaly fired again during it' : 'The watch window ended quietly: the restore is complete';
+      const done: TimelineEvent = { at: this.now(), type: 'restore.completed', actor: botActor, step: stepId, summary: windowEnded, data: { source: run.source, steps: run.done.length, refired: run.refired ?? null } };
       return completeStep(ended.incident, stepId, { summary, planId, source: run.source, steps: run.done }, [done], this.deps.clock());
     });
     await this.deps.restore.unwatch((incident.anomalyIds ?? []).map(dedupeKeyOf), incidentId);

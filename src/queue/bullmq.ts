@@ -4,7 +4,7 @@
 // deadline so another worker takes them over at once.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../log.js';
 import { jobIdOf, type IncidentJob } from './jobs.js';
 
@@ -14,14 +14,19 @@ export interface JobQueue {
   enqueue(job: IncidentJob, options?: { delayMs?: number }): Promise<void>;
   /** Jobs per state (waiting, active, delayed, failed, ...), for metrics. */
   counts(): Promise<Record<string, number>>;
+  /** One round trip to the queue's Redis: resolves when Redis answers. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createJobQueue(connection: Redis, prefix: string, logger?: Logger): JobQueue {
+export function createJobQueue(connection: RedisClient, prefix: string, logger?: Logger): JobQueue {
   const queue = new Queue(QUEUE_NAME, { connection, prefix: `${prefix}:bull` });
   queue.on('error', (error) => logger?.warn({ err: error }, 'job queue error'));
   return {
     counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+    async ping() {
+      await connection.ping();
+    },
     async enqueue(job, options = {}) {
       await queue.add(job.name, job.data, {
         jobId: jobIdOf(job),
@@ -58,7 +63,7 @@ export interface JobWorker {
 }
 
 export function startJobWorker(
-  connection: Redis,
+  connection: RedisClient,
   prefix: string,
   process: (job: IncidentJob) => Promise<void>,
   options: WorkerOptions,

@@ -10,8 +10,9 @@
 // may hold the lock, so the holder stops before the standby can start.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.js';
 import { DeadlinePassed, withDeadline } from './deadline.js';
+import { defaultIntervalMs, fencingMarginMs, RenewalLoop } from './renewal-loop.js';
 
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
@@ -32,20 +33,20 @@ export interface SingletonLockOptions {
 export class SingletonLock {
   readonly token: string;
   private readonly ttlMs: number;
-  private readonly intervalMs: number;
-  private timer: NodeJS.Timeout | null = null;
+  private readonly safetyMs: number;
+  private readonly loop: RenewalLoop;
   private held = false;
-  private running = false;
-  private ticking: Promise<void> | null = null;
   /** performance.now() when the last confirmed SET/PEXPIRE was sent: the lock is ours until this + ttl. */
   private confirmedAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: SingletonLockOptions,
   ) {
     this.ttlMs = options.ttlMs ?? 15_000;
-    this.intervalMs = options.intervalMs ?? Math.max(50, Math.floor(this.ttlMs / 3));
+    const intervalMs = options.intervalMs ?? defaultIntervalMs(this.ttlMs);
+    this.safetyMs = fencingMarginMs(intervalMs, this.ttlMs);
+    this.loop = new RenewalLoop(intervalMs, () => this.tick());
     this.token = `${options.instance ?? 'instance'}:${randomBytes(8).toString('hex')}`;
   }
 
@@ -55,17 +56,12 @@ export class SingletonLock {
 
   /** Starts trying to acquire (and then renewing). Resolves after the first attempt. */
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    await this.tick();
+    await this.loop.start();
   }
 
   /** Stops and releases the lock if held, so a standby takes over without waiting for the TTL. */
   async stop(): Promise<void> {
-    this.running = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.ticking;
+    await this.loop.stop();
     if (this.held) {
       this.held = false;
       await this.redis.eval(RELEASE, 1, this.options.key, this.token).catch(() => undefined);
@@ -74,28 +70,12 @@ export class SingletonLock {
 
   /** Stops without releasing: what a crashed process leaves behind (tests use it). */
   abandon(): void {
-    this.running = false;
+    this.loop.abandon();
     this.held = false;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
   }
 
   async holder(): Promise<string | null> {
     return this.redis.get(this.options.key);
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    this.timer = setTimeout(() => {
-      this.ticking = this.tick().finally(() => {
-        this.ticking = null;
-      });
-    }, this.intervalMs);
-  }
-
-  /** Stop counting the lock as ours this long before its TTL could run out (clock drift, GC pauses). */
-  private get safetyMs(): number {
-    return Math.min(this.intervalMs, Math.floor(this.ttlMs / 4));
   }
 
   private async tick(): Promise<void> {
@@ -109,7 +89,7 @@ export class SingletonLock {
       } else {
         // Bounded too, so stop() never waits on a Redis that does not answer.
         const acquired = await withDeadline(this.redis.set(this.options.key, this.token, 'PX', this.ttlMs, 'NX'), this.ttlMs);
-        if (acquired === 'OK' && this.running) {
+        if (acquired === 'OK' && this.loop.isRunning) {
           this.held = true;
           this.confirmedAt = sentAt;
           await this.options.onAcquired?.();
@@ -122,7 +102,6 @@ export class SingletonLock {
         await this.lose(`could not renew the lock before it could expire (${reason})`);
       }
     }
-    this.schedule();
   }
 
   private async lose(reason: string): Promise<void> {

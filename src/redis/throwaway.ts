@@ -98,11 +98,17 @@ async function stopWatchdog(child: ChildProcess, timeoutMs = 5000): Promise<void
   clearTimeout(timer);
 }
 
-export async function startThrowawayRedis(binary = 'redis-server'): Promise<ThrowawayRedis> {
-  if (!redisServerAvailable(binary)) throw new RedisServerMissingError();
-  const dir = mkdtempSync(join(tmpdir(), 'netpol-redis-'));
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+/** A redis-server (or sentinel) process under the watchdog: it goes when the parent goes. */
+export interface RedisProcess {
+  port: number;
+  /** Lets it shut down (SIGTERM) and waits. */
+  stop(): Promise<void>;
+  /** SIGKILLs it (and its watchdog): a crash, as a test of failover wants it. */
+  kill(): Promise<void>;
+}
+
+/** Starts `binary args...` (which must listen on 127.0.0.1:port) and waits until it listens. */
+export async function startRedisProcess(args: string[], port: number, binary = 'redis-server'): Promise<RedisProcess> {
   const child = spawn('/bin/sh', ['-c', WATCHDOG, 'netpol-redis-watchdog', binary, ...args], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
   // Our end of the pipe is only ever closed, never written: EOF is the signal.
   child.stdin?.on('error', () => undefined);
@@ -110,6 +116,33 @@ export async function startThrowawayRedis(binary = 'redis-server'): Promise<Thro
     await waitForPort(port, child, 10_000);
   } catch (error) {
     await stopWatchdog(child);
+    throw error;
+  }
+  return {
+    port,
+    stop: () => stopWatchdog(child),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      await exited;
+    },
+  };
+}
+
+export async function startThrowawayRedis(binary = 'redis-server'): Promise<ThrowawayRedis> {
+  if (!redisServerAvailable(binary)) throw new RedisServerMissingError();
+  const dir = mkdtempSync(join(tmpdir(), 'netpol-redis-'));
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'];
+  let server: RedisProcess;
+  try {
+    server = await startRedisProcess(args, port, binary);
+  } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -117,7 +150,7 @@ export async function startThrowawayRedis(binary = 'redis-server'): Promise<Thro
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      await stopWatchdog(child);
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

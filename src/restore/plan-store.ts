@@ -2,7 +2,7 @@
 // a new plan with a new id), so the incident record only carries the id. The step records
 // (./record.ts) live next to them, under the same prefix.
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import type { RestorePlan } from './plan.js';
 import { RestoreRecords } from './record.js';
 
@@ -21,7 +21,7 @@ export class RestoreStore {
   readonly records: RestoreRecords;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {
     this.records = new RestoreRecords(redis, prefix);

@@ -7,7 +7,7 @@
 // A record belongs to one planned step: its number, its object and the resourceVersion it was
 // planned on. A step re-planned after a live change (new resourceVersion) gets a new record; the
 // old one stays, as the history of an attempt.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connect.js';
 import { keyString } from '../drift/compare.js';
 import type { RestoreStep } from './plan.js';
 import { isRecord } from './scope.js';
@@ -110,7 +110,7 @@ function parse<T>(raw: string | null, what: string): T | undefined {
 
 export class RestoreRecords {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
   ) {}
 

@@ -36,7 +36,10 @@ export const GIT_HOST_TOKEN = 'demo-git-host-token-0123456789';
 export const GIT_HOST_PROJECT = 'shop/policies';
 
 export interface EnvironmentOptions {
-  redisUrl: string;
+  /** The bot's Redis in single mode (REDIS_URL); leave it out when `redis` names a cluster or Sentinels. */
+  redisUrl?: string;
+  /** The config file's `redis` section besides keyPrefix (mode, nodes, sentinels, masterName). */
+  redis?: Record<string, unknown>;
   /** Also start the Hubble Relay stand-in (shop traffic) and the bot's collector role. */
   flows?: boolean;
   /**
@@ -83,6 +86,19 @@ export interface EnvironmentOptions {
   gitHost?: 'github' | 'gitlab';
   /** The config file's `containment` section (e.g. argocd.skipReconcile). */
   containment?: Partial<Config['containment']>;
+  /**
+   * Serve several simulated clusters (config `clusters`), each its own API server seeded with the
+   * shop: the first is `kube`, every one is in `clusters` by name. Default: one cluster, no `clusters`.
+   */
+  clusters?: string[];
+}
+
+/** One simulated cluster of a several-cluster environment. */
+export interface EnvironmentCluster {
+  kube: KubeApiSim;
+  kubeconfigPath: string;
+  /** Its Hubble Relay stand-in (flows: true): the first cluster's is `hubble`. */
+  hubble?: ShopRelay;
 }
 
 /** The shop's policy repository (git: true): the remote, the bot's clone directory (git.dir), the history. */
@@ -127,6 +143,8 @@ export interface EmbeddedEnvironment {
   gitHost?: GitHost;
   config: Config;
   kubeconfigPath: string;
+  /** The simulated clusters by name (option `clusters`); empty otherwise. */
+  clusters: Map<string, EnvironmentCluster>;
   /** Environment variables a separate bot process needs to join this environment. */
   env: Record<string, string>;
   /** Starts the bot (or another replica of it) in this process. */
@@ -152,19 +170,26 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
   };
   kube.seed(shopObjects({ argocd: options.cluster?.argocd === true, ...(options.gitops && git ? { argocdRepoUrl: git.remoteUrl } : {}) }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
   const kubeconfigPath = kube.writeKubeconfig(dir);
+  const clusters = new Map<string, EnvironmentCluster>();
+  for (const [index, name] of (options.clusters ?? []).entries()) {
+    const clusterKube = index === 0 ? kube : await startKubeApiServer(options.cluster ? { cluster: options.cluster } : {});
+    if (index > 0) clusterKube.seed(shopObjects({ argocd: options.cluster?.argocd === true }), { createdAt: new Date(Date.now() - SHOP_AGE_MS) });
+    clusters.set(name, { kube: clusterKube, kubeconfigPath: index === 0 ? kubeconfigPath : clusterKube.writeKubeconfig(join(dir, `cluster-${name}`)) });
+  }
   const argocd = options.gitops && git ? await deployedByArgoCd(kube.writeKubeconfig(join(dir, 'argocd'), 'argocd-application-controller'), git) : undefined;
   const slack = await startSlackApiServer({
     users: Object.values(DEMO_USERS).map((u) => ({ ...u })),
     usergroups: { [APPROVERS_GROUP]: [DEMO_USERS.secondApprover.id] },
   });
   const hubble = options.flows && !options.relayAddress ? await startShopRelay() : undefined;
+  for (const [index, c] of [...clusters.values()].entries()) if (hubble) c.hubble = index === 0 ? hubble : await startShopRelay();
   const relayAddress = options.relayAddress ?? hubble?.address;
   const env: Record<string, string> = {
     NETPOL_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
     NETPOL_AUDIT_WEBHOOK_TOKEN: AUDIT_WEBHOOK_TOKEN,
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    REDIS_URL: options.redisUrl,
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : {}),
     KUBECONFIG: kubeconfigPath,
     ...(options.socketMode ? { SLACK_APP_TOKEN: slack.appToken } : {}),
   };
@@ -177,7 +202,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
         port: 0,
         host: '127.0.0.1',
       },
-      redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo' },
+      redis: { keyPrefix: options.keyPrefix ?? 'netpol-demo', ...options.redis },
       kube: { applyRetryDelayMs: 20 },
       ...(options.playbookPath ? { playbook: { path: options.playbookPath } } : {}),
       roles: options.roles ?? (relayAddress ? ['web', 'worker', 'watcher', 'collector'] : ['web', 'worker', 'watcher']),
@@ -195,6 +220,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
       ...(options.containment ? { containment: options.containment } : {}),
       ...(git ? { git: { dir: git.dir, repositories: [gitRepository] } } : {}),
+      ...(clusters.size > 0 ? { clusters: [...clusters].map(([name, c]) => ({ name, kube: { kubeconfig: c.kubeconfigPath }, ...(c.hubble ? { relay: c.hubble.address } : {}) })) } : {}),
     },
     env,
     'embedded environment',
@@ -210,6 +236,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
     ...(gitHost ? { gitHost } : {}),
     config,
     kubeconfigPath,
+    clusters,
     env,
     async startBot(overrides = {}) {
       // The shop's flows carry the scenario's own times: the collector's clock is the scenario's.
@@ -220,7 +247,8 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
         environment.bot = bot;
         environment.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${bot.port}/slack/events`, signingSecret: SIGNING_SECRET, sim: slack });
         // The simulated apiserver's audit webhook backend points at the bot, as a real one would.
-        kube.setAuditWebhook({ url: `http://127.0.0.1:${bot.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
+        if (clusters.size === 0) kube.setAuditWebhook({ url: `http://127.0.0.1:${bot.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
+        for (const [name, c] of clusters) c.kube.setAuditWebhook({ url: `http://127.0.0.1:${bot.port}/webhooks/k8s-audit?cluster=${name}`, token: AUDIT_WEBHOOK_TOKEN });
       } else if (options.socketMode && bot.port === undefined && (overrides.roles ?? config.roles).includes('web') && !environment.driver) {
         // A Socket Mode bot has no port: Slack (the stand-in) reaches it over the connection it opened.
         environment.bot = bot;
@@ -234,7 +262,9 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
       await argocd?.close();
       await gitHost?.close();
       await kube.close();
+      for (const c of clusters.values()) if (c.kube !== kube) await c.kube.close();
       await hubble?.stop();
+      for (const c of clusters.values()) if (c.hubble !== hubble) await c.hubble?.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

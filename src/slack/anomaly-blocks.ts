@@ -5,6 +5,7 @@ import type { AnomalyRecord } from '../anomaly/store.js';
 import type { Anomaly } from '../flows/types.js';
 import { flowText } from '../flows/replay.js';
 import { escapeMrkdwn, type Block, type SlackMessage } from './blocks.js';
+import { escapeControl } from './block-text.js';
 import { formatDuration } from '../timeline/render.js';
 
 export const OPEN_INCIDENT_ACTION = 'netpol_open_incident';
@@ -46,7 +47,7 @@ function decisionText(record: AnomalyRecord): string | undefined {
     : `:white_check_mark: Dismissed as expected by <@${d.user}> at ${d.at}: the collector stays quiet about it`;
 }
 
-export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: boolean } = {}): SlackMessage {
+export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: boolean; cluster?: string } = {}): SlackMessage {
   const { anomaly } = record;
   const workload = `${anomaly.workload.namespace}/${anomaly.workload.name}${anomaly.workload.kind ? `[${anomaly.workload.kind}]` : ''}`;
   const evidence = anomaly.evidence.slice(0, 5).map((f) => flowText(f));
@@ -59,6 +60,7 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
         { type: 'mrkdwn', text: `*Kind*\n${anomaly.kind}` },
         { type: 'mrkdwn', text: `*Workload*\n\`${escapeMrkdwn(workload)}\`` },
         { type: 'mrkdwn', text: `*Seen*\n${new Date(anomaly.firstSeen).toISOString()} – ${new Date(anomaly.lastSeen).toISOString()}` },
+        ...(options.cluster ? [{ type: 'mrkdwn', text: `*Cluster*\n\`${options.cluster}\`` }] : []),
       ],
     },
     {
@@ -76,7 +78,7 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
   // Why automatic response did not contain it stays on the alert, also after a person decided.
   const note = record.autoResponse;
   if (note) {
-    const text = note.outcome === 'refused' ? `:no_entry: *Automatic containment refused*: ${escapeMrkdwn(note.reason)}.${record.decision ? '' : ' A person decides: *Open incident* still works.'}` : `:information_source: Not contained automatically: ${escapeMrkdwn(note.reason)}.`;
+    const text = note.outcome === 'refused' ? `:no_entry: *Automatic containment refused*: ${escapeControl(note.reason)}.${record.decision ? '' : ' A person decides: *Open incident* still works.'}` : `:information_source: Not contained automatically: ${escapeControl(note.reason)}.`;
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: text.slice(0, 3000) }] });
   }
   const decided = decisionText(record);
@@ -93,5 +95,5 @@ export function anomalyAlert(record: AnomalyRecord, options: { protectedScope?: 
       blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `\`${anomaly.scope.namespace}\` is a protected namespace: the bot does not contain it.` }] });
     }
   }
-  return { text: `Anomaly (${anomaly.severity}): ${escapeMrkdwn(anomaly.title)}`, blocks };
+  return { text: `Anomaly (${anomaly.severity})${options.cluster ? ` in cluster ${options.cluster}` : ''}: ${escapeMrkdwn(anomaly.title)}`, blocks };
 }

@@ -1,25 +1,22 @@
-// The Slack surface: `/netpol …` and the Approve/Reject buttons. Every request is acknowledged
-// first; work goes to the job queue, or to the engine's quick atomic decision for a click.
+// The Slack surface: the receiver, `/netpol …` (src/slack/slash-command.ts) and the buttons. Every
+// request is acknowledged first; work goes to the job queue, or to the engine's quick atomic
+// decision for a click.
 import { App, HTTPReceiver, LogLevel, type CustomRoute } from '@slack/bolt';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { openedByText, type Incident } from '../incident/model.js';
-import type { IncidentStore } from '../incident/store.js';
 import type { Logger } from '../log.js';
-import { newIncidentId, type IncidentEngine } from '../playbook/engine.js';
-import type { JobQueue } from '../queue/bullmq.js';
-import { describeScope } from '../timeline/render.js';
-import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue, statusSummary } from './blocks.js';
-import { HELP_TEXT, parseNetpolCommand } from './commands.js';
+import { APPROVE_ACTION, REJECT_ACTION, parseButtonValue } from './blocks.js';
 import { KEEP_ACTION, LIFT_ACTION, LIFT_NOW_ACTION, parseIncidentButton, parseStrongerButton, STRONGER_ACTION } from './contain-blocks.js';
-import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
 import { DISMISS_ACTION, OPEN_INCIDENT_ACTION } from './anomaly-blocks.js';
-import type { AnomalyDesk } from '../anomaly/desk.js';
-import type { DriftDesk } from '../drift/desk.js';
 import { DRIFT_ACCEPT_ACTION, DRIFT_OPEN_INCIDENT_ACTION, DRIFT_REVERT_ACTION } from './drift-blocks.js';
 import { webhookRoutes } from './webhook-routes.js';
+import { clickedOn, elsewhereText, originOf } from './click-origin.js';
+import { rateLimitRoutes, type WebhookRateLimiter } from '../webhook-rate-limit.js';
 import { guardSlackRequests } from './request-limits.js';
 import { answerUnknownAction, clickFailed, isKnownAction, unknownActionText, type ActionMatcher } from './unknown-action.js';
+import { answerInTime, type ClickAnswer } from './click-deadline.js';
+import { netpolCommand } from './slash-command.js';
+import type { ApproverDirectory } from './approvers.js';
 import {
   parseRestoreButton,
   parseSourceButton,
@@ -34,36 +31,33 @@ import {
   type RestoreDecisions,
 } from './restore-blocks.js';
 import type { RestoreButton } from '../restore/run-model.js';
+import { alertOwner, type AlertOwner, type ClusterFront, type ClusterRoutes } from './cluster-routes.js';
+import type { AnomalyDesk } from '../anomaly/desk.js';
+import type { DriftDesk } from '../drift/desk.js';
 
 export interface SlackAppOptions {
   signingSecret: string;
   botToken: string;
   appToken?: string;
   apiUrl?: string;
-  engine: IncidentEngine;
-  store: IncidentStore;
-  queue: JobQueue;
-  protectedNamespaces: ReadonlySet<string>;
-  /** Asked before `/netpol incident` is acknowledged, so an unknown namespace is refused at once. */
-  namespaceExists?: (name: string) => Promise<boolean>;
-  /** How long that question may take inside Slack's 3 s acknowledgement budget (default 1.5 s). */
+  /** The clusters served (one, or those of config `clusters`): each one's engine, stores, queue and desks. */
+  clusters: ClusterRoutes;
+  /** How long the namespace check may take inside Slack's 3 s acknowledgement budget (default 1.5 s). */
   namespaceCheckMs?: number;
-  /** Alerts and decisions on anomalies; absent when no alerts channel is configured. */
-  desk?: AnomalyDesk;
-  /** Drift alerts' buttons (Revert to Git, Accept until Git changes, Open incident). */
-  driftDesk?: DriftDesk;
-  /** The restore step's decisions (its buttons and `/netpol restore`); absent: they answer that restore is not available. */
-  restore?: RestoreDecisions;
   /** Enables the Alertmanager / Falcosidekick webhooks, which must present this token. */
   webhookToken?: string;
   /** More HTTP routes next to /slack/events (the Kubernetes audit webhook); HTTP mode only. */
   extraRoutes?: CustomRoute[];
+  /** Counts each sender of the /webhooks/* routes (shared through Redis); absent: no limit. */
+  webhookLimiter?: WebhookRateLimiter;
   /** The bot's identity from the start-up auth.test, so Bolt does not call auth.test itself (and cache a failure). */
   identity?: { botId: string; botUserId: string };
   /** Serves GET /readyz next to /healthz: resolves with a summary when ready, rejects with the reason. */
   readiness?: () => Promise<string>;
   /** Where Bolt (and its Socket Mode client) log, instead of the console. */
   boltLogger?: NonNullable<ConstructorParameters<typeof App>[0]>['logger'];
+  /** Who may approve: asked before a click's Redis budget starts (see approverFirst). */
+  approvers?: ApproverDirectory;
   logger: Logger;
   clock?: () => Date;
 }
@@ -74,9 +68,11 @@ export interface SlackSurface {
   stop(): Promise<void>;
 }
 
-function incidentDetail(incident: Incident): string {
-  const steps = incident.stepOrder.map((id) => `${id}: ${incident.steps[id]?.status ?? '?'}`).join(', ');
-  return `*Incident \`${incident.id}\`* (${incident.status}) · ${describeScope(incident)} · opened ${incident.createdAt} by ${openedByText(incident)} in <#${incident.channel}> · steps: ${steps}`;
+/** The /webhooks/* routes, each behind the per-sender rate limit when one is configured. */
+function limitWebhooks(routes: CustomRoute[], options: SlackAppOptions): CustomRoute[] {
+  const { webhookLimiter } = options;
+  if (!webhookLimiter) return routes;
+  return routes.map((route) => (route.path.startsWith('/webhooks/') ? rateLimitRoutes([route], webhookLimiter, options.logger)[0]! : route));
 }
 
 function readyzHandler(readiness: () => Promise<string>): (req: IncomingMessage, res: ServerResponse) => void {
@@ -89,9 +85,14 @@ function readyzHandler(readiness: () => Promise<string>): (req: IncomingMessage,
 }
 
 export function createSlackApp(options: SlackAppOptions): SlackSurface {
-  const { engine, store, queue, logger } = options;
+  const { clusters, logger } = options;
   const clock = options.clock ?? (() => new Date());
   const socketMode = Boolean(options.appToken);
+  // Whether the clicker is an approver is asked of Slack before the click's Redis budget starts:
+  // a rate-limited answer from Slack is not Redis being unreachable, and must not cost the click.
+  const approverFirst = (userId: string) => async (): Promise<void> => {
+    await options.approvers?.prefetch(userId);
+  };
   const endpoints = ['/slack/events'];
   const receiver = socketMode
     ? undefined
@@ -103,8 +104,7 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
         customRoutes: [
           { path: '/healthz', method: ['GET'], handler: (_req, res) => res.writeHead(200).end('ok\n') },
           ...(options.readiness ? [{ path: '/readyz', method: ['GET'], handler: readyzHandler(options.readiness) }] : []),
-          ...webhookRoutes(options),
-          ...(options.extraRoutes ?? []),
+          ...limitWebhooks([...webhookRoutes({ clusters, webhookToken: options.webhookToken, logger }), ...(options.extraRoutes ?? [])], options),
         ],
       });
   // Timestamp within ±5 minutes and a body cap, checked before Bolt reads the request and verifies its signature.
@@ -125,97 +125,39 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     return matcher;
   };
 
-  app.command('/netpol', async ({ command, ack, respond }) => {
-    const parsed = parseNetpolCommand(command.text ?? '');
-    const log = logger.child({ user: command.user_id, command: parsed.kind });
-    switch (parsed.kind) {
-      case 'help':
-        await ack({ response_type: 'ephemeral', text: HELP_TEXT });
-        return;
-      case 'invalid':
-        log.info('refused a malformed /netpol command');
-        await ack({ response_type: 'ephemeral', text: parsed.message });
-        return;
-      case 'incident': {
-        if (options.protectedNamespaces.has(parsed.namespace)) {
-          log.warn({ namespace: parsed.namespace }, 'refused to contain a protected namespace');
-          await ack({
-            response_type: 'ephemeral',
-            text: `\`${parsed.namespace}\` is a protected namespace: the bot never contains it (see the playbook's protectedNamespaces). No incident was opened.`,
-          });
-          return;
-        }
-        const known = options.namespaceExists
-          ? await checkNamespace(options.namespaceExists, parsed.namespace, options.namespaceCheckMs ?? NAMESPACE_CHECK_MS)
-          : ({ state: 'unknown', reason: 'the web role has no cluster access' } as const);
-        if (known.state === 'missing') {
-          log.info({ namespace: parsed.namespace }, 'refused an incident for an unknown namespace');
-          await ack({ response_type: 'ephemeral', text: `Namespace \`${parsed.namespace}\` does not exist in the cluster. No incident was opened.` });
-          return;
-        }
-        const id = newIncidentId(clock());
-        const scope = parsed.selector ? `pods matching \`${parsed.selector}\` in \`${parsed.namespace}\`` : `namespace \`${parsed.namespace}\``;
-        // Only a namespace seen to exist is "opening"; otherwise the job checks again and answers through the response_url.
-        const text =
-          known.state === 'exists'
-            ? `Opening incident \`${id}\` for ${scope}: gathering evidence…`
-            : `Checking namespace \`${parsed.namespace}\`… (${known.reason}). If it exists, incident \`${id}\` opens for ${scope}; if not, you will be told here.`;
-        await ack({ response_type: 'ephemeral', text });
-        await queue.enqueue({
-          name: 'open',
-          data: {
-            request: {
-              id,
-              scope: { namespace: parsed.namespace, selector: parsed.selector, labelSelector: parsed.labelSelector },
-              reason: parsed.reason,
-              requestedBy: command.user_id,
-              channel: command.channel_id,
-            },
-            responseUrl: command.response_url,
-          },
-        });
-        logger.child({ incident: id }).info({ user: command.user_id }, 'incident requested');
-        return;
-      }
-      case 'status': {
-        await ack();
-        if (parsed.incidentId) {
-          const incident = await store.get(parsed.incidentId);
-          await respond({ response_type: 'ephemeral', text: incident ? incidentDetail(incident) : `No incident with id \`${parsed.incidentId}\`.` });
-        } else {
-          await respond({ response_type: 'ephemeral', text: statusSummary(await store.list(10), engine.playbook) });
-        }
-        return;
-      }
-      case 'export': {
-        await ack({ response_type: 'ephemeral', text: `Exporting the postmortem timeline of \`${parsed.incidentId}\` (${parsed.format}) to its thread…` });
-        await queue.enqueue({
-          name: 'export',
-          data: {
-            incidentId: parsed.incidentId,
-            format: parsed.format,
-            userId: command.user_id,
-            channel: command.channel_id,
-            responseUrl: command.response_url,
-            requestId: command.trigger_id.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || String(clock().getTime()),
-          },
-        });
-        return;
-      }
-      case 'restore': {
-        if (!options.restore) {
-          await ack({ response_type: 'ephemeral', text: 'Restore is not available here (no restore runner). Nothing changed.' });
-          return;
-        }
-        // Resolving a revision may take longer than Slack's acknowledgement budget: answer after.
-        await ack();
-        const result = await options.restore.chooseRevision(parsed.incidentId, command.user_id, parsed.revision);
-        log.info({ incident: parsed.incidentId, ok: result.ok }, 'restore revision typed');
-        await respond({ response_type: 'ephemeral', text: result.message });
-        return;
-      }
-    }
-  });
+  // A click acts only on the incident whose message it was made on (the server's record says
+  // which message that is), never on one a changed button value names.
+  const refuseElsewhere = async (front: ClusterFront | undefined, incidentId: string, body: unknown): Promise<{ ok: false; message: string } | undefined> => {
+    const incident = front && (await front.store.get(incidentId));
+    if (!incident) return { ok: false, message: unknownActionText(incidentId) };
+    if (clickedOn({ channel: incident.channel, ts: incident.messageTs }, originOf(body), true)) return undefined;
+    logger.warn({ incident: incidentId, origin: originOf(body) }, 'refused a click made on another message than the incident it names');
+    return { ok: false, message: elsewhereText(`incident \`${incidentId}\``) };
+  };
+  /** Runs a click's decision only when it was made on the incident's own message; one promise, so one .catch() covers both. */
+  const onIncident = async <R,>(incidentId: string, body: unknown, decide: (front: ClusterFront) => Promise<R>): Promise<R | { ok: false; message: string }> => {
+    const front = clusters.forIncident(incidentId);
+    return (await refuseElsewhere(front, incidentId, body)) ?? (await decide(front!));
+  };
+  const onAlert = async <D, R>(owner: () => Promise<AlertOwner<D> | undefined>, body: unknown, what: string, decide: (desk: D) => Promise<R>): Promise<R | { ok: false; message: string }> => {
+    const found = await owner();
+    if (!found) return { ok: false, message: `That button belongs to ${what} no cluster here knows (expired, or from another install). Nothing changed.` };
+    return refuseOffAlert(found.posted, body, what) ?? (await decide(found.desk));
+  };
+  /** A click on an incident's controls: made on its message, the clicker's approver status asked first, answered within the budget. */
+  const incidentClick = (what: string, incidentId: string, body: { user: { id: string } }, decide: (front: ClusterFront) => Promise<ClickAnswer>): Promise<ClickAnswer> =>
+    answerInTime(what, () => onIncident(incidentId, body, decide).catch((error: unknown) => clickFailed(error, logger, incidentId)), { logger, before: approverFirst(body.user.id), incidentId });
+  /** A click on an anomaly or drift alert; their decisions are kept outside the incident store, so a late write is not refused. */
+  const alertClick = <D,>(owner: () => Promise<AlertOwner<D> | undefined>, what: string, body: { user: { id: string } }, decide: (desk: D) => Promise<ClickAnswer>): Promise<ClickAnswer> =>
+    answerInTime('choice', () => onAlert(owner, body, what, decide).catch((error: unknown) => clickFailed(error, logger)), { logger, before: approverFirst(body.user.id), writesGuarded: false });
+  const notOurs = { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+  const refuseOffAlert = (posted: { channel: string; ts: string } | undefined, body: unknown, what: string): { ok: false; message: string } | undefined => {
+    if (clickedOn(posted, originOf(body))) return undefined;
+    logger.warn({ what, origin: originOf(body) }, 'refused a click made on another message than the alert it names');
+    return { ok: false, message: elsewhereText(what) };
+  };
+
+  app.command('/netpol', netpolCommand({ ...options, clock, approverFirst }));
 
   for (const [actionId, decision] of [
     [APPROVE_ACTION, 'approve'],
@@ -225,29 +167,29 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
       await ack();
       const value = parseButtonValue('value' in action ? (action.value as string | undefined) : undefined);
       if (!value) {
-        await respond({ response_type: 'ephemeral', replace_original: false, text: 'That button is not one of ours (malformed value). Nothing changed.' });
+        await respond({ response_type: 'ephemeral', replace_original: false, text: notOurs.message });
         return;
       }
       // A value naming a step this playbook lacks or an incident that is gone is a stale button, not an error.
-      const known = engine.playbook.steps.some((s) => s.id === value.stepId);
+      const known = clusters.fronts[0]!.engine.playbook.steps.some((s) => s.id === value.stepId);
       const result = known
-        ? await engine.decide({ ...value, userId: body.user.id, decision }).catch((error: unknown) => clickFailed(error, logger, value.incidentId))
+        ? await incidentClick(decision === 'approve' ? 'approval' : 'rejection', value.incidentId, body, (front) => front.engine.decide({ ...value, userId: body.user.id, decision }))
         : { ok: false, message: unknownActionText(value.incidentId) };
       if (!result.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
 
   for (const [actionId, act] of [
-    [LIFT_ACTION, (id: string, user: string) => engine.containment.decideLift(id, user)],
-    [KEEP_ACTION, (id: string, user: string) => engine.containment.keep(id, user)],
-    [LIFT_NOW_ACTION, (id: string, user: string) => engine.containment.liftNow(id, user)],
+    [LIFT_ACTION, (front: ClusterFront, id: string, user: string) => front.engine.containment.decideLift(id, user)],
+    [KEEP_ACTION, (front: ClusterFront, id: string, user: string) => front.engine.containment.keep(id, user)],
+    [LIFT_NOW_ACTION, (front: ClusterFront, id: string, user: string) => front.engine.containment.liftNow(id, user)],
   ] as const) {
     app.action(track(actionId), async ({ ack, body, action, respond }) => {
       await ack();
       const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
       const result = incidentId
-        ? await act(incidentId, body.user.id).catch((error: unknown) => clickFailed(error, logger, incidentId))
-        : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        ? await incidentClick('decision', incidentId, body, (front) => act(front, incidentId, body.user.id))
+        : notOurs;
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
@@ -257,15 +199,14 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     await ack();
     const choice = parseStrongerButton('value' in action ? action.value : undefined);
     const result = choice
-      ? await engine.containStronger(choice.incidentId, body.user.id, choice.strategy).catch((error: unknown) => clickFailed(error, logger, choice.incidentId))
-      : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+      ? await incidentClick('choice', choice.incidentId, body, (front) => front.engine.containStronger(choice.incidentId, body.user.id, choice.strategy))
+      : notOurs;
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
 
   // Each restore control carries incident, plan and step, so the runner refuses a stale click.
-  const { restore } = options;
+  const restoreOf = (front: ClusterFront, decide: (r: RestoreDecisions) => Promise<ClickAnswer>): Promise<ClickAnswer> => (front.restore ? decide(front.restore) : Promise.resolve(noRestore));
   const noRestore = { ok: false, message: 'Restore is not available here (no restore runner). Nothing changed.' };
-  const notOurs = { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
   for (const [actionId, act] of [
     [RESTORE_APPROVE_STEP_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.approveStep(b.incidentId, user, b)],
     [RESTORE_STOP_ACTION, (r: RestoreDecisions, user: string, b: RestoreButton) => r.stop(b.incidentId, user, b)],
@@ -277,54 +218,52 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     app.action(track(actionId), async ({ ack, body, action, respond }) => {
       await ack();
       const button = parseRestoreButton('value' in action ? action.value : undefined);
-      const result = !button ? notOurs : restore ? await act(restore, body.user.id, button).catch((error: unknown) => clickFailed(error, logger, button.incidentId)) : noRestore;
+      const result = !button ? notOurs : await incidentClick('decision', button.incidentId, body, (front) => restoreOf(front, (r) => act(r, body.user.id, button)));
       await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
     });
   }
   app.action(track(RESTORE_RECONTAIN_ACTION), async ({ ack, body, action, respond }) => {
     await ack();
     const incidentId = parseIncidentButton('value' in action ? action.value : undefined);
-    const result = !incidentId ? notOurs : restore ? await restore.containAgain(incidentId, body.user.id).catch((error: unknown) => clickFailed(error, logger, incidentId)) : noRestore;
+    const result = !incidentId ? notOurs : await incidentClick('decision', incidentId, body, (front) => restoreOf(front, (r) => r.containAgain(incidentId, body.user.id)));
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
   // One action id per source option (unique in the message): match the prefix.
   app.action(track(new RegExp(`^${RESTORE_SOURCE_ACTION}\\.`)), async ({ ack, body, action, respond }) => {
     await ack();
     const choice = parseSourceButton('value' in action ? action.value : undefined);
-    const result = !choice
-      ? notOurs
-      : restore
-        ? await restore.chooseSource(choice.incidentId, body.user.id, choice.index).catch((error: unknown) => clickFailed(error, logger, choice.incidentId))
-        : noRestore;
+    const result = !choice ? notOurs : await incidentClick('choice', choice.incidentId, body, (front) => restoreOf(front, (r) => r.chooseSource(choice.incidentId, body.user.id, choice.index)));
     await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
   });
 
-  const { desk } = options;
-  if (desk) {
+  if (clusters.fronts.some((f) => f.desk)) {
     for (const [actionId, act] of [
-      [OPEN_INCIDENT_ACTION, (id: string, user: string) => desk.openIncident(id, user)],
-      [DISMISS_ACTION, (id: string, user: string) => desk.dismiss(id, user)],
+      [OPEN_INCIDENT_ACTION, (desk: AnomalyDesk, id: string, user: string) => desk.openIncident(id, user)],
+      [DISMISS_ACTION, (desk: AnomalyDesk, id: string, user: string) => desk.dismiss(id, user)],
     ] as const) {
       app.action(track(actionId), async ({ ack, body, action, respond }) => {
         await ack();
         const anomalyId = 'value' in action && typeof action.value === 'string' && action.value.length <= 300 ? action.value : undefined;
-        const result = anomalyId ? await act(anomalyId, body.user.id).catch((error: unknown) => clickFailed(error, logger)) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        const result = anomalyId
+          ? await alertClick(() => alertOwner(clusters, (f) => f.desk, anomalyId, originOf(body)), 'that anomaly', body, (desk) => act(desk, anomalyId, body.user.id))
+          : notOurs;
         await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       });
     }
   }
 
-  const { driftDesk } = options;
-  if (driftDesk) {
+  if (clusters.fronts.some((f) => f.driftDesk)) {
     for (const [actionId, act] of [
-      [DRIFT_REVERT_ACTION, (id: string, user: string) => driftDesk.revert(id, user)],
-      [DRIFT_ACCEPT_ACTION, (id: string, user: string) => driftDesk.accept(id, user)],
-      [DRIFT_OPEN_INCIDENT_ACTION, (id: string, user: string) => driftDesk.openIncident(id, user)],
+      [DRIFT_REVERT_ACTION, (desk: DriftDesk, id: string, user: string) => desk.revert(id, user)],
+      [DRIFT_ACCEPT_ACTION, (desk: DriftDesk, id: string, user: string) => desk.accept(id, user)],
+      [DRIFT_OPEN_INCIDENT_ACTION, (desk: DriftDesk, id: string, user: string) => desk.openIncident(id, user)],
     ] as const) {
       app.action(track(actionId), async ({ ack, body, action, respond }) => {
         await ack();
         const episodeId = 'value' in action && typeof action.value === 'string' && /^[A-Za-z0-9._-]{1,80}$/.test(action.value) ? action.value : undefined;
-        const result = episodeId ? await act(episodeId, body.user.id).catch((error: unknown) => clickFailed(error, logger)) : { ok: false, message: 'That button is not one of ours (malformed value). Nothing changed.' };
+        const result = episodeId
+          ? await alertClick(() => alertOwner(clusters, (f) => f.driftDesk, episodeId, originOf(body)), 'that drift', body, (desk) => act(desk, episodeId, body.user.id))
+          : notOurs;
         await respond({ response_type: 'ephemeral', replace_original: false, text: result.message });
       });
     }

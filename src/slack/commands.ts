@@ -6,7 +6,8 @@ import { printable } from '../printable.js';
 import { escapeMrkdwn } from './block-text.js';
 
 export type NetpolCommand =
-  | { kind: 'incident'; namespace: string; selector?: string; labelSelector?: LabelSelectorSpec; reason?: string }
+  /** `cluster` when typed as `<cluster>/<namespace>` (a bot serving several clusters). */
+  | { kind: 'incident'; cluster?: string; namespace: string; selector?: string; labelSelector?: LabelSelectorSpec; reason?: string }
   | { kind: 'status'; incidentId?: string }
   | { kind: 'export'; incidentId: string; format: ExportFormat }
   /** The restore step's source: a typed `[repository:]sha-or-tag`, checked by the runner. */
@@ -16,13 +17,14 @@ export type NetpolCommand =
 
 export const MAX_COMMAND_TEXT = 2000;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CLUSTER = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const INCIDENT_ID = /^[a-z0-9][a-z0-9-]{2,40}$/;
 export const MAX_REVISION = 200;
 const RESTORE_USAGE = 'Usage: `/netpol restore <incident-id> <sha-or-tag>` (or `repository:sha-or-tag`)';
 
 export const HELP_TEXT = [
   '*netpol-responder* runs the NetworkPolicy incident playbook.',
-  '• `/netpol incident <namespace> [label-selector] [-- reason]` open an incident and propose an emergency deny-all',
+  '• `/netpol incident [cluster/]<namespace> [label-selector] [-- reason]` open an incident and propose an emergency deny-all (the cluster is needed when the bot serves several)',
   '   e.g. `/netpol incident db app=postgres -- unexpected egress to 203.0.113.66`',
   '• `/netpol status [incident-id]` open incidents, or one incident in detail',
   '• `/netpol export <incident-id> [md|json|html]` upload the postmortem timeline to the incident thread (html: one self-contained page with a timeline chart, connectivity graphs and highlighted diffs)',
@@ -39,17 +41,24 @@ function parseIncident(args: string): NetpolCommand {
   const separator = args.search(/(^|\s)--(\s|$)/);
   const head = (separator === -1 ? args : args.slice(0, separator)).trim();
   const reason = separator === -1 ? undefined : args.slice(separator).replace(/^\s*--/, '').trim() || undefined;
-  const [namespace, ...rest] = head.split(/\s+/).filter(Boolean);
-  if (!namespace) return invalid('Which namespace? Usage: `/netpol incident <namespace> [label-selector] [-- reason]`');
-  if (!NAMESPACE.test(namespace) || namespace.length > 63) {
-    return invalid(`\`${namespace.slice(0, 80)}\` is not a valid namespace name (lower-case letters, digits and "-", at most 63 characters).`);
+  const [target, ...rest] = head.split(/\s+/).filter(Boolean);
+  if (!target) return invalid('Which namespace? Usage: `/netpol incident [cluster/]<namespace> [label-selector] [-- reason]`');
+  const slash = target.indexOf('/');
+  const cluster = slash === -1 ? undefined : target.slice(0, slash);
+  const namespace = slash === -1 ? target : target.slice(slash + 1);
+  if (cluster !== undefined && (!CLUSTER.test(cluster) || cluster.length > 63)) {
+    return invalid(`\`${escapeMrkdwn(cluster.slice(0, 80))}\` is not a cluster name (lower-case letters, digits and "-"). Usage: \`/netpol incident <cluster>/<namespace>\``);
   }
+  if (!NAMESPACE.test(namespace) || namespace.length > 63) {
+    return invalid(`\`${escapeMrkdwn(namespace.slice(0, 80))}\` is not a valid namespace name (lower-case letters, digits and "-", at most 63 characters).`);
+  }
+  const where = { ...(cluster !== undefined ? { cluster } : {}), namespace };
   const selector = rest.join(' ').trim();
-  if (!selector) return { kind: 'incident', namespace, reason };
+  if (!selector) return { kind: 'incident', ...where, reason };
   try {
     const parsed = parseLabelSelector(selector);
-    if (Object.keys(parsed.matchLabels).length === 0 && parsed.matchExpressions.length === 0) return { kind: 'incident', namespace, reason };
-    return { kind: 'incident', namespace, selector, labelSelector: parsed, reason };
+    if (Object.keys(parsed.matchLabels).length === 0 && parsed.matchExpressions.length === 0) return { kind: 'incident', ...where, reason };
+    return { kind: 'incident', ...where, selector, labelSelector: parsed, reason };
   } catch (error) {
     if (error instanceof LabelSelectorSyntaxError) return invalid(`Malformed label selector: ${error.message}. No incident was opened.`);
     throw error;

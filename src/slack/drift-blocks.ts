@@ -62,7 +62,7 @@ function statusLine(e: DriftEpisode, now: Date, selfHealGraceMs: number): string
   return parts.length > 0 ? parts.join('\n') : undefined;
 }
 
-export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHealGraceMs?: number } = {}): SlackMessage {
+export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHealGraceMs?: number; cluster?: string } = {}): SlackMessage {
   const now = options.now ?? new Date();
   const open = unresolved(episode);
   const objects = open.length > 0 ? open : episode.objects;
@@ -76,6 +76,7 @@ export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHea
       fields: [
         { type: 'mrkdwn', text: `*Severity*\n${SEVERITY_ICON[severity]} ${severity}` },
         { type: 'mrkdwn', text: `*Since*\n${episode.openedAt}` },
+        ...(options.cluster ? [{ type: 'mrkdwn', text: `*Cluster*\n\`${options.cluster}\`` }] : []),
       ],
     },
     { type: 'section', text: { type: 'mrkdwn', text: truncate(`${episode.state === 'resolved' ? 'While it lasted: ' : ''}${escapeMrkdwn(episode.delta.why) || 'No effect on connectivity.'}`) } },
@@ -105,5 +106,5 @@ export function driftAlert(episode: DriftEpisode, options: { now?: Date; selfHea
     if (!episode.incidentId) elements.push({ type: 'button', action_id: DRIFT_OPEN_INCIDENT_ACTION, text: { type: 'plain_text', text: 'Open incident' }, value: episode.id });
     if (elements.length > 0) blocks.push({ type: 'actions', block_id: `drift.${episode.id}`.slice(0, 255), elements });
   }
-  return { text: `${title} (${severity})`, blocks };
+  return { text: `${title} (${severity})${options.cluster ? ` in cluster ${options.cluster}` : ''}`, blocks };
 }

@@ -4,7 +4,7 @@
 // evidence and run records come from whichever version wrote them, so fields are read defensively.
 import { isLiftStep, type RestoreButton, type RestoreProposal, type RestoreRun, type RestoreRunStatus } from '../restore/run-model.js';
 import type { Block } from './blocks.js';
-import { escapeMrkdwn, section, truncate, SECTION_LIMIT } from './block-text.js';
+import { escapeControl, escapeMrkdwn, section, truncate, SECTION_LIMIT } from './block-text.js';
 import { plural } from '../words.js';
 
 export const RESTORE_SOURCE_ACTION = 'netpol_restore_source';
@@ -52,9 +52,13 @@ const MAX_VALUE = 200;
 
 const plainText = (text: string) => ({ type: 'plain_text', text });
 
-/** Record text on one line, escaped, and cut to `limit` characters (never inside an entity like `&lt;`). */
+/**
+ * Record text on one line, escaped, and cut to `limit` characters (never inside an entity like `&lt;`).
+ * The runner writes these records with its own code spans around object names, so only mentions
+ * and links are escaped here (escapeControl); untrusted parts are escaped where they are written.
+ */
 function clip(value: unknown, limit: number): string {
-  const text = escapeMrkdwn(String(value ?? '').replace(/\s+/g, ' ').trim());
+  const text = escapeControl(String(value ?? '').replace(/\s+/g, ' ').trim());
   return text.length <= limit ? text : `${text.slice(0, limit - 1).replace(/&[a-z]{0,3}$/, '')}…`;
 }
 

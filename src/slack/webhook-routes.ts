@@ -1,6 +1,7 @@
 // HTTP routes next to the Slack endpoint for anomalies raised by other detectors: Alertmanager
 // and Falcosidekick post here with the shared token; each firing alert becomes an anomaly.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clusterOfRequest, type ClusterRoutes } from './cluster-routes.js';
 import type { AnomalyDesk } from '../anomaly/desk.js';
 import { handleAlertmanagerWebhook, handleFalcosidekickWebhook, type WebhookRequest, type WebhookResult } from '../flows/sources/webhooks.js';
 import type { Logger } from '../log.js';
@@ -25,16 +26,34 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 type Handler = (request: WebhookRequest, token: string, now: number) => WebhookResult;
 
-export function webhookRoutes(options: { desk?: AnomalyDesk; webhookToken?: string; logger: Logger }) {
-  const { desk, webhookToken, logger } = options;
-  if (!desk || !webhookToken) return [];
+/**
+ * The desk a webhook's anomalies go to: the one cluster's, or, when the bot serves several, the one
+ * the route's `?cluster=<name>` names (each cluster's Alertmanager gets its own URL).
+ */
+export function deskForRequest(req: IncomingMessage, clusters: ClusterRoutes): { desk: AnomalyDesk } | { error: string } {
+  const picked = clusterOfRequest(req.url, clusters.names);
+  if ('error' in picked) return picked;
+  const front = picked.name === undefined ? clusters.fronts[0]! : clusters.fronts.find((f) => f.name === picked.name)!;
+  if (front.desk) return { desk: front.desk };
+  return { error: front.name && clusters.fronts.length > 1 ? `cluster "${front.name}" has no alerts channel configured` : 'no alerts channel is configured' };
+}
+
+export function webhookRoutes(options: { clusters: ClusterRoutes; webhookToken?: string; logger: Logger }) {
+  const { clusters, webhookToken, logger } = options;
+  if (!clusters.fronts.some((f) => f.desk) || !webhookToken) return [];
   const route = (path: string, source: string, handle: Handler) => ({
     path,
     method: ['POST'],
     handler: async (req: IncomingMessage, res: ServerResponse) => {
       try {
         const result = handle({ headers: req.headers, body: await readBody(req) }, webhookToken, Date.now());
-        for (const anomaly of result.anomalies) await desk.raise(anomaly);
+        const target = result.status === 200 ? deskForRequest(req, clusters) : undefined;
+        if (target && 'error' in target) {
+          logger.warn({ source, error: target.error }, 'webhook refused');
+          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: target.error }));
+          return;
+        }
+        if (target) for (const anomaly of result.anomalies) await target.desk.raise(anomaly);
         if (result.status !== 200) logger.warn({ source, status: result.status, error: result.error }, 'webhook refused');
         res.writeHead(result.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ ok: result.status === 200, anomalies: result.anomalies.length, skipped: result.skipped, ...(result.error ? { error: result.error } : {}) }));

@@ -33,8 +33,13 @@ export function actorName(actor: string, names: Record<string, string>): string 
 }
 
 /** Slack mentions (<@U123>) in summaries become names in a document read outside Slack. */
+/** A summary (Slack mrkdwn) as plain text: mentions as names, and the entities escaped text was stored with as the characters. */
 export function plainText(text: string, names: Record<string, string>): string {
-  return text.replace(/<@([A-Z0-9]+)>/g, (_, id: string) => (names[id] ? `@${names[id]}` : `@${id}`));
+  return text
+    .replace(/<@([A-Z0-9]+)>/g, (_, id: string) => (names[id] ? `@${names[id]}` : `@${id}`))
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 function cell(text: string): string {
@@ -43,7 +48,8 @@ function cell(text: string): string {
 
 export function describeScope(incident: Incident): string {
   const { namespace, selector } = incident.scope;
-  return selector ? `pods matching \`${selector}\` in namespace \`${namespace}\`` : `the whole namespace \`${namespace}\``;
+  const where = selector ? `pods matching \`${selector}\` in namespace \`${namespace}\`` : `the whole namespace \`${namespace}\``;
+  return incident.cluster ? `${where} of cluster \`${incident.cluster}\`` : where;
 }
 
 function firstEvent(timeline: StoredTimelineEvent[], type: string): StoredTimelineEvent | undefined {

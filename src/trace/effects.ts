@@ -45,24 +45,56 @@ const LIST_OF: Record<string, keyof Lists> = {
 
 type Meta = { metadata?: { name?: string; namespace?: string; labels?: Record<string, string> | null } | null };
 
-function lists(live: LiveObjects): Lists {
-  return {
-    namespaces: [...(live.namespaces ?? [])],
-    pods: [...(live.pods ?? [])],
-    networkPolicies: [...(live.networkPolicies ?? [])],
-    adminNetworkPolicies: [...(live.adminNetworkPolicies ?? [])],
-    baselineAdminNetworkPolicies: [...(live.baselineAdminNetworkPolicies ?? [])],
-    ciliumNetworkPolicies: [...(live.ciliumNetworkPolicies ?? [])],
-  };
+type Keyed = Exclude<keyof Lists, 'pods'>;
+
+/**
+ * The policy state as the walk back goes: each list the changes touch kept by `namespace/name`, set
+ * in place (a change costs O(1), not a copy of a 10k-policy list), listed again only when the
+ * index must be rebuilt.
+ */
+class WalkState {
+  private readonly keyed: Record<Keyed, Map<string, unknown>>;
+  private readonly pods: readonly unknown[];
+
+  constructor(live: LiveObjects) {
+    const byKey = (items: readonly unknown[] | undefined): Map<string, unknown> =>
+      new Map((items ?? []).map((o, i) => [keyOf((o as Meta)?.metadata?.namespace ?? undefined, (o as Meta)?.metadata?.name) ?? `#${i}`, o]));
+    this.keyed = {
+      namespaces: byKey(live.namespaces),
+      networkPolicies: byKey(live.networkPolicies),
+      adminNetworkPolicies: byKey(live.adminNetworkPolicies),
+      baselineAdminNetworkPolicies: byKey(live.baselineAdminNetworkPolicies),
+      ciliumNetworkPolicies: byKey(live.ciliumNetworkPolicies),
+    };
+    this.pods = live.pods ?? [];
+  }
+
+  /** Sets the change's object (null: absent), last in its list as a fresh write would be; false for a kind the state does not hold. */
+  set(change: TracedChange, obj: Record<string, unknown> | null): boolean {
+    const list = LIST_OF[change.kind];
+    if (!list || list === 'pods') return false;
+    const map = this.keyed[list];
+    const key = keyOf(change.namespace, change.name)!;
+    map.delete(key);
+    if (obj) map.set(key, obj);
+    return true;
+  }
+
+  lists(): Lists {
+    const values = (list: Keyed): unknown[] => [...this.keyed[list].values()];
+    return {
+      namespaces: values('namespaces'),
+      pods: [...this.pods],
+      networkPolicies: values('networkPolicies'),
+      adminNetworkPolicies: values('adminNetworkPolicies'),
+      baselineAdminNetworkPolicies: values('baselineAdminNetworkPolicies'),
+      ciliumNetworkPolicies: values('ciliumNetworkPolicies'),
+    };
+  }
 }
 
-/** The state with one object set to `obj` (null: absent). */
-function withObject(state: Lists, change: TracedChange, obj: Record<string, unknown> | null): Lists {
-  const list = LIST_OF[change.kind];
-  if (!list) return state;
-  const same = (o: unknown): boolean => (o as Meta)?.metadata?.name === change.name && ((o as Meta)?.metadata?.namespace ?? undefined) === change.namespace;
-  const rest = state[list].filter((o) => !same(o));
-  return { ...state, [list]: obj ? [...rest, obj] : rest };
+function keyOf(namespace: string | undefined, name: string | undefined): string | undefined {
+  return name === undefined ? undefined : `${namespace ?? ''}/${name}`;
 }
 
 /** Whether a change can touch the scope: same namespace, cluster-wide kinds, the scope namespace's labels, or peers selecting it. */
@@ -97,7 +129,7 @@ function decide(index: PolicyIndex, probe: Probe): boolean | undefined {
 }
 
 /** Moves the index from one state to the other when only a NetworkPolicy differs (incremental); else rebuilds it. */
-function moveIndex(index: PolicyIndex, change: TracedChange, target: Lists): PolicyIndex {
+function moveIndex(index: PolicyIndex, change: TracedChange, target: () => Lists): PolicyIndex {
   if (change.kind === 'NetworkPolicy' && change.namespace) {
     if (change.before === null) {
       index.removePolicy(change.namespace, change.name);
@@ -109,7 +141,7 @@ function moveIndex(index: PolicyIndex, change: TracedChange, target: Lists): Pol
       return index;
     }
   }
-  return buildIndex(target).index;
+  return buildIndex(target()).index;
 }
 
 /**
@@ -129,22 +161,20 @@ export function changeEffects(
   const scopeNs = (live.namespaces ?? []).find((n) => (n as Meta).metadata?.name === scope.namespace) as Meta | undefined;
   const labels = scopeNs?.metadata?.labels ?? { 'kubernetes.io/metadata.name': scope.namespace };
   const out: EffectedChange[] = new Array(changes.length);
-  let state = lists(live);
-  let index = buildIndex(state).index;
+  const state = new WalkState(live);
+  let index = buildIndex(state.lists()).index;
   // What the current state allows, computed when first needed.
   let current: { connectivity: string[]; decisions: Array<boolean | undefined> } | undefined;
   const measure = () => ({ connectivity: scopeConnectivityOf(index, scope), decisions: probes.map((p) => decide(index, p)) });
   for (let i = changes.length - 1; i >= 0; i--) {
     const change = changes[i] as TracedChange;
     const unknownBefore = change.fromAuditOnly && change.before === null && change.verb !== 'create';
-    const before = unknownBefore ? state : withObject(state, change, change.before);
     const relevant = mayTouchScope(change, scope, labels) && !ignore(change);
     const after = relevant ? (current ??= measure()) : undefined;
-    if (before !== state) {
-      index = moveIndex(index, change, before);
+    if (!unknownBefore && state.set(change, change.before)) {
+      index = moveIndex(index, change, () => state.lists());
       current = undefined;
     }
-    state = before;
     if (!relevant || !after) {
       out[i] = { ...change, relevant };
       continue;

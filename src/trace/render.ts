@@ -2,6 +2,7 @@
 // file in the thread when long, and the postmortem's section). Pure text from traced changes.
 import { stringify as toYaml } from 'yaml';
 import type { GitVerdict } from '../git/index.js';
+import { codeSpan, escapeMrkdwn } from '../slack/block-text.js';
 import type { Cause, EffectedChange } from './effects.js';
 
 export type { GitVerdict };
@@ -14,19 +15,21 @@ function objectName(c: ExplainedChange): string {
   return c.namespace ? `${c.namespace}/${c.name}` : c.name;
 }
 
-export function gitText(git: GitVerdict | undefined): string {
+/** What Git says of a change; `text` escapes the commit's author and subject for Slack (plain text by default). */
+export function gitText(git: GitVerdict | undefined, text: (s: string) => string = (s) => s): string {
   if (!git) return 'Git not checked';
+  const by = git.commit ? ` (${text(git.commit.author)}: ${text(git.commit.subject)})` : '';
   switch (git.kind) {
     case 'gitops-apply':
-      return `GitOps apply of commit ${git.commit ? git.commit.sha.slice(0, 8) : '?'}${git.commit ? ` (${git.commit.author}: ${git.commit.subject})` : ''}`;
+      return `GitOps apply of commit ${git.commit ? git.commit.sha.slice(0, 8) : '?'}${by}`;
     case 'manual-apply':
-      return `applied by hand, exactly as commit ${git.commit ? git.commit.sha.slice(0, 8) : '?'} declares it${git.commit ? ` (${git.commit.author}: ${git.commit.subject})` : ''}`;
+      return `applied by hand, exactly as commit ${git.commit ? git.commit.sha.slice(0, 8) : '?'} declares it${by}`;
     case 'out-of-band':
       return 'out-of-band (not in Git)';
     case 'revert-pending':
       return `Git revert pending: Git already holds a newer state${git.commit ? ` (${git.commit.sha.slice(0, 8)})` : ''}`;
     case 'unknown':
-      return `Git: ${git.reason ?? 'unknown'}`;
+      return `Git: ${text(git.reason ?? 'unknown')}`;
   }
 }
 
@@ -58,23 +61,24 @@ function effectText(c: ExplainedChange, scopeName: string, limit = 2): string {
   return parts.length > 0 ? parts.join('; ') : 'no effect on the scope';
 }
 
+// The actor (an audit-log username), the user agent and the commit come from outside: escaped.
 function who(c: ExplainedChange): string {
-  if (c.actor) return `\`${c.actor}\``;
-  if (c.evidence === 'managedFields') return `manager \`${c.via ?? '?'}\` (from managedFields: no audit log, weaker evidence)`;
+  if (c.actor) return codeSpan(c.actor);
+  if (c.evidence === 'managedFields') return `manager ${codeSpan(c.via ?? '?')} (from managedFields: no audit log, weaker evidence)`;
   return 'someone (no audit log, no managedFields change)';
 }
 
 /** The cause line of the step message. */
 export function causeLine(cause: Cause, scopeName: string): string {
   const c = cause.change as ExplainedChange;
-  const via = c.evidence === 'audit' && c.via ? ` with ${c.via}` : '';
-  return `${who(c)} ${VERB_PAST[c.verb] ?? c.verb} \`${c.kind === 'NetworkPolicy' ? '' : `${c.kind} `}${objectName(c)}\`${via} at ${time(c.at)}, ${gitText(c.git)}. It ${effectText(c, scopeName)}. Confidence ${cause.confidence}: ${cause.why}.`;
+  const via = c.evidence === 'audit' && c.via ? ` with ${escapeMrkdwn(c.via)}` : '';
+  return `${who(c)} ${VERB_PAST[c.verb] ?? c.verb} \`${c.kind === 'NetworkPolicy' ? '' : `${c.kind} `}${objectName(c)}\`${via} at ${time(c.at)}, ${gitText(c.git, escapeMrkdwn)}. It ${effectText(c, scopeName)}. Confidence ${cause.confidence}: ${cause.why}.`;
 }
 
 /** One row per change for the compact table (Slack mrkdwn, monospace-friendly). */
 export function changeRow(c: ExplainedChange, scopeName: string): string {
   const commit = c.git?.commit ? (c.git.commit.url ? `<${c.git.commit.url}|${c.git.commit.sha.slice(0, 8)}>` : c.git.commit.sha.slice(0, 8)) : '';
-  return `${time(c.at)} · ${c.actor ?? c.via ?? '?'} · ${c.verb} · ${objectName(c)} · ${gitText(c.git)}${commit ? ` ${commit}` : ''} · ${effectText(c, scopeName, 1)}`;
+  return `${time(c.at)} · ${escapeMrkdwn(c.actor ?? c.via ?? '?')} · ${c.verb} · ${objectName(c)} · ${gitText(c.git, escapeMrkdwn)}${commit ? ` ${commit}` : ''} · ${effectText(c, scopeName, 1)}`;
 }
 
 /** A compact YAML diff of the object: the spec before and after (metadata noise left out). */

@@ -8,20 +8,20 @@ import { describe, expect, it } from 'vitest';
 import { startKubeApiServer } from '../../src/sim/kube/index.js';
 import { shopObjects } from '../../src/sim/scenarios/shop.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
+import { runProcess } from '../helpers/run-process.js';
 import { startTestEnvironment, openIncident, click, DEMO_USERS, waitForContained } from '../helpers/environment.js';
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, encoding: 'utf8', timeout: 60_000 });
+const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runProcess(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeoutMs: 60_000 });
 const temp = () => mkdtempSync(join(tmpdir(), 'netpol-cli-'));
 const secrets = { SLACK_BOT_TOKEN: 'xoxb-1-2', SLACK_SIGNING_SECRET: 'secret-secret', REDIS_URL: '' };
 
 describe('netpol-responder CLI', () => {
-  it('prints usage and refuses unknown commands', () => {
-    expect(cli(['--help']).stdout).toContain('usage: netpol-responder <command>');
-    const unknown = cli(['frobnicate']);
+  it('prints usage and refuses unknown commands', async () => {
+    expect((await cli(['--help'])).stdout).toContain('usage: netpol-responder <command>');
+    const unknown = (await cli(['frobnicate']));
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
-    const none = cli([]);
+    const none = (await cli([]));
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('usage: netpol-responder <command>');
   });
@@ -56,11 +56,11 @@ describe('netpol-responder CLI', () => {
     }
   }, 60_000);
 
-  it('serve: a bad config field is reported with its path and the exit code is 1', () => {
+  it('serve: a bad config field is reported with its path and the exit code is 1', async () => {
     const dir = temp();
     const file = join(dir, 'config.yaml');
     writeFileSync(file, 'slack:\n  approvers:\n    users: [bob]\nworker:\n  concurrency: -1\n');
-    const result = cli(['serve', '--config', file], secrets);
+    const result = (await cli(['serve', '--config', file], secrets));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(`invalid configuration (${file})`);
     expect(result.stderr).toContain('slack.approvers.users.0: must be a Slack user id');
@@ -73,29 +73,29 @@ describe('netpol-responder CLI', () => {
     [['--port', '70000'], '--port: must be a port number from 0 to 65535 (got "70000")'],
     [['--port', '80; rm -rf /'], '--port: must be a port number'],
     [['--port', ''], '--port: must be a port number'],
-  ])('serve: a bad override %j is refused with usage and exit 2, before anything starts', (args, message) => {
-    const result = cli(['serve', '--config', '/nonexistent/config.yaml', ...args], secrets);
+  ])('serve: a bad override %j is refused with usage and exit 2, before anything starts', async (args, message) => {
+    const result = (await cli(['serve', '--config', '/nonexistent/config.yaml', ...args], secrets));
     expect(result.status).toBe(2);
     expect(result.stderr).toContain(message);
     expect(result.stderr).toContain('usage: netpol-responder serve');
   });
 
-  it('serve: a broken playbook is reported with file, line and reason', () => {
+  it('serve: a broken playbook is reported with file, line and reason', async () => {
     const dir = temp();
     const playbook = join(dir, 'pb.yaml');
     writeFileSync(playbook, 'apiVersion: netpol-responder/v1\nkind: Playbook\nname: x\nsteps:\n  - id: contain\n    title: C\n    action: contain\n    approval: { rule: sometimes }\n');
     const file = join(dir, 'config.yaml');
     writeFileSync(file, `slack:\n  approvers:\n    users: [U0BOB]\nplaybook:\n  path: ${playbook}\n`);
-    const result = cli(['serve', '--config', file], { ...secrets, REDIS_URL: testRedisUrl() });
+    const result = (await cli(['serve', '--config', file], { ...secrets, REDIS_URL: testRedisUrl() }));
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(new RegExp(`${playbook}:8:\\d+: steps\\.0\\.approval\\.rule:`));
   });
 
-  it('serve: unreachable Redis is one clear line and exit 1', () => {
+  it('serve: unreachable Redis is one clear line and exit 1', async () => {
     const dir = temp();
     const file = join(dir, 'config.yaml');
     writeFileSync(file, 'slack:\n  approvers:\n    users: [U0BOB]\nroles: [worker]\n');
-    const result = cli(['serve', '--config', file], { ...secrets, REDIS_URL: 'redis://127.0.0.1:1' });
+    const result = (await cli(['serve', '--config', file], { ...secrets, REDIS_URL: 'redis://127.0.0.1:1' }));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('cannot reach Redis at redis://127.0.0.1:1');
   });
@@ -111,7 +111,7 @@ describe('netpol-responder CLI', () => {
       const config = join(out, 'config.yaml');
       writeFileSync(config, `redis:\n  keyPrefix: ${prefix}\n`);
       for (const format of ['md', 'json']) {
-        const result = cli(['export', incidentId, '--format', format, '--out', out, '--config', config], { REDIS_URL: testRedisUrl(), SLACK_BOT_TOKEN: '' });
+        const result = (await cli(['export', incidentId, '--format', format, '--out', out, '--config', config], { REDIS_URL: testRedisUrl(), SLACK_BOT_TOKEN: '' }));
         // Names need Slack (test/e2e/export-cli.test.ts); without a token the ids stay, and it says so.
         expect(result.stderr).toBe('SLACK_BOT_TOKEN is not set: the postmortem shows Slack user ids instead of names\n');
         expect(result.status).toBe(0);
@@ -119,19 +119,19 @@ describe('netpol-responder CLI', () => {
       }
       expect(readFileSync(join(out, `postmortem-${incidentId}.md`), 'utf8')).toContain('## Timeline');
       expect(JSON.parse(readFileSync(join(out, `postmortem-${incidentId}.json`), 'utf8')).incident.id).toBe(incidentId);
-      const missing = cli(['export', '20990101-nope00', '--config', config], { REDIS_URL: testRedisUrl() });
+      const missing = (await cli(['export', '20990101-nope00', '--config', config], { REDIS_URL: testRedisUrl() }));
       expect(missing.status).toBe(1);
       expect(missing.stderr).toContain('no incident with id "20990101-nope00"');
-      expect(cli(['export', incidentId, '--format', 'pdf'], { REDIS_URL: testRedisUrl() }).status).toBe(2);
-      expect(cli(['export', incidentId], { REDIS_URL: '' }).stderr).toContain('REDIS_URL is not set');
+      expect((await cli(['export', incidentId, '--format', 'pdf'], { REDIS_URL: testRedisUrl() })).status).toBe(2);
+      expect((await cli(['export', incidentId], { REDIS_URL: '' })).stderr).toContain('REDIS_URL is not set');
     } finally {
       await env.stop();
     }
   });
 
-  it('demo: runs the whole incident, prints the conversation and writes the postmortem', () => {
+  it('demo: runs the whole incident, prints the conversation and writes the postmortem', async () => {
     const out = temp();
-    const result = cli(['demo', '--out', out], { REDIS_URL: testRedisUrl() });
+    const result = (await cli(['demo', '--out', out], { REDIS_URL: testRedisUrl() }));
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Anomaly: db\/postgres sent traffic to external IP 203\.0\.113\.66/);
@@ -163,8 +163,8 @@ describe('netpol-responder CLI', () => {
     expect(readFileSync(join(out, `postmortem-${id}.html`), 'utf8')).toMatch(/^<!doctype html>/i);
   }, 60_000);
 
-  it('demo: names the fix when redis-server is missing and REDIS_URL is unset', () => {
-    const result = cli(['demo'], { REDIS_URL: '', PATH: '/nonexistent' });
+  it('demo: names the fix when redis-server is missing and REDIS_URL is unset', async () => {
+    const result = (await cli(['demo'], { REDIS_URL: '', PATH: '/nonexistent' }));
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('redis-server was not found on PATH');
     expect(result.stderr).toContain('apt-get install -y redis-server');

@@ -132,9 +132,9 @@ describe('drift monitor', () => {
     const e = await started();
     await kubectlPatchNetworkPolicy(e.kube, DAN, WEB_TO_API, { spec: { egress: [{ ports: [{ protocol: 'TCP', port: 7000 }] }] } });
     const alert = await alertFor(e, 'frontend/allow-web-to-api');
-    await e.driver!.clickButton({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: DRIFT_ACCEPT_ACTION });
+    await e.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: DRIFT_ACCEPT_ACTION });
     const accepted = await eventually(() => e.slack.messages(DEMO_CHANNEL).find((m) => m.ts === alert.ts && blocksText(m).includes('Accepted by')), 'the accepted alert');
-    expect(blocksText(accepted)).toContain(`<@${DEMO_USERS.oncall.id}>`);
+    expect(blocksText(accepted)).toContain(`<@${DEMO_USERS.approver.id}>`);
     expect(blocksText(accepted)).not.toContain(DRIFT_ACCEPT_ACTION);
 
     await kubectlPatchNetworkPolicy(e.kube, DAN, WEB_TO_API, { spec: { egress: [{ ports: [{ protocol: 'TCP', port: 7001 }] }] } });

@@ -4,7 +4,7 @@
 // shows the figures in the approval message, refuses a non-approver, then delivers the files — as
 // a branch pushed to the policy repository, or attached to the thread without one — turns drift
 // monitoring on for db (config had it off), and closes the thread with one summary.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import { kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
 import { click, DEMO_CHANNEL, DEMO_USERS } from '../helpers/environment.js';
 import { decideUntilClosed, hardenApprovalMessage, hardenPlaybook, startHardenEnvironment, untilHardenProposed } from '../helpers/harden-e2e.js';
 import { CAROL, timeline, until } from '../helpers/restore.js';
+import { runProcess } from '../helpers/run-process.js';
 
 let env: EmbeddedEnvironment | undefined;
 afterEach(async () => {
@@ -111,15 +112,15 @@ describe('post-incident hardening, end to end', () => {
     execFileSync('git', ['clone', '-q', '--branch', branch, env.git!.remoteDir, join(checkout, 'head')]);
     execFileSync('git', ['clone', '-q', '--branch', 'main', env.git!.remoteDir, join(checkout, 'base')]);
     // The CLI runs from this checkout (tsx resolves here); the branch's files by absolute path.
-    const cliRun = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    const cliRun = (args: string[]) => runProcess(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { timeoutMs: 60_000 });
     const head = (path: string) => join(checkout, 'head', path);
     const snapshot = head('.netpol-responder/workloads.yaml');
-    const lint = cliRun(['lint', head('policies')]);
+    const lint = (await cliRun(['lint', head('policies')]));
     expect(lint.status, lint.stdout + lint.stderr).toBe(0);
-    const tests = cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]);
+    const tests = (await cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]));
     expect(tests.status, tests.stdout + tests.stderr).toBe(0);
     expect(tests.stdout).toMatch(/\d+ case\(s\): \d+ passed, 0 failed, 0 error\(s\)/);
-    const diff = cliRun(['diff', join(checkout, 'base', 'policies'), snapshot, '--', head('policies'), snapshot]);
+    const diff = (await cliRun(['diff', join(checkout, 'base', 'policies'), snapshot, '--', head('policies'), snapshot]));
     expect(diff.status, diff.stdout + diff.stderr).toBe(0);
 
     // Connectivity for the postmortem: the exfiltration is denied now and with the baseline.
@@ -285,13 +286,13 @@ describe('post-incident hardening, end to end', () => {
       { from: 'db/backup-0', to: '203.0.113.66', port: 443, protocol: 'TCP', expect: 'deny' },
       { from: 'db/backup-0', to: '198.51.100.7', port: 80, protocol: 'TCP', expect: 'deny' },
     ] }));
-    const cliRun = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { encoding: 'utf8', timeout: 60_000 });
+    const cliRun = (args: string[]) => runProcess(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/cli.ts'), ...args], { timeoutMs: 60_000 });
     const snapshot = head('.netpol-responder/workloads.yaml');
     for (const side of ['base', 'head']) {
-      const run = cliRun(['test', join(checkout, side, 'policies'), snapshot, '--cases', cases]);
+      const run = (await cliRun(['test', join(checkout, side, 'policies'), snapshot, '--cases', cases]));
       expect(run.status, `${side}: ${run.stdout}${run.stderr}`).toBe(0);
     }
-    const tests = cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]);
+    const tests = (await cliRun(['test', head('policies'), snapshot, '--cases', head('netpol-tests.yaml')]));
     expect(tests.status, tests.stdout + tests.stderr).toBe(0);
   }, 180_000);
 });

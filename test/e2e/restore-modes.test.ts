@@ -25,6 +25,7 @@ import {
   restorePlaybook,
   restoreSection,
   timeline,
+  typeRestore,
   untilRestoreProposed,
   until,
   waitForEnd,
@@ -139,13 +140,28 @@ describe('restore modes and controls, end to end', () => {
     env = await startTestEnvironment({ git: true, playbookPath: restorePlaybook('step') });
     const first = await twoStepIncident(env);
     const oldPlan = first.proposal.planId!;
+    // A typed revision (`/netpol restore <id> <rev>`) is checked like a click: approvers only, a
+    // real incident, a revision that is one; each refusal leaves the proposal as it was.
+    const proposalNow = async () => (await env!.bot!.store.require(first.incidentId)).steps.restore?.evidence as unknown as RestoreProposal;
+    expect(await typeRestore(env, `${first.incidentId} main`, OUTSIDER)).toContain('Only approvers');
+    expect(await typeRestore(env, `${first.incidentId} $(reboot)`)).toContain('A revision is a commit SHA or a tag');
+    expect(await typeRestore(env, '20260101-nosuch main')).toContain('No incident with id `20260101-nosuch`');
+    expect((await proposalNow()).planId).toBe(oldPlan);
+    // An approver's typed revision re-plans from it.
+    expect(await typeRestore(env, `${first.incidentId} main`)).toBe('Re-planning from revision `main`: the plan follows in the thread.');
+    const typed = await until('the plan from the typed revision', async () => {
+      const step = (await env!.bot!.store.require(first.incidentId)).steps.restore;
+      const evidence = step?.evidence as RestoreProposal | undefined;
+      return step?.status === 'awaiting-approval' && evidence?.planId && evidence.planId !== oldPlan ? evidence : undefined;
+    });
+    expect((await env.bot!.store.require(first.incidentId)).restoreChoice).toEqual({ typed: 'main' });
     // Another source re-plans: the first plan's buttons are from an earlier view from now on.
     const headIndex = first.proposal.options.findIndex((o) => o.kind === 'git-head');
     await env.driver!.clickButton({ userId: APPROVER, channelId: DEMO_CHANNEL, messageTs: first.message.ts, actionId: `${RESTORE_SOURCE_ACTION}.${headIndex}` });
     const replanned = await until('the re-planned proposal', async () => {
       const step = (await env!.bot!.store.require(first.incidentId)).steps.restore;
       const evidence = step?.evidence as RestoreProposal | undefined;
-      return step?.status === 'awaiting-approval' && evidence?.planId && evidence.planId !== oldPlan ? evidence : undefined;
+      return step?.status === 'awaiting-approval' && evidence?.planId && evidence.planId !== typed.planId ? evidence : undefined;
     });
     expect(replanned.chosen).toBe(headIndex);
     const { incidentId } = first;

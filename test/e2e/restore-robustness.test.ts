@@ -156,8 +156,11 @@ describe('a worker killed in the middle of the plan', () => {
     await deletePolicy(env, 'db', 'allow-dns-egress');
     const { incidentId, message } = await containAndPropose(env, 'worker crash between two steps');
     env.kube.injectDelay({ verb: 'delete', resource: 'networkpolicies', ms: 1500, times: 1 });
+    // This test's requests only: the test before it deleted the same policy, and its DELETE would
+    // let the rate limit below start before step 1 runs (the plan's Slack update then stalls it).
+    const from = env.kube.requests.length;
     await click(env, message, bob.id);
-    await waitUntil('step 1 deleting', () => requestIndex(env, 'DELETE', '/db/networkpolicies/allow-all-egress') >= 0);
+    await waitUntil('step 1 deleting', () => requestIndex(env, 'DELETE', '/db/networkpolicies/allow-all-egress', from) >= 0);
     // Slack answers 429 for a while: updating the incident message after step 1 takes seconds, the window to die in.
     env.slack.rateLimit('chat.update', { retryAfterSeconds: 5, times: 1000 });
     const jobOf = (run: { planId: string; next: number; round: number }) => `${env.config.redis.keyPrefix}:bull:incident-jobs:${incidentId}.restore.${run.planId}.${run.next}.${run.round}`;

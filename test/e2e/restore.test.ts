@@ -10,7 +10,7 @@ import { kubectlCreateNetworkPolicy, kubectlPatchNetworkPolicy } from '../../src
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
 import { RESTORE_FORCE_ACTION } from '../../src/slack/restore-blocks.js';
 import type { Incident } from '../../src/incident/model.js';
-import { click, DEMO_USERS, incidentMessageFor, startTestEnvironment } from '../helpers/environment.js';
+import { click, DEMO_CHANNEL, DEMO_USERS, incidentMessageFor, startTestEnvironment } from '../helpers/environment.js';
 import {
   CAROL,
   clickRestore,
@@ -72,6 +72,9 @@ async function expectCompleted(e: EmbeddedEnvironment, incidentId: string, steps
   const completed = await timeline(e, incidentId, 'restore.completed');
   expect(completed).toHaveLength(1);
   expect(completed[0]?.data).toMatchObject({ steps });
+  // The window's end and the step's summary are two replies that say different things (they were once the same line twice).
+  const replies = e.slack.messages(DEMO_CHANNEL).filter((m) => m.threadTs === incident.messageTs && /watch window/.test(m.text ?? '')).map((m) => m.text);
+  expect(replies.filter((text, i) => replies.indexOf(text) !== i)).toEqual([]);
   return incident;
 }
 

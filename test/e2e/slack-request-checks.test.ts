@@ -85,7 +85,7 @@ describe('the request timestamp', () => {
     for (const offset of [4 * 60, -4 * 60]) {
       const result = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'help', forge: { timestampSeconds: now() + offset } });
       expect(result.status, `offset ${offset} s`).toBe(200);
-      expect(result.body).toContain('/netpol incident <namespace>');
+      expect(result.body).toContain('/netpol incident [cluster/]<namespace>');
     }
   });
 
@@ -140,7 +140,7 @@ describe('the body cap', () => {
     const body = paddedCommand(SLACK_MAX_BODY_BYTES - 64);
     const sized = await env.driver!.send(body);
     expect(sized.status).toBe(200);
-    expect(sized.body).toContain('/netpol incident <namespace>');
+    expect(sized.body).toContain('/netpol incident [cluster/]<namespace>');
 
     const exchange = rawRequest({ ...signedHeaders(body), 'Transfer-Encoding': 'chunked' });
     for (let offset = 0; offset < body.length; offset += 50_000) {

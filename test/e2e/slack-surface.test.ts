@@ -39,10 +39,10 @@ describe('slash commands', () => {
   it('answers help and unknown commands with usage, in the acknowledgement', async () => {
     const help = await slash('help');
     expect(help.status).toBe(200);
-    expect(help.body).toContain('/netpol incident <namespace>');
+    expect(help.body).toContain('/netpol incident [cluster/]<namespace>');
     const unknown = await slash('reboot everything');
     expect(unknown.body).toContain('Unknown command `reboot`');
-    expect(unknown.body).toContain('/netpol incident <namespace>');
+    expect(unknown.body).toContain('/netpol incident [cluster/]<namespace>');
   });
 
   it('refuses a malformed selector and an invalid namespace without opening anything', async () => {

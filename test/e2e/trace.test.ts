@@ -8,44 +8,16 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actAs, kubectlCreateNetworkPolicy, USER_AGENTS } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
-import { collectorHasReadHistory, type EmbeddedEnvironment } from '../../src/sim/environment.js';
-import { OPEN_INCIDENT_ACTION } from '../../src/slack/anomaly-blocks.js';
-import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, openIncident, startTestEnvironment } from '../helpers/environment.js';
+import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { click, DEMO_USERS, openIncident, startTestEnvironment } from '../helpers/environment.js';
+import { argoCdApplies, learned, traceFromAnomaly } from '../helpers/trace.js';
+import { until } from '../helpers/restore.js';
 
 let env: EmbeddedEnvironment | undefined;
 afterEach(async () => {
   await env?.stop();
   env = undefined;
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** From the exfiltration the relay stand-in plays to the trace step's result. */
-async function traceFromAnomaly(e: EmbeddedEnvironment): Promise<{ incidentId: string; result: Record<string, unknown>; thread: string[] }> {
-  e.hubble!.triggerIncident();
-  const alert = await e.slack.waitForMessage((m) => !m.threadTs && m.text.includes('203.0.113.66') && JSON.stringify(m.blocks ?? []).includes(OPEN_INCIDENT_ACTION), 15_000);
-  await e.driver!.clickButton({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: OPEN_INCIDENT_ACTION });
-  const message = await e.slack.waitForMessage((m) => !m.threadTs && m.text.startsWith('NetworkPolicy incident') && hasApprovalButtons(m), 15_000);
-  const incidentId = /NetworkPolicy incident ([a-z0-9-]+)/.exec(message.text)![1]!;
-  await click(e, message, DEMO_USERS.approver.id);
-  const result = await until('the trace step', async () => (await e.bot!.store.get(incidentId))?.steps.trace?.result);
-  // The record is written before the thread is brought up to date: wait for the step's message.
-  await e.slack.waitForMessage((m) => m.threadTs === message.ts && /Most likely cause|No change/.test(m.text), 10_000);
-  const thread = e.slack.messages(DEMO_CHANNEL).filter((m) => m.threadTs === message.ts).map((m) => m.text);
-  return { incidentId, result, thread };
-}
-
-async function learned(e: EmbeddedEnvironment): Promise<void> {
-  await until('the collector to learn the shop', () => (collectorHasReadHistory(e) ? true : undefined));
-}
 
 describe('Trace & Audit', () => {
   it("names carol's out-of-band kubectl apply as the cause, checked on the anomaly's flow, not in Git", async () => {
@@ -68,15 +40,7 @@ describe('Trace & Audit', () => {
     env = await startTestEnvironment({ flows: true, git: true });
     await learned(env);
     const bad = await env.git!.addBadCommit();
-    const out = await actAs(env.kube, {
-      user: 'system:serviceaccount:argocd:argocd-application-controller',
-      userAgent: USER_AGENTS.argocd,
-      method: 'PATCH',
-      path: '/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/allow-all-egress?fieldManager=argocd-controller&force=true',
-      contentType: 'application/apply-patch+yaml',
-      body: bad.object,
-    });
-    expect(out.status).toBeLessThan(300);
+    await argoCdApplies(env, bad);
     const { result, thread } = await traceFromAnomaly(env);
     expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress', confidence: 'high' });
     const cause = thread.find((t) => t.includes('Most likely cause'))!;

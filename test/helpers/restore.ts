@@ -194,3 +194,12 @@ export function openBeyond(state: Connection[], ends: Connection[][]): string[] 
   }
   return out.sort();
 }
+
+/** Types `/netpol restore <text>` as `userId` and returns the bot's ephemeral answer. */
+export async function typeRestore(env: EmbeddedEnvironment, text: string, userId: string = DEMO_USERS.approver.id): Promise<string> {
+  const before = env.slack.messages(DEMO_CHANNEL).filter((m) => m.visibleTo === userId).length;
+  const result = await env.driver!.slashCommand({ userId, channelId: DEMO_CHANNEL, text: `restore ${text}` });
+  if (result.status !== 200) throw new Error(`/netpol restore: ${result.status} ${result.body}`);
+  const reply = await until('the answer to /netpol restore', () => env.slack.messages(DEMO_CHANNEL).filter((m) => m.visibleTo === userId)[before], 10_000);
+  return reply.text;
+}

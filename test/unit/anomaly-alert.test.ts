@@ -23,6 +23,15 @@ const record: AnomalyRecord = { anomaly, raisedAt: '2026-11-23T10:00:00Z' };
 const json = (r: AnomalyRecord, protectedScope = false) => JSON.stringify(anomalyAlert(r, { protectedScope }).blocks);
 
 describe('anomaly alert', () => {
+  it('names its cluster when the bot serves several, and only then', () => {
+    const named = anomalyAlert(record, { cluster: 'prod-eu' });
+    expect(named.text).toMatch(/^Anomaly \(\w+\) in cluster prod-eu: /);
+    expect(JSON.stringify(named.blocks)).toContain('*Cluster*\\n`prod-eu`');
+    const plain = anomalyAlert(record);
+    expect(plain.text).not.toContain('cluster');
+    expect(JSON.stringify(plain.blocks)).not.toContain('*Cluster*');
+  });
+
   it('shows what deviates, from which baseline, the scope and both buttons', () => {
     const text = json(record);
     expect(text).toContain('never seen for this workload');

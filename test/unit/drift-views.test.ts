@@ -27,6 +27,13 @@ const text = (m: { blocks: unknown[] }): string => JSON.stringify(m.blocks);
 const actions = (m: { blocks: unknown[] }): string[] => (m.blocks as Array<{ type: string; elements?: Array<{ action_id?: string }> }>).filter((b) => b.type === 'actions').flatMap((b) => (b.elements ?? []).map((e) => e.action_id ?? ''));
 
 describe('driftAlert', () => {
+  it('names its cluster when the bot serves several, and only then', () => {
+    const named = driftAlert(episode(), { now: NOW, cluster: 'prod-us' });
+    expect(named.text).toBe('Drift from Git: 1 object differs (high) in cluster prod-us');
+    expect(text(named)).toContain('*Cluster*\\n`prod-us`');
+    expect(text(driftAlert(episode(), { now: NOW }))).not.toContain('*Cluster*');
+  });
+
   it('an open drift shows the object, its diff, the actor, Git source, the delta, severity and all three buttons', () => {
     const m = driftAlert(episode(), { now: NOW });
     expect(m.text).toBe('Drift from Git: 1 object differs (high)');

@@ -137,7 +137,7 @@ describe('closing summary', () => {
     const text = closingSummary(i, '2026-12-02T10:05:00Z');
     expect(text).toContain(`*Incident ${ID} closed* after 5m`);
     expect(text).toContain('• *Time to contain:* 4.2 s (opened 10:00:00, containment applied 10:00:04 with `networkpolicy-exclusive`)');
-    expect(text).toContain('• *Cause:* patch of `NetworkPolicy/db/allow-db-from-api` by carol@shop.example at 2026-12-02T09:58:00Z (high confidence)');
+    expect(text).toContain('• *Cause:* patch of `NetworkPolicy/db/allow-db-from-api` by `carol@shop.example` at 2026-12-02T09:58:00Z (high confidence)');
     expect(text).toContain('• *Restore:* 2 object(s) put back from Git shop-policies@1a2b3c4d, then containment lifted');
     expect(text).toContain('• *Hardening:* pull request http://127.0.0.1/pr/1');
     expect(text).toContain(`/netpol export ${ID} md`);

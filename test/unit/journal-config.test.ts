@@ -1,21 +1,14 @@
 // The `journal` section and the watcher role in the configuration: defaults, and a clear problem
 // with its path for every bad value.
 import { describe, expect, it } from 'vitest';
-import { buildConfig, ConfigError } from '../../src/config/load.js';
+import { buildConfig } from '../../src/config/load.js';
+import { configProblems } from '../helpers/config-problems.js';
 import { fileConfigSchema } from '../../src/config/schema.js';
 
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
 const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
 
-function problems(journal: unknown): string[] {
-  try {
-    buildConfig({ ...minimal, journal }, env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (journal: unknown): string[] => configProblems({ ...minimal, journal }, env);
 
 describe('journal configuration', () => {
   it('defaults to 30 days, 200000 entries and 256 KiB objects, and runs the watcher by default', () => {

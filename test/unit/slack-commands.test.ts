@@ -19,6 +19,9 @@ describe('/netpol command parsing', () => {
         reason: 'why -- not',
       },
     ],
+    ['incident prod-eu/db', { kind: 'incident', cluster: 'prod-eu', namespace: 'db' }],
+    ['incident us1/db app=postgres -- egress', { kind: 'incident', cluster: 'us1', namespace: 'db', selector: 'app=postgres', labelSelector: { matchLabels: { app: 'postgres' }, matchExpressions: [] }, reason: 'egress' }],
+    ['status prod-eu-20261123-ab12cd', { kind: 'status', incidentId: 'prod-eu-20261123-ab12cd' }],
     ['status', { kind: 'status' }],
     ['status 20261123-ab12cd', { kind: 'status', incidentId: '20261123-ab12cd' }],
     ['export 20261123-ab12cd', { kind: 'export', incidentId: '20261123-ab12cd', format: 'md' }],
@@ -37,6 +40,11 @@ describe('/netpol command parsing', () => {
   it.each([
     ['incident', /Which namespace/],
     ['incident DB', /not a valid namespace/],
+    ['incident /db', /not a cluster name/],
+    ['incident Prod/db', /not a cluster name/],
+    ['incident prod/', /not a valid namespace/],
+    ['incident prod/eu/db', /not a valid namespace/],
+    ['incident <!channel>/db', /`&lt;!channel&gt;` is not a cluster name/],
     ['incident db; rm -rf /', /not a valid namespace/],
     ['incident ' + 'a'.repeat(64), /not a valid namespace/],
     ['incident db =postgres', /Malformed label selector/],
@@ -73,7 +81,7 @@ describe('/netpol command parsing', () => {
     expect(command.kind).toBe('invalid');
     if (command.kind === 'invalid') {
       expect(command.message).toMatch(message);
-      expect(command.message).toContain('/netpol incident <namespace>');
+      expect(command.message).toContain('/netpol incident [cluster/]<namespace>');
     }
   });
 

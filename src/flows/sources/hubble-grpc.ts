@@ -10,8 +10,26 @@
 //   the window is delivered. Nothing is delivered twice; nothing the relay still holds is skipped.
 // - Flows the relay no longer holds (its ring buffer wrapped during the outage) are lost; the relay
 //   says so with lost_events records, which are counted in stats.lostEvents.
+//
+// Field mask: with `fieldMask`, the request asks only for the Flow fields the collector reads
+// (GetFlowsRequest.field_mask, and experimental.field_mask for Cilium 1.13/1.14). A relay without
+// field masks ignores both and sends whole flows; one that refuses a path (INVALID_ARGUMENT, e.g. an
+// older Hubble without the policy-correlation fields) gets the request again without a mask.
 import * as grpc from '@grpc/grpc-js';
 import { fromTimestamp, loadObserver } from '../proto/load.js';
+
+/**
+ * The Flow fields the normalizer (normalize.ts) and the resume fingerprint read. Everything else
+ * (ethernet, Type, event_type, services, trace point, Summary, endpoint IDs…) is never looked at.
+ */
+export const COLLECTOR_FIELD_MASK: readonly string[] = [
+  'time', 'uuid', 'verdict', 'drop_reason', 'drop_reason_desc',
+  'IP.source', 'IP.destination', 'l4', 'l7',
+  'source.identity', 'source.namespace', 'source.labels', 'source.pod_name', 'source.workloads',
+  'destination.identity', 'destination.namespace', 'destination.labels', 'destination.pod_name', 'destination.workloads',
+  'node_name', 'source_names', 'destination_names', 'reply', 'is_reply', 'traffic_direction', 'policy_match_type',
+  'egress_allowed_by', 'ingress_allowed_by', 'egress_denied_by', 'ingress_denied_by',
+];
 
 export interface NamespaceFilter {
   /** Only flows from or to these namespaces (empty = all). */
@@ -33,6 +51,8 @@ export interface HubbleRelayClientOptions {
   address: string;
   credentials?: grpc.ChannelCredentials;
   namespaces?: NamespaceFilter;
+  /** Ask only for these Flow fields (paths relative to flow.Flow); absent or empty = whole flows. */
+  fieldMask?: readonly string[];
   /** First connect: stream from this time (epoch ms); undefined = only new flows. */
   since?: number;
   backoff?: Partial<BackoffOptions>;
@@ -49,7 +69,8 @@ export interface HubbleRelayClientOptions {
 export type RelayClientEvent =
   | { type: 'connected'; attempt: number; since: number | null }
   | { type: 'disconnected'; code: number; details: string; retryInMs: number }
-  | { type: 'lost-events'; count: number; source: string };
+  | { type: 'lost-events'; count: number; source: string }
+  | { type: 'field-mask-refused'; details: string };
 
 export interface RelayClientStats {
   connects: number;
@@ -81,9 +102,18 @@ export function flowFingerprint(record: Record<string, unknown>): string {
   return `${String(flow.node_name ?? record.node_name ?? '')}|${ts.seconds ?? ''}.${ts.nanos ?? ''}|${ip.source ?? ''}>${ip.destination ?? ''}|${l4}|${String(flow.verdict ?? '')}|${String(flow.Summary ?? '')}|${String(flow.is_reply ? JSON.stringify(flow.is_reply) : '')}`;
 }
 
+/**
+ * GetFlows filters for namespace lists: two FlowFilters per list (the fields of one filter are
+ * ANDed, the filters ORed), source pod in any of them OR destination pod in any ("ns/" = the whole
+ * namespace). An empty allow list means no whitelist, i.e. every flow.
+ */
 export function namespaceFilters(namespaces: NamespaceFilter = {}): { whitelist: object[]; blacklist: object[] } {
-  const side = (ns: string): object[] => [{ source_pod: [`${ns}/`] }, { destination_pod: [`${ns}/`] }];
-  return { whitelist: (namespaces.allow ?? []).flatMap(side), blacklist: (namespaces.deny ?? []).flatMap(side) };
+  const sides = (list: string[] = []): object[] => {
+    if (list.length === 0) return [];
+    const patterns = list.map((ns) => `${ns}/`);
+    return [{ source_pod: patterns }, { destination_pod: [...patterns] }];
+  };
+  return { whitelist: sides(namespaces.allow), blacklist: sides(namespaces.deny) };
 }
 
 export class HubbleRelayClient {
@@ -104,12 +134,52 @@ export class HubbleRelayClient {
   private replayed: Set<string> | null = null;
   private replayUntil = Number.NaN;
   private firstConnectAt = Number.NaN;
+  private namespaces: NamespaceFilter;
+  /** The next connect starts no later than this (flows of namespaces just added are wanted from here). */
+  private replayFrom: number | null = null;
+  private initialSince: number | undefined;
+  private fieldMask: readonly string[];
 
   constructor(private readonly options: HubbleRelayClientOptions) {
     const { Client } = loadObserver();
     this.client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure()) as unknown as ObserverClient;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.reorderWindowMs = options.reorderWindowMs ?? 2_000;
+    this.namespaces = options.namespaces ?? {};
+    this.fieldMask = options.fieldMask ?? [];
+    this.initialSince = options.since;
+  }
+
+  /** The field mask in use (empty once a relay refused it). */
+  get maskPaths(): readonly string[] {
+    return this.fieldMask;
+  }
+
+  /**
+   * New namespace filters: the stream is reopened at once, resuming where it stopped (same
+   * contract as a reconnect: nothing already delivered is delivered again).
+   */
+  setNamespaces(namespaces: NamespaceFilter, replayFrom?: number): void {
+    this.namespaces = namespaces;
+    if (this.stopped) return;
+    this.replayFrom = replayFrom ?? null;
+    const call = this.call;
+    this.call = null;
+    call?.cancel();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.connect();
+  }
+
+  /** observer.Observer/GetNamespaces: the namespaces the relay saw in recent flows. */
+  getNamespaces(timeoutMs = 5_000): Promise<{ cluster: string; namespace: string }[]> {
+    return new Promise((resolve, reject) => {
+      (this.client as unknown as { GetNamespaces: ObserverClient['ServerStatus'] }).GetNamespaces({}, { deadline: Date.now() + timeoutMs }, (error, response) => {
+        if (error) return reject(error);
+        const list = Array.isArray(response.namespaces) ? (response.namespaces as { cluster?: unknown; namespace?: unknown }[]) : [];
+        resolve(list.map((n) => ({ cluster: typeof n.cluster === 'string' ? n.cluster : '', namespace: typeof n.namespace === 'string' ? n.namespace : '' })));
+      });
+    });
   }
 
   /** Time of the newest flow delivered, epoch ms (NaN before the first). */
@@ -117,9 +187,14 @@ export class HubbleRelayClient {
     return this.newest;
   }
 
-  start(): void {
+  /** Starts streaming; `since` (epoch ms) overrides the first connect's starting point, or bounds a restart's. */
+  start(since?: number): void {
     if (!this.stopped) return;
     this.stopped = false;
+    if (since !== undefined) {
+      if (this.stats.connects === 0) this.initialSince = since;
+      else this.replayFrom = since;
+    }
     this.connect();
   }
 
@@ -148,15 +223,23 @@ export class HubbleRelayClient {
   private resumePoint(): number | null {
     if (!Number.isNaN(this.newest)) return this.newest - this.reorderWindowMs;
     // Nothing delivered yet: the caller's starting point still holds, else the moment we first asked.
-    if (this.options.since !== undefined) return this.options.since;
+    if (this.initialSince !== undefined) return this.initialSince;
     return Number.isNaN(this.firstConnectAt) ? null : this.firstConnectAt - this.reorderWindowMs;
   }
 
   private connect(): void {
     if (this.stopped) return;
-    const since = this.stats.connects === 0 ? (this.options.since ?? null) : this.resumePoint();
+    const resume = this.stats.connects === 0 ? (this.initialSince ?? null) : this.resumePoint();
+    const replay = this.replayFrom;
+    this.replayFrom = null;
+    const since = replay === null ? resume : resume === null ? replay : Math.min(resume, replay);
     if (Number.isNaN(this.firstConnectAt)) this.firstConnectAt = (this.options.now ?? Date.now)();
-    const request: Record<string, unknown> = { follow: true, ...namespaceFilters(this.options.namespaces) };
+    const request: Record<string, unknown> = { follow: true, ...namespaceFilters(this.namespaces) };
+    if (this.fieldMask.length > 0) {
+      const mask = { paths: [...this.fieldMask] };
+      request.field_mask = mask;
+      request.experimental = { field_mask: mask };
+    }
     if (since !== null) {
       const seconds = Math.floor(since / 1000);
       request.since = { seconds, nanos: Math.max(0, Math.round((since - seconds * 1000) * 1e6)) };
@@ -202,6 +285,13 @@ export class HubbleRelayClient {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.stopped) return;
     this.stats.lastError = `${grpc.status[code] ?? code}: ${details}`;
+    if (code === grpc.status.INVALID_ARGUMENT && this.fieldMask.length > 0) {
+      // The relay knows field masks but not one of our paths: whole flows instead, right away.
+      this.fieldMask = [];
+      this.options.onEvent?.({ type: 'field-mask-refused', details });
+      this.retryTimer = setTimeout(() => this.connect(), 0);
+      return;
+    }
     const base = Math.min(this.backoff.maxMs, this.backoff.initialMs * Math.pow(this.backoff.factor, this.attempt));
     const retryInMs = Math.round(base * (1 + this.backoff.jitter * (2 * Math.random() - 1)));
     this.attempt += 1;

@@ -132,7 +132,9 @@ export class JsonlFileFollower {
   private position = 0;
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  private polling: Promise<void> | null = null;
+  private stopped = false;
+  /** The polls run one after the other: the last one queued, settled or not. */
+  private polls: Promise<void> = Promise.resolve();
   private splitter: LineSplitter;
   private decoder = new StringDecoder('utf8');
   private readonly chunk = Buffer.allocUnsafe(256 * 1024);
@@ -151,20 +153,22 @@ export class JsonlFileFollower {
     this.schedule(0);
   }
 
-  /** Reads whatever is available now (tests and shutdown use it to drain). */
-  async poll(): Promise<void> {
-    if (this.polling) return this.polling;
-    this.polling = this.pollOnce().finally(() => {
-      this.polling = null;
-    });
-    return this.polling;
+  /**
+   * Reads whatever is available now (tests and shutdown use it to drain). A poll in flight may have
+   * read before the caller's last write, so this one runs after it instead of sharing its result.
+   */
+  poll(): Promise<void> {
+    const next = this.polls.then(() => this.pollOnce());
+    this.polls = next.catch(() => undefined);
+    return next;
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.polling;
+    await this.polls;
     await this.handle?.close();
     this.handle = null;
   }
@@ -209,6 +213,7 @@ export class JsonlFileFollower {
   }
 
   private async pollOnce(): Promise<void> {
+    if (this.stopped) return; // queued behind the last poll before stop(): the file is closed
     if (!this.handle) {
       await this.openCurrent(false);
       if (!this.handle) return;

@@ -1,7 +1,7 @@
 // Anomalies from other detectors, delivered by webhook: Alertmanager's webhook payload (version 4)
 // and Falcosidekick's. Pure: the HTTP layer (src/slack or src/web) passes headers and the raw body
 // and gets back a status and the anomalies. The token is checked before the body is even parsed.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { tokenMatches } from '../../webhook-token.js';
 import { z } from 'zod';
 import { workloadFromPodName } from '../normalize.js';
 import type { Anomaly, ScopeSuggestion, Severity, WorkloadRef } from '../types.js';
@@ -71,16 +71,13 @@ function header(headers: WebhookRequest['headers'], name: string): string | unde
 
 /**
  * Token from `Authorization: Bearer <token>` (Alertmanager http_config.authorization, Falcosidekick
- * webhook customheaders) or `X-Netpol-Token`. Compared in constant time over SHA-256 digests.
+ * webhook customheaders) or `X-Netpol-Token`. Compared in constant time (tokenMatches).
  */
 export function checkWebhookToken(headers: WebhookRequest['headers'], expected: string): boolean {
   if (!expected) return false;
   const auth = header(headers, 'authorization');
   const given = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : header(headers, 'x-netpol-token');
-  if (!given) return false;
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
+  return tokenMatches(given, expected);
 }
 
 function reject(status: WebhookResult['status'], error: string): WebhookResult {

@@ -11,7 +11,8 @@ import { withExclusion } from '../../containment/exclusion.js';
 import { gitOpsWarning } from '../../containment/gitops.js';
 import type { QuarantineTarget } from '../../containment/objects.js';
 import { planFootprint, type PodView, type PolicyView } from '../../containment/plan.js';
-import { policyFingerprint, proveContainment, scopeConnectivity, type EngineProof } from '../../containment/proof.js';
+import { policyFingerprint, type EngineProof } from '../../containment/proof.js';
+import { computeOffThread } from '../../compute/thread.js';
 import { sameIntent } from '../../containment/readback.js';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
 import { chooseStrategy, STRATEGIES, strongerStrategies, type ServedKinds, type StrategyName } from '../../containment/strategy.js';
@@ -19,7 +20,6 @@ import type { ContainmentState } from '../../incident/model.js';
 import { KubeApiError } from '../../kube/index.js';
 import type { LiveObjects } from '../../policy/index.js';
 import { AUTOMATIC_RESPONSE_NAME, botActor, type TimelineEvent } from '../../timeline/types.js';
-import { blastRadius } from './blast-radius.js';
 import { StepFailed, type StepContext, type StepHandler } from './types.js';
 
 export const containParamsSchema = z
@@ -163,10 +163,11 @@ export const containStep: StepHandler = {
     }).patches;
     const pods = inNamespace<PodView>(live.pods, namespace).filter((pod) => plan.footprint.scopePods.includes(pod.metadata?.name ?? ''));
     const check = await dryRun(ctx, plan, live);
-    const predicted = proveContainment(after, scopeOf(ctx), dnsOf(p));
-    let radius: ReturnType<typeof blastRadius> | { error: string };
+    // Both take seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
+    const predicted = await computeOffThread('proveContainment', { live: after, scope: scopeOf(ctx), dns: dnsOf(p) });
+    let radius: Awaited<ReturnType<typeof computeOffThread<'blastRadius'>>> | { error: string };
     try {
-      radius = blastRadius({ before: live, after, created: plan.create, scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })) });
+      radius = await computeOffThread('blastRadius', { before: live, after, created: plan.create, scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })) });
     } catch (error) {
       ctx.logger.warn({ err: error }, 'could not compute the blast radius');
       radius = { error: errorMessage(error) };
@@ -224,7 +225,7 @@ export const containStep: StepHandler = {
         startedAt: appliedAt,
         dns: { keep: p.keepDnsEgress, ...dnsOf(p) },
         ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
-        baseline: { connectivity: scopeConnectivity(live, scope), fingerprint: policyFingerprint(live) },
+        baseline: { connectivity: await computeOffThread('scopeConnectivity', { live, scope }, { urgent: true }), fingerprint: policyFingerprint(live) },
       };
       report = await applyPlan(deps, meta, plan, live);
       await readBack(ctx, plan);
@@ -248,7 +249,7 @@ export const containStep: StepHandler = {
         summary: `Read back: ${plan.create.map((o) => `${o.kind} \`${o.metadata.name}\``).join(' and ')} in place as applied`,
       },
     ];
-    const proof = proveContainment(await readLiveObjects(ctx.cluster, kinds), scope, dnsOf(p));
+    const proof = await computeOffThread('proveContainment', { live: await readLiveObjects(ctx.cluster, kinds), scope, dns: dnsOf(p) }, { urgent: true });
     const containment: ContainmentState = {
       status: 'active',
       strategy: plan.strategy,

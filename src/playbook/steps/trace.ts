@@ -9,9 +9,11 @@ import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
 import type { ChangeJournal } from '../../journal/index.js';
 import type { LiveObjects } from '../../policy/index.js';
 import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
+import { computeOffThread } from '../../compute/thread.js';
 import { isOwnChange, mergeChanges, type TracedChange } from '../../trace/changes.js';
 import { withContainmentChanges, type ContainmentRecord } from '../../trace/containment-changes.js';
-import { changeEffects, likelyCause, type Probe } from '../../trace/effects.js';
+import { likelyCause, type Probe } from '../../trace/effects.js';
+import { escapeMrkdwn } from '../../slack/block-text.js';
 import { causeLine, changeRow, fullReport, type ExplainedChange } from '../../trace/render.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
 import type { StepContext, StepHandler } from './types.js';
@@ -151,7 +153,9 @@ export const traceStep: StepHandler = {
     // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
     const own = (c: TracedChange): boolean => isOwnChange(c, ctx.settings.fieldManager);
     const changes = withContainmentChanges(merged.changes, await containmentRecords(ctx), live, own, ctx.settings.fieldManager);
-    const effected = changeEffects(live, changes, { namespace, ...(labelSelector ? { labelSelector } : {}) }, probes, own) as ExplainedChange[];
+    // Seconds of CPU when many changes touch the scope of a large cluster: off the main thread.
+    const scope = { namespace, ...(labelSelector ? { labelSelector } : {}) };
+    const effected = (await computeOffThread('changeEffects', { live, changes, scope, probes, ignored: changes.map(own) })) as ExplainedChange[];
     const relevant = effected.filter((c) => c.relevant);
     const gitNote = await classify(ctx.git, relevant, window.since);
     if (gitNote) limits.push(gitNote);
@@ -179,7 +183,7 @@ export const traceStep: StepHandler = {
       events.push({ at, type: 'trace.changes', actor: botActor, step: ctx.step.id, summary: `*Other changes touching the scope (${others.length}):*\n${rows.join('\n')}` });
     }
     if (merged.refused.length > 0) {
-      const lines = merged.refused.slice(0, 5).map((r) => `• ${r.at.slice(11, 19)} ${r.impersonatedUser ? `${r.user.username} as ${r.impersonatedUser.username}` : r.user.username} ${r.verb} ${r.objectRef.namespace ? `${r.objectRef.namespace}/` : ''}${r.objectRef.name ?? r.objectRef.resource}: ${r.responseStatus.code}`);
+      const lines = merged.refused.slice(0, 5).map((r) => `• ${r.at.slice(11, 19)} ${escapeMrkdwn(r.impersonatedUser ? `${r.user.username} as ${r.impersonatedUser.username}` : r.user.username)} ${r.verb} ${r.objectRef.namespace ? `${r.objectRef.namespace}/` : ''}${r.objectRef.name ?? r.objectRef.resource}: ${r.responseStatus.code}`);
       events.push({ at, type: 'trace.changes', actor: botActor, step: ctx.step.id, summary: `*Refused attempts (${merged.refused.length}):*\n${lines.join('\n')}` });
     }
     const report = fullReport(relevant, scopeName);

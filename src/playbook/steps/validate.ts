@@ -5,16 +5,16 @@
 // tests run against both, and the lint findings of the live policies. It changes nothing.
 import { z } from 'zod';
 import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
-import { compareState, formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
-import { connectivityDelta, intendedObjects } from '../../drift/delta.js';
-import { comparedKinds, withoutUnsureExtras } from '../../drift/coverage.js';
-import { livePolicies } from '../../drift/live.js';
+import { formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
+import { comparedKinds } from '../../drift/coverage.js';
 import { readRepositoryFile } from '../../git/read-file.js';
 import type { DesiredObject } from '../../git/render.js';
 import { buildMatrix } from '../../nettest/matrix.js';
 import { NetTestFileError, parseTestCases, type NetTestCase } from '../../nettest/cases.js';
-import { runCases, type CaseResult } from '../../nettest/run.js';
-import { allowed, buildIndex, lint, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
+import type { CaseResult } from '../../nettest/run.js';
+import type { LiveObjects } from '../../policy/index.js';
+import { computeOffThread } from '../../compute/thread.js';
+import type { ValidationInput } from './validate-compute.js';
 import { botActor, type TimelineEvent } from '../../timeline/types.js';
 import { keptResult, validationReport, type ValidationResult } from '../../drift/validation-report.js';
 import type { StepContext, StepHandler } from './types.js';
@@ -67,14 +67,6 @@ async function fileCases(ctx: StepContext, path: string): Promise<{ cases: NetTe
   return { cases: [] };
 }
 
-function verdict(index: PolicyIndex, probe: { src: string; dst: string; port: number; protocol: 'TCP' | 'UDP' | 'SCTP' }): boolean | 'unknown' {
-  try {
-    return allowed(index, probe.src, probe.dst, probe.port, probe.protocol).allowed;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function resultsBySide(live: CaseResult[], intended: CaseResult[]): ValidationResult['tests'] {
   return live.map((l, i) => {
     const t = intended[i] as CaseResult;
@@ -112,27 +104,18 @@ export const validateStep: StepHandler = {
     const served = servedKinds(await ctx.cluster.discoverKinds());
     const live: LiveObjects = await readLiveObjects(ctx.cluster, served);
     const desired = await desiredState(ctx);
-    let report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped: [] };
-    let intended: LiveObjects | undefined;
-    let current: LiveObjects = live;
+    let compared: ValidationInput['desired'];
     if ('none' in desired) limits.push(desired.none);
     else {
       const { kinds, problems } = comparedKinds(desired.objects, served);
       limits.push(...problems, ...desired.problems);
-      const sure = withoutUnsureExtras(compareState(livePolicies(live), desired.objects, { ignore: [...(ctx.driftIgnore ?? [])], kinds }), desired.renderProblems);
-      report = sure.report;
-      if (sure.note) limits.push(sure.note);
-      ({ live: current, intended } = intendedObjects(live, desired.objects, report));
+      compared = { objects: desired.objects, renderProblems: desired.renderProblems, kinds, ignore: [...(ctx.driftIgnore ?? [])] };
     }
-    const delta = intended ? connectivityDelta(current, intended) : undefined;
-    const liveIndex = buildIndex(current).index;
-    const intendedIndex = intended ? buildIndex(intended).index : undefined;
 
     const anomalies = (await ctx.anomalies?.forIncident(ctx.incident)) ?? [];
     const probes = anomalies.flatMap((a) => a.probes ?? []);
     // The same connection sampled several times (several anomalies, repeated flows) is asked once.
-    const distinct = [...new Map(probes.map((probe) => [`${probe.src} → ${probe.dst} ${probe.port}/${probe.protocol}`, probe])).entries()];
-    const flows = distinct.map(([flow, probe]) => ({ flow, live: verdict(liveIndex, probe), intended: intendedIndex ? verdict(intendedIndex, probe) : ('unknown' as const) }));
+    const distinct = [...new Map(probes.map((probe) => [`${probe.src} → ${probe.dst} ${probe.port}/${probe.protocol}`, probe])).entries()].map(([flow, probe]) => ({ flow, probe }));
 
     const file = await fileCases(ctx, p.testsFile);
     if (file.note) limits.push(file.note);
@@ -140,8 +123,11 @@ export const validateStep: StepHandler = {
     if (learned.unavailable) limits.push(`no learned edges (${learned.unavailable}): the tests hold no "the apps need this" cases`);
     const matrix = buildMatrix({ learned: learned.edges, anomalies: probes, file: file.cases, limit: p.maxCases });
     limits.push(...matrix.notes);
-    const tests = resultsBySide(runCases(liveIndex, matrix.cases), intendedIndex ? runCases(intendedIndex, matrix.cases) : runCases(liveIndex, matrix.cases));
-    const findings = lint(liveIndex).filter((f) => !f.suppressed && (f.namespace === undefined || f.namespace === namespace));
+    // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
+    const computed = await computeOffThread('validation', { live, ...(compared ? { desired: compared } : {}), probes: distinct, cases: matrix.cases, namespace });
+    const { report, delta, flows, findings } = computed;
+    if (computed.note) limits.push(computed.note);
+    const tests = resultsBySide(computed.live, computed.intended);
 
     // Long lists are kept in part, with their totals: the result goes into the incident record.
     const result: ValidationResult = keptResult({

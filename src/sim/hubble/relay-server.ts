@@ -1,11 +1,13 @@
 // Hubble Relay stand-in: observer.Observer over gRPC on 127.0.0.1, with a ring buffer of flows
 // like a real relay (GetFlows: number/first, since/until, follow, whitelist/blacklist on pods,
-// namespaces, IPs and verdicts; ServerStatus), and fault injection for tests: stay silent, cut a
-// stream after N flows, answer with an error status, restart on the same port.
+// namespaces, IPs and verdicts; field_mask (only the masked Flow fields are sent, as Hubble does);
+// GetNamespaces; ServerStatus), and fault injection for tests: stay silent, cut a stream after N
+// flows, answer with an error status, restart on the same port.
 import * as grpc from '@grpc/grpc-js';
 import { loadObserver, toTimestamp } from '../../flows/proto/load.js';
 import { parseFlowTime } from '../../flows/normalize.js';
 import type { HubbleRecord } from './shop-traffic.js';
+import { applyFieldMask, fieldMaskTree, type MaskTree } from './field-mask.js';
 
 export interface RelayFaults {
   /** Accept GetFlows and never send anything. */
@@ -14,6 +16,8 @@ export interface RelayFaults {
   dropAfter: number | null;
   /** Fail the next calls with this status (count = how many calls; Infinity = all). */
   error: { code: grpc.status; details: string; count: number } | null;
+  /** Answer GetNamespaces this late (a relay busy streaming); absent: at once. */
+  namespacesDelayMs?: number;
 }
 
 export interface RelayOptions {
@@ -36,6 +40,8 @@ interface Follower {
   matches: (r: StoredRecord) => boolean;
   until: number;
   sent: number;
+  /** The request's field mask, when it had one. */
+  mask: MaskTree | null;
 }
 
 /** Converts a JSON-shaped Hubble record into the object proto-loader encodes (Timestamps, wrappers). */
@@ -104,6 +110,7 @@ export class FakeHubbleRelay {
     server.addService(service, {
       GetFlows: (call: GetFlowsCall) => this.getFlows(call),
       ServerStatus: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.serverStatus(callback),
+      GetNamespaces: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => this.getNamespaces(callback),
     });
     this.boundPort = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
@@ -154,7 +161,7 @@ export class FakeHubbleRelay {
       f.call.end();
       return;
     }
-    f.call.write(stored.wire);
+    f.call.write(f.mask ? { ...stored.wire, flow: applyFieldMask(stored.wire.flow as Record<string, unknown>, f.mask) } : stored.wire);
     f.sent += 1;
     if (this.faults.dropAfter !== null && f.sent >= this.faults.dropAfter) {
       this.followers.delete(f);
@@ -186,8 +193,19 @@ export class FakeHubbleRelay {
     const until = request.until ? timestampMs(request.until) : Number.POSITIVE_INFINITY;
     const number = typeof request.number === 'number' ? request.number : 0;
     const follow = request.follow === true;
+    // The top-level mask (Cilium 1.15+) wins over the experimental one (1.13/1.14), as in Hubble.
+    const maskPaths = maskPathsOf(request);
+    let mask: MaskTree | null = null;
+    if (maskPaths.length > 0) {
+      try {
+        mask = fieldMaskTree(maskPaths);
+      } catch (maskError) {
+        call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: (maskError as Error).message });
+        return;
+      }
+    }
 
-    const follower: Follower = { call, matches, until, sent: 0 };
+    const follower: Follower = { call, matches, until, sent: 0, mask };
     // Compared in whole microseconds so a Timestamp that went through float ms still matches exactly.
     const us = (ms: number): number => Math.round(ms * 1000);
     let history = this.retained().filter((r) => us(r.time) >= us(since) && us(r.time) <= us(until) && matches(r));
@@ -207,6 +225,26 @@ export class FakeHubbleRelay {
     call.on('close', () => this.followers.delete(follower));
   }
 
+  /** Namespaces of the pods in the buffered flows, sorted (Hubble: those seen in the last hour). */
+  private getNamespaces(callback: grpc.sendUnaryData<unknown>): void {
+    const error = this.takeError();
+    if (error) {
+      callback({ ...error, name: 'GetNamespacesError', message: error.details });
+      return;
+    }
+    const names = new Set<string>();
+    for (const r of this.retained()) {
+      for (const side of [r.flow.source, r.flow.destination]) {
+        const ns = (side as { namespace?: unknown } | undefined)?.namespace;
+        if (typeof ns === 'string' && ns) names.add(ns);
+      }
+    }
+    const answer = { namespaces: [...names].sort().map((namespace) => ({ cluster: '', namespace })) };
+    const delay = this.faults.namespacesDelayMs ?? 0;
+    if (delay > 0) setTimeout(() => callback(null, answer), delay).unref();
+    else callback(null, answer);
+  }
+
   private serverStatus(callback: grpc.sendUnaryData<unknown>): void {
     const error = this.takeError();
     if (error) {
@@ -223,6 +261,13 @@ export class FakeHubbleRelay {
       version: this.options.version,
     });
   }
+}
+
+function maskPathsOf(request: Record<string, unknown>): unknown[] {
+  const top = (request.field_mask as { paths?: unknown[] } | undefined)?.paths;
+  if (Array.isArray(top) && top.length > 0) return top;
+  const experimental = ((request.experimental as { field_mask?: { paths?: unknown[] } } | undefined)?.field_mask)?.paths;
+  return Array.isArray(experimental) ? experimental : [];
 }
 
 function timestampMs(ts: unknown): number {

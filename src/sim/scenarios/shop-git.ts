@@ -40,8 +40,8 @@ export interface ShopGitRepository {
   commits: ShopGitCommit[];
   /** The file of a shop policy at the branch's head (undefined when Git does not hold it). */
   pathOf(namespace: string, name: string): string | undefined;
-  /** dave opens db's egress to the whole world "to debug the backup job" (ALLOW_ALL_EGRESS). */
-  addBadCommit(options?: { at?: Date }): Promise<BadCommit>;
+  /** dave opens db's egress to the whole world "to debug the backup job" (ALLOW_ALL_EGRESS); tests may give his name and the message. */
+  addBadCommit(options?: { at?: Date; authorName?: string; message?: string }): Promise<BadCommit>;
   /** erin reverts dave's commit in Git (the GitOps tool has not applied that yet). */
   revertBadCommit(options?: { at?: Date }): Promise<ShopGitCommit>;
 }
@@ -145,9 +145,9 @@ export async function createShopGitRepository(dir: string, options: { now?: Date
     async addBadCommit(opts = {}) {
       const object = structuredClone(ALLOW_ALL_EGRESS) as unknown as Obj;
       const commit = await append({
-        author: SHOP_GIT_PEOPLE.dave,
+        author: { ...SHOP_GIT_PEOPLE.dave, ...(opts.authorName ? { name: opts.authorName } : {}) },
         time: opts.at ?? new Date(),
-        message: 'db: open egress to debug the backup job',
+        message: opts.message ?? 'db: open egress to debug the backup job',
         files: { [BAD_PATH]: yamlOf(object) },
       });
       return { ...commit, path: BAD_PATH, object };

@@ -95,4 +95,22 @@ describe('following a file', () => {
     expect(lines).toEqual(['late']);
     await follower.stop();
   });
+
+  it('a poll asked while another is in flight reads what was written before it was asked', async () => {
+    // The in-flight poll may have read before the write; sharing its result lost the line (a drain
+    // that returned without it). Timing varies per round, so some rounds write mid-poll.
+    const path = tempFile();
+    const lines: string[] = [];
+    const follower = new JsonlFileFollower({ path, pollMs: 10_000 }, { onLine: (l) => lines.push(l) });
+    await follower.start();
+    for (let round = 0; round < 200; round += 1) {
+      const inFlight = follower.poll();
+      for (let i = 0; i < round % 4; i += 1) await new Promise((resolve) => setImmediate(resolve));
+      appendFileSync(path, `line-${round}\n`);
+      await follower.poll();
+      expect(lines.at(-1)).toBe(`line-${round}`);
+      await inFlight;
+    }
+    await follower.stop();
+  });
 });

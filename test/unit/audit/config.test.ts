@@ -1,18 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { buildConfig, ConfigError } from '../../../src/config/load.js';
+import { buildConfig } from '../../../src/config/load.js';
+import { configProblems } from '../../helpers/config-problems.js';
 
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
 const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
 
-function problemsOf(document: unknown, environment: Record<string, string> = env): string[] {
-  try {
-    buildConfig(document, environment);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = (document: unknown, environment: Record<string, string> = env): string[] => configProblems(document, environment);
 
 describe('the audit section', () => {
   it('has defaults, the webhook off and no log file', () => {

@@ -1,0 +1,28 @@
+// The pure computations that run on a worker thread (thread.ts): each takes seconds of CPU on a
+// large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
+import { computeValidation } from '../playbook/steps/validate-compute.js';
+import { proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
+import { blastRadius, type BlastRadiusInput } from '../playbook/steps/blast-radius.js';
+import type { LiveObjects } from '../policy/index.js';
+import type { TracedChange } from '../trace/changes.js';
+import { changeEffects, type Probe } from '../trace/effects.js';
+
+export const COMPUTE_TASKS = {
+  /** The validate step: drift, delta, indexes, tests and lint over the whole cluster. */
+  validation: computeValidation,
+  /** The trace step: what each change did to the scope, walking the cluster's states back. */
+  changeEffects: (input: { live: LiveObjects; changes: TracedChange[]; scope: ScopeView; probes: Probe[]; /** Per change: replayed, but not a suspect. */ ignored: boolean[] }) => {
+    const ignored = new Set(input.changes.filter((_, i) => input.ignored[i]));
+    return changeEffects(input.live, input.changes, input.scope, input.probes, (change) => ignored.has(change));
+  },
+  /** The contain step's proof: what stays open to or from the scope. */
+  proveContainment: (input: { live: LiveObjects; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) => proveContainment(input.live, input.scope, input.dns),
+  /** The scope's connectivity before containment (the lift is verified against it). */
+  scopeConnectivity: (input: { live: LiveObjects; scope: ScopeView }) => scopeConnectivity(input.live, input.scope),
+  /** The contain step's preview: what the containment would cut, and what other policies would keep open. */
+  blastRadius: (input: BlastRadiusInput) => blastRadius(input),
+};
+
+export type ComputeTask = keyof typeof COMPUTE_TASKS;
+export type TaskInput<T extends ComputeTask> = Parameters<(typeof COMPUTE_TASKS)[T]>[0];
+export type TaskOutput<T extends ComputeTask> = ReturnType<(typeof COMPUTE_TASKS)[T]>;

@@ -1,0 +1,112 @@
+// Runs pure computations (tasks.ts) on worker threads: on a cluster of 10k pods and policies each
+// takes seconds of CPU, which on the main thread would hold up every Slack acknowledgement, click,
+// lock renewal and job of the process meanwhile. The input is copied to the thread (structured
+// clone), and so is the result. Threads are started on first use and kept: cores − 1 of them take
+// the tasks in turn, and one more takes urgent tasks (a containment's proof, which a person waits
+// for) so that they never queue behind a long trace or validation. A thread holds the process open
+// only while it works.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ComputeTask, TaskInput, TaskOutput } from './tasks.js';
+
+const here = import.meta.url;
+/** Run from the TypeScript sources (tsx, Vitest): the thread registers tsx before loading its entry. */
+const fromSources = here.endsWith('.ts');
+const entry = new URL(fromSources ? './worker.ts' : './worker.js', here);
+const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry.href)}); });`;
+
+interface Job {
+  id: number;
+  task: ComputeTask;
+  input: unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+}
+
+/** One kept worker thread running one job at a time. */
+class ComputeThread {
+  private worker: Worker | undefined;
+  private current: Job | undefined;
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  run(job: Job, done: () => void): void {
+    this.current = job;
+    this.onDone = done;
+    try {
+      const worker = this.started();
+      worker.ref();
+      worker.postMessage({ id: job.id, task: job.task, input: job.input });
+    } catch (error) {
+      // An input that cannot be copied to a thread (a function in it), or no thread could start.
+      job.reject(error instanceof Error ? error : new Error(String(error)));
+      this.finish();
+    }
+  }
+
+  private onDone: () => void = () => undefined;
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = fromSources ? new Worker(BOOT, { eval: true }) : new Worker(entry);
+    worker.on('message', (message: { id: number; result?: unknown; error?: { message: string; stack?: string } }) => {
+      const job = this.current;
+      if (!job || job.id !== message.id) return;
+      if (message.error) job.reject(Object.assign(new Error(message.error.message), message.error.stack ? { stack: message.error.stack } : {}));
+      else job.resolve(message.result);
+      this.finish();
+    });
+    // A thread that died (out of memory, a crash) fails its job; the next job starts a new one.
+    const died = (error: Error): void => {
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.current?.reject(error);
+      if (this.current) this.finish();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`the compute thread exited (code ${code}) before it answered`)));
+    worker.unref();
+    this.worker = worker;
+    return worker;
+  }
+
+  private finish(): void {
+    this.current = undefined;
+    this.worker?.unref();
+    this.onDone();
+  }
+}
+
+const shared = Array.from({ length: Math.max(1, availableParallelism() - 1) }, () => new ComputeThread());
+const urgentThread = new ComputeThread();
+const waiting: Job[] = [];
+const urgentWaiting: Job[] = [];
+let nextId = 1;
+
+function dispatch(): void {
+  for (const [threads, queue] of [
+    [shared, waiting],
+    [[urgentThread], urgentWaiting],
+  ] as const) {
+    for (const thread of threads) {
+      if (thread.busy) continue;
+      const job = queue.shift();
+      if (!job) break;
+      thread.run(job, dispatch);
+    }
+  }
+}
+
+/**
+ * Runs `task` on a compute thread; rejects with the task's error if it throws. An urgent task (a
+ * containment's proof) has a thread of its own, so it never waits behind the others.
+ */
+export function computeOffThread<T extends ComputeTask>(task: T, input: TaskInput<T>, options: { urgent?: boolean } = {}): Promise<TaskOutput<T>> {
+  return new Promise((resolve, reject) => {
+    const job: Job = { id: nextId++, task, input, resolve: resolve as (value: unknown) => void, reject };
+    (options.urgent ? urgentWaiting : waiting).push(job);
+    dispatch();
+  });
+}

@@ -1,0 +1,476 @@
+// `npm run bench -- load`: the bot under load, every role in one process (web, worker, watcher
+// with the drift monitor, collector), as the single-replica install runs it; the worst case for
+// the event loop, since the drift monitor's evaluations share it with the Slack acknowledgements.
+//  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
+//    in the simulated API server, the same policies in the Git repository (drift monitor on), one
+//    deliberate drift in a namespace no incident touches;
+//  - idle figures: no traffic, one incident at a time: ack of `/netpol incident`, click → contained
+//    (containment.proven), and the ack of `/netpol help` probes every 100 ms;
+//  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
+//    evaluated, its episode redrawn): the event loop's delay meanwhile (monitorEventLoopDelay);
+//  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
+//    in another thread, LOAD_INCIDENTS (50) incidents opened at once in as many namespaces and all
+//    approved at once; the same figures, their ratio to the idle ones against the 2× target, and
+//    the event loop's delay;
+//  - the bounded soak, LOAD_SOAK_MINUTES (10; 0 skips it): traffic on, an incident opened,
+//    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
+//    sampled every 10 s; min/max/last, and the check against the bounds the configuration implies
+//    (see soakBounds()). Printed, not asserted on time.
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import { parse, stringify } from 'yaml';
+import type { Redis } from 'ioredis';
+import { runGit } from '../../src/git/exec.js';
+import { createLogger } from '../../src/log.js';
+import { resolveRedis } from '../../src/redis/throwaway.js';
+import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { writeHistory } from '../../src/sim/git-remote.js';
+import { kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
+import { SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR } from '../../src/sim/scenarios/shop-git.js';
+import { APPROVE_ACTION } from '../../src/slack/blocks.js';
+import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
+import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { mb, percentile, summarize } from './stats.js';
+
+type Obj = Record<string, unknown>;
+
+const POLICIES = Number(process.env.LOAD_POLICIES ?? 10_000);
+const INCIDENTS = Number(process.env.LOAD_INCIDENTS ?? 50);
+const FLOWS_PER_SECOND = Number(process.env.LOAD_FLOWS_PER_SECOND ?? 5000);
+const IDLE_INCIDENTS = Number(process.env.LOAD_IDLE_INCIDENTS ?? 10);
+const SOAK_MINUTES = Number(process.env.LOAD_SOAK_MINUTES ?? 10);
+const SOAK_INCIDENT_S = Number(process.env.LOAD_SOAK_INCIDENT_S ?? 20);
+const SAMPLE_EVERY_MS = 10_000;
+const PROBE_EVERY_MS = 100;
+const TARGET_RATIO = 2;
+const SPACING_MS = 25;
+const FLOW_WORKLOADS = 2000;
+
+// ---- the cluster ----
+
+const NAMESPACES = Math.max(INCIDENTS + 1, Math.ceil(POLICIES / 100));
+/** The deliberate drift lives in the last namespace: no incident is opened there. */
+const DRIFT_NAMESPACE = `ns-${NAMESPACES - 1}`;
+
+function cluster(): { objects: Obj[]; policies: Obj[] } {
+  // kube-system is the shop's already.
+  const objects = (syntheticCluster({ pods: NAMESPACES * 100, policiesPerPod: POLICIES / (NAMESPACES * 100), openNamespaces: 0, seed: 13 }) as Obj[]).filter(
+    (o) => (o.metadata as Obj).namespace !== 'kube-system' && (o.metadata as Obj).name !== 'kube-system',
+  );
+  return { objects, policies: objects.filter((o) => o.kind === 'NetworkPolicy') };
+}
+
+/** The policies as Git files, one per namespace (a multi-document YAML file). */
+function gitFiles(policies: Obj[]): Record<string, string> {
+  const byNamespace = new Map<string, Obj[]>();
+  for (const p of policies) {
+    const ns = String((p.metadata as Obj).namespace);
+    byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), p]);
+  }
+  return Object.fromEntries([...byNamespace].map(([ns, list]) => [`${SHOP_GIT_POLICY_DIR}/${ns}/policies.yaml`, list.map((p) => stringify(p)).join('---\n')]));
+}
+
+/** The shop's policies/ is a kustomization listing its files: the new files join its resources. */
+async function withKustomization(env: EmbeddedEnvironment, files: Record<string, string>): Promise<Record<string, string>> {
+  const path = `${SHOP_GIT_POLICY_DIR}/kustomization.yaml`;
+  const current = parse((await runGit(['show', `${SHOP_GIT_BRANCH}:${path}`], { cwd: env.git!.remoteDir })).stdout.toString('utf8')) as { resources: string[] };
+  const resources = [...current.resources, ...Object.keys(files).map((f) => f.slice(SHOP_GIT_POLICY_DIR.length + 1))].sort();
+  return { ...files, [path]: stringify({ ...current, resources }) };
+}
+
+// ---- the relay thread ----
+
+const RELAY_THREAD = `
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { FakeHubbleRelay } = await import(${JSON.stringify(new URL('../../src/sim/hubble/relay-server.ts', import.meta.url).href)});
+  const { syntheticRecord } = await import(${JSON.stringify(new URL('./synthetic-flows.ts', import.meta.url).href)});
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const { workloads, perTick, spacingMs } = workerData;
+  const relay = new FakeHubbleRelay({ capacity: 100000 });
+  await relay.start();
+  parentPort.postMessage({ port: relay.port });
+  let k = 0;
+  let running = false;
+  const tick = () => {
+    if (!running) return;
+    const out = [];
+    for (let j = 0; j < perTick; j++, k++) out.push(syntheticRecord(k % workloads, (k * 7) % 10 % 4, Date.now(), workloads));
+    relay.publish(out);
+    setTimeout(tick, spacingMs);
+  };
+  parentPort.on('message', (m) => {
+    if (m.start && !running) { running = true; tick(); }
+    if (m.pause) running = false;
+    if (m.count) parentPort.postMessage({ flows: k });
+    if (m.stop) { running = false; relay.stop().then(() => process.exit(0)); }
+  });
+`;
+
+interface Relay {
+  port: number;
+  start(): void;
+  pause(): void;
+  flows(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+async function startRelay(): Promise<Relay> {
+  const perTick = Math.max(1, Math.round((FLOWS_PER_SECOND * SPACING_MS) / 1000));
+  const worker = new Worker(RELAY_THREAD, { eval: true, workerData: { workloads: FLOW_WORKLOADS, perTick, spacingMs: SPACING_MS } });
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', (m: { port: number }) => resolve(m.port));
+    worker.once('error', reject);
+  });
+  return {
+    port,
+    start: () => worker.postMessage({ start: true }),
+    pause: () => worker.postMessage({ pause: true }),
+    flows: () =>
+      new Promise((resolve) => {
+        const on = (m: { flows?: number }): void => {
+          if (m.flows === undefined) return;
+          worker.off('message', on);
+          resolve(m.flows);
+        };
+        worker.on('message', on);
+        worker.postMessage({ count: true });
+      }),
+    stop: async () => {
+      worker.postMessage({ stop: true });
+      await new Promise((r) => worker.once('exit', r));
+    },
+  };
+}
+
+// ---- driving the bot ----
+
+async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 180_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`load benchmark: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+interface Opened {
+  id: string;
+  ackMs: number;
+}
+
+/** Each phase contains its own workload (idle app-1, loaded app-0, soak app-2): scopes never overlap. */
+async function openIncident(env: EmbeddedEnvironment, namespace: string, app: string, tag: string): Promise<Opened> {
+  const result = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `incident ${namespace} app=${app} -- load ${tag}` });
+  const id = /Opening incident `([a-z0-9-]+)`/.exec(result.body)?.[1];
+  if (result.status !== 200 || !id) throw new Error(`load benchmark: no incident opened in ${namespace}: ${result.status} ${result.body}`);
+  return { id, ackMs: result.ackMs };
+}
+
+async function approvalMessage(env: EmbeddedEnvironment, id: string): Promise<string> {
+  const message = await until(() => env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && m.text.includes(id) && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)), `the approval message of ${id}`);
+  return message.ts;
+}
+
+/** Click Approve; ms from the click to the engine's proof of the containment. */
+async function clickToContained(env: EmbeddedEnvironment, id: string, ts: string): Promise<number> {
+  const clicked = Date.now();
+  await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: ts, actionId: APPROVE_ACTION });
+  const proven = await until(async () => {
+    const incident = await env.bot!.store.get(id);
+    if (incident?.status === 'failed') throw new Error(`incident ${id} failed: ${JSON.stringify(incident.steps).slice(0, 500)}`);
+    return (await env.bot!.store.timeline(id)).find((e) => e.type === 'containment.proven');
+  }, `the containment of ${id}`);
+  return Date.parse(proven.at) - clicked;
+}
+
+/** The playbook has run what it runs without a click: finished, or waiting for an approval. */
+async function settled(env: EmbeddedEnvironment, id: string): Promise<void> {
+  await until(async () => {
+    const incident = await env.bot!.store.get(id);
+    return incident !== undefined && (incident.currentStep === null || incident.steps[incident.currentStep]?.status === 'awaiting-approval');
+  }, `incident ${id} to settle`, 900_000);
+}
+
+async function lift(env: EmbeddedEnvironment, id: string, ts: string): Promise<void> {
+  await until(() => env.slack.messages(DEMO_CHANNEL).find((m) => m.ts === ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION)), `the Lift button of ${id}`);
+  await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: ts, actionId: LIFT_ACTION });
+  await until(async () => (await env.bot!.store.timeline(id)).some((e) => e.type === 'containment.lift-verified'), `the lift of ${id} to be verified`);
+}
+
+/**
+ * `/netpol help` every PROBE_EVERY_MS, one at a time: the acknowledgement as a user feels it. A
+ * request that fails (a keep-alive connection the server closed as it was reused) is counted and
+ * said, not a sample.
+ */
+function ackProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
+  const samples: number[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const result = await env.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'help' });
+        if (result.status === 200) samples.push(result.ackMs);
+        else failures.push(`HTTP ${result.status}`);
+      } catch (error) {
+        failures.push(String((error as { cause?: unknown }).cause ?? error));
+      }
+      await new Promise((r) => setTimeout(r, PROBE_EVERY_MS));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      if (failures.length > 0) console.log(`  (${failures.length} /netpol help request${failures.length === 1 ? '' : 's'} failed, not counted: ${[...new Set(failures)].slice(0, 3).join('; ')})`);
+      return samples;
+    },
+  };
+}
+
+/** The event loop's delay over a window (max and p99, ms). */
+function loopDelay(): { stop(): { max: number; p99: number; mean: number } } {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    stop() {
+      h.disable();
+      return { max: h.max / 1e6, p99: h.percentile(99) / 1e6, mean: h.mean / 1e6 };
+    },
+  };
+}
+
+const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q);
+const fmtDelay = (d: { max: number; p99: number; mean: number }): string => `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms`;
+
+interface Figures {
+  incidentAck: number[];
+  helpAck: number[];
+  contained: number[];
+  delay: { max: number; p99: number; mean: number };
+}
+
+async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
+  const incidentAck: number[] = [];
+  const contained: number[] = [];
+  const probe = ackProbe(env);
+  const delay = loopDelay();
+  for (let i = 0; i < IDLE_INCIDENTS; i++) {
+    const opened = await openIncident(env, `ns-${i % INCIDENTS}`, 'app-1', `idle-${i}`);
+    incidentAck.push(opened.ackMs);
+    contained.push(await clickToContained(env, opened.id, await approvalMessage(env, opened.id)));
+    // Said as it comes: on a big cluster and a busy machine the idle phase alone takes minutes.
+    console.log(`  incident ${i + 1}: ack ${opened.ackMs.toFixed(0)} ms, click → contained ${contained.at(-1)} ms`);
+    await settled(env, opened.id);
+  }
+  return { incidentAck, contained, helpAck: await probe.stop(), delay: delay.stop() };
+}
+
+async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number }> {
+  const probe = ackProbe(env);
+  const delay = loopDelay();
+  const started = Date.now();
+  const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
+  const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
+  const totalMs = Date.now() - started;
+  const figures = { incidentAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: delay.stop(), totalMs };
+  for (const o of opened) await settled(env, o.id);
+  return figures;
+}
+
+/**
+ * A whole-cluster drift evaluation with nothing else going on: a policy annotated out of band
+ * (journalled, evaluated: a drift in the annotation, so its episode is redrawn and its
+ * connectivity delta computed, the most an evaluation does).
+ */
+async function evaluationDelay(env: EmbeddedEnvironment, round: number): Promise<{ max: number; p99: number; mean: number }> {
+  const delay = loopDelay();
+  const probe = ackProbe(env);
+  const cpu = process.cpuUsage();
+  await kubectlPatchNetworkPolicy(env.kube, 'dan@shop.example', { namespace: 'ns-0', name: 'default-deny' }, { metadata: { annotations: { 'example.com/reviewed': String(round) } } });
+  // debounce 500 ms, maxDelay 2 s, then list, compare (and nothing to alert).
+  await new Promise((r) => setTimeout(r, 8000));
+  const acks = await probe.stop();
+  const d = delay.stop();
+  const used = process.cpuUsage(cpu);
+  // The CPU time says the evaluation ran (listing and comparing 10k policies is seconds of it).
+  console.log(`  round ${round}: ${fmtDelay(d)}; process CPU ${((used.user + used.system) / 1000).toFixed(0)} ms in 8 s; ${summarize('/netpol help ack meanwhile', acks)}`);
+  return d;
+}
+
+function ratioLine(label: string, idle: number[], loaded: number[], q: number): string {
+  const a = p(idle, q);
+  const b = p(loaded, q);
+  const ratio = b / a;
+  return `  ${label} p${q}: idle ${a.toFixed(0)} ms, loaded ${b.toFixed(0)} ms, ratio ${ratio.toFixed(2)} (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'MISSED'})`;
+}
+
+// ---- the soak ----
+
+interface Sample {
+  at: number;
+  usedMemory: number;
+  families: Map<string, number>;
+}
+
+/** Keys per family: the segment after the key prefix (`incident`, `bull`, `journal` ...). */
+async function sample(redis: Redis, prefix: string): Promise<Sample> {
+  const info = await redis.info('memory');
+  const usedMemory = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+  const families = new Map<string, number>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const rest = key.startsWith(`${prefix}:`) ? key.slice(prefix.length + 1) : `(other) ${key}`;
+      const family = rest.split(':')[0] ?? rest;
+      families.set(family, (families.get(family) ?? 0) + 1);
+    }
+  } while (cursor !== '0');
+  return { at: Date.now(), usedMemory, families };
+}
+
+async function soak(env: EmbeddedEnvironment, prefix: string): Promise<void> {
+  // The benchmark runs on one Redis (single mode): SCAN there sees every key.
+  const redis = env.bot!.redis as Redis;
+  const endAt = Date.now() + SOAK_MINUTES * 60_000;
+  const samples: Sample[] = [await sample(redis, prefix)];
+  let incidents = 0;
+  let failed = 0;
+  let stop = false;
+  const cycles = (async () => {
+    while (!stop && Date.now() < endAt) {
+      const opened = await openIncident(env, `ns-${(incidents + failed) % INCIDENTS}`, 'app-2', `soak-${incidents + failed}`);
+      try {
+        const ts = await approvalMessage(env, opened.id);
+        await clickToContained(env, opened.id, ts);
+        await settled(env, opened.id);
+        await lift(env, opened.id, ts);
+        incidents++;
+      } catch (error) {
+        // Said with where the incident stood, and the soak goes on (its memory samples are the point).
+        failed++;
+        const incident = await env.bot!.store.get(opened.id);
+        console.log(`  soak: incident ${opened.id} did not go round (${String(error)}); status ${incident?.status}, step ${incident?.currentStep}, steps ${JSON.stringify(Object.fromEntries(Object.entries(incident?.steps ?? {}).map(([k, v]) => [k, v.status])))}`);
+      }
+      await new Promise((r) => setTimeout(r, SOAK_INCIDENT_S * 1000));
+    }
+  })();
+  while (Date.now() < endAt) {
+    await new Promise((r) => setTimeout(r, Math.min(SAMPLE_EVERY_MS, Math.max(0, endAt - Date.now()))));
+    samples.push(await sample(redis, prefix));
+  }
+  stop = true;
+  await cycles;
+  samples.push(await sample(redis, prefix));
+  const used = samples.map((s) => s.usedMemory);
+  console.log(`\nsoak: ${SOAK_MINUTES} min, ${samples.length} samples, ${incidents} incidents opened, contained and lifted (${failed} did not go round), ${FLOWS_PER_SECOND} flows/s`);
+  console.log(`  used_memory: min ${mb(Math.min(...used))}, max ${mb(Math.max(...used))}, last ${mb(used.at(-1) as number)} (first ${mb(used[0] as number)})`);
+  const names = [...new Set(samples.flatMap((s) => [...s.families.keys()]))].sort();
+  for (const name of names) {
+    const counts = samples.map((s) => s.families.get(name) ?? 0);
+    console.log(`  keys ${name}: min ${Math.min(...counts)}, max ${Math.max(...counts)}, last ${counts.at(-1)} (first ${counts[0]})`);
+  }
+  soakBounds(samples, incidents);
+}
+
+/**
+ * What the configuration lets grow, and the check. Families the configuration caps (by count or
+ * by a time far beyond the soak) may grow during the soak but by no more than their per-incident
+ * cost: an incident's record, timeline, thread and containment ledger are kept (by design, the
+ * audit trail); anomalies expire after anomalies.keepFor (7 d) and the collector is in its
+ * learning period here (none are raised); the BullMQ queue keeps at most 10,000 completed jobs
+ * (removeOnComplete { count: 10000, age: 24 h }) and failed ones for 7 d; the change journal is
+ * trimmed to journal.maxEntries (200,000) entries and journal.maxAge (30 d); drift episodes are
+ * only those the drift makes. The bound checked: after the first incident of the soak, memory
+ * grows by at most the per-incident cost measured over the soak itself times the incidents, plus
+ * 10% slack: i.e. no family grows with time or traffic instead of with incidents.
+ */
+function soakBounds(samples: Sample[], incidents: number): void {
+  const first = samples[0] as Sample;
+  const last = samples.at(-1) as Sample;
+  const grown = [...last.families].filter(([name, n]) => n > (first.families.get(name) ?? 0)).map(([name, n]) => `${name} +${n - (first.families.get(name) ?? 0)}`);
+  console.log(`  families that grew: ${grown.length > 0 ? grown.join(', ') : 'none'} over ${incidents} incidents`);
+  if (incidents < 2) {
+    console.log('  bound: not checked (fewer than 2 incidents in the soak)');
+    return;
+  }
+  // Growth between samples of the second half against the first half: with memory bounded by incidents, the rate per incident is steady.
+  const mid = samples[Math.floor(samples.length / 2)] as Sample;
+  const perMinute = (a: Sample, b: Sample): number => ((b.usedMemory - a.usedMemory) / (b.at - a.at)) * 60_000;
+  const perIncident = (last.usedMemory - first.usedMemory) / incidents;
+  const trafficOnly = Math.max(0, perMinute(first, mid)) + Math.max(0, perMinute(mid, last));
+  console.log(`  memory per incident: ${(perIncident / 1024).toFixed(1)} KiB; growth ${mb(perMinute(first, mid))}/min in the first half, ${mb(perMinute(mid, last))}/min in the second`);
+  const incidentRate = incidents / ((last.at - first.at) / 60_000);
+  const bound = perIncident * incidentRate * 1.1 + 64 * 1024;
+  const secondHalf = perMinute(mid, last);
+  console.log(
+    `  bound: growth ≤ ${mb(bound)}/min (${incidentRate.toFixed(1)} incidents/min × per-incident cost + 10%, + 64 KiB/min of allocator noise); second half ${mb(secondHalf)}/min: ${secondHalf <= bound ? 'within' : 'BEYOND'} (sum of halves ${mb(trafficOnly)}/min)`,
+  );
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const { objects, policies } = cluster();
+  console.log(`load benchmark: every role in one process; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
+  const redis = await resolveRedis();
+  const relay = await startRelay();
+  const prefix = `bench-load-${randomBytes(3).toString('hex')}`;
+  const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: prefix, git: true, relayAddress: `127.0.0.1:${relay.port}`, startBot: false, logger: createLogger({ level: process.env.LOAD_LOG_LEVEL ?? 'warn' }, process.stderr) });
+  try {
+    const t0 = performance.now();
+    env.kube.seed([...objects, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'hotfix-open', namespace: DRIFT_NAMESPACE }, spec: { podSelector: { matchLabels: { app: 'app-1' } }, ingress: [{}] } }]);
+    await writeHistory(env.git!.remoteDir, [{ author: { name: 'Erin Platform', email: 'erin@shop.example' }, time: new Date(), message: 'the synthetic namespaces', files: await withKustomization(env, gitFiles(policies)) }]);
+    await env.startBot();
+    // The first evaluation finds the deliberate drift: its episode says the monitor has gone round once.
+    await until(async () => (await env.bot!.redis.keys(`${prefix}:drift:episode:*`)).length > 0, 'the first drift evaluation', 600_000);
+    console.log(`set-up: ${((performance.now() - t0) / 1000).toFixed(1)} s (seeded, committed, bot started, first drift evaluation done)`);
+    await new Promise((r) => setTimeout(r, 3000));
+
+    console.log('\nwhole-cluster drift evaluation, nothing else going on (a policy annotated out of band → journalled → evaluated, its episode redrawn):');
+    for (let round = 1; round <= 3; round++) await evaluationDelay(env, round);
+
+    console.log(`\nidle (no traffic, one incident at a time, ${IDLE_INCIDENTS} incidents):`);
+    const idle = await idleFigures(env);
+    console.log(`  ${summarize('ack /netpol incident', idle.incidentAck)}`);
+    console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', idle.helpAck)}`);
+    console.log(`  ${summarize('click → contained', idle.contained)}`);
+    console.log(`  ${fmtDelay(idle.delay)}`);
+
+    relay.start();
+    await until(() => (env.bot!.collector?.pipeline.counts.read ?? 0) > FLOWS_PER_SECOND, 'the collector to read the background traffic', 60_000);
+    const flowsBefore = env.bot!.collector!.pipeline.counts.read;
+    const loadStarted = Date.now();
+    console.log(`\nloaded (${FLOWS_PER_SECOND} flows/s, ${INCIDENTS} incidents opened at once in ${INCIDENTS} namespaces, all approved at once):`);
+    const loaded = await loadedFigures(env);
+    const readRate = ((env.bot!.collector!.pipeline.counts.read - flowsBefore) / (Date.now() - loadStarted)) * 1000;
+    console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
+    console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
+    console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
+    console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
+    console.log('\nloaded against idle:');
+    console.log(ratioLine('ack /netpol incident', idle.incidentAck, loaded.incidentAck, 99));
+    console.log(ratioLine('ack /netpol help', idle.helpAck, loaded.helpAck, 99));
+    console.log(ratioLine('click → contained', idle.contained, loaded.contained, 99));
+    console.log(ratioLine('click → contained', idle.contained, loaded.contained, 50));
+
+    if (SOAK_MINUTES > 0) await soak(env, prefix);
+  } finally {
+    await relay.stop().catch(() => undefined);
+    await env.stop();
+    await redis.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

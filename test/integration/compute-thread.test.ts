@@ -1,0 +1,87 @@
+// The computations on a worker thread (src/compute) give what they give on the main thread, run
+// several at once (queued beyond cores − 1), and a computation that throws rejects its call only.
+import { describe, expect, it } from 'vitest';
+import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
+import { computeOffThread } from '../../src/compute/thread.js';
+import { changeEffects } from '../../src/trace/effects.js';
+import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
+import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
+import type { TracedChange } from '../../src/trace/changes.js';
+import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+
+type Obj = Record<string, unknown>;
+
+function input(seed: number): ValidationInput {
+  const objects = syntheticCluster({ pods: 300, policiesPerPod: 1, openNamespaces: 0, seed }) as Obj[];
+  const strip = ({ kind: _kind, ...rest }: Obj): Obj => rest;
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+  const namespace = String((policies[0]!.metadata as Obj).namespace);
+  // Git wants the first policy to allow all egress: a drift with exposure.
+  const desired = policies.map((o, i) => ({ kind: 'NetworkPolicy', namespace: String((o.metadata as Obj).namespace), object: i === 0 ? { ...o, spec: { ...(o.spec as Obj), egress: [{}] } } : o, source: { repository: 'r', path: 'p.yaml' } }));
+  return {
+    live: { namespaces: objects.filter((o) => o.kind === 'Namespace').map(strip), pods: objects.filter((o) => o.kind === 'Pod').map(strip), networkPolicies: policies.map(strip) },
+    desired: { objects: desired as never, renderProblems: 0, kinds: ['NetworkPolicy'], ignore: [] },
+    probes: [{ flow: 'probe', probe: { src: `${namespace}/x`, dst: '203.0.113.66', port: 443, protocol: 'TCP' } }],
+    cases: [{ from: `${namespace}/*`, to: '0.0.0.0/0', port: 443, protocol: 'TCP', expect: 'deny', origin: 'file' } as never],
+    namespace,
+  };
+}
+
+describe('computations on worker threads', () => {
+  it('gives what the main thread gives', async () => {
+    const given = input(3);
+    const inline = computeValidation(given);
+    expect(inline.report.items.length).toBeGreaterThan(0);
+    expect(await computeOffThread('validation', given)).toEqual(JSON.parse(JSON.stringify(inline)));
+  }, 60_000);
+
+  it('runs several at once, each with its own answer', async () => {
+    const inputs = [5, 6, 7].map(input);
+    const results = await Promise.all(inputs.map((i) => computeOffThread('validation', i)));
+    results.forEach((result, n) => expect(result).toEqual(JSON.parse(JSON.stringify(computeValidation(inputs[n]!)))));
+  }, 60_000);
+
+  it('a computation that throws rejects its own call, and the next one runs', async () => {
+    const broken = { ...input(8), desired: { objects: null, renderProblems: 0, kinds: ['NetworkPolicy'], ignore: [] } } as unknown as ValidationInput;
+    await expect(computeOffThread('validation', broken)).rejects.toThrow();
+    const ok = input(9);
+    expect((await computeOffThread('validation', ok)).report.compared).toBe(computeValidation(ok).report.compared);
+  }, 60_000);
+
+  it("the trace's change effects: the same as on the main thread, the changes marked ignored measured as not suspects", async () => {
+    const { live, namespace } = input(11);
+    const at = '2026-12-01T10:00:00.000Z';
+    const changes = (live.networkPolicies as Obj[]).slice(0, 60).map((p): TracedChange => {
+      const meta = p.metadata as { name: string; namespace: string };
+      return { key: `NetworkPolicy/${meta.namespace}/${meta.name}`, kind: 'NetworkPolicy', namespace: meta.namespace, name: meta.name, at, verb: 'create', evidence: 'journal', auditIDs: [], sourceIPs: [], before: null, after: p, fromAuditOnly: false, managers: [] } as unknown as TracedChange;
+    });
+    const ignored = changes.map((_, i) => i % 3 === 0);
+    const scope = { namespace };
+    const inline = changeEffects(live, changes, scope, [], (c) => ignored[changes.indexOf(c)] === true);
+    expect(inline.filter((c) => c.relevant).length).toBeGreaterThan(0);
+    expect(inline.filter((c, i) => ignored[i] && c.relevant)).toEqual([]);
+    expect(await computeOffThread('changeEffects', { live, changes, scope, probes: [], ignored })).toEqual(JSON.parse(JSON.stringify(inline)));
+  }, 60_000);
+
+  it("the contain step's blast radius: the deny-all it would create is still told apart from the other policies on the thread", async () => {
+    const ns = (name: string) => ({ kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } });
+    const pod = (namespace: string, name: string, labels: Record<string, string>) => ({ kind: 'Pod', metadata: { namespace, name, labels }, spec: { containers: [{ name: 'c' }] }, status: { phase: 'Running' } });
+    const namespace = 'db';
+    const live = { namespaces: [ns('db'), ns('api'), ns('kube-system')], pods: [pod('db', 'pg', { app: 'pg' }), pod('api', 'orders', { app: 'orders' }), pod('kube-system', 'dns', { 'k8s-app': 'kube-dns' })], networkPolicies: [] as unknown[] };
+    const proposed = denyAllNetworkPolicy({ incidentId: '20261202-thread1', namespace, dns: { keep: true, namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } }, approvers: [] });
+    const after = { ...live, networkPolicies: [proposed] };
+    const scopePods = [{ namespace, name: 'pg' }];
+    const radiusInput = { before: live, after, created: [proposed], scopePods };
+    const inline = blastRadius(radiusInput);
+    // Told apart by identity: kept by the deny-all's own DNS exception, not by another policy.
+    expect(inline.keptByDenyAllCount).toBeGreaterThan(0);
+    expect(await computeOffThread('blastRadius', radiusInput)).toEqual(JSON.parse(JSON.stringify(inline)));
+    expect(await computeOffThread('proveContainment', { live: after, scope: { namespace }, dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } } }, { urgent: true })).toMatchObject({ pods: expect.any(Array) });
+  }, 60_000);
+
+  it('an input that cannot be copied to a thread rejects its call; the threads go on', async () => {
+    const ok = input(13);
+    await expect(computeOffThread('validation', { ...ok, namespace: (() => 'x') as unknown as string })).rejects.toThrow(/could not be cloned/);
+    expect((await computeOffThread('validation', ok)).report.compared).toBe(computeValidation(ok).report.compared);
+  }, 60_000);
+});
