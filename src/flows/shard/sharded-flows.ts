@@ -20,6 +20,7 @@ import { LeaseMembers } from '../../redis/lease-members.js';
 import { BaselineStore } from '../baseline-store.js';
 import { FlowPipeline } from '../pipeline.js';
 import { HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from '../sources/hubble-grpc.js';
+import { ResendWindow } from '../sources/resend-window.js';
 import { countSkip, type Anomaly } from '../types.js';
 import { AlertClaims } from './alert-claim.js';
 import { flowOwnerNamespace, isNamespaceName } from './flow-owner.js';
@@ -56,6 +57,13 @@ interface Partition {
   replayedBefore: number;
   /** Flow time from which this owner is answerable for the namespace (the snapshot's time, or where its stream starts). */
   from: number;
+  /**
+   * This namespace's flows processed within the reorder window: a restart of the stream (a
+   * reconnect, or a replay for a namespace gained) sends them again. Per namespace, since the relay
+   * client's own window follows the newest flow of any namespace, and a quiet namespace's last
+   * flows fall out of it.
+   */
+  processed: ResendWindow;
 }
 
 export class ShardedFlows {
@@ -95,7 +103,11 @@ export class ShardedFlows {
       namespaces: { allow: [], deny: options.relay.namespaces?.deny ?? [] },
       now: options.now,
       onRecord: (record) => this.receive(record),
-      onEvent: (event: RelayClientEvent) => this.log.info({ event }, `hubble relay ${event.type}`),
+      onEvent: (event: RelayClientEvent) => {
+        // Sent as the stream restarts, before its first flow.
+        if (event.type === 'connected') for (const p of this.partitions.values()) p.processed.armResend();
+        this.log.info({ event }, `hubble relay ${event.type}`);
+      },
     });
   }
 
@@ -259,18 +271,22 @@ export class ShardedFlows {
       pipeline.watermark = loaded.savedAt;
       this.takeovers += 1;
       this.log.info({ namespace: ns, edges: loaded.edges }, 'namespace baseline restored from snapshot');
-      return { pipeline, replayedBefore: loaded.savedAt, from: loaded.savedAt };
+      return { pipeline, replayedBefore: loaded.savedAt, from: loaded.savedAt, processed: this.processedWindow() };
     }
     this.log.info({ namespace: ns, reason: loaded.reason }, 'namespace starts with an empty baseline');
     // Not streaming yet: the stream starts at the configured `since` (the relay's buffer), else now.
     const from = this.streaming ? this.options.now() : (this.options.relay.since ?? this.options.now());
-    return { pipeline, replayedBefore: Number.NaN, from };
+    return { pipeline, replayedBefore: Number.NaN, from, processed: this.processedWindow() };
+  }
+
+  private processedWindow(): ResendWindow {
+    return new ResendWindow(this.options.relay.reorderWindowMs ?? 2_000, true);
   }
 
   /**
    * Points the stream at the owned namespaces. With gained namespaces that have a snapshot, the
    * stream restarts at the oldest snapshot's time, so their flows since are replayed; flows of the
-   * namespaces already owned are dropped up to where they were (Partition.replayedBefore).
+   * namespaces already owned that come again are dropped (Partition.processed).
    */
   private restream(replayFrom: number, gained: boolean): void {
     const allow = this.owned;
@@ -281,14 +297,6 @@ export class ShardedFlows {
     }
     const deny = this.options.relay.namespaces?.deny ?? [];
     const replay = gained && Number.isFinite(replayFrom) ? replayFrom : undefined;
-    if (replay !== undefined) {
-      // Namespaces already owned: what is older than the relay client's own re-send window was processed.
-      const window = this.options.relay.reorderWindowMs ?? 2_000;
-      for (const p of this.partitions.values()) {
-        const mark = p.pipeline.watermark;
-        if (!Number.isNaN(mark) && !(p.replayedBefore >= mark - window)) p.replayedBefore = mark - window;
-      }
-    }
     this.client.setNamespaces({ allow, deny }, replay);
     if (!this.streaming) {
       this.streaming = true;
@@ -312,13 +320,14 @@ export class ShardedFlows {
       countSkip(front.counts, 'other_shard');
       return;
     }
-    if (flow.time <= partition.replayedBefore) {
+    if (flow.time <= partition.replayedBefore || partition.processed.isResent(flow.time, record)) {
       countSkip(front.counts, 'replayed');
       return;
     }
     const accepted = partition.pipeline.counts.accepted;
     const raised = partition.pipeline.processFlow(flow, this.options.now());
     if (partition.pipeline.counts.accepted > accepted) {
+      partition.processed.add(flow.time, record);
       front.counts.accepted += 1;
       if (!(flow.time <= front.watermark)) front.watermark = flow.time;
     } else countSkip(front.counts, 'clock_skew');

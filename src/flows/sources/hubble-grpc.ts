@@ -4,8 +4,10 @@
 // Resume contract (docs/flows.md states it for users):
 // - Every delivered flow's Timestamp is remembered, with references to the flows delivered in the
 //   last `reorderWindowMs` of flow time (the relay merges nodes and may deliver slightly out of order).
-// - A reconnect asks for `since = newest delivered time − reorderWindowMs`, follow=true, same filters.
-// - Flows the relay re-sends from that window are dropped if already delivered (same uuid, or the
+// - A reconnect asks for `since = newest delivered time − reorderWindowMs`, follow=true, same filters;
+//   after a restart that reached back for namespaces just added, the time that restart got to
+//   (less the window) until it catches up, so a cut there does not skip the rest of it.
+// - Flows the relay re-sends from that window are dropped if already delivered (resend-window.ts) (same uuid, or the
 //   same node/time/addresses/ports/verdict/summary when the relay sends no uuid); anything new in
 //   the window is delivered. Nothing is delivered twice; nothing the relay still holds is skipped.
 // - Flows the relay no longer holds (its ring buffer wrapped during the outage) are lost; the relay
@@ -17,6 +19,7 @@
 // older Hubble without the policy-correlation fields) gets the request again without a mask.
 import * as grpc from '@grpc/grpc-js';
 import { fromTimestamp, loadObserver } from '../proto/load.js';
+import { ResendWindow } from './resend-window.js';
 
 /**
  * The Flow fields the normalizer (normalize.ts) and the resume fingerprint read. Everything else
@@ -87,21 +90,6 @@ type ObserverClient = grpc.Client & {
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
-interface Delivered {
-  time: number;
-  record: Record<string, unknown>;
-}
-
-/** Identity of a flow for de-duplication across a reconnect. */
-export function flowFingerprint(record: Record<string, unknown>): string {
-  const flow = (record.flow ?? {}) as Record<string, unknown>;
-  if (typeof flow.uuid === 'string' && flow.uuid) return flow.uuid;
-  const ts = (flow.time ?? {}) as { seconds?: number; nanos?: number };
-  const ip = (flow.IP ?? {}) as { source?: string; destination?: string };
-  const l4 = JSON.stringify(flow.l4 ?? null);
-  return `${String(flow.node_name ?? record.node_name ?? '')}|${ts.seconds ?? ''}.${ts.nanos ?? ''}|${ip.source ?? ''}>${ip.destination ?? ''}|${l4}|${String(flow.verdict ?? '')}|${String(flow.Summary ?? '')}|${String(flow.is_reply ? JSON.stringify(flow.is_reply) : '')}`;
-}
-
 /**
  * GetFlows filters for namespace lists: two FlowFilters per list (the fields of one filter are
  * ANDed, the filters ORed), source pod in any of them OR destination pod in any ("ns/" = the whole
@@ -126,13 +114,10 @@ export class HubbleRelayClient {
   private attempt = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
-  /** Newest delivered flow time (ms) and the flows delivered within the reorder window before it. */
-  private newest = Number.NaN;
-  private window: Delivered[] = [];
-  private windowHead = 0;
-  /** While replaying a resumed window: fingerprints of flows already delivered, and where the window ends. */
-  private replayed: Set<string> | null = null;
-  private replayUntil = Number.NaN;
+  /** The flows delivered within the reorder window before the newest, for dropping what a restart sends again. */
+  private readonly delivered: ResendWindow;
+  /** Every flow older than this was delivered (the current stream's start, then its progress less the reorder window). */
+  private completeBefore = Number.NaN;
   private firstConnectAt = Number.NaN;
   private namespaces: NamespaceFilter;
   /** The next connect starts no later than this (flows of namespaces just added are wanted from here). */
@@ -145,6 +130,7 @@ export class HubbleRelayClient {
     this.client = new Client(options.address, options.credentials ?? grpc.credentials.createInsecure()) as unknown as ObserverClient;
     this.backoff = { ...DEFAULT_BACKOFF, ...options.backoff };
     this.reorderWindowMs = options.reorderWindowMs ?? 2_000;
+    this.delivered = new ResendWindow(this.reorderWindowMs, false);
     this.namespaces = options.namespaces ?? {};
     this.fieldMask = options.fieldMask ?? [];
     this.initialSince = options.since;
@@ -184,7 +170,7 @@ export class HubbleRelayClient {
 
   /** Time of the newest flow delivered, epoch ms (NaN before the first). */
   get lastFlowTime(): number {
-    return this.newest;
+    return this.delivered.newest;
   }
 
   /** Starts streaming; `since` (epoch ms) overrides the first connect's starting point, or bounds a restart's. */
@@ -221,7 +207,9 @@ export class HubbleRelayClient {
   }
 
   private resumePoint(): number | null {
-    if (!Number.isNaN(this.newest)) return this.newest - this.reorderWindowMs;
+    // Not the newest flow less the window: a restart that reached back (namespaces gained) and was
+    // cut before it caught up resumes where it got to, not past what it still had to send.
+    if (!Number.isNaN(this.completeBefore)) return this.completeBefore;
     // Nothing delivered yet: the caller's starting point still holds, else the moment we first asked.
     if (this.initialSince !== undefined) return this.initialSince;
     return Number.isNaN(this.firstConnectAt) ? null : this.firstConnectAt - this.reorderWindowMs;
@@ -244,11 +232,9 @@ export class HubbleRelayClient {
       const seconds = Math.floor(since / 1000);
       request.since = { seconds, nanos: Math.max(0, Math.round((since - seconds * 1000) * 1e6)) };
     }
-    if (!Number.isNaN(this.newest)) {
-      // Anything the relay re-sends up to the newest delivered time is checked against what we delivered.
-      this.replayed = new Set(this.window.slice(this.windowHead).map((d) => flowFingerprint(d.record)));
-      this.replayUntil = this.newest;
-    }
+    // Anything the relay re-sends up to the newest delivered time is checked against what we delivered.
+    this.delivered.armResend();
+    if (since !== null && !(since >= this.completeBefore)) this.completeBefore = since;
     const call = this.client.GetFlows(request);
     this.call = call;
     this.stats.connects += 1;
@@ -310,24 +296,13 @@ export class HubbleRelayClient {
       return;
     }
     const time = fromTimestamp(flow.time) ?? fromTimestamp(response.time) ?? Number.NaN;
-    if (this.replayed) {
-      if (time <= this.replayUntil && this.replayed.has(flowFingerprint(response))) {
-        this.stats.duplicatesDropped += 1;
-        return;
-      }
-      if (time > this.replayUntil + this.reorderWindowMs) this.replayed = null;
+    // The stream got this far (a re-sent flow counts too): everything older than the window behind it came.
+    if (!Number.isNaN(time) && !(time - this.reorderWindowMs <= this.completeBefore)) this.completeBefore = time - this.reorderWindowMs;
+    if (this.delivered.isResent(time, response)) {
+      this.stats.duplicatesDropped += 1;
+      return;
     }
-    if (!Number.isNaN(time)) {
-      if (Number.isNaN(this.newest) || time > this.newest) this.newest = time;
-      this.window.push({ time, record: response });
-      // Keep only the reorder window behind the newest flow (a head index, compacted now and then).
-      const horizon = this.newest - this.reorderWindowMs;
-      while (this.windowHead < this.window.length && (this.window[this.windowHead] as Delivered).time < horizon) this.windowHead++;
-      if (this.windowHead > 4096 && this.windowHead * 2 > this.window.length) {
-        this.window = this.window.slice(this.windowHead);
-        this.windowHead = 0;
-      }
-    }
+    this.delivered.add(time, response);
     this.stats.delivered += 1;
     this.options.onRecord(response);
   }

@@ -3,6 +3,8 @@
 // dedupe across replicas, and bad contents of the keys they share.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Baseline } from '../../../src/flows/baseline.js';
+import { BaselineStore } from '../../../src/flows/baseline-store.js';
 import { FlowCollector } from '../../../src/flows/collector.js';
 import { AlertClaims } from '../../../src/flows/shard/alert-claim.js';
 import { NamespaceClaims } from '../../../src/flows/shard/namespace-claims.js';
@@ -10,7 +12,7 @@ import { assignOwners } from '../../../src/flows/shard/rendezvous.js';
 import type { Anomaly } from '../../../src/flows/types.js';
 import { LeaseMembers } from '../../../src/redis/lease-members.js';
 import { FakeHubbleRelay } from '../../../src/sim/hubble/relay-server.js';
-import { shopTimeline, shopTraffic } from '../../../src/sim/hubble/shop-traffic.js';
+import { shopTimeline, shopTraffic, type HubbleRecord } from '../../../src/sim/hubble/shop-traffic.js';
 import { testRedisUrl, uniquePrefix } from '../../helpers/redis.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -246,6 +248,56 @@ describe('sharded collectors against the relay stand-in', () => {
     await waitFor(() => accepted() === later.length, `all ${later.length} flows accepted`, 30_000, state);
     for (const c of [a, b]) expect(c.pipeline.counts.skipped.replayed ?? 0).toBe(0);
   }, 60_000);
+
+  it('a namespace gained from an older snapshot replays the stream; an owned namespace with a flow older than the relay client\'s window does not get it again', async () => {
+    // alpha has one flow, beta flows for 10 s after it: alpha's flow falls out of the relay
+    // client's own re-send window. gamma then shows up with a snapshot older than alpha's flow, so
+    // the stream restarts before it and the relay sends it again.
+    const relay = new FakeHubbleRelay();
+    await relay.start();
+    cleanup.push(() => relay.stop());
+    const template = [...shopTraffic({ normalMinutes: 1, incidentMinutes: 0 })][0]!;
+    const t0 = Date.parse('2026-01-15T09:00:00Z');
+    type Side = { namespace: string; labels: string[] };
+    const flowIn = (ns: string, time: number, port: number): HubbleRecord => {
+      const copy = structuredClone(template);
+      const iso = new Date(time).toISOString();
+      copy.time = iso;
+      copy.flow.time = iso;
+      for (const side of [copy.flow.source, copy.flow.destination] as Side[]) {
+        side.namespace = ns;
+        side.labels = side.labels.map((l) => (l.startsWith('k8s:io.kubernetes.pod.namespace=') ? `k8s:io.kubernetes.pod.namespace=${ns}` : l));
+      }
+      (copy.flow.l4 as { TCP: { source_port: number } }).TCP.source_port = port;
+      return copy;
+    };
+    const beta = Array.from({ length: 100 }, (_, i) => flowIn('beta', t0 + 100 * (i + 1), 40_000 + i));
+    relay.publish([flowIn('alpha', t0, 39_999), ...beta]);
+
+    const prefix = uniquePrefix('shards-window');
+    const r = redis();
+    await new BaselineStore(r, { prefix: `${prefix}:shard:ns:gamma` }).save(new Baseline(), t0 - 500);
+    const collector = new FlowCollector({
+      source: { kind: 'hubble-relay', address: relay.address, since: t0 - 1_000, backoff: { initialMs: 20, maxMs: 200 }, sharding: { leaseTtlMs: 1_500, heartbeatMs: 150 } },
+      onAnomaly: () => undefined,
+      redis: r,
+      keyPrefix: prefix,
+      snapshotEveryMs: 0,
+      now: () => t0 + 60_000,
+    });
+    cleanup.push(() => collector.stop());
+    await collector.start();
+    const counts = (): unknown => ({ owned: collector.shards!.owned, counts: collector.pipeline.counts, relay: collector.relayClient?.stats });
+    await waitFor(() => collector.pipeline.counts.accepted === 101, 'alpha and beta flows accepted', 15_000, counts);
+
+    relay.publish([flowIn('gamma', t0 + 11_000, 41_000)]);
+    await waitFor(() => collector.shards!.owned.includes('gamma') && collector.pipeline.counts.accepted >= 102, 'gamma taken and its flow accepted', 15_000, counts);
+    expect(collector.shards!.takeovers).toBe(1);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(collector.pipeline.counts.accepted).toBe(102);
+    // All 101 came again: the ones in the relay client's window it dropped itself, the rest the namespaces did.
+    expect((collector.pipeline.counts.skipped.replayed ?? 0) + collector.relayClient!.stats.duplicatesDropped).toBe(101);
+  }, 30_000);
 
   it('a relay slow to list its namespaces does not hold up the lease: the replica keeps its namespaces', async () => {
     const relay = new FakeHubbleRelay();
