@@ -29,6 +29,12 @@ export interface ConnectivityOptions {
    * the ipBlocks of all policies; 'merged': adjacent blocks with equal connections are joined.
    */
   externalRanges?: 'policy-blocks' | 'merged';
+  /**
+   * Only the connections from or to these workloads (ids as in PeerEndpoint.id): the others are
+   * not computed, so a question about one scope costs its rows and columns, not the whole
+   * cluster's. The result equals the whole connectivity filtered to those workloads.
+   */
+  touching?: readonly string[];
 }
 
 interface InEntry {
@@ -67,6 +73,9 @@ export class ClassConnectivity {
   inExternal: ExternalRow[] = [];
   egExternal: ExternalRow[] = [];
 
+  /** With `touching`: the workloads asked about and all their classes (null: everything). */
+  private readonly focus: { workloads: Set<number>; classes: Set<number> } | null;
+
   /** Sides where ANP/BANP/CNP apply (undefined for inputs with NetworkPolicies only: the fast path). */
   private readonly xIn: ReadonlyArray<XSide | undefined> | undefined;
   private readonly xEg: ReadonlyArray<XSide | undefined> | undefined;
@@ -79,6 +88,7 @@ export class ClassConnectivity {
     this.xEg = index.extended?.egress;
     const only = options.only;
     this.universe = only ? Conns.of(only.protocol, portRange(only.port, only.port)) : Conns.ALL;
+    this.focus = options.touching ? focusOf(index, options.touching) : null;
     this.computeAll();
   }
 
@@ -196,6 +206,16 @@ export class ClassConnectivity {
     }
   }
 
+  /** Calls fn for every destination the egress of `s` may allow (possibly more than once). */
+  private forEachEgressDestination(s: number, fn: (d: number) => void): void {
+    const entries = this.egEntries[s];
+    if (entries === null || entries === undefined || this.xEg?.[s] || entries.some((e) => e.peers === 'all')) {
+      for (let d = 0; d < this.classCount; d++) fn(d);
+      return;
+    }
+    for (const e of entries) for (const d of e.peers as Uint32Array) fn(d);
+  }
+
   private computeAll(): void {
     const n = this.classCount;
     this.inEntries = Array.from({ length: n }, (_, d) => this.buildInEntries(d));
@@ -206,7 +226,10 @@ export class ClassConnectivity {
     this.egressReverse = new Map();
     for (let s = 0; s < n; s++) this.indexEgress(s, true);
     const stamp = new Int32Array(n).fill(-1);
+    const focus = this.focus?.classes;
+    // Rows: every destination's (with a focus, only the focus's destinations).
     for (let d = 0; d < n; d++) {
+      if (focus && !focus.has(d)) continue;
       const row = this.rows[d] as Map<number, Conns>;
       this.forEachCandidateSource(d, (s) => {
         if (stamp[s] === d) return;
@@ -214,6 +237,18 @@ export class ClassConnectivity {
         const c = this.pairConns(s, d);
         if (!c.isEmpty()) row.set(s, c);
       });
+    }
+    // With a focus, its columns too: what its classes may send to every other destination.
+    if (focus) {
+      const seen = new Int32Array(n).fill(-1);
+      for (const s of focus) {
+        this.forEachEgressDestination(s, (d) => {
+          if (focus.has(d) || seen[d] === s) return;
+          seen[d] = s;
+          const c = this.pairConns(s, d);
+          if (!c.isEmpty()) (this.rows[d] as Map<number, Conns>).set(s, c);
+        });
+      }
     }
     this.computeExternal();
   }
@@ -306,9 +341,9 @@ export class ClassConnectivity {
     this.egExternal = [];
     if (this.options.external === false) return;
     this.collectAtoms();
-    const all = Array.from({ length: this.classCount }, (_, i) => i);
-    this.computeExternalFor(all, 'ingress');
-    this.computeExternalFor(all, 'egress');
+    const classes = this.focus ? [...this.focus.classes] : Array.from({ length: this.classCount }, (_, i) => i);
+    this.computeExternalFor(classes, 'ingress');
+    this.computeExternalFor(classes, 'egress');
   }
 
   /**
@@ -316,6 +351,7 @@ export class ClassConnectivity {
    * columns of re-isolated sources) and returns the class pairs whose connections changed.
    */
   applyChange(impact: PolicyChangeImpact): ClassPairChange[] {
+    if (this.focus) throw new Error('a connectivity limited to some workloads cannot be updated in place');
     const n = this.classCount;
     const changes: ClassPairChange[] = [];
     const set = (s: number, d: number, after: Conns): void => {
@@ -378,12 +414,15 @@ export class ClassConnectivity {
     };
     // Usual case: every class is one workload and every workload one class, so no union is needed.
     const oneToOne = index.classes.every((c) => c.workloads.length === 1) && index.workloads.every((w) => w.classes.length === 1);
+    // With a focus, a class of a focus workload may be another workload's too: only pairs touching the focus are whole.
+    const focus = this.focus?.workloads;
+    const wanted = (ws: number, wd: number): boolean => ws !== wd && (!focus || focus.has(ws) || focus.has(wd));
     if (oneToOne) {
       for (let d = 0; d < this.rows.length; d++) {
         const wd = index.classes[d]?.workloads[0] as number;
         for (const [s, c] of this.rows[d] as Map<number, Conns>) {
           const ws = index.classes[s]?.workloads[0] as number;
-          if (ws !== wd) emit(ws, wd, c);
+          if (wanted(ws, wd)) emit(ws, wd, c);
         }
       }
     } else {
@@ -393,7 +432,7 @@ export class ClassConnectivity {
         for (const [s, c] of this.rows[d] as Map<number, Conns>) {
           for (const ws of index.classes[s]?.workloads ?? []) {
             for (const wd of dstWorkloads) {
-              if (ws === wd) continue;
+              if (!wanted(ws, wd)) continue;
               const key = ws * W + wd;
               const prev = pairs.get(key);
               pairs.set(key, prev ? prev.union(c) : c);
@@ -438,6 +477,7 @@ export class ClassConnectivity {
     };
     const atomIds = merged ? [] : atoms.map((a) => endpointFor(a.family, a.start, a.end));
     for (const w of this.index.workloads) {
+      if (this.focus && !this.focus.workloads.has(w.index)) continue;
       // Per atom, the union over the workload's classes.
       let open = false;
       const perAtom = new Map<number, Conns>();
@@ -512,6 +552,19 @@ export interface ClassPairChange {
   dst: number;
   before: Conns;
   after: Conns;
+}
+
+/** The workloads named (unknown ids are ignored) and every class of theirs. */
+function focusOf(index: PolicyIndex, ids: readonly string[]): { workloads: Set<number>; classes: Set<number> } {
+  const wanted = new Set(ids);
+  const workloads = new Set<number>();
+  const classes = new Set<number>();
+  for (const w of index.workloads) {
+    if (!wanted.has(w.id)) continue;
+    workloads.add(w.index);
+    for (const c of w.classes) classes.add(c);
+  }
+  return { workloads, classes };
 }
 
 function firstAtomAtOrAfter(atoms: Atom[], family: IpFamily, value: bigint): number {

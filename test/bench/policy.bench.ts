@@ -1,7 +1,8 @@
 // Policy engine benchmark: synthetic clusters of 1k, 10k and 100k pods (0.5 policies per pod;
 // POLICY_BENCH_SIZES and POLICY_BENCH_POLICIES_PER_POD change that).
 // Figures: load + index build, full workload connectivity for one port (TCP 8080, externals
-// included), heap, one `allowed` query, and the incremental update after one policy change.
+// included), heap, the connectivity of one workload (every port) against the whole cluster's,
+// one `allowed` query, and the incremental update after one policy change.
 import { ClassConnectivity, allowed, loadObjects, PolicyIndex } from '../../src/policy/index.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { mb, summarize } from './stats.js';
@@ -46,6 +47,21 @@ for (const pods of sizes) {
       `  total               ${(t3 - t0).toFixed(0)} ms; heap: +${mb(peak - base)} max at phase ends (no GC), +${mb(retained)} retained after GC\n` +
       `  (same with one line per policy address block, as netpol-analyzer: ${blocks} lines, ${blocksMs.toFixed(0)} ms)\n`,
   );
+
+  // All connections of one workload (every port, externals merged), as the contain step's blast
+  // radius asks: limited to it, against the whole cluster's filtered to it.
+  const scopeSamples: number[] = [];
+  let scopeLines = 0;
+  for (let i = 0; i < 10; i++) {
+    const workload = index.workloads[Math.floor((i * index.workloads.length) / 10)]?.id as string;
+    const s0 = performance.now();
+    scopeLines += new ClassConnectivity(index, { externalRanges: 'merged', touching: [workload] }).toConnections().length;
+    scopeSamples.push(performance.now() - s0);
+  }
+  const w0 = performance.now();
+  new ClassConnectivity(index, { externalRanges: 'merged' }).toConnections();
+  const wholeMs = performance.now() - w0;
+  process.stdout.write(`  ${summarize('connectivity of one workload, every port', scopeSamples)} (${scopeLines / 10} lines on average; the whole cluster's: ${wholeMs.toFixed(0)} ms)\n`);
 
   // One allowed() query on random pod pairs (names resolved each time, as the bot does).
   const podNames = loaded.pods.map((p) => `${p.namespace}/${p.name}`);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
 import { readManifests } from '../../src/policy/load-files.js';
+import { expectTouchingAgrees } from '../helpers/connectivity-touching.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'netpol-anp');
 const cases = readdirSync(join(root, 'tests')).sort();
@@ -24,6 +25,7 @@ describe('netpol-analyzer AdminNetworkPolicy / BaselineAdminNetworkPolicy cases'
       const actual = formatConnections(connectivity(index), 'txt');
       const expected = readFileSync(join(root, 'expected', `${name}_connlist_output.txt`), 'utf8');
       expect(actual.trimEnd().split('\n')).toEqual(expected.trimEnd().split('\n'));
+      expectTouchingAgrees(index, name);
     });
   }
 });

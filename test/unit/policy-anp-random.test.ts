@@ -4,6 +4,7 @@
 // rules for one port) must agree on every pod pair, on addresses outside, and with openConnections.
 import { describe, expect, it } from 'vitest';
 import { allowed, buildIndex, connectivity, openConnections, type Protocol } from '../../src/policy/index.js';
+import { expectTouchingAgrees } from '../helpers/connectivity-touching.js';
 import { anp, banp, cnp, netpol, ns, nsNamed, pod } from '../helpers/policy.js';
 
 function rng(seed: number): () => number {
@@ -63,6 +64,7 @@ describe('ANP/BANP/CNP: list path and single-connection path agree', () => {
     it(`random cluster #${seed}`, () => {
       const { index, issues } = buildIndex(cluster(seed).map((object) => ({ object })));
       expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
+      expectTouchingAgrees(index, `random cluster #${seed}`);
       const pods = index.classes.flatMap((c) => c.pods.map((p) => `${p.namespace}/${p.name}`));
       for (const [protocol, port] of PORTS) {
         const list = connectivity(index, { only: { protocol, port } });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildIndex, connectivity, formatConnections } from '../../src/policy/index.js';
 import { readManifests } from '../../src/policy/load-files.js';
+import { expectTouchingAgrees } from '../helpers/connectivity-touching.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'netpol');
 const cases = readdirSync(join(root, 'tests')).sort();
@@ -29,6 +30,7 @@ describe('netpol-analyzer fixture cases', () => {
       const actual = formatConnections(connectivity(index), 'txt');
       const expected = readFileSync(join(root, 'expected', `${name}_connlist_output.txt`), 'utf8');
       expect(actual.trimEnd().split('\n')).toEqual(expected.trimEnd().split('\n'));
+      expectTouchingAgrees(index, name);
     });
   }
 });

@@ -6,6 +6,7 @@ import { parseIp, type IpAddress } from '../../src/policy/ip-set.js';
 import type { Rule } from '../../src/policy/model.js';
 import { matches } from '../../src/policy/selectors.js';
 import { seededRandom } from '../../src/sim/random.js';
+import { expectTouchingAgrees } from '../helpers/connectivity-touching.js';
 
 const KEYS = ['app', 'tier', 'env'];
 const VALUES = ['a', 'b', 'c'];
@@ -151,6 +152,17 @@ describe('class engine vs naive pod-by-pod evaluation', () => {
       expect(checked).toBeGreaterThan(1000);
     });
   }
+
+  it('the connectivity limited to some workloads equals the whole one filtered to them', () => {
+    for (let seed = 1; seed <= 30; seed++) expectTouchingAgrees(new PolicyIndex(loadObjects(randomCluster(seed).map((object) => ({ object })))), `random cluster #${seed}`);
+  });
+
+  it('a connectivity limited to some workloads refuses an in-place update', () => {
+    const index = new PolicyIndex(loadObjects(randomCluster(1).map((object) => ({ object }))));
+    const limited = new ClassConnectivity(index, { touching: [index.workloads[0]!.id] });
+    const policy = index.policies.values().next().value!.policy;
+    expect(() => limited.applyChange(index.removePolicy(policy.namespace, policy.name))).toThrow(/cannot be updated in place/);
+  });
 
   it('incremental updates agree with a full recomputation over random policy edits', () => {
     for (let seed = 100; seed < 110; seed++) {

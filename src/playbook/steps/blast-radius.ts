@@ -2,7 +2,7 @@
 // objects as they will be: which connections it cuts, which stay allowed by other policies (with
 // the additive deny-all, every allow rule of another policy selecting the same pods), and which
 // the quarantine keeps open itself (its DNS exception). Pure.
-import { buildIndex, connectivity, diffConnectivity, formatConnections, type Connection, type LiveObjects } from '../../policy/index.js';
+import { buildIndex, connectivity, diffConnectivity, formatConnections, type LiveObjects } from '../../policy/index.js';
 import { workloadId } from '../../policy/model.js';
 
 export interface BlastRadiusInput {
@@ -67,7 +67,6 @@ export function blastRadius(
   input: BlastRadiusInput,
   limit = BLAST_RADIUS_LIMIT,
 ): BlastRadius & { cutCount: number; stillAllowedCount: number; keptByDenyAllCount: number } {
-  const options = { external: true, externalRanges: 'merged' as const };
   const before = buildIndex(input.before);
   const after = buildIndex(input.after);
   const bare = buildIndex(replaceCreated(input.after, input.created));
@@ -77,14 +76,15 @@ export function blastRadius(
     const pod = after.index.pod(namespace, name);
     if (pod) scope.add(workloadId(pod.workload));
   }
-  const touchesScope = (c: Connection): boolean => scope.has(c.src.id) || scope.has(c.dst.id);
+  // Only the scope's rows and columns: the rest of the cluster is not computed.
+  const options = { external: true, externalRanges: 'merged' as const, touching: [...scope] };
 
-  const diff = diffConnectivity(connectivity(before.index, options), connectivity(after.index, options));
-  const cut = diff.closed.filter((c) => scope.has(c.src) || scope.has(c.dst)).map((c) => `${c.src} => ${c.dst} : ${c.closed.toString()}`);
+  const remaining = connectivity(after.index, options);
+  const diff = diffConnectivity(connectivity(before.index, options), remaining);
+  const cut = diff.closed.map((c) => `${c.src} => ${c.dst} : ${c.closed.toString()}`);
   // What other policies keep is what stays open when our objects let nothing through; what our
   // exceptions (kept DNS) add on top of that is the quarantine's own doing, not another policy's.
-  const keptByOthers = connectivity(bare.index, options).filter(touchesScope);
-  const remaining = connectivity(after.index, options).filter(touchesScope);
+  const keptByOthers = connectivity(bare.index, options);
   const stillAllowed = formatConnections(keptByOthers, 'txt').split('\n').filter(Boolean);
   const keptByDenyAll = diffConnectivity(keptByOthers, remaining).opened.map((c) => `${c.src} => ${c.dst} : ${c.opened.toString()}`);
   return {
