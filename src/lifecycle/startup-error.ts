@@ -6,3 +6,9 @@ export class StartupError extends Error {
     this.name = 'StartupError';
   }
 }
+
+/** A listen that failed because the port is taken, as the StartupError naming the setting to change. */
+export function portInUse(error: unknown, setting: string, port: number, host: string): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') return error;
+  return new StartupError(`${setting}: ${host}:${port} is already in use by another process; stop it or choose another port`, { cause: error });
+}
