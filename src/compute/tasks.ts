@@ -2,7 +2,7 @@
 // large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
 import { computeValidation } from '../playbook/steps/validate-compute.js';
 import { proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
-import { blastRadius, type BlastRadiusInput } from '../playbook/steps/blast-radius.js';
+import { containmentPreview } from '../containment/preview.js';
 import type { LiveObjects } from '../policy/index.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
@@ -19,8 +19,8 @@ export const COMPUTE_TASKS = {
   proveContainment: (input: { live: LiveObjects; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) => proveContainment(input.live, input.scope, input.dns),
   /** The scope's connectivity before containment (the lift is verified against it). */
   scopeConnectivity: (input: { live: LiveObjects; scope: ScopeView }) => scopeConnectivity(input.live, input.scope),
-  /** The contain step's preview: what the containment would cut, and what other policies would keep open. */
-  blastRadius: (input: BlastRadiusInput) => blastRadius(input),
+  /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
+  containmentPreview,
 };
 
 export type ComputeTask = keyof typeof COMPUTE_TASKS;

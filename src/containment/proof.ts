@@ -45,7 +45,16 @@ function openOf(index: PolicyIndex, scope: ScopeView, dns?: { namespace: string;
 }
 
 export function proveContainment(live: LiveObjects, scope: ScopeView, dns: { namespace: string; podLabels: Record<string, string> }, limit = PROOF_LIST_LIMIT): EngineProof {
-  const { index, issues } = buildIndex(live);
+  return proveContainmentOf(buildIndex(live), scope, dns, limit);
+}
+
+/** The same, on an index already built (with the issues its build found). */
+export function proveContainmentOf(
+  { index, issues }: { index: PolicyIndex; issues: readonly { source: string; message: string }[] },
+  scope: ScopeView,
+  dns: { namespace: string; podLabels: Record<string, string> },
+  limit = PROOF_LIST_LIMIT,
+): EngineProof {
   const result = openOf(index, scope, dns);
   const open = result.open.filter((o) => !o.dns).map(line);
   return {

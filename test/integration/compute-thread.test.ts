@@ -6,6 +6,7 @@ import { computeOffThread } from '../../src/compute/thread.js';
 import { changeEffects } from '../../src/trace/effects.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
+import { proveContainment } from '../../src/containment/proof.js';
 import type { TracedChange } from '../../src/trace/changes.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 
@@ -75,8 +76,12 @@ describe('computations on worker threads', () => {
     const inline = blastRadius(radiusInput);
     // Told apart by identity: kept by the deny-all's own DNS exception, not by another policy.
     expect(inline.keptByDenyAllCount).toBeGreaterThan(0);
-    expect(await computeOffThread('blastRadius', radiusInput)).toEqual(JSON.parse(JSON.stringify(inline)));
-    expect(await computeOffThread('proveContainment', { live: after, scope: { namespace }, dns: { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } } }, { urgent: true })).toMatchObject({ pods: expect.any(Array) });
+    const dns = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    const preview = await computeOffThread('containmentPreview', { ...radiusInput, scope: { namespace }, dns });
+    expect(preview.radius).toEqual(JSON.parse(JSON.stringify(inline)));
+    expect(preview.predicted).toEqual(proveContainment(after, { namespace }, dns));
+    expect(preview.predicted.contained).toBe(true);
+    expect(await computeOffThread('proveContainment', { live: after, scope: { namespace }, dns }, { urgent: true })).toEqual(preview.predicted);
   }, 60_000);
 
   it('an input that cannot be copied to a thread rejects its call; the threads go on', async () => {

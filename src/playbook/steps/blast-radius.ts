@@ -2,7 +2,7 @@
 // objects as they will be: which connections it cuts, which stay allowed by other policies (with
 // the additive deny-all, every allow rule of another policy selecting the same pods), and which
 // the quarantine keeps open itself (its DNS exception). Pure.
-import { buildIndex, connectivity, diffConnectivity, formatConnections, type LiveObjects } from '../../policy/index.js';
+import { buildIndex, connectivity, diffConnectivity, formatConnections, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
 import { workloadId } from '../../policy/model.js';
 
 export interface BlastRadiusInput {
@@ -63,12 +63,12 @@ function replaceCreated(live: LiveObjects, created: readonly unknown[]): LiveObj
   };
 }
 
-export function blastRadius(
-  input: BlastRadiusInput,
-  limit = BLAST_RADIUS_LIMIT,
-): BlastRadius & { cutCount: number; stillAllowedCount: number; keptByDenyAllCount: number } {
+export type BlastRadiusResult = BlastRadius & { cutCount: number; stillAllowedCount: number; keptByDenyAllCount: number };
+
+/** `built.after`: the index of input.after when the caller has it already (the preview builds it once for the proof too). */
+export function blastRadius(input: BlastRadiusInput, limit = BLAST_RADIUS_LIMIT, built: { after?: { index: PolicyIndex } } = {}): BlastRadiusResult {
   const before = buildIndex(input.before);
-  const after = buildIndex(input.after);
+  const after = built.after ?? buildIndex(input.after);
   const bare = buildIndex(replaceCreated(input.after, input.created));
 
   const scope = new Set<string>();

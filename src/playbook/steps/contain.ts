@@ -163,15 +163,16 @@ export const containStep: StepHandler = {
     }).patches;
     const pods = inNamespace<PodView>(live.pods, namespace).filter((pod) => plan.footprint.scopePods.includes(pod.metadata?.name ?? ''));
     const check = await dryRun(ctx, plan, live);
-    // Both take seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
-    const predicted = await computeOffThread('proveContainment', { live: after, scope: scopeOf(ctx), dns: dnsOf(p) });
-    let radius: Awaited<ReturnType<typeof computeOffThread<'blastRadius'>>> | { error: string };
-    try {
-      radius = await computeOffThread('blastRadius', { before: live, after, created: plan.create, scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })) });
-    } catch (error) {
-      ctx.logger.warn({ err: error }, 'could not compute the blast radius');
-      radius = { error: errorMessage(error) };
-    }
+    // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
+    const { predicted, radius } = await computeOffThread('containmentPreview', {
+      before: live,
+      after,
+      created: plan.create,
+      scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })),
+      scope: scopeOf(ctx),
+      dns: dnsOf(p),
+    });
+    if ('error' in radius) ctx.logger.warn({ error: radius.error }, 'could not compute the blast radius');
     const anomalies = (await ctx.anomalies?.forIncident(ctx.incident)) ?? [];
     const anomalyText = anomalies.length > 0 ? `${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} from the flow collector, ` : '';
     const changes = [`${plan.create.length} object${plan.create.length === 1 ? '' : 's'} to create`];

@@ -1,0 +1,29 @@
+// The contain step's preview (pure): the proof predicted on the objects as containment will leave
+// them, and the blast radius. Both read the index of those objects: built once here, which on a
+// large cluster is most of the cost.
+import { blastRadius, type BlastRadiusInput, type BlastRadiusResult } from '../playbook/steps/blast-radius.js';
+import { buildIndex } from '../policy/index.js';
+import { proveContainmentOf, type EngineProof, type ScopeView } from './proof.js';
+
+export interface PreviewInput extends BlastRadiusInput {
+  scope: ScopeView;
+  dns: { namespace: string; podLabels: Record<string, string> };
+}
+
+export interface ContainmentPreview {
+  predicted: EngineProof;
+  /** The blast radius, or why it could not be computed (the preview goes out without it). */
+  radius: BlastRadiusResult | { error: string };
+}
+
+export function containmentPreview(input: PreviewInput): ContainmentPreview {
+  const after = buildIndex(input.after);
+  const predicted = proveContainmentOf(after, input.scope, input.dns);
+  let radius: ContainmentPreview['radius'];
+  try {
+    radius = blastRadius(input, undefined, { after });
+  } catch (error) {
+    radius = { error: error instanceof Error ? error.message : String(error) };
+  }
+  return { predicted, radius };
+}
