@@ -10,7 +10,7 @@ import { removeAuditSchedule, startAuditSchedule } from './schedule.js';
 import { runScheduledAudit } from './scheduled.js';
 
 export interface AuditReportRoleOptions {
-  config: Pick<Config, 'auditReport' | 'slack'>;
+  config: Pick<Config, 'auditReport' | 'slack' | 'clusterName'>;
   redis: RedisClient;
   prefix: string;
   cluster: Pick<KubeGateway, 'objects' | 'discoverKinds'>;
@@ -35,7 +35,7 @@ export async function startAuditReportRole(options: AuditReportRoleOptions): Pro
     prefix,
     repeat: { pattern: settings.schedule, tz: settings.timeZone },
     logger: log,
-    run: (runAt) => runScheduledAudit({ cluster: options.cluster, redis, prefix, chat: options.chat, channel, unusedDays: settings.unusedDays, logger: log }, runAt),
+    run: (runAt) => runScheduledAudit({ cluster: options.cluster, redis, prefix, chat: options.chat, channel, unusedDays: settings.unusedDays, logger: log, ...(config.clusterName ? { clusterName: config.clusterName } : {}) }, runAt),
   });
   options.resources.add('audit report schedule', () => schedule.close());
   log.info({ schedule: settings.schedule, timeZone: settings.timeZone, channel }, 'scheduled audit report');

@@ -26,6 +26,8 @@ export interface ScheduledAuditDeps {
   logger: Logger;
   /** Wall clock for the unused-policy window (default Date.now). */
   now?: () => number;
+  /** The cluster audited, named in the message and the report's file name when the bot serves several. */
+  clusterName?: string;
 }
 
 export type ScheduledAuditOutcome = { posted: true; ts: string; findings: number; newFindings: number; resolved: number } | { posted: false; reason: string };
@@ -88,7 +90,7 @@ export async function runScheduledAudit(deps: ScheduledAuditDeps, runAt: number)
   }
   let ts: string;
   try {
-    ts = await deps.chat.postMessage(deps.channel, auditSummaryMessage({ report, delta, runAt: new Date(runAt), flows: flowsNote }));
+    ts = await deps.chat.postMessage(deps.channel, auditSummaryMessage({ report, delta, runAt: new Date(runAt), flows: flowsNote, ...(deps.clusterName ? { cluster: deps.clusterName } : {}) }));
   } catch (error) {
     await history.releasePost(runAt);
     throw error;
@@ -96,7 +98,7 @@ export async function runScheduledAudit(deps: ScheduledAuditDeps, runAt: number)
   await history.markPosted(runAt, ts);
   try {
     const day = new Date(runAt).toISOString().slice(0, 10);
-    await deps.chat.uploadFile({ channel: deps.channel, threadTs: ts, filename: `netpol-audit-${day}.md`, content: renderMarkdown(report), comment: 'The full audit report.' });
+    await deps.chat.uploadFile({ channel: deps.channel, threadTs: ts, filename: `netpol-audit-${deps.clusterName ? `${deps.clusterName}-` : ''}${day}.md`, content: renderMarkdown(report), comment: 'The full audit report.' });
   } catch (error) {
     // The summary is out; a retry would not post it again, so the missing file is only logged.
     log.warn({ err: error }, 'uploading the full audit report failed');

@@ -37,13 +37,16 @@ export interface AuditSummaryInput {
   runAt: Date;
   /** The reason the unused-policy check did not run, or that it ran on the collector's flows. */
   flows?: string;
+  /** The cluster audited, when the bot serves several (config `clusters`). */
+  cluster?: string;
 }
 
 export function auditSummaryMessage(input: AuditSummaryInput): SlackMessage {
   const { report, delta, runAt } = input;
   const t = report.totals;
   const byLevel = (level: string): number => report.findings.filter((f) => f.level === level).length;
-  const head = `*Scheduled NetworkPolicy audit* (${runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)`;
+  const of = input.cluster ? ` of cluster ${codeText(input.cluster, 24)}` : '';
+  const head = `*Scheduled NetworkPolicy audit*${of} (${runAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)`;
   const totals = `${t.namespaces} namespaces, ${t.pods} pods, ${t.policies} NetworkPolicies, ${t.adminPolicies} admin policies: *${report.findings.length} findings* (${byLevel('error')} errors, ${byLevel('warning')} warnings, ${byLevel('note')} notes)`;
   const blocks: Block[] = [section(`${head}\n${totals}`)];
 
@@ -75,6 +78,6 @@ export function auditSummaryMessage(input: AuditSummaryInput): SlackMessage {
   const notRun = report.checks.filter((c) => !c.run).map((c) => `${c.id.replace(/^audit\//, '')}: ${plain(c.reason, 200)}`);
   const context = [...(input.flows ? [plain(input.flows, 300)] : []), ...(notRun.length > 0 ? [`Not run: ${notRun.join('; ')}`] : []), 'Full report in the thread.'];
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: context.join(' · ').slice(0, 2900) }] });
-  const text = `NetworkPolicy audit: ${report.findings.length} findings in ${t.namespaces} namespaces${delta.previousRunAt !== undefined ? `, ${delta.newFindings.length} new, ${delta.resolved.length} resolved` : ''}`;
+  const text = `NetworkPolicy audit${input.cluster ? ` of cluster ${plain(input.cluster, 24)}` : ''}: ${report.findings.length} findings in ${t.namespaces} namespaces${delta.previousRunAt !== undefined ? `, ${delta.newFindings.length} new, ${delta.resolved.length} resolved` : ''}`;
   return { text, blocks };
 }

@@ -119,6 +119,17 @@ describe('runScheduledAudit', () => {
     expect(topLevel(channel)).toHaveLength(1);
   });
 
+  it('with several clusters, the message and the report file name the cluster audited', async () => {
+    const channel = newChannel();
+    const outcome = await runScheduledAudit({ ...deps(uniquePrefix('audit-sched-eu'), channel), clusterName: 'eu' }, T0);
+    expect(outcome).toMatchObject({ posted: true });
+    const [summary] = topLevel(channel);
+    expect(summary!.text).toMatch(/^NetworkPolicy audit of cluster eu: /);
+    expect(blockText(summary!)).toContain('Scheduled NetworkPolicy audit* of cluster `eu` (2026-11-30 09:00 UTC)');
+    const file = slack.messages(channel).filter((m) => m.threadTs === summary!.ts).flatMap((m) => m.files ?? [])[0];
+    expect(file?.name).toBe('netpol-audit-eu-2026-11-30.md');
+  });
+
   it('judges unused policies on the collector snapshot: matched allows are not reported, nor is the default deny', async () => {
     const prefix = uniquePrefix('audit-sched');
     const now = Date.now();

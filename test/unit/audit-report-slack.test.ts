@@ -34,6 +34,18 @@ describe('auditSummaryMessage', () => {
     expect(t).toContain('unused-policy: flow matches are not known');
   });
 
+  it('names the cluster when given one (several clusters), escaped and cut like every name', () => {
+    const r = report(open());
+    const m = auditSummaryMessage({ report: r, delta: NONE, runAt: RUN_AT, cluster: 'eu-west' });
+    expect(m.text).toBe(`NetworkPolicy audit of cluster eu-west: ${r.findings.length} findings in 1 namespaces`);
+    expect(texts(m)).toContain('Scheduled NetworkPolicy audit* of cluster `eu-west` (2026-11-30 09:00 UTC)');
+    const hostile = auditSummaryMessage({ report: r, delta: NONE, runAt: RUN_AT, cluster: '<!here>`\u202e' + 'x'.repeat(100) });
+    expect(texts(hostile)).not.toContain('<!here>');
+    expect(texts(hostile)).not.toContain('\u202e');
+    expect(hostile.text).not.toContain('<!here>');
+    expect(hostile.text.length).toBeLessThan(200);
+  });
+
   it('new and resolved findings and score changes against the previous run; no change says so', () => {
     const before = summarize(report(open()), 1);
     const after = summarize(report(closed()), 2);
