@@ -1,8 +1,10 @@
 // Policy engine benchmark: synthetic clusters of 1k, 10k and 100k pods (0.5 policies per pod;
 // POLICY_BENCH_SIZES and POLICY_BENCH_POLICIES_PER_POD change that).
 // Figures: load + index build, full workload connectivity for one port (TCP 8080, externals
-// included), heap, the connectivity of one workload (every port) against the whole cluster's,
-// one `allowed` query, and the incremental update after one policy change.
+// included), heap, the connectivity of one workload (every port) against the whole cluster's, the
+// contain step's preview of one workload, one `allowed` query, and the incremental update after one policy change.
+import { designContainment, projectContainment } from '../../src/containment/design.js';
+import { containmentPreview } from '../../src/containment/preview.js';
 import { ClassConnectivity, allowed, loadObjects, PolicyIndex } from '../../src/policy/index.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { mb, summarize } from './stats.js';
@@ -62,6 +64,29 @@ for (const pods of sizes) {
   new ClassConnectivity(index, { externalRanges: 'merged' }).toConnections();
   const wholeMs = performance.now() - w0;
   process.stdout.write(`  ${summarize('connectivity of one workload, every port', scopeSamples)} (${scopeLines / 10} lines on average; the whole cluster's: ${wholeMs.toFixed(0)} ms)\n`);
+
+  // The contain step's preview (predicted proof + blast radius, as the thread task runs it) for one
+  // workload's pods: the exclusive strategy's objects, projected on the cluster.
+  const liveObjects = {
+    namespaces: objects.filter((o) => (o as { kind: string }).kind === 'Namespace'),
+    pods: objects.filter((o) => (o as { kind: string }).kind === 'Pod'),
+    networkPolicies: objects.filter((o) => (o as { kind: string }).kind === 'NetworkPolicy'),
+  };
+  const previewSamples: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const withApp = liveObjects.pods.filter((p) => (p as { metadata: { labels: Record<string, string> } }).metadata.labels.app !== undefined);
+    const pod = withApp[Math.floor((i * withApp.length) / 3)] as { metadata: { namespace: string; labels: Record<string, string> } };
+    const { namespace } = pod.metadata;
+    const labelSelector = { matchLabels: { app: pod.metadata.labels.app as string } };
+    const dns = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    const target = { incidentId: `bench-${i}`, namespace, labelSelector, dns: { keep: true, ...dns }, approvers: [] };
+    const plan = designContainment({ strategy: 'networkpolicy-exclusive', reason: 'bench', target, anpPriority: 10, live: liveObjects });
+    const p0 = performance.now();
+    const after = projectContainment(liveObjects, plan, target.incidentId);
+    containmentPreview({ before: liveObjects, after, created: plan.create, scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })), scope: { namespace, labelSelector }, dns });
+    previewSamples.push(performance.now() - p0);
+  }
+  process.stdout.write(`  ${summarize('contain preview of one workload (proof + blast radius, exclusive)', previewSamples)}\n`);
 
   // One allowed() query on random pod pairs (names resolved each time, as the bot does).
   const podNames = loaded.pods.map((p) => `${p.namespace}/${p.name}`);
