@@ -73,8 +73,8 @@ for (const pods of sizes) {
     networkPolicies: objects.filter((o) => (o as { kind: string }).kind === 'NetworkPolicy'),
   };
   const previewSamples: number[] = [];
+  const withApp = liveObjects.pods.filter((p) => (p as { metadata: { labels: Record<string, string> } }).metadata.labels.app !== undefined);
   for (let i = 0; i < 3; i++) {
-    const withApp = liveObjects.pods.filter((p) => (p as { metadata: { labels: Record<string, string> } }).metadata.labels.app !== undefined);
     const pod = withApp[Math.floor((i * withApp.length) / 3)] as { metadata: { namespace: string; labels: Record<string, string> } };
     const { namespace } = pod.metadata;
     const labelSelector = { matchLabels: { app: pod.metadata.labels.app as string } };
