@@ -1,8 +1,8 @@
 // The contain step's preview (pure): the proof predicted on the objects as containment will leave
-// them, and the blast radius. Both read the index of those objects: built once here, which on a
-// large cluster is most of the cost.
+// them, and the blast radius. Both read the index of those objects: built once here, and the
+// policies the states share compiled once (on a large cluster, building indexes is most of the cost).
 import { blastRadius, type BlastRadiusInput, type BlastRadiusResult } from '../playbook/steps/blast-radius.js';
-import { buildIndex } from '../policy/index.js';
+import { buildIndex, type CompileMemo } from '../policy/index.js';
 import { proveContainmentOf, type EngineProof, type ScopeView } from './proof.js';
 
 export interface PreviewInput extends BlastRadiusInput {
@@ -17,11 +17,12 @@ export interface ContainmentPreview {
 }
 
 export function containmentPreview(input: PreviewInput): ContainmentPreview {
-  const after = buildIndex(input.after);
+  const memo: CompileMemo = new WeakMap();
+  const after = buildIndex(input.after, memo);
   const predicted = proveContainmentOf(after, input.scope, input.dns);
   let radius: ContainmentPreview['radius'];
   try {
-    radius = blastRadius(input, undefined, { after });
+    radius = blastRadius(input, undefined, { after, memo });
   } catch (error) {
     radius = { error: error instanceof Error ? error.message : String(error) };
   }

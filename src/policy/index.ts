@@ -3,7 +3,7 @@
 import { connectivity as computeConnectivity, type Connection, type ConnectivityOptions } from './connectivity.js';
 import { diffConnectivity as diffLists, type ConnectivityDiff } from './diff.js';
 import { decide, resolveEndpoints, type Decision } from './evaluate.js';
-import { loadLiveObjects, loadObjects, type LiveObjects, type LoadInput } from './load-objects.js';
+import { loadLiveObjects, loadObjects, type CompileMemo, type LiveObjects, type LoadInput } from './load-objects.js';
 import type { ClusterObjects, NetworkPolicy } from './model.js';
 import { PolicyIndex } from './policy-index.js';
 import type { Protocol } from './port-set.js';
@@ -13,7 +13,7 @@ export { formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff
 export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type NearMiss, type RuleMatch, type SideDecision } from './evaluate.js';
 export { formatConnections, FORMATS, type Format } from './format.js';
 export { lint, LINT_RULES, type LintFinding, type LintOptions } from './lint.js';
-export { loadLiveObjects, loadObjects, type LiveObjects, type LoadInput } from './load-objects.js';
+export { loadLiveObjects, loadObjects, type CompileMemo, type LiveObjects, type LoadInput } from './load-objects.js';
 export type { AdminPolicy, AdminRule, CiliumPolicy, CiliumRule, ClusterObjects, Issue, Namespace, NetworkPolicy, Node, Pod, Rule, WorkloadRef } from './model.js';
 export { formatOpenConnections, openConnections, type ContainmentScope, type OpenConnection, type OpenConnectionsOptions, type OpenConnectionsResult, type OpenPeer } from './containment.js';
 export type { LayerVerdict } from './layered.js';
@@ -24,13 +24,13 @@ export { explainDecision } from './explain.js';
 /**
  * Builds the index from loaded objects, from load inputs, or from live API objects. The issues
  * are the loader's plus what only the index sees (AdminNetworkPolicies of equal priority that
- * select the same pods).
+ * select the same pods). `memo`: live objects' policies compiled by an earlier build (see CompileMemo).
  */
-export function buildIndex(source: ClusterObjects | readonly LoadInput[] | LiveObjects): { index: PolicyIndex; issues: ClusterObjects['issues'] } {
+export function buildIndex(source: ClusterObjects | readonly LoadInput[] | LiveObjects, memo?: CompileMemo): { index: PolicyIndex; issues: ClusterObjects['issues'] } {
   let objects: ClusterObjects;
   if (Array.isArray(source)) objects = loadObjects(source as readonly LoadInput[]);
   else if ('issues' in source && 'policies' in source) objects = source as ClusterObjects;
-  else objects = loadLiveObjects(source as LiveObjects);
+  else objects = loadLiveObjects(source as LiveObjects, memo);
   const index = new PolicyIndex(objects);
   return { index, issues: [...objects.issues, ...(index.extended?.issues ?? [])] };
 }

@@ -3,7 +3,7 @@
 import { printable } from '../printable.js';
 import { compileAdminPolicy, type AdminKind } from './compile-admin.js';
 import { compileCiliumPolicy } from './compile-cilium.js';
-import { compilePolicy, portNameError } from './compile-policy.js';
+import { compilePolicy, portNameError, type CompiledPolicyResult } from './compile-policy.js';
 import { IpSet, parseIp } from './ip-set.js';
 import type { AdminPolicy, CiliumPolicy, ClusterObjects, ContainerPort, Issue, Namespace, NetworkPolicy, Node, Pod, WorkloadRef } from './model.js';
 import { PROTOCOLS, type Protocol } from './port-set.js';
@@ -46,7 +46,17 @@ function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
+/**
+ * NetworkPolicies already compiled, by the very object they came from: a caller that loads
+ * several states of one cluster sharing most objects (the contain step's preview: now, after
+ * containment, and without its allow rules) compiles each shared policy once. Keep one for the
+ * states of one computation only: an object changed in place would keep its old compilation.
+ */
+export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult }>;
+
 class Collector {
+  constructor(private readonly memo?: CompileMemo) {}
+
   readonly namespaces = new Map<string, Namespace>();
   readonly pods = new Map<string, Pod>();
   readonly policies = new Map<string, NetworkPolicy>();
@@ -54,6 +64,15 @@ class Collector {
   readonly ciliumPolicies = new Map<string, CiliumPolicy>();
   readonly nodes = new Map<string, Node>();
   readonly issues: Issue[] = [];
+
+  compiled(obj: Record<string, unknown>, namespace: string, name: string, source: string): CompiledPolicyResult {
+    const known = this.memo?.get(obj);
+    // The source is part of the result (it names the policy in messages): another one compiles again.
+    if (known?.source === source) return known.result;
+    const result = compilePolicy(obj, namespace, name, source);
+    this.memo?.set(obj, { source, result });
+    return result;
+  }
 
   issue(severity: Issue['severity'], source: string, message: string, object?: string): void {
     // Messages quote the input (an unknown kind, a port name): escaped and cut here, once for every issue.
@@ -184,7 +203,7 @@ function addPolicy(obj: Record<string, unknown>, c: Collector, source: string): 
   if (!name) return c.issue('error', source, 'NetworkPolicy without metadata.name');
   const namespace = namespaceOf(meta);
   const what = `NetworkPolicy ${namespace}/${name}`;
-  const { policy, errors } = compilePolicy(obj, namespace, name, source);
+  const { policy, errors } = c.compiled(obj, namespace, name, source);
   for (const e of errors) c.issue('error', source, e, what);
   if (!policy) return;
   const key = `${namespace}/${name}`;
@@ -245,14 +264,15 @@ function addNode(obj: Record<string, unknown>, c: Collector, source: string): vo
   c.nodes.set(name, { name, labels, addresses, source });
 }
 
-function addObject(obj: unknown, c: Collector, source: string, impliedKind: string | undefined, depth: number): void {
+/** `kind`: the object's own kind wins over an implied one (a list's items), not over a given one (a live list's). */
+function addObject(obj: unknown, c: Collector, source: string, { implied, given }: { implied?: string; given?: string }, depth: number): void {
   if (obj === null || obj === undefined) return; // empty YAML document
   if (!isRecord(obj)) return c.issue('error', source, 'document is not a Kubernetes object (expected a mapping)');
-  const kind = typeof obj.kind === 'string' && obj.kind !== '' ? obj.kind : impliedKind;
+  const kind = given ?? (typeof obj.kind === 'string' && obj.kind !== '' ? obj.kind : implied);
   if (Array.isArray(obj.items) && (kind === undefined || kind === 'List' || kind.endsWith('List'))) {
     if (depth >= MAX_LIST_DEPTH) return c.issue('error', source, 'lists nested too deeply');
     const itemKind = kind ? LIST_ITEM_KIND[kind] : undefined;
-    obj.items.forEach((item, i) => addObject(item, c, `${source}.items[${i}]`, itemKind, depth + 1));
+    obj.items.forEach((item, i) => addObject(item, c, `${source}.items[${i}]`, { implied: itemKind }, depth + 1));
     return;
   }
   if (kind === undefined) return c.issue('warning', source, 'object without kind skipped');
@@ -272,9 +292,13 @@ export function loadObjects(inputs: Iterable<LoadInput>): ClusterObjects {
   const c = new Collector();
   let i = 0;
   for (const input of inputs) {
-    addObject(input.object, c, input.source ?? `object#${i}`, undefined, 0);
+    addObject(input.object, c, input.source ?? `object#${i}`, {}, 0);
     i++;
   }
+  return collected(c);
+}
+
+function collected(c: Collector): ClusterObjects {
   // A namespace referenced by a pod but never declared exists with only its name label.
   for (const pod of c.pods.values()) {
     if (!c.namespaces.has(pod.namespace)) c.namespaces.set(pod.namespace, { name: pod.namespace, labels: { [NS_NAME_LABEL]: pod.namespace } });
@@ -308,12 +332,11 @@ export interface LiveObjects {
  * Live objects as returned by the API (e.g. @kubernetes/client-node V1Pod / V1NetworkPolicy);
  * list items carry no `kind`, so the kind comes from the argument they are passed in.
  */
-export function loadLiveObjects(live: LiveObjects): ClusterObjects {
-  const inputs: LoadInput[] = [];
+export function loadLiveObjects(live: LiveObjects, memo?: CompileMemo): ClusterObjects {
+  const c = new Collector(memo);
   const add = (items: readonly unknown[] | undefined, kind: string): void => {
-    (items ?? []).forEach((item, i) => {
-      inputs.push({ object: isRecord(item) ? { ...item, kind } : item, source: `live:${kind}[${i}]` });
-    });
+    // The list's kind is the items' kind: given, not copied into each object (which would also lose it as the memo's key).
+    (items ?? []).forEach((item, i) => addObject(item, c, `live:${kind}[${i}]`, { given: kind }, 0));
   };
   add(live.namespaces, 'Namespace');
   add(live.pods, 'Pod');
@@ -322,5 +345,5 @@ export function loadLiveObjects(live: LiveObjects): ClusterObjects {
   add(live.baselineAdminNetworkPolicies, 'BaselineAdminNetworkPolicy');
   add(live.ciliumNetworkPolicies, 'CiliumNetworkPolicy');
   add(live.nodes, 'Node');
-  return loadObjects(inputs);
+  return collected(c);
 }

@@ -2,7 +2,7 @@
 // objects as they will be: which connections it cuts, which stay allowed by other policies (with
 // the additive deny-all, every allow rule of another policy selecting the same pods), and which
 // the quarantine keeps open itself (its DNS exception). Pure.
-import { buildIndex, connectivity, diffConnectivity, formatConnections, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
+import { buildIndex, connectivity, diffConnectivity, formatConnections, type CompileMemo, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
 import { workloadId } from '../../policy/model.js';
 
 export interface BlastRadiusInput {
@@ -65,11 +65,16 @@ function replaceCreated(live: LiveObjects, created: readonly unknown[]): LiveObj
 
 export type BlastRadiusResult = BlastRadius & { cutCount: number; stillAllowedCount: number; keptByDenyAllCount: number };
 
-/** `built.after`: the index of input.after when the caller has it already (the preview builds it once for the proof too). */
-export function blastRadius(input: BlastRadiusInput, limit = BLAST_RADIUS_LIMIT, built: { after?: { index: PolicyIndex } } = {}): BlastRadiusResult {
-  const before = buildIndex(input.before);
-  const after = built.after ?? buildIndex(input.after);
-  const bare = buildIndex(replaceCreated(input.after, input.created));
+/**
+ * `built.after`: the index of input.after when the caller has it already (the preview builds it
+ * once for the proof too); `built.memo`: the memo it was built with. The three states share all
+ * but a few objects: each policy is compiled once.
+ */
+export function blastRadius(input: BlastRadiusInput, limit = BLAST_RADIUS_LIMIT, built: { after?: { index: PolicyIndex }; memo?: CompileMemo } = {}): BlastRadiusResult {
+  const memo = built.memo ?? new WeakMap();
+  const before = buildIndex(input.before, memo);
+  const after = built.after ?? buildIndex(input.after, memo);
+  const bare = buildIndex(replaceCreated(input.after, input.created), memo);
 
   const scope = new Set<string>();
   for (const { namespace, name } of input.scopePods) {
