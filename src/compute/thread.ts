@@ -3,8 +3,10 @@
 // lock renewal and job of the process meanwhile. The input is copied to the thread (structured
 // clone), and so is the result. Threads are started on first use and kept: cores − 1 of them take
 // the tasks in turn, and one more takes urgent tasks (a containment's proof, which a person waits
-// for) so that they never queue behind a long trace or validation. A thread holds the process open
-// only while it works.
+// for) so that they never queue behind a long trace or validation. On the shared threads,
+// interactive tasks (a proposal someone waits to approve) go before the background ones (traces and
+// validations that run by themselves): fifty incidents opened at once get their proposals while
+// the earlier ones' validations wait. A thread holds the process open only while it works.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ComputeTask, TaskInput, TaskOutput } from './tasks.js';
@@ -82,17 +84,18 @@ class ComputeThread {
 const shared = Array.from({ length: Math.max(1, availableParallelism() - 1) }, () => new ComputeThread());
 const urgentThread = new ComputeThread();
 const waiting: Job[] = [];
+const interactiveWaiting: Job[] = [];
 const urgentWaiting: Job[] = [];
 let nextId = 1;
 
 function dispatch(): void {
-  for (const [threads, queue] of [
-    [shared, waiting],
-    [[urgentThread], urgentWaiting],
+  for (const [threads, queues] of [
+    [shared, [interactiveWaiting, waiting]],
+    [[urgentThread], [urgentWaiting]],
   ] as const) {
     for (const thread of threads) {
       if (thread.busy) continue;
-      const job = queue.shift();
+      const job = queues.find((queue) => queue.length > 0)?.shift();
       if (!job) break;
       thread.run(job, dispatch);
     }
@@ -100,13 +103,18 @@ function dispatch(): void {
 }
 
 /**
- * Runs `task` on a compute thread; rejects with the task's error if it throws. An urgent task (a
- * containment's proof) has a thread of its own, so it never waits behind the others.
+ * - `urgent`: the containment itself (its proof): a thread of its own, never behind the others.
+ * - `interactive`: a person waits for it (a proposal): ahead of the background tasks.
+ * - `background` (the default): the steps that run by themselves.
  */
-export function computeOffThread<T extends ComputeTask>(task: T, input: TaskInput<T>, options: { urgent?: boolean } = {}): Promise<TaskOutput<T>> {
+export type ComputePriority = 'urgent' | 'interactive' | 'background';
+
+/** Runs `task` on a compute thread (by priority, then in order); rejects with the task's error if it throws. */
+export function computeOffThread<T extends ComputeTask>(task: T, input: TaskInput<T>, options: { priority?: ComputePriority } = {}): Promise<TaskOutput<T>> {
   return new Promise((resolve, reject) => {
     const job: Job = { id: nextId++, task, input, resolve: resolve as (value: unknown) => void, reject };
-    (options.urgent ? urgentWaiting : waiting).push(job);
+    const queue = { urgent: urgentWaiting, interactive: interactiveWaiting, background: waiting }[options.priority ?? 'background'];
+    queue.push(job);
     dispatch();
   });
 }

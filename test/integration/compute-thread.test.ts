@@ -1,5 +1,6 @@
 // The computations on a worker thread (src/compute) give what they give on the main thread, run
 // several at once (queued beyond cores − 1), and a computation that throws rejects its call only.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
 import { computeOffThread } from '../../src/compute/thread.js';
@@ -81,8 +82,24 @@ describe('computations on worker threads', () => {
     expect(preview.radius).toEqual(JSON.parse(JSON.stringify(inline)));
     expect(preview.predicted).toEqual(proveContainment(after, { namespace }, dns));
     expect(preview.predicted.contained).toBe(true);
-    expect(await computeOffThread('proveContainment', { live: after, scope: { namespace }, dns }, { urgent: true })).toEqual(preview.predicted);
+    expect(await computeOffThread('proveContainment', { live: after, scope: { namespace }, dns }, { priority: 'urgent' })).toEqual(preview.predicted);
   }, 60_000);
+
+  it('on the shared threads, an interactive task goes before the background ones queued earlier; an urgent one waits for neither', async () => {
+    const background = input(15);
+    const finished: string[] = [];
+    const run = (name: string, priority?: 'interactive' | 'urgent') =>
+      computeOffThread('validation', background, priority ? { priority } : {}).then(() => void finished.push(name));
+    // Every shared thread busy (cores − 1 of them), then two more background tasks queued before the interactive one.
+    const busy = Array.from({ length: Math.max(1, availableParallelism() - 1) }, (_, i) => run(`busy-${i}`));
+    const queued = [run('background-1'), run('background-2'), run('interactive', 'interactive')];
+    const urgent = run('urgent', 'urgent');
+    await Promise.all([...busy, ...queued, urgent]);
+    const at = (name: string): number => finished.indexOf(name);
+    expect(at('interactive')).toBeLessThan(at('background-1'));
+    expect(at('background-1')).toBeLessThan(at('background-2'));
+    expect(at('urgent')).toBeLessThan(at('background-1'));
+  }, 120_000);
 
   it('an input that cannot be copied to a thread rejects its call; the threads go on', async () => {
     const ok = input(13);

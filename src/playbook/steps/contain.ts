@@ -171,7 +171,7 @@ export const containStep: StepHandler = {
       scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })),
       scope: scopeOf(ctx),
       dns: dnsOf(p),
-    });
+    }, { priority: 'interactive' });
     if ('error' in radius) ctx.logger.warn({ error: radius.error }, 'could not compute the blast radius');
     const anomalies = (await ctx.anomalies?.forIncident(ctx.incident)) ?? [];
     const anomalyText = anomalies.length > 0 ? `${anomalies.length} anomal${anomalies.length === 1 ? 'y' : 'ies'} from the flow collector, ` : '';
@@ -226,7 +226,7 @@ export const containStep: StepHandler = {
         startedAt: appliedAt,
         dns: { keep: p.keepDnsEgress, ...dnsOf(p) },
         ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
-        baseline: { connectivity: await computeOffThread('scopeConnectivity', { live, scope }, { urgent: true }), fingerprint: policyFingerprint(live) },
+        baseline: { connectivity: await computeOffThread('scopeConnectivity', { live, scope }, { priority: 'urgent' }), fingerprint: policyFingerprint(live) },
       };
       report = await applyPlan(deps, meta, plan, live);
       await readBack(ctx, plan);
@@ -250,7 +250,7 @@ export const containStep: StepHandler = {
         summary: `Read back: ${plan.create.map((o) => `${o.kind} \`${o.metadata.name}\``).join(' and ')} in place as applied`,
       },
     ];
-    const proof = await computeOffThread('proveContainment', { live: await readLiveObjects(ctx.cluster, kinds), scope, dns: dnsOf(p) }, { urgent: true });
+    const proof = await computeOffThread('proveContainment', { live: await readLiveObjects(ctx.cluster, kinds), scope, dns: dnsOf(p) }, { priority: 'urgent' });
     const containment: ContainmentState = {
       status: 'active',
       strategy: plan.strategy,
