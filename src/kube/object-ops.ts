@@ -37,14 +37,33 @@ export interface RawOps {
   delete(namespace: string | undefined, name: string, query: { dryRun?: string }, body: V1DeleteOptions): Promise<unknown>;
 }
 
-/** Dates become RFC 3339 seconds (`2025-01-01T00:00:00Z`), as the API writes them. */
+/**
+ * client-node's typed objects as plain JSON data, as JSON.stringify and JSON.parse would give
+ * them (absent fields dropped, Dates as RFC 3339 seconds `2025-01-01T00:00:00Z` as the API writes
+ * them), copied in one walk: a list of 10k pods through JSON and back held the event loop for
+ * several hundred ms.
+ */
 export function toPlain<T>(value: T): T {
-  return JSON.parse(
-    JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
-      const raw = this[key];
-      return raw instanceof Date ? raw.toISOString().replace(/\.\d{3}Z$/, 'Z') : v;
-    }),
-  ) as T;
+  return plain(value, '') as T;
+}
+
+function plain(value: unknown, key: string): unknown {
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value + 0 : null; // -0 is written 0
+  if (typeof value !== 'object') return undefined; // undefined, functions and symbols: left out, as JSON does
+  const withToJson = value as { toJSON?: (key: string) => unknown };
+  if (typeof withToJson.toJSON === 'function') return plain(withToJson.toJSON(key), key);
+  if (Array.isArray(value)) return value.map((item, i) => plain(item, String(i)) ?? null);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    const v = plain((value as Record<string, unknown>)[k], k);
+    if (v === undefined) continue;
+    // A key named __proto__ stays a key (as JSON.parse makes it), never the copy's prototype.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
 }
 
 /**

@@ -1,4 +1,5 @@
 // The adapter's pure parts: the kinds table, availability reasons, error explanations, plain JSON.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KINDS, KubeApiError, availability, collectionPath, crdName, explainKubeError, kindLabel } from '../../../src/kube/index.js';
 import { toPlain } from '../../../src/kube/object-ops.js';
@@ -55,5 +56,47 @@ describe('toPlain', () => {
       metadata: { creationTimestamp: '2025-03-04T05:06:07Z', labels: { a: 'b' } },
       list: ['1970-01-01T00:00:00Z'],
     });
+  });
+
+  // What it replaced: a JSON round trip. The one walk must give the same on any value.
+  const viaJson = (value: unknown): unknown =>
+    JSON.parse(
+      JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
+        const raw = this[key];
+        return raw instanceof Date ? raw.toISOString().replace(/\.\d{3}Z$/, 'Z') : v;
+      }) ?? 'null',
+    );
+
+  it('gives what a JSON round trip gives, on any value (fast-check, fixed seed)', () => {
+    class Typed {
+      kind = 'Pod';
+      missing: string | undefined = undefined;
+      constructor(readonly at: Date) {}
+    }
+    const leaf = fc.oneof(
+      fc.anything({ withNullPrototype: true, withObjectString: false }),
+      fc.date({ noInvalidDate: true }).map((d) => new Date(d)),
+      fc.date({ noInvalidDate: true }).map((d) => new Typed(d)),
+      fc.constantFrom(undefined, () => 1, Symbol('s'), Number.NaN, Number.POSITIVE_INFINITY, -0),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(fc.oneof(fc.string(), fc.constant('__proto__')), tie('node'))),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        const expected = viaJson(v);
+        expect(toPlain(v) ?? null).toEqual(expected);
+        expect(JSON.stringify(toPlain(v)) ?? 'null').toBe(JSON.stringify(expected));
+      }),
+      { seed: 20261203, numRuns: 500 },
+    );
+  });
+
+  it('a key named __proto__ stays a key and never becomes the prototype', () => {
+    const hostile = JSON.parse('{"metadata":{"__proto__":{"polluted":true},"name":"x"}}') as { metadata: Record<string, unknown> };
+    const out = toPlain(hostile) as { metadata: Record<string, unknown> };
+    expect(Object.keys(out.metadata)).toEqual(['__proto__', 'name']);
+    expect((out.metadata as { polluted?: unknown }).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(out.metadata)).toBe(Object.prototype);
   });
 });
