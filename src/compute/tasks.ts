@@ -3,6 +3,7 @@
 import { computeValidation } from '../playbook/steps/validate-compute.js';
 import { proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
 import { containmentPreview } from '../containment/preview.js';
+import { driftDelta } from '../drift/delta.js';
 import type { LiveObjects } from '../policy/index.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
@@ -21,6 +22,8 @@ export const COMPUTE_TASKS = {
   scopeConnectivity: (input: { live: LiveObjects; scope: ScopeView }) => scopeConnectivity(input.live, input.scope),
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
   containmentPreview,
+  /** The drift monitor: what an episode's drift opens and closes, against Git. */
+  driftDelta,
 };
 
 export type ComputeTask = keyof typeof COMPUTE_TASKS;

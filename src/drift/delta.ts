@@ -8,6 +8,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../containment/objects.js';
 import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
 import { formatIpRange, parseIp, type IpFamily } from '../policy/ip-set.js';
 import { globMatches, keyString, objectKeyOf, type DesiredInput, type DriftReport } from './compare.js';
+import type { DeltaSummary } from './episode.js';
 
 type Obj = Record<string, unknown>;
 
@@ -257,4 +258,17 @@ export function connectivityDelta(live: LiveObjects, intended: LiveObjects, opti
     breakage = breakage.filter(touches);
   }
   return { exposure, breakage, ...explain(exposure, breakage) };
+}
+
+/**
+ * An episode's delta as it is stored and shown: the report's drifted objects put back as Git
+ * declares them, against live. Two whole-cluster connectivities on a large cluster: the monitor
+ * runs it on a compute thread (the `driftDelta` task).
+ */
+export function driftDelta(input: { live: LiveObjects; desired: readonly DesiredInput[]; report: DriftReport }): DeltaSummary {
+  const { live: current, intended } = intendedObjects(input.live, input.desired, input.report);
+  const namespaces = [...new Set(input.report.items.map((i) => i.key.namespace).filter((n): n is string => n !== undefined))];
+  const delta = connectivityDelta(current, intended, namespaces.length > 0 && input.report.items.every((i) => i.key.namespace) ? { namespaces } : {});
+  const line = (l: DeltaLine): string => `${l.src} → ${l.dst} ${l.conns}`;
+  return { exposure: delta.exposure.map(line), breakage: delta.breakage.map(line), severity: delta.severity, why: delta.why };
 }

@@ -5,6 +5,7 @@
 // connectivity and who caused it (attribution.ts), and queues the Slack alert of every episode
 // that changed.
 import type { AuditStore } from '../audit/store.js';
+import { computeOffThread } from '../compute/thread.js';
 import { readLiveObjects, readPolicies, servedKinds } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
@@ -13,9 +14,8 @@ import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { LiveObjects } from '../policy/index.js';
 import { DriftAttribution, namedByAudit } from './attribution.js';
-import { COMPARE_CHUNK, compareStateYielding, formatFieldDiff, keyString, type DriftItem, type DriftReport } from './compare.js';
+import { COMPARE_CHUNK, compareStateYielding, formatFieldDiff, keyString, objectKeyOf, type DriftItem, type DriftReport } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
-import { connectivityDelta, intendedObjects } from './delta.js';
 import { comparedKinds, withoutUnsureExtras } from './coverage.js';
 import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
 import { fingerprint, livePolicies } from './live.js';
@@ -232,7 +232,7 @@ export class DriftMonitor {
   ): Promise<DriftEpisode> {
     const open = episode.objects.filter((o) => !o.resolved);
     const items = open.map((o) => ctx.itemsByKey.get(o.key)).filter((i): i is DriftItem => i !== undefined);
-    const delta = items.length > 0 ? this.deltaOf(ctx.live, ctx.desired, { ...ctx.report, items }) : episode.delta;
+    const delta = items.length > 0 ? await this.deltaOf(ctx.live, ctx.desired, { ...ctx.report, items }) : episode.delta;
     const objects: EpisodeObject[] = [];
     for (const o of episode.objects) {
       const next = { ...o };
@@ -255,15 +255,17 @@ export class DriftMonitor {
     return { ...rest, objects, delta, ...(held ? { held } : {}) };
   }
 
-  private deltaOf(live: LiveObjects, desired: DesiredObject[], report: DriftReport): DeltaSummary {
-    const { live: current, intended } = intendedObjects(live, desired, report);
-    const namespaces = [...new Set(report.items.map((i) => i.key.namespace).filter((n): n is string => n !== undefined))];
-    const delta = connectivityDelta(current, intended, namespaces.length > 0 && report.items.every((i) => i.key.namespace) ? { namespaces } : {});
-    const line = (l: { src: string; dst: string; conns: string }): string => `${l.src} → ${l.dst} ${l.conns}`;
-    return { exposure: delta.exposure.map(line), breakage: delta.breakage.map(line), severity: delta.severity, why: delta.why };
+  /** Off the main thread: the Slack acknowledgements and jobs of this process go on meanwhile. */
+  private deltaOf(live: LiveObjects, desired: DesiredObject[], report: DriftReport): Promise<DeltaSummary> {
+    const drifted = new Set(report.items.map((i) => keyString(i.key)));
+    // Only the drifted objects' versions in Git are read: the others are not copied to the thread.
+    const wanted = desired.filter((d) => {
+      const key = objectKeyOf(d.object, d.namespace);
+      return key !== undefined && drifted.has(keyString(key));
+    });
+    return computeOffThread('driftDelta', { live, desired: wanted, report });
   }
 
-  /** Below minSeverity: never alerted; in quiet hours below alertAbove: alerted when they end. */
   private heldFor(delta: DeltaSummary, now: Date, episode: DriftEpisode): DriftEpisode['held'] {
     const { minSeverity, quietHours } = this.options.config;
     if (SEVERITY_RANK[delta.severity] < SEVERITY_RANK[minSeverity]) return { reason: `below the alerting threshold (drift.minSeverity: ${minSeverity})` };

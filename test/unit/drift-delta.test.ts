@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { withExclusion } from '../../src/containment/exclusion.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { compareState, type DesiredInput, type DriftReport } from '../../src/drift/compare.js';
-import { connectivityDelta, intendedObjects, type ConnectivityDelta } from '../../src/drift/delta.js';
+import { connectivityDelta, driftDelta, intendedObjects, type ConnectivityDelta } from '../../src/drift/delta.js';
 import { buildIndex, diffConnectivity, type LiveObjects } from '../../src/policy/index.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 
@@ -197,6 +197,24 @@ describe('the intended objects', () => {
     expect(payments.exposure.length).toBeGreaterThan(0);
     expect(payments.exposure.every((l) => l.src.startsWith('payments/') || l.dst.startsWith('payments/'))).toBe(true);
     expect(connectivityDelta(current, intended, { namespaces: ['other'] })).toMatchObject({ exposure: [], breakage: [], severity: 'low' });
+  });
+
+  it("an episode's delta (driftDelta, the monitor's task): lines as shown, limited to the drifted objects' namespaces", () => {
+    const live = design();
+    (named(live, 'api-ingress').spec as Obj).ingress = [{ from: [{ podSelector: {} }], ports: [{ port: 8080 }] }];
+    (named(live, 'db-ingress').spec as Obj).ingress = [{}];
+    const desired = asGit(design());
+    const report = compareState(live, desired);
+    const paymentsOnly = { ...report, items: report.items.filter((i) => i.key.namespace === 'payments') };
+    const { live: current, intended } = intendedObjects(liveObjects(live), desired, paymentsOnly);
+    const expected = connectivityDelta(current, intended, { namespaces: ['payments'] });
+    const summary = driftDelta({ live: liveObjects(live), desired, report: paymentsOnly });
+    expect(summary).toEqual({ exposure: expected.exposure.map((l) => `${l.src} → ${l.dst} ${l.conns}`), breakage: [], severity: expected.severity, why: expected.why });
+    expect(summary.exposure.length).toBeGreaterThan(0);
+    expect(summary.exposure.every((l) => /(^payments\/|→ payments\/)/.test(l))).toBe(true);
+    // Only the drifted objects' versions in Git are read: the monitor sends no others.
+    const drifted = desired.filter((d) => (d.object.metadata as Obj).namespace === 'payments');
+    expect(driftDelta({ live: liveObjects(live), desired: drifted, report: paymentsOnly })).toEqual(summary);
   });
 
   it('hostile live items do not stop the delta', () => {
