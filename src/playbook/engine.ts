@@ -254,19 +254,21 @@ export class IncidentEngine {
     await this.publish(incident.id);
     const state = out?.incident.steps[stepId];
     if (!state) return;
-    if (state.status === 'approved') await this.enqueueRun(incident.id, stepId, state.attempts + 1);
+    // Approved without anyone (a step that needs no approval) runs in the background; a waived
+    // approval (an automatic containment) runs as soon as a slot frees, like an approved one.
+    if (state.status === 'approved') await this.enqueueRun(incident.id, stepId, state.attempts + 1, { background: !approval.waived });
     if (state.status === 'awaiting-approval') {
       await this.deps.queue.enqueue({ name: 'remind', data: { incidentId: incident.id, stepId, reminder: 1 } }, { delayMs: step.approval.timeout });
     }
   }
 
-  private enqueueRun(incidentId: string, stepId: string, attempt: number): Promise<void> {
-    return this.deps.queue.enqueue({ name: 'run-step', data: { incidentId, stepId, attempt } });
+  private enqueueRun(incidentId: string, stepId: string, attempt: number, options: { background?: boolean } = {}): Promise<void> {
+    return this.deps.queue.enqueue({ name: 'run-step', data: { incidentId, stepId, attempt } }, options);
   }
 
   private context(incident: Incident, step: PlaybookStep, logger: Logger) {
-    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink } = this.deps;
-    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink, logger, now: this.clock, sleep: this.sleep };
+    const { playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink, clusterView } = this.deps;
+    return { incident, step, playbook, cluster, anomalies, settings, ledger, traffic, journal, audit, git, driftIgnore, learnedEdges, restore, proposeChanges, driftWatch, protectedNamespaces, permalink, clusterView, logger, now: this.clock, sleep: this.sleep };
   }
 
   private async runStep(incidentId: string, stepId: string): Promise<void> {

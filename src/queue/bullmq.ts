@@ -10,8 +10,15 @@ import { jobIdOf, type IncidentJob } from './jobs.js';
 
 const QUEUE_NAME = 'incident-jobs';
 
+/**
+ * BullMQ takes jobs without a priority before any with one: a step someone approved, a click, an
+ * alert go first, and the steps that run by themselves (background) wait for a free slot after
+ * them, so fifty incidents' traces and validations do not hold up the next containment.
+ */
+const BACKGROUND_PRIORITY = 10;
+
 export interface JobQueue {
-  enqueue(job: IncidentJob, options?: { delayMs?: number }): Promise<void>;
+  enqueue(job: IncidentJob, options?: { delayMs?: number; background?: boolean }): Promise<void>;
   /** Jobs per state (waiting, active, delayed, failed, ...), for metrics. */
   counts(): Promise<Record<string, number>>;
   /** One round trip to the queue's Redis: resolves when Redis answers. */
@@ -31,6 +38,7 @@ export function createJobQueue(connection: RedisClient, prefix: string, logger?:
       await queue.add(job.name, job.data, {
         jobId: jobIdOf(job),
         delay: options.delayMs,
+        ...(options.background ? { priority: BACKGROUND_PRIORITY } : {}),
         // Failed jobs are retried by the handler's own logic; the queue retries crashes only.
         attempts: 1,
         removeOnComplete: { age: 24 * 3600, count: 10_000 },
