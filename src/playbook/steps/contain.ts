@@ -150,7 +150,9 @@ export const containStep: StepHandler = {
     const kinds = await served(ctx);
     const decision = chooseStrategy(p.strategy, kinds);
     if (!decision.ok) throw new StepFailed(`${decision.message}. Set \`strategy: ${decision.suggestion}\` (or \`auto\`) in the playbook's contain step; nothing was changed.`);
-    const live = await readLiveObjects(ctx.cluster, kinds);
+    // A proposal predicts: the watched view serves it (fifty incidents opened at once list the
+    // whole cluster once, not fifty times). Execute lists fresh before it changes anything.
+    const live = ctx.clusterView ? { ...(await ctx.clusterView.workloads()), ...(await ctx.clusterView.policies()) } : await readLiveObjects(ctx.cluster, kinds);
     const { namespace } = ctx.incident.scope;
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, []), anpPriority: ctx.settings.containment.anpPriority, live });
     const after = projectContainment(live, plan, ctx.incident.id);

@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import type { TimelineEvent } from '../../timeline/types.js';
 import type { ProposeChanges } from '../../git/change-proposal.js';
 import type { WorkloadHistory } from '../../harden/generate.js';
+import type { LiveClusterView } from '../../restore/cluster-view.js';
 import type { RestoreStore } from '../../restore/plan-store.js';
 import type { RestoreMode } from '../../restore/run-model.js';
 import type { Playbook, PlaybookStep } from '../schema.js';
@@ -97,6 +98,11 @@ export interface StepContext {
   permalink?: (channel: string, ts: string) => Promise<string | undefined>;
   /** Restore plans and step records (step 4). */
   restore?: RestoreStore;
+  /**
+   * The cluster as watches keep it (a few ms behind): for what only predicts (a proposal), never
+   * for what a change or a proof rests on, which list fresh. Absent: everything lists.
+   */
+  clusterView?: Pick<LiveClusterView, 'workloads' | 'policies'>;
   logger: Logger;
   now(): Date;
   sleep(ms: number): Promise<void>;
