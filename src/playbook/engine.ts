@@ -254,9 +254,10 @@ export class IncidentEngine {
     await this.publish(incident.id);
     const state = out?.incident.steps[stepId];
     if (!state) return;
-    // Approved without anyone (a step that needs no approval) runs in the background; a waived
-    // approval (an automatic containment) runs as soon as a slot frees, like an approved one.
-    if (state.status === 'approved') await this.enqueueRun(incident.id, stepId, state.attempts + 1, { background: !approval.waived });
+    // Approved without anyone (a step that needs no approval) runs in the background; a
+    // containment (an automatic one, or one the playbook runs without approval) runs as soon as
+    // a slot frees, like an approved step.
+    if (state.status === 'approved') await this.enqueueRun(incident.id, stepId, state.attempts + 1, { background: step.action !== 'contain' });
     if (state.status === 'awaiting-approval') {
       await this.deps.queue.enqueue({ name: 'remind', data: { incidentId: incident.id, stepId, reminder: 1 } }, { delayMs: step.approval.timeout });
     }
