@@ -169,8 +169,11 @@ async function openIncident(env: EmbeddedEnvironment, namespace: string, app: st
   return { id, ackMs: result.ackMs };
 }
 
+/** Fifty incidents at once on a big cluster take minutes: the figures are printed however far beyond the target they are. */
+const LOADED_TIMEOUT_MS = 900_000;
+
 async function approvalMessage(env: EmbeddedEnvironment, id: string): Promise<string> {
-  const message = await until(() => env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && m.text.includes(id) && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)), `the approval message of ${id}`);
+  const message = await until(() => env.slack.messages(DEMO_CHANNEL).find((m) => !m.threadTs && m.text.includes(id) && JSON.stringify(m.blocks ?? []).includes(APPROVE_ACTION)), `the approval message of ${id}`, LOADED_TIMEOUT_MS);
   return message.ts;
 }
 
@@ -182,7 +185,7 @@ async function clickToContained(env: EmbeddedEnvironment, id: string, ts: string
     const incident = await env.bot!.store.get(id);
     if (incident?.status === 'failed') throw new Error(`incident ${id} failed: ${JSON.stringify(incident.steps).slice(0, 500)}`);
     return (await env.bot!.store.timeline(id)).find((e) => e.type === 'containment.proven');
-  }, `the containment of ${id}`);
+  }, `the containment of ${id}`, LOADED_TIMEOUT_MS);
   return Date.parse(proven.at) - clicked;
 }
 

@@ -68,7 +68,9 @@ describe('drift monitor', () => {
     expect(liveEgress(e)).toEqual([{}]);
 
     await e.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: alert.ts, actionId: DRIFT_REVERT_ACTION });
-    const resolved = await eventually(() => e.slack.messages(DEMO_CHANNEL).find((m) => m.ts === alert.ts && m.text.startsWith('Drift resolved')), 'the drift to resolve');
+    // The monitor may see live equal Git and redraw the alert "resolved, reverting…" before the
+    // revert has recorded its read-back: the revert's outcome is what this waits for.
+    const resolved = await eventually(() => e.slack.messages(DEMO_CHANNEL).find((m) => m.ts === alert.ts && m.text.startsWith('Drift resolved') && blocksText(m).includes('read back')), 'the drift to resolve, with the revert read back');
     expect(liveEgress(e)).toEqual(GIT_EGRESS);
     const after = blocksText(resolved);
     expect(after).toContain('read back: equal to Git');
