@@ -135,7 +135,9 @@ export function handleList(ctx: RequestContext): HandlerResult {
   const all = ctx.store.listShared(ctx.rt, ctx.namespace).filter((o) => filterMatches(ctx.rt, filter, o));
   const limit = Number(ctx.query.get('limit') ?? 0);
   const start = decodeContinue(ctx.query.get('continue'));
-  const page = (limit > 0 ? all.slice(start, start + limit) : all.slice(start)).map(deepClone);
+  // Stored objects are never changed in place (a write stores a new object), and the page is
+  // written out as JSON, so it is not copied: a list of 10k pods spent most of its time cloning.
+  const page = limit > 0 ? all.slice(start, start + limit) : all.slice(start);
   const more = limit > 0 && start + limit < all.length;
   return {
     code: 200,
