@@ -266,6 +266,7 @@ export class DriftMonitor {
     return computeOffThread('driftDelta', { live, desired: wanted, report });
   }
 
+  /** Below minSeverity: never alerted; in quiet hours below alertAbove: alerted when they end. */
   private heldFor(delta: DeltaSummary, now: Date, episode: DriftEpisode): DriftEpisode['held'] {
     const { minSeverity, quietHours } = this.options.config;
     if (SEVERITY_RANK[delta.severity] < SEVERITY_RANK[minSeverity]) return { reason: `below the alerting threshold (drift.minSeverity: ${minSeverity})` };
