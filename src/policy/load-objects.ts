@@ -264,7 +264,7 @@ function addNode(obj: Record<string, unknown>, c: Collector, source: string): vo
   c.nodes.set(name, { name, labels, addresses, source });
 }
 
-/** `kind`: the object's own kind wins over an implied one (a list's items), not over a given one (a live list's). */
+/** The object's own kind wins over an `implied` one (a list's items), not over a `given` one (a live list's). */
 function addObject(obj: unknown, c: Collector, source: string, { implied, given }: { implied?: string; given?: string }, depth: number): void {
   if (obj === null || obj === undefined) return; // empty YAML document
   if (!isRecord(obj)) return c.issue('error', source, 'document is not a Kubernetes object (expected a mapping)');

@@ -90,6 +90,12 @@ function inNamespace<T>(items: readonly unknown[] | undefined, namespace: string
 }
 
 /** Server-side dry runs of every write the plan makes; nothing changes. */
+/** The live objects from the watched view (see StepContext.clusterView). */
+async function viewed(view: NonNullable<StepContext['clusterView']>): Promise<LiveObjects> {
+  const [workloads, policies] = await Promise.all([view.workloads(), view.policies()]);
+  return { ...workloads, ...policies };
+}
+
 async function dryRun(ctx: StepContext, plan: ContainmentPlan, live: LiveObjects): Promise<{ ok: true } | { ok: false; error: string; errors: string[] }> {
   const errors: string[] = [];
   const { namespace } = ctx.incident.scope;
@@ -152,7 +158,7 @@ export const containStep: StepHandler = {
     if (!decision.ok) throw new StepFailed(`${decision.message}. Set \`strategy: ${decision.suggestion}\` (or \`auto\`) in the playbook's contain step; nothing was changed.`);
     // A proposal predicts: the watched view serves it (fifty incidents opened at once list the
     // whole cluster once, not fifty times). Execute lists fresh before it changes anything.
-    const live = ctx.clusterView ? { ...(await ctx.clusterView.workloads()), ...(await ctx.clusterView.policies()) } : await readLiveObjects(ctx.cluster, kinds);
+    const live = ctx.clusterView ? await viewed(ctx.clusterView) : await readLiveObjects(ctx.cluster, kinds);
     const { namespace } = ctx.incident.scope;
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, []), anpPriority: ctx.settings.containment.anpPriority, live });
     const after = projectContainment(live, plan, ctx.incident.id);
