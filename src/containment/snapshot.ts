@@ -31,3 +31,44 @@ export async function readPolicies(gateway: Pick<KubeGateway, 'objects'>, served
   ]);
   return { networkPolicies, adminNetworkPolicies, baselineAdminNetworkPolicies, ciliumNetworkPolicies };
 }
+
+/** What a watched view of the cluster serves (LiveClusterView). */
+export interface WatchedObjects {
+  workloads(): Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
+  policies(): Promise<Omit<LiveObjects, 'namespaces' | 'pods'>>;
+}
+
+const NAMESPACED: ReadonlyArray<'pods' | 'networkPolicies' | 'ciliumNetworkPolicies'> = ['pods', 'networkPolicies', 'ciliumNetworkPolicies'];
+
+const namespaceOf = (o: unknown): unknown => (o as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+
+/**
+ * The live objects that judge one namespace's scope, for a change and its proof. Read fresh: the
+ * scope's namespace (its pods and the policies that can select them) and the cluster-scoped
+ * objects (namespaces, AdminNetworkPolicies). From the watched view: every other namespace's pods
+ * and policies. A NetworkPolicy or CiliumNetworkPolicy selects pods of its own namespace only, so
+ * nothing taken from the view decides what the scope's pods may send or receive; it is the far
+ * end of a connection, as fresh as the view's watches. Without a view, everything is listed.
+ */
+export async function readScopeLive(gateway: Pick<KubeGateway, 'objects'>, served: ServedKinds, namespace: string, view?: WatchedObjects): Promise<LiveObjects> {
+  if (!view) return readLiveObjects(gateway, served);
+  const fresh = async <K extends 'Pod' | 'NetworkPolicy' | 'CiliumNetworkPolicy'>(kind: K, when = true) => (when ? (await gateway.objects(kind).list({ namespace })).items : []);
+  const cluster = async <K extends 'Namespace' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy'>(kind: K, when = true) => (when ? (await gateway.objects(kind).list()).items : []);
+  const [workloads, policies, pods, networkPolicies, ciliumNetworkPolicies, namespaces, adminNetworkPolicies, baselineAdminNetworkPolicies] = await Promise.all([
+    view.workloads(),
+    view.policies(),
+    fresh('Pod'),
+    fresh('NetworkPolicy'),
+    fresh('CiliumNetworkPolicy', served.ciliumNetworkPolicy),
+    cluster('Namespace'),
+    cluster('AdminNetworkPolicy', served.adminNetworkPolicy),
+    cluster('BaselineAdminNetworkPolicy', served.adminNetworkPolicy),
+  ]);
+  const inScope: Pick<LiveObjects, (typeof NAMESPACED)[number]> = { pods, networkPolicies, ciliumNetworkPolicies };
+  const watched: LiveObjects = { ...workloads, ...policies };
+  const live: LiveObjects = { namespaces, adminNetworkPolicies, baselineAdminNetworkPolicies };
+  for (const list of NAMESPACED) {
+    live[list] = [...(watched[list] ?? []).filter((o) => namespaceOf(o) !== namespace), ...(inScope[list] ?? [])];
+  }
+  return live;
+}

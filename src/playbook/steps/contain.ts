@@ -14,7 +14,7 @@ import { planFootprint, type PodView, type PolicyView } from '../../containment/
 import { policyFingerprint, type EngineProof } from '../../containment/proof.js';
 import { computeOffThread } from '../../compute/thread.js';
 import { sameIntent } from '../../containment/readback.js';
-import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
+import { readLiveObjects, readScopeLive, servedKinds } from '../../containment/snapshot.js';
 import { chooseStrategy, STRATEGIES, strongerStrategies, type ServedKinds, type StrategyName } from '../../containment/strategy.js';
 import type { ContainmentState } from '../../incident/model.js';
 import { KubeApiError } from '../../kube/index.js';
@@ -157,7 +157,7 @@ export const containStep: StepHandler = {
     const decision = chooseStrategy(p.strategy, kinds);
     if (!decision.ok) throw new StepFailed(`${decision.message}. Set \`strategy: ${decision.suggestion}\` (or \`auto\`) in the playbook's contain step; nothing was changed.`);
     // A proposal predicts: the watched view serves it (fifty incidents opened at once list the
-    // whole cluster once, not fifty times). Execute lists fresh before it changes anything.
+    // whole cluster once, not fifty times). Execute reads the scope's namespace fresh.
     const live = ctx.clusterView ? await viewed(ctx.clusterView) : await readLiveObjects(ctx.cluster, kinds);
     const { namespace } = ctx.incident.scope;
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, []), anpPriority: ctx.settings.containment.anpPriority, live });
@@ -221,7 +221,10 @@ export const containStep: StepHandler = {
     const approvers = ctx.incident.auto ? [AUTOMATIC_RESPONSE_NAME] : (ctx.incident.steps[ctx.step.id]?.approvals.map((a) => a.user) ?? []);
     const appliedAt = ctx.now().toISOString();
     const deps = depsOf(ctx);
-    const live = await readLiveObjects(ctx.cluster, kinds);
+    // Fresh where it decides (the scope's namespace, cluster-scoped policies), the watched view
+    // elsewhere: two whole-cluster lists per click were most of a containment's time.
+    const readLive = (): Promise<LiveObjects> => readScopeLive(ctx.cluster, kinds, ctx.incident.scope.namespace, ctx.clusterView);
+    const live = await readLive();
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, approvers, appliedAt), anpPriority: ctx.settings.containment.anpPriority, live });
     const scope = scopeOf(ctx);
     const resumed = (await deps.ledger.load(ctx.incident.id)) !== undefined;
@@ -258,7 +261,7 @@ export const containStep: StepHandler = {
         summary: `Read back: ${plan.create.map((o) => `${o.kind} \`${o.metadata.name}\``).join(' and ')} in place as applied`,
       },
     ];
-    const proof = await computeOffThread('proveContainment', { live: await readLiveObjects(ctx.cluster, kinds), scope, dns: dnsOf(p) }, { priority: 'urgent' });
+    const proof = await computeOffThread('proveContainment', { live: await readLive(), scope, dns: dnsOf(p) }, { priority: 'urgent' });
     const containment: ContainmentState = {
       status: 'active',
       strategy: plan.strategy,

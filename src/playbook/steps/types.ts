@@ -99,8 +99,10 @@ export interface StepContext {
   /** Restore plans and step records (step 4). */
   restore?: RestoreStore;
   /**
-   * The cluster as watches keep it (a few ms behind): for what only predicts (a proposal), never
-   * for what a change or a proof rests on, which list fresh. Absent: everything lists.
+   * The cluster as watches keep it (a few ms behind): a proposal reads it whole; a change and its
+   * proof read only other namespaces' pods and policies from it, the far ends of the scope's
+   * connections, and the scope's namespace and the cluster-scoped objects fresh
+   * (readScopeLive). Absent: everything lists.
    */
   clusterView?: Pick<LiveClusterView, 'workloads' | 'policies'>;
   logger: Logger;
