@@ -1,10 +1,12 @@
 // The pure computations that run on a worker thread (thread.ts): each takes seconds of CPU on a
 // large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
+// The containment's tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
 import { computeValidation } from '../playbook/steps/validate-compute.js';
-import { proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
-import { containmentPreview } from '../containment/preview.js';
+import { policyFingerprint, proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
+import { containmentPreview, type PreviewInput } from '../containment/preview.js';
 import { driftDelta } from '../drift/delta.js';
 import type { LiveObjects } from '../policy/index.js';
+import { openLive, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
 
@@ -17,11 +19,14 @@ export const COMPUTE_TASKS = {
     return changeEffects(input.live, input.changes, input.scope, input.probes, (change) => ignored.has(change));
   },
   /** The contain step's proof: what stays open to or from the scope. */
-  proveContainment: (input: { live: LiveObjects; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) => proveContainment(input.live, input.scope, input.dns),
-  /** The scope's connectivity before containment (the lift is verified against it). */
-  scopeConnectivity: (input: { live: LiveObjects; scope: ScopeView }) => scopeConnectivity(input.live, input.scope),
+  proveContainment: (input: { live: SharedLive; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) => proveContainment(openLive(input.live), input.scope, input.dns),
+  /** The scope's connectivity and the policies' fingerprint before containment (the lift is verified against them). */
+  containmentBaseline: (input: { live: SharedLive; scope: ScopeView }) => {
+    const live = openLive(input.live);
+    return { connectivity: scopeConnectivity(live, input.scope), fingerprint: policyFingerprint(live) };
+  },
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
-  containmentPreview,
+  containmentPreview: (input: Omit<PreviewInput, 'before' | 'after'> & { before: SharedLive; after: SharedLive }) => containmentPreview({ ...input, before: openLive(input.before), after: openLive(input.after) }),
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
   driftDelta,
 };

@@ -11,7 +11,8 @@ import { withExclusion } from '../../containment/exclusion.js';
 import { gitOpsWarning } from '../../containment/gitops.js';
 import type { QuarantineTarget } from '../../containment/objects.js';
 import { planFootprint, type PodView, type PolicyView } from '../../containment/plan.js';
-import { policyFingerprint, type EngineProof } from '../../containment/proof.js';
+import type { EngineProof } from '../../containment/proof.js';
+import { shareLive } from '../../compute/shared-lists.js';
 import { computeOffThread } from '../../compute/thread.js';
 import { sameIntent } from '../../containment/readback.js';
 import { readLiveObjects, readScopeLive, servedKinds } from '../../containment/snapshot.js';
@@ -173,8 +174,8 @@ export const containStep: StepHandler = {
     const check = await dryRun(ctx, plan, live);
     // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
     const { predicted, radius } = await computeOffThread('containmentPreview', {
-      before: live,
-      after,
+      before: shareLive(live),
+      after: shareLive(after),
       created: plan.create,
       scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })),
       scope: scopeOf(ctx),
@@ -237,7 +238,7 @@ export const containStep: StepHandler = {
         startedAt: appliedAt,
         dns: { keep: p.keepDnsEgress, ...dnsOf(p) },
         ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
-        baseline: { connectivity: await computeOffThread('scopeConnectivity', { live, scope }, { priority: 'urgent' }), fingerprint: policyFingerprint(live) },
+        baseline: await computeOffThread('containmentBaseline', { live: shareLive(live), scope }, { priority: 'urgent' }),
       };
       report = await applyPlan(deps, meta, plan, live);
       await readBack(ctx, plan);
@@ -261,7 +262,7 @@ export const containStep: StepHandler = {
         summary: `Read back: ${plan.create.map((o) => `${o.kind} \`${o.metadata.name}\``).join(' and ')} in place as applied`,
       },
     ];
-    const proof = await computeOffThread('proveContainment', { live: await readLive(), scope, dns: dnsOf(p) }, { priority: 'urgent' });
+    const proof = await computeOffThread('proveContainment', { live: shareLive(await readLive()), scope, dns: dnsOf(p) }, { priority: 'urgent' });
     const containment: ContainmentState = {
       status: 'active',
       strategy: plan.strategy,

@@ -1,0 +1,102 @@
+// Whole-cluster lists shared with the compute threads (src/compute/shared-lists.ts): a real
+// compute thread gives the results it gives on copied lists; a namespace's part is encoded once
+// while its objects are the same ones; what a thread decoded is frozen; hostile parts fail clearly.
+import { describe, expect, it } from 'vitest';
+import { serialize } from 'node:v8';
+import { openLive, settled, shareLive, sharedListStats, type SharedList, type SharedLive } from '../../src/compute/shared-lists.js';
+import { computeOffThread } from '../../src/compute/thread.js';
+import { proveContainment, scopeConnectivity, policyFingerprint } from '../../src/containment/proof.js';
+import type { LiveObjects } from '../../src/policy/index.js';
+import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+
+type Obj = { kind?: string; metadata: { namespace?: string; name: string } };
+
+function cluster(pods = 2000): LiveObjects {
+  const objects = syntheticCluster({ pods, policiesPerPod: 1, openNamespaces: 2, seed: 7 }) as Obj[];
+  const of = (kind: string) => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
+  return { namespaces: of('Namespace'), pods: of('Pod'), networkPolicies: of('NetworkPolicy'), adminNetworkPolicies: [], baselineAdminNetworkPolicies: [], ciliumNetworkPolicies: [] };
+}
+
+const partIds = (shared: SharedLive, list: keyof SharedLive): number[] => ((shared[list] as SharedList).sharedParts ?? []).map((p) => p.id);
+const DNS = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+
+describe('shared lists', () => {
+  const live = cluster();
+  const scope = { namespace: String((live.pods?.[700] as Obj).metadata.namespace) };
+
+  it('a compute thread proves and measures on shared lists what it does on copied ones', async () => {
+    const shared = shareLive(live);
+    expect((shared.pods as SharedList).sharedParts.length).toBeGreaterThan(1);
+    const [proof, baseline] = await Promise.all([
+      computeOffThread('proveContainment', { live: shared, scope, dns: DNS }, { priority: 'urgent' }),
+      computeOffThread('containmentBaseline', { live: shared, scope }),
+    ]);
+    const expected = proveContainment(live, scope, DNS);
+    expect(proof.openCount).toBe(expected.openCount);
+    expect([...proof.open].sort()).toEqual([...expected.open].sort());
+    expect(baseline.connectivity).toEqual(scopeConnectivity(live, scope));
+    expect(baseline.fingerprint).toBe(policyFingerprint(live));
+    expect(expected.openCount).toBeGreaterThan(0);
+    // Again, from what the threads kept: the same answer.
+    const again = await computeOffThread('proveContainment', { live: shareLive(live), scope, dns: DNS }, { priority: 'urgent' });
+    expect(again).toEqual(proof);
+  });
+
+  it('encodes a namespace once while its objects are the same ones, and again when one changes', () => {
+    const first = shareLive(live);
+    expect(partIds(shareLive(live), 'pods')).toEqual(partIds(first, 'pods'));
+    // One pod of one namespace replaced (as a watch event replaces it): only that part is new.
+    const pods = [...(live.pods ?? [])] as Obj[];
+    const changed = pods[700] as Obj;
+    pods[700] = { ...changed, metadata: { ...changed.metadata } };
+    const next = partIds(shareLive({ ...live, pods }), 'pods');
+    const before = partIds(first, 'pods');
+    expect(next.length).toBe(before.length);
+    expect(next.filter((id, i) => id !== before[i])).toHaveLength(1);
+    // Short lists go as they are.
+    expect(shareLive({ namespaces: live.namespaces }).namespaces).toBe(live.namespaces);
+  });
+
+  it('what a thread decodes is whole, in order within a namespace, and frozen', () => {
+    const opened = openLive(shareLive(live));
+    const key = (o: unknown) => `${(o as Obj).metadata.namespace}/${(o as Obj).metadata.name}`;
+    expect((opened.pods ?? []).map(key).sort()).toEqual((live.pods ?? []).map(key).sort());
+    expect((opened.networkPolicies ?? []).length).toBe((live.networkPolicies ?? []).length);
+    const pod = opened.pods?.[0] as { metadata: { labels?: Record<string, string> } };
+    expect(Object.isFrozen(pod)).toBe(true);
+    expect(() => {
+      (pod.metadata as { name: string }).name = 'changed';
+    }).toThrow(TypeError);
+    settled();
+  });
+
+  it('lets go of parts no task uses any more', () => {
+    openLive(shareLive(live));
+    const held = sharedListStats().decoded;
+    expect(held).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) settled();
+    expect(sharedListStats().decoded).toBe(0);
+  });
+
+  it('objects without a namespace or metadata, and null, travel like the rest', () => {
+    const odd = [null, {}, { metadata: null }, { metadata: { namespace: 7, name: 'x' } }, ...Array.from({ length: 600 }, (_, i) => ({ metadata: { namespace: 'a', name: `p${i}` } }))];
+    const opened = openLive(shareLive({ pods: odd }));
+    expect(opened.pods).toHaveLength(odd.length);
+    expect(opened.pods).toEqual(expect.arrayContaining([null, {}, { metadata: null }]));
+  });
+
+  it('hostile parts: bytes that are not a list, or not a serialization at all, fail with an error', () => {
+    const bytesOf = (value: unknown): SharedArrayBuffer => {
+      const encoded = serialize(value);
+      const bytes = new SharedArrayBuffer(encoded.length);
+      new Uint8Array(bytes).set(encoded);
+      return bytes;
+    };
+    expect(() => openLive({ pods: { sharedParts: [{ id: 1e9, bytes: bytesOf({ not: 'a list' }) }] } })).toThrow(/does not hold a list/);
+    const garbage = new SharedArrayBuffer(16);
+    new Uint8Array(garbage).fill(0xff);
+    expect(() => openLive({ pods: { sharedParts: [{ id: 1e9 + 1, bytes: garbage }] } })).toThrow();
+    // An object that cannot be copied to a thread cannot be shared either.
+    expect(() => shareLive({ pods: Array.from({ length: 600 }, () => ({ metadata: { namespace: 'a' }, f: () => 1 })) })).toThrow();
+  });
+});
