@@ -46,6 +46,8 @@ interface Running {
   synced: Promise<void>;
   /** A watch reported an error: this view is dropped at the next call, which lists instead. */
   broken: boolean;
+  /** Every watch has delivered its first list. */
+  ready: boolean;
   /** Bumped by every event of the group; a snapshot is kept until it moves. */
   generation: Record<Group, number>;
   snapshots: Partial<Record<Group, { generation: number; lists: Partial<LiveObjects> }>>;
@@ -96,6 +98,17 @@ export class LiveClusterView {
     return running ? (snapshot(running, 'policies') as PolicyLists) : readPolicies(this.gateway, servedKinds(await this.gateway.discoverKinds()));
   }
 
+  /**
+   * True when the running view holds the namespace; undefined when it does not or cannot tell
+   * (not started, not in sync, a watch failed): the caller asks the API then. Never starts the
+   * view and never waits: it answers a slash command within Slack's budget.
+   */
+  knowsNamespace(name: string): true | undefined {
+    const running = this.running;
+    if (!running?.ready || running.broken) return undefined;
+    return running.objects.get('Namespace')?.has(`/${name}`) ? true : undefined;
+  }
+
   /** The view (started on first use) once in sync, or undefined when the caller must list. */
   private async inSync(): Promise<Running | undefined> {
     this.lastUse = this.clock();
@@ -118,7 +131,7 @@ export class LiveClusterView {
   private async start(): Promise<Running> {
     const served = servedKinds(await this.gateway.discoverKinds());
     const kinds: ViewKind[] = ['Namespace', 'Pod', 'NetworkPolicy', ...(served.adminNetworkPolicy ? (['AdminNetworkPolicy', 'BaselineAdminNetworkPolicy'] as const) : []), ...(served.ciliumNetworkPolicy ? (['CiliumNetworkPolicy'] as const) : [])];
-    const running: Running = { watches: [], objects: new Map(kinds.map((k) => [k, new Map()])), synced: Promise.resolve(), broken: false, generation: { workloads: 0, policies: 0 }, snapshots: {} };
+    const running: Running = { watches: [], objects: new Map(kinds.map((k) => [k, new Map()])), synced: Promise.resolve(), broken: false, ready: false, generation: { workloads: 0, policies: 0 }, snapshots: {} };
     const syncs = kinds.map(
       (kind) =>
         new Promise<void>((resolve) => {
@@ -145,7 +158,9 @@ export class LiveClusterView {
           running.watches.push(watch);
         }),
     );
-    running.synced = Promise.all(syncs).then(() => undefined);
+    running.synced = Promise.all(syncs).then(() => {
+      running.ready = true;
+    });
     this.running = running;
     this.timer ??= setInterval(() => void this.stopIfIdle(), Math.max(1000, Math.floor(this.idleMs / 4)));
     this.timer.unref();

@@ -256,7 +256,8 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
       store,
       queue,
       protectedNamespaces: guarded,
-      namespaceExists: (name: string) => cluster.namespaceExists(name),
+      // A namespace the watched view holds exists (the incident's job checks again); the API is asked about any other.
+      namespaceExists: async (name: string) => clusterView.knowsNamespace(name) ?? cluster.namespaceExists(name),
       ...(desk ? { desk } : {}),
       ...(driftDesk ? { driftDesk } : {}),
       ...(engine.restore ? { restore: engine.restore } : {}),
