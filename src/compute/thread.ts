@@ -3,8 +3,7 @@
 // lock renewal and job of the process meanwhile. The input is copied to the thread (structured
 // clone), and so is the result. Threads are started on first use and kept: cores − 1 of them take
 // the tasks in turn, and one more takes urgent tasks (a containment's proof, which a person waits
-// for) so that they never queue behind a long trace or validation; a free shared thread takes them
-// too, before anything else. On the shared threads,
+// for) so that they never queue behind a long trace or validation. On the shared threads,
 // interactive tasks (a proposal someone waits to approve) go before the background ones (traces and
 // validations that run by themselves): fifty incidents opened at once get their proposals while
 // the earlier ones' validations wait. A thread holds the process open only while it works.
@@ -91,8 +90,7 @@ let nextId = 1;
 
 function dispatch(): void {
   for (const [threads, queues] of [
-    // A shared thread takes an urgent task first: fifty containments at once queue fifty proofs.
-    [shared, [urgentWaiting, interactiveWaiting, waiting]],
+    [shared, [interactiveWaiting, waiting]],
     [[urgentThread], [urgentWaiting]],
   ] as const) {
     for (const thread of threads) {
@@ -105,8 +103,7 @@ function dispatch(): void {
 }
 
 /**
- * - `urgent`: the containment itself (its proof): a thread of its own, never behind the others,
- *   and the first pick of a free shared thread.
+ * - `urgent`: the containment itself (its proof): a thread of its own, never behind the others.
  * - `interactive`: a person waits for it (a proposal): ahead of the background tasks.
  * - `background` (the default): the steps that run by themselves.
  */
