@@ -3,6 +3,7 @@
 // The containment's tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
 import { computeValidation } from '../playbook/steps/validate-compute.js';
 import { policyFingerprint, proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
+import { projectContainment, type ContainmentPlan } from '../containment/design.js';
 import { containmentPreview, type PreviewInput } from '../containment/preview.js';
 import { driftDelta } from '../drift/delta.js';
 import type { LiveObjects } from '../policy/index.js';
@@ -26,7 +27,12 @@ export const COMPUTE_TASKS = {
     return { connectivity: scopeConnectivity(live, input.scope), fingerprint: policyFingerprint(live) };
   },
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
-  containmentPreview: (input: Omit<PreviewInput, 'before' | 'after'> & { before: SharedLive; after: SharedLive }) => containmentPreview({ ...input, before: openLive(input.before), after: openLive(input.after) }),
+  // The state after containment is projected here, from the plan: the objects it creates are then
+  // the very ones in that state, which is how the blast radius tells their own exceptions apart.
+  containmentPreview: ({ before: shared, plan, incidentId, ...input }: Omit<PreviewInput, 'before' | 'after' | 'created'> & { before: SharedLive; plan: ContainmentPlan; incidentId: string }) => {
+    const before = openLive(shared);
+    return containmentPreview({ ...input, before, after: projectContainment(before, plan, incidentId), created: plan.create });
+  },
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
   driftDelta,
 };

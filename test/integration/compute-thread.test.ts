@@ -78,7 +78,9 @@ describe('computations on worker threads', () => {
     // Told apart by identity: kept by the deny-all's own DNS exception, not by another policy.
     expect(inline.keptByDenyAllCount).toBeGreaterThan(0);
     const dns = { namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
-    const preview = await computeOffThread('containmentPreview', { ...radiusInput, scope: { namespace }, dns });
+    // The thread projects the state after containment from the plan: the same as `after` here.
+    const plan = { strategy: 'networkpolicy-additive' as const, reason: 'test', create: [proposed], footprint: { scopePods: ['pg'], podsToLabel: [], patches: [], hostNetworkPods: [], heldByOtherIncident: [] } };
+    const preview = await computeOffThread('containmentPreview', { before: live, plan, incidentId: '20261202-thread1', scopePods, scope: { namespace }, dns });
     expect(preview.radius).toEqual(JSON.parse(JSON.stringify(inline)));
     expect(preview.predicted).toEqual(proveContainment(after, { namespace }, dns));
     expect(preview.predicted.contained).toBe(true);

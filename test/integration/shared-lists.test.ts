@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { serialize } from 'node:v8';
 import { openLive, settled, shareLive, sharedListStats, type SharedList, type SharedLive } from '../../src/compute/shared-lists.js';
 import { computeOffThread } from '../../src/compute/thread.js';
+import { designContainment, projectContainment } from '../../src/containment/design.js';
+import { containmentPreview } from '../../src/containment/preview.js';
 import { proveContainment, scopeConnectivity, policyFingerprint } from '../../src/containment/proof.js';
 import type { LiveObjects } from '../../src/policy/index.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
@@ -41,6 +43,20 @@ describe('shared lists', () => {
     const again = await computeOffThread('proveContainment', { live: shareLive(live), scope, dns: DNS }, { priority: 'urgent' });
     expect(again).toEqual(proof);
   });
+
+  it("the preview on shared lists: the blast radius still tells the containment's own objects apart", async () => {
+    const namespace = scope.namespace;
+    const dns = { keep: true, ...DNS };
+    const plan = designContainment({ strategy: 'networkpolicy-exclusive', reason: 'test', target: { incidentId: '20261203-shared1', namespace, dns, approvers: [] }, anpPriority: 10, live });
+    const scopePods = plan.footprint.scopePods.map((name) => ({ namespace, name }));
+    const preview = await computeOffThread('containmentPreview', { before: shareLive(live), plan, incidentId: '20261203-shared1', scopePods, scope, dns: DNS }, { priority: 'interactive' });
+    const inline = containmentPreview({ before: live, after: projectContainment(live, plan, '20261203-shared1'), created: plan.create, scopePods, scope, dns: DNS });
+    expect(preview).toEqual(JSON.parse(JSON.stringify(inline)));
+    expect('error' in preview.radius).toBe(false);
+    // Kept by the deny-all's own DNS exception: told apart only when its object is the one in the state after.
+    expect((preview.radius as { keptByDenyAllCount: number }).keptByDenyAllCount).toBeGreaterThan(0);
+    expect(preview.predicted.contained).toBe(true);
+  }, 60_000);
 
   it('encodes a namespace once while its objects are the same ones, and again when one changes', () => {
     const first = shareLive(live);

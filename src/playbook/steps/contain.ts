@@ -5,7 +5,7 @@
 // it is lifted by an approved "Lift containment", by its time box, or by the restore step.
 import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
-import { designContainment, exclusionOf, projectContainment, type ContainmentPlan } from '../../containment/design.js';
+import { designContainment, exclusionOf, type ContainmentPlan } from '../../containment/design.js';
 import { applyPlan, ContainmentError, containmentDeps, liftContainment, type ApplyReport, type ContainmentDeps } from '../../containment/execute.js';
 import { withExclusion } from '../../containment/exclusion.js';
 import { gitOpsWarning } from '../../containment/gitops.js';
@@ -162,7 +162,6 @@ export const containStep: StepHandler = {
     const live = ctx.clusterView ? await viewed(ctx.clusterView) : await readLiveObjects(ctx.cluster, kinds);
     const { namespace } = ctx.incident.scope;
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, []), anpPriority: ctx.settings.containment.anpPriority, live });
-    const after = projectContainment(live, plan, ctx.incident.id);
     const selecting = planFootprint({
       incidentId: ctx.incident.id,
       labelSelector: ctx.incident.scope.labelSelector,
@@ -175,8 +174,8 @@ export const containStep: StepHandler = {
     // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
     const { predicted, radius } = await computeOffThread('containmentPreview', {
       before: shareLive(live),
-      after: shareLive(after),
-      created: plan.create,
+      plan,
+      incidentId: ctx.incident.id,
       scopePods: plan.footprint.scopePods.map((name) => ({ namespace, name })),
       scope: scopeOf(ctx),
       dns: dnsOf(p),
