@@ -9,6 +9,7 @@
 // that changed. A thread decodes each part once and keeps it while tasks keep using it, frozen so
 // that no task can change what the next one reads.
 import { deserialize, serialize } from 'node:v8';
+import { namespaceOfObject } from '../kube/resources.js';
 import type { LiveObjects } from '../policy/index.js';
 
 export interface SharedPart {
@@ -37,11 +38,6 @@ let shares = 0;
 /** A part no share used for this many shares is let go (a namespace deleted, a list no task sends). */
 const KEEP_FOR_SHARES = 64;
 
-const namespaceOf = (o: unknown): string => {
-  const ns = (o as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
-  return typeof ns === 'string' ? ns : '';
-};
-
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 function partOf(key: string, items: unknown[]): SharedPart {
@@ -63,7 +59,7 @@ function shareList(name: string, items: readonly unknown[]): readonly unknown[] 
   if (items.length < SHARE_FROM) return items;
   const byNamespace = new Map<string, unknown[]>();
   for (const item of items) {
-    const ns = namespaceOf(item);
+    const ns = namespaceOfObject(item) ?? '';
     let group = byNamespace.get(ns);
     if (!group) byNamespace.set(ns, (group = []));
     group.push(item);
@@ -110,7 +106,7 @@ function itemsOf(part: SharedPart): readonly unknown[] {
 
 const isShared = (list: unknown): list is SharedList => typeof list === 'object' && list !== null && Array.isArray((list as SharedList).sharedParts);
 
-/** The live objects a task was given, lists whole again. Call once per list per task, then `settled()`. */
+/** The live objects a task was given, lists whole again; the thread calls `settled()` after each task. */
 export function openLive(live: SharedLive | LiveObjects): LiveObjects {
   const out: LiveObjects = {};
   for (const [name, list] of Object.entries(live) as Array<[ListName, SharedLive[ListName]]>) {
@@ -126,7 +122,7 @@ export function settled(): void {
   for (const [id, entry] of decoded) if (tasks - entry.used > KEEP_FOR_TASKS) decoded.delete(id);
 }
 
-/** For tests: what this thread holds decoded, and what the main thread keeps encoded. */
-export function sharedListStats(): { decoded: number; made: number } {
-  return { decoded: decoded.size, made: made.size };
+/** For tests: how many parts this thread holds decoded. */
+export function sharedListStats(): { decoded: number } {
+  return { decoded: decoded.size };
 }

@@ -1,6 +1,7 @@
 // Reads the live objects the policy engine needs to judge a scope: namespaces, pods, and every
 // policy kind the cluster serves. Kinds it does not serve are simply absent.
 import type { Discovery, KubeGateway } from '../kube/index.js';
+import { namespaceOfObject } from '../kube/resources.js';
 import type { LiveObjects } from '../policy/index.js';
 import type { ServedKinds } from './strategy.js';
 
@@ -40,8 +41,6 @@ export interface WatchedObjects {
 
 const NAMESPACED: ReadonlyArray<'pods' | 'networkPolicies' | 'ciliumNetworkPolicies'> = ['pods', 'networkPolicies', 'ciliumNetworkPolicies'];
 
-const namespaceOf = (o: unknown): unknown => (o as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
-
 /**
  * The live objects that judge one namespace's scope, for a change and its proof. Read fresh: the
  * scope's namespace (its pods and the policies that can select them) and the cluster-scoped
@@ -68,7 +67,7 @@ export async function readScopeLive(gateway: Pick<KubeGateway, 'objects'>, serve
   const watched: LiveObjects = { ...workloads, ...policies };
   const live: LiveObjects = { namespaces, adminNetworkPolicies, baselineAdminNetworkPolicies };
   for (const list of NAMESPACED) {
-    live[list] = [...(watched[list] ?? []).filter((o) => namespaceOf(o) !== namespace), ...(inScope[list] ?? [])];
+    live[list] = [...(watched[list] ?? []).filter((o) => namespaceOfObject(o) !== namespace), ...(inScope[list] ?? [])];
   }
   return live;
 }

@@ -4,6 +4,7 @@
 // after the merge), then four questions. Is every kept learned
 // edge allowed? Is anything allowed between workloads that was never seen? Are the anomalous
 // flows denied? Do the generated policies lint clean? Pure.
+import { namespaceOfObject } from '../kube/resources.js';
 import { ClassConnectivity } from '../policy/connectivity.js';
 import { buildIndex, Conns, decide as decideOne, lint, QueryError, resolveEndpoints, type Decision, type Endpoint, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import { portRange, type Protocol } from '../policy/port-set.js';
@@ -84,8 +85,6 @@ export interface NamespaceMerge {
   keep: readonly PolicyObject[];
 }
 
-const namespaceOf = (p: unknown): unknown => (p as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
-
 /**
  * The live objects as they will be once the change is merged: in each hardened namespace the
  * NetworkPolicies are the generated ones plus `keep` (Git holds one object per name: a kept one
@@ -93,9 +92,9 @@ const namespaceOf = (p: unknown): unknown => (p as { metadata?: { namespace?: un
  */
 export function stateAfterMerge(live: LiveObjects, merges: readonly NamespaceMerge[]): LiveObjects {
   const hardened = new Set(merges.map((m) => m.namespace));
-  const others = (live.networkPolicies ?? []).filter((p) => !hardened.has(namespaceOf(p) as string));
+  const others = (live.networkPolicies ?? []).filter((p) => !hardened.has(namespaceOfObject(p) ?? ''));
   const added = merges.flatMap((m) => {
-    const kept = m.keep.filter((p) => namespaceOf(p) === m.namespace);
+    const kept = m.keep.filter((p) => namespaceOfObject(p) === m.namespace);
     const keptNames = new Set(kept.map(nameOf));
     return [...m.generated.filter((p) => !keptNames.has(nameOf(p))), ...kept];
   });

@@ -1,6 +1,7 @@
 // The objects the bot handles, as the plain JSON the API serves (timestamps are RFC 3339 strings).
 // Typed as far as containment reads and writes them; everything else stays open (`[key: string]`)
-// so nothing a cluster sends is lost on a read-modify-write. Types only: no runtime code.
+// so nothing a cluster sends is lost on a read-modify-write. Types, and one pure accessor for
+// list items that are not checked (no I/O here).
 
 export interface ObjectMeta {
   name?: string;
@@ -163,4 +164,10 @@ export interface KubePod extends KubeObject {
 }
 export interface KubeNamespace extends KubeObject {
   status?: { phase?: string };
+}
+
+/** An object's `metadata.namespace` when it is a string; list items are not checked, so anything may come in. */
+export function namespaceOfObject(o: unknown): string | undefined {
+  const ns = (o as { metadata?: { namespace?: unknown } } | null | undefined)?.metadata?.namespace;
+  return typeof ns === 'string' ? ns : undefined;
 }

@@ -90,13 +90,13 @@ function inNamespace<T>(items: readonly unknown[] | undefined, namespace: string
   return ((items ?? []) as Array<{ metadata?: { namespace?: string } }>).filter((o) => o?.metadata?.namespace === namespace) as T[];
 }
 
-/** Server-side dry runs of every write the plan makes; nothing changes. */
 /** The live objects from the watched view (see StepContext.clusterView). */
 async function viewed(view: NonNullable<StepContext['clusterView']>): Promise<LiveObjects> {
   const [workloads, policies] = await Promise.all([view.workloads(), view.policies()]);
   return { ...workloads, ...policies };
 }
 
+/** Server-side dry runs of every write the plan makes; nothing changes. */
 async function dryRun(ctx: StepContext, plan: ContainmentPlan, live: LiveObjects): Promise<{ ok: true } | { ok: false; error: string; errors: string[] }> {
   const errors: string[] = [];
   const { namespace } = ctx.incident.scope;
