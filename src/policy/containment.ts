@@ -113,6 +113,10 @@ function allowers(index: PolicyIndex, classId: number, direction: 'ingress' | 'e
   return [...new Set(out)];
 }
 
+function externalPeer(a: { family: IpFamily; start: bigint; end: bigint }): OpenPeer {
+  return { kind: 'external', id: `${formatIpRange(a.family, a.start, a.end)}[External]`, family: a.family, start: a.start, end: a.end };
+}
+
 function podId(p: Pod): string {
   return `${p.namespace}/${p.name}`;
 }
@@ -159,34 +163,41 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
   };
   const scopedWorkloads = new Set<number>();
   for (const c of scopedPods.keys()) for (const w of index.classes[c]?.workloads ?? []) scopedWorkloads.add(w);
+  // The workload peers of a class, named only when something is open: most pairs of a contained
+  // scope have nothing open (and no closure per pair: this loop runs classes × scoped classes).
+  const peersOf = (o: number): OpenPeer[] =>
+    (index.classes[o]?.workloads ?? []).map((wi) => {
+      const w = index.workloads[wi] as (typeof index.workloads)[number];
+      return { kind: 'workload', id: w.id, ref: w.ref, inScope: scopedWorkloads.has(wi) && scopedPods.has(o) };
+    });
+  const whoOf = (o: number): string => podId(index.classes[o]?.pods[0] as Pod);
   for (const [c, pods] of scopedPods) {
     const who = podId(pods[0] as Pod);
     for (const other of index.classes) {
       const o = other.id;
-      const peers: OpenPeer[] = other.workloads.map((wi) => {
-        const w = index.workloads[wi] as (typeof index.workloads)[number];
-        return { kind: 'workload', id: w.id, ref: w.ref, inScope: scopedWorkloads.has(wi) && scopedPods.has(o) };
-      });
-      const otherWho = podId(other.pods[0] as Pod);
-      // Scoped pod -> other pod: the scoped egress and the other's ingress.
-      const out = sideConns(index, c, 'egress', { kind: 'class', id: o }, o).intersect(sideConns(index, o, 'ingress', { kind: 'class', id: c }, o));
+      const toOther: XPeer = { kind: 'class', id: o };
+      const toScope: XPeer = { kind: 'class', id: c };
+      // Scoped pod -> other pod: the scoped egress and the other's ingress. The scope's own side
+      // first: once contained it allows nothing, and the other side need not be asked.
+      let out = sideConns(index, c, 'egress', toOther, o);
+      if (!out.isEmpty()) out = out.intersect(sideConns(index, o, 'ingress', toScope, o));
       if (!out.isEmpty()) {
-        const by = { egress: allowers(index, c, 'egress', { kind: 'class', id: o }, o, out, who), ingress: allowers(index, o, 'ingress', { kind: 'class', id: c }, o, out, otherWho) };
-        for (const peer of peers) add('egress', peer, out, pods, by, isDnsClass(o));
+        const by = { egress: allowers(index, c, 'egress', toOther, o, out, who), ingress: allowers(index, o, 'ingress', toScope, o, out, whoOf(o)) };
+        for (const peer of peersOf(o)) add('egress', peer, out, pods, by, isDnsClass(o));
       }
-      const inn = sideConns(index, o, 'egress', { kind: 'class', id: c }, c).intersect(sideConns(index, c, 'ingress', { kind: 'class', id: o }, c));
+      let inn = sideConns(index, c, 'ingress', toOther, c);
+      if (!inn.isEmpty()) inn = inn.intersect(sideConns(index, o, 'egress', toScope, c));
       if (!inn.isEmpty()) {
-        const by = { egress: allowers(index, o, 'egress', { kind: 'class', id: c }, c, inn, otherWho), ingress: allowers(index, c, 'ingress', { kind: 'class', id: o }, c, inn, who) };
-        for (const peer of peers) add('ingress', peer, inn, pods, by, false);
+        const by = { egress: allowers(index, o, 'egress', toScope, c, inn, whoOf(o)), ingress: allowers(index, c, 'ingress', toOther, c, inn, who) };
+        for (const peer of peersOf(o)) add('ingress', peer, inn, pods, by, false);
       }
     }
     for (const a of atoms) {
-      const peer: OpenPeer = { kind: 'external', id: `${formatIpRange(a.family, a.start, a.end)}[External]`, family: a.family, start: a.start, end: a.end };
       const ip: XPeer = { kind: 'ip', family: a.family, value: a.start };
       const out = sideConns(index, c, 'egress', ip, undefined);
-      if (!out.isEmpty()) add('egress', peer, out, pods, { egress: allowers(index, c, 'egress', ip, undefined, out, who), ingress: [] }, false);
+      if (!out.isEmpty()) add('egress', externalPeer(a), out, pods, { egress: allowers(index, c, 'egress', ip, undefined, out, who), ingress: [] }, false);
       const inn = sideConns(index, c, 'ingress', ip, c);
-      if (!inn.isEmpty()) add('ingress', peer, inn, pods, { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) }, false);
+      if (!inn.isEmpty()) add('ingress', externalPeer(a), inn, pods, { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) }, false);
     }
   }
   const key = (o: OpenConnection): string => `${o.direction === 'egress' ? 0 : 1}\u0000${o.peer.id}\u0000${o.conns.toString()}`;
