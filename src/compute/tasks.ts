@@ -2,14 +2,19 @@
 // large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
 // The containment's tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
 import { computeValidation } from '../playbook/steps/validate-compute.js';
-import { policyFingerprint, proveContainment, scopeConnectivity, type ScopeView } from '../containment/proof.js';
+import { policyFingerprint, proveContainmentOf, scopeConnectivityOf, type FingerprintMemo, type ScopeView } from '../containment/proof.js';
 import { projectContainment, type ContainmentPlan } from '../containment/design.js';
 import { containmentPreview, type PreviewInput } from '../containment/preview.js';
 import { driftDelta } from '../drift/delta.js';
-import type { LiveObjects } from '../policy/index.js';
+import { buildIndex, type CompileMemo, type LiveObjects } from '../policy/index.js';
 import { openLive, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
+
+// Shared lists are decoded once per thread and frozen: their objects cannot change, so what was
+// read of them is kept across tasks (a containment's proof reads again only its scope's namespace).
+const frozenMemo: CompileMemo = new WeakMap();
+const frozenFingerprints: FingerprintMemo = new WeakMap();
 
 export const COMPUTE_TASKS = {
   /** The validate step: drift, delta, indexes, tests and lint over the whole cluster. */
@@ -20,18 +25,19 @@ export const COMPUTE_TASKS = {
     return changeEffects(input.live, input.changes, input.scope, input.probes, (change) => ignored.has(change));
   },
   /** The contain step's proof: what stays open to or from the scope. */
-  proveContainment: (input: { live: SharedLive; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) => proveContainment(openLive(input.live), input.scope, input.dns),
+  proveContainment: (input: { live: SharedLive; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) =>
+    proveContainmentOf(buildIndex(openLive(input.live), frozenMemo), input.scope, input.dns),
   /** The scope's connectivity and the policies' fingerprint before containment (the lift is verified against them). */
   containmentBaseline: (input: { live: SharedLive; scope: ScopeView }) => {
     const live = openLive(input.live);
-    return { connectivity: scopeConnectivity(live, input.scope), fingerprint: policyFingerprint(live) };
+    return { connectivity: scopeConnectivityOf(buildIndex(live, frozenMemo).index, input.scope), fingerprint: policyFingerprint(live, frozenFingerprints) };
   },
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
   // The state after containment is projected here, from the plan: the objects it creates are then
   // the very ones in that state, which is how the blast radius tells their own exceptions apart.
   containmentPreview: ({ before: shared, plan, incidentId, ...input }: Omit<PreviewInput, 'before' | 'after' | 'created'> & { before: SharedLive; plan: ContainmentPlan; incidentId: string }) => {
     const before = openLive(shared);
-    return containmentPreview({ ...input, before, after: projectContainment(before, plan, incidentId), created: plan.create });
+    return containmentPreview({ ...input, before, after: projectContainment(before, plan, incidentId), created: plan.create }, frozenMemo);
   },
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
   driftDelta,

@@ -16,8 +16,8 @@ export interface ContainmentPreview {
   radius: BlastRadiusResult | { error: string };
 }
 
-export function containmentPreview(input: PreviewInput): ContainmentPreview {
-  const memo: CompileMemo = new WeakMap();
+/** `memo`: one kept across previews, for objects that cannot change (see CompileMemo). */
+export function containmentPreview(input: PreviewInput, memo: CompileMemo = new WeakMap()): ContainmentPreview {
   const after = buildIndex(input.after, memo);
   const predicted = proveContainmentOf(after, input.scope, input.dns);
   let radius: ContainmentPreview['radius'];

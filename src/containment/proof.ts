@@ -104,19 +104,30 @@ export function connectivityDifference(before: readonly string[], after: readonl
 
 type Obj = { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown; labels?: Record<string, string> | null } | null; spec?: unknown };
 
+/** Fingerprint entries by the object they were made of, for objects that cannot change (frozen). */
+export type FingerprintMemo = WeakMap<object, string>;
+
 /**
  * A fingerprint of every policy that is not ours, our exclusion requirement removed: equal before
  * containment and after the lift exactly when nobody changed a policy meanwhile.
  */
-export function policyFingerprint(live: LiveObjects): string {
+export function policyFingerprint(live: LiveObjects, memo?: FingerprintMemo): string {
   const entries: string[] = [];
   const add = (kind: string, items: readonly unknown[] | undefined): void => {
     for (const item of items ?? []) {
       const obj = item as Obj;
       if (!obj || isOurObject(obj as never)) continue;
+      const known = memo?.get(obj);
+      // The kind is part of the entry: an object met in another list is entered again.
+      if (known?.startsWith(`${kind}/`)) {
+        entries.push(known);
+        continue;
+      }
       let spec = obj.spec as Record<string, unknown> | undefined;
       if (kind === 'NetworkPolicy' && spec) spec = { ...spec, podSelector: withoutExclusion(spec.podSelector) };
-      entries.push(`${kind}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name ?? '')}=${canonicalJson(spec ?? null)}`);
+      const entry = `${kind}/${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name ?? '')}=${canonicalJson(spec ?? null)}`;
+      memo?.set(obj, entry);
+      entries.push(entry);
     }
   };
   add('NetworkPolicy', live.networkPolicies);

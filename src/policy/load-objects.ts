@@ -47,15 +47,16 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 }
 
 /**
- * NetworkPolicies already compiled, by the very object they came from: a caller that loads
+ * NetworkPolicies compiled and Pods read, by the very object they came from: a caller that loads
  * several states of one cluster sharing most objects (the contain step's preview: now, after
- * containment, and without its allow rules) compiles each shared policy once. Keep one for the
- * states of one computation only: an object changed in place would keep its old compilation.
+ * containment, and without its allow rules) reads each shared object once. Keep one for the
+ * states of one computation, or for objects that cannot change (frozen): an object changed in
+ * place would keep its old reading. An object at another position keeps its reading, renamed.
  */
-export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult }>;
+export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult } | { source: string; pod: Pod }>;
 
 class Collector {
-  constructor(private readonly memo?: CompileMemo) {}
+  constructor(readonly memo?: CompileMemo) {}
 
   readonly namespaces = new Map<string, Namespace>();
   readonly pods = new Map<string, Pod>();
@@ -67,8 +68,11 @@ class Collector {
 
   compiled(obj: Record<string, unknown>, namespace: string, name: string, source: string): CompiledPolicyResult {
     const known = this.memo?.get(obj);
-    // The source is part of the result (it names the policy in messages): another one compiles again.
-    if (known?.source === source) return known.result;
+    if (known && 'result' in known) {
+      // The source names the policy in lint findings: an object that moved is renamed, not recompiled.
+      if (known.source === source || !known.result.policy) return known.result;
+      return { policy: { ...known.result.policy, source }, errors: known.result.errors };
+    }
     const result = compilePolicy(obj, namespace, name, source);
     this.memo?.set(obj, { source, result });
     return result;
@@ -151,34 +155,63 @@ function addNamespace(obj: Record<string, unknown>, c: Collector, source: string
   c.namespaces.set(name, { name, labels: { ...labels, [NS_NAME_LABEL]: labels[NS_NAME_LABEL] ?? name }, source });
 }
 
-function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec: unknown, workload: WorkloadRef, fromTemplate: boolean, c: Collector, source: string): void {
-  const what = `${fromTemplate ? workload.kind : 'Pod'} ${namespace}/${fromTemplate ? workload.name : name}`;
+/** The pod added, if it was. */
+function addPodLike(namespace: string, name: string, labelsRaw: unknown, podSpec: unknown, workload: WorkloadRef, fromTemplate: boolean, c: Collector, source: string): Pod | undefined {
+  const what = podWhat(namespace, name, workload, fromTemplate);
   const labels = labelsOf(labelsRaw, what, c, source);
-  if (!labels) return;
-  const key = `${namespace}/${name}${fromTemplate ? `[${workload.kind}]` : ''}`;
-  if (c.pods.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
+  if (!labels) return undefined;
   const hostNetwork = isRecord(podSpec) && podSpec.hostNetwork === true;
-  c.pods.set(key, { namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate, hostNetwork, source });
+  return addPodRead({ namespace, name, labels, namedPorts: containerPorts(podSpec, what, c, source), workload, fromTemplate, hostNetwork, source }, c, source);
+}
+
+function podWhat(namespace: string, name: string, workload: WorkloadRef, fromTemplate: boolean): string {
+  return `${fromTemplate ? workload.kind : 'Pod'} ${namespace}/${fromTemplate ? workload.name : name}`;
+}
+
+/** Adds a pod read (now or by an earlier load), unless its name is taken. */
+function addPodRead(pod: Pod, c: Collector, source: string): Pod | undefined {
+  const key = `${pod.namespace}/${pod.name}${pod.fromTemplate ? `[${pod.workload.kind}]` : ''}`;
+  if (c.pods.has(key)) {
+    c.issue('error', source, 'duplicate object; the first definition is kept', podWhat(pod.namespace, pod.name, pod.workload, pod.fromTemplate));
+    return undefined;
+  }
+  c.pods.set(key, pod);
+  return pod;
 }
 
 function addPod(obj: Record<string, unknown>, c: Collector, source: string): void {
+  const known = c.memo?.get(obj);
+  if (known && 'pod' in known) {
+    addPodRead(known.source === source ? known.pod : { ...known.pod, source }, c, source);
+    return;
+  }
+  const issues = c.issues.length;
+  const pod = readPod(obj, c, source);
+  // Only a pod read without a word to say: a hit adds no issue.
+  if (pod && c.memo && c.issues.length === issues) c.memo.set(obj, { source, pod });
+}
+
+function readPod(obj: Record<string, unknown>, c: Collector, source: string): Pod | undefined {
   const meta = metadataOf(obj);
   const name = nameOf(meta);
-  if (!name) return c.issue('error', source, 'Pod without metadata.name');
+  if (!name) {
+    c.issue('error', source, 'Pod without metadata.name');
+    return undefined;
+  }
   const namespace = namespaceOf(meta);
   const owners = Array.isArray(meta.ownerReferences) ? meta.ownerReferences : [];
   // Finished pods hold no IP and take part in no connection, except a Job's: its workload runs
   // again (a CronJob's next Job, a retried Job), so real dumps must still show it.
   const phase = isRecord(obj.status) ? obj.status.phase : undefined;
   const ofJob = owners.some((o) => isRecord(o) && o.kind === 'Job');
-  if ((phase === 'Succeeded' || phase === 'Failed') && !ofJob) return;
+  if ((phase === 'Succeeded' || phase === 'Failed') && !ofJob) return undefined;
   let workload: WorkloadRef = { namespace, name, kind: 'Pod' };
   const controller = owners.find((o): o is Record<string, unknown> => isRecord(o) && o.controller === true);
   // Node-owned (static/mirror) pods are reported as themselves.
   if (controller && typeof controller.name === 'string' && controller.kind !== 'Node') {
     workload = { namespace, name: controller.name, kind: typeof controller.kind === 'string' && controller.kind !== '' ? controller.kind : 'Pod' };
   }
-  addPodLike(namespace, name, meta.labels, obj.spec, workload, false, c, source);
+  return addPodLike(namespace, name, meta.labels, obj.spec, workload, false, c, source);
 }
 
 function addWorkload(kind: string, obj: Record<string, unknown>, c: Collector, source: string): void {

@@ -42,14 +42,68 @@ describe('loading live objects with a compile memo', () => {
     expect(connectivity(buildIndex(next, memo).index, options)).toEqual(connectivity(buildIndex(next).index, options));
   });
 
-  it('an object at another position is compiled again: its messages name where it is now', () => {
+  it('an object at another position keeps its compilation, and its messages name where it is now', () => {
     const bad = { metadata: { name: 'bad', namespace: 'a' }, spec: { podSelector: { matchLabels: { 'x/y/z': 'v' } } } };
+    const good = { metadata: { name: 'good', namespace: 'a' }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 80 }] }] } };
     const memo: CompileMemo = new WeakMap();
-    const at0 = loadLiveObjects({ networkPolicies: [bad] }, memo);
-    const at1 = loadLiveObjects({ networkPolicies: [{ metadata: { name: 'ok', namespace: 'a' }, spec: { podSelector: {} } }, bad] }, memo);
+    const at0 = loadLiveObjects({ networkPolicies: [bad, good] }, memo);
+    const at1 = loadLiveObjects({ networkPolicies: [{ metadata: { name: 'ok', namespace: 'a' }, spec: { podSelector: {} } }, bad, good] }, memo);
     expect(at0.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy[0]']);
     expect(at1.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy[1]']);
-    expect(at1.policies.map((p) => p.name)).toEqual(['ok']);
+    expect(at1.policies.map((p) => p.name)).toEqual(['ok', 'good']);
+    // Renamed, not compiled again: the same rules, under the new position.
+    const [before, after] = [at0.policies.find((p) => p.name === 'good'), at1.policies.find((p) => p.name === 'good')];
+    expect(before?.source).toBe('live:NetworkPolicy[1]');
+    expect(after?.source).toBe('live:NetworkPolicy[2]');
+    expect(after?.ingress).toBe(before?.ingress);
+    expect(at1).toEqual(loadLiveObjects({ networkPolicies: [{ metadata: { name: 'ok', namespace: 'a' }, spec: { podSelector: {} } }, bad, good] }));
+  });
+
+  it('pods are read once: the same Pod while the object is the same, renamed when it moves, what a load without a memo gives', () => {
+    const now = live(5);
+    const pods = now.pods as Obj[];
+    const memo: CompileMemo = new WeakMap();
+    const first = loadLiveObjects(now, memo);
+    expect(first).toEqual(loadLiveObjects(now));
+    // One pod relabelled (a new object), one gone from the front: the rest move up by one.
+    const relabelled = { ...pods[3], metadata: { ...(pods[3]?.metadata as Obj), labels: { quarantine: 'yes' } } };
+    const next: LiveObjects = { ...now, pods: [...pods.slice(1, 3), relabelled, ...pods.slice(4)] };
+    const second = loadLiveObjects(next, memo);
+    expect(second).toEqual(loadLiveObjects(next));
+    const named = (loaded: typeof first, name: string) => loaded.pods.find((p) => p.name === name);
+    const moved = String((pods[10]?.metadata as Obj).name);
+    expect(named(second, moved)?.source).toBe('live:Pod[9]');
+    expect(named(second, moved)?.labels).toBe(named(first, moved)?.labels);
+    expect(named(second, String((pods[3]?.metadata as Obj).name))?.labels).toEqual({ quarantine: 'yes' });
+    // Unmoved objects give the very Pod of the first load.
+    const unmoved = loadLiveObjects(now, memo);
+    expect(unmoved.pods[20]).toBe(first.pods[20]);
+  });
+
+  it('a pod with something to say is read again each time, and a remembered pod is still refused as a duplicate', () => {
+    const odd = { metadata: { name: 'odd', namespace: 'a', labels: { app: 'x' } }, spec: { containers: [{ ports: [{ name: 'Not_A_Name', containerPort: 80 }] }] } };
+    const web = { metadata: { name: 'web', namespace: 'a', labels: { app: 'web' } }, spec: {} };
+    const memo: CompileMemo = new WeakMap();
+    const once = loadLiveObjects({ pods: [odd, web] }, memo);
+    expect(once.issues).toHaveLength(1);
+    expect(loadLiveObjects({ pods: [odd, web] }, memo)).toEqual(once);
+    const twice = loadLiveObjects({ pods: [web, web, odd] }, memo);
+    expect(twice).toEqual(loadLiveObjects({ pods: [web, web, odd] }));
+    expect(twice.pods.map((p) => p.name)).toEqual(['web', 'odd']);
+    expect(twice.issues.map((i) => `${i.source}: ${i.message}`)).toEqual([
+      'live:Pod[1]: duplicate object; the first definition is kept',
+      expect.stringMatching(/^live:Pod\[2\]: container port/),
+    ]);
+  });
+
+  it('an object met as a policy and then as a pod is read as each, never mixed up', () => {
+    const both = { metadata: { name: 'x', namespace: 'a', labels: { app: 'x' } }, spec: { podSelector: {} } };
+    const memo: CompileMemo = new WeakMap();
+    const asPolicy = loadLiveObjects({ networkPolicies: [both] }, memo);
+    const asPod = loadLiveObjects({ pods: [both] }, memo);
+    expect(asPolicy).toEqual(loadLiveObjects({ networkPolicies: [both] }));
+    expect(asPod).toEqual(loadLiveObjects({ pods: [both] }));
+    expect(loadLiveObjects({ networkPolicies: [both] }, memo)).toEqual(asPolicy);
   });
 
   it("a live list's kind is its items' kind, whatever kind an item carries, and the item is left as it was", () => {

@@ -115,6 +115,17 @@ describe('containment proof by the engine', () => {
     expect(policyFingerprint(edited)).not.toBe(policyFingerprint(live));
   });
 
+  it('a fingerprint memo gives the same fingerprints, state after state, and an object in another list counts as that kind', () => {
+    const memo = new WeakMap<object, string>();
+    const live = shop([allowAllEgress]);
+    const { after } = contain(live, 'networkpolicy-exclusive');
+    for (const state of [live, after, live]) expect(policyFingerprint(state, memo)).toBe(policyFingerprint(state));
+    const policy = (live.networkPolicies ?? [])[0] as object;
+    const moved = { ...live, networkPolicies: (live.networkPolicies ?? []).slice(1), ciliumNetworkPolicies: [...(live.ciliumNetworkPolicies ?? []), policy] };
+    expect(policyFingerprint(moved, memo)).toBe(policyFingerprint(moved));
+    expect(policyFingerprint(moved, memo)).not.toBe(policyFingerprint(live, memo));
+  });
+
   it('scope connectivity before and after can be compared', () => {
     const before = scopeConnectivity(shop([allowAllEgress]), { namespace: 'db', labelSelector: { matchLabels: { app: 'postgres' } } });
     const after = scopeConnectivity(shop(), { namespace: 'db', labelSelector: { matchLabels: { app: 'postgres' } } });
