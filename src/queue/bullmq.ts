@@ -12,10 +12,18 @@ const QUEUE_NAME = 'incident-jobs';
 
 /**
  * BullMQ takes jobs without a priority before any with one: a step someone approved, a click, an
- * alert go first, and the steps that run by themselves (background) wait for a free slot after
+ * alert go first. Opening an incident (gathering its proposal) comes next: fifty incidents opened
+ * at once would otherwise hold up the containment approved on the first proposal until the last
+ * one is drawn up. The steps that run by themselves (background) wait for a free slot after
  * them, so fifty incidents' traces and validations do not hold up the next containment.
  */
+const PROPOSAL_PRIORITY = 5;
 const BACKGROUND_PRIORITY = 10;
+
+function priorityOf(job: IncidentJob, background: boolean | undefined): number | undefined {
+  if (background) return BACKGROUND_PRIORITY;
+  return job.name === 'open' ? PROPOSAL_PRIORITY : undefined;
+}
 
 export interface JobQueue {
   enqueue(job: IncidentJob, options?: { delayMs?: number; background?: boolean }): Promise<void>;
@@ -38,7 +46,7 @@ export function createJobQueue(connection: RedisClient, prefix: string, logger?:
       await queue.add(job.name, job.data, {
         jobId: jobIdOf(job),
         delay: options.delayMs,
-        ...(options.background ? { priority: BACKGROUND_PRIORITY } : {}),
+        ...(priorityOf(job, options.background) !== undefined ? { priority: priorityOf(job, options.background) } : {}),
         // Failed jobs are retried by the handler's own logic; the queue retries crashes only.
         attempts: 1,
         removeOnComplete: { age: 24 * 3600, count: 10_000 },
