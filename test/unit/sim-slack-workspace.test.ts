@@ -51,6 +51,23 @@ describe('Conversation', () => {
     expect(events).toEqual(['posted:a', 'updated:b', 'updated:b', 'deleted:b']);
     expect(() => conversation.post({ channel: 'C404', kind: 'message', user: 'U1', text: 'x' })).toThrow(/unknown channel/);
   });
+
+  it('lists a channel oldest first and every channel merged by ts, across a change of the seconds\' length; a list handed out is a copy', () => {
+    const now = { ms: 999_999_999_000 };
+    const conversation = new Conversation({ channels: [{ id: 'C1', name: 'x' }, { id: 'C2', name: 'y' }], nowMs: () => now.ms });
+    const posted: string[] = [];
+    for (const [channel, text] of [['C1', 'a'], ['C2', 'b'], ['C1', 'c'], ['C2', 'd'], ['C1', 'e']] as const) {
+      posted.push(conversation.post({ channel, kind: 'message', user: 'U1', text }).ts);
+      now.ms += 600; // 999999999.x → 1000000000.x: string order would break here
+    }
+    conversation.delete('C2', posted[3] as string);
+    expect(conversation.messages('C1').map((m) => m.text)).toEqual(['a', 'c', 'e']);
+    expect(conversation.messages().map((m) => m.text)).toEqual(['a', 'b', 'c', 'e']);
+    expect(conversation.messages(undefined, true).map((m) => m.text)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(conversation.messages('C404')).toEqual([]);
+    conversation.messages('C1', true).pop();
+    expect(conversation.messages('C1', true)).toHaveLength(3);
+  });
 });
 
 describe('Web API methods', () => {
