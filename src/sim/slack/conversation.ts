@@ -37,6 +37,8 @@ export function compareTs(a: string, b: string): number {
 export class Conversation {
   private readonly channelsById = new Map<string, SimChannel>();
   private readonly messagesByChannel = new Map<string, SimMessage[]>();
+  /** By channel and ts: every chat.update looks one up, and a busy channel holds thousands. */
+  private readonly messageByTs = new Map<string, Map<string, SimMessage>>();
   private readonly listeners = new Set<ConversationListener>();
   readonly clock: TsClock;
 
@@ -47,7 +49,10 @@ export class Conversation {
 
   addChannel(channel: SimChannel): void {
     this.channelsById.set(channel.id, { ...channel });
-    if (!this.messagesByChannel.has(channel.id)) this.messagesByChannel.set(channel.id, []);
+    if (!this.messagesByChannel.has(channel.id)) {
+      this.messagesByChannel.set(channel.id, []);
+      this.messageByTs.set(channel.id, new Map());
+    }
   }
 
   channel(id: string): SimChannel | undefined {
@@ -64,12 +69,14 @@ export class Conversation {
     if (!list) throw new Error(`unknown channel ${entry.channel}`);
     const message: SimMessage = { ...entry, ts: this.clock.next() };
     list.push(message);
+    this.messageByTs.get(entry.channel)?.set(message.ts, message);
     this.emit({ type: 'posted', message });
     return message;
   }
 
   find(channel: string, ts: string): SimMessage | undefined {
-    return this.messagesByChannel.get(channel)?.find((m) => m.ts === ts && !m.deleted);
+    const message = this.messageByTs.get(channel)?.get(ts);
+    return message && !message.deleted ? message : undefined;
   }
 
   /** Replaces text and/or blocks; an omitted field keeps its value, as chat.update does. */
