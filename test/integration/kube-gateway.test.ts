@@ -47,6 +47,23 @@ beforeEach(() => {
   sim.clearFaults();
 });
 
+describe('connections', () => {
+  it('resume their TLS session: of twenty reads, at most the first runs a full handshake', async () => {
+    const before = sim.tlsConnections();
+    for (let i = 0; i < 20; i++) expect(await gateway.namespaceExists('db')).toBe(true);
+    const after = sim.tlsConnections();
+    expect(after.total - before.total).toBe(20);
+    expect(after.resumed - before.resumed).toBeGreaterThanOrEqual(19);
+  });
+
+  it('an API server restart costs no request: the next reads answer', async () => {
+    expect(await gateway.namespaceExists('db')).toBe(true);
+    await sim.restart();
+    expect(await gateway.namespaceExists('db')).toBe(true);
+    expect((await gateway.listPods('db')).length).toBeGreaterThan(0);
+  });
+});
+
 describe('reads', () => {
   it('tells whether a namespace exists', async () => {
     expect(await gateway.namespaceExists('db')).toBe(true);

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { AccessControl, type DelayRule, type DenyRule, type FaultRule, type RecordedRequest } from './access.js';
@@ -67,6 +68,8 @@ export interface KubeApiSim {
   readonly caPem: string;
   /** Every request received, in order (method, path, query, status, user, verb, resource, namespace). */
   readonly requests: RecordedRequest[];
+  /** TLS connections accepted so far, and how many of them resumed an earlier session (no full handshake). */
+  tlsConnections(): { total: number; resumed: number };
   /**
    * audit.k8s.io/v1 events for resource requests, in completion order: RequestResponse level (with
    * request and response bodies) for NetworkPolicy writes, Metadata level otherwise.
@@ -148,9 +151,18 @@ function listen(server: Server, port: number): Promise<number> {
 /** Every socket of the server, including those still in the TLS handshake (closeAllConnections misses them). */
 const sockets = new WeakMap<Server, Set<Socket>>();
 
+/** TLS connections accepted, by server. */
+const accepted = new WeakMap<Server, { total: number; resumed: number }>();
+
 function track(server: Server): Server {
   const open = new Set<Socket>();
   sockets.set(server, open);
+  const tally = { total: 0, resumed: 0 };
+  accepted.set(server, tally);
+  server.on('secureConnection', (socket: TLSSocket) => {
+    tally.total++;
+    if (socket.isSessionReused()) tally.resumed++;
+  });
   server.on('connection', (socket: Socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
@@ -189,6 +201,7 @@ export async function startKubeApiServer(opts: KubeApiSimOptions = {}): Promise<
     url,
     caPem: tls.certPem,
     requests,
+    tlsConnections: () => ({ ...(accepted.get(server) ?? { total: 0, resumed: 0 }) }),
     auditEvents: audit.events,
     setAuditWebhook(target) {
       void audit.webhook?.close();
