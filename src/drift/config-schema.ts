@@ -73,7 +73,7 @@ export const driftSchema = z
     quietHours: quietHoursSchema.optional(),
     /** A burst of changes (kubectl apply -f dir/) is evaluated once it has been quiet this long… */
     debounce: durationSchema.refine((ms) => ms >= 50 && ms <= 60_000, 'must be between 50ms and 1m').default(500),
-    /** …but never later than this after its first change. */
+    /** …but never later than this after its first change (nor sooner after the last evaluation than it took). */
     maxDelay: durationSchema.refine((ms) => ms >= 100 && ms <= 300_000, 'must be between 100ms and 5m').default(2000),
     /** A drift coming back this soon after its episode resolved reopens that episode (no new alert). */
     reopenWithin: durationSchema.refine((ms) => ms >= 0 && ms <= 7 * 86_400_000, 'must be at most 7d').default(900_000),

@@ -73,9 +73,22 @@ function itemObject(item: DriftItem): Record<string, unknown> | undefined {
   return item.status === 'missing' ? undefined : item.live;
 }
 
+/**
+ * When the next evaluation starts (pure): once changes have been quiet for `wait`, at the latest
+ * `maxDelay` after the first, but never sooner after the last evaluation than the last took. On
+ * a big cluster an evaluation takes seconds of the process's time; under a storm of changes
+ * (fifty containments at once) they would run back to back, and the incidents would get what
+ * is left. Paced, drift takes at most about half, and is found at most one evaluation later.
+ */
+export function evaluationAt(input: { now: number; firstPendingAt: number; wait: number; maxDelay: number; last?: { endedAt: number; tookMs: number } }): number {
+  const due = Math.min(input.now + input.wait, input.firstPendingAt + input.maxDelay);
+  return input.last ? Math.max(due, input.last.endedAt + input.last.tookMs) : due;
+}
+
 export class DriftMonitor {
   private timer: NodeJS.Timeout | undefined;
   private firstPendingAt: number | undefined;
+  private lastEvaluation: { endedAt: number; tookMs: number } | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private headTimer: NodeJS.Timeout | undefined;
   private readonly heads = new Map<string, string | undefined>();
@@ -149,13 +162,13 @@ export class DriftMonitor {
     return this.options.config.enabled || this.watched.current.length > 0;
   }
 
-  /** Debounce: evaluate once things are quiet for `debounce`, at the latest `maxDelay` after the first. */
+  /** Debounce: evaluate once things are quiet for `debounce`, at the latest `maxDelay` after the first (paced: evaluationAt). */
   private schedule(delayMs?: number): void {
     if (this.stopped || !this.monitoring) return;
     const now = Date.now();
     this.firstPendingAt ??= now;
     const { debounce, maxDelay } = this.options.config;
-    const at = Math.min(now + (delayMs ?? debounce), this.firstPendingAt + maxDelay);
+    const at = evaluationAt({ now, firstPendingAt: this.firstPendingAt, wait: delayMs ?? debounce, maxDelay, last: this.lastEvaluation });
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -167,7 +180,14 @@ export class DriftMonitor {
 
   /** One evaluation (serialised: a second call waits for the first). */
   evaluate(): Promise<EvaluationSummary | undefined> {
-    const next = this.running.catch(() => undefined).then(() => this.evaluateNow());
+    const next = this.running.catch(() => undefined).then(async () => {
+      const startedAt = Date.now();
+      try {
+        return await this.evaluateNow();
+      } finally {
+        this.lastEvaluation = { endedAt: Date.now(), tookMs: Date.now() - startedAt };
+      }
+    });
     this.running = next;
     return next;
   }
