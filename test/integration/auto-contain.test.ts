@@ -174,7 +174,7 @@ describe('automatic responder on a real Redis and job queue', () => {
     // A retried alert job changes nothing: no second use, the same open job.
     await responder.respond(stored);
     expect(await limits.usage('db')).toEqual({ namespace: 1, total: 1 });
-    expect((await bull.getJobs(['waiting', 'delayed', 'active'])).filter((j) => j.name === 'open')).toHaveLength(1);
+    expect((await bull.getJobs(['waiting', 'prioritized', 'delayed', 'active'])).filter((j) => j.name === 'open')).toHaveLength(1);
   });
 
   it('a crash after the limit counted it but before the decision: the retry is not counted again', async () => {
