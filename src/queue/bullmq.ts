@@ -43,10 +43,11 @@ export function createJobQueue(connection: RedisClient, prefix: string, logger?:
       await connection.ping();
     },
     async enqueue(job, options = {}) {
+      const priority = priorityOf(job, options.background);
       await queue.add(job.name, job.data, {
         jobId: jobIdOf(job),
         delay: options.delayMs,
-        ...(priorityOf(job, options.background) !== undefined ? { priority: priorityOf(job, options.background) } : {}),
+        ...(priority !== undefined ? { priority } : {}),
         // Failed jobs are retried by the handler's own logic; the queue retries crashes only.
         attempts: 1,
         removeOnComplete: { age: 24 * 3600, count: 10_000 },

@@ -1,0 +1,71 @@
+// The Kubernetes client's authentication keeps one agent (and TLS context) per TLS identity instead
+// of client-node's one per request: the same identity shares it, another identity gets its own, a
+// proxy's agent is left alone, and a CA that does not parse trusts nothing.
+import { Agent as HttpsAgent, createServer, get } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { tlsReusingAuthentication } from '../../src/kube/api-client.js';
+import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
+
+function kubeconfig(caPem: string, extra: { proxyUrl?: string } = {}): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(caPem).toString('base64'), skipTLSVerify: false, ...extra }],
+    users: [{ name: 'u', token: 'secret-token' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+async function agentFor(kc: KubeConfig): Promise<{ agent: unknown; headers: Record<string, string> }> {
+  const context = new RequestContext('https://127.0.0.1:6443/api/v1/namespaces', HttpMethod.GET);
+  await tlsReusingAuthentication(kc).applySecurityAuthentication(context);
+  return { agent: context.getAgent(), headers: context.getHeaders() };
+}
+
+describe('tlsReusingAuthentication', () => {
+  it('gives every request of one identity the same agent, with the token applied each time', async () => {
+    const ca = createSelfSignedCertificate('one').certPem;
+    // Two KubeConfig objects of the same identity (a client made per call): one agent.
+    const [a, b] = [await agentFor(kubeconfig(ca)), await agentFor(kubeconfig(ca))];
+    expect(a.agent).toBeInstanceOf(HttpsAgent);
+    expect(b.agent).toBe(a.agent);
+    expect(a.headers.Authorization).toBe('Bearer secret-token');
+    expect(b.headers.Authorization).toBe('Bearer secret-token');
+  });
+
+  it('gives another CA (a rotated one) its own agent', async () => {
+    const a = await agentFor(kubeconfig(createSelfSignedCertificate('two').certPem));
+    const b = await agentFor(kubeconfig(createSelfSignedCertificate('three').certPem));
+    expect(b.agent).not.toBe(a.agent);
+  });
+
+  it('keeps working past the agents it keeps: twenty identities, each still served', async () => {
+    for (let i = 0; i < 20; i++) expect((await agentFor(kubeconfig(createSelfSignedCertificate(`many-${i}`).certPem))).agent).toBeInstanceOf(HttpsAgent);
+  });
+
+  it("leaves a proxy's agent as client-node made it", async () => {
+    const kc = kubeconfig(createSelfSignedCertificate('proxied').certPem, { proxyUrl: 'http://127.0.0.1:3128' });
+    const [a, b] = [await agentFor(kc), await agentFor(kc)];
+    expect(a.agent?.constructor).not.toBe(HttpsAgent);
+    expect(b.agent).not.toBe(a.agent);
+  });
+
+  it('a CA that does not parse trusts nothing: a loopback HTTPS server is refused, as without a kept agent', async () => {
+    const { agent } = await agentFor(kubeconfig('-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n'));
+    const tls = createSelfSignedCertificate('127.0.0.1');
+    const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const answer = new Promise<number | undefined>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path: '/', agent: agent as HttpsAgent }, (res) => resolve(res.statusCode)).on('error', reject);
+      });
+      await expect(answer).rejects.toThrow(/certificate/i);
+    } finally {
+      server.close();
+    }
+  });
+});
