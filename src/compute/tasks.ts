@@ -1,12 +1,12 @@
 // The pure computations that run on a worker thread (thread.ts): each takes seconds of CPU on a
 // large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
-// The containment's tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
-import { computeValidation } from '../playbook/steps/validate-compute.js';
+// Tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
+import { computeValidation, type ValidationInput } from '../playbook/steps/validate-compute.js';
 import { policyFingerprint, proveContainmentOf, scopeConnectivityOf, type FingerprintMemo, type ScopeView } from '../containment/proof.js';
 import { projectContainment, type ContainmentPlan } from '../containment/design.js';
 import { containmentPreview, type PreviewInput } from '../containment/preview.js';
 import { driftDelta } from '../drift/delta.js';
-import { buildIndex, type CompileMemo, type LiveObjects } from '../policy/index.js';
+import { buildIndex, type CompileMemo } from '../policy/index.js';
 import { openLive, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
@@ -18,11 +18,11 @@ const frozenFingerprints: FingerprintMemo = new WeakMap();
 
 export const COMPUTE_TASKS = {
   /** The validate step: drift, delta, indexes, tests and lint over the whole cluster. */
-  validation: computeValidation,
+  validation: ({ live, ...input }: Omit<ValidationInput, 'live'> & { live: SharedLive }) => computeValidation({ ...input, live: openLive(live) }),
   /** The trace step: what each change did to the scope, walking the cluster's states back. */
-  changeEffects: (input: { live: LiveObjects; changes: TracedChange[]; scope: ScopeView; probes: Probe[]; /** Per change: replayed, but not a suspect. */ ignored: boolean[] }) => {
+  changeEffects: (input: { live: SharedLive; changes: TracedChange[]; scope: ScopeView; probes: Probe[]; /** Per change: replayed, but not a suspect. */ ignored: boolean[] }) => {
     const ignored = new Set(input.changes.filter((_, i) => input.ignored[i]));
-    return changeEffects(input.live, input.changes, input.scope, input.probes, (change) => ignored.has(change));
+    return changeEffects(openLive(input.live), input.changes, input.scope, input.probes, (change) => ignored.has(change));
   },
   /** The contain step's proof: what stays open to or from the scope. */
   proveContainment: (input: { live: SharedLive; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) =>
@@ -40,7 +40,7 @@ export const COMPUTE_TASKS = {
     return containmentPreview({ ...input, before, after: projectContainment(before, plan, incidentId), created: plan.create }, frozenMemo);
   },
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
-  driftDelta,
+  driftDelta: ({ live, ...input }: Omit<Parameters<typeof driftDelta>[0], 'live'> & { live: SharedLive }) => driftDelta({ ...input, live: openLive(live) }),
 };
 
 export type ComputeTask = keyof typeof COMPUTE_TASKS;

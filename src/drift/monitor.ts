@@ -5,6 +5,7 @@
 // connectivity and who caused it (attribution.ts), and queues the Slack alert of every episode
 // that changed.
 import type { AuditStore } from '../audit/store.js';
+import { shareLive } from '../compute/shared-lists.js';
 import { computeOffThread } from '../compute/thread.js';
 import { readLiveObjects, readPolicies, servedKinds } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
@@ -283,7 +284,8 @@ export class DriftMonitor {
       const key = objectKeyOf(d.object, d.namespace);
       return key !== undefined && drifted.has(keyString(key));
     });
-    return computeOffThread('driftDelta', { live, desired: wanted, report });
+    // Shared: the pods (the watched view's) are encoded once, not copied for every evaluation.
+    return computeOffThread('driftDelta', { live: shareLive(live), desired: wanted, report });
   }
 
   /** Below minSeverity: never alerted; in quiet hours below alertAbove: alerted when they end. */

@@ -181,16 +181,34 @@ async function approvalMessage(env: EmbeddedEnvironment, id: string): Promise<st
   return message.ts;
 }
 
+/** The milestones of a containment after the click, in the order they happen (timeline event types). */
+const PHASES = ['step.approved', 'step.started', 'policy.applied', 'policy.confirmed', 'containment.proven'] as const;
+/** Per containment: ms from the click to each milestone (NaN when the timeline lacks it). */
+const phaseLog: number[][] = [];
+
 /** Click Approve; ms from the click to the engine's proof of the containment. */
 async function clickToContained(env: EmbeddedEnvironment, id: string, ts: string): Promise<number> {
   const clicked = Date.now();
   await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: ts, actionId: APPROVE_ACTION });
-  const proven = await until(async () => {
+  const timeline = await until(async () => {
     const incident = await env.bot!.store.get(id);
     if (incident?.status === 'failed') throw new Error(`incident ${id} failed: ${JSON.stringify(incident.steps).slice(0, 500)}`);
-    return (await env.bot!.store.timeline(id)).find((e) => e.type === 'containment.proven');
+    const events = await env.bot!.store.timeline(id);
+    return events.some((e) => e.type === 'containment.proven') && events;
   }, `the containment of ${id}`, LOADED_TIMEOUT_MS, 1000);
-  return Date.parse(proven.at) - clicked;
+  // The first of each after the click: later steps have their own (the trace step's step.approved).
+  const at = (type: string): number => Date.parse(timeline.find((e) => e.type === type && Date.parse(e.at) >= clicked)?.at ?? '') - clicked;
+  phaseLog.push(PHASES.map(at));
+  return at('containment.proven');
+}
+
+/** Where the click → contained time went: the median and p99 ms from the click to each milestone, over the containments since `from`. */
+function phaseLine(from: number): string {
+  const rows = phaseLog.slice(from);
+  return PHASES.map((phase, i) => {
+    const xs = rows.map((r) => r[i] as number).filter(Number.isFinite);
+    return `${phase} ${xs.length > 0 ? `${p(xs, 50).toFixed(0)}/${p(xs, 99).toFixed(0)}` : '-'}`;
+  }).join(' → ');
 }
 
 /** The playbook has run what it runs without a click: finished, or waiting for an approval. */
@@ -461,6 +479,8 @@ async function main(): Promise<void> {
     console.log(`  ${summarize('ack /netpol incident', idle.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', idle.helpAck)}`);
     console.log(`  ${summarize('click → contained', idle.contained)}`);
+    console.log(`  ms after the click, p50/p99: ${phaseLine(1)}`);
+    const loadedFrom = phaseLog.length;
     console.log(`  ${fmtDelay(idle.delay)}`);
 
     relay.start();
@@ -473,6 +493,7 @@ async function main(): Promise<void> {
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
+    console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
     console.log('\nloaded against idle:');
     console.log(ratioLine('ack /netpol incident', idle.incidentAck, loaded.incidentAck, 99));

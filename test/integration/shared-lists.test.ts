@@ -8,13 +8,20 @@ import { computeOffThread } from '../../src/compute/thread.js';
 import { designContainment, projectContainment } from '../../src/containment/design.js';
 import { containmentPreview } from '../../src/containment/preview.js';
 import { proveContainment, scopeConnectivity, policyFingerprint } from '../../src/containment/proof.js';
+import { compareState } from '../../src/drift/compare.js';
+import { driftDelta } from '../../src/drift/delta.js';
+import { livePolicies } from '../../src/drift/live.js';
+import { computeValidation } from '../../src/playbook/steps/validate-compute.js';
 import type { LiveObjects } from '../../src/policy/index.js';
+import type { TracedChange } from '../../src/trace/changes.js';
+import { changeEffects } from '../../src/trace/effects.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 
 type Obj = { kind?: string; metadata: { namespace?: string; name: string } };
 
-function cluster(pods = 2000): LiveObjects {
-  const objects = syntheticCluster({ pods, policiesPerPod: 1, openNamespaces: 2, seed: 7 }) as Obj[];
+/** openNamespaces 2: no namespace has policies (every one is open); 0: every one has. */
+function cluster(pods = 2000, openNamespaces = 2): LiveObjects {
+  const objects = syntheticCluster({ pods, policiesPerPod: 1, openNamespaces, seed: 7 }) as Obj[];
   const of = (kind: string) => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
   return { namespaces: of('Namespace'), pods: of('Pod'), networkPolicies: of('NetworkPolicy'), adminNetworkPolicies: [], baselineAdminNetworkPolicies: [], ciliumNetworkPolicies: [] };
 }
@@ -56,6 +63,35 @@ describe('shared lists', () => {
     // Kept by the deny-all's own DNS exception: told apart only when its object is the one in the state after.
     expect((preview.radius as { keptByDenyAllCount: number }).keptByDenyAllCount).toBeGreaterThan(0);
     expect(preview.predicted.contained).toBe(true);
+  }, 60_000);
+
+  it("the background steps' tasks on shared lists, decoded frozen on the thread: validation, change effects and a drift's delta as on the main thread", async () => {
+    const { namespace } = scope;
+    const live = cluster(2000, 0);
+    const policies = (live.networkPolicies ?? []) as Obj[];
+    expect(policies.length).toBeGreaterThan(500);
+    const mine = policies.filter((p) => p.metadata.namespace === namespace);
+    expect(mine.length).toBeGreaterThan(0);
+    // Git wants one of the scope's policies to allow all egress: a drift with exposure.
+    const drifted = mine[0] as Obj & { spec: Record<string, unknown> };
+    const desired = policies.map((p) => ({ kind: 'NetworkPolicy', namespace: p.metadata.namespace, object: { ...p, kind: 'NetworkPolicy', ...(p === drifted ? { spec: { ...drifted.spec, egress: [{}] } } : {}) }, source: { repository: 'r', path: `${p.metadata.namespace}.yaml`, via: 'plain' as const } }));
+    const validation = { desired: { objects: desired as never, renderProblems: 0, kinds: ['NetworkPolicy'], ignore: [] }, probes: [{ flow: 'probe', probe: { src: `${namespace}/x`, dst: '203.0.113.66', port: 443, protocol: 'TCP' as const } }], cases: [{ from: `${namespace}/*`, to: '0.0.0.0/0', port: 443, protocol: 'TCP', expect: 'deny', origin: 'file' } as never], namespace };
+    const inlineValidation = computeValidation({ ...validation, live });
+    expect(inlineValidation.report.items).toHaveLength(1);
+    expect(await computeOffThread('validation', { ...validation, live: shareLive(live) })).toEqual(JSON.parse(JSON.stringify(inlineValidation)));
+
+    const at = '2026-12-03T10:00:00.000Z';
+    const changes = mine.map((p): TracedChange => ({ key: `NetworkPolicy/${namespace}/${p.metadata.name}`, kind: 'NetworkPolicy', namespace, name: p.metadata.name, at, verb: 'create', evidence: 'journal', auditIDs: [], sourceIPs: [], before: null, after: p, fromAuditOnly: false, managers: [] }) as unknown as TracedChange);
+    const ignored = changes.map((_, i) => i % 2 === 1);
+    const inlineEffects = changeEffects(live, changes, scope, [], (c) => ignored[changes.indexOf(c)] === true);
+    expect(await computeOffThread('changeEffects', { live: shareLive(live), changes, scope, probes: [], ignored })).toEqual(JSON.parse(JSON.stringify(inlineEffects)));
+
+    const report = compareState(livePolicies(live), desired);
+    const wanted = desired.filter((d) => d.object.metadata.name === drifted.metadata.name && d.namespace === namespace);
+    const inlineDelta = driftDelta({ live, desired: wanted, report });
+    // Live is narrower than Git here: what Git would allow and live cuts is breakage.
+    expect(inlineDelta.breakage.length).toBeGreaterThan(0);
+    expect(await computeOffThread('driftDelta', { live: shareLive(live), desired: wanted, report })).toEqual(inlineDelta);
   }, 60_000);
 
   it('encodes a namespace once while its objects are the same ones, and again when one changes', () => {

@@ -5,7 +5,8 @@
 // each change came from. It changes nothing.
 import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
-import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
+import { readScopeLive, servedKinds } from '../../containment/snapshot.js';
+import { shareLive } from '../../compute/shared-lists.js';
 import type { ChangeJournal } from '../../journal/index.js';
 import type { LiveObjects } from '../../policy/index.js';
 import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
@@ -136,7 +137,9 @@ export const traceStep: StepHandler = {
     const probes: Probe[] = anomalies.flatMap((a) => a.probes ?? []);
     const limits: string[] = [];
     const { namespace, labelSelector } = ctx.incident.scope;
-    const live = await readLiveObjects(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()));
+    // The scope's namespace fresh, the watched view elsewhere: fifty incidents tracing at once
+    // listed the whole cluster fifty times (and copied it to a thread as often).
+    const live = await readScopeLive(ctx.cluster, servedKinds(await ctx.cluster.discoverKinds()), namespace, ctx.clusterView);
     if (ctx.journal) {
       // Without a watcher there is nothing to wait for: the journal holds what it recorded before.
       if (!(await ctx.journal.watched())) limits.push('no watcher is journalling changes now (the watcher role): the latest changes may be missing');
@@ -155,7 +158,7 @@ export const traceStep: StepHandler = {
     const changes = withContainmentChanges(merged.changes, await containmentRecords(ctx), live, own, ctx.settings.fieldManager);
     // Seconds of CPU when many changes touch the scope of a large cluster: off the main thread.
     const scope = { namespace, ...(labelSelector ? { labelSelector } : {}) };
-    const effected = (await computeOffThread('changeEffects', { live, changes, scope, probes, ignored: changes.map(own) })) as ExplainedChange[];
+    const effected = (await computeOffThread('changeEffects', { live: shareLive(live), changes, scope, probes, ignored: changes.map(own) })) as ExplainedChange[];
     const relevant = effected.filter((c) => c.relevant);
     const gitNote = await classify(ctx.git, relevant, window.since);
     if (gitNote) limits.push(gitNote);

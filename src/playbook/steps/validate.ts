@@ -4,7 +4,8 @@
 // anomalous flows pass live rules and Git's rules (is restoring Git enough?), a matrix of network
 // tests run against both, and the lint findings of the live policies. It changes nothing.
 import { z } from 'zod';
-import { readLiveObjects, servedKinds } from '../../containment/snapshot.js';
+import { readScopeLive, servedKinds } from '../../containment/snapshot.js';
+import { shareLive } from '../../compute/shared-lists.js';
 import { formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
 import { comparedKinds } from '../../drift/coverage.js';
 import { readRepositoryFile } from '../../git/read-file.js';
@@ -102,7 +103,8 @@ export const validateStep: StepHandler = {
     const { namespace } = ctx.incident.scope;
     const limits: string[] = [];
     const served = servedKinds(await ctx.cluster.discoverKinds());
-    const live: LiveObjects = await readLiveObjects(ctx.cluster, served);
+    // The scope's namespace fresh, the watched view elsewhere (see the trace step).
+    const live: LiveObjects = await readScopeLive(ctx.cluster, served, namespace, ctx.clusterView);
     const desired = await desiredState(ctx);
     let compared: ValidationInput['desired'];
     if ('none' in desired) limits.push(desired.none);
@@ -124,7 +126,7 @@ export const validateStep: StepHandler = {
     const matrix = buildMatrix({ learned: learned.edges, anomalies: probes, file: file.cases, limit: p.maxCases });
     limits.push(...matrix.notes);
     // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
-    const computed = await computeOffThread('validation', { live, ...(compared ? { desired: compared } : {}), probes: distinct, cases: matrix.cases, namespace });
+    const computed = await computeOffThread('validation', { live: shareLive(live), ...(compared ? { desired: compared } : {}), probes: distinct, cases: matrix.cases, namespace });
     const { report, delta, flows, findings } = computed;
     if (computed.note) limits.push(computed.note);
     const tests = resultsBySide(computed.live, computed.intended);
