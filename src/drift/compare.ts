@@ -8,6 +8,9 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, INCIDENT_LABEL } from '../containme
 import { selectorMatches, type SelectorExpression } from '../kube/label-selector.js';
 import { diffCanonical, type FieldDiff } from './field-diff.js';
 import { CLUSTER_SCOPED_KINDS, normalizeDetailed } from './normalize.js';
+import { NO_MEMO, type NormalizeMemo, type Normalized } from './normalize-memo.js';
+
+export { NormalizeMemo } from './normalize-memo.js';
 
 export { formatFieldDiff, type FieldDiff } from './field-diff.js';
 
@@ -81,6 +84,8 @@ export interface CompareOptions {
    * every live one extra).
    */
   kinds?: readonly string[];
+  /** Normalised objects kept from the last comparison (./normalize-memo.ts): the same report, less work. */
+  memo?: NormalizeMemo;
 }
 
 /** `NetworkPolicy db/allow-api`, or `AdminNetworkPolicy tenants` for a cluster-scoped object. */
@@ -164,12 +169,18 @@ interface Side {
 }
 
 /** Normalises one side; yields after every `chunk` objects (see comparing()). */
-function* collect(inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>, side: SkippedObject['side'], skipped: SkippedObject[], chunk: number): Generator<void, Map<string, Side>> {
+function* collect(
+  inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>,
+  side: SkippedObject['side'],
+  skipped: SkippedObject[],
+  chunk: number,
+  normalize: (raw: unknown, namespace: string | undefined) => Normalized,
+): Generator<void, Map<string, Side>> {
   const out = new Map<string, Side>();
   let done = 0;
   for (const input of inputs) {
     if (++done % chunk === 0) yield;
-    const result = normalizeDetailed(input.raw, input.namespace ? { namespace: input.namespace } : {});
+    const result = normalize(input.raw, input.namespace);
     const key = result.ok ? objectKeyOf(result.object) : undefined;
     if (!result.ok || !key) {
       skipped.push({ side, where: input.where, reason: result.ok ? 'no kind or name' : result.reason });
@@ -234,6 +245,7 @@ export async function compareStateYielding(live: readonly Record<string, unknown
 /** The comparison itself, yielding after every `chunk` objects normalised and every `chunk` keys compared. */
 function* comparing(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: CompareOptions, chunk: number): Generator<void, DriftReport> {
   const skipped: SkippedObject[] = [];
+  const memo = options.memo?.session() ?? NO_MEMO;
   const desiredSides = yield* collect(
     desired.map((d, i) => ({
       raw: isRecord(d) ? d.object : undefined,
@@ -244,13 +256,16 @@ function* comparing(live: readonly Record<string, unknown>[], desired: readonly 
     'desired',
     skipped,
     chunk,
+    memo.desired,
   );
   const liveSides = yield* collect(
     live.map((raw, i) => ({ raw, where: `live[${i}]` })),
     'live',
     skipped,
     chunk,
+    memo.live,
   );
+  memo.finish();
   const managed = new Set(options.kinds ?? [...desiredSides.values()].map((s) => s.key.kind));
   const report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped };
   const keys = [...new Set([...desiredSides.keys(), ...liveSides.keys()])].sort();
