@@ -3,6 +3,7 @@
 // The containment code picks its "auto" strategy from this.
 
 import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1APIResourceList } from '@kubernetes/client-node';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClientWithTimeout } from './api-client.js';
 import { explainKubeError, toKubeApiError } from './errors.js';
 import { KINDS, crdName, kindLabel, type KindInfo, type KindName } from './kinds.js';
 
@@ -28,11 +29,13 @@ export function availability(info: KindInfo, list: Pick<V1APIResourceList, 'reso
 
 /**
  * Asks discovery once per group/version. A group the cluster does not have answers 404, which
- * means "not served"; any other failure (403, network) is thrown, since the answer is unknown.
+ * means "not served"; any other failure (403, network, no answer within `timeoutMs`) is thrown,
+ * since the answer is unknown. Through the bot's own client, like every other call: a request
+ * timeout, and the TLS agent kept for this identity (a containment asks twice).
  */
-export async function discoverKinds(kc: KubeConfig): Promise<Discovery> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
+export async function discoverKinds(kc: KubeConfig, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<Discovery> {
+  const custom = makeApiClientWithTimeout(kc, CustomObjectsApi, timeoutMs);
+  const core = makeApiClientWithTimeout(kc, CoreV1Api, timeoutMs);
   const lists = new Map<string, Promise<V1APIResourceList | undefined>>();
   const fetchList = (info: KindInfo): Promise<V1APIResourceList | undefined> => {
     const key = `${info.group}/${info.version}`;

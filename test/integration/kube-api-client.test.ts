@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { tlsReusingAuthentication } from '../../src/kube/api-client.js';
+import { discoverKinds } from '../../src/kube/discovery.js';
 import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
 
 function kubeconfig(caPem: string, extra: { proxyUrl?: string } = {}): KubeConfig {
@@ -66,6 +67,28 @@ describe('tlsReusingAuthentication', () => {
       await expect(answer).rejects.toThrow(/certificate/i);
     } finally {
       server.close();
+    }
+  });
+
+  it('discovery goes through the same client: it gives up on an API server that never answers', async () => {
+    const tls = createSelfSignedCertificate('silent');
+    // Accepts the connection, reads the request, never answers.
+    const server = createServer({ cert: tls.certPem, key: tls.keyPem }, () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(tls.certPem).toString('base64'), skipTLSVerify: false }],
+        users: [{ name: 'u', token: 'secret-token' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      const started = Date.now();
+      await expect(discoverKinds(kc, 300)).rejects.toThrow(/abort|timeout/i);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });
