@@ -2,8 +2,8 @@
 // with the drift monitor, collector), as the single-replica install runs it; the worst case for
 // the event loop, since the drift monitor's evaluations share it with the Slack acknowledgements.
 //  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
-//    in the simulated API server, the same policies in the Git repository (drift monitor on), one
-//    deliberate drift in a namespace no incident touches;
+//    in the simulated API server, the same policies in the Git repository (drift monitor on), both
+//    two days old, one deliberate drift in a namespace no incident touches;
 //  - idle figures: no traffic, one incident at a time: ack of `/netpol incident`, click → contained
 //    (containment.proven), and the ack of `/netpol help` probes every 100 ms;
 //  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
@@ -465,8 +465,12 @@ async function main(): Promise<void> {
   const env = await startEmbeddedEnvironment({ redisUrl: redis.url, keyPrefix: prefix, git: true, relayAddress: `127.0.0.1:${relay.port}`, startBot: false, logger: createLogger({ level: process.env.LOAD_LOG_LEVEL ?? 'warn' }, process.stderr) });
   try {
     const t0 = performance.now();
-    env.kube.seed([...objects, { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'hotfix-open', namespace: DRIFT_NAMESPACE }, spec: { podSelector: { matchLabels: { app: 'app-1' } }, ingress: [{}] } }]);
-    await writeHistory(env.git!.remoteDir, [{ author: { name: 'Erin Platform', email: 'erin@shop.example' }, time: new Date(), message: 'the synthetic namespaces', files: await withKustomization(env, gitFiles(policies)) }]);
+    // The synthetic namespaces were committed and deployed two days ago, like the shop (a trace
+    // looks back 24 h: ten thousand creations a minute before the incidents would all be suspects).
+    const deployedAt = new Date(Date.now() - 2 * 86_400_000);
+    env.kube.seed(objects, { createdAt: deployedAt });
+    env.kube.seed([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'hotfix-open', namespace: DRIFT_NAMESPACE }, spec: { podSelector: { matchLabels: { app: 'app-1' } }, ingress: [{}] } }]);
+    await writeHistory(env.git!.remoteDir, [{ author: { name: 'Erin Platform', email: 'erin@shop.example' }, time: new Date(deployedAt.getTime() - 3_600_000), message: 'the synthetic namespaces', files: await withKustomization(env, gitFiles(policies)) }]);
     await env.startBot();
     // The first evaluation finds the deliberate drift: its episode says the monitor has gone round once.
     await until(async () => (await env.bot!.redis.keys(`${prefix}:drift:episode:*`)).length > 0, 'the first drift evaluation', 600_000);
