@@ -53,7 +53,10 @@ export function makeApiClientWithTimeout<T>(kc: KubeConfig, api: new (configurat
       promiseMiddleware: [
         {
           pre: async (context) => {
-            context.setSignal(AbortSignal.timeout(timeoutMs));
+            // A deadline the authentication already set (the CLI's --request-timeout) is kept: the sooner one wins.
+            const deadline = AbortSignal.timeout(timeoutMs);
+            const given = context.getSignal();
+            context.setSignal(given ? AbortSignal.any([given, deadline]) : deadline);
             return context;
           },
           post: async (context) => context,

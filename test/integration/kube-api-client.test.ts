@@ -3,9 +3,9 @@
 // proxy's agent is left alone, and a CA that does not parse trusts nothing.
 import { Agent as HttpsAgent, createServer, get } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { tlsReusingAuthentication } from '../../src/kube/api-client.js';
+import { makeApiClientWithTimeout, tlsReusingAuthentication } from '../../src/kube/api-client.js';
 import { discoverKinds } from '../../src/kube/discovery.js';
 import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
 
@@ -70,7 +70,7 @@ describe('tlsReusingAuthentication', () => {
     }
   });
 
-  it('discovery goes through the same client: it gives up on an API server that never answers', async () => {
+  it('discovery goes through the same client: it gives up on an API server that never answers, at the sooner of two deadlines', async () => {
     const tls = createSelfSignedCertificate('silent');
     // Accepts the connection, reads the request, never answers.
     const server = createServer({ cert: tls.certPem, key: tls.keyPem }, () => undefined);
@@ -86,6 +86,17 @@ describe('tlsReusingAuthentication', () => {
       const started = Date.now();
       await expect(discoverKinds(kc, 300)).rejects.toThrow(/abort|timeout/i);
       expect(Date.now() - started).toBeLessThan(10_000);
+      // A deadline the kubeconfig's authentication sets (the CLI's --request-timeout) is kept
+      // next to the client's own, longer one: the sooner wins.
+      const authenticate = kc.applySecurityAuthentication.bind(kc);
+      kc.applySecurityAuthentication = async (context) => {
+        await authenticate(context);
+        context.setSignal(AbortSignal.timeout(300));
+      };
+      const again = Date.now();
+      await expect(makeApiClientWithTimeout(kc, CoreV1Api, 60_000).listNamespace()).rejects.toThrow(/abort|timeout/i);
+      await expect(discoverKinds(kc)).rejects.toThrow(/abort|timeout/i);
+      expect(Date.now() - again).toBeLessThan(10_000);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
