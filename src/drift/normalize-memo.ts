@@ -7,16 +7,21 @@
 //    version, so an object listed again with the same pair is the same object. One without either
 //    is normalised every time.
 // Only what the latest comparison met is kept of the live side; the desired side goes with its render.
-import { normalizeDetailed } from './normalize.js';
+import { normalizeDetailed, type NormalizeResult } from './normalize.js';
 
-export type Normalized =
-  | { ok: true; object: Record<string, unknown>; text: string; containment: { exclusion: boolean; fluxSuspended: boolean } }
-  | { ok: false; reason: string };
+/** What a comparison reads of a normalisation (not the sets a field diff needs). */
+export type Normalized = Exclude<NormalizeResult, { ok: true }> | Omit<Extract<NormalizeResult, { ok: true }>, 'sets'>;
 
-function normalized(raw: unknown, namespace: string | undefined): Normalized {
-  const result = normalizeDetailed(raw, namespace ? { namespace } : {});
-  // Only what a comparison reads is kept (not the sets' positions of a field diff).
-  return result.ok ? { ok: true, object: result.object, text: result.text, containment: result.containment } : { ok: false, reason: result.reason };
+function normalized(raw: unknown, namespace: string | undefined): NormalizeResult {
+  return normalizeDetailed(raw, namespace ? { namespace } : {});
+}
+
+/** A normalisation as kept: without its sets, which only a field diff reads (it normalises again). */
+function kept(raw: unknown, namespace: string | undefined): Normalized {
+  const result = normalized(raw, namespace);
+  if (!result.ok) return result;
+  const { sets: _sets, ...rest } = result;
+  return rest;
 }
 
 /** A live object's identity at one version, or undefined when it lacks one. */
@@ -52,16 +57,16 @@ export class NormalizeMemo {
         if (typeof raw !== 'object' || raw === null) return normalized(raw, namespace);
         let byNamespace = this.desiredKept.get(raw);
         if (!byNamespace) this.desiredKept.set(raw, (byNamespace = new Map()));
-        const kept = byNamespace.get(namespace ?? '');
-        if (kept) return kept;
-        const result = normalized(raw, namespace);
+        const known = byNamespace.get(namespace ?? '');
+        if (known) return known;
+        const result = kept(raw, namespace);
         byNamespace.set(namespace ?? '', result);
         return result;
       },
       live: (raw) => {
         const version = liveVersion(raw);
         if (version === undefined) return normalized(raw, undefined);
-        const result = met.get(version) ?? previous.get(version) ?? normalized(raw, undefined);
+        const result = met.get(version) ?? previous.get(version) ?? kept(raw, undefined);
         met.set(version, result);
         return result;
       },
@@ -72,7 +77,7 @@ export class NormalizeMemo {
   }
 }
 
-/** Without a memo: every object normalised. */
+/** Without a memo: every object normalised, nothing copied or kept. */
 export const NO_MEMO: NormalizeSession = {
   desired: normalized,
   live: (raw) => normalized(raw, undefined),
