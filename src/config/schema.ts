@@ -247,13 +247,18 @@ export const fileConfigSchema = z
       .default({ maxAge: 30 * 86_400_000, maxEntries: 200_000, maxObjectBytes: 256 * 1024 }),
     worker: z
       .object({
+        /** Slots for urgent work: approved steps, clicks, alerts, lifts, restore steps. */
         concurrency: z.number().int().min(1).max(256).default(8),
+        /** Slots for opening incidents (drawing up proposals). */
+        proposalConcurrency: z.number().int().min(1).max(256).default(4),
+        /** Slots for the steps that run by themselves (traces, validations): few, so they leave the CPU to the rest. */
+        backgroundConcurrency: z.number().int().min(1).max(256).default(2),
         /** A job whose worker stops renewing its lock for this long is handed to another worker. */
         lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
         stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
       })
       .strict()
-      .default({ concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
+      .default({ concurrency: 8, proposalConcurrency: 4, backgroundConcurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
     /** Prometheus metrics on their own port (off unless set): every role can expose them. */
     metrics: z
       .object({

@@ -1,4 +1,4 @@
-// The only module that imports bullmq: one queue for incident work and the workers that drain it.
+// The only module that imports bullmq: the queues for incident work and the workers that drain them.
 // Queue and Worker always have an 'error' listener (an unhandled one would crash the process), and
 // a worker that is told to stop lets its jobs finish, or hands them back to the queue at the
 // deadline so another worker takes them over at once.
@@ -8,21 +8,26 @@ import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../log.js';
 import { jobIdOf, type IncidentJob } from './jobs.js';
 
-const QUEUE_NAME = 'incident-jobs';
-
 /**
- * BullMQ takes jobs without a priority before any with one: a step someone approved, a click, an
- * alert go first. Opening an incident (gathering its proposal) comes next: fifty incidents opened
- * at once would otherwise hold up the containment approved on the first proposal until the last
- * one is drawn up. The steps that run by themselves (background) wait for a free slot after
- * them, so fifty incidents' traces and validations do not hold up the next containment.
+ * Three lanes, each its own BullMQ queue with its own worker slots, so a job waits only for its
+ * own lane's slots:
+ *  - urgent: a step someone approved, a click, an alert, a lift, a restore step. Fifty incidents
+ *    being opened, or their traces running, never hold up the containment approved on the first;
+ *  - proposals: opening an incident (gathering what its proposal shows);
+ *  - background: the steps that run by themselves (traces, validations), bounded so they leave the
+ *    machine to the other two.
+ * A job's lane follows from its name and how it was queued, never from state, so the same job id
+ * always lands in the same queue (the queue's deduplication holds).
  */
-const PROPOSAL_PRIORITY = 5;
-const BACKGROUND_PRIORITY = 10;
+export type Lane = 'urgent' | 'proposals' | 'background';
 
-function priorityOf(job: IncidentJob, background: boolean | undefined): number | undefined {
-  if (background) return BACKGROUND_PRIORITY;
-  return job.name === 'open' ? PROPOSAL_PRIORITY : undefined;
+export const QUEUE_NAMES: Readonly<Record<Lane, string>> = { urgent: 'incident-jobs', proposals: 'incident-proposals', background: 'incident-background' };
+
+const LANES = Object.keys(QUEUE_NAMES) as Lane[];
+
+export function laneOf(job: IncidentJob, background: boolean | undefined): Lane {
+  if (background) return 'background';
+  return job.name === 'open' ? 'proposals' : 'urgent';
 }
 
 export interface JobQueue {
@@ -35,31 +40,47 @@ export interface JobQueue {
 }
 
 export function createJobQueue(connection: RedisClient, prefix: string, logger?: Logger): JobQueue {
-  const queue = new Queue(QUEUE_NAME, { connection, prefix: `${prefix}:bull` });
-  queue.on('error', (error) => logger?.warn({ err: error }, 'job queue error'));
+  const queues = Object.fromEntries(
+    LANES.map((lane) => {
+      const queue = new Queue(QUEUE_NAMES[lane], { connection, prefix: `${prefix}:bull` });
+      queue.on('error', (error) => logger?.warn({ err: error, lane }, 'job queue error'));
+      return [lane, queue];
+    }),
+  ) as Record<Lane, Queue>;
   return {
-    counts: () => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'),
+    async counts() {
+      const total: Record<string, number> = {};
+      for (const counts of await Promise.all(LANES.map((lane) => queues[lane].getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed')))) {
+        for (const [state, n] of Object.entries(counts)) total[state] = (total[state] ?? 0) + n;
+      }
+      return total;
+    },
     async ping() {
       await connection.ping();
     },
     async enqueue(job, options = {}) {
-      const priority = priorityOf(job, options.background);
-      await queue.add(job.name, job.data, {
+      await queues[laneOf(job, options.background)].add(job.name, job.data, {
         jobId: jobIdOf(job),
         delay: options.delayMs,
-        ...(priority !== undefined ? { priority } : {}),
         // Failed jobs are retried by the handler's own logic; the queue retries crashes only.
         attempts: 1,
         removeOnComplete: { age: 24 * 3600, count: 10_000 },
         removeOnFail: { age: 7 * 24 * 3600 },
       });
     },
-    close: () => queue.close(),
+    async close() {
+      await Promise.all(LANES.map((lane) => queues[lane].close()));
+    },
   };
 }
 
 export interface WorkerOptions {
+  /** Slots of the urgent lane. */
   concurrency: number;
+  /** Slots of the proposals lane (default 4). */
+  proposalConcurrency?: number;
+  /** Slots of the background lane (default 2). */
+  backgroundConcurrency?: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
 }
@@ -79,6 +100,12 @@ export interface JobWorker {
   close(graceMs?: number): Promise<CloseOutcome>;
 }
 
+function slotsOf(lane: Lane, options: WorkerOptions): number {
+  if (lane === 'proposals') return options.proposalConcurrency ?? 4;
+  if (lane === 'background') return options.backgroundConcurrency ?? 2;
+  return options.concurrency;
+}
+
 export function startJobWorker(
   connection: RedisClient,
   prefix: string,
@@ -86,38 +113,42 @@ export function startJobWorker(
   options: WorkerOptions,
   logger: Logger,
 ): JobWorker {
-  // The lock token of each running job: handing a job back needs it.
+  // The lock token of each running job: handing a job back needs it. (A job id is in one lane only.)
   const running = new Map<string, { job: Job; token: string | undefined }>();
   const handedBack = new Set<string>();
-  const worker = new Worker(
-    QUEUE_NAME,
-    async (job: Job, token?: string) => {
-      const key = job.id ?? job.name;
-      running.set(key, { job, token });
-      try {
-        await process({ name: job.name, data: job.data } as IncidentJob);
-      } catch (error) {
-        if (!handedBack.has(key)) throw error;
-      } finally {
-        running.delete(key);
-      }
-      // A handed-back job belongs to the queue again: its outcome here must not be recorded (and
-      // with the connection closed, BullMQ would retry recording it without end). WaitingError is
-      // BullMQ's way of saying "moved back to wait".
-      if (handedBack.has(key)) throw new WaitingError();
-    },
-    {
-      connection,
-      prefix: `${prefix}:bull`,
-      concurrency: options.concurrency,
-      lockDuration: options.lockDurationMs,
-      stalledInterval: options.stalledIntervalMs,
-      // A job whose worker died is handed over; twice in a row means something is wrong with it.
-      maxStalledCount: 2,
-    },
-  );
-  worker.on('failed', (job, error) => logger.error({ job: job?.id, err: error }, 'job failed'));
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  const workers = LANES.map((lane) => {
+    const worker = new Worker(
+      QUEUE_NAMES[lane],
+      async (job: Job, token?: string) => {
+        const key = job.id ?? job.name;
+        running.set(key, { job, token });
+        try {
+          await process({ name: job.name, data: job.data } as IncidentJob);
+        } catch (error) {
+          if (!handedBack.has(key)) throw error;
+        } finally {
+          running.delete(key);
+        }
+        // A handed-back job belongs to the queue again: its outcome here must not be recorded (and
+        // with the connection closed, BullMQ would retry recording it without end). WaitingError is
+        // BullMQ's way of saying "moved back to wait".
+        if (handedBack.has(key)) throw new WaitingError();
+      },
+      {
+        // The lanes share this connection for commands; each blocks on a duplicate BullMQ makes.
+        connection,
+        prefix: `${prefix}:bull`,
+        concurrency: slotsOf(lane, options),
+        lockDuration: options.lockDurationMs,
+        stalledInterval: options.stalledIntervalMs,
+        // A job whose worker died is handed over; twice in a row means something is wrong with it.
+        maxStalledCount: 2,
+      },
+    );
+    worker.on('failed', (job, error) => logger.error({ job: job?.id, lane, err: error }, 'job failed'));
+    worker.on('error', (error) => logger.error({ err: error, lane }, 'worker error'));
+    return worker;
+  });
 
   const handBack = async (): Promise<string[]> => {
     const handed: string[] = [];
@@ -140,7 +171,7 @@ export function startJobWorker(
       return running.size;
     },
     async close(graceMs = Number.POSITIVE_INFINITY) {
-      const closing = worker.close().then(
+      const closing = Promise.all(workers.map((worker) => worker.close())).then(
         () => 'closed' as const,
         (error: unknown) => {
           logger.error({ err: error }, 'closing the worker failed');

@@ -215,7 +215,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
             },
           }
         : {}),
-      worker: { concurrency: 8, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
+      worker: { concurrency: 8, proposalConcurrency: 4, backgroundConcurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
       ...(options.containment ? { containment: options.containment } : {}),

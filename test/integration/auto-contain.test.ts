@@ -11,7 +11,7 @@ import { AnomalyStore } from '../../src/anomaly/store.js';
 import type { Anomaly } from '../../src/flows/types.js';
 import type { OpenRequest } from '../../src/incident/transitions.js';
 import { silentLogger } from '../../src/log.js';
-import { createJobQueue } from '../../src/queue/bullmq.js';
+import { createJobQueue, QUEUE_NAMES } from '../../src/queue/bullmq.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
 
 const redis = testRedis();
@@ -131,7 +131,7 @@ describe('automatic responder on a real Redis and job queue', () => {
   const prefix = uniquePrefix('auto');
   const store = new AnomalyStore(redis, prefix, 3_600_000);
   const queue = createJobQueue(redis, prefix);
-  const bull = new Queue('incident-jobs', { connection: redis, prefix: `${prefix}:bull` });
+  const bull = new Queue(QUEUE_NAMES.proposals, { connection: redis, prefix: `${prefix}:bull` });
   afterAll(async () => {
     await queue.close();
     await bull.close();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { Queue } from 'bullmq';
-import { createJobQueue, startJobWorker } from '../../src/queue/bullmq.js';
+import { createJobQueue, QUEUE_NAMES, startJobWorker } from '../../src/queue/bullmq.js';
 import { redisConnections, uniquePrefix } from '../helpers/redis.js';
 
 const redis = redisConnections();
@@ -50,7 +50,7 @@ async function handBackOne(outcome: 'throws' | 'resolves', closeConnection: bool
   if (closeConnection) workerConnection.disconnect();
   release();
   const lag = await timerLag(10);
-  const inspect = new Queue('incident-jobs', { connection: redis(), prefix: `${prefix}:bull` });
+  const inspect = new Queue(QUEUE_NAMES.urgent, { connection: redis(), prefix: `${prefix}:bull` });
   const jobs = await inspect.getJobs(['waiting', 'active', 'completed', 'failed']);
   const states = await Promise.all(jobs.map((j) => j.getState()));
   await inspect.close();
