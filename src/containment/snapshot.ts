@@ -42,16 +42,19 @@ export interface WatchedObjects {
 const NAMESPACED: ReadonlyArray<'pods' | 'networkPolicies' | 'ciliumNetworkPolicies'> = ['pods', 'networkPolicies', 'ciliumNetworkPolicies'];
 
 /**
- * The live objects that judge one namespace's scope, for a change and its proof. Read fresh: the
- * scope's namespace (its pods and the policies that can select them) and the cluster-scoped
- * objects (namespaces, AdminNetworkPolicies). From the watched view: every other namespace's pods
- * and policies. A NetworkPolicy or CiliumNetworkPolicy selects pods of its own namespace only, so
- * nothing taken from the view decides what the scope's pods may send or receive; it is the far
- * end of a connection, as fresh as the view's watches. Without a view, everything is listed.
+ * The live objects that judge one namespace's scope (or a few namespaces', as a restore's), for a
+ * change and its proof. Read fresh: the scope's namespaces (their pods and the policies that can
+ * select them) and the cluster-scoped objects (namespaces, AdminNetworkPolicies). From the watched
+ * view: every other namespace's pods and policies. A NetworkPolicy or CiliumNetworkPolicy selects
+ * pods of its own namespace only, so nothing taken from the view decides what the scope's pods may
+ * send or receive; it is the far end of a connection, as fresh as the view's watches. Without a
+ * view, or without a namespace named, everything is listed.
  */
-export async function readScopeLive(gateway: Pick<KubeGateway, 'objects'>, served: ServedKinds, namespace: string, view?: WatchedObjects): Promise<LiveObjects> {
-  if (!view) return readLiveObjects(gateway, served);
-  const fresh = async <K extends 'Pod' | 'NetworkPolicy' | 'CiliumNetworkPolicy'>(kind: K, when = true) => (when ? (await gateway.objects(kind).list({ namespace })).items : []);
+export async function readScopeLive(gateway: Pick<KubeGateway, 'objects'>, served: ServedKinds, scope: string | readonly string[], view?: WatchedObjects): Promise<LiveObjects> {
+  const scoped = new Set(typeof scope === 'string' ? [scope] : scope);
+  if (!view || scoped.size === 0) return readLiveObjects(gateway, served);
+  const fresh = async <K extends 'Pod' | 'NetworkPolicy' | 'CiliumNetworkPolicy'>(kind: K, when = true) =>
+    when ? (await Promise.all([...scoped].map((namespace) => gateway.objects(kind).list({ namespace })))).flatMap((l) => l.items) : [];
   const cluster = async <K extends 'Namespace' | 'AdminNetworkPolicy' | 'BaselineAdminNetworkPolicy'>(kind: K, when = true) => (when ? (await gateway.objects(kind).list()).items : []);
   const [workloads, policies, pods, networkPolicies, ciliumNetworkPolicies, namespaces, adminNetworkPolicies, baselineAdminNetworkPolicies] = await Promise.all([
     view.workloads(),
@@ -67,7 +70,7 @@ export async function readScopeLive(gateway: Pick<KubeGateway, 'objects'>, serve
   const watched: LiveObjects = { ...workloads, ...policies };
   const live: LiveObjects = { namespaces, adminNetworkPolicies, baselineAdminNetworkPolicies };
   for (const list of NAMESPACED) {
-    live[list] = [...(watched[list] ?? []).filter((o) => namespaceOfObject(o) !== namespace), ...(inScope[list] ?? [])];
+    live[list] = [...(watched[list] ?? []).filter((o) => !scoped.has(namespaceOfObject(o) ?? '')), ...(inScope[list] ?? [])];
   }
   return live;
 }

@@ -1,7 +1,7 @@
 // What the restore step proposes before approval: every known-good source with what it would
 // change (objects, connections opened and closed), and the chosen source's plan, numbered, each
 // step with its predicted delta and the API server's dry run of its write. Reads only.
-import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
+import { readScopeLive, servedKinds, type WatchedObjects } from '../containment/snapshot.js';
 import type { ChangeJournal } from '../journal/index.js';
 import { KubeApiError, type KubeGateway, type ObjectClient } from '../kube/index.js';
 import type { KubeObject } from '../kube/resources.js';
@@ -27,6 +27,8 @@ export interface ProposeContext {
   choice?: { option: number } | { typed: string };
   /** The Argo CD Applications the incident's containment paused (the lift resumes them). */
   pausedByContainment?: ReadonlyArray<{ namespace: string; name: string }>;
+  /** Every other namespace's pods and policies, as watches keep them (the restored namespaces are read fresh). */
+  view?: WatchedObjects;
 }
 
 export interface Proposal {
@@ -110,7 +112,7 @@ async function handOverToControllers(plan: RestorePlan, state: KnownGoodState, c
 export async function propose(ctx: ProposeContext): Promise<Proposal> {
   const sourceCtx = { git: ctx.git, journal: ctx.journal, cause: ctx.cause, namespaces: ctx.namespaces };
   const served = servedKinds(await ctx.gateway.discoverKinds());
-  const [sources, live] = await Promise.all([knownGoodOptions(sourceCtx), readLiveObjects(ctx.gateway as KubeGateway, served)]);
+  const [sources, live] = await Promise.all([knownGoodOptions(sourceCtx), readScopeLive(ctx.gateway as KubeGateway, served, ctx.namespaces, ctx.view)]);
   const planned = new Map<number, { state: KnownGoodState; plan: RestorePlan }>();
   const options: SourceOption[] = [];
   for (const [index, source] of sources.entries()) {

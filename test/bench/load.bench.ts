@@ -16,7 +16,10 @@
 //    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
 //    sampled every 10 s; min/max/last, and the check against the bounds the configuration implies
 //    (see soakBounds()). Printed, not asserted on time.
+// LOAD_CPU_PROFILE=<file> writes the main thread's CPU profile of the loaded phase there.
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { parse, stringify } from 'yaml';
@@ -29,6 +32,7 @@ import { resolveRedis } from '../../src/redis/throwaway.js';
 import { DEMO_CHANNEL, DEMO_USERS, startEmbeddedEnvironment, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { writeHistory } from '../../src/sim/git-remote.js';
 import { kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
+import type { RecordedRequest } from '../../src/sim/kube/access.js';
 import { SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR } from '../../src/sim/scenarios/shop-git.js';
 import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
@@ -454,6 +458,40 @@ function soakBounds(samples: Sample[], incidents: number): void {
   );
 }
 
+/** What the bot asked the API server during the loaded phase: whole-cluster lists cost it (and the bot) the most. */
+function apiRequestsLine(requests: readonly RecordedRequest[]): string {
+  const byVerb = new Map<string, number>();
+  const clusterLists = new Map<string, number>();
+  for (const r of requests) {
+    const verb = r.verb ?? r.method;
+    byVerb.set(verb, (byVerb.get(verb) ?? 0) + 1);
+    if (verb === 'list' && r.namespace === undefined) clusterLists.set(String(r.resource), (clusterLists.get(String(r.resource)) ?? 0) + 1);
+  }
+  const line = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+  return `API requests meanwhile: ${requests.length} (${line(byVerb)}); lists across all namespaces, pages counted: ${line(clusterLists)}`;
+}
+
+/**
+ * LOAD_CPU_PROFILE=<file>: the main thread's CPU profile of the loaded phase, written there (open it
+ * in Chrome DevTools or any .cpuprofile viewer) to see what the event loop spends the time on.
+ */
+async function startProfile(): Promise<{ stop(): Promise<void> }> {
+  const file = process.env.LOAD_CPU_PROFILE;
+  if (!file) return { stop: async () => undefined };
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      await writeFile(file, JSON.stringify(profile));
+      session.disconnect();
+      console.log(`  CPU profile of the loaded phase: ${file}`);
+    },
+  };
+}
+
 // ---- main ----
 
 async function main(): Promise<void> {
@@ -498,13 +536,18 @@ async function main(): Promise<void> {
     const flowsBefore = env.bot!.collector!.pipeline.counts.read;
     const loadStarted = Date.now();
     console.log(`\nloaded (${FLOWS_PER_SECOND} flows/s, ${INCIDENTS} incidents opened at once in ${INCIDENTS} namespaces, all approved at once):`);
+    const profile = await startProfile();
+    const requestsFrom = env.kube.requests.length;
     const loaded = await loadedFigures(env);
+    await profile.stop();
+    const requests = env.kube.requests.slice(requestsFrom);
     const readRate = ((env.bot!.collector!.pipeline.counts.read - flowsBefore) / (Date.now() - loadStarted)) * 1000;
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
+    console.log(`  ${apiRequestsLine(requests)}`);
     console.log('\nloaded against idle:');
     console.log(ratioLine('ack /netpol incident', idle.incidentAck, loaded.incidentAck, 99));
     console.log(ratioLine('ack /netpol help', idle.helpAck, loaded.helpAck, 99));

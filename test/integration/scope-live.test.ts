@@ -88,6 +88,24 @@ describe('readScopeLive', () => {
     expect(stale.calls).toBe(2);
   });
 
+  it("several namespaces (a restore's): each read fresh, every other from the view; none named: everything listed", async () => {
+    const stale = await frozenView();
+    const nps = gateway.objects('NetworkPolicy');
+    await nps.apply(denyAll('late-api', 'api'), { fieldManager: 'test' });
+    await nps.apply(denyAll('late-db', 'db'), { fieldManager: 'test' });
+    await nps.apply(denyAll('late-web', 'frontend'), { fieldManager: 'test' });
+    const live = await readScopeLive(gateway, served, ['api', 'db', 'api'], stale);
+    const policies = ids(live.networkPolicies);
+    expect(policies).toEqual(expect.arrayContaining(['api/late-api', 'db/late-db']));
+    expect(policies).not.toContain('frontend/late-web');
+    expect(new Set(policies).size).toBe(policies.length);
+    expect(ids(live.pods)).toEqual(ids((await readLiveObjects(gateway, served)).pods));
+    const calls = stale.calls;
+    // No namespace named: nothing to read fresh by namespace, so everything is listed (the view is not asked).
+    expect(ids((await readScopeLive(gateway, served, [], stale)).networkPolicies)).toContain('frontend/late-web');
+    expect(stale.calls).toBe(calls);
+  });
+
   it("a stale view cannot make the proof say contained: the scope's own policies decide it", async () => {
     const nps = gateway.objects('NetworkPolicy');
     await nps.apply(denyAll('quarantine', 'api'), { fieldManager: 'test' });

@@ -78,6 +78,7 @@ export const restoreStep: StepHandler = {
       fieldManager: ctx.settings.fieldManager,
       mode: p.approve,
       pausedByContainment: paused,
+      ...(ctx.clusterView ? { view: ctx.clusterView } : {}),
       ...(ctx.incident.restoreChoice ? { choice: ctx.incident.restoreChoice } : {}),
     });
     const planId = plan ? await ctx.restore.savePlan(ctx.incident.id, plan) : undefined;
