@@ -30,8 +30,8 @@ export interface WatcherRoleOptions {
   /** What stopping intake may take of the remaining grace period. */
   intakeBudget: (remainingMs: number) => number;
   logger: Logger;
-  /** Namespaces and pods for the drift monitor (a watched view shared with the restore). */
-  workloads?: DriftRoleOptions['workloads'];
+  /** The watched cluster the drift monitor reads (the view shared with the restore and the containment). */
+  view?: DriftRoleOptions['view'];
 }
 
 export async function startWatcherRole(options: WatcherRoleOptions): Promise<void> {
@@ -65,7 +65,7 @@ export async function startWatcherRole(options: WatcherRoleOptions): Promise<voi
       prefix,
       isActive: () => watcher.isActive,
       logger: logger.child({ role: 'drift' }),
-      ...(options.workloads ? { workloads: options.workloads } : {}),
+      ...(options.view ? { view: options.view } : {}),
       watched: () => watched.list(),
     });
     onJournalled = () => drift.monitor.changed();

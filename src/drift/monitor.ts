@@ -7,7 +7,7 @@
 import type { AuditStore } from '../audit/store.js';
 import { shareLive } from '../compute/shared-lists.js';
 import { computeOffThread } from '../compute/thread.js';
-import { readLiveObjects, readPolicies, servedKinds } from '../containment/snapshot.js';
+import { readLiveObjects, servedKinds, type WatchedObjects } from '../containment/snapshot.js';
 import type { PolicyRepositories } from '../git/index.js';
 import type { DesiredObject } from '../git/render.js';
 import type { ChangeJournal } from '../journal/index.js';
@@ -45,15 +45,22 @@ export interface DriftMonitorOptions {
   /** How often the repositories' heads are looked at (default 1 s; reads memory only). */
   headPollMs?: number;
   /**
-   * Namespaces and pods, e.g. from a watched view shared with the restore (listing every pod of a
-   * big cluster at each evaluation is what it would spend its time on). Absent: listed. Policies,
-   * what drift is about, are always listed fresh.
+   * The cluster as watches keep it (the view shared with the restore and the containment), read at
+   * each evaluation instead of listing: listing 10k policies and pods at every evaluation is what
+   * the monitor spent its time on, and the API server's. Its policy changes schedule an evaluation
+   * too, so one that ran a moment before the view caught up with a change is followed by another.
+   * Absent: everything is listed.
    */
-  workloads?: () => Promise<Pick<LiveObjects, 'namespaces' | 'pods'>>;
+  view?: DriftView;
   /** Namespaces watched beyond the configuration (the hardening step's), read before each evaluation. */
   watched?: () => Promise<string[]>;
   /** Awaited between chunks of an evaluation's comparison (default: the next turn of the event loop). */
   pause?: () => Promise<void>;
+}
+
+export interface DriftView extends WatchedObjects {
+  /** Calls `listener` after every policy change; returns the unsubscribe. */
+  onPolicyChange(listener: () => void): () => void;
 }
 
 export interface EvaluationSummary {
@@ -92,6 +99,7 @@ export class DriftMonitor {
   private lastEvaluation: { endedAt: number; tookMs: number } | undefined;
   private running: Promise<unknown> = Promise.resolve();
   private headTimer: NodeJS.Timeout | undefined;
+  private unsubscribeView: (() => void) | undefined;
   private readonly heads = new Map<string, string | undefined>();
   private wasActive = false;
   private stopped = false;
@@ -113,6 +121,7 @@ export class DriftMonitor {
 
   start(): void {
     this.stopped = false;
+    this.unsubscribeView ??= this.options.view?.onPolicyChange(() => this.changed());
     // The heads move on the repositories' own fetch interval (or a push): cheap to look at often.
     this.headTimer = setInterval(() => this.checkHeads(), this.options.headPollMs ?? 1000);
     this.headTimer.unref();
@@ -121,6 +130,8 @@ export class DriftMonitor {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribeView?.();
+    this.unsubscribeView = undefined;
     if (this.timer) clearTimeout(this.timer);
     if (this.headTimer) clearInterval(this.headTimer);
     this.timer = undefined;
@@ -207,7 +218,8 @@ export class DriftMonitor {
       return undefined;
     }
     const served = servedKinds(await gateway.discoverKinds());
-    const live: LiveObjects = this.options.workloads ? { ...(await this.options.workloads()), ...(await readPolicies(gateway, served)) } : await readLiveObjects(gateway, served);
+    const view = this.options.view;
+    const live: LiveObjects = view ? { ...(await view.workloads()), ...(await view.policies()) } : await readLiveObjects(gateway, served);
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
     const policies = livePolicies(live);
     // In chunks with the event loop free between them: the web and worker roles of this process keep answering.

@@ -39,8 +39,8 @@ export interface DriftRoleOptions {
   prefix: string;
   isActive(): boolean;
   logger: Logger;
-  /** Namespaces and pods for the evaluations (absent: listed each time). */
-  workloads?: DriftMonitorOptions['workloads'];
+  /** The watched cluster the evaluations read (absent: listed each time). */
+  view?: DriftMonitorOptions['view'];
   /** Namespaces watched beyond the configuration (the hardening step's). */
   watched?: DriftMonitorOptions['watched'];
 }
@@ -58,7 +58,7 @@ export async function startDriftRole(options: DriftRoleOptions): Promise<{ monit
     argocdNamespace: options.argocdNamespace,
     isActive: options.isActive,
     logger,
-    ...(options.workloads ? { workloads: options.workloads } : {}),
+    ...(options.view ? { view: options.view } : {}),
     ...(options.watched ? { watched: options.watched } : {}),
     alert: (episode, delayMs) => queue.enqueue({ name: 'drift-alert', data: { episodeId: episode.id, version: episode.version } }, delayMs ? { delayMs } : {}),
   });

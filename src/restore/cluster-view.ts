@@ -70,6 +70,7 @@ function snapshot(running: Running, group: Group): Partial<LiveObjects> {
 
 export class LiveClusterView {
   private running: Running | undefined;
+  private readonly policyListeners = new Set<() => void>();
   private starting: Promise<Running> | undefined;
   private lastUse = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -96,6 +97,12 @@ export class LiveClusterView {
   async policies(): Promise<PolicyLists> {
     const running = await this.inSync();
     return running ? (snapshot(running, 'policies') as PolicyLists) : readPolicies(this.gateway, servedKinds(await this.gateway.discoverKinds()));
+  }
+
+  /** Calls `listener` after every policy change the view's watches deliver; returns the unsubscribe. */
+  onPolicyChange(listener: () => void): () => void {
+    this.policyListeners.add(listener);
+    return () => this.policyListeners.delete(listener);
   }
 
   /**
@@ -144,6 +151,8 @@ export class LiveClusterView {
               if (event.type === 'deleted') objects.delete(key);
               else objects.set(key, event.object);
               running.generation[group] += 1;
+              // Once in sync: the first list's events are the starting point, not changes.
+              if (group === 'policies' && running.ready) for (const listener of this.policyListeners) listener();
             },
             {
               bookmarks: true,

@@ -230,7 +230,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   let collector: FlowCollector | undefined;
   if (config.roles.includes('watcher')) {
     // Journals policy and namespace-label changes, and watches drift from Git; one active per cluster.
-    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger, workloads: () => clusterView.workloads() });
+    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger, view: clusterView });
   }
   if (config.roles.includes('collector') && config.collector && desk) {
     const role = await startCollectorRole({

@@ -460,15 +460,13 @@ function soakBounds(samples: Sample[], incidents: number): void {
 
 /** What the bot asked the API server during the loaded phase: whole-cluster lists cost it (and the bot) the most. */
 function apiRequestsLine(requests: readonly RecordedRequest[]): string {
-  const byVerb = new Map<string, number>();
-  const clusterLists = new Map<string, number>();
+  const counts = new Map<string, number>();
   for (const r of requests) {
-    const verb = r.verb ?? r.method;
-    byVerb.set(verb, (byVerb.get(verb) ?? 0) + 1);
-    if (verb === 'list' && r.namespace === undefined) clusterLists.set(String(r.resource), (clusterLists.get(String(r.resource)) ?? 0) + 1);
+    const what = r.verb ? `${r.verb} ${r.resource ?? ''}${r.verb === 'list' && r.namespace === undefined ? ' (all namespaces)' : ''}` : `${r.method} ${r.path.split('/').slice(0, 3).join('/')}`;
+    counts.set(what, (counts.get(what) ?? 0) + 1);
   }
-  const line = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
-  return `API requests meanwhile: ${requests.length} (${line(byVerb)}); lists across all namespaces, pages counted: ${line(clusterLists)}`;
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  return `API requests meanwhile: ${requests.length}, most: ${top.map(([k, n]) => `${k} ${n}`).join(', ')} (a list counts its pages)`;
 }
 
 /**
