@@ -2,24 +2,67 @@
 // accepts a request and never answers holds the step that asked (and its job) forever. A request
 // past the deadline is aborted and fails as a network error (status 0), which reads retry and
 // containment's idempotent writes retry.
+import type { ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createSecureContext } from 'node:tls';
-import { createConfiguration, ServerConfiguration, type Configuration, type KubeConfig, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import { createConfiguration, HttpMethod, ServerConfiguration, wrapHttpLibrary, type Configuration, type HttpLibrary, type KubeConfig, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
 
 /** Beyond the apiserver's own 60 s request timeout for most verbs: a healthy answer is never cut. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 65_000;
 
 /** TLS identities (a kubeconfig's CA and client certificate) with a kept agent; a rotated one adds one. */
 const MAX_AGENTS = 16;
-const agents = new Map<string, HttpsAgent>();
+const agents = new Map<string, { kept: KeptAliveAgent; fresh: HttpsAgent }>();
 
 /**
- * The kubeconfig's authentication, with one agent per TLS identity. client-node makes a new agent
- * for every request, so every request built its TLS context again (parsing the CA and the client
- * certificate) and ran a full handshake: under fifty incidents, a tenth of the event loop, and as
- * much of the API server's. Here the agent and its context are kept: each request still opens its
- * own connection (a kept-alive one the server dropped would fail the request on it), and resumes
- * the TLS session. A proxy's agent is left as client-node made it.
+ * How long a connection with no request on it is kept for the next one. Well under the idle
+ * timeouts servers close connections at (Node's 5 s, announced, minus its 1 s margin; Go's, the
+ * API server's, far longer), so the server does not close one just as a request goes out on it.
+ */
+export const IDLE_CONNECTION_MS = 2_000;
+
+/**
+ * An HTTPS agent whose connections outlive a request: a burst (fifty incidents' reads and writes)
+ * goes over a few connections instead of a TLS handshake and a new connection each, which cost
+ * the bot and the API server a tenth of their time under load. A connection nobody uses for
+ * IDLE_CONNECTION_MS is closed; a request's own deadline is the client's signal, never a socket
+ * timeout, so a reused connection's idle timer is cleared.
+ */
+export class KeptAliveAgent extends HttpsAgent {
+  override keepSocketAlive(socket: Duplex): boolean {
+    const keep = (HttpsAgent.prototype.keepSocketAlive as unknown as (this: HttpsAgent, s: Duplex) => boolean).call(this, socket);
+    (socket as Socket).setTimeout(IDLE_CONNECTION_MS);
+    return keep;
+  }
+
+  override reuseSocket(socket: Duplex, request: ClientRequest): void {
+    super.reuseSocket(socket, request);
+    (socket as Socket).setTimeout(0);
+  }
+}
+
+/**
+ * Requests that may go out on a kept connection: those that can be sent again if the connection
+ * turns out to be dead (the server closed it as the request went out) without doing anything
+ * twice. Reads, and server-side apply, which converges on the same object however often it runs.
+ * Any other write gets a connection of its own, as client-node gives every request.
+ */
+function repeatable(context: RequestContext): boolean {
+  const method = context.getHttpMethod();
+  if (method === HttpMethod.GET || method === HttpMethod.HEAD) return true;
+  const type = Object.entries(context.getHeaders()).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+  return method === HttpMethod.PATCH && type === 'application/apply-patch+yaml';
+}
+
+/**
+ * The kubeconfig's authentication, with agents kept per TLS identity. client-node makes a new
+ * agent for every request, so every request built its TLS context again (parsing the CA and the
+ * client certificate) and ran a full handshake on a new connection: under fifty incidents, a
+ * tenth of the event loop, and as much of the API server's. Here the TLS context is kept, with
+ * two agents on it: a repeatable request goes over a kept connection (KeptAliveAgent), any other
+ * over a new one that resumes the TLS session. A proxy's agent is left as client-node made it.
  */
 export function tlsReusingAuthentication(kc: KubeConfig): SecurityAuthentication {
   return {
@@ -30,18 +73,43 @@ export function tlsReusingAuthentication(kc: KubeConfig): SecurityAuthentication
       if (!(made instanceof HttpsAgent) || made.constructor !== HttpsAgent) return;
       const o = made.options;
       const identity = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map((v) => (v === undefined ? null : String(v))));
-      let agent = agents.get(identity);
-      if (!agent) {
-        // Let go, not destroyed: requests in flight on it finish.
+      let kept = agents.get(identity);
+      if (!kept) {
+        // Let go, not destroyed: requests in flight on them finish.
         if (agents.size >= MAX_AGENTS) agents.delete(agents.keys().next().value as string);
         const secureContext = createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
-        agent = new HttpsAgent({ ...o, secureContext });
-        agents.set(identity, agent);
+        kept = { kept: new KeptAliveAgent({ ...o, secureContext, keepAlive: true }), fresh: new HttpsAgent({ ...o, secureContext }) };
+        agents.set(identity, kept);
       }
-      context.setAgent(agent);
+      context.setAgent(repeatable(context) ? kept.kept : kept.fresh);
     },
   };
 }
+
+/** client-node's own HTTP library (node-fetch). */
+const fetchLibrary = createConfiguration().httpApi;
+
+/** The server closed the connection before answering: on a kept connection, it had gone idle-dead. */
+function connectionDropped(error: unknown): boolean {
+  const e = error as { code?: unknown; type?: unknown; name?: unknown };
+  return e?.name !== 'AbortError' && (e?.code === 'ECONNRESET' || e?.code === 'EPIPE');
+}
+
+/**
+ * client-node's HTTP library, sending a repeatable request once more when its connection was
+ * dropped under it: a kept connection the server closed just as the request went out (an API
+ * server restart, an idle timeout shorter than ours) fails that way, and a new one is opened.
+ */
+const retryingHttpLibrary: HttpLibrary = wrapHttpLibrary({
+  async send(request) {
+    try {
+      return await fetchLibrary.send(request).toPromise();
+    } catch (error) {
+      if (!repeatable(request) || !connectionDropped(error) || request.getSignal()?.aborted) throw error;
+      return fetchLibrary.send(request).toPromise();
+    }
+  },
+});
 
 export function makeApiClientWithTimeout<T>(kc: KubeConfig, api: new (configuration: Configuration) => T, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): T {
   const cluster = kc.getCurrentCluster();
@@ -50,6 +118,7 @@ export function makeApiClientWithTimeout<T>(kc: KubeConfig, api: new (configurat
     createConfiguration({
       baseServer: new ServerConfiguration(cluster.server, {}),
       authMethods: { default: tlsReusingAuthentication(kc) },
+      httpApi: retryingHttpLibrary,
       promiseMiddleware: [
         {
           pre: async (context) => {

@@ -2,10 +2,10 @@
 // of client-node's one per request: the same identity shares it, another identity gets its own, a
 // proxy's agent is left alone, and a CA that does not parse trusts nothing.
 import { Agent as HttpsAgent, createServer, get } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { makeApiClientWithTimeout, tlsReusingAuthentication } from '../../src/kube/api-client.js';
+import { IDLE_CONNECTION_MS, makeApiClientWithTimeout, tlsReusingAuthentication } from '../../src/kube/api-client.js';
 import { discoverKinds } from '../../src/kube/discovery.js';
 import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
 
@@ -101,5 +101,77 @@ describe('tlsReusingAuthentication', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  describe('kept connections', () => {
+    /** A loopback API server answering an empty namespace list, counting the connections it accepted. */
+    async function listServer(options: { closeIdleAfterMs?: number } = {}) {
+      const tls = createSelfSignedCertificate('kept');
+      const server = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [] }));
+        // A server (or a proxy) that drops idle connections without saying so.
+        if (options.closeIdleAfterMs) setTimeout(() => req.socket.destroy(), options.closeIdleAfterMs);
+      });
+      const opened: Socket[] = [];
+      server.on('secureConnection', (socket: Socket) => opened.push(socket));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(tls.certPem).toString('base64'), skipTLSVerify: false }],
+        users: [{ name: 'u', token: 'secret-token' }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      return {
+        api: makeApiClientWithTimeout(kc, CoreV1Api, 10_000),
+        opened,
+        async close() {
+          server.closeAllConnections();
+          await new Promise((resolve) => server.close(resolve));
+        },
+      };
+    }
+
+    it('sends requests one after another over one connection, and closes it once idle', async () => {
+      const s = await listServer();
+      try {
+        for (let i = 0; i < 10; i++) expect((await s.api.listNamespace()).items).toEqual([]);
+        expect(s.opened).toHaveLength(1);
+        // Idle past IDLE_CONNECTION_MS: the client closes it, and the next request opens another.
+        const first = s.opened[0] as Socket;
+        await new Promise<void>((resolve) => first.once('close', () => resolve()));
+        expect(await s.api.listNamespace()).toMatchObject({ items: [] });
+        expect(s.opened).toHaveLength(2);
+      } finally {
+        await s.close();
+      }
+    }, IDLE_CONNECTION_MS + 10_000);
+
+    it('a second burst of fifty requests goes over the connections the first one opened', async () => {
+      const s = await listServer();
+      try {
+        await Promise.all(Array.from({ length: 50 }, () => s.api.listNamespace()));
+        expect(s.opened.length).toBeLessThanOrEqual(50);
+        const before = s.opened.length;
+        await Promise.all(Array.from({ length: 50 }, () => s.api.listNamespace()));
+        // The second burst reuses the first one's connections.
+        expect(s.opened.length).toBe(before);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('a server that drops idle connections without a word: the next request goes out on a new one and succeeds', async () => {
+      const s = await listServer({ closeIdleAfterMs: 200 });
+      try {
+        await s.api.listNamespace();
+        await new Promise((r) => setTimeout(r, 500));
+        expect(await s.api.listNamespace()).toMatchObject({ items: [] });
+        expect(s.opened).toHaveLength(2);
+      } finally {
+        await s.close();
+      }
+    });
   });
 });
