@@ -6,7 +6,10 @@
 // for) so that they never queue behind a long trace or validation. On the shared threads,
 // interactive tasks (a proposal someone waits to approve) go before the background ones (traces and
 // validations that run by themselves): fifty incidents opened at once get their proposals while
-// the earlier ones' validations wait. A thread holds the process open only while it works.
+// the earlier ones' validations wait. The shared threads run at a lower OS priority (10 nice levels below the process, Linux
+// only): on a busy machine (fifty proposals and traces at once) the kernel gives the CPU to the
+// main thread (Slack, the API, the jobs) and the urgent thread first, and the shared ones still get
+// whatever is idle. A thread holds the process open only while it works.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ComputeTask, TaskInput, TaskOutput } from './tasks.js';
@@ -25,10 +28,15 @@ interface Job {
   reject: (error: Error) => void;
 }
 
+/** How much higher the shared threads' nice value is than the process's: the kernel favours the main and urgent threads. */
+export const SHARED_THREAD_NICE = 10;
+
 /** One kept worker thread running one job at a time. */
 class ComputeThread {
   private worker: Worker | undefined;
   private current: Job | undefined;
+
+  constructor(private readonly nice?: number) {}
 
   get busy(): boolean {
     return this.current !== undefined;
@@ -52,7 +60,8 @@ class ComputeThread {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = fromSources ? new Worker(BOOT, { eval: true }) : new Worker(entry);
+    const workerData = this.nice === undefined ? undefined : { nice: this.nice };
+    const worker = fromSources ? new Worker(BOOT, { eval: true, workerData }) : new Worker(entry, { workerData });
     worker.on('message', (message: { id: number; result?: unknown; error?: { message: string; stack?: string } }) => {
       const job = this.current;
       if (!job || job.id !== message.id) return;
@@ -81,7 +90,7 @@ class ComputeThread {
   }
 }
 
-const shared = Array.from({ length: Math.max(1, availableParallelism() - 1) }, () => new ComputeThread());
+const shared = Array.from({ length: Math.max(1, availableParallelism() - 1) }, () => new ComputeThread(SHARED_THREAD_NICE));
 const urgentThread = new ComputeThread();
 const waiting: Job[] = [];
 const interactiveWaiting: Job[] = [];

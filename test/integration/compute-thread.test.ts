@@ -1,9 +1,10 @@
 // The computations on a worker thread (src/compute) give what they give on the main thread, run
 // several at once (queued beyond cores − 1), and a computation that throws rejects its call only.
-import { availableParallelism } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism, getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
-import { computeOffThread } from '../../src/compute/thread.js';
+import { computeOffThread, SHARED_THREAD_NICE } from '../../src/compute/thread.js';
 import { changeEffects } from '../../src/trace/effects.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
@@ -102,6 +103,21 @@ describe('computations on worker threads', () => {
     expect(at('background-1')).toBeLessThan(at('background-2'));
     expect(at('urgent')).toBeLessThan(at('background-1'));
   }, 120_000);
+
+  it.runIf(process.platform === 'linux')('the shared threads run 10 nice levels below the process (Linux: per thread); the main and urgent threads keep its priority', async () => {
+    const shared = Math.max(1, availableParallelism() - 1);
+    const ok = input(14);
+    // Every shared thread and the urgent one started.
+    await Promise.all([...Array.from({ length: shared }, () => computeOffThread('validation', ok)), computeOffThread('validation', ok, { priority: 'urgent' })]);
+    const nice = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    const base = getPriority();
+    const lowered = Math.min(19, base + SHARED_THREAD_NICE);
+    expect(nice.filter((n) => n === lowered)).toHaveLength(shared);
+    expect(nice.filter((n) => n !== lowered && n !== base)).toEqual([]);
+  }, 60_000);
 
   it('an input that cannot be copied to a thread rejects its call; the threads go on', async () => {
     const ok = input(13);
