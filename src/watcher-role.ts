@@ -32,6 +32,8 @@ export interface WatcherRoleOptions {
   logger: Logger;
   /** The watched cluster the drift monitor reads (the view shared with the restore and the containment). */
   view?: DriftRoleOptions['view'];
+  /** Whether this process's worker runs urgent jobs now: drift evaluations wait for them (a few seconds at most). */
+  urgentBusy?: DriftRoleOptions['urgentBusy'];
 }
 
 export async function startWatcherRole(options: WatcherRoleOptions): Promise<void> {
@@ -66,6 +68,7 @@ export async function startWatcherRole(options: WatcherRoleOptions): Promise<voi
       isActive: () => watcher.isActive,
       logger: logger.child({ role: 'drift' }),
       ...(options.view ? { view: options.view } : {}),
+      ...(options.urgentBusy ? { urgentBusy: options.urgentBusy } : {}),
       watched: () => watched.list(),
     });
     onJournalled = () => drift.monitor.changed();

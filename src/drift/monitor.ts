@@ -56,7 +56,16 @@ export interface DriftMonitorOptions {
   watched?: () => Promise<string[]>;
   /** Awaited between chunks of an evaluation's comparison (default: the next turn of the event loop). */
   pause?: () => Promise<void>;
+  /**
+   * Whether urgent work runs in this process now (an approved containment, a click): a due
+   * evaluation waits for it to end, at most `urgentDeferMs` (default 5 s). Absent: never waits.
+   */
+  urgentBusy?: () => boolean;
+  urgentDeferMs?: number;
 }
+
+/** How often a deferred evaluation looks again whether the urgent work is done. */
+const DEFER_POLL_MS = 100;
 
 export interface DriftView extends WatchedObjects {
   /** Calls `listener` after every policy change; returns the unsubscribe. */
@@ -93,8 +102,19 @@ export function evaluationAt(input: { now: number; firstPendingAt: number; wait:
   return input.last ? Math.max(due, input.last.endedAt + input.last.tookMs) : due;
 }
 
+/**
+ * Whether a due evaluation waits (pure): only while urgent work runs, and never longer than
+ * `maxMs` since it first waited. A whole-cluster evaluation takes the process's CPU for a while;
+ * fifty containments at once would get what it leaves, and drift is found a few seconds later.
+ */
+export function deferEvaluation(input: { now: number; waitingSince: number | undefined; busy: boolean; maxMs: number }): boolean {
+  return input.busy && input.maxMs > 0 && (input.waitingSince === undefined || input.now - input.waitingSince < input.maxMs);
+}
+
 export class DriftMonitor {
   private timer: NodeJS.Timeout | undefined;
+  /** When a due evaluation started waiting for urgent work (undefined: none waits). */
+  private waitingSince: number | undefined;
   private firstPendingAt: number | undefined;
   private lastEvaluation: { endedAt: number; tookMs: number } | undefined;
   private running: Promise<unknown> = Promise.resolve();
@@ -184,12 +204,24 @@ export class DriftMonitor {
     const { debounce, maxDelay } = this.options.config;
     const at = evaluationAt({ now, firstPendingAt: this.firstPendingAt, wait: delayMs ?? debounce, maxDelay, last: this.lastEvaluation });
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.firstPendingAt = undefined;
-      void this.evaluate().catch((error: unknown) => this.options.logger.error({ err: error }, 'drift evaluation failed'));
-    }, Math.max(0, at - now));
+    this.timer = setTimeout(() => this.due(), Math.max(0, at - now));
     this.timer.unref();
+  }
+
+  /** The debounce ran out: evaluate, or wait while urgent work runs (deferEvaluation). */
+  private due(): void {
+    const now = Date.now();
+    const busy = this.options.urgentBusy?.() ?? false;
+    if (deferEvaluation({ now, waitingSince: this.waitingSince, busy, maxMs: this.options.urgentDeferMs ?? 5000 })) {
+      this.waitingSince ??= now;
+      this.timer = setTimeout(() => this.due(), DEFER_POLL_MS);
+      this.timer.unref();
+      return;
+    }
+    this.timer = undefined;
+    this.firstPendingAt = undefined;
+    this.waitingSince = undefined;
+    void this.evaluate().catch((error: unknown) => this.options.logger.error({ err: error }, 'drift evaluation failed'));
   }
 
   /** One evaluation (serialised: a second call waits for the first). */

@@ -41,6 +41,7 @@ export interface DriftRoleOptions {
   logger: Logger;
   /** The watched cluster the evaluations read (absent: listed each time). */
   view?: DriftMonitorOptions['view'];
+  urgentBusy?: DriftMonitorOptions['urgentBusy'];
   /** Namespaces watched beyond the configuration (the hardening step's). */
   watched?: DriftMonitorOptions['watched'];
 }
@@ -59,6 +60,7 @@ export async function startDriftRole(options: DriftRoleOptions): Promise<{ monit
     isActive: options.isActive,
     logger,
     ...(options.view ? { view: options.view } : {}),
+    ...(options.urgentBusy ? { urgentBusy: options.urgentBusy } : {}),
     ...(options.watched ? { watched: options.watched } : {}),
     alert: (episode, delayMs) => queue.enqueue({ name: 'drift-alert', data: { episodeId: episode.id, version: episode.version } }, delayMs ? { delayMs } : {}),
   });

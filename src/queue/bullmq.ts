@@ -93,6 +93,8 @@ export interface CloseOutcome {
 export interface JobWorker {
   /** Jobs this worker is running now. */
   readonly active: number;
+  /** Jobs of one lane this worker is running now. */
+  activeIn(lane: Lane): number;
   /**
    * Takes no new job and waits for the running ones; those still running after `graceMs` are
    * handed back to the queue (their step resumes in another worker, as after a crash).
@@ -116,18 +118,21 @@ export function startJobWorker(
   // The lock token of each running job: handing a job back needs it. (A job id is in one lane only.)
   const running = new Map<string, { job: Job; token: string | undefined }>();
   const handedBack = new Set<string>();
+  const activeByLane: Record<Lane, number> = { urgent: 0, proposals: 0, background: 0 };
   const workers = LANES.map((lane) => {
     const worker = new Worker(
       QUEUE_NAMES[lane],
       async (job: Job, token?: string) => {
         const key = job.id ?? job.name;
         running.set(key, { job, token });
+        activeByLane[lane]++;
         try {
           await process({ name: job.name, data: job.data } as IncidentJob);
         } catch (error) {
           if (!handedBack.has(key)) throw error;
         } finally {
           running.delete(key);
+          activeByLane[lane]--;
         }
         // A handed-back job belongs to the queue again: its outcome here must not be recorded (and
         // with the connection closed, BullMQ would retry recording it without end). WaitingError is
@@ -170,6 +175,7 @@ export function startJobWorker(
     get active() {
       return running.size;
     },
+    activeIn: (lane) => activeByLane[lane],
     async close(graceMs = Number.POSITIVE_INFINITY) {
       const closing = Promise.all(workers.map((worker) => worker.close())).then(
         () => 'closed' as const,

@@ -181,6 +181,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   });
 
   const handedBack: string[] = [];
+  let urgentBusy: (() => boolean) | undefined;
   if (config.roles.includes('worker')) {
     const process = async (job: IncidentJob): Promise<void> => {
       if (job.name === 'anomaly-alert') {
@@ -199,6 +200,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
     };
     // Workers block on their own connection (a duplicate: it reports its errors like the rest).
     const worker = startJobWorker(redis.duplicate(), prefix, process, config.worker, logger.child({ role: 'worker' }));
+    urgentBusy = () => worker.activeIn('urgent') > 0;
     // The scheduled audit report: posted once per period whichever worker replica takes it.
     await startAuditReportRole({ config, redis, prefix, cluster, chat, resources, logger });
     // Keeps active containments in force (pods joining, policies reverted); one active per cluster.
@@ -230,7 +232,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   let collector: FlowCollector | undefined;
   if (config.roles.includes('watcher')) {
     // Journals policy and namespace-label changes, and watches drift from Git; one active per cluster.
-    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger, view: clusterView });
+    await startWatcherRole({ config, cluster, redis, prefix, retention, journal, audit, ...(git ? { git } : {}), driftStore, queue, resources, intakeBudget, logger, view: clusterView, ...(urgentBusy ? { urgentBusy } : {}) });
   }
   if (config.roles.includes('collector') && config.collector && desk) {
     const role = await startCollectorRole({

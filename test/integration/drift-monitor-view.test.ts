@@ -94,3 +94,45 @@ it('evaluates on the view without listing, is woken by a change only the view sa
     await view.stop();
   }
 }, 60_000);
+
+it('waits for urgent work before a due evaluation, and at most urgentDeferMs', async () => {
+  const view = new LiveClusterView(gateway);
+  const alerted: DriftEpisode[] = [];
+  let busy = true;
+  const monitor = new DriftMonitor({
+    config: { ...DRIFT_DEFAULTS, debounce: 50, maxDelay: 100 },
+    gateway,
+    git,
+    store: new DriftStore(redis, uniquePrefix('drift-defer')),
+    fieldManager: 'netpol-responder',
+    argocdNamespace: 'argocd',
+    alert: async (episode) => void alerted.push(episode),
+    isActive: () => true,
+    logger: silentLogger,
+    view,
+    urgentBusy: () => busy,
+    urgentDeferMs: 2500,
+  });
+  try {
+    await view.policies();
+    monitor.start();
+    // Busy: the change's evaluation waits; once the urgent work ends it runs.
+    const changed = policies[100] as Obj;
+    await gateway.objects('NetworkPolicy').mergePatch(ref(changed), { metadata: { labels: { edited: 'one' } } });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(alerted).toHaveLength(0);
+    busy = false;
+    await expect.poll(() => alerted.length, { timeout: 5000 }).toBe(1);
+
+    // Busy without end: it waits urgentDeferMs, then runs anyway.
+    busy = true;
+    const started = Date.now();
+    await gateway.objects('NetworkPolicy').mergePatch(ref(policies[101] as Obj), { metadata: { labels: { edited: 'two' } } });
+    await expect.poll(() => alerted.length, { timeout: 10_000 }).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2400);
+  } finally {
+    await monitor.stop();
+    await view.stop();
+  }
+}, 60_000);
+

@@ -97,6 +97,7 @@ it('starts an approved step at once while every proposal and background slot is 
   for (let i = 0; i < 10; i++) await queue.enqueue(step(`t-${i}`, 'trace'), { background: true });
   await expect.poll(() => started.length, { timeout: 10_000 }).toBe(3);
   expect(worker.active).toBe(3);
+  expect([worker.activeIn('urgent'), worker.activeIn('proposals'), worker.activeIn('background')]).toEqual([0, 2, 1]);
 
   await queue.enqueue(step('i-1', 'contain'));
   await contained;

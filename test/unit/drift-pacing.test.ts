@@ -1,7 +1,7 @@
 // When the drift monitor evaluates next (pure): debounced, capped by maxDelay, and paced so that
 // evaluations never run back to back under a storm of changes.
 import { describe, expect, it } from 'vitest';
-import { evaluationAt } from '../../src/drift/monitor.js';
+import { deferEvaluation, evaluationAt } from '../../src/drift/monitor.js';
 
 const base = { now: 10_000, firstPendingAt: 10_000, wait: 500, maxDelay: 2000 };
 
@@ -37,3 +37,22 @@ describe('evaluationAt', () => {
     expect(evaluationAt({ ...base, firstPendingAt: 20_000 })).toBe(10_500);
   });
 });
+
+describe('deferEvaluation', () => {
+  const at = { now: 50_000, maxMs: 5000 };
+  it('nothing urgent running: runs at once, waiting or not', () => {
+    expect(deferEvaluation({ ...at, waitingSince: undefined, busy: false })).toBe(false);
+    expect(deferEvaluation({ ...at, waitingSince: 49_000, busy: false })).toBe(false);
+  });
+  it('urgent work running: waits, from the first time on, until maxMs has passed since then', () => {
+    expect(deferEvaluation({ ...at, waitingSince: undefined, busy: true })).toBe(true);
+    expect(deferEvaluation({ ...at, waitingSince: 45_001, busy: true })).toBe(true);
+    expect(deferEvaluation({ ...at, waitingSince: 45_000, busy: true })).toBe(false);
+    expect(deferEvaluation({ ...at, waitingSince: 10_000, busy: true })).toBe(false);
+  });
+  it('a zero maxMs never waits', () => {
+    expect(deferEvaluation({ ...at, maxMs: 0, waitingSince: undefined, busy: true })).toBe(false);
+    expect(deferEvaluation({ ...at, maxMs: 0, waitingSince: 50_000, busy: true })).toBe(false);
+  });
+});
+
