@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DRIFT_DEFAULTS } from '../../src/drift/config-schema.js';
 import type { DriftEpisode } from '../../src/drift/episode.js';
-import { DriftMonitor } from '../../src/drift/monitor.js';
+import { DriftMonitor, type DriftMonitorOptions } from '../../src/drift/monitor.js';
 import { DriftStore } from '../../src/drift/store.js';
 import { gitSchema } from '../../src/git/config-schema.js';
 import { PolicyRepositories } from '../../src/git/repositories.js';
@@ -54,9 +54,9 @@ afterAll(async () => {
 
 const policyLists = () => kube.requests.filter((r) => r.verb === 'list' && r.resource === 'networkpolicies').length;
 
-it('evaluates on the view without listing, is woken by a change only the view saw, and stops listening when stopped', async () => {
+/** A monitor reading `view`, quick to evaluate after a change, its alerts collected. */
+function monitorOn(view: LiveClusterView, extra: Partial<DriftMonitorOptions> = {}): { monitor: DriftMonitor; alerted: DriftEpisode[] } {
   const alerted: DriftEpisode[] = [];
-  const view = new LiveClusterView(gateway);
   const monitor = new DriftMonitor({
     config: { ...DRIFT_DEFAULTS, debounce: 100, maxDelay: 300 },
     gateway,
@@ -68,7 +68,14 @@ it('evaluates on the view without listing, is woken by a change only the view sa
     isActive: () => true,
     logger: silentLogger,
     view,
+    ...extra,
   });
+  return { monitor, alerted };
+}
+
+it('evaluates on the view without listing, is woken by a change only the view saw, and stops listening when stopped', async () => {
+  const view = new LiveClusterView(gateway);
+  const { monitor, alerted } = monitorOn(view);
   try {
     expect(await monitor.evaluate()).toMatchObject({ compared: policies.length, drifted: 0 });
     // The view's own first list; every later evaluation reads the view.
@@ -97,22 +104,8 @@ it('evaluates on the view without listing, is woken by a change only the view sa
 
 it('waits for urgent work before a due evaluation, and at most urgentDeferMs', async () => {
   const view = new LiveClusterView(gateway);
-  const alerted: DriftEpisode[] = [];
   let busy = true;
-  const monitor = new DriftMonitor({
-    config: { ...DRIFT_DEFAULTS, debounce: 50, maxDelay: 100 },
-    gateway,
-    git,
-    store: new DriftStore(redis, uniquePrefix('drift-defer')),
-    fieldManager: 'netpol-responder',
-    argocdNamespace: 'argocd',
-    alert: async (episode) => void alerted.push(episode),
-    isActive: () => true,
-    logger: silentLogger,
-    view,
-    urgentBusy: () => busy,
-    urgentDeferMs: 2500,
-  });
+  const { monitor, alerted } = monitorOn(view, { urgentBusy: () => busy, urgentDeferMs: 2500 });
   try {
     await view.policies();
     monitor.start();

@@ -9,7 +9,7 @@ import { IDLE_CONNECTION_MS, makeApiClientWithTimeout, tlsReusingAuthentication 
 import { discoverKinds } from '../../src/kube/discovery.js';
 import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
 
-function kubeconfig(caPem: string, extra: { proxyUrl?: string } = {}): KubeConfig {
+function kubeconfig(caPem: string, extra: { proxyUrl?: string; server?: string } = {}): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: Buffer.from(caPem).toString('base64'), skipTLSVerify: false, ...extra }],
@@ -76,13 +76,7 @@ describe('tlsReusingAuthentication', () => {
     const server = createServer({ cert: tls.certPem, key: tls.keyPem }, () => undefined);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(tls.certPem).toString('base64'), skipTLSVerify: false }],
-        users: [{ name: 'u', token: 'secret-token' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
+      const kc = kubeconfig(tls.certPem, { server: `https://127.0.0.1:${(server.address() as AddressInfo).port}` });
       const started = Date.now();
       await expect(discoverKinds(kc, 300)).rejects.toThrow(/abort|timeout/i);
       expect(Date.now() - started).toBeLessThan(10_000);
@@ -116,13 +110,7 @@ describe('tlsReusingAuthentication', () => {
       const opened: Socket[] = [];
       server.on('secureConnection', (socket: Socket) => opened.push(socket));
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, caData: Buffer.from(tls.certPem).toString('base64'), skipTLSVerify: false }],
-        users: [{ name: 'u', token: 'secret-token' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
-      });
+      const kc = kubeconfig(tls.certPem, { server: `https://127.0.0.1:${(server.address() as AddressInfo).port}` });
       return {
         api: makeApiClientWithTimeout(kc, CoreV1Api, 10_000),
         opened,
