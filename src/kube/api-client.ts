@@ -14,7 +14,9 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 65_000;
 
 /** TLS identities (a kubeconfig's CA and client certificate) with a kept agent; a rotated one adds one. */
 const MAX_AGENTS = 16;
-const agents = new Map<string, { kept: KeptAliveAgent; fresh: HttpsAgent }>();
+const agents = new Map<string, KeptAliveAgent>();
+/** The agent on the same TLS context that opens a connection per request, for each kept one. */
+const freshAgentOf = new WeakMap<KeptAliveAgent, HttpsAgent>();
 
 /**
  * How long a connection with no request on it is kept for the next one. Well under the idle
@@ -46,14 +48,30 @@ export class KeptAliveAgent extends HttpsAgent {
 /**
  * Requests that may go out on a kept connection: those that can be sent again if the connection
  * turns out to be dead (the server closed it as the request went out) without doing anything
- * twice. Reads, and server-side apply, which converges on the same object however often it runs.
- * Any other write gets a connection of its own, as client-node gives every request.
+ * twice. Reads; server-side apply and JSON merge patches (RFC 7386), which give the same object
+ * however often they run; and a replace that names the resourceVersion it read, which the
+ * server refuses (409) once the first one landed, as callers of a conditional write expect.
+ * Creates, deletes and other patches get a connection of their own, as client-node gives every request.
  */
-function repeatable(context: RequestContext): boolean {
+export function repeatable(context: RequestContext): boolean {
   const method = context.getHttpMethod();
   if (method === HttpMethod.GET || method === HttpMethod.HEAD) return true;
-  const type = Object.entries(context.getHeaders()).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
-  return method === HttpMethod.PATCH && type === 'application/apply-patch+yaml';
+  if (method === HttpMethod.PATCH) {
+    const type = Object.entries(context.getHeaders()).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+    return type === 'application/apply-patch+yaml' || type === 'application/merge-patch+json';
+  }
+  return method === HttpMethod.PUT && conditional(context.getBody());
+}
+
+/** A written object that carries metadata.resourceVersion. */
+function conditional(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const version = (JSON.parse(body) as { metadata?: { resourceVersion?: unknown } } | null)?.metadata?.resourceVersion;
+    return typeof version === 'string' && version !== '';
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -62,7 +80,8 @@ function repeatable(context: RequestContext): boolean {
  * client certificate) and ran a full handshake on a new connection: under fifty incidents, a
  * tenth of the event loop, and as much of the API server's. Here the TLS context is kept, with
  * two agents on it: a repeatable request goes over a kept connection (KeptAliveAgent), any other
- * over a new one that resumes the TLS session. A proxy's agent is left as client-node made it.
+ * over a new one that resumes the TLS session (the choice is made as the request is sent, in
+ * retryingHttpLibrary). A proxy's agent is left as client-node made it.
  */
 export function tlsReusingAuthentication(kc: KubeConfig): SecurityAuthentication {
   return {
@@ -73,15 +92,18 @@ export function tlsReusingAuthentication(kc: KubeConfig): SecurityAuthentication
       if (!(made instanceof HttpsAgent) || made.constructor !== HttpsAgent) return;
       const o = made.options;
       const identity = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername].map((v) => (v === undefined ? null : String(v))));
-      let kept = agents.get(identity);
-      if (!kept) {
+      let agent = agents.get(identity);
+      if (!agent) {
         // Let go, not destroyed: requests in flight on them finish.
         if (agents.size >= MAX_AGENTS) agents.delete(agents.keys().next().value as string);
         const secureContext = createSecureContext({ ca: o.ca, cert: o.cert, key: o.key, pfx: o.pfx, passphrase: o.passphrase });
-        kept = { kept: new KeptAliveAgent({ ...o, secureContext, keepAlive: true }), fresh: new HttpsAgent({ ...o, secureContext }) };
-        agents.set(identity, kept);
+        agent = new KeptAliveAgent({ ...o, secureContext, keepAlive: true });
+        freshAgentOf.set(agent, new HttpsAgent({ ...o, secureContext }));
+        agents.set(identity, agent);
       }
-      context.setAgent(repeatable(context) ? kept.kept : kept.fresh);
+      // The kept agent; a request that is not repeatable is moved to the fresh one when it is sent
+      // (retryingHttpLibrary), once the middleware has set its content type.
+      context.setAgent(agent);
     },
   };
 }
@@ -102,6 +124,9 @@ function connectionDropped(error: unknown): boolean {
  */
 const retryingHttpLibrary: HttpLibrary = wrapHttpLibrary({
   async send(request) {
+    const agent = request.getAgent();
+    const fresh = agent instanceof KeptAliveAgent ? freshAgentOf.get(agent) : undefined;
+    if (fresh && !repeatable(request)) request.setAgent(fresh);
     try {
       return await fetchLibrary.send(request).toPromise();
     } catch (error) {

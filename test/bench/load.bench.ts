@@ -428,7 +428,7 @@ async function soak(env: EmbeddedEnvironment, prefix: string): Promise<void> {
  * by a time far beyond the soak) may grow during the soak but by no more than their per-incident
  * cost: an incident's record, timeline, thread and containment ledger are kept (by design, the
  * audit trail); anomalies expire after anomalies.keepFor (7 d) and the collector is in its
- * learning period here (none are raised); the BullMQ queue keeps at most 10,000 completed jobs
+ * learning period here (none are raised); each BullMQ queue (one per lane) keeps at most 10,000 completed jobs
  * (removeOnComplete { count: 10000, age: 24 h }) and failed ones for 7 d; the change journal is
  * trimmed to journal.maxEntries (200,000) entries and journal.maxAge (30 d); drift episodes are
  * only those the drift makes. The bound checked: after the first incident of the soak, memory

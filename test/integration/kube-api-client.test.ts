@@ -5,7 +5,7 @@ import { Agent as HttpsAgent, createServer, get } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { CoreV1Api, HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { IDLE_CONNECTION_MS, makeApiClientWithTimeout, tlsReusingAuthentication } from '../../src/kube/api-client.js';
+import { IDLE_CONNECTION_MS, makeApiClientWithTimeout, repeatable, tlsReusingAuthentication } from '../../src/kube/api-client.js';
 import { discoverKinds } from '../../src/kube/discovery.js';
 import { createSelfSignedCertificate } from '../../src/sim/kube/tls.js';
 
@@ -163,3 +163,30 @@ describe('tlsReusingAuthentication', () => {
     });
   });
 });
+
+describe('repeatable: which requests may go over a kept connection and be sent again', () => {
+  const request = (method: HttpMethod, options: { type?: string; body?: unknown } = {}) => {
+    const context = new RequestContext('https://127.0.0.1:6443/apis/networking.k8s.io/v1/namespaces/db/networkpolicies/x', method);
+    if (options.type) context.setHeaderParam('Content-Type', options.type);
+    if (options.body !== undefined) context.setBody(options.body as string);
+    return repeatable(context);
+  };
+  it.each([
+    ['a read', HttpMethod.GET, {}, true],
+    ['a HEAD', HttpMethod.HEAD, {}, true],
+    ['server-side apply', HttpMethod.PATCH, { type: 'application/apply-patch+yaml' }, true],
+    ['a JSON merge patch', HttpMethod.PATCH, { type: 'application/merge-patch+json' }, true],
+    ['a JSON patch (an add to a list lands twice)', HttpMethod.PATCH, { type: 'application/json-patch+json' }, false],
+    ['a strategic merge patch', HttpMethod.PATCH, { type: 'application/strategic-merge-patch+json' }, false],
+    ['a replace naming the version it read', HttpMethod.PUT, { body: JSON.stringify({ metadata: { name: 'x', resourceVersion: '42' } }) }, true],
+    ['a replace without a version', HttpMethod.PUT, { body: JSON.stringify({ metadata: { name: 'x' } }) }, false],
+    ['a replace with an empty or non-string version', HttpMethod.PUT, { body: JSON.stringify({ metadata: { resourceVersion: 42 } }) }, false],
+    ['a replace whose body does not parse', HttpMethod.PUT, { body: '{"metadata": {"resourceVersion": "4' }, false],
+    ['a replace with a null body', HttpMethod.PUT, { body: 'null' }, false],
+    ['a create', HttpMethod.POST, { body: JSON.stringify({ metadata: { name: 'x', resourceVersion: '42' } }) }, false],
+    ['a delete', HttpMethod.DELETE, {}, false],
+  ] as const)('%s: %s', (_label, method, options, expected) => {
+    expect(request(method, options)).toBe(expected);
+  });
+});
+
