@@ -10,7 +10,8 @@
 //    evaluated, its episode redrawn): the event loop's delay meanwhile (monitorEventLoopDelay);
 //  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
 //    in another thread, LOAD_INCIDENTS (50) incidents opened at once in as many namespaces and all
-//    approved at once; the same figures, their ratio to the idle ones against the 2× target, and
+//    approved at once, and LOAD_ACK_PROBES (10) more `/netpol incident` sent one at a time every
+//    2 s meanwhile; the same figures, their ratio to the idle ones against the 2× target, and
 //    the event loop's delay;
 //  - the bounded soak, LOAD_SOAK_MINUTES (10; 0 skips it): traffic on, an incident opened,
 //    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
@@ -47,6 +48,9 @@ const FLOWS_PER_SECOND = Number(process.env.LOAD_FLOWS_PER_SECOND ?? 5000);
 const IDLE_INCIDENTS = Number(process.env.LOAD_IDLE_INCIDENTS ?? 10);
 const SOAK_MINUTES = Number(process.env.LOAD_SOAK_MINUTES ?? 10);
 const SOAK_INCIDENT_S = Number(process.env.LOAD_SOAK_INCIDENT_S ?? 20);
+/** `/netpol incident` sent one at a time during the loaded phase (at most; the phase may end first). */
+const ACK_PROBES = Number(process.env.LOAD_ACK_PROBES ?? 10);
+const ACK_PROBE_EVERY_MS = 2000;
 const SAMPLE_EVERY_MS = 10_000;
 const PROBE_EVERY_MS = 100;
 const TARGET_RATIO = 2;
@@ -55,7 +59,7 @@ const FLOW_WORKLOADS = 2000;
 
 // ---- the cluster ----
 
-const NAMESPACES = Math.max(INCIDENTS + 1, Math.ceil(POLICIES / 100));
+const NAMESPACES = Math.max(INCIDENTS + ACK_PROBES + 1, Math.ceil(POLICIES / 100));
 /** The deliberate drift lives in the last namespace: no incident is opened there. */
 const DRIFT_NAMESPACE = `ns-${NAMESPACES - 1}`;
 
@@ -305,14 +309,39 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   return { incidentAck, contained, helpAck: await probe.stop(), delay: delay.stop() };
 }
 
-async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[] }> {
+/**
+ * `/netpol incident` one at a time while the fifty are contained: the acknowledgement a responder
+ * gets under load (the fifty sent in one instant each wait for the ones before them instead).
+ * Opened in namespaces of their own (ns-50 on), left awaiting approval.
+ */
+function incidentAckProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
+  const acks: number[] = [];
+  let stopped = false;
+  const running = (async () => {
+    for (let k = 0; k < ACK_PROBES && !stopped; k++) {
+      await new Promise((r) => setTimeout(r, ACK_PROBE_EVERY_MS));
+      if (stopped) break;
+      acks.push((await openIncident(env, `ns-${INCIDENTS + k}`, 'app-1', `ack-probe-${k}`)).ackMs);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await running;
+      return acks;
+    },
+  };
+}
+
+async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[]; incidentAckOneByOne: number[] }> {
   const probe = ackProbe(env);
   const delay = loopDelay();
   const started = Date.now();
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
+  const oneByOne = incidentAckProbe(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
-  return { incidentAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: delay.stop(), totalMs, ids: opened.map((o) => o.id) };
+  return { incidentAck: opened.map((o) => o.ackMs), incidentAckOneByOne: await oneByOne.stop(), contained, helpAck: await probe.stop(), delay: delay.stop(), totalMs, ids: opened.map((o) => o.id) };
 }
 
 /**
@@ -541,13 +570,15 @@ async function main(): Promise<void> {
     const requests = env.kube.requests.slice(requestsFrom);
     const readRate = ((env.bot!.collector!.pipeline.counts.read - flowsBefore) / (Date.now() - loadStarted)) * 1000;
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
+    console.log(`  ${summarize('ack /netpol incident (one at a time meanwhile, every 2 s)', loaded.incidentAckOneByOne)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
     console.log(`  ${apiRequestsLine(requests)}`);
     console.log('\nloaded against idle:');
-    console.log(ratioLine('ack /netpol incident', idle.incidentAck, loaded.incidentAck, 99));
+    console.log(ratioLine(`ack /netpol incident, ${INCIDENTS} at once`, idle.incidentAck, loaded.incidentAck, 99));
+    console.log(ratioLine('ack /netpol incident, one at a time', idle.incidentAck, loaded.incidentAckOneByOne, 99));
     console.log(ratioLine('ack /netpol help', idle.helpAck, loaded.helpAck, 99));
     console.log(ratioLine('click → contained', idle.contained, loaded.contained, 99));
     console.log(ratioLine('click → contained', idle.contained, loaded.contained, 50));
