@@ -6,10 +6,10 @@
 // for) so that they never queue behind a long trace or validation. On the shared threads,
 // interactive tasks (a proposal someone waits to approve) go before the background ones (traces and
 // validations that run by themselves): fifty incidents opened at once get their proposals while
-// the earlier ones' validations wait. The shared threads run at a lower OS priority (10 nice levels below the process, Linux
-// only): on a busy machine (fifty proposals and traces at once) the kernel gives the CPU to the
-// main thread (Slack, the API, the jobs) and the urgent thread first, and the shared ones still get
-// whatever is idle. A thread holds the process open only while it works.
+// the earlier ones' validations wait. The shared threads run 10 nice levels below the process
+// (Linux only): on a busy machine (fifty proposals and traces at once) the kernel gives the CPU to
+// the main thread (Slack, the API, the jobs) and the urgent thread first, and the shared ones still
+// get whatever is idle. A thread holds the process open only while it works.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ComputeTask, TaskInput, TaskOutput } from './tasks.js';

@@ -113,7 +113,7 @@ const fetchLibrary = createConfiguration().httpApi;
 
 /** The server closed the connection before answering: on a kept connection, it had gone idle-dead. */
 function connectionDropped(error: unknown): boolean {
-  const e = error as { code?: unknown; type?: unknown; name?: unknown };
+  const e = error as { code?: unknown; name?: unknown };
   return e?.name !== 'AbortError' && (e?.code === 'ECONNRESET' || e?.code === 'EPIPE');
 }
 
