@@ -118,9 +118,9 @@ function connectionDropped(error: unknown): boolean {
 }
 
 /**
- * client-node's HTTP library, sending a repeatable request once more when its connection was
- * dropped under it: a kept connection the server closed just as the request went out (an API
- * server restart, an idle timeout shorter than ours) fails that way, and a new one is opened.
+ * client-node's HTTP library, sending a repeatable request once more, on a new connection, when
+ * its connection was dropped under it: a kept connection the server closed just as the request
+ * went out (an API server restart, an idle timeout shorter than ours) fails that way.
  */
 const retryingHttpLibrary: HttpLibrary = wrapHttpLibrary({
   async send(request) {
@@ -131,6 +131,8 @@ const retryingHttpLibrary: HttpLibrary = wrapHttpLibrary({
       return await fetchLibrary.send(request).toPromise();
     } catch (error) {
       if (!repeatable(request) || !connectionDropped(error) || request.getSignal()?.aborted) throw error;
+      // On a new connection: after a restart every kept one is dead, and the next kept one would fail too.
+      if (fresh) request.setAgent(fresh);
       return fetchLibrary.send(request).toPromise();
     }
   },

@@ -114,6 +114,7 @@ describe('tlsReusingAuthentication', () => {
       return {
         api: makeApiClientWithTimeout(kc, CoreV1Api, 10_000),
         opened,
+        dropAll: () => server.closeAllConnections(),
         async close() {
           server.closeAllConnections();
           await new Promise((resolve) => server.close(resolve));
@@ -145,6 +146,22 @@ describe('tlsReusingAuthentication', () => {
         await Promise.all(Array.from({ length: 50 }, () => s.api.listNamespace()));
         // The second burst reuses the first one's connections.
         expect(s.opened.length).toBe(before);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('every kept connection dropped at once (an API server restart): the next requests still answer', async () => {
+      const s = await listServer();
+      try {
+        await Promise.all(Array.from({ length: 5 }, () => s.api.listNamespace()));
+        const kept = s.opened.length;
+        expect(kept).toBeGreaterThan(1);
+        // Dropped in this very turn: the client has not seen any of them close when the requests go out.
+        s.dropAll();
+        const answers = await Promise.all(Array.from({ length: 3 }, () => s.api.listNamespace()));
+        expect(answers.map((a) => a.items)).toEqual([[], [], []]);
+        expect(s.opened.length).toBeGreaterThan(kept);
       } finally {
         await s.close();
       }
