@@ -76,16 +76,17 @@ describe('sharded collector processes', () => {
     });
     for (let i = 0; i < 3; i++) processes.push(spawnCli(['serve', '--config', config], env.env));
 
-    // All three up, the four namespaces split between them, each owned once.
-    // (Four namespaces over three members: rendezvous may leave one member with none.)
-    await until('the namespaces split over three processes', () => {
+    // All three up and members of the lease, the four namespaces split between them, each owned once.
+    // (Four namespaces over three members: rendezvous may leave one member with none, and then no
+    // one's share changes when it joins, so no log line says three: the lease itself is read.)
+    const r = testRedis();
+    await until('the namespaces split over three processes', async () => {
       const all = processes.flatMap(owned);
       const started = processes.every((p) => p.logs().some((l) => l.msg === 'netpol-responder started'));
-      const seenAll = processes.some((p) => p.logs().some((l) => l.msg === 'collector namespaces reassigned' && l.members === 3));
-      return started && seenAll && all.length === 4 && [...all].sort().join() === NAMESPACES.join();
+      const members = await r.zcard(`${redis.keyPrefix}:flows:shard:members`);
+      return started && members === 3 && all.length === 4 && [...all].sort().join() === NAMESPACES.join();
     }, 120_000);
     // The history is learned and saved: db's stored baseline reaches the last flow before the incident.
-    const r = testRedis();
     const store = new BaselineStore(r, { prefix: `${redis.keyPrefix}:flows:shard:ns:db` });
     const normalizer = new FlowNormalizer();
     const lastNormal = Math.max(
