@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DRIFT_DEFAULTS, driftSchema } from '../drift/config-schema.js';
 import { durationSchema } from './duration.js';
+import { DEFAULT_LANE_SLOTS } from '../queue/jobs.js';
 import { DEFAULT_PLAYBOOK_PATH } from './package-files.js';
 import { ANOMALY_KINDS, DEFAULT_AUTO_MAX_DURATION_MS, MAX_AUTO_MAX_DURATION_MS, SEVERITIES } from '../anomaly/auto-rules.js';
 import { STRATEGIES } from '../containment/strategy.js';
@@ -250,15 +251,15 @@ export const fileConfigSchema = z
         /** Slots for urgent work: approved steps, clicks, alerts, lifts, restore steps. */
         concurrency: z.number().int().min(1).max(256).default(8),
         /** Slots for opening incidents (drawing up proposals). */
-        proposalConcurrency: z.number().int().min(1).max(256).default(4),
+        proposalConcurrency: z.number().int().min(1).max(256).default(DEFAULT_LANE_SLOTS.proposals),
         /** Slots for the steps that run by themselves (traces, validations): few, so they leave the CPU to the rest. */
-        backgroundConcurrency: z.number().int().min(1).max(256).default(2),
+        backgroundConcurrency: z.number().int().min(1).max(256).default(DEFAULT_LANE_SLOTS.background),
         /** A job whose worker stops renewing its lock for this long is handed to another worker. */
         lockDurationMs: z.number().int().min(1000).max(600_000).default(30_000),
         stalledIntervalMs: z.number().int().min(500).max(600_000).default(15_000),
       })
       .strict()
-      .default({ concurrency: 8, proposalConcurrency: 4, backgroundConcurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
+      .default({ concurrency: 8, proposalConcurrency: DEFAULT_LANE_SLOTS.proposals, backgroundConcurrency: DEFAULT_LANE_SLOTS.background, lockDurationMs: 30_000, stalledIntervalMs: 15_000 }),
     /** Prometheus metrics on their own port (off unless set): every role can expose them. */
     metrics: z
       .object({

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, WaitingError, Worker, type Job } from 'bullmq';
 import type { RedisClient } from '../redis/connect.js';
 import type { Logger } from '../log.js';
-import { jobIdOf, type IncidentJob } from './jobs.js';
+import { DEFAULT_LANE_SLOTS, jobIdOf, type IncidentJob } from './jobs.js';
 
 /**
  * Three lanes, each its own BullMQ queue with its own worker slots, so a job waits only for its
@@ -77,9 +77,9 @@ export function createJobQueue(connection: RedisClient, prefix: string, logger?:
 export interface WorkerOptions {
   /** Slots of the urgent lane. */
   concurrency: number;
-  /** Slots of the proposals lane (default 4). */
+  /** Slots of the proposals lane (default DEFAULT_LANE_SLOTS). */
   proposalConcurrency?: number;
-  /** Slots of the background lane (default 2). */
+  /** Slots of the background lane (default DEFAULT_LANE_SLOTS). */
   backgroundConcurrency?: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
@@ -103,8 +103,8 @@ export interface JobWorker {
 }
 
 function slotsOf(lane: Lane, options: WorkerOptions): number {
-  if (lane === 'proposals') return options.proposalConcurrency ?? 4;
-  if (lane === 'background') return options.backgroundConcurrency ?? 2;
+  if (lane === 'proposals') return options.proposalConcurrency ?? DEFAULT_LANE_SLOTS.proposals;
+  if (lane === 'background') return options.backgroundConcurrency ?? DEFAULT_LANE_SLOTS.background;
   return options.concurrency;
 }
 

@@ -25,6 +25,9 @@ export type IncidentJob =
   /** The restore's watch window after the lift ran out. */
   | { name: 'restore-watch-end'; data: { incidentId: string; planId: string } };
 
+/** Worker slots of the proposals and background lanes (./bullmq.ts) unless configured. */
+export const DEFAULT_LANE_SLOTS = { proposals: 4, background: 2 } as const;
+
 // BullMQ refuses ":" in custom ids, so parts are joined with ".".
 export function jobIdOf(job: IncidentJob): string {
   switch (job.name) {

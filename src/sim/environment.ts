@@ -16,6 +16,7 @@ import { startKubeApiServer, type ClusterOptions, type KubeApiSim } from './kube
 import { SHOP_ARGOCD, shopObjects } from './scenarios/shop.js';
 import { createShopGitRepository, SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR, type ShopGitRepository } from './scenarios/shop-git.js';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from './slack/index.js';
+import { DEFAULT_LANE_SLOTS } from '../queue/jobs.js';
 
 export const DEMO_USERS = {
   oncall: { id: 'U0ALICE', name: 'alice', real_name: 'Alice (on-call SRE)' },
@@ -215,7 +216,7 @@ export async function startEmbeddedEnvironment(options: EnvironmentOptions): Pro
             },
           }
         : {}),
-      worker: { concurrency: 8, proposalConcurrency: 4, backgroundConcurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
+      worker: { concurrency: 8, proposalConcurrency: DEFAULT_LANE_SLOTS.proposals, backgroundConcurrency: DEFAULT_LANE_SLOTS.background, lockDurationMs: 30_000, stalledIntervalMs: 15_000, ...options.worker },
       ...(options.metrics ? { metrics: { port: 0, host: '127.0.0.1' } } : {}),
       ...(options.anomalies ? { anomalies: options.anomalies } : {}),
       ...(options.containment ? { containment: options.containment } : {}),

@@ -6,6 +6,7 @@ import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.js';
 import { DEFAULT_PLAYBOOK_PATH } from '../../src/config/package-files.js';
 import { pipelineOptionsOf } from '../../src/config/pipeline-options.js';
 import { FlowPipeline } from '../../src/flows/pipeline.js';
+import { DEFAULT_LANE_SLOTS } from '../../src/queue/jobs.js';
 
 const env = { SLACK_BOT_TOKEN: 'xoxb-123-abc', SLACK_SIGNING_SECRET: 'secret-of-the-app' };
 const minimal = { slack: { approvers: { users: ['U0APPROVER'] } } };
@@ -81,6 +82,9 @@ describe('configuration', () => {
     [{ slack: { approvers: { users: ['bob'] } } }, 'slack.approvers.users.0: must be a Slack user id'],
     [{ slack: { approvers: {} } }, 'slack.approvers: at least one approver'],
     [{ ...minimal, worker: { concurrency: 0 } }, 'worker.concurrency:'],
+    [{ ...minimal, worker: { proposalConcurrency: 0 } }, 'worker.proposalConcurrency:'],
+    [{ ...minimal, worker: { backgroundConcurrency: 1.5 } }, 'worker.backgroundConcurrency:'],
+    [{ ...minimal, worker: { backgroundConcurrency: 'all' } }, 'worker.backgroundConcurrency:'],
     [{ ...minimal, roles: ['web', 'janitor'] }, 'roles.1:'],
     [{ ...minimal, redis: { keyPrefix: 'a:b' } }, 'redis.keyPrefix: letters'],
     [{ ...minimal, kube: { botNamespace: 'Bad_NS' } }, 'kube.botNamespace: must be a DNS-1123 label'],
@@ -126,6 +130,7 @@ describe('configuration', () => {
     const path = writeTemp('slack:\n  approvers:\n    users: [U0APPROVER]\n    usergroups: [S0ONCALL]\nworker:\n  concurrency: 2\n');
     const config = loadConfig(path, env);
     expect(config.worker.concurrency).toBe(2);
+    expect([config.worker.proposalConcurrency, config.worker.backgroundConcurrency]).toEqual([DEFAULT_LANE_SLOTS.proposals, DEFAULT_LANE_SLOTS.background]);
     expect(config.slack.approvers.usergroups).toEqual(['S0ONCALL']);
   });
 
