@@ -1,13 +1,14 @@
-// `npm run bench -- load`: the bot under load, every role in one process (web, worker, watcher
-// with the drift monitor, collector), as the single-replica install runs it; the worst case for
-// the event loop, since the drift monitor's evaluations share it with the Slack acknowledgements.
+// `npm run bench -- load`: the bot under load, laid out as LOAD_LAYOUT says (./load-bot.ts):
+// `shipped` (default) as deploy/kubernetes.yaml runs it, a web/worker/watcher process (with the
+// drift monitor) and a collector process, apart from the simulated environment; `one-process`
+// every role in the benchmark's own process beside the stand-ins, the event loop's worst case.
 //  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
 //    in the simulated API server, the same policies in the Git repository (drift monitor on), both
 //    two days old, one deliberate drift in a namespace no incident touches;
 //  - idle figures: no traffic, one incident at a time: ack of `/netpol incident`, click → contained
 //    (containment.proven), and the ack of `/netpol help` probes every 100 ms;
 //  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
-//    evaluated, its episode redrawn): the event loop's delay meanwhile (monitorEventLoopDelay);
+//    evaluated, its episode redrawn): the event loop's delay meanwhile in the process that answers Slack;
 //  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
 //    in another thread, LOAD_INCIDENTS (50) incidents opened at once in as many namespaces and all
 //    approved at once, and LOAD_ACK_PROBES (10) more `/netpol incident` sent one at a time every
@@ -21,7 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { parse, stringify } from 'yaml';
 import type { Redis } from 'ioredis';
@@ -38,6 +39,7 @@ import { SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR } from '../../src/sim/scenarios/sh
 import { APPROVE_ACTION } from '../../src/slack/blocks.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { layoutFromEnv, startBotUnderTest, type BotUnderTest } from './load-bot.js';
 import { mb, percentile, summarize } from './stats.js';
 
 type Obj = Record<string, unknown>;
@@ -56,6 +58,9 @@ const PROBE_EVERY_MS = 100;
 const TARGET_RATIO = 2;
 const SPACING_MS = 25;
 const FLOW_WORKLOADS = 2000;
+const LAYOUT = layoutFromEnv();
+/** The bot measured: started in main() once the cluster and Git are seeded. */
+let bot: BotUnderTest;
 
 // ---- the cluster ----
 
@@ -201,9 +206,9 @@ async function clickToContained(env: EmbeddedEnvironment, id: string, ts: string
   const clicked = Date.now();
   await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: ts, actionId: APPROVE_ACTION });
   const timeline = await until(async () => {
-    const incident = await env.bot!.store.get(id);
+    const incident = await bot.store.get(id);
     if (incident?.status === 'failed') throw new Error(`incident ${id} failed: ${JSON.stringify(incident.steps).slice(0, 500)}`);
-    const events = await env.bot!.store.timeline(id);
+    const events = await bot.store.timeline(id);
     return events.some((e) => e.type === 'containment.proven') && events;
   }, `the containment of ${id}`, LOADED_TIMEOUT_MS, 1000);
   // The first of each after the click: later steps have their own (the trace step's step.approved).
@@ -224,7 +229,7 @@ function phaseLine(from: number): string {
 /** The playbook has run what it runs without a click: finished, or waiting for an approval. */
 async function settled(env: EmbeddedEnvironment, id: string, timeoutMs = 900_000): Promise<void> {
   await until(async () => {
-    const incident = await env.bot!.store.get(id);
+    const incident = await bot.store.get(id);
     return incident !== undefined && (incident.currentStep === null || incident.steps[incident.currentStep]?.status === 'awaiting-approval');
   }, `incident ${id} to settle`, timeoutMs, 1000);
 }
@@ -232,7 +237,7 @@ async function settled(env: EmbeddedEnvironment, id: string, timeoutMs = 900_000
 async function lift(env: EmbeddedEnvironment, id: string, ts: string): Promise<void> {
   await env.slack.waitForMessage((m) => m.channel === DEMO_CHANNEL && m.ts === ts && JSON.stringify(m.blocks ?? []).includes(LIFT_ACTION), 180_000);
   await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: ts, actionId: LIFT_ACTION });
-  await until(async () => (await env.bot!.store.timeline(id)).some((e) => e.type === 'containment.lift-verified'), `the lift of ${id} to be verified`);
+  await until(async () => (await bot.store.timeline(id)).some((e) => e.type === 'containment.lift-verified'), `the lift of ${id} to be verified`);
 }
 
 /**
@@ -266,18 +271,6 @@ function ackProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
   };
 }
 
-/** The event loop's delay over a window (max and p99, ms). */
-function loopDelay(): { stop(): { max: number; p99: number; mean: number } } {
-  const h = monitorEventLoopDelay({ resolution: 10 });
-  h.enable();
-  return {
-    stop() {
-      h.disable();
-      return { max: h.max / 1e6, p99: h.percentile(99) / 1e6, mean: h.mean / 1e6 };
-    },
-  };
-}
-
 const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q);
 const fmtDelay = (d: { max: number; p99: number; mean: number }): string => `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms`;
 
@@ -297,7 +290,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   console.log(`  warm-up (not counted): ack ${warm.ackMs.toFixed(0)} ms, click → contained ${await clickToContained(env, warm.id, await approvalMessage(env, warm.id))} ms`);
   await settled(env, warm.id);
   const probe = ackProbe(env);
-  const delay = loopDelay();
+  const delay = bot.loopDelay();
   for (let i = 0; i < IDLE_INCIDENTS; i++) {
     const opened = await openIncident(env, `ns-${i % INCIDENTS}`, 'app-1', `idle-${i}`);
     incidentAck.push(opened.ackMs);
@@ -306,7 +299,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
     console.log(`  incident ${i + 1}: ack ${opened.ackMs.toFixed(0)} ms, click → contained ${contained.at(-1)} ms`);
     await settled(env, opened.id);
   }
-  return { incidentAck, contained, helpAck: await probe.stop(), delay: delay.stop() };
+  return { incidentAck, contained, helpAck: await probe.stop(), delay: await delay.stop() };
 }
 
 /**
@@ -335,13 +328,13 @@ function incidentAckProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]>
 
 async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[]; incidentAckOneByOne: number[] }> {
   const probe = ackProbe(env);
-  const delay = loopDelay();
+  const delay = bot.loopDelay();
   const started = Date.now();
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
   const oneByOne = incidentAckProbe(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
-  return { incidentAck: opened.map((o) => o.ackMs), incidentAckOneByOne: await oneByOne.stop(), contained, helpAck: await probe.stop(), delay: delay.stop(), totalMs, ids: opened.map((o) => o.id) };
+  return { incidentAck: opened.map((o) => o.ackMs), incidentAckOneByOne: await oneByOne.stop(), contained, helpAck: await probe.stop(), delay: await delay.stop(), totalMs, ids: opened.map((o) => o.id) };
 }
 
 /**
@@ -361,17 +354,17 @@ async function settleAll(env: EmbeddedEnvironment, ids: readonly string[]): Prom
  * connectivity delta computed, the most an evaluation does).
  */
 async function evaluationDelay(env: EmbeddedEnvironment, round: number): Promise<{ max: number; p99: number; mean: number }> {
-  const delay = loopDelay();
+  const delay = bot.loopDelay();
   const probe = ackProbe(env);
-  const cpu = process.cpuUsage();
+  const cpu = bot.cpuMs();
   await kubectlPatchNetworkPolicy(env.kube, 'dan@shop.example', { namespace: 'ns-0', name: 'default-deny' }, { metadata: { annotations: { 'example.com/reviewed': String(round) } } });
   // debounce 500 ms, maxDelay 2 s, then list, compare (and nothing to alert).
   await new Promise((r) => setTimeout(r, 8000));
   const acks = await probe.stop();
-  const d = delay.stop();
-  const used = process.cpuUsage(cpu);
+  const d = await delay.stop();
+  const used = bot.cpuMs() - cpu;
   // The CPU time says the evaluation ran (listing and comparing 10k policies is seconds of it).
-  console.log(`  round ${round}: ${fmtDelay(d)}; process CPU ${((used.user + used.system) / 1000).toFixed(0)} ms in 8 s; ${summarize('/netpol help ack meanwhile', acks)}`);
+  console.log(`  round ${round}: ${fmtDelay(d)}; bot CPU ${used.toFixed(0)} ms in 8 s; ${summarize('/netpol help ack meanwhile', acks)}`);
   return d;
 }
 
@@ -410,7 +403,7 @@ async function sample(redis: Redis, prefix: string): Promise<Sample> {
 
 async function soak(env: EmbeddedEnvironment, prefix: string): Promise<void> {
   // The benchmark runs on one Redis (single mode): SCAN there sees every key.
-  const redis = env.bot!.redis as Redis;
+  const redis = bot.redis;
   const endAt = Date.now() + SOAK_MINUTES * 60_000;
   const samples: Sample[] = [await sample(redis, prefix)];
   let incidents = 0;
@@ -428,7 +421,7 @@ async function soak(env: EmbeddedEnvironment, prefix: string): Promise<void> {
       } catch (error) {
         // Said with where the incident stood, and the soak goes on (its memory samples are the point).
         failed++;
-        const incident = await env.bot!.store.get(opened.id);
+        const incident = await bot.store.get(opened.id);
         console.log(`  soak: incident ${opened.id} did not go round (${String(error)}); status ${incident?.status}, step ${incident?.currentStep}, steps ${JSON.stringify(Object.fromEntries(Object.entries(incident?.steps ?? {}).map(([k, v]) => [k, v.status])))}`);
       }
       await new Promise((r) => setTimeout(r, SOAK_INCIDENT_S * 1000));
@@ -523,7 +516,7 @@ async function startProfile(): Promise<{ stop(): Promise<void> }> {
 
 async function main(): Promise<void> {
   const { objects, policies } = cluster();
-  console.log(`load benchmark: every role in one process; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
+  console.log(`load benchmark: ${LAYOUT === 'shipped' ? 'the shipped layout (a web/worker/watcher process, a collector process)' : 'every role in one process'}; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
   const redis = await resolveRedis();
   const relay = await startRelay();
   const prefix = `bench-load-${randomBytes(3).toString('hex')}`;
@@ -536,13 +529,13 @@ async function main(): Promise<void> {
     env.kube.seed(objects, { createdAt: deployedAt });
     env.kube.seed([{ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'hotfix-open', namespace: DRIFT_NAMESPACE }, spec: { podSelector: { matchLabels: { app: 'app-1' } }, ingress: [{}] } }]);
     await writeHistory(env.git!.remoteDir, [{ author: { name: 'Erin Platform', email: 'erin@shop.example' }, time: new Date(deployedAt.getTime() - 3_600_000), message: 'the synthetic namespaces', files: await withKustomization(env, gitFiles(policies)) }]);
-    await env.startBot();
+    bot = await startBotUnderTest(env, LAYOUT);
     // The first evaluation finds the deliberate drift: its episode says the monitor has gone round once.
-    await until(async () => (await env.bot!.redis.keys(`${prefix}:drift:episode:*`)).length > 0, 'the first drift evaluation', 600_000);
+    await until(async () => (await bot.redis.keys(`${prefix}:drift:episode:*`)).length > 0, 'the first drift evaluation', 600_000);
     // The journal records every policy as the watcher first lists it (seconds of Redis writes for
     // 10k), and each one it stores pokes the drift monitor: measured only once it is done.
     const clusterPolicies = (await createKubeGateway(loadKubeConfig({ kubeconfigPath: env.kubeconfigPath })).objects('NetworkPolicy').list()).items.length;
-    await until(async () => (await env.bot!.journal.liveObjects('NetworkPolicy')).length >= clusterPolicies, 'the change journal to record every policy', 600_000, 1000);
+    await until(async () => (await bot.journal.liveObjects('NetworkPolicy')).length >= clusterPolicies, 'the change journal to record every policy', 600_000, 1000);
     console.log(`set-up: ${((performance.now() - t0) / 1000).toFixed(1)} s (seeded, committed, bot started, first drift evaluation done, ${clusterPolicies} policies journalled)`);
     await new Promise((r) => setTimeout(r, 3000));
 
@@ -559,8 +552,8 @@ async function main(): Promise<void> {
     console.log(`  ${fmtDelay(idle.delay)}`);
 
     relay.start();
-    await until(() => (env.bot!.collector?.pipeline.counts.read ?? 0) > FLOWS_PER_SECOND, 'the collector to read the background traffic', 60_000);
-    const flowsBefore = env.bot!.collector!.pipeline.counts.read;
+    await until(async () => (await bot.flowsRead()) > FLOWS_PER_SECOND, 'the collector to read the background traffic', 60_000);
+    const flowsBefore = await bot.flowsRead();
     const loadStarted = Date.now();
     console.log(`\nloaded (${FLOWS_PER_SECOND} flows/s, ${INCIDENTS} incidents opened at once in ${INCIDENTS} namespaces, all approved at once):`);
     const profile = await startProfile();
@@ -568,7 +561,7 @@ async function main(): Promise<void> {
     const loaded = await loadedFigures(env);
     await profile.stop();
     const requests = env.kube.requests.slice(requestsFrom);
-    const readRate = ((env.bot!.collector!.pipeline.counts.read - flowsBefore) / (Date.now() - loadStarted)) * 1000;
+    const readRate = (((await bot.flowsRead()) - flowsBefore) / (Date.now() - loadStarted)) * 1000;
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol incident (one at a time meanwhile, every 2 s)', loaded.incidentAckOneByOne)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
@@ -588,6 +581,7 @@ async function main(): Promise<void> {
       await soak(env, prefix);
     }
   } finally {
+    await bot?.stop();
     await relay.stop().catch(() => undefined);
     await env.stop();
     await redis.stop();

@@ -1,0 +1,157 @@
+// The bot the load benchmark measures, in one of two layouts (LOAD_LAYOUT):
+//  - `shipped` (default): as deploy/kubernetes.yaml runs it, a `serve --roles web,worker,watcher`
+//    process and a `serve --roles collector` process, apart from the simulated environment (API
+//    server, Slack and Hubble stand-ins, Git remote), which stays in the benchmark's process the way
+//    a real API server is never in the bot's;
+//  - `one-process`: every role in the benchmark's own process, beside the simulated environment,
+//    the worst case for the event loop (the stand-ins' work shares it).
+// Either way the benchmark reads the bot's state from Redis and drives it through Slack.
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { ChangeJournal } from '../../src/journal/store.js';
+import { IncidentStore } from '../../src/incident/store.js';
+import { AUDIT_WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { SlackDriver } from '../../src/sim/slack/driver.js';
+import { spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
+
+export type Layout = 'shipped' | 'one-process';
+
+export interface LoopDelay {
+  max: number;
+  p99: number;
+  mean: number;
+}
+
+export interface BotUnderTest {
+  layout: Layout;
+  store: IncidentStore;
+  journal: ChangeJournal;
+  redis: Redis;
+  /** Flow records the collector has read so far. */
+  flowsRead(): Promise<number>;
+  /** The event loop's delay over a window, in the process that acknowledges Slack (ms). */
+  loopDelay(): { stop(): Promise<LoopDelay> };
+  /** CPU time (ms) used so far by the bot's processes (in one-process: the whole process). */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+export function layoutFromEnv(): Layout {
+  const layout = process.env.LOAD_LAYOUT ?? 'shipped';
+  if (layout !== 'shipped' && layout !== 'one-process') throw new Error(`LOAD_LAYOUT must be shipped or one-process (got ${layout})`);
+  return layout;
+}
+
+function readers(env: EmbeddedEnvironment, redis: Redis): Pick<BotUnderTest, 'store' | 'journal' | 'redis'> {
+  const prefix = env.config.redis.keyPrefix;
+  const retention = { maxAgeMs: env.config.journal.maxAge, maxEntries: env.config.journal.maxEntries };
+  return { redis, store: new IncidentStore(redis, prefix), journal: new ChangeJournal(redis, prefix, retention) };
+}
+
+function inProcessDelay(): { stop(): Promise<LoopDelay> } {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return {
+    async stop() {
+      h.disable();
+      return { max: h.max / 1e6, p99: h.percentile(99) / 1e6, mean: h.mean / 1e6 };
+    },
+  };
+}
+
+async function startInProcess(env: EmbeddedEnvironment): Promise<BotUnderTest> {
+  const bot = await env.startBot();
+  return {
+    layout: 'one-process',
+    ...readers(env, bot.redis as Redis),
+    flowsRead: async () => bot.collector?.pipeline.counts.read ?? 0,
+    loopDelay: inProcessDelay,
+    cpuMs: () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1000;
+    },
+    stop: async () => undefined,
+  };
+}
+
+/** utime + stime of a process, in ms (Linux /proc; 0 elsewhere). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** A metric's value from a Prometheus text exposition. */
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : Number.NaN;
+}
+
+async function scrape(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+}
+
+async function started(p: CliProcess, what: string): Promise<{ port?: number; metricsPort: number }> {
+  const line = await p.waitForLog((l) => l.msg === 'netpol-responder started', what, 300_000);
+  return { ...(typeof line.port === 'number' ? { port: line.port } : {}), metricsPort: line.metricsPort as number };
+}
+
+async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
+  const c = env.config;
+  const common = {
+    slack: { incidentChannel: c.slack.incidentChannel, approvers: c.slack.approvers, apiUrl: c.slack.apiUrl, port: 0, host: '127.0.0.1' },
+    redis: { keyPrefix: c.redis.keyPrefix },
+    kube: c.kube,
+    playbook: c.playbook,
+    worker: c.worker,
+    ...(c.git ? { git: { dir: c.git.dir, repositories: c.git.repositories.map((r) => ({ name: r.name, url: r.url, branch: r.branch, paths: r.paths })) } } : {}),
+    metrics: { port: 0, host: '127.0.0.1' },
+    log: { level: process.env.LOAD_LOG_LEVEL ?? 'info' },
+  };
+  const source = c.collector?.source;
+  if (!source || source.kind !== 'hubble-relay') throw new Error('the shipped layout needs the relay in the environment');
+  const bot = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web', 'worker', 'watcher'] })], env.env);
+  const collector = spawnCli(
+    ['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['collector'], collector: { source: { kind: 'hubble-relay', address: source.address }, learningPeriod: '1h', cooldown: '15m' } })],
+    env.env,
+  );
+  const [botPorts, collectorPorts] = await Promise.all([started(bot, 'the bot process to start'), started(collector, 'the collector process to start')]);
+  if (botPorts.port === undefined) throw new Error('the bot process serves no Slack port');
+  env.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${botPorts.port}/slack/events`, signingSecret: env.env.SLACK_SIGNING_SECRET!, sim: env.slack });
+  env.kube.setAuditWebhook({ url: `http://127.0.0.1:${botPorts.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
+  const redis = new Redis(env.env.REDIS_URL ?? '', { lazyConnect: false });
+  const children = [bot, collector];
+  return {
+    layout: 'shipped',
+    ...readers(env, redis),
+    flowsRead: async () => metric(await scrape(collectorPorts.metricsPort), 'netpol_responder_flows_read_total'),
+    // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
+    loopDelay: () => {
+      const opened = scrape(botPorts.metricsPort);
+      return {
+        async stop() {
+          await opened;
+          const text = await scrape(botPorts.metricsPort);
+          const seconds = (name: string): number => metric(text, `netpol_responder_nodejs_eventloop_lag_${name}_seconds`) * 1000;
+          return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean') };
+        },
+      };
+    },
+    cpuMs: () => children.reduce((sum, p) => sum + processCpuMs(p.child.pid), 0),
+    async stop() {
+      for (const p of children) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+      await Promise.all(children.map((p) => p.exited));
+      redis.disconnect();
+    },
+  };
+}
+
+export function startBotUnderTest(env: EmbeddedEnvironment, layout: Layout): Promise<BotUnderTest> {
+  return layout === 'shipped' ? startShipped(env) : startInProcess(env);
+}
