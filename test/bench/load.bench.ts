@@ -6,7 +6,8 @@
 //    in the simulated API server, the same policies in the Git repository (drift monitor on), both
 //    two days old, one deliberate drift in a namespace no incident touches;
 //  - idle figures: no traffic, one incident at a time: ack of `/netpol incident`, click → contained
-//    (containment.proven), and the ack of `/netpol help` probes every 100 ms;
+//    (containment.proven), and the ack of `/netpol help` probes every 100 ms; then LOAD_INCIDENTS
+//    `/netpol incident` at once (the idle figure for the loaded phase's burst), left awaiting approval;
 //  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
 //    evaluated, its episode redrawn): the event loop's delay meanwhile in the process that answers Slack;
 //  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
@@ -275,7 +276,10 @@ const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) =>
 const fmtDelay = (d: { max: number; p99: number; mean: number }): string => `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms`;
 
 interface Figures {
+  /** `/netpol incident` one at a time. */
   incidentAck: number[];
+  /** `/netpol incident` sent INCIDENTS at once: each waits for the ones before it. */
+  incidentBurstAck: number[];
   helpAck: number[];
   contained: number[];
   delay: { max: number; p99: number; mean: number };
@@ -299,7 +303,22 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
     console.log(`  incident ${i + 1}: ack ${opened.ackMs.toFixed(0)} ms, click → contained ${contained.at(-1)} ms`);
     await settled(env, opened.id);
   }
-  return { incidentAck, contained, helpAck: await probe.stop(), delay: await delay.stop() };
+  const helpAck = await probe.stop();
+  const loopDelay = await delay.stop();
+  return { incidentAck, incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay };
+}
+
+/**
+ * The idle figure for the loaded phase's burst: INCIDENTS `/netpol incident` at once with nothing
+ * else going on (app-4 in the loaded phase's namespaces). Their proposals are left to settle,
+ * awaiting approval, before anything else is measured.
+ */
+async function idleBurst(env: EmbeddedEnvironment): Promise<number[]> {
+  const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-4', `idle-burst-${i}`)));
+  const started = Date.now();
+  for (const o of opened) await settled(env, o.id);
+  console.log(`  ${INCIDENTS} incidents opened at once: their proposals settled ${((Date.now() - started) / 1000).toFixed(1)} s after the last acknowledgement`);
+  return opened.map((o) => o.ackMs);
 }
 
 /**
@@ -326,7 +345,7 @@ function incidentAckProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]>
   };
 }
 
-async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[]; incidentAckOneByOne: number[] }> {
+async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[] }> {
   const probe = ackProbe(env);
   const delay = bot.loopDelay();
   const started = Date.now();
@@ -334,7 +353,7 @@ async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { tota
   const oneByOne = incidentAckProbe(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
-  return { incidentAck: opened.map((o) => o.ackMs), incidentAckOneByOne: await oneByOne.stop(), contained, helpAck: await probe.stop(), delay: await delay.stop(), totalMs, ids: opened.map((o) => o.id) };
+  return { incidentAck: await oneByOne.stop(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), totalMs, ids: opened.map((o) => o.id) };
 }
 
 /**
@@ -545,6 +564,7 @@ async function main(): Promise<void> {
     console.log(`\nidle (no traffic, one incident at a time, ${IDLE_INCIDENTS} incidents):`);
     const idle = await idleFigures(env);
     console.log(`  ${summarize('ack /netpol incident', idle.incidentAck)}`);
+    console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, idle.incidentBurstAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', idle.helpAck)}`);
     console.log(`  ${summarize('click → contained', idle.contained)}`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(1)}`);
@@ -562,16 +582,16 @@ async function main(): Promise<void> {
     await profile.stop();
     const requests = env.kube.requests.slice(requestsFrom);
     const readRate = (((await bot.flowsRead()) - flowsBefore) / (Date.now() - loadStarted)) * 1000;
-    console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentAck)}`);
-    console.log(`  ${summarize('ack /netpol incident (one at a time meanwhile, every 2 s)', loaded.incidentAckOneByOne)}`);
+    console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentBurstAck)}`);
+    console.log(`  ${summarize('ack /netpol incident (one at a time meanwhile, every 2 s)', loaded.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
     console.log(`  ${apiRequestsLine(requests)}`);
     console.log('\nloaded against idle:');
-    console.log(ratioLine(`ack /netpol incident, ${INCIDENTS} at once`, idle.incidentAck, loaded.incidentAck, 99));
-    console.log(ratioLine('ack /netpol incident, one at a time', idle.incidentAck, loaded.incidentAckOneByOne, 99));
+    console.log(ratioLine(`ack /netpol incident, ${INCIDENTS} at once`, idle.incidentBurstAck, loaded.incidentBurstAck, 99));
+    console.log(ratioLine('ack /netpol incident, one at a time', idle.incidentAck, loaded.incidentAck, 99));
     console.log(ratioLine('ack /netpol help', idle.helpAck, loaded.helpAck, 99));
     console.log(ratioLine('click → contained', idle.contained, loaded.contained, 99));
     console.log(ratioLine('click → contained', idle.contained, loaded.contained, 50));
