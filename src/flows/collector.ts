@@ -2,7 +2,8 @@
 // (Hubble Relay over gRPC, or a followed JSON-lines file), runs them through the pipeline and
 // hands every raised anomaly to the caller. Snapshots the baseline periodically and on stop.
 // With `source.sharding` (Hubble Relay and Redis), there is no lock: the replicas split the
-// namespaces between them instead (shard/sharded-flows.ts); traffic watches then do not run.
+// namespaces between them instead (shard/sharded-flows.ts), and each runs the traffic watches of
+// the namespaces it owns.
 import type { RedisClient } from '../redis/connect.js';
 import { silentLogger, type Logger } from '../log.js';
 import { BaselineStore } from './baseline-store.js';
@@ -89,12 +90,14 @@ export class FlowCollector {
         })
       : null;
     this.store = options.redis && !this.shards ? new BaselineStore(options.redis, { prefix }) : null;
+    const fence = this.lock ? { key: lockKey, token: this.lock.token } : null;
+    const shards = this.shards;
     this.watchRunner =
-      options.redis && this.lock && options.trafficWatch !== false
+      options.redis && (fence || shards) && options.trafficWatch !== false
         ? new ScopeWatchRunner({
             registry: new TrafficWatchRegistry(options.redis, prefix),
-            pipeline: this.pipeline,
-            lock: { key: lockKey, token: this.lock.token },
+            pipeline: shards ?? this.pipeline,
+            fenceFor: shards ? (namespace) => shards.fenceOf(namespace) : () => fence,
             now: this.now,
             ...options.trafficWatch,
             logger: this.log,
@@ -112,13 +115,19 @@ export class FlowCollector {
   }
 
   async start(): Promise<void> {
-    if (this.shards) await this.shards.start();
-    else if (this.lock) await this.lock.start();
+    if (this.shards) {
+      await this.shards.start();
+      await this.watchRunner?.start();
+    } else if (this.lock) await this.lock.start();
     else await this.activate();
   }
 
   async stop(): Promise<void> {
-    if (this.shards) return this.shards.stop();
+    if (this.shards) {
+      // While the namespaces are still ours: their owner keys fence the final flush.
+      await this.watchRunner?.stop(true);
+      return this.shards.stop();
+    }
     if (this.active) await this.snapshot();
     await this.deactivate('stopped');
     await this.lock?.stop();

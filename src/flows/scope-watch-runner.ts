@@ -1,4 +1,7 @@
-// The collector side of traffic watches, while this collector holds the lock: every tick (500 ms)
+// The collector side of traffic watches, while this collector holds the lock (sharded: for the
+// watches whose scope namespace this replica owns, fenced by that namespace's owner key; a
+// namespace that moves takes its watches along, the new owner resuming after the last flush):
+// every tick (500 ms)
 // it flushes what its watches gathered, closes the windows that ended, and picks up new
 // registrations from the index. Polling, not pub/sub: the tick is needed for the flush anyway, so
 // a registration is seen within one tick at the cost of one ZRANGEBYSCORE; and a notification
@@ -9,15 +12,20 @@
 // claim shifts them by (flow clock − wall clock) at that moment and stores the result, so every
 // later holder watches the same flow-time window. Live, the flow clock is the wall clock (shift 0).
 import { silentLogger, type Logger } from '../log.js';
-import type { FlowPipeline } from './pipeline.js';
 import { COUNTER_FIELDS, ScopeWatchSet, type WatchDelta, type WatchSpec } from './scope-watch.js';
-import type { TrafficWatchRegistry } from './watch-registry.js';
+import type { Flow } from './types.js';
+import type { TrafficWatchRegistry, WatchFence } from './watch-registry.js';
+
+/** Where the collector hands accepted flows to the watches (a pipeline, or a sharded collector with the flow's namespace). */
+export interface WatchTapPoint {
+  tap: ((flow: Flow, namespace?: string) => void) | null;
+}
 
 export interface WatchRunnerOptions {
   registry: TrafficWatchRegistry;
-  pipeline: FlowPipeline;
-  /** The collector lock: every write is fenced by it. */
-  lock: { key: string; token: string };
+  pipeline: WatchTapPoint;
+  /** What fences every write to a watch of this namespace (the collector lock), or null when it is not this collector's. */
+  fenceFor: (namespace: string) => WatchFence | null;
   /** The collector's flow clock. */
   now: () => number;
   wallNow?: () => number;
@@ -38,7 +46,7 @@ export class ScopeWatchRunner {
   private readonly ends = new Map<string, number>();
   /** Registrations whose spec cannot be read: reported once, not retried every tick. */
   private readonly refused = new Set<string>();
-  private readonly observe = (flow: Parameters<ScopeWatchSet['observe']>[0]): void => this.watches.observe(flow);
+  private readonly observe = (flow: Flow, namespace?: string): void => this.watches.observe(flow, namespace);
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
   private running = false;
@@ -93,17 +101,21 @@ export class ScopeWatchRunner {
       const spec = this.watches.spec(member) as WatchSpec;
       const close = closeEnded && wall >= (this.ends.get(member) ?? Number.POSITIVE_INFINITY) + this.graceMs;
       const delta = this.watches.drain(member) as WatchDelta;
+      const fence = this.options.fenceFor(spec.scope.namespace);
       let result;
       try {
-        result = await this.options.registry.flush(delta, spec, this.options.lock, close);
+        result = fence ? await this.options.registry.flush(delta, spec, fence, close) : 'lock-lost';
       } catch (error) {
         this.requeue(delta);
         throw error;
       }
       if (result === 'lock-lost') {
-        // The lock's own check stops this collector shortly; nothing more may be written.
-        this.log.warn({ watch: member }, 'traffic watch flush refused: the collector lock is no longer ours');
-        return;
+        // The lock (or the namespace) is someone else's now: whoever holds it takes the watch on
+        // from the last flush; nothing more may be written from here.
+        this.watches.remove(member);
+        this.ends.delete(member);
+        this.log.warn({ watch: member }, 'traffic watch dropped: its fence (collector lock or namespace owner) is no longer ours');
+        continue;
       }
       if (result === 'gone' || close) {
         this.watches.remove(member);
@@ -131,9 +143,12 @@ export class ScopeWatchRunner {
     for (const [member, end] of active) {
       if (this.watches.has(member) || this.refused.has(member) || end + this.graceMs <= wall) continue;
       const skew = this.options.now() - this.wallNow();
-      const claimed = await this.options.registry.claim(member, this.options.lock, this.options.lock.token, (spec) => ({ flowFrom: spec.fromMs + skew, flowUntil: spec.untilMs + skew }));
-      if (claimed === 'lock-lost') return;
-      if (claimed === 'gone' || claimed === 'ok') continue;
+      const claimed = await this.options.registry.claim(
+        member,
+        (spec) => this.options.fenceFor(spec.scope.namespace),
+        (spec) => ({ flowFrom: spec.fromMs + skew, flowUntil: spec.untilMs + skew }),
+      );
+      if (claimed === 'lock-lost' || claimed === 'not-ours' || claimed === 'gone' || claimed === 'ok') continue;
       if ('error' in claimed) {
         this.refused.add(member);
         this.log.warn({ watch: member, reason: claimed.error }, 'traffic watch ignored: its registration cannot be read');

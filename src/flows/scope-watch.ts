@@ -229,11 +229,15 @@ export class ScopeWatchSet {
     if (this.watches.delete(member)) this.list = [...this.watches.values()];
   }
 
-  /** Tallies one accepted flow against every active watch. */
-  observe(flow: Flow): void {
+  /**
+   * Tallies one accepted flow against every active watch, or, with `namespace`, against the watches
+   * of that namespace only (a sharded collector hands a flow over once per owned namespace it touches).
+   */
+  observe(flow: Flow, namespace?: string): void {
     const time = flow.time;
     for (let i = 0; i < this.list.length; i++) {
       const w = this.list[i] as ActiveWatch;
+      if (namespace !== undefined && w.namespace !== namespace) continue;
       if (time < w.window.flowFrom || time > w.window.flowUntil || time <= w.window.resumeAfter) continue;
       // Most flows involve neither side's namespace: two string comparisons settle them.
       if (flow.source.namespace !== w.namespace && flow.destination.namespace !== w.namespace) continue;

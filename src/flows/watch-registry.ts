@@ -24,9 +24,20 @@ export function collectorLockKey(prefix: string): string {
   return `${flowsKeyPrefix(prefix)}:collector:lock`;
 }
 
-/** Is a flow collector running for this prefix, i.e. is its lock held? */
+/** The lease of sharded collectors (shard/sharded-flows.ts keeps it under "<flows prefix>:shard"). */
+export function collectorMembersKey(prefix: string): string {
+  return `${flowsKeyPrefix(prefix)}:shard:members`;
+}
+
+/**
+ * Is a flow collector running for this prefix: is the single collector's lock held, or does a
+ * sharded collector's lease have a live member (scored by when it expires, on Redis's clock)?
+ */
 export async function collectorRunning(redis: RedisClient, prefix: string): Promise<boolean> {
-  return (await redis.exists(collectorLockKey(prefix))) === 1;
+  if ((await redis.exists(collectorLockKey(prefix))) === 1) return true;
+  const [seconds, micros] = await redis.time();
+  const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  return (await redis.zcount(collectorMembersKey(prefix), `(${now}`, '+inf')) > 0;
 }
 
 export interface WatchKeys {
@@ -118,6 +129,15 @@ export interface RegistryOptions {
 }
 
 export type FenceResult = 'ok' | 'lock-lost' | 'gone';
+
+/**
+ * What fences a collector's writes to a watch: a key that must still hold the token. The collector
+ * lock for a single collector; for sharded collectors, the owner key of the scope's namespace.
+ */
+export interface WatchFence {
+  key: string;
+  token: string;
+}
 
 function fence(result: unknown): FenceResult {
   return result === -1 ? 'lock-lost' : result === -2 ? 'gone' : 'ok';
@@ -225,8 +245,15 @@ export class TrafficWatchRegistry {
     return out;
   }
 
-  /** Claims a watch for the lock holder; the flow window is fixed by the first claim and kept by later ones. */
-  async claim(member: string, lock: { key: string; token: string }, instance: string, flowWindow: (spec: WatchSpec) => { flowFrom: number; flowUntil: number }): Promise<ClaimedWatch | FenceResult | { error: string }> {
+  /**
+   * Claims a watch for the holder of its fence, recorded as the watch's collector (`fenceFor` null:
+   * not this collector's, 'not-ours'); the flow window is fixed by the first claim and kept by later ones.
+   */
+  async claim(
+    member: string,
+    fenceFor: (spec: WatchSpec) => WatchFence | null,
+    flowWindow: (spec: WatchSpec) => { flowFrom: number; flowUntil: number },
+  ): Promise<ClaimedWatch | FenceResult | 'not-ours' | { error: string }> {
     const parts = parseMember(member);
     if (!parts) return { error: `malformed index entry ${JSON.stringify(member.slice(0, 80))}` };
     const k = watchKeys(this.flowsPrefix, parts.incidentId);
@@ -239,15 +266,17 @@ export class TrafficWatchRegistry {
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }
+    const lock = fenceFor(spec);
+    if (!lock) return 'not-ours';
     const w = flowWindow(spec);
-    const result = await this.redis.eval(CLAIM, 2, lock.key, k.hash, lock.token, parts.gen, instance, String(this.now()), String(w.flowFrom), String(w.flowUntil));
+    const result = await this.redis.eval(CLAIM, 2, lock.key, k.hash, lock.token, parts.gen, lock.token, String(this.now()), String(w.flowFrom), String(w.flowUntil));
     if (!Array.isArray(result)) return fence(result);
     const [, flowFrom, flowUntil, flushed] = result as (string | null)[];
     return { spec, flowFrom: num(flowFrom) ?? w.flowFrom, flowUntil: num(flowUntil) ?? w.flowUntil, flushedFlowTime: num(flushed) ?? Number.NaN };
   }
 
   /** Adds a delta (fenced); with `close`, also marks the window closed and drops it from the index. */
-  async flush(delta: WatchDelta, spec: WatchSpec, lock: { key: string; token: string }, close: boolean): Promise<FenceResult> {
+  async flush(delta: WatchDelta, spec: WatchSpec, lock: WatchFence, close: boolean): Promise<FenceResult> {
     const parts = parseMember(delta.member);
     if (!parts) return 'gone';
     const k = watchKeys(this.flowsPrefix, parts.incidentId);

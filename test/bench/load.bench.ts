@@ -37,7 +37,7 @@ import { writeHistory } from '../../src/sim/git-remote.js';
 import { kubectlPatchNetworkPolicy } from '../../src/sim/kube/act-as.js';
 import type { RecordedRequest } from '../../src/sim/kube/access.js';
 import { SHOP_GIT_BRANCH, SHOP_GIT_POLICY_DIR } from '../../src/sim/scenarios/shop-git.js';
-import { APPROVE_ACTION } from '../../src/slack/blocks.js';
+import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { layoutFromEnv, startBotUnderTest, type BotUnderTest } from './load-bot.js';
@@ -310,14 +310,18 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
 
 /**
  * The idle figure for the loaded phase's burst: INCIDENTS `/netpol incident` at once with nothing
- * else going on (app-4 in the loaded phase's namespaces). Their proposals are left to settle,
- * awaiting approval, before anything else is measured.
+ * else going on (app-4 in the loaded phase's namespaces). Once their proposals are drawn they are
+ * rejected, so the loaded phase starts from the state it would have without them.
  */
 async function idleBurst(env: EmbeddedEnvironment): Promise<number[]> {
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-4', `idle-burst-${i}`)));
   const started = Date.now();
   for (const o of opened) await settled(env, o.id);
-  console.log(`  ${INCIDENTS} incidents opened at once: their proposals settled ${((Date.now() - started) / 1000).toFixed(1)} s after the last acknowledgement`);
+  console.log(`  ${INCIDENTS} incidents opened at once: their proposals settled ${((Date.now() - started) / 1000).toFixed(1)} s after the last acknowledgement; rejected`);
+  for (const o of opened) {
+    await env.driver!.clickButton({ userId: DEMO_USERS.approver.id, channelId: DEMO_CHANNEL, messageTs: await approvalMessage(env, o.id), actionId: REJECT_ACTION });
+    await until(async () => (await bot.store.get(o.id))?.status === 'rejected', `${o.id} to be rejected`);
+  }
   return opened.map((o) => o.ackMs);
 }
 

@@ -14,6 +14,9 @@
 //   (namespace-claims.ts): never two replicas on one namespace.
 // - Alerts: claimed in Redis per dedupe key (alert-claim.ts), so a replayed or repeated event is
 //   alerted once across replicas.
+// - Traffic watches: the owner of a watch's scope namespace runs it (scope-watch-runner.ts, fenced
+//   by the namespace's owner key). It gets every flow with either side in that namespace, whoever
+//   owns the flow, so `tap` is handed each flow once per owned namespace it touches.
 import type { RedisClient } from '../../redis/connect.js';
 import { silentLogger, type Logger } from '../../log.js';
 import { LeaseMembers } from '../../redis/lease-members.js';
@@ -21,7 +24,8 @@ import { BaselineStore } from '../baseline-store.js';
 import { FlowPipeline } from '../pipeline.js';
 import { HubbleRelayClient, type HubbleRelayClientOptions, type RelayClientEvent } from '../sources/hubble-grpc.js';
 import { ResendWindow } from '../sources/resend-window.js';
-import { countSkip, type Anomaly } from '../types.js';
+import { countSkip, type Anomaly, type Flow } from '../types.js';
+import type { WatchFence } from '../watch-registry.js';
 import { AlertClaims } from './alert-claim.js';
 import { flowOwnerNamespace, isNamespaceName } from './flow-owner.js';
 import { NamespaceClaims } from './namespace-claims.js';
@@ -64,6 +68,8 @@ interface Partition {
    * flows fall out of it.
    */
   processed: ResendWindow;
+  /** The same for the flows handed to the traffic watches (either side in this namespace), while a watch runs. */
+  tapped: ResendWindow;
 }
 
 export class ShardedFlows {
@@ -82,6 +88,8 @@ export class ShardedFlows {
   private snapshotTimer: NodeJS.Timeout | null = null;
   private stopped = false;
   takeovers = 0;
+  /** Set by the traffic watches while any runs: each accepted flow, once per owned namespace it touches. */
+  tap: ((flow: Flow, namespace?: string) => void) | null = null;
 
   constructor(private readonly options: ShardedFlowsOptions) {
     this.log = (options.logger ?? silentLogger).child({ module: 'flows.shards' });
@@ -105,7 +113,12 @@ export class ShardedFlows {
       onRecord: (record) => this.receive(record),
       onEvent: (event: RelayClientEvent) => {
         // Sent as the stream restarts, before its first flow.
-        if (event.type === 'connected') for (const p of this.partitions.values()) p.processed.armResend();
+        if (event.type === 'connected') {
+          for (const p of this.partitions.values()) {
+            p.processed.armResend();
+            p.tapped.armResend();
+          }
+        }
         this.log.info({ event }, `hubble relay ${event.type}`);
       },
     });
@@ -122,6 +135,11 @@ export class ShardedFlows {
   /** true while this replica is a live member that owns at least one namespace. */
   get isActive(): boolean {
     return this.members.members !== null && this.partitions.size > 0;
+  }
+
+  /** What fences the traffic watches of a namespace: its owner key, while this replica processes it. */
+  fenceOf(namespace: string): WatchFence | null {
+    return this.partitions.has(namespace) ? { key: this.nsClaims.keyOf(namespace), token: this.members.id } : null;
   }
 
   /** Owned namespaces, sorted. */
@@ -271,12 +289,12 @@ export class ShardedFlows {
       pipeline.watermark = loaded.savedAt;
       this.takeovers += 1;
       this.log.info({ namespace: ns, edges: loaded.edges }, 'namespace baseline restored from snapshot');
-      return { pipeline, replayedBefore: loaded.savedAt, from: loaded.savedAt, processed: this.processedWindow() };
+      return { pipeline, replayedBefore: loaded.savedAt, from: loaded.savedAt, processed: this.processedWindow(), tapped: this.processedWindow() };
     }
     this.log.info({ namespace: ns, reason: loaded.reason }, 'namespace starts with an empty baseline');
     // Not streaming yet: the stream starts at the configured `since` (the relay's buffer), else now.
     const from = this.streaming ? this.options.now() : (this.options.relay.since ?? this.options.now());
-    return { pipeline, replayedBefore: Number.NaN, from, processed: this.processedWindow() };
+    return { pipeline, replayedBefore: Number.NaN, from, processed: this.processedWindow(), tapped: this.processedWindow() };
   }
 
   private processedWindow(): ResendWindow {
@@ -313,6 +331,7 @@ export class ShardedFlows {
       return;
     }
     const flow = result.flow;
+    if (this.tap !== null) this.tapWatched(flow, record);
     const owner = flowOwnerNamespace(flow);
     const partition = owner === null ? undefined : this.partitions.get(owner);
     if (!partition) {
@@ -332,6 +351,21 @@ export class ShardedFlows {
       if (!(flow.time <= front.watermark)) front.watermark = flow.time;
     } else countSkip(front.counts, 'clock_skew');
     if (raised.length > 0) void this.claimAndRaise(raised);
+  }
+
+  /**
+   * Hands a flow to the traffic watches of each owned namespace it touches, unless the stream sent
+   * it there before (a restart). A namespace just gained starts with an empty window: its watches
+   * skip what the previous owner flushed (FlowWindow.resumeAfter).
+   */
+  private tapWatched(flow: Flow, record: Record<string, unknown>): void {
+    const tap = this.tap as (flow: Flow, namespace?: string) => void;
+    for (const ns of new Set([flow.source.namespace, flow.destination.namespace])) {
+      const partition = ns ? this.partitions.get(ns) : undefined;
+      if (!partition || partition.tapped.isResent(flow.time, record)) continue;
+      partition.tapped.add(flow.time, record);
+      tap(flow, ns);
+    }
   }
 
   private async claimAndRaise(anomalies: Anomaly[]): Promise<void> {

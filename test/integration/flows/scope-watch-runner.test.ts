@@ -34,7 +34,7 @@ function setup(prefix = uniquePrefix('watch')) {
   const check = new TrafficCheck(r, prefix, { now: () => clock.wall });
   const registry = new TrafficWatchRegistry(r, flowsKeyPrefix(prefix), { now: () => clock.wall });
   const runner = (token: string, pipeline = new FlowPipeline()) => {
-    const run = new ScopeWatchRunner({ registry, pipeline, lock: { key: collectorLockKey(prefix), token }, now: () => FLOW_NOW, wallNow: () => clock.wall, tickMs: 3_600_000, closeGraceMs: 2_000 });
+    const run = new ScopeWatchRunner({ registry, pipeline, fenceFor: () => ({ key: collectorLockKey(prefix), token }), now: () => FLOW_NOW, wallNow: () => clock.wall, tickMs: 3_600_000, closeGraceMs: 2_000 });
     cleanup.push(() => run.stop(false));
     return { run, pipeline };
   };
@@ -112,7 +112,7 @@ describe('ScopeWatchRunner', () => {
     const second = new ScopeWatchRunner({
       registry: new TrafficWatchRegistry(r, flowsKeyPrefix(prefix), { now: () => clock.wall }),
       pipeline,
-      lock: { key: lockKey, token: 'b:2' },
+      fenceFor: () => ({ key: lockKey, token: 'b:2' }),
       now: () => FLOW_NOW + 60_000,
       wallNow: () => clock.wall,
       tickMs: 3_600_000,

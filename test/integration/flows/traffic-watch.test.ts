@@ -178,7 +178,7 @@ describe('traffic watches without a collector, and the fencing', () => {
     const { gen } = await registry.register(spec);
     const member = `inc-1|${gen}`;
     expect([...(await registry.active(0)).keys()]).toEqual([member]);
-    const claim = await registry.claim(member, lock, 'holder:1', (s) => ({ flowFrom: s.fromMs, flowUntil: s.untilMs }));
+    const claim = await registry.claim(member, () => lock, (s) => ({ flowFrom: s.fromMs, flowUntil: s.untilMs }));
     expect(claim).toMatchObject({ flowFrom: now, flowUntil: now + 30_000 });
 
     const set = new ScopeWatchSet();
@@ -200,7 +200,7 @@ describe('traffic watches without a collector, and the fencing', () => {
 
     // A corrupt spec (written by something else) is reported, not claimed, not thrown.
     await r.hset(watchKeys(flowsKeyPrefix(prefix), 'inc-1').hash, 'spec', '{"incidentId":');
-    expect(await registry.claim(`inc-1|${again.gen}`, lock, 'holder:1', () => ({ flowFrom: 0, flowUntil: 1 }))).toEqual({ error: 'watch spec is not JSON' });
+    expect(await registry.claim(`inc-1|${again.gen}`, () => lock, () => ({ flowFrom: 0, flowUntil: 1 }))).toEqual({ error: 'watch spec is not JSON' });
     await expect(new TrafficCheck(r, prefix).readTrafficVerdict('inc-1')).rejects.toThrow(/cannot be read: watch spec is not JSON/);
     expect(DEFAULT_DNS_TARGET.podLabels).toEqual({ 'k8s-app': 'kube-dns' });
   });
