@@ -50,7 +50,8 @@ export class FlowCollector {
   private readonly log: Logger;
   private readonly lock: SingletonLock | null;
   private readonly store: BaselineStore | null;
-  private readonly watchRunner: ScopeWatchRunner | null;
+  /** The traffic watches this collector runs (null without Redis, or turned off). */
+  readonly watchRunner: ScopeWatchRunner | null;
   /** Set when the source is sharded: it then does the streaming, the baselines and the handover. */
   readonly shards: ShardedFlows | null;
   private relay: HubbleRelayClient | null = null;
