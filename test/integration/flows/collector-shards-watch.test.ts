@@ -123,6 +123,9 @@ describe('traffic watches with sharded collectors', () => {
     expect(await counters()).toEqual(all);
     const after = (await registry.read('inc-1'))!;
     expect({ flowFrom: after.flowFrom, flowUntil: after.flowUntil }).toEqual(window); // the first claim's window, kept
+
+    for (const c of list) await c.stop(); // each leaves the lease
+    expect(await collectorRunning(r, prefix)).toBe(false);
   }, 120_000);
 
   it('a replica whose namespace was taken has its flush refused and drops the watch, writing nothing', async () => {

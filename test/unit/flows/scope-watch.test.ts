@@ -128,6 +128,23 @@ describe('ScopeWatchSet', () => {
     expect(set.drain('inc-1|g')?.counters['drop:egress']).toBe(2);
   });
 
+  it('observe(flow, namespace) tallies only the watches of that namespace (a sharded collector hands a flow over per namespace)', () => {
+    const set = new ScopeWatchSet();
+    const window = { flowFrom: T0, flowUntil: T0 + 30_000, resumeAfter: Number.NEGATIVE_INFINITY };
+    set.add('db|g', spec(), window);
+    set.add('api|g', spec({ incidentId: 'inc-2', scope: { namespace: 'api', podNames: ['orders-7c5d9b8f4c-kq2wz'] } }), window);
+    const orderToPostgres = flow(orders, postgres, 5432, T0 + 1, { direction: 'INGRESS' });
+    set.observe(orderToPostgres, 'db');
+    expect(set.drain('db|g')?.counters['fwd:ingress']).toBe(1);
+    expect(isEmptyDelta(set.drain('api|g')!)).toBe(true);
+    set.observe(orderToPostgres, 'api');
+    expect(isEmptyDelta(set.drain('db|g')!)).toBe(true);
+    expect(set.drain('api|g')?.counters['fwd:egress']).toBe(1);
+    set.observe(orderToPostgres, 'frontend'); // no watch there
+    set.observe(orderToPostgres); // every watch
+    expect([set.drain('db|g')?.counters['fwd:ingress'], set.drain('api|g')?.counters['fwd:egress']]).toEqual([1, 1]);
+  });
+
   it('tallies by kind and direction, keeps the first distinct samples and counts their connections', () => {
     const set = new ScopeWatchSet();
     set.add('inc-1|g', spec(), { flowFrom: T0, flowUntil: T0 + 30_000, resumeAfter: Number.NEGATIVE_INFINITY });
