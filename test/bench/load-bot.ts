@@ -25,6 +25,8 @@ export interface LoopDelay {
 
 export interface BotUnderTest {
   layout: Layout;
+  /** The bot's Slack request URL. */
+  slackUrl: string;
   store: IncidentStore;
   journal: ChangeJournal;
   redis: Redis;
@@ -64,6 +66,7 @@ async function startInProcess(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const bot = await env.startBot();
   return {
     layout: 'one-process',
+    slackUrl: `http://127.0.0.1:${bot.port}/slack/events`,
     ...readers(env, bot.redis as Redis),
     flowsRead: async () => bot.collector?.pipeline.counts.read ?? 0,
     loopDelay: inProcessDelay,
@@ -123,12 +126,14 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   );
   const [botPorts, collectorPorts] = await Promise.all([started(bot, 'the bot process to start'), started(collector, 'the collector process to start')]);
   if (botPorts.port === undefined) throw new Error('the bot process serves no Slack port');
-  env.driver = new SlackDriver({ appUrl: `http://127.0.0.1:${botPorts.port}/slack/events`, signingSecret: env.env.SLACK_SIGNING_SECRET!, sim: env.slack });
+  const slackUrl = `http://127.0.0.1:${botPorts.port}/slack/events`;
+  env.driver = new SlackDriver({ appUrl: slackUrl, signingSecret: env.env.SLACK_SIGNING_SECRET!, sim: env.slack });
   env.kube.setAuditWebhook({ url: `http://127.0.0.1:${botPorts.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
   const redis = new Redis(env.env.REDIS_URL ?? '', { lazyConnect: false });
   const children = [bot, collector];
   return {
     layout: 'shipped',
+    slackUrl,
     ...readers(env, redis),
     flowsRead: async () => metric(await scrape(collectorPorts.metricsPort), 'netpol_responder_flows_read_total'),
     // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
