@@ -13,7 +13,8 @@ import { ChangeJournal } from '../../src/journal/store.js';
 import { IncidentStore } from '../../src/incident/store.js';
 import { AUDIT_WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { SlackDriver } from '../../src/sim/slack/driver.js';
-import { spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
+import { freePort } from '../../src/redis/throwaway.js';
+import { httpGet, spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
 
 export type Layout = 'shipped' | 'one-process';
 
@@ -100,49 +101,56 @@ async function scrape(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-async function started(p: CliProcess, what: string): Promise<{ port?: number; metricsPort: number }> {
-  const line = await p.waitForLog((l) => l.msg === 'netpol-responder started', what, 300_000);
-  return { ...(typeof line.port === 'number' ? { port: line.port } : {}), metricsPort: line.metricsPort as number };
+/** Resolves once the process says it is ready on its metrics port (/readyz 200). */
+async function ready(p: CliProcess, metricsPort: number, what: string): Promise<void> {
+  const deadline = Date.now() + 300_000;
+  while ((await httpGet(`http://127.0.0.1:${metricsPort}/readyz`)).status !== 200) {
+    if (Date.now() > deadline || p.child.exitCode !== null) throw new Error(`${what}: not ready (exit ${p.child.exitCode})\n${p.stderr.slice(-2000)}\n${p.stdout.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const c = env.config;
+  // Ports chosen here, so the processes can log at warn: logging every job at info to a pipe this
+  // busy process reads cost the bot ~10% of its event loop (writes to a pipe are synchronous).
+  const [slackPort, botMetrics, collectorMetrics] = [await freePort(), await freePort(), await freePort()];
   const common = {
-    slack: { incidentChannel: c.slack.incidentChannel, approvers: c.slack.approvers, apiUrl: c.slack.apiUrl, port: 0, host: '127.0.0.1' },
+    slack: { incidentChannel: c.slack.incidentChannel, approvers: c.slack.approvers, apiUrl: c.slack.apiUrl, port: slackPort, host: '127.0.0.1' },
     redis: { keyPrefix: c.redis.keyPrefix },
     kube: c.kube,
     playbook: c.playbook,
     worker: c.worker,
     ...(c.git ? { git: { dir: c.git.dir, repositories: c.git.repositories.map((r) => ({ name: r.name, url: r.url, branch: r.branch, paths: r.paths })) } } : {}),
-    metrics: { port: 0, host: '127.0.0.1' },
-    log: { level: process.env.LOAD_LOG_LEVEL ?? 'info' },
+    log: { level: process.env.LOAD_LOG_LEVEL ?? 'warn' },
   };
   const source = c.collector?.source;
   if (!source || source.kind !== 'hubble-relay') throw new Error('the shipped layout needs the relay in the environment');
-  const bot = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web', 'worker', 'watcher'] })], env.env);
+  // LOAD_BOT_CPU_PROF=<dir>: the bot process writes its CPU profiles (every thread's) there when it stops.
+  const nodeArgs = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
+  const bot = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web', 'worker', 'watcher'], metrics: { port: botMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
   const collector = spawnCli(
-    ['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['collector'], collector: { source: { kind: 'hubble-relay', address: source.address }, learningPeriod: '1h', cooldown: '15m' } })],
+    ['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['collector'], metrics: { port: collectorMetrics, host: '127.0.0.1' }, collector: { source: { kind: 'hubble-relay', address: source.address }, learningPeriod: '1h', cooldown: '15m' } })],
     env.env,
   );
-  const [botPorts, collectorPorts] = await Promise.all([started(bot, 'the bot process to start'), started(collector, 'the collector process to start')]);
-  if (botPorts.port === undefined) throw new Error('the bot process serves no Slack port');
-  const slackUrl = `http://127.0.0.1:${botPorts.port}/slack/events`;
+  await Promise.all([ready(bot, botMetrics, 'the bot process'), ready(collector, collectorMetrics, 'the collector process')]);
+  const slackUrl = `http://127.0.0.1:${slackPort}/slack/events`;
   env.driver = new SlackDriver({ appUrl: slackUrl, signingSecret: env.env.SLACK_SIGNING_SECRET!, sim: env.slack });
-  env.kube.setAuditWebhook({ url: `http://127.0.0.1:${botPorts.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
+  env.kube.setAuditWebhook({ url: `http://127.0.0.1:${slackPort}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
   const redis = new Redis(env.env.REDIS_URL ?? '', { lazyConnect: false });
   const children = [bot, collector];
   return {
     layout: 'shipped',
     slackUrl,
     ...readers(env, redis),
-    flowsRead: async () => metric(await scrape(collectorPorts.metricsPort), 'netpol_responder_flows_read_total'),
+    flowsRead: async () => metric(await scrape(collectorMetrics), 'netpol_responder_flows_read_total'),
     // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
     loopDelay: () => {
-      const opened = scrape(botPorts.metricsPort);
+      const opened = scrape(botMetrics);
       return {
         async stop() {
           await opened;
-          const text = await scrape(botPorts.metricsPort);
+          const text = await scrape(botMetrics);
           const seconds = (name: string): number => metric(text, `netpol_responder_nodejs_eventloop_lag_${name}_seconds`) * 1000;
           return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean') };
         },

@@ -20,9 +20,10 @@ export interface CliProcess {
   readonly startedAt: number;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean } = {}): CliProcess {
+/** `nodeArgs`: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean; nodeArgs?: string[] } = {}): CliProcess {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.detached ? { detached: true } : {}),

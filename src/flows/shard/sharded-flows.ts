@@ -359,13 +359,16 @@ export class ShardedFlows {
    * skip what the previous owner flushed (FlowWindow.resumeAfter).
    */
   private tapWatched(flow: Flow, record: Record<string, unknown>): void {
-    const tap = this.tap as (flow: Flow, namespace?: string) => void;
-    for (const ns of new Set([flow.source.namespace, flow.destination.namespace])) {
-      const partition = ns ? this.partitions.get(ns) : undefined;
-      if (!partition || partition.tapped.isResent(flow.time, record)) continue;
-      partition.tapped.add(flow.time, record);
-      tap(flow, ns);
-    }
+    const { source, destination } = flow;
+    this.tapNamespace(flow, record, source.namespace);
+    if (destination.namespace !== source.namespace) this.tapNamespace(flow, record, destination.namespace);
+  }
+
+  private tapNamespace(flow: Flow, record: Record<string, unknown>, namespace: string): void {
+    const partition = namespace ? this.partitions.get(namespace) : undefined;
+    if (!partition || !this.tap || partition.tapped.isResent(flow.time, record)) return;
+    partition.tapped.add(flow.time, record);
+    this.tap(flow, namespace);
   }
 
   private async claimAndRaise(anomalies: Anomaly[]): Promise<void> {
