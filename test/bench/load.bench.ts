@@ -5,16 +5,17 @@
 //  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
 //    in the simulated API server, the same policies in the Git repository (drift monitor on), both
 //    two days old, one deliberate drift in a namespace no incident touches;
-//  - idle figures: no traffic, one incident at a time: ack of `/netpol incident`, click → contained
-//    (containment.proven), and the ack of `/netpol help` probes every 100 ms; then LOAD_INCIDENTS
-//    `/netpol incident` at once (the idle figure for the loaded phase's burst), left awaiting approval;
+//  - idle figures: no traffic, one incident at a time: click → contained (containment.proven) and
+//    the ack of `/netpol help` probes every 100 ms; then LOAD_ACK_PROBES (100) `/netpol incident`
+//    one at a time every 500 ms for a scope an open incident holds, and LOAD_INCIDENTS
+//    `/netpol incident` at once (the idle figure for the loaded phase's burst), then rejected;
 //  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
 //    evaluated, its episode redrawn): the event loop's delay meanwhile in the process that answers Slack;
 //  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
 //    in another thread, LOAD_INCIDENTS (50) incidents opened at once in as many namespaces and all
-//    approved at once, and LOAD_ACK_PROBES (10) more `/netpol incident` sent one at a time every
-//    2 s meanwhile; the same figures, their ratio to the idle ones against the 2× target, and
-//    the event loop's delay;
+//    approved at once, and the one-at-a-time series again meanwhile; the same figures, their ratio
+//    to the idle ones against the 2× target, and the event loop's delay. Acknowledgements are
+//    timed in a thread of their own (./ack-thread.ts);
 //  - the bounded soak, LOAD_SOAK_MINUTES (10; 0 skips it): traffic on, an incident opened,
 //    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
 //    sampled every 10 s; min/max/last, and the check against the bounds the configuration implies
@@ -54,8 +55,8 @@ const IDLE_INCIDENTS = Number(process.env.LOAD_IDLE_INCIDENTS ?? 10);
 const SOAK_MINUTES = Number(process.env.LOAD_SOAK_MINUTES ?? 10);
 const SOAK_INCIDENT_S = Number(process.env.LOAD_SOAK_INCIDENT_S ?? 20);
 /** `/netpol incident` sent one at a time during the loaded phase (at most; the phase may end first). */
-const ACK_PROBES = Number(process.env.LOAD_ACK_PROBES ?? 10);
-const ACK_PROBE_EVERY_MS = 2000;
+const ACK_PROBES = Number(process.env.LOAD_ACK_PROBES ?? 100);
+const ACK_PROBE_EVERY_MS = 500;
 const SAMPLE_EVERY_MS = 10_000;
 const PROBE_EVERY_MS = 100;
 const TARGET_RATIO = 2;
@@ -69,7 +70,9 @@ let acks: AckThread;
 
 // ---- the cluster ----
 
-const NAMESPACES = Math.max(INCIDENTS + ACK_PROBES + 1, Math.ceil(POLICIES / 100));
+const NAMESPACES = Math.max(INCIDENTS + 2, Math.ceil(POLICIES / 100));
+/** The scope of an incident left open (awaiting approval) for the one-at-a-time acknowledgements. */
+const HELD_SCOPE = `ns-${INCIDENTS} app=app-5`;
 /** The deliberate drift lives in the last namespace: no incident is opened there. */
 const DRIFT_NAMESPACE = `ns-${NAMESPACES - 1}`;
 
@@ -315,7 +318,13 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   }
   const helpAck = await probe.stop();
   const loopDelay = await delay.stop();
-  return { incidentAck, incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay };
+  console.log(`  ${summarize('ack /netpol incident (the incidents above)', incidentAck)}`);
+  // The held scope's incident, then the one-at-a-time series against it.
+  const held = await openIncident(env, `ns-${INCIDENTS}`, 'app-5', 'held');
+  await settled(env, held.id);
+  const series = incidentAckSeries(env);
+  await new Promise((r) => setTimeout(r, (ACK_PROBES + 1) * ACK_PROBE_EVERY_MS));
+  return { incidentAck: await series.stop(), incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay };
 }
 
 /**
@@ -336,25 +345,27 @@ async function idleBurst(env: EmbeddedEnvironment): Promise<number[]> {
 }
 
 /**
- * `/netpol incident` one at a time while the fifty are contained: the acknowledgement a responder
- * gets under load (the fifty sent in one instant each wait for the ones before them instead).
- * Opened in namespaces of their own (ns-50 on), left awaiting approval.
+ * `/netpol incident` one at a time, every ACK_PROBE_EVERY_MS, at most LOAD_ACK_PROBES of them: the
+ * acknowledgement a responder gets (the fifty sent in one instant each wait for the ones before
+ * them instead). They name a scope an open incident already holds (HELD_SCOPE): acknowledged like
+ * any other, then answered "already open" by the job, so a hundred of them add no proposals.
  */
-function incidentAckProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
-  const acks: number[] = [];
+function incidentAckSeries(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
+  const samples: number[] = [];
   let stopped = false;
   const running = (async () => {
     for (let k = 0; k < ACK_PROBES && !stopped; k++) {
       await new Promise((r) => setTimeout(r, ACK_PROBE_EVERY_MS));
       if (stopped) break;
-      acks.push((await openIncident(env, `ns-${INCIDENTS + k}`, 'app-1', `ack-probe-${k}`)).ackMs);
+      const result = await slash(env, `incident ${HELD_SCOPE} -- load ack-probe-${k}`);
+      if (result.status === 200) samples.push(result.ackMs);
     }
   })();
   return {
     async stop() {
       stopped = true;
       await running;
-      return acks;
+      return samples;
     },
   };
 }
@@ -364,7 +375,7 @@ async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { tota
   const delay = bot.loopDelay();
   const started = Date.now();
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
-  const oneByOne = incidentAckProbe(env);
+  const oneByOne = incidentAckSeries(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
   return { incidentAck: await oneByOne.stop(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), totalMs, ids: opened.map((o) => o.id) };
@@ -578,7 +589,7 @@ async function main(): Promise<void> {
 
     console.log(`\nidle (no traffic, one incident at a time, ${IDLE_INCIDENTS} incidents):`);
     const idle = await idleFigures(env);
-    console.log(`  ${summarize('ack /netpol incident', idle.incidentAck)}`);
+    console.log(`  ${summarize(`ack /netpol incident (one at a time, every ${ACK_PROBE_EVERY_MS} ms)`, idle.incidentAck)}`);
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, idle.incidentBurstAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', idle.helpAck)}`);
     console.log(`  ${summarize('click → contained', idle.contained)}`);
@@ -601,7 +612,7 @@ async function main(): Promise<void> {
     const requests = env.kube.requests.slice(requestsFrom);
     const readRate = (((await bot.flowsRead()) - flowsBefore) / (Date.now() - loadStarted)) * 1000;
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, loaded.incidentBurstAck)}`);
-    console.log(`  ${summarize('ack /netpol incident (one at a time meanwhile, every 2 s)', loaded.incidentAck)}`);
+    console.log(`  ${summarize(`ack /netpol incident (one at a time meanwhile, every ${ACK_PROBE_EVERY_MS} ms)`, loaded.incidentAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
