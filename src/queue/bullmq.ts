@@ -39,7 +39,8 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export function createJobQueue(connection: RedisClient, prefix: string, logger?: Logger): JobQueue {
+/** `pings`: the connection ping() uses (default: the queue's own). */
+export function createJobQueue(connection: RedisClient, prefix: string, logger?: Logger, pings: RedisClient = connection): JobQueue {
   const queues = Object.fromEntries(
     LANES.map((lane) => {
       const queue = new Queue(QUEUE_NAMES[lane], { connection, prefix: `${prefix}:bull` });
@@ -56,7 +57,7 @@ export function createJobQueue(connection: RedisClient, prefix: string, logger?:
       return total;
     },
     async ping() {
-      await connection.ping();
+      await pings.ping();
     },
     async enqueue(job, options = {}) {
       await queues[laneOf(job, options.background)].add(job.name, job.data, {

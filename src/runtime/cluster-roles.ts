@@ -2,7 +2,7 @@
 // audit report) that run for it, each registered for shutdown. The Slack front (web-front.ts)
 // routes to it; the process starts one per cluster served (runtime.ts).
 import { createSlackWebClient } from '../slack/web-client.js';
-import type { RedisClient } from '../redis/connect.js';
+import { disconnectRedis, type RedisClient } from '../redis/connect.js';
 import { pipelineOptionsOf } from '../config/pipeline-options.js';
 import type { Config } from '../config/schema.js';
 import { startCollectorRole } from '../anomaly/collector-role.js';
@@ -96,7 +96,11 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   const client = createSlackWebClient(config.secrets.slackBotToken, config.slack.apiUrl, slackClientLogger(logger));
   const chat = new WebApiChat(client, config.slack.apiUrl);
   const store = new IncidentStore(redis, prefix, (events) => metrics.recordTimelineEvents(events));
-  const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }));
+  // The acknowledgements' Redis check has a connection of its own: on the shared one it waited
+  // behind whatever else the process had sent (a journal read, a timeline), up to 300 ms under load.
+  const pings = config.roles.includes('web') ? redis.duplicate() : undefined;
+  if (pings) resources.add('redis (acknowledgement checks)', () => disconnectRedis(pings));
+  const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }), pings);
   resources.add('job queue', () => queue.close());
   // Namespaces, pods and policies as watches keep them, started by the first reader (a restore step,
   // a drift evaluation); stopped after every role that reads it.

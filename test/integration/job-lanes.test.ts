@@ -111,3 +111,20 @@ it('starts an approved step at once while every proposal and background slot is 
   await expect.poll(() => started.length, { timeout: 10_000 }).toBe(21);
   await queue.close();
 }, 30_000);
+
+it('ping() goes over its own connection: a command the queue\'s connection is waiting on does not hold it up', async () => {
+  const prefix = uniquePrefix('job-ping');
+  const shared = redis();
+  const alone = createJobQueue(shared, prefix, silent, redis());
+  const together = createJobQueue(shared, prefix);
+  // The shared connection waits 1.5 s on a blocking pop (as it would behind a big reply).
+  const blocked = shared.blpop(`${prefix}:nothing`, 1.5);
+  await new Promise((r) => setTimeout(r, 50));
+  const started = Date.now();
+  await alone.ping();
+  expect(Date.now() - started).toBeLessThan(1000);
+  await together.ping(); // behind the pop
+  expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+  await blocked;
+  await Promise.all([alone.close(), together.close()]);
+});
