@@ -37,7 +37,13 @@ export async function collectorRunning(redis: RedisClient, prefix: string): Prom
   if ((await redis.exists(collectorLockKey(prefix))) === 1) return true;
   const [seconds, micros] = await redis.time();
   const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  return (await redis.zcount(collectorMembersKey(prefix), `(${now}`, '+inf')) > 0;
+  // A lease key holding something else (WRONGTYPE) has no live member (lease-members.ts says the
+  // same): a containment then says "not verified by traffic" instead of failing on it.
+  const live = await redis.zcount(collectorMembersKey(prefix), `(${now}`, '+inf').catch((error: unknown) => {
+    if (String((error as Error)?.message).startsWith('WRONGTYPE')) return 0;
+    throw error;
+  });
+  return live > 0;
 }
 
 export interface WatchKeys {

@@ -9,7 +9,7 @@ import { TrafficCheck } from '../../../src/containment/traffic.js';
 import { FlowNormalizer } from '../../../src/flows/normalize.js';
 import { ScopeWatchSet } from '../../../src/flows/scope-watch.js';
 import { checkWatchSpec } from '../../../src/flows/watch-spec.js';
-import { collectorRunning, flowsKeyPrefix, TrafficWatchRegistry } from '../../../src/flows/watch-registry.js';
+import { collectorMembersKey, collectorRunning, flowsKeyPrefix, TrafficWatchRegistry } from '../../../src/flows/watch-registry.js';
 import { Baseline } from '../../../src/flows/baseline.js';
 import { BaselineStore } from '../../../src/flows/baseline-store.js';
 import { FlowCollector } from '../../../src/flows/collector.js';
@@ -31,6 +31,14 @@ function redis(): Redis {
   const r = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
   cleanup.push(() => r.quit());
   return r;
+}
+
+/** The relay stand-in, started, and stopped after the test. */
+async function startedRelay(): Promise<FakeHubbleRelay> {
+  const relay = new FakeHubbleRelay();
+  await relay.start();
+  cleanup.push(() => relay.stop());
+  return relay;
 }
 
 async function waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000, state?: () => unknown): Promise<void> {
@@ -140,9 +148,7 @@ describe('namespace owner keys', () => {
 
 describe('sharded collectors against the relay stand-in', () => {
   it('split the namespaces, process each flow once, and hand a dead replica\'s namespace over with its baseline; the exfiltration is alerted once', async () => {
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const records = [...shopTraffic({ normalMinutes: 70, incidentMinutes: 3 })];
     const incidentAt = records.findIndex((x) => Date.parse(x.time) >= shopTimeline({ normalMinutes: 70 }).incidentStart);
     relay.publish(records.slice(0, incidentAt));
@@ -219,9 +225,7 @@ describe('sharded collectors against the relay stand-in', () => {
     // The relay lists the namespaces from older flows; both replicas stream from `since`, after
     // them, with a clock later than every flow (a backlog being read). The first replica up owns
     // everything and hands half over before any flow of it arrived.
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const records = [...shopTraffic({ normalMinutes: 20, incidentMinutes: 0 })];
     const cut = Math.floor(records.length / 2);
     relay.publish(records.slice(0, cut));
@@ -268,9 +272,7 @@ describe('sharded collectors against the relay stand-in', () => {
     // alpha has one flow, beta flows for 10 s after it: alpha's flow falls out of the relay
     // client's own re-send window. gamma then shows up with a snapshot older than alpha's flow, so
     // the stream restarts before it and the relay sends it again.
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const template = [...shopTraffic({ normalMinutes: 1, incidentMinutes: 0 })][0]!;
     const t0 = Date.parse('2026-01-15T09:00:00Z');
     type Side = { namespace: string; labels: string[] };
@@ -315,9 +317,7 @@ describe('sharded collectors against the relay stand-in', () => {
   }, 30_000);
 
   it('a relay slow to list its namespaces does not hold up the lease: the replica keeps its namespaces', async () => {
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     relay.publish([...shopTraffic({ normalMinutes: 5, incidentMinutes: 0 })]);
     const collector = new FlowCollector({
       source: { kind: 'hubble-relay', address: relay.address, backoff: { initialMs: 20, maxMs: 200 }, sharding: { leaseTtlMs: 1_000, heartbeatMs: 200 } },
@@ -341,9 +341,7 @@ describe('sharded collectors against the relay stand-in', () => {
   }, 30_000);
 
   it('a replica that owns nothing does not stream (an empty whitelist would be every flow)', async () => {
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const collector = new FlowCollector({
       source: { kind: 'hubble-relay', address: relay.address, sharding: { leaseTtlMs: 1_000, heartbeatMs: 200 } },
       onAnomaly: () => undefined,
@@ -376,9 +374,7 @@ function expectedCounters(records: readonly HubbleRecord[], window: { flowFrom: 
 
 describe('traffic watches with sharded collectors', () => {
   it('the owner of the scope namespace counts every flow touching the scope once, across a graceful handover', async () => {
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const records = [...shopTraffic({ normalMinutes: 20, incidentMinutes: 2 })];
     const half = Math.floor(records.length / 2);
     const flowNow = Date.parse(records.at(-1)!.time) + 1_000;
@@ -454,10 +450,23 @@ describe('traffic watches with sharded collectors', () => {
     expect(await collectorRunning(r, prefix)).toBe(false);
   }, 120_000);
 
+  it('a collector counts as running by the sharded lease only while a member is live; a lease key holding garbage counts none', async () => {
+    const r = redis();
+    const prefix = uniquePrefix('shard-running');
+    const key = collectorMembersKey(prefix);
+    const [seconds] = await r.time();
+    await r.zadd(key, Number(seconds) * 1000 - 5_000, 'gone-1');
+    expect(await collectorRunning(r, prefix)).toBe(false); // expired entry
+    await r.zadd(key, Number(seconds) * 1000 + 60_000, 'live-2');
+    expect(await collectorRunning(r, prefix)).toBe(true);
+    await r.del(key);
+    await r.set(key, 'not a sorted set');
+    expect(await collectorRunning(r, prefix)).toBe(false);
+    expect(await r.get(key)).toBe('not a sorted set'); // left as it is
+  });
+
   it('a replica whose namespace was taken has its flush refused and drops the watch, writing nothing', async () => {
-    const relay = new FakeHubbleRelay();
-    await relay.start();
-    cleanup.push(() => relay.stop());
+    const relay = await startedRelay();
     const prefix = uniquePrefix('shard-watch-fence');
     const r = redis();
     const records = [...shopTraffic({ normalMinutes: 6, incidentMinutes: 0 })];
