@@ -34,6 +34,7 @@ describe('Trace & Audit', () => {
     expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ evidence: 'audit', auditIDs: [expect.any(String)] });
     // Containment's own patches are part of the state but never suspects.
     expect(changes.every((c) => !c.key.includes('netpol-responder-quarantine'))).toBe(true);
+    expect((result.limits as string[]).join('\n')).not.toContain('no audit events in the window');
   }, 60_000);
 
   it("names dave's commit when Argo CD's service account applied it (GitOps apply)", async () => {
@@ -65,6 +66,24 @@ describe('Trace & Audit', () => {
     expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress' });
     const changes = result.changes as Array<{ key: string; actor: string; via: string }>;
     expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ actor: 'carol@shop.example', via: 'kubectl' });
+  }, 60_000);
+
+  it("the audit log holding only the bot's own writes is no audit evidence: the note says so, whether or not the containment's batch has arrived", async () => {
+    env = await startTestEnvironment({});
+    const first = await openIncident(env, 'incident db app=postgres -- first');
+    await click(env, first.message, DEMO_USERS.approver.id);
+    await until('the first trace', async () => (await env!.bot!.store.get(first.incidentId))?.steps.trace?.result);
+    // The first containment's writes are in the audit store before the second incident opens.
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const own = await until('the containment in the audit log', async () => {
+      const events = await env!.bot!.audit!.query({ since, limit: 100 });
+      return events.length > 0 ? events : undefined;
+    });
+    expect(own.every((e) => e.tool === 'netpol-responder')).toBe(true);
+    const second = await openIncident(env, 'incident api -- second');
+    await click(env, second.message, DEMO_USERS.approver.id);
+    const result = await until('the second trace', async () => (await env!.bot!.store.get(second.incidentId))?.steps.trace?.result);
+    expect((result.limits as string[]).join('\n')).toContain('no audit events in the window');
   }, 60_000);
 
   it('a Git remote that cannot be reached: the step still reports from the audit log and the journal, and says what failed', async () => {
