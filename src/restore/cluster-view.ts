@@ -105,17 +105,6 @@ export class LiveClusterView {
     return () => this.policyListeners.delete(listener);
   }
 
-  /**
-   * True when the running view holds the namespace; undefined when it does not or cannot tell
-   * (not started, not in sync, a watch failed): the caller asks the API then. Never starts the
-   * view and never waits: it answers a slash command within Slack's budget.
-   */
-  knowsNamespace(name: string): true | undefined {
-    const running = this.running;
-    if (!running?.ready || running.broken) return undefined;
-    return running.objects.get('Namespace')?.has(`/${name}`) ? true : undefined;
-  }
-
   /** The view (started on first use) once in sync, or undefined when the caller must list. */
   private async inSync(): Promise<Running | undefined> {
     this.lastUse = this.clock();

@@ -18,6 +18,7 @@ import type { FlowCollector } from '../flows/collector.js';
 import { containmentDeps, type ContainmentSettings } from '../containment/execute.js';
 import { ContainmentGuard } from '../containment/guard.js';
 import { ContainmentLedger } from '../containment/ledger.js';
+import { NamespaceNames } from '../kube/namespace-names.js';
 import { LiveClusterView } from '../restore/cluster-view.js';
 import { RestoreStore } from '../restore/plan-store.js';
 import { TrafficCheck } from '../containment/traffic.js';
@@ -106,6 +107,14 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   // a drift evaluation); stopped after every role that reads it.
   const clusterView = new LiveClusterView(cluster, { logger: logger.child({ module: 'cluster-view' }) });
   resources.add('cluster view', () => clusterView.stop());
+  // The web role answers `/netpol incident <namespace>` from a namespace watch, not an API call per command.
+  const namespaceNames = config.roles.includes('web') ? new NamespaceNames(cluster, logger.child({ module: 'namespace-names' })) : undefined;
+  if (namespaceNames) {
+    namespaceNames.start();
+    resources.add('namespace names', () => namespaceNames.stop());
+    // Ready to answer from the watch when the API lists in time; otherwise commands ask the API until it does.
+    if (!(await namespaceNames.inSync(2000))) logger.warn('namespace watch not in sync within 2 s: slash commands ask the API server until it is');
+  }
   const approvers = new ApproverDirectory(config.slack.approvers, chat, config.slack.approverCacheSeconds * 1000);
   const guarded = protectedNamespaces(playbook, config);
   const anomalyStore = new AnomalyStore(redis, prefix, config.anomalies.keepFor);
@@ -262,8 +271,8 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
       store,
       queue,
       protectedNamespaces: guarded,
-      // A namespace the watched view holds exists (the incident's job checks again); the API is asked about any other.
-      namespaceExists: async (name: string) => clusterView.knowsNamespace(name) ?? cluster.namespaceExists(name),
+      // A namespace the watch holds exists (the incident's job checks again); the API is asked about any other.
+      namespaceExists: async (name: string) => namespaceNames?.has(name) ?? cluster.namespaceExists(name),
       ...(desk ? { desk } : {}),
       ...(driftDesk ? { driftDesk } : {}),
       ...(engine.restore ? { restore: engine.restore } : {}),

@@ -1,6 +1,7 @@
 // The bot the load benchmark measures, in one of two layouts (LOAD_LAYOUT):
-//  - `shipped` (default): as deploy/kubernetes.yaml runs it, a `serve --roles web,worker,watcher`
-//    process and a `serve --roles collector` process, apart from the simulated environment (API
+//  - `shipped` (default): as deploy/kubernetes.yaml runs it, a `serve --roles web` process, a
+//    `serve --roles worker,watcher` process and a `serve --roles collector` process, apart from
+//    the simulated environment (API
 //    server, Slack and Hubble stand-ins, Git remote), which stays in the benchmark's process the way
 //    a real API server is never in the bot's;
 //  - `one-process`: every role in the benchmark's own process, beside the simulated environment,
@@ -114,7 +115,7 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const c = env.config;
   // Ports chosen here, so the processes can log at warn: logging every job at info to a pipe this
   // busy process reads cost the bot ~10% of its event loop (writes to a pipe are synchronous).
-  const [slackPort, botMetrics, collectorMetrics] = [await freePort(), await freePort(), await freePort()];
+  const [slackPort, webMetrics, workerMetrics, collectorMetrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const common = {
     slack: { incidentChannel: c.slack.incidentChannel, approvers: c.slack.approvers, apiUrl: c.slack.apiUrl, port: slackPort, host: '127.0.0.1' },
     redis: { keyPrefix: c.redis.keyPrefix },
@@ -126,19 +127,20 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   };
   const source = c.collector?.source;
   if (!source || source.kind !== 'hubble-relay') throw new Error('the shipped layout needs the relay in the environment');
-  // LOAD_BOT_CPU_PROF=<dir>: the bot process writes its CPU profiles (every thread's) there when it stops.
+  // LOAD_BOT_CPU_PROF=<dir>: the web and worker processes write their CPU profiles (every thread's) there when they stop.
   const nodeArgs = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
-  const bot = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web', 'worker', 'watcher'], metrics: { port: botMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
+  const web = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web'], metrics: { port: webMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
+  const worker = spawnCli(['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['worker', 'watcher'], metrics: { port: workerMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
   const collector = spawnCli(
     ['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['collector'], metrics: { port: collectorMetrics, host: '127.0.0.1' }, collector: { source: { kind: 'hubble-relay', address: source.address }, learningPeriod: '1h', cooldown: '15m' } })],
     env.env,
   );
-  await Promise.all([ready(bot, botMetrics, 'the bot process'), ready(collector, collectorMetrics, 'the collector process')]);
+  await Promise.all([ready(web, webMetrics, 'the web process'), ready(worker, workerMetrics, 'the worker process'), ready(collector, collectorMetrics, 'the collector process')]);
   const slackUrl = `http://127.0.0.1:${slackPort}/slack/events`;
   env.driver = new SlackDriver({ appUrl: slackUrl, signingSecret: env.env.SLACK_SIGNING_SECRET!, sim: env.slack });
   env.kube.setAuditWebhook({ url: `http://127.0.0.1:${slackPort}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN });
   const redis = new Redis(env.env.REDIS_URL ?? '', { lazyConnect: false });
-  const children = [bot, collector];
+  const children = [web, worker, collector];
   return {
     layout: 'shipped',
     slackUrl,
@@ -146,11 +148,11 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
     flowsRead: async () => metric(await scrape(collectorMetrics), 'netpol_responder_flows_read_total'),
     // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
     loopDelay: () => {
-      const opened = scrape(botMetrics);
+      const opened = scrape(webMetrics);
       return {
         async stop() {
           await opened;
-          const text = await scrape(botMetrics);
+          const text = await scrape(webMetrics);
           const seconds = (name: string): number => metric(text, `netpol_responder_nodejs_eventloop_lag_${name}_seconds`) * 1000;
           return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean') };
         },

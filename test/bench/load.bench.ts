@@ -1,6 +1,6 @@
 // `npm run bench -- load`: the bot under load, laid out as LOAD_LAYOUT says (./load-bot.ts):
-// `shipped` (default) as deploy/kubernetes.yaml runs it, a web/worker/watcher process (with the
-// drift monitor) and a collector process, apart from the simulated environment; `one-process`
+// `shipped` (default) as deploy/kubernetes.yaml runs it, a web process, a worker/watcher process
+// (with the drift monitor) and a collector process, apart from the simulated environment; `one-process`
 // every role in the benchmark's own process beside the stand-ins, the event loop's worst case.
 //  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
 //    in the simulated API server, the same policies in the Git repository (drift monitor on), both
@@ -560,7 +560,7 @@ async function startProfile(): Promise<{ stop(): Promise<void> }> {
 
 async function main(): Promise<void> {
   const { objects, policies } = cluster();
-  console.log(`load benchmark: ${LAYOUT === 'shipped' ? 'the shipped layout (a web/worker/watcher process, a collector process)' : 'every role in one process'}; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
+  console.log(`load benchmark: ${LAYOUT === 'shipped' ? 'the shipped layout (a web process, a worker/watcher process, a collector process)' : 'every role in one process'}; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
   const redis = await resolveRedis();
   const relay = await startRelay();
   const prefix = `bench-load-${randomBytes(3).toString('hex')}`;

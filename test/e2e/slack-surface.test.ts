@@ -74,8 +74,8 @@ describe('slash commands', () => {
   });
 
   it('says "Checking namespace", never "Opening", when the API is slow or failing, and lets the job decide', async () => {
-    // A namespace the bot's watched view holds needs no API call (the next test). With namespaces
-    // unwatchable and the streams cut, the view cannot tell, and the API is asked.
+    // A namespace the web role's namespace watch holds needs no API call (the next test). With
+    // namespaces unwatchable and the streams cut, the watch cannot vouch for any, and the API is asked.
     const watchesCut = env.kube.requests.length;
     const lift = env.kube.deny({ verb: 'watch', resource: 'namespaces' });
     env.kube.cutWatches();
@@ -88,8 +88,8 @@ describe('slash commands', () => {
     }
   }, 30_000);
 
-  it('says "Opening" at once for a namespace the watched view holds, however slow the API', async () => {
-    // An incident's proposal reads the watched view: it is running and in sync afterwards.
+  it('says "Opening" at once for a namespace the namespace watch holds, however slow the API', async () => {
+    // The first command after the watches were refused starts a fresh namespace watch: in sync afterwards.
     const { incidentId } = await openIncident(env, 'incident frontend -- warm the view');
     await click(env, incidentMessageFor(env, incidentId)!, DEMO_USERS.approver.id, 'reject');
     await waitForStatus(env, incidentId, 'rejected');
@@ -243,4 +243,25 @@ describe('export from Slack', () => {
     const call = await env.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen && String(c.args.text).includes('No incident'), 5000);
     expect(String(call.args.text)).toContain('20990101-nothere');
   });
+});
+
+describe('a web-only process', () => {
+  it('acknowledges `/netpol incident` from its namespace watch: no API call per command', async () => {
+    const web = await startTestEnvironment({ roles: ['web'] });
+    try {
+      const mark = web.kube.requests.length;
+      for (const ns of ['db', 'api', 'frontend']) {
+        const result = await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `incident ${ns} -- web only` });
+        expect(JSON.parse(result.body).text).toMatch(/^Opening incident `[a-z0-9-]+`/);
+      }
+      const gets = web.kube.requests.slice(mark).filter((r) => r.method === 'GET' && /^\/api\/v1\/namespaces\/[^/]+$/.test(r.path));
+      expect(gets).toEqual([]);
+      // One it has not seen is asked of the API, and refused in the acknowledgement.
+      const unknown = await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident payments-eu' });
+      expect(JSON.parse(unknown.body).text).toContain('Namespace `payments-eu` does not exist');
+      expect(web.kube.requests.slice(mark).some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/payments-eu')).toBe(true);
+    } finally {
+      await web.stop();
+    }
+  }, 30_000);
 });

@@ -98,33 +98,6 @@ describe('LiveClusterView', () => {
     }
   });
 
-  it("knowsNamespace: only a running view's namespaces, never a guess, never starting the view", async () => {
-    sim.clearRequests();
-    view = new LiveClusterView(gateway);
-    expect(view.knowsNamespace('api')).toBeUndefined();
-    expect(sim.requests.some((r) => r.verb === 'watch')).toBe(false);
-    await view.workloads();
-    expect(view.knowsNamespace('api')).toBe(true);
-    for (const name of ['no-such-namespace', '', 'api/x', '/api', '__proto__', 'x'.repeat(10_000)]) expect(view.knowsNamespace(name)).toBeUndefined();
-    await gateway.objects('Namespace').apply({ metadata: { name: 'late-namespace' } }, { fieldManager: 'test' });
-    await eventually('the view to see the new namespace', async () => view!.knowsNamespace('late-namespace') === true);
-    await view.stop();
-    expect(view.knowsNamespace('api')).toBeUndefined();
-  });
-
-  it('knowsNamespace: a view whose namespace watch failed cannot tell', async () => {
-    const lift = sim.deny({ verb: 'watch', resource: 'namespaces' });
-    try {
-      view = new LiveClusterView(gateway, { syncTimeoutMs: 2000 });
-      await view.workloads();
-      // Once the failure reaches the view, it no longer answers (the API is asked instead).
-      await eventually('the view to stop answering', async () => view!.knowsNamespace('api') === undefined);
-      expect(sim.requests.some((r) => r.verb === 'watch' && r.status === 403)).toBe(true);
-    } finally {
-      lift();
-    }
-  });
-
   it('stopped (or idle), it starts again on the next call', async () => {
     let now = 0;
     view = new LiveClusterView(gateway, { idleMs: 1000, clock: () => now });

@@ -64,6 +64,14 @@ describe('deploy/kubernetes.yaml', () => {
     expect(web.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect((web.spec.template.spec.containers[0] as Container).ports.find((p) => p.name === 'slack')?.containerPort).toBe(config.slack.port);
   });
+
+  it('runs the web role in a Deployment of its own, the only one the Service sends Slack to', () => {
+    const service = objects.find((o) => o.kind === 'Service')!;
+    const selected = deployments.filter((d) => Object.entries(service.spec.selector as Record<string, string>).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+    expect(selected.map((d) => d.metadata.name)).toEqual(['netpol-responder']);
+    const args = (selected[0]!.spec.template.spec.containers[0] as Container).args;
+    expect(args[args.indexOf('--roles') + 1]).toBe('web');
+  });
 });
 
 /** Every (group, resource, verb) a ClusterRole's rules grant, as sortable strings. */
@@ -217,7 +225,7 @@ describe('deploy/Dockerfile with deploy/kubernetes.yaml', () => {
   });
 
   it('every Deployment runs as the image user with the full securityContext', () => {
-    expect(deployments.length).toBe(2);
+    expect(deployments.length).toBe(3);
     expect(deployments.flatMap((d) => securityProblems(d, user.uid!, user.gid!))).toEqual([]);
   });
 
