@@ -7,6 +7,7 @@
 //  - `one-process`: every role in the benchmark's own process, beside the simulated environment,
 //    the worst case for the event loop (the stand-ins' work shares it).
 // Either way the benchmark reads the bot's state from Redis and drives it through Slack.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -23,6 +24,8 @@ export interface LoopDelay {
   max: number;
   p99: number;
   mean: number;
+  /** The heap in use at the end of the window (MB), where the process reports it. */
+  heapMb?: number;
 }
 
 export interface BotUnderTest {
@@ -111,6 +114,19 @@ async function ready(p: CliProcess, metricsPort: number, what: string): Promise<
   }
 }
 
+/**
+ * The image runs the compiled dist/ (deploy/Dockerfile), so the shipped layout does too: built
+ * here first. LOAD_BOT_RUN=sources runs the TypeScript sources through tsx instead (its loader
+ * thread and source-mapped stack traces are not what production pays).
+ */
+function buildUnlessSources(): boolean {
+  const run = process.env.LOAD_BOT_RUN ?? 'compiled';
+  if (run !== 'compiled' && run !== 'sources') throw new Error(`LOAD_BOT_RUN must be compiled or sources (got ${run})`);
+  if (run === 'sources') return false;
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return true;
+}
+
 async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const c = env.config;
   // Ports chosen here, so the processes can log at warn: logging every job at info to a pipe this
@@ -128,12 +144,15 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const source = c.collector?.source;
   if (!source || source.kind !== 'hubble-relay') throw new Error('the shipped layout needs the relay in the environment');
   // LOAD_BOT_CPU_PROF=<dir>: the web and worker processes write their CPU profiles (every thread's) there when they stop.
-  const nodeArgs = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
-  const web = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web'], metrics: { port: webMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
-  const worker = spawnCli(['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['worker', 'watcher'], metrics: { port: workerMetrics, host: '127.0.0.1' } })], env.env, { nodeArgs });
+  const profile = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
+  const compiled = buildUnlessSources();
+  const spawnOptions = { nodeArgs: profile, compiled };
+  const web = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web'], metrics: { port: webMetrics, host: '127.0.0.1' } })], env.env, spawnOptions);
+  const worker = spawnCli(['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['worker', 'watcher'], metrics: { port: workerMetrics, host: '127.0.0.1' } })], env.env, spawnOptions);
   const collector = spawnCli(
     ['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['collector'], metrics: { port: collectorMetrics, host: '127.0.0.1' }, collector: { source: { kind: 'hubble-relay', address: source.address }, learningPeriod: '1h', cooldown: '15m' } })],
     env.env,
+    { compiled },
   );
   await Promise.all([ready(web, webMetrics, 'the web process'), ready(worker, workerMetrics, 'the worker process'), ready(collector, collectorMetrics, 'the collector process')]);
   const slackUrl = `http://127.0.0.1:${slackPort}/slack/events`;
@@ -154,7 +173,8 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
           await opened;
           const text = await scrape(webMetrics);
           const seconds = (name: string): number => metric(text, `netpol_responder_nodejs_eventloop_lag_${name}_seconds`) * 1000;
-          return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean') };
+          const heap = metric(text, 'netpol_responder_nodejs_heap_size_used_bytes');
+          return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean'), ...(Number.isFinite(heap) ? { heapMb: heap / 1e6 } : {}) };
         },
       };
     },

@@ -2,6 +2,7 @@
 // `shipped` (default) as deploy/kubernetes.yaml runs it, a web process, a worker/watcher process
 // (with the drift monitor) and a collector process, apart from the simulated environment; `one-process`
 // every role in the benchmark's own process beside the stand-ins, the event loop's worst case.
+// The shipped layout runs the compiled dist/ as the image does (LOAD_BOT_RUN=sources: through tsx).
 //  - a synthetic cluster of LOAD_POLICIES (10k) NetworkPolicies over ≥ LOAD_INCIDENTS namespaces
 //    in the simulated API server, the same policies in the Git repository (drift monitor on), both
 //    two days old, one deliberate drift in a namespace no incident touches;
@@ -286,7 +287,8 @@ function ackProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
 }
 
 const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q);
-const fmtDelay = (d: { max: number; p99: number; mean: number }): string => `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms`;
+const fmtDelay = (d: { max: number; p99: number; mean: number; heapMb?: number }): string =>
+  `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms${d.heapMb !== undefined ? `, heap in use ${d.heapMb.toFixed(0)} MB` : ''}`;
 
 interface Figures {
   /** `/netpol incident` one at a time. */
@@ -560,7 +562,7 @@ async function startProfile(): Promise<{ stop(): Promise<void> }> {
 
 async function main(): Promise<void> {
   const { objects, policies } = cluster();
-  console.log(`load benchmark: ${LAYOUT === 'shipped' ? 'the shipped layout (a web process, a worker/watcher process, a collector process)' : 'every role in one process'}; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
+  console.log(`load benchmark: ${LAYOUT === 'shipped' ? `the shipped layout (a web process, a worker/watcher process, a collector process, running ${process.env.LOAD_BOT_RUN === 'sources' ? 'the TypeScript sources' : 'the compiled dist/'})` : 'every role in one process'}; ${policies.length} NetworkPolicies and ${objects.filter((o) => o.kind === 'Pod').length} pods in ${NAMESPACES} namespaces, in the cluster and in Git; ${INCIDENTS} incidents, ${FLOWS_PER_SECOND} flows/s; node ${process.version}`);
   const redis = await resolveRedis();
   const relay = await startRelay();
   const prefix = `bench-load-${randomBytes(3).toString('hex')}`;

@@ -20,10 +20,14 @@ export interface CliProcess {
   readonly startedAt: number;
 }
 
-/** `nodeArgs`: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not take). */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean; nodeArgs?: string[] } = {}): CliProcess {
+/**
+ * `nodeArgs`: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS does not take).
+ * `compiled`: run dist/cli.js (built beforehand), as the image does, instead of the sources through tsx.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, options: { detached?: boolean; nodeArgs?: string[]; compiled?: boolean } = {}): CliProcess {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli.ts', ...args], {
+  const entry = options.compiled ? ['dist/cli.js'] : ['--import', 'tsx', 'src/cli.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.detached ? { detached: true } : {}),
