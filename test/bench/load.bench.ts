@@ -287,6 +287,29 @@ function ackProbe(env: EmbeddedEnvironment): { stop(): Promise<number[]> } {
 }
 
 const p = (xs: number[], q: number): number => percentile([...xs].sort((a, b) => a - b), q);
+/** Redis's slow log from here on: every command that took the server ≥ 5 ms (it blocks every client meanwhile). */
+async function startSlowlog(redis: Redis): Promise<void> {
+  await redis.config('SET', 'slowlog-log-slower-than', '5000');
+  await redis.config('SET', 'slowlog-max-len', '10000');
+  await redis.slowlog('RESET');
+}
+
+async function slowlogLine(redis: Redis): Promise<string> {
+  const entries = (await redis.slowlog('GET', 10000)) as Array<[number, number, number, string[]]>;
+  const byCommand = new Map<string, { count: number; maxMs: number; totalMs: number }>();
+  for (const [, , micros, args] of entries) {
+    // A script is named by its first key's pattern, numbers and ids folded.
+    const name = `${String(args[0]).toUpperCase()}${/^(EVALSHA|EVAL|FCALL)$/i.test(String(args[0])) && args[3] ? ` ${String(args[3]).replace(/[0-9a-f-]{6,}|\d+/g, '#')}` : ''}`;
+    const agg = byCommand.get(name) ?? { count: 0, maxMs: 0, totalMs: 0 };
+    agg.count++;
+    agg.maxMs = Math.max(agg.maxMs, micros / 1000);
+    agg.totalMs += micros / 1000;
+    byCommand.set(name, agg);
+  }
+  const top = [...byCommand.entries()].sort((a, b) => b[1].totalMs - a[1].totalMs).slice(0, 6);
+  return `Redis commands over 5 ms meanwhile: ${entries.length}${top.length > 0 ? `, most: ${top.map(([n, a]) => `${n} ×${a.count} (max ${a.maxMs.toFixed(0)} ms)`).join(', ')}` : ''}`;
+}
+
 const fmtDelay = (d: { max: number; p99: number; mean: number; heapMb?: number }): string =>
   `event-loop delay max ${d.max.toFixed(0)} ms, p99 ${d.p99.toFixed(0)} ms, mean ${d.mean.toFixed(1)} ms${d.heapMb !== undefined ? `, heap in use ${d.heapMb.toFixed(0)} MB` : ''}`;
 
@@ -608,6 +631,8 @@ async function main(): Promise<void> {
     const requestsFrom = env.kube.requests.length;
     const harness = monitorEventLoopDelay({ resolution: 10 });
     harness.enable();
+    // A Redis that refuses CONFIG (a managed one behind REDIS_URL) has no slow-log figure.
+    const slowlog = await startSlowlog(bot.redis).then(() => true, () => false);
     const loaded = await loadedFigures(env);
     harness.disable();
     await profile.stop();
@@ -620,6 +645,7 @@ async function main(): Promise<void> {
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
     console.log(`  ${apiRequestsLine(requests)}`);
+    if (slowlog) console.log(`  ${await slowlogLine(bot.redis)}`);
     console.log(`  the benchmark's own process (API server and Slack stand-ins; acknowledgements are timed in a thread of their own): ${fmtDelay({ max: harness.max / 1e6, p99: harness.percentile(99) / 1e6, mean: harness.mean / 1e6 })}`);
     console.log('\nloaded against idle:');
     console.log(ratioLine(`ack /netpol incident, ${INCIDENTS} at once`, idle.incidentBurstAck, loaded.incidentBurstAck, 99));
