@@ -1,9 +1,9 @@
 // The bot the load benchmark measures, in one of two layouts (LOAD_LAYOUT):
 //  - `shipped` (default): as deploy/kubernetes.yaml runs it, a `serve --roles web` process, a
-//    `serve --roles worker,watcher` process and a `serve --roles collector` process, apart from
-//    the simulated environment (API
-//    server, Slack and Hubble stand-ins, Git remote), which stays in the benchmark's process the way
-//    a real API server is never in the bot's;
+//    `serve --roles worker,watcher` process and a `serve --roles collector` process, running the
+//    compiled dist/, apart from the simulated environment (API server, Slack and Hubble stand-ins,
+//    Git remote), which stays in the benchmark's process the way a real API server is never in
+//    the bot's;
 //  - `one-process`: every role in the benchmark's own process, beside the simulated environment,
 //    the worst case for the event loop (the stand-ins' work shares it).
 // Either way the benchmark reads the bot's state from Redis and drives it through Slack.
