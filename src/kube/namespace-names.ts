@@ -55,8 +55,10 @@ export class NamespaceNames {
 
   /** Waits up to `timeoutMs` for the first list; false when it did not come (questions go to the API meanwhile). */
   async inSync(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.synced && this.running && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    let timer: NodeJS.Timeout | undefined;
+    // The watch's own promise settles on its first list, or when it is dropped (a refused list).
+    await Promise.race([this.watch?.synced, new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
     return this.synced;
   }
 

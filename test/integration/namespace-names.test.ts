@@ -96,7 +96,7 @@ describe('NamespaceNames', () => {
     } finally {
       lift();
     }
-    // Once allowed, the watch's retry gets in sync by itself.
+    // Once allowed, the next question starts a fresh watch, whose list gets it in sync.
     await eventually('the watch to recover', () => names!.has('api') === true);
   });
 });
