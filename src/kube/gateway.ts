@@ -43,7 +43,10 @@ export interface KubeGateway {
   deleteNetworkPolicy(namespace: string, name: string): Promise<boolean>;
   /** get/list/apply/create/replace/mergePatch/delete on one kind, as plain JSON objects. */
   objects<K extends KindName>(kind: K): ObjectClient<KindObjects[K]>;
-  /** Which of the known kinds the cluster serves, each with a reason. */
+  /**
+   * Which of the known kinds the cluster serves, each with a reason. Calls made while one is in
+   * flight share its answer (fifty containments at once asked discovery 250 times).
+   */
   discoverKinds(): Promise<Discovery>;
   /** Lists, then watches `kind`, surviving cut streams, 410 Gone and API server restarts. */
   watch<K extends KindName>(kind: K, handler: (event: WatchEvent<KindObjects[K]>) => void | Promise<void>, opts?: KindWatchOptions): KindWatch;
@@ -97,9 +100,16 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
     }
     return client as ObjectClient<KindObjects[K]>;
   };
+  // Shared only while in flight: never cached, so a CRD installed since is seen by the next call.
+  let discovering: Promise<Discovery> | undefined;
   return {
     objects,
-    discoverKinds: () => discoverKinds(kc),
+    discoverKinds: () => {
+      discovering ??= discoverKinds(kc).finally(() => {
+        discovering = undefined;
+      });
+      return discovering;
+    },
     watch: (kind, handler, opts) => watchKind(kc, objects(kind), handler, opts),
     // Every method is async so that argument errors arrive as rejections, like API errors.
     async namespaceExists(name) {

@@ -111,6 +111,48 @@ describe('reads', () => {
   });
 });
 
+describe('discoverKinds', () => {
+  const discoveryGets = (): number => sim.requests.filter((r) => r.method === 'GET' && /^\/apis?(\/[^/]+){0,2}$/.test(r.path)).length;
+
+  it('calls made while one is in flight share its requests; the next call asks again and sees a CRD installed meanwhile', async () => {
+    sim.clearRequests();
+    const alone = await gateway.discoverKinds();
+    const perCall = discoveryGets();
+    expect(perCall).toBeGreaterThan(0);
+    expect(alone.AdminNetworkPolicy.served).toBe(false);
+
+    sim.clearRequests();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => gateway.discoverKinds()));
+    expect(discoveryGets()).toBe(perCall);
+    expect(answers.every((a) => a === answers[0])).toBe(true);
+
+    sim.setCluster({ ...sim.cluster(), adminNetworkPolicy: true });
+    try {
+      sim.clearRequests();
+      expect((await gateway.discoverKinds()).AdminNetworkPolicy.served).toBe(true);
+      expect(discoveryGets()).toBe(perCall);
+    } finally {
+      sim.setCluster({ ...sim.cluster(), adminNetworkPolicy: false });
+    }
+  });
+
+  it('a failure reaches every call that shared it, and is not kept: the next call asks again', async () => {
+    // An API server that refuses connections: a port that was free a moment ago.
+    const closed = await startKubeApiServer();
+    const kubeconfig = closed.writeKubeconfig(dir, 'down');
+    await closed.close();
+    const down = createKubeGateway(loadKubeConfig({ kubeconfigPath: kubeconfig }));
+    const first = down.discoverKinds();
+    const shared = Array.from({ length: 5 }, () => down.discoverKinds());
+    expect(shared.every((call) => call === first)).toBe(true);
+    const failures = await Promise.all([first, ...shared].map((call) => call.then(() => undefined, (error: unknown) => error)));
+    expect(failures.every((e) => e instanceof KubeApiError)).toBe(true);
+    const again = down.discoverKinds();
+    expect(again).not.toBe(first);
+    await expect(again).rejects.toBeInstanceOf(KubeApiError);
+  });
+});
+
 describe('applyNetworkPolicy (server-side apply)', () => {
   it('creates, then re-applies idempotently', async () => {
     const created = await gateway.applyNetworkPolicy(denyAll('db'), { fieldManager: MANAGER });
