@@ -51,7 +51,9 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * several states of one cluster sharing most objects (the contain step's preview: now, after
  * containment, and without its allow rules) reads each shared object once. Keep one for the
  * states of one computation, or for objects that cannot change (frozen): an object changed in
- * place would keep its old reading. An object at another position keeps its reading, renamed.
+ * place would keep its old reading. A live object is named by its name (liveSource), so it keeps
+ * its very reading wherever it moves in its list; an object from files at another position keeps
+ * its reading, renamed.
  */
 export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult } | { source: string; pod: Pod }>;
 
@@ -361,6 +363,22 @@ export interface LiveObjects {
   nodes?: readonly unknown[];
 }
 
+/** What a Kubernetes API accepts as a name (and a namespace): lowercase DNS subdomain characters. */
+const API_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * Where a live object is, by its name (`live:Pod api/web-1`): the same wherever it sits in its
+ * list, so a memo's reading stays the very same object when others come and go. An object
+ * without a name the API would accept is named by its position.
+ */
+function liveSource(kind: string, item: unknown, position: number): string {
+  const meta = isRecord(item) ? metadataOf(item) : {};
+  const name = nameOf(meta);
+  if (!name || !API_NAME.test(name)) return `live:${kind}[${position}]`;
+  if (meta.namespace === undefined) return `live:${kind} ${name}`;
+  return typeof meta.namespace === 'string' && API_NAME.test(meta.namespace) ? `live:${kind} ${meta.namespace}/${name}` : `live:${kind}[${position}]`;
+}
+
 /**
  * Live objects as returned by the API (e.g. @kubernetes/client-node V1Pod / V1NetworkPolicy);
  * list items carry no `kind`, so the kind comes from the argument they are passed in.
@@ -369,7 +387,7 @@ export function loadLiveObjects(live: LiveObjects, memo?: CompileMemo): ClusterO
   const c = new Collector(memo);
   const add = (items: readonly unknown[] | undefined, kind: string): void => {
     // The list's kind is the items' kind: given, not copied into each object (which would also lose it as the memo's key).
-    (items ?? []).forEach((item, i) => addObject(item, c, `live:${kind}[${i}]`, { given: kind }, 0));
+    (items ?? []).forEach((item, i) => addObject(item, c, liveSource(kind, item, i), { given: kind }, 0));
   };
   add(live.namespaces, 'Namespace');
   add(live.pods, 'Pod');

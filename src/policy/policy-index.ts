@@ -82,9 +82,13 @@ export class PolicyIndex {
   readonly egressOf: IndexedPolicy[][] = [];
   /**
    * AdminNetworkPolicies, the BaselineAdminNetworkPolicy and CiliumNetworkPolicies, when the
-   * input has any (fixed at construction: upsertPolicy/removePolicy change NetworkPolicies only).
+   * input has any (upsertPolicy/removePolicy change NetworkPolicies only; see replaceExtended).
    */
-  readonly extended: ExtendedIndex | undefined;
+  get extended(): ExtendedIndex | undefined {
+    return this.extendedIndex;
+  }
+
+  private extendedIndex: ExtendedIndex | undefined;
 
   private readonly classesByNamespace = new Map<string, Uint32Array>();
   private readonly workloadById = new Map<string, number>();
@@ -98,9 +102,7 @@ export class PolicyIndex {
     for (const ns of objects.namespaces) this.namespaces.set(ns.name, ns);
     this.buildClasses(objects.pods);
     for (const policy of objects.policies) this.upsertPolicy(policy);
-    const admin = objects.adminPolicies ?? [];
-    const cilium = objects.ciliumPolicies ?? [];
-    this.extended = admin.length > 0 || cilium.length > 0 ? buildExtendedIndex(this, admin, cilium, objects.nodes ?? []) : undefined;
+    this.replaceExtended(objects);
   }
 
   get classCount(): number {
@@ -120,16 +122,11 @@ export class PolicyIndex {
     const workloadPods = new Map<string, { ref: WorkloadRef; pods: Pod[]; classes: Set<number> }>();
     for (const key of keys) {
       const members = groups.get(key) as Pod[];
-      const first = members[0] as Pod;
       const id = this.classes.length;
-      const namedPorts = new Map<string, number>();
-      for (const p of first.namedPorts) if (!namedPorts.has(`${p.name}/${p.protocol}`)) namedPorts.set(`${p.name}/${p.protocol}`, p.port);
-      this.classes.push({ id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [], hostNetwork: first.hostNetwork });
+      this.classes.push(this.makeClass(id, members));
       this.ingressOf.push([]);
       this.egressOf.push([]);
       for (const pod of members) {
-        this.podByName.set(`${pod.namespace}/${pod.name}`, pod);
-        this.classOfPod.set(pod, id);
         const wid = workloadId(pod.workload);
         let w = workloadPods.get(wid);
         if (!w) workloadPods.set(wid, (w = { ref: pod.workload, pods: [], classes: new Set() }));
@@ -156,6 +153,18 @@ export class PolicyIndex {
       else this.workloadsByName.set(byName, [this.workloads[index] as Workload]);
       for (const c of classes) this.classes[c]?.workloads.push(index);
     }
+  }
+
+  /** A class of `members` (pods of one class key) numbered `id`, its pods registered under it. */
+  private makeClass(id: number, members: Pod[]): PodClass {
+    const first = members[0] as Pod;
+    const namedPorts = new Map<string, number>();
+    for (const p of first.namedPorts) if (!namedPorts.has(`${p.name}/${p.protocol}`)) namedPorts.set(`${p.name}/${p.protocol}`, p.port);
+    for (const pod of members) {
+      this.podByName.set(`${pod.namespace}/${pod.name}`, pod);
+      this.classOfPod.set(pod, id);
+    }
+    return { id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [], hostNetwork: first.hostNetwork };
   }
 
   // ---- selectors -------------------------------------------------------------------------
@@ -262,6 +271,118 @@ export class PolicyIndex {
       egress: indexed.policy.affectsEgress ? selected : [],
       ipBlocks: hasIpBlocks(indexed.policy),
     };
+  }
+
+  // ---- refreshing in place (index-refresh.ts) ---------------------------------------------
+
+  /**
+   * Puts `pods` (all of the namespace's) in place of the namespace's pods, keeping every class
+   * id: possible when they make as many classes and the same workloads (pods relabelled or
+   * restarted), and then the classes are numbered as a fresh build numbers them. False, with
+   * nothing changed, when they do not. Selections are forgotten: the caller re-indexes every
+   * policy that selects in this namespace (replacePolicies), then the extended index.
+   */
+  replaceNamespacePods(namespace: string, pods: readonly Pod[]): boolean {
+    const ids = this.classesByNamespace.get(namespace);
+    const groups = new Map<string, Pod[]>();
+    for (const pod of pods) {
+      if (pod.namespace !== namespace) return false;
+      const key = classKey(pod);
+      const g = groups.get(key);
+      if (g) g.push(pod);
+      else groups.set(key, [pod]);
+    }
+    if (!ids || groups.size !== ids.length) return false;
+    const keys = [...groups.keys()].sort();
+    const workloadPods = new Map<string, { pods: Pod[]; classes: Set<number> }>();
+    keys.forEach((key, i) => {
+      for (const pod of groups.get(key) as Pod[]) {
+        const wid = workloadId(pod.workload);
+        let w = workloadPods.get(wid);
+        if (!w) workloadPods.set(wid, (w = { pods: [], classes: new Set() }));
+        w.pods.push(pod);
+        w.classes.add(ids[i] as number);
+      }
+    });
+    const workloads = this.workloads.filter((w) => w.ref.namespace === namespace);
+    if (workloads.length !== workloadPods.size || workloads.some((w) => !workloadPods.has(w.id))) return false;
+    for (const id of ids) {
+      for (const pod of (this.classes[id] as PodClass).pods) {
+        this.podByName.delete(`${pod.namespace}/${pod.name}`);
+        this.classOfPod.delete(pod);
+      }
+    }
+    keys.forEach((key, i) => {
+      const id = ids[i] as number;
+      this.classes[id] = this.makeClass(id, groups.get(key) as Pod[]);
+    });
+    for (const w of workloads) {
+      const now = workloadPods.get(w.id) as { pods: Pod[]; classes: Set<number> };
+      w.pods = now.pods;
+      w.classes = [...now.classes].sort((a, b) => a - b);
+      for (const c of w.classes) this.classes[c]?.workloads.push(w.index);
+    }
+    this.selectionCache.clear();
+    return true;
+  }
+
+  /** Namespaces: the same names, in the same order, with the same labels; their objects replaced (their sources). */
+  replaceNamespaceObjects(namespaces: readonly Namespace[]): void {
+    for (const ns of namespaces) this.namespaces.set(ns.name, ns);
+  }
+
+  /**
+   * Indexes `policies`, in their order, as a fresh build would: a policy indexed already (the
+   * very object) is kept, unless `stale` says its selections may have changed; the others are
+   * indexed anew, and the policy lists of their namespaces' classes drawn again.
+   */
+  replacePolicies(policies: readonly NetworkPolicy[], stale: (policy: NetworkPolicy) => boolean): void {
+    const index = (policy: NetworkPolicy): IndexedPolicy => ({ policy, selected: this.classesSelectedBy(policy), ingress: policy.ingress.map((r) => this.indexRule(r, policy)), egress: policy.egress.map((r) => this.indexRule(r, policy)) });
+    const ids = policies.map(policyId);
+    const listed = [...this.policies.keys()];
+    // A policy selects only pods of its own namespace: only the namespaces of policies indexed anew are drawn again.
+    const redraw = new Set<string>();
+    if (ids.length === listed.length && ids.every((id, i) => id === listed[i])) {
+      // The same names in the same order (policies patched in place): the order stands.
+      policies.forEach((policy, i) => {
+        const id = ids[i] as string;
+        const kept = this.policies.get(id) as IndexedPolicy;
+        if (kept.policy === policy && !stale(policy)) return;
+        this.policies.set(id, index(policy));
+        redraw.add(kept.policy.namespace).add(policy.namespace);
+      });
+    } else {
+      const before = new Map(this.policies);
+      this.policies.clear();
+      policies.forEach((policy, i) => {
+        const id = ids[i] as string;
+        const kept = before.get(id);
+        // A name listed twice: the later one replaces the earlier, as upsertPolicy does.
+        this.policies.delete(id);
+        this.policies.set(id, kept && kept.policy === policy && !stale(policy) ? kept : index(policy));
+      });
+      for (const ns of this.classesByNamespace.keys()) redraw.add(ns);
+    }
+    for (const ns of redraw) {
+      for (const c of this.classesByNamespace.get(ns) ?? []) {
+        this.ingressOf[c] = [];
+        this.egressOf[c] = [];
+      }
+    }
+    if (redraw.size === 0) return;
+    for (const indexed of this.policies.values()) {
+      if (!redraw.has(indexed.policy.namespace)) continue;
+      const selected = this.expand(indexed.selected);
+      if (indexed.policy.affectsIngress) for (const c of selected) this.ingressOf[c]?.push(indexed);
+      if (indexed.policy.affectsEgress) for (const c of selected) this.egressOf[c]?.push(indexed);
+    }
+  }
+
+  /** The extended index drawn again over the classes as they are now. */
+  replaceExtended(objects: Pick<ClusterObjects, 'adminPolicies' | 'ciliumPolicies' | 'nodes'>): void {
+    const admin = objects.adminPolicies ?? [];
+    const cilium = objects.ciliumPolicies ?? [];
+    this.extendedIndex = admin.length > 0 || cilium.length > 0 ? buildExtendedIndex(this, admin, cilium, objects.nodes ?? []) : undefined;
   }
 
   private expand(set: ClassSet): number[] {

@@ -42,24 +42,33 @@ describe('loading live objects with a compile memo', () => {
     expect(connectivity(buildIndex(next, memo).index, options)).toEqual(connectivity(buildIndex(next).index, options));
   });
 
-  it('an object at another position keeps its compilation, and its messages name where it is now', () => {
+  it('an object at another position keeps its very compilation: its messages name it, not its position', () => {
     const bad = { metadata: { name: 'bad', namespace: 'a' }, spec: { podSelector: { matchLabels: { 'x/y/z': 'v' } } } };
     const good = { metadata: { name: 'good', namespace: 'a' }, spec: { podSelector: {}, ingress: [{ ports: [{ port: 80 }] }] } };
     const memo: CompileMemo = new WeakMap();
     const at0 = loadLiveObjects({ networkPolicies: [bad, good] }, memo);
     const at1 = loadLiveObjects({ networkPolicies: [{ metadata: { name: 'ok', namespace: 'a' }, spec: { podSelector: {} } }, bad, good] }, memo);
-    expect(at0.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy[0]']);
-    expect(at1.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy[1]']);
+    expect(at0.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy a/bad']);
+    expect(at1.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy a/bad']);
     expect(at1.policies.map((p) => p.name)).toEqual(['ok', 'good']);
-    // Renamed, not compiled again: the same rules, under the new position.
+    // Not compiled again, not even copied: the very policy of the first load.
     const [before, after] = [at0.policies.find((p) => p.name === 'good'), at1.policies.find((p) => p.name === 'good')];
-    expect(before?.source).toBe('live:NetworkPolicy[1]');
-    expect(after?.source).toBe('live:NetworkPolicy[2]');
-    expect(after?.ingress).toBe(before?.ingress);
+    expect(after?.source).toBe('live:NetworkPolicy a/good');
+    expect(after).toBe(before);
     expect(at1).toEqual(loadLiveObjects({ networkPolicies: [{ metadata: { name: 'ok', namespace: 'a' }, spec: { podSelector: {} } }, bad, good] }));
   });
 
-  it('pods are read once: the same Pod while the object is the same, renamed when it moves, what a load without a memo gives', () => {
+  it('an object without a name the API would accept is named by its position, and a hostile name never reaches a message', () => {
+    const hostile = { metadata: { name: 'x\n<!channel>', namespace: 'a' }, spec: { podSelector: {} } };
+    const oddNamespace = { metadata: { name: 'y', namespace: 'A B' }, spec: { podSelector: {} } };
+    const cluster = { metadata: { name: 'deny' }, spec: { podSelector: {} } };
+    const loaded = loadLiveObjects({ networkPolicies: [{ metadata: {} }, hostile, oddNamespace], nodes: [cluster] });
+    expect(loaded.issues.map((i) => i.source)).toEqual(['live:NetworkPolicy[0]']);
+    expect(loaded.policies.map((p) => p.source)).toEqual(['live:NetworkPolicy[1]', 'live:NetworkPolicy[2]']);
+    expect((loaded.nodes ?? []).map((n) => n.source)).toEqual(['live:Node deny']);
+  });
+
+  it('pods are read once: the same Pod while the object is the same, the same when it moves, what a load without a memo gives', () => {
     const now = live(5);
     const pods = now.pods as Obj[];
     const memo: CompileMemo = new WeakMap();
@@ -72,8 +81,8 @@ describe('loading live objects with a compile memo', () => {
     expect(second).toEqual(loadLiveObjects(next));
     const named = (loaded: typeof first, name: string) => loaded.pods.find((p) => p.name === name);
     const moved = String((pods[10]?.metadata as Obj).name);
-    expect(named(second, moved)?.source).toBe('live:Pod[9]');
-    expect(named(second, moved)?.labels).toBe(named(first, moved)?.labels);
+    expect(named(second, moved)?.source).toBe(`live:Pod ns-0/${moved}`);
+    expect(named(second, moved)).toBe(named(first, moved));
     expect(named(second, String((pods[3]?.metadata as Obj).name))?.labels).toEqual({ quarantine: 'yes' });
     // Unmoved objects give the very Pod of the first load.
     const unmoved = loadLiveObjects(now, memo);
@@ -91,8 +100,8 @@ describe('loading live objects with a compile memo', () => {
     expect(twice).toEqual(loadLiveObjects({ pods: [web, web, odd] }));
     expect(twice.pods.map((p) => p.name)).toEqual(['web', 'odd']);
     expect(twice.issues.map((i) => `${i.source}: ${i.message}`)).toEqual([
-      'live:Pod[1]: duplicate object; the first definition is kept',
-      expect.stringMatching(/^live:Pod\[2\]: container port/),
+      'live:Pod a/web: duplicate object; the first definition is kept',
+      expect.stringMatching(/^live:Pod a\/odd: container port/),
     ]);
   });
 
