@@ -2,10 +2,12 @@
 // POLICY_BENCH_SIZES and POLICY_BENCH_POLICIES_PER_POD change that).
 // Figures: load + index build, full workload connectivity for one port (TCP 8080, externals
 // included), heap, the connectivity of one workload (every port) against the whole cluster's, the
-// contain step's preview of one workload, one `allowed` query, and the incremental update after one policy change.
+// contain step's preview of one workload, one `allowed` query, the incremental update after one policy change,
+// and the contain step's index refreshed after a containment (index-refresh.ts) against a fresh build.
 import { designContainment, projectContainment } from '../../src/containment/design.js';
 import { containmentPreview } from '../../src/containment/preview.js';
-import { ClassConnectivity, allowed, loadObjects, PolicyIndex } from '../../src/policy/index.js';
+import { ClassConnectivity, allowed, buildIndex, loadObjects, PolicyIndex, type CompileMemo, type LiveObjects } from '../../src/policy/index.js';
+import { indexLive } from '../../src/policy/index-refresh.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { mb, summarize } from './stats.js';
 
@@ -116,4 +118,31 @@ for (const pods of sizes) {
     samples.push(performance.now() - r0);
   }
   process.stdout.write(`  ${summarize('incremental update after one policy change', samples)} (${changed} workload pairs changed)\n`);
+  refreshFigure(liveObjects);
+}
+
+/**
+ * The contain step's urgent tasks, one containment after another: each state has one namespace's
+ * scope pods quarantined (relabelled) and its policies read again (a new part), as the watched
+ * view gives them. The index refreshed in place against a fresh build of the same state.
+ */
+function refreshFigure(live: Required<Pick<LiveObjects, 'namespaces' | 'pods' | 'networkPolicies'>>): void {
+  type Obj = { metadata: { namespace: string; labels?: Record<string, string> } };
+  const memo: CompileMemo = new WeakMap();
+  let state = live;
+  let built = indexLive(undefined, state, memo);
+  const refreshed: number[] = [];
+  const fresh: number[] = [];
+  const namespaces = [...new Set((live.pods as Obj[]).map((p) => p.metadata.namespace))].slice(0, 10);
+  for (const [i, ns] of namespaces.entries()) {
+    const quarantined = (p: Obj): Obj => (p.metadata.namespace === ns && p.metadata.labels?.app === 'app-0' ? { ...p, metadata: { ...p.metadata, labels: { ...p.metadata.labels, quarantine: `bench-${i}` } } } : p);
+    state = { ...state, pods: (state.pods as Obj[]).map(quarantined), networkPolicies: (state.networkPolicies as Obj[]).map((p) => (p.metadata.namespace === ns ? { ...p } : p)) };
+    const r0 = performance.now();
+    built = indexLive(built, state, memo);
+    refreshed.push(performance.now() - r0);
+    const b0 = performance.now();
+    buildIndex(state, memo);
+    fresh.push(performance.now() - b0);
+  }
+  process.stdout.write(`  ${summarize('contain index refreshed after a containment', refreshed)}; ${summarize('built anew', fresh)}\n`);
 }
