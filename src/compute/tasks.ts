@@ -22,7 +22,10 @@ const frozenFingerprints: FingerprintMemo = new WeakMap();
 // took 120–300 ms on the urgent thread, for every click).
 let lastIndex: BuiltIndex | undefined;
 function containmentIndex(live: LiveObjects): BuiltIndex {
-  lastIndex = indexLive(lastIndex, live, frozenMemo);
+  // Let go first: a task that throws midway leaves no half-refreshed index for the next one.
+  const previous = lastIndex;
+  lastIndex = undefined;
+  lastIndex = indexLive(previous, live, frozenMemo);
   return lastIndex;
 }
 
