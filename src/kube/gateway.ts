@@ -45,7 +45,7 @@ export interface KubeGateway {
   objects<K extends KindName>(kind: K): ObjectClient<KindObjects[K]>;
   /**
    * Which of the known kinds the cluster serves, each with a reason. Calls made while one is in
-   * flight share its answer (fifty containments at once asked discovery 250 times).
+   * flight share its answer (containments, drift and validations starting at the same moment).
    */
   discoverKinds(): Promise<Discovery>;
   /** Lists, then watches `kind`, surviving cut streams, 410 Gone and API server restarts. */
