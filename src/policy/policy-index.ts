@@ -231,16 +231,15 @@ export class PolicyIndex {
 
   // ---- policy changes --------------------------------------------------------------------
 
+  private indexPolicy(policy: NetworkPolicy): IndexedPolicy {
+    return { policy, selected: this.classesSelectedBy(policy), ingress: policy.ingress.map((r) => this.indexRule(r, policy)), egress: policy.egress.map((r) => this.indexRule(r, policy)) };
+  }
+
   /** Adds or replaces a policy; returns the classes whose decisions may change. */
   upsertPolicy(policy: NetworkPolicy): PolicyChangeImpact {
     const id = policyId(policy);
     const before = this.policies.has(id) ? this.removePolicy(policy.namespace, policy.name) : { ingress: [], egress: [], ipBlocks: false };
-    const indexed: IndexedPolicy = {
-      policy,
-      selected: this.classesSelectedBy(policy),
-      ingress: policy.ingress.map((r) => this.indexRule(r, policy)),
-      egress: policy.egress.map((r) => this.indexRule(r, policy)),
-    };
+    const indexed = this.indexPolicy(policy);
     this.policies.set(id, indexed);
     const selected = this.expand(indexed.selected);
     if (policy.affectsIngress) for (const c of selected) this.ingressOf[c]?.push(indexed);
@@ -337,7 +336,6 @@ export class PolicyIndex {
    * indexed anew, and the policy lists of their namespaces' classes drawn again.
    */
   replacePolicies(policies: readonly NetworkPolicy[], stale: (policy: NetworkPolicy) => boolean): void {
-    const index = (policy: NetworkPolicy): IndexedPolicy => ({ policy, selected: this.classesSelectedBy(policy), ingress: policy.ingress.map((r) => this.indexRule(r, policy)), egress: policy.egress.map((r) => this.indexRule(r, policy)) });
     const ids = policies.map(policyId);
     const listed = [...this.policies.keys()];
     // A policy selects only pods of its own namespace: only the namespaces of policies indexed anew are drawn again.
@@ -348,7 +346,7 @@ export class PolicyIndex {
         const id = ids[i] as string;
         const kept = this.policies.get(id) as IndexedPolicy;
         if (kept.policy === policy && !stale(policy)) return;
-        this.policies.set(id, index(policy));
+        this.policies.set(id, this.indexPolicy(policy));
         redraw.add(kept.policy.namespace).add(policy.namespace);
       });
     } else {
@@ -359,7 +357,7 @@ export class PolicyIndex {
         const kept = before.get(id);
         // A name listed twice: the later one replaces the earlier, as upsertPolicy does.
         this.policies.delete(id);
-        this.policies.set(id, kept && kept.policy === policy && !stale(policy) ? kept : index(policy));
+        this.policies.set(id, kept && kept.policy === policy && !stale(policy) ? kept : this.indexPolicy(policy));
       });
       for (const ns of this.classesByNamespace.keys()) redraw.add(ns);
     }

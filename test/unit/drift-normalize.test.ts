@@ -11,6 +11,7 @@ import { METADATA_NOISE, normalizeDetailed, normalizePolicy, NormalizeError } fr
 import { Catalog } from '../../src/sim/kube/catalog.js';
 import { seedObjects } from '../../src/sim/kube/seed.js';
 import { ObjectStore } from '../../src/sim/kube/store.js';
+import { deepFreeze } from '../helpers/deep-freeze.js';
 
 type Obj = Record<string, unknown>;
 
@@ -37,13 +38,6 @@ function cnp(spec: Obj): Obj {
 const same = (a: Obj, b: Obj): void => expect(normalizePolicy(a)).toEqual(normalizePolicy(b));
 const differ = (a: Obj, b: Obj): void => expect(normalizePolicy(a)).not.toEqual(normalizePolicy(b));
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
 
 /** Every policy of the netpol-analyzer fixtures (plain files and List items). */
 function fixturePolicies(): Array<{ dir: string; objects: Obj[] }> {

@@ -9,6 +9,7 @@ import { buildIndex, connectivity, openConnections, type CompileMemo, type Polic
 import type { ClassSet } from '../../src/policy/class-set.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { fuzzAssert, fuzzOptions } from '../helpers/fuzz.js';
+import { deepFreeze } from '../helpers/deep-freeze.js';
 
 type Obj = Record<string, unknown>;
 interface Live {
@@ -22,13 +23,6 @@ const NAMESPACES = ['a', 'b', 'c'];
 const APPS = ['web', 'db', 'cache'];
 const TEAMS = ['red', 'blue'];
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}
 
 const meta = (o: Obj): Obj => o.metadata as Obj;
 const labelsOf = (o: Obj): Record<string, string> => (meta(o).labels ?? {}) as Record<string, string>;
@@ -219,6 +213,31 @@ describe('an index refreshed in place', () => {
     expect(refreshed).toBeGreaterThan(rebuilt);
     expect(rebuilt).toBeGreaterThan(0);
   }, 60_000);
+
+  it('broken and hostile objects in the lists: their issues and the index stay those of a fresh build, change after change', () => {
+    const memo: CompileMemo = new WeakMap();
+    const start = initial();
+    let live: Live = deepFreeze({
+      ...start,
+      pods: [
+        ...start.pods,
+        // A label value the API refuses, a port name it refuses, a pod with no name, a hostile name.
+        { metadata: { namespace: 'a', name: 'bad-label', labels: { app: 7 } } },
+        { metadata: { namespace: 'b', name: 'bad-port', labels: { app: 'web' } }, spec: { containers: [{ ports: [{ name: 'Not_A_Name', containerPort: 80 }] }] } },
+        { metadata: { namespace: 'c', labels: { app: 'web' } } },
+        { metadata: { namespace: 'c', name: 'x\n<!channel>', labels: { app: 'db' } } },
+      ],
+      networkPolicies: [...start.networkPolicies, { metadata: { namespace: 'a', name: 'bad-selector' }, spec: { podSelector: { matchLabels: { 'x/y/z': 'v' } } } }, { metadata: {}, spec: {} }, 'not an object'] as Obj[],
+    });
+    let built = indexLive(undefined, live, memo);
+    expect(built.issues.length).toBeGreaterThanOrEqual(5);
+    expectSameAsFresh(built, live);
+    for (const c of [{ op: 'quarantine', ns: 'a', app: 'web' }, { op: 'patch-policy', at: 1 }, { op: 'add-policy', ns: 'c', app: 'db', team: 'red', ip: true, n: 3 }, { op: 'remove-pod', at: 0 }] as Change[]) {
+      live = apply(live, c);
+      built = indexLive(built, live, memo);
+      expectSameAsFresh(built, live);
+    }
+  });
 
   it('a containment one namespace at a time on a larger cluster: every state refreshed, each the fresh build', () => {
     const objects = syntheticCluster({ pods: 1000, policiesPerPod: 0.5, openNamespaces: 0, seed: 7 }) as Obj[];

@@ -18,20 +18,13 @@ import {
 import { TransitionRefused } from '../../src/incident/transitions.js';
 import type { RestoreButton, RestoreRun, RestoreRunStatus } from '../../src/restore/run-model.js';
 import type { TimelineEvent } from '../../src/timeline/types.js';
+import { deepFreeze } from '../helpers/deep-freeze.js';
 
 const ID = '20261201-abc123';
 const t0 = new Date('2026-12-01T10:00:00Z');
 const later = (s: number) => new Date(t0.getTime() + s * 1000);
 const PLAN = 'p1a2b3c4d5e6';
 
-/** Frozen all the way down: a transition that writes into its input throws (ESM is strict). */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
-  }
-  return value;
-}
 
 function run(over: Partial<RestoreRun> = {}): RestoreRun {
   return { planId: PLAN, source: 'Git shop@1a2b3c4d', mode: 'step', total: 3, next: 1, status: 'awaiting-step', stepApprovals: [], planApprovedBy: ['UAPP'], done: [], round: 0, ...over };
