@@ -5,7 +5,8 @@ import { classSetUnion, EMPTY_CLASSES, type ClassSet } from './class-set.js';
 import { buildExtendedIndex, type ExtendedIndex } from './extended-index.js';
 import { IpSet } from './ip-set.js';
 import type { ClusterObjects, Namespace, NetworkPolicy, Peer, Pod, Rule, WorkloadRef } from './model.js';
-import { policyId, workloadId } from './model.js';
+import { policyId } from './model.js';
+import { groupIntoClasses, groupWorkloads, namedPortMap, type WorkloadMembers } from './pod-classes.js';
 import { Conns, portRange, type Protocol } from './port-set.js';
 import { isSelectAll, matches, type Labels, type Selector } from './selectors.js';
 
@@ -60,18 +61,6 @@ function hasIpBlocks(policy: NetworkPolicy): boolean {
   return [...policy.ingress, ...policy.egress].some((r) => r.peers !== 'all' && r.peers.some((p) => p.kind === 'ipBlock'));
 }
 
-function classKey(pod: Pod): string {
-  const labels = Object.keys(pod.labels)
-    .sort()
-    .map((k) => `${k}=${pod.labels[k]}`)
-    .join(',');
-  const ports = pod.namedPorts
-    .map((p) => `${p.name}/${p.protocol}=${p.port}`)
-    .sort()
-    .join(',');
-  return `${pod.namespace}\u0000${labels}\u0000${ports}\u0000${pod.hostNetwork ? 'host' : ''}`;
-}
-
 export class PolicyIndex {
   readonly namespaces = new Map<string, Namespace>();
   readonly classes: PodClass[] = [];
@@ -110,30 +99,14 @@ export class PolicyIndex {
   }
 
   private buildClasses(pods: readonly Pod[]): void {
-    const groups = new Map<string, Pod[]>();
-    for (const pod of pods) {
-      const key = classKey(pod);
-      const g = groups.get(key);
-      if (g) g.push(pod);
-      else groups.set(key, [pod]);
-    }
-    // Numbering classes namespace by namespace keeps per-namespace selections contiguous.
-    const keys = [...groups.keys()].sort();
-    const workloadPods = new Map<string, { ref: WorkloadRef; pods: Pod[]; classes: Set<number> }>();
-    for (const key of keys) {
-      const members = groups.get(key) as Pod[];
+    const groups = groupIntoClasses(pods);
+    const classIds = groups.map((members) => {
       const id = this.classes.length;
       this.classes.push(this.makeClass(id, members));
       this.ingressOf.push([]);
       this.egressOf.push([]);
-      for (const pod of members) {
-        const wid = workloadId(pod.workload);
-        let w = workloadPods.get(wid);
-        if (!w) workloadPods.set(wid, (w = { ref: pod.workload, pods: [], classes: new Set() }));
-        w.pods.push(pod);
-        w.classes.add(id);
-      }
-    }
+      return id;
+    });
     const byNs = new Map<string, number[]>();
     for (const c of this.classes) {
       const list = byNs.get(c.namespace);
@@ -141,30 +114,28 @@ export class PolicyIndex {
       else byNs.set(c.namespace, [c.id]);
     }
     for (const [ns, ids] of byNs) this.classesByNamespace.set(ns, Uint32Array.from(ids));
-    for (const wid of [...workloadPods.keys()].sort()) {
-      const w = workloadPods.get(wid) as { ref: WorkloadRef; pods: Pod[]; classes: Set<number> };
-      const index = this.workloads.length;
-      const classes = [...w.classes].sort((a, b) => a - b);
-      this.workloads.push({ index, id: wid, ref: w.ref, classes, pods: w.pods });
-      this.workloadById.set(wid, index);
+    const members = groupWorkloads(groups, classIds);
+    for (const wid of [...members.keys()].sort()) {
+      const w = members.get(wid) as WorkloadMembers;
+      const workload: Workload = { index: this.workloads.length, id: wid, ref: w.ref, classes: [...w.classes].sort((a, b) => a - b), pods: w.pods };
+      this.workloads.push(workload);
+      this.workloadById.set(wid, workload.index);
       const byName = `${w.ref.namespace}/${w.ref.name}`;
       const same = this.workloadsByName.get(byName);
-      if (same) same.push(this.workloads[index] as Workload);
-      else this.workloadsByName.set(byName, [this.workloads[index] as Workload]);
-      for (const c of classes) this.classes[c]?.workloads.push(index);
+      if (same) same.push(workload);
+      else this.workloadsByName.set(byName, [workload]);
+      for (const c of workload.classes) this.classes[c]?.workloads.push(workload.index);
     }
   }
 
-  /** A class of `members` (pods of one class key) numbered `id`, its pods registered under it. */
+  /** A class of `members` (pods of one class) numbered `id`, its pods registered under it. */
   private makeClass(id: number, members: Pod[]): PodClass {
     const first = members[0] as Pod;
-    const namedPorts = new Map<string, number>();
-    for (const p of first.namedPorts) if (!namedPorts.has(`${p.name}/${p.protocol}`)) namedPorts.set(`${p.name}/${p.protocol}`, p.port);
     for (const pod of members) {
       this.podByName.set(`${pod.namespace}/${pod.name}`, pod);
       this.classOfPod.set(pod, id);
     }
-    return { id, namespace: first.namespace, labels: first.labels, namedPorts, pods: members, workloads: [], hostNetwork: first.hostNetwork };
+    return { id, namespace: first.namespace, labels: first.labels, namedPorts: namedPortMap(first), pods: members, workloads: [], hostNetwork: first.hostNetwork };
   }
 
   // ---- selectors -------------------------------------------------------------------------
@@ -283,26 +254,10 @@ export class PolicyIndex {
    */
   replaceNamespacePods(namespace: string, pods: readonly Pod[]): boolean {
     const ids = this.classesByNamespace.get(namespace);
-    const groups = new Map<string, Pod[]>();
-    for (const pod of pods) {
-      if (pod.namespace !== namespace) return false;
-      const key = classKey(pod);
-      const g = groups.get(key);
-      if (g) g.push(pod);
-      else groups.set(key, [pod]);
-    }
-    if (!ids || groups.size !== ids.length) return false;
-    const keys = [...groups.keys()].sort();
-    const workloadPods = new Map<string, { pods: Pod[]; classes: Set<number> }>();
-    keys.forEach((key, i) => {
-      for (const pod of groups.get(key) as Pod[]) {
-        const wid = workloadId(pod.workload);
-        let w = workloadPods.get(wid);
-        if (!w) workloadPods.set(wid, (w = { pods: [], classes: new Set() }));
-        w.pods.push(pod);
-        w.classes.add(ids[i] as number);
-      }
-    });
+    if (!ids || pods.some((pod) => pod.namespace !== namespace)) return false;
+    const groups = groupIntoClasses(pods);
+    if (groups.length !== ids.length) return false;
+    const workloadPods = groupWorkloads(groups, ids);
     const workloads = this.workloads.filter((w) => w.ref.namespace === namespace);
     if (workloads.length !== workloadPods.size || workloads.some((w) => !workloadPods.has(w.id))) return false;
     for (const id of ids) {
@@ -311,12 +266,12 @@ export class PolicyIndex {
         this.classOfPod.delete(pod);
       }
     }
-    keys.forEach((key, i) => {
+    groups.forEach((members, i) => {
       const id = ids[i] as number;
-      this.classes[id] = this.makeClass(id, groups.get(key) as Pod[]);
+      this.classes[id] = this.makeClass(id, members);
     });
     for (const w of workloads) {
-      const now = workloadPods.get(w.id) as { pods: Pod[]; classes: Set<number> };
+      const now = workloadPods.get(w.id) as WorkloadMembers;
       w.pods = now.pods;
       w.classes = [...now.classes].sort((a, b) => a - b);
       for (const c of w.classes) this.classes[c]?.workloads.push(w.index);
