@@ -114,12 +114,13 @@ export type FingerprintMemo = WeakMap<object, string>;
 export function policyFingerprint(live: LiveObjects, memo?: FingerprintMemo): string {
   const entries: string[] = [];
   const add = (kind: string, items: readonly unknown[] | undefined): void => {
+    const ofKind = `${kind}/`;
     for (const item of items ?? []) {
       const obj = item as Obj;
       if (!obj || isOurObject(obj as never)) continue;
       const known = memo?.get(obj);
       // The kind is part of the entry: an object met in another list is entered again.
-      if (known?.startsWith(`${kind}/`)) {
+      if (known?.startsWith(ofKind)) {
         entries.push(known);
         continue;
       }

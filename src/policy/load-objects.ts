@@ -55,7 +55,7 @@ function isRecord(x: unknown): x is Record<string, unknown> {
  * its very reading wherever it moves in its list; an object from files at another position keeps
  * its reading, renamed.
  */
-export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult } | { source: string; pod: Pod }>;
+export type CompileMemo = WeakMap<object, { source: string; result: CompiledPolicyResult; key: string } | { source: string; pod: Pod; key: string }>;
 
 class Collector {
   constructor(readonly memo?: CompileMemo) {}
@@ -76,7 +76,7 @@ class Collector {
       return { policy: { ...known.result.policy, source }, errors: known.result.errors };
     }
     const result = compilePolicy(obj, namespace, name, source);
-    this.memo?.set(obj, { source, result });
+    this.memo?.set(obj, { source, result, key: policyKey(namespace, name) });
     return result;
   }
 
@@ -170,9 +170,18 @@ function podWhat(namespace: string, name: string, workload: WorkloadRef, fromTem
   return `${fromTemplate ? workload.kind : 'Pod'} ${namespace}/${fromTemplate ? workload.name : name}`;
 }
 
+/** A pod's name in the collector: a template's pod is named after its workload's kind too. */
+function podKey(pod: Pod): string {
+  return `${pod.namespace}/${pod.name}${pod.fromTemplate ? `[${pod.workload.kind}]` : ''}`;
+}
+
+function policyKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
 /** Adds a pod read (now or by an earlier load), unless its name is taken. */
 function addPodRead(pod: Pod, c: Collector, source: string): Pod | undefined {
-  const key = `${pod.namespace}/${pod.name}${pod.fromTemplate ? `[${pod.workload.kind}]` : ''}`;
+  const key = podKey(pod);
   if (c.pods.has(key)) {
     c.issue('error', source, 'duplicate object; the first definition is kept', podWhat(pod.namespace, pod.name, pod.workload, pod.fromTemplate));
     return undefined;
@@ -190,7 +199,7 @@ function addPod(obj: Record<string, unknown>, c: Collector, source: string): voi
   const issues = c.issues.length;
   const pod = readPod(obj, c, source);
   // Only a pod read without a word to say: a hit adds no issue.
-  if (pod && c.memo && c.issues.length === issues) c.memo.set(obj, { source, pod });
+  if (pod && c.memo && c.issues.length === issues) c.memo.set(obj, { source, pod, key: podKey(pod) });
 }
 
 function readPod(obj: Record<string, unknown>, c: Collector, source: string): Pod | undefined {
@@ -241,7 +250,7 @@ function addPolicy(obj: Record<string, unknown>, c: Collector, source: string): 
   const { policy, errors } = c.compiled(obj, namespace, name, source);
   for (const e of errors) c.issue('error', source, e, what);
   if (!policy) return;
-  const key = `${namespace}/${name}`;
+  const key = policyKey(namespace, name);
   if (c.policies.has(key)) return c.issue('error', source, 'duplicate object; the first definition is kept', what);
   c.policies.set(key, policy);
 }
@@ -380,14 +389,36 @@ function liveSource(kind: string, item: unknown, position: number): string {
 }
 
 /**
+ * A live pod or policy an earlier load read without a word to say, under its name (`named`: its
+ * kind's prefix, so never one named by its position): added as read, without reading its name or
+ * its source again (most of a reload of 10k unchanged objects). False when it must be read: not
+ * in the memo, read with errors, or its name is taken (the slow path reports the duplicate).
+ */
+function addKnownLive(item: unknown, named: string, c: Collector): boolean {
+  if (typeof item !== 'object' || item === null) return false;
+  const known = c.memo?.get(item);
+  if (!known?.source.startsWith(named)) return false;
+  if ('pod' in known) {
+    if (c.pods.has(known.key)) return false;
+    c.pods.set(known.key, known.pod);
+    return true;
+  }
+  const { policy, errors } = known.result;
+  if (!policy || errors.length > 0 || c.policies.has(known.key)) return false;
+  c.policies.set(known.key, policy);
+  return true;
+}
+
+/**
  * Live objects as returned by the API (e.g. @kubernetes/client-node V1Pod / V1NetworkPolicy);
  * list items carry no `kind`, so the kind comes from the argument they are passed in.
  */
 export function loadLiveObjects(live: LiveObjects, memo?: CompileMemo): ClusterObjects {
   const c = new Collector(memo);
   const add = (items: readonly unknown[] | undefined, kind: string): void => {
+    const named = `live:${kind} `;
     // The list's kind is the items' kind: given, not copied into each object (which would also lose it as the memo's key).
-    (items ?? []).forEach((item, i) => addObject(item, c, liveSource(kind, item, i), { given: kind }, 0));
+    (items ?? []).forEach((item, i) => addKnownLive(item, named, c) || addObject(item, c, liveSource(kind, item, i), { given: kind }, 0));
   };
   add(live.namespaces, 'Namespace');
   add(live.pods, 'Pod');

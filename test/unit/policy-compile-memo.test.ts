@@ -105,6 +105,28 @@ describe('loading live objects with a compile memo', () => {
     ]);
   });
 
+  it('a remembered policy is still refused as a duplicate, and one compiled with errors says them again on every load', () => {
+    const allow = { metadata: { name: 'allow', namespace: 'a' }, spec: { podSelector: {}, ingress: [{}] } };
+    const bad = { metadata: { name: 'bad', namespace: 'a' }, spec: { podSelector: { matchLabels: { 'x/y/z': 'v' } } } };
+    const memo: CompileMemo = new WeakMap();
+    loadLiveObjects({ networkPolicies: [allow, bad] }, memo);
+    for (const list of [[allow, allow, bad], [bad, allow], [{ ...allow }, allow]]) {
+      const loaded = loadLiveObjects({ networkPolicies: list }, memo);
+      expect(loaded).toEqual(loadLiveObjects({ networkPolicies: list }));
+    }
+    expect(loadLiveObjects({ networkPolicies: [allow, allow] }, memo).issues.map((i) => `${i.source}: ${i.message}`)).toEqual(['live:NetworkPolicy a/allow: duplicate object; the first definition is kept']);
+  });
+
+  it('an object remembered under one list kind is read again in another list, and a pod remembered by its position is read again', () => {
+    const web = { metadata: { name: 'web', namespace: 'a', labels: { app: 'web' } }, spec: { podSelector: {} } };
+    const nameless = { metadata: { namespace: 'a', labels: { app: 'x' } }, spec: {} };
+    const memo: CompileMemo = new WeakMap();
+    loadLiveObjects({ pods: [web, nameless] }, memo);
+    for (const live of [{ networkPolicies: [web] }, { namespaces: [web] }, { nodes: [web] }, { pods: [nameless, web] }] as LiveObjects[]) {
+      expect(loadLiveObjects(live, memo)).toEqual(loadLiveObjects(live));
+    }
+  });
+
   it('an object met as a policy and then as a pod is read as each, never mixed up', () => {
     const both = { metadata: { name: 'x', namespace: 'a', labels: { app: 'x' } }, spec: { podSelector: {} } };
     const memo: CompileMemo = new WeakMap();
