@@ -172,8 +172,9 @@ export class ContainmentGuard {
     try {
       const ids = await this.options.deps.ledger.active();
       for (const id of [...this.tracked.keys()]) if (!ids.includes(id)) this.tracked.delete(id);
-      for (const id of ids) {
-        const record = await this.options.deps.ledger.load(id);
+      const records = await this.options.deps.ledger.loadMany(ids);
+      for (const [i, id] of ids.entries()) {
+        const record = records[i];
         if (!record) continue;
         const known = this.tracked.get(id);
         if (known) known.record = record;

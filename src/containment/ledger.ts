@@ -134,34 +134,18 @@ export class ContainmentLedger {
   }
 
   async load(incidentId: string): Promise<LedgerRecord | undefined> {
-    const fields = await this.redis.hgetall(this.key(incidentId));
-    if (!fields.meta) return undefined;
-    const record: LedgerRecord = { meta: JSON.parse(fields.meta) as LedgerMeta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
-    for (const [field, value] of Object.entries(fields)) {
-      if (field.startsWith('created:')) {
-        const { object, ...key } = JSON.parse(value) as ObjectKey & { object?: unknown };
-        record.created.push(key);
-        if (object !== undefined) record.createdObjects.push({ ...key, object });
-      }
-      else if (field.startsWith('pod:')) record.pods.push(field.slice('pod:'.length));
-      else if (field.startsWith('application:')) record.applications.push(JSON.parse(value) as ApplicationBefore);
-      else if (field.startsWith('patch:')) {
-        const before = JSON.parse(value) as PatchBefore;
-        const ref = `${before.namespace}/${before.name}`;
-        record.patches.push({
-          ...before,
-          ...(fields[`patched:${ref}`] ? { patchedResourceVersion: fields[`patched:${ref}`] } : {}),
-          ...(fields[`gone:${ref}`] ? { gone: true } : {}),
-        });
-      }
-    }
-    const order = (o: { name: string; kind?: string }): string => `${o.name}\u0000${o.kind ?? ''}`;
-    const byName = (a: { name: string; kind?: string }, b: { name: string; kind?: string }): number => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0);
-    record.created.sort(byName);
-    record.createdObjects.sort(byName);
-    record.patches.sort(byName);
-    record.pods.sort();
-    return record;
+    return recordOf(await this.redis.hgetall(this.key(incidentId)));
+  }
+
+  /** Several records in one round trip: the guard reads every active one each second. */
+  async loadMany(incidentIds: readonly string[]): Promise<Array<LedgerRecord | undefined>> {
+    if (incidentIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of incidentIds) pipeline.hgetall(this.key(id));
+    return ((await pipeline.exec()) ?? []).map(([error, fields]) => {
+      if (error) throw error;
+      return recordOf(fields as Record<string, string>);
+    });
   }
 
   /** Incident ids whose containment may be in force. */
@@ -204,7 +188,6 @@ export class ContainmentLedger {
     }
   }
 
-  /** The lift is done: the record stays (for the postmortem) but the guard stops enforcing it. */
   /**
    * Sets a lifted containment's record aside (kept, under a dated key, for the postmortem), so the
    * incident can be contained again from scratch. A containment not lifted is never archived.
@@ -217,7 +200,39 @@ export class ContainmentLedger {
     return true;
   }
 
+  /** The lift is done: the record stays (for the postmortem) but the guard stops enforcing it. */
   async markLifted(incidentId: string, at: string): Promise<void> {
     await this.redis.multi().hset(this.key(incidentId), 'liftedAt', at).srem(this.activeKey(), incidentId).exec();
   }
+}
+
+/** A record from its hash's fields (none without its meta). */
+function recordOf(fields: Record<string, string>): LedgerRecord | undefined {
+  if (!fields.meta) return undefined;
+  const record: LedgerRecord = { meta: JSON.parse(fields.meta) as LedgerMeta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
+  for (const [field, value] of Object.entries(fields)) {
+    if (field.startsWith('created:')) {
+      const { object, ...key } = JSON.parse(value) as ObjectKey & { object?: unknown };
+      record.created.push(key);
+      if (object !== undefined) record.createdObjects.push({ ...key, object });
+    }
+    else if (field.startsWith('pod:')) record.pods.push(field.slice('pod:'.length));
+    else if (field.startsWith('application:')) record.applications.push(JSON.parse(value) as ApplicationBefore);
+    else if (field.startsWith('patch:')) {
+      const before = JSON.parse(value) as PatchBefore;
+      const ref = `${before.namespace}/${before.name}`;
+      record.patches.push({
+        ...before,
+        ...(fields[`patched:${ref}`] ? { patchedResourceVersion: fields[`patched:${ref}`] } : {}),
+        ...(fields[`gone:${ref}`] ? { gone: true } : {}),
+      });
+    }
+  }
+  const order = (o: { name: string; kind?: string }): string => `${o.name}\u0000${o.kind ?? ''}`;
+  const byName = (a: { name: string; kind?: string }, b: { name: string; kind?: string }): number => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0);
+  record.created.sort(byName);
+  record.createdObjects.sort(byName);
+  record.patches.sort(byName);
+  record.pods.sort();
+  return record;
 }

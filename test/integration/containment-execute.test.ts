@@ -147,6 +147,16 @@ describe('containment on the simulated cluster', () => {
     await liftContainment(deps, incidentId);
   });
 
+  it('reads several records in one round trip, each as a load of it alone reads it', async () => {
+    const { plan, meta } = await design('networkpolicy-exclusive');
+    await applyPlan(deps, meta, plan);
+    const alone = await deps.ledger.load(incidentId);
+    expect(alone?.patches.length).toBeGreaterThan(0);
+    expect(await deps.ledger.loadMany([incidentId, 'inc-never-contained', incidentId])).toEqual([alone, undefined, alone]);
+    expect(await deps.ledger.loadMany([])).toEqual([]);
+    await liftContainment(deps, incidentId);
+  });
+
   it("an owner's edit made during containment survives the lift; only our requirement goes", async () => {
     const before = state();
     const { plan, meta } = await design('networkpolicy-exclusive');
