@@ -6,6 +6,8 @@
 // - our own objects, deleted or edited, are applied again.
 // Every repair is on the incident's timeline, followed by a fresh proof from the engine. One guard
 // is active per cluster (a singleton lock); the others stand by.
+import { shareLive } from '../compute/shared-lists.js';
+import { computeOffThread } from '../compute/thread.js';
 import type { RedisClient } from '../redis/connect.js';
 import type { KindWatch, KubeGateway, KubeNetworkPolicy, KubePod } from '../kube/index.js';
 import type { Logger } from '../log.js';
@@ -15,7 +17,6 @@ import { QUARANTINE_LABEL } from './exclusion.js';
 import { excludePolicy, labelPod, type ContainmentDeps } from './execute.js';
 import { LockBusy, type LedgerRecord } from './ledger.js';
 import { isOurObject, needsExclusion, podInScope, selectsAny } from './plan.js';
-import { proveContainment } from './proof.js';
 import { sameIntent } from './readback.js';
 import { readLiveObjects, servedKinds } from './snapshot.js';
 import type { ServedKinds } from './strategy.js';
@@ -278,7 +279,11 @@ export class ContainmentGuard {
       }
     }
     if (events.length === 0) return;
-    const proof = proveContainment(await readLiveObjects(this.options.gateway, this.served), meta, { namespace: meta.dns.namespace, podLabels: meta.dns.podLabels });
+    // On a compute thread: the proof indexes the whole cluster, which on the main thread would
+    // hold up every job and lock renewal of the process meanwhile.
+    const scope = { namespace: meta.namespace, ...(meta.labelSelector ? { labelSelector: meta.labelSelector } : {}) };
+    const live = shareLive(await readLiveObjects(this.options.gateway, this.served));
+    const proof = await computeOffThread('proveContainment', { live, scope, dns: { namespace: meta.dns.namespace, podLabels: meta.dns.podLabels } }, { priority: 'urgent' });
     events.push(
       proof.contained
         ? { at: at(), type: 'containment.proven', actor: botActor, summary: 'Proven again by the engine: nothing but DNS to kube-dns is open', data: { proof } }
