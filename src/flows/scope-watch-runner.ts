@@ -46,6 +46,8 @@ export class ScopeWatchRunner {
   private readonly ends = new Map<string, number>();
   /** Registrations whose spec cannot be read: reported once, not retried every tick. */
   private readonly refused = new Set<string>();
+  /** Specs read, by index entry: watches other replicas hold are not read again every tick. */
+  private readonly specs = new Map<string, WatchSpec>();
   private readonly observe = (flow: Flow, namespace?: string): void => this.watches.observe(flow, namespace);
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
@@ -77,6 +79,7 @@ export class ScopeWatchRunner {
     for (const member of this.watches.members()) this.watches.remove(member);
     this.ends.clear();
     this.refused.clear();
+    this.specs.clear();
   }
 
   private runTick(): void {
@@ -139,6 +142,7 @@ export class ScopeWatchRunner {
 
   private async claimNew(): Promise<void> {
     const active = await this.options.registry.active(this.graceMs);
+    for (const member of this.specs.keys()) if (!active.has(member)) this.specs.delete(member);
     const wall = this.wallNow();
     for (const [member, end] of active) {
       if (this.watches.has(member) || this.refused.has(member) || end + this.graceMs <= wall) continue;
@@ -147,6 +151,7 @@ export class ScopeWatchRunner {
         member,
         (spec) => this.options.fenceFor(spec.scope.namespace),
         (spec) => ({ flowFrom: spec.fromMs + skew, flowUntil: spec.untilMs + skew }),
+        this.specs,
       );
       if (claimed === 'lock-lost' || claimed === 'not-ours' || claimed === 'gone' || claimed === 'ok') continue;
       if ('error' in claimed) {

@@ -254,23 +254,30 @@ export class TrafficWatchRegistry {
   /**
    * Claims a watch for the holder of its fence, recorded as the watch's collector (`fenceFor` null:
    * not this collector's, 'not-ours'); the flow window is fixed by the first claim and kept by later ones.
+   * `specs` keeps the specs read, by index entry: a replica asked again about a watch another
+   * replica's namespace holds decides without reading it again. (A registration made since is
+   * another entry; the claim itself checks that the entry is still the registration's.)
    */
   async claim(
     member: string,
     fenceFor: (spec: WatchSpec) => WatchFence | null,
     flowWindow: (spec: WatchSpec) => { flowFrom: number; flowUntil: number },
+    specs?: Map<string, WatchSpec>,
   ): Promise<ClaimedWatch | FenceResult | 'not-ours' | { error: string }> {
     const parts = parseMember(member);
     if (!parts) return { error: `malformed index entry ${JSON.stringify(member.slice(0, 80))}` };
     const k = watchKeys(this.flowsPrefix, parts.incidentId);
     // The spec is needed to compute the window: read it first, then claim atomically.
-    const raw = await this.redis.hget(k.hash, 'spec');
-    if (raw === null) return 'gone';
-    let spec: WatchSpec;
-    try {
-      spec = parseWatchSpec(raw);
-    } catch (error) {
-      return { error: error instanceof Error ? error.message : String(error) };
+    let spec = specs?.get(member);
+    if (!spec) {
+      const raw = await this.redis.hget(k.hash, 'spec');
+      if (raw === null) return 'gone';
+      try {
+        spec = parseWatchSpec(raw);
+      } catch (error) {
+        return { error: error instanceof Error ? error.message : String(error) };
+      }
+      specs?.set(member, spec);
     }
     const lock = fenceFor(spec);
     if (!lock) return 'not-ours';

@@ -167,6 +167,31 @@ describe('traffic watches without a collector, and the fencing', () => {
     expect(await r.keys(`${prefix}:*`)).toEqual([]);
   });
 
+  it("a replica asked again about a watch another replica's namespace holds decides from the spec it read; a replaced registration is never claimed from it", async () => {
+    const r = redis();
+    const prefix = uniquePrefix('traffic');
+    const registry = new TrafficWatchRegistry(r, flowsKeyPrefix(prefix));
+    const lock = { key: collectorLockKey(prefix), token: 'holder:1' };
+    await r.set(lock.key, lock.token, 'PX', 60_000);
+    const now = Date.now();
+    const spec = checkWatchSpec({ incidentId: 'inc-2', scope: POSTGRES, fromMs: now, untilMs: now + 30_000 });
+    const member = `inc-2|${(await registry.register(spec)).gen}`;
+    const window = (s: typeof spec) => ({ flowFrom: s.fromMs, flowUntil: s.untilMs });
+    const specs = new Map<string, typeof spec>();
+    expect(await registry.claim(member, () => null, window, specs)).toBe('not-ours');
+    expect(specs.get(member)).toEqual(spec);
+    // Not read again: a spec overwritten since (here, corrupt) changes nothing for this entry.
+    const hash = watchKeys(flowsKeyPrefix(prefix), 'inc-2').hash;
+    await r.hset(hash, 'spec', '{"incidentId":');
+    expect(await registry.claim(member, () => null, window, specs)).toBe('not-ours');
+    expect(await registry.claim(member, () => null, window)).toEqual({ error: 'watch spec is not JSON' });
+    // Registered again: the old entry's kept spec is refused by the claim itself; the new entry reads its own.
+    const again = await registry.register({ ...spec, untilMs: now + 60_000 });
+    expect(await registry.claim(member, () => lock, window, specs)).toBe('gone');
+    expect(await registry.read('inc-2')).toMatchObject({ gen: again.gen, claimedAt: null });
+    expect(await registry.claim(`inc-2|${again.gen}`, () => lock, window, specs)).toMatchObject({ spec: { untilMs: now + 60_000 }, flowUntil: now + 60_000 });
+  });
+
   it('a flush without the lock, or for a replaced registration, changes nothing; a corrupt spec is not claimed', async () => {
     const r = redis();
     const prefix = uniquePrefix('traffic');
