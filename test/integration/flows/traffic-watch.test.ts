@@ -167,15 +167,22 @@ describe('traffic watches without a collector, and the fencing', () => {
     expect(await r.keys(`${prefix}:*`)).toEqual([]);
   });
 
-  it("a replica asked again about a watch another replica's namespace holds decides from the spec it read; a replaced registration is never claimed from it", async () => {
+  /** A registry with the collector lock held and one watch on postgres registered for `incidentId`. */
+  async function registered(incidentId: string) {
     const r = redis();
     const prefix = uniquePrefix('traffic');
     const registry = new TrafficWatchRegistry(r, flowsKeyPrefix(prefix));
     const lock = { key: collectorLockKey(prefix), token: 'holder:1' };
     await r.set(lock.key, lock.token, 'PX', 60_000);
     const now = Date.now();
-    const spec = checkWatchSpec({ incidentId: 'inc-2', scope: POSTGRES, fromMs: now, untilMs: now + 30_000 });
-    const member = `inc-2|${(await registry.register(spec)).gen}`;
+    const spec = checkWatchSpec({ incidentId, scope: POSTGRES, fromMs: now, untilMs: now + 30_000 });
+    const { gen } = await registry.register(spec);
+    return { r, prefix, registry, lock, now, spec, gen };
+  }
+
+  it("a replica asked again about a watch another replica's namespace holds decides from the spec it read; a replaced registration is never claimed from it", async () => {
+    const { r, prefix, registry, lock, now, spec, gen } = await registered('inc-2');
+    const member = `inc-2|${gen}`;
     const window = (s: typeof spec) => ({ flowFrom: s.fromMs, flowUntil: s.untilMs });
     const specs = new Map<string, typeof spec>();
     expect(await registry.claim(member, () => null, window, specs)).toBe('not-ours');
@@ -193,14 +200,7 @@ describe('traffic watches without a collector, and the fencing', () => {
   });
 
   it('a flush without the lock, or for a replaced registration, changes nothing; a corrupt spec is not claimed', async () => {
-    const r = redis();
-    const prefix = uniquePrefix('traffic');
-    const registry = new TrafficWatchRegistry(r, flowsKeyPrefix(prefix));
-    const lock = { key: collectorLockKey(prefix), token: 'holder:1' };
-    await r.set(lock.key, lock.token, 'PX', 60_000);
-    const now = Date.now();
-    const spec = checkWatchSpec({ incidentId: 'inc-1', scope: POSTGRES, fromMs: now, untilMs: now + 30_000 });
-    const { gen } = await registry.register(spec);
+    const { r, prefix, registry, lock, now, spec, gen } = await registered('inc-1');
     const member = `inc-1|${gen}`;
     expect([...(await registry.active(0)).keys()]).toEqual([member]);
     const claim = await registry.claim(member, () => lock, (s) => ({ flowFrom: s.fromMs, flowUntil: s.untilMs }));
