@@ -8,17 +8,17 @@
 //    two days old, one deliberate drift in a namespace no incident touches;
 //  - idle figures: no traffic, LOAD_IDLE_INCIDENTS (as many as the loaded phase) incidents one at
 //    a time: click → contained (containment.proven) and the ack of `/netpol help` probes every
-//    100 ms; then LOAD_ACK_PROBES (100) `/netpol incident`
-//    one at a time every 500 ms for a scope an open incident holds, and LOAD_INCIDENTS
-//    `/netpol incident` at once (the idle figure for the loaded phase's burst), then rejected;
+//    100 ms; then LOAD_ACK_PROBES (100) `/netpol incident` one at a time every 500 ms for a
+//    scope an open incident holds, and LOAD_INCIDENTS `/netpol incident` at once (the idle figure
+//    for the loaded phase's burst), then rejected;
 //  - drift evaluations over the whole cluster (a policy annotated out of band: journalled,
 //    evaluated, its episode redrawn): the event loop's delay meanwhile in the process that answers Slack;
 //  - loaded figures: LOAD_FLOWS_PER_SECOND (5k) of background flows from a Hubble Relay stand-in
 //    in another thread, LOAD_INCIDENTS (50) incidents opened at once in as many namespaces and all
-//    approved at once, and the one-at-a-time series again meanwhile (all of it, while their
-//    traces and validations run in the background once they are contained); the same figures, their ratio
-//    to the idle ones against the 2× target, and the event loop's delay. Acknowledgements are
-//    timed in a thread of their own (./ack-thread.ts);
+//    approved at once, and the one-at-a-time series again meanwhile (all of it: it goes on while
+//    their traces and validations run in the background); the same figures, their ratio to the
+//    idle ones against the 2× target, and the event loop's delay. Acknowledgements are timed in a
+//    thread of their own (./ack-thread.ts);
 //  - the bounded soak, LOAD_SOAK_MINUTES (10; 0 skips it): traffic on, an incident opened,
 //    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
 //    sampled every 10 s; min/max/last, and the check against the bounds the configuration implies
