@@ -21,7 +21,7 @@ function parentScript(): string {
     `import { Redis } from ${JSON.stringify(IOREDIS)};
 import { startThrowawayRedis } from ${JSON.stringify(THROWAWAY)};
 const redis = await startThrowawayRedis();
-process.stdout.write('port ' + redis.port + '\\n');
+// The handler is in place before the port is printed: the test sends SIGINT as soon as it reads it.
 process.once('SIGINT', async () => {
   const client = new Redis(redis.url, { maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => {});
@@ -30,6 +30,7 @@ process.once('SIGINT', async () => {
   await redis.stop();
   process.exit(0);
 });
+process.stdout.write('port ' + redis.port + '\\n');
 setInterval(() => {}, 1000);
 `,
   );
@@ -52,7 +53,8 @@ function startParent(detached: boolean) {
       }
     }, 20);
   });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // The exit code, or the signal that ended it.
+  const exited = new Promise<number | string | null>((r) => child.once('exit', (code, signal) => r(code ?? signal)));
   return { child, port, exited, output: () => stdout };
 }
 
