@@ -15,7 +15,7 @@ import { SingletonLock } from '../redis/singleton-lock.js';
 import { botActor, type TimelineEvent } from '../timeline/types.js';
 import { QUARANTINE_LABEL } from './exclusion.js';
 import { excludePolicy, labelPod, type ContainmentDeps } from './execute.js';
-import { LockBusy, type LedgerRecord } from './ledger.js';
+import { LockBusy, UnreadableRecord, type LedgerRecord } from './ledger.js';
 import { isOurObject, needsExclusion, podInScope, selectsAny } from './plan.js';
 import { sameIntent } from './readback.js';
 import { readLiveObjects, servedKinds } from './snapshot.js';
@@ -67,6 +67,8 @@ export class ContainmentGuard {
   private readonly pods = new Map<string, KubePod>();
   private readonly policies = new Map<string, KubeNetworkPolicy>();
   private readonly tracked = new Map<string, Tracked>();
+  /** Incidents whose record could not be read, warned about once until it reads again. */
+  private readonly unreadable = new Set<string>();
   private watches: KindWatch[] = [];
   private refreshTimer: NodeJS.Timeout | null = null;
   private subscriber: RedisClient | null = null;
@@ -172,12 +174,20 @@ export class ContainmentGuard {
   private async readActive(): Promise<void> {
     try {
       const ids = await this.options.deps.ledger.active();
-      for (const id of [...this.tracked.keys()]) if (!ids.includes(id)) this.tracked.delete(id);
+      const active = new Set(ids);
+      for (const id of [...this.tracked.keys()]) if (!active.has(id)) this.tracked.delete(id);
+      for (const id of [...this.unreadable]) if (!active.has(id)) this.unreadable.delete(id);
       const records = await this.options.deps.ledger.loadMany(ids);
       for (const [i, id] of ids.entries()) {
         const record = records[i];
         if (!record) continue;
         const known = this.tracked.get(id);
+        if (record instanceof UnreadableRecord) {
+          // The others are still guarded; this one keeps the last record read, if any.
+          this.warnUnreadable(id, record, known !== undefined);
+          continue;
+        }
+        this.unreadable.delete(id);
         if (known) known.record = record;
         else {
           this.tracked.set(id, { record });
@@ -187,6 +197,13 @@ export class ContainmentGuard {
     } catch (error) {
       this.options.logger.warn({ err: error }, 'containment guard: reading active containments failed; retrying');
     }
+  }
+
+  private warnUnreadable(id: string, error: UnreadableRecord, keptLast: boolean): void {
+    if (this.unreadable.has(id)) return;
+    this.unreadable.add(id);
+    const keeps = keptLast ? 'the guard keeps enforcing the record it read last' : 'the guard cannot enforce it until the record is mended';
+    this.options.logger.error({ err: error, incidentId: id }, `containment guard: ${error.message}; ${keeps}`);
   }
 
   private touch(namespace: string | undefined): void {

@@ -137,14 +137,21 @@ export class ContainmentLedger {
     return recordOf(await this.redis.hgetall(this.key(incidentId)));
   }
 
-  /** Several records in one round trip: the guard reads every active one each second. */
-  async loadMany(incidentIds: readonly string[]): Promise<Array<LedgerRecord | undefined>> {
+  /**
+   * Several records in one round trip: the guard reads every active one each second. A record that
+   * cannot be read comes back as an UnreadableRecord in its place, so the others still can be used.
+   */
+  async loadMany(incidentIds: readonly string[]): Promise<Array<LedgerRecord | UnreadableRecord | undefined>> {
     if (incidentIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of incidentIds) pipeline.hgetall(this.key(id));
-    return ((await pipeline.exec()) ?? []).map(([error, fields]) => {
+    return ((await pipeline.exec()) ?? []).map(([error, fields], i) => {
       if (error) throw error;
-      return recordOf(fields as Record<string, string>);
+      try {
+        return recordOf(fields as Record<string, string>);
+      } catch (cause) {
+        return new UnreadableRecord(incidentIds[i]!, cause);
+      }
     });
   }
 
@@ -207,9 +214,22 @@ export class ContainmentLedger {
 }
 
 /** A record from its hash's fields (none without its meta). */
+/** A containment record whose fields do not parse (written by hand, or damaged). */
+export class UnreadableRecord extends Error {
+  constructor(
+    readonly incidentId: string,
+    cause: unknown,
+  ) {
+    super(`the containment record of ${incidentId} cannot be read: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'UnreadableRecord';
+  }
+}
+
 function recordOf(fields: Record<string, string>): LedgerRecord | undefined {
   if (!fields.meta) return undefined;
-  const record: LedgerRecord = { meta: JSON.parse(fields.meta) as LedgerMeta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
+  const meta = JSON.parse(fields.meta) as LedgerMeta | null;
+  if (typeof meta !== 'object' || meta === null || typeof meta.namespace !== 'string' || typeof meta.incidentId !== 'string') throw new Error('its meta field is not a containment description');
+  const record: LedgerRecord = { meta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
   for (const [field, value] of Object.entries(fields)) {
     if (field.startsWith('created:')) {
       const { object, ...key } = JSON.parse(value) as ObjectKey & { object?: unknown };

@@ -11,7 +11,7 @@ import { designContainment } from '../../src/containment/design.js';
 import { hasExclusion, QUARANTINE_LABEL } from '../../src/containment/exclusion.js';
 import { applyPlan, liftContainment, type ContainmentDeps } from '../../src/containment/execute.js';
 import { ARGOCD_SKIP_RECONCILE_ANNOTATION, FLUX_RECONCILE_ANNOTATION } from '../../src/containment/gitops.js';
-import { ContainmentLedger, type LedgerMeta } from '../../src/containment/ledger.js';
+import { ContainmentLedger, UnreadableRecord, type LedgerMeta } from '../../src/containment/ledger.js';
 import type { QuarantineTarget } from '../../src/containment/objects.js';
 import { policyFingerprint, proveContainment, scopeConnectivity } from '../../src/containment/proof.js';
 import { readLiveObjects } from '../../src/containment/snapshot.js';
@@ -155,6 +155,31 @@ describe('containment on the simulated cluster', () => {
     expect(await deps.ledger.loadMany([incidentId, 'inc-never-contained', incidentId])).toEqual([alone, undefined, alone]);
     expect(await deps.ledger.loadMany([])).toEqual([]);
     await liftContainment(deps, incidentId);
+  });
+
+  it('reads the other records when one cannot be read, and names the one it could not', async () => {
+    const prefix = uniquePrefix('contain');
+    const ledger = new ContainmentLedger(redis, prefix);
+    const meta: LedgerMeta = { incidentId: 'inc-good', strategy: 'additive', namespace: 'api', startedAt: '2026-12-01T00:00:00Z', dns: { keep: false, namespace: 'kube-system', podLabels: {} }, baseline: { connectivity: [], fingerprint: 'f' } };
+    await ledger.begin(meta);
+    const damaged: Array<[string, string, string]> = [
+      ['inc-cut', 'meta', '{"incidentId": "inc-cut", "names'],
+      ['inc-null', 'meta', 'null'],
+      ['inc-no-namespace', 'meta', '{"incidentId": "inc-no-namespace"}'],
+      ['inc-bad-patch', 'patch:api/x', '{'],
+    ];
+    for (const [id, field, value] of damaged) {
+      await redis.hset(`${prefix}:containment:${id}`, 'meta', JSON.stringify({ ...meta, incidentId: id }));
+      await redis.hset(`${prefix}:containment:${id}`, field, value);
+    }
+    const records = await ledger.loadMany(['inc-good', ...damaged.map(([id]) => id)]);
+    expect(records[0]).toEqual(await ledger.load('inc-good'));
+    for (const [i, [id]] of damaged.entries()) {
+      const record = records[i + 1];
+      expect(record).toBeInstanceOf(UnreadableRecord);
+      expect((record as UnreadableRecord).incidentId).toBe(id);
+      expect((record as UnreadableRecord).message).toMatch(new RegExp(`^the containment record of ${id} cannot be read: `));
+    }
   });
 
   it("an owner's edit made during containment survives the lift; only our requirement goes", async () => {

@@ -15,7 +15,7 @@ import { ContainmentLedger } from '../../src/containment/ledger.js';
 import { policyFingerprint, scopeConnectivity } from '../../src/containment/proof.js';
 import { readLiveObjects } from '../../src/containment/snapshot.js';
 import { createKubeGateway, loadKubeConfig, type KubeGateway } from '../../src/kube/index.js';
-import { silentLogger } from '../../src/log.js';
+import { createLogger, silentLogger } from '../../src/log.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
 import { shopObjects } from '../../src/sim/scenarios/shop.js';
 import type { TimelineEvent } from '../../src/timeline/types.js';
@@ -34,9 +34,12 @@ let deps: ContainmentDeps;
 let prefix: string;
 const reported: Array<{ id: string; events: TimelineEvent[] }> = [];
 const guards: ContainmentGuard[] = [];
+/** What the guards logged at warn and above, one parsed line each. */
+const logged: Array<{ level: number; msg: string; incidentId?: string }> = [];
+const logger = createLogger({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) });
 
 function guard(): ContainmentGuard {
-  const g = new ContainmentGuard({ gateway, deps, redis: testRedis(), keyPrefix: prefix, report: async (id, events) => void reported.push({ id, events }), logger: silentLogger, refreshMs: 100 });
+  const g = new ContainmentGuard({ gateway, deps, redis: testRedis(), keyPrefix: prefix, report: async (id, events) => void reported.push({ id, events }), logger, refreshMs: 100 });
   guards.push(g);
   return g;
 }
@@ -84,6 +87,19 @@ describe('containment guard', () => {
     await b.start();
     await until('a guard to be active', () => a.isActive || b.isActive);
     expect([a.isActive, b.isActive].filter(Boolean)).toHaveLength(1);
+  });
+
+  it('names a containment record it cannot read, once, and goes on guarding the others', async () => {
+    const damaged = '20261201-damaged';
+    await redis.hset(`${prefix}:containment:${damaged}`, 'meta', '{"incidentId": "20261201-damaged", "namespace": ');
+    await deps.ledger.activate(damaged);
+    await until('the error naming it', () => logged.find((l) => l.incidentId === damaged));
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = logged.filter((l) => l.incidentId === damaged);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.msg).toMatch(/^containment guard: the containment record of 20261201-damaged cannot be read: .*JSON.*; the guard cannot enforce it until the record is mended$/);
+    expect(logged.filter((l) => /reading active containments failed/.test(l.msg))).toEqual([]);
+    // The next tests show the other containment still enforced.
   });
 
   it('labels pods that join the scope (a rollout) within 2 s, and reports it with a fresh proof', async () => {
