@@ -3,6 +3,7 @@
 // while Redis answers: queued during an outage, it would run minutes later, after the user was told
 // it had started (or had given up and retried).
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+import type { Logger } from 'pino';
 import { openedByText, type Incident } from '../incident/model.js';
 import { newIncidentId } from '../playbook/engine.js';
 import { describeScope } from '../timeline/render.js';
@@ -26,7 +27,19 @@ function incidentDetail(incident: Incident): string {
 
 export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => Promise<void> {
   const { clusters, logger, clock, approverFirst } = deps;
-  const redisAnswers = async (front: ClusterFront): Promise<boolean> => (await readInTime(front.queue.ping()).catch(() => undefined)) !== undefined;
+  // Commands that arrive together share one PING: fifty at once are one round trip, not fifty
+  // writes waking Redis in turn; each still waits for Redis to answer.
+  const pings = new Map<ClusterFront, Promise<boolean>>();
+  const redisAnswers = (front: ClusterFront): Promise<boolean> => {
+    let asked = pings.get(front);
+    if (!asked) {
+      asked = readInTime(front.queue.ping())
+        .then((read) => read !== undefined, () => false)
+        .finally(() => pings.delete(front));
+      pings.set(front, asked);
+    }
+    return asked;
+  };
   const noSuchIncident = (id: string): string => `No incident with id \`${id}\`.`;
   /** The most recent incidents of every cluster served. */
   const recentIncidents = async (limit: number): Promise<Incident[]> => {
@@ -36,25 +49,26 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
 
   return async ({ command, ack, respond }) => {
     const parsed = parseNetpolCommand(command.text ?? '');
-    const log = logger.child({ user: command.user_id, command: parsed.kind });
+    // Made only when something is logged: a child logger runs the redaction over its bindings.
+    const log = (): Logger => logger.child({ user: command.user_id, command: parsed.kind });
     switch (parsed.kind) {
       case 'help':
         await ack({ response_type: 'ephemeral', text: HELP_TEXT });
         return;
       case 'invalid':
-        log.info('refused a malformed /netpol command');
+        log().info('refused a malformed /netpol command');
         await ack({ response_type: 'ephemeral', text: parsed.message });
         return;
       case 'incident': {
         const route = clusters.forScope(parsed.cluster);
         if (!route.ok) {
-          log.info({ cluster: parsed.cluster }, 'refused an incident: no such cluster here');
+          log().info({ cluster: parsed.cluster }, 'refused an incident: no such cluster here');
           await ack({ response_type: 'ephemeral', text: route.message });
           return;
         }
         const { front } = route;
         if (front.protectedNamespaces.has(parsed.namespace)) {
-          log.warn({ namespace: parsed.namespace }, 'refused to contain a protected namespace');
+          log().warn({ namespace: parsed.namespace }, 'refused to contain a protected namespace');
           await ack({
             response_type: 'ephemeral',
             text: `\`${parsed.namespace}\` is a protected namespace: the bot never contains it (see the playbook's protectedNamespaces). No incident was opened.`,
@@ -69,12 +83,12 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
           redisAnswers(front),
         ]);
         if (!reachable) {
-          log.warn({ namespace: parsed.namespace }, 'refused an incident: Redis did not answer in time');
+          log().warn({ namespace: parsed.namespace }, 'refused an incident: Redis did not answer in time');
           await ack({ response_type: 'ephemeral', text: redisDownText('No incident was opened') });
           return;
         }
         if (known.state === 'missing') {
-          log.info({ namespace: parsed.namespace }, 'refused an incident for an unknown namespace');
+          log().info({ namespace: parsed.namespace }, 'refused an incident for an unknown namespace');
           await ack({ response_type: 'ephemeral', text: `Namespace \`${parsed.namespace}\` does not exist in ${front.name ? `cluster \`${front.name}\`` : 'the cluster'}. No incident was opened.` });
           return;
         }
@@ -99,7 +113,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             responseUrl: command.response_url,
           },
         });
-        logger.child({ incident: id }).info({ user: command.user_id }, 'incident requested');
+        logger.info({ incident: id, user: command.user_id }, 'incident requested');
         return;
       }
       case 'status': {
@@ -122,7 +136,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
           return;
         }
         if (!(await redisAnswers(front))) {
-          log.warn({ incident: parsed.incidentId }, 'refused an export: Redis did not answer in time');
+          log().warn({ incident: parsed.incidentId }, 'refused an export: Redis did not answer in time');
           await ack({ response_type: 'ephemeral', text: redisDownText('Nothing was exported') });
           return;
         }
@@ -154,7 +168,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
         await ack();
         const { restore } = front;
         const result = await answerInTime('choice', () => restore.chooseRevision(parsed.incidentId, command.user_id, parsed.revision), { logger, before: approverFirst(command.user_id), incidentId: parsed.incidentId });
-        log.info({ incident: parsed.incidentId, ok: result.ok }, 'restore revision typed');
+        log().info({ incident: parsed.incidentId, ok: result.ok }, 'restore revision typed');
         await respond({ response_type: 'ephemeral', text: result.message });
         return;
       }

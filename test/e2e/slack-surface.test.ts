@@ -1,5 +1,5 @@
 // The Slack surface against hostile and mistaken input: every refusal is clear and changes nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { click, DEMO_CHANNEL, DEMO_USERS, hasApprovalButtons, incidentMessageFor, openIncident, startTestEnvironment, waitForStatus, waitForContained } from '../helpers/environment.js';
 
@@ -260,6 +260,23 @@ describe('a web-only process', () => {
       const unknown = await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident payments-eu' });
       expect(JSON.parse(unknown.body).text).toContain('Namespace `payments-eu` does not exist');
       expect(web.kube.requests.slice(mark).some((r) => r.method === 'GET' && r.path === '/api/v1/namespaces/payments-eu')).toBe(true);
+    } finally {
+      await web.stop();
+    }
+  }, 30_000);
+
+  it('commands that arrive together share one Redis PING, and each is still answered', async () => {
+    const web = await startTestEnvironment({ roles: ['web'] });
+    try {
+      const pings = vi.spyOn(web.bot!.queue, 'ping');
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `incident db app=burst-${i} -- together` })));
+      for (const result of results) expect(JSON.parse(result.body).text).toMatch(/^Opening incident `[a-z0-9-]+`/);
+      expect(pings.mock.calls.length).toBeGreaterThanOrEqual(1);
+      expect(pings.mock.calls.length).toBeLessThan(20);
+      // One after the others asks again.
+      const before = pings.mock.calls.length;
+      await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db app=later -- alone' });
+      expect(pings.mock.calls.length).toBe(before + 1);
     } finally {
       await web.stop();
     }
