@@ -116,6 +116,8 @@ export function createSlackApp(options: SlackAppOptions): SlackSurface {
     clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
     ...(options.boltLogger ? { logger: options.boltLogger } : {}),
     logLevel: LogLevel.ERROR,
+    // No listener keeps conversation state: without the store, no lookup runs for every request.
+    convoStore: false,
   });
 
   // Every action id a listener is registered for; any other click is answered by the catch-all below.
