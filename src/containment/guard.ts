@@ -18,7 +18,7 @@ import { excludePolicy, labelPod, type ContainmentDeps } from './execute.js';
 import { LockBusy, UnreadableRecord, type LedgerRecord } from './ledger.js';
 import { isOurObject, needsExclusion, podInScope, selectsAny } from './plan.js';
 import { sameIntent } from './readback.js';
-import { readLiveObjects, servedKinds } from './snapshot.js';
+import { readScopeLive, servedKinds, type WatchedObjects } from './snapshot.js';
 import type { ServedKinds } from './strategy.js';
 
 export interface GuardOptions {
@@ -31,6 +31,11 @@ export interface GuardOptions {
   logger: Logger;
   /** How often the list of active containments is re-read (default 1 s). */
   refreshMs?: number;
+  /**
+   * The watched view of the cluster: the proof after a repair reads the scope's namespace fresh and
+   * every other namespace from it, instead of listing the whole cluster (see readScopeLive).
+   */
+  view?: WatchedObjects;
   now?: () => Date;
 }
 
@@ -299,7 +304,7 @@ export class ContainmentGuard {
     // On a compute thread: the proof indexes the whole cluster, which on the main thread would
     // hold up every job and lock renewal of the process meanwhile.
     const scope = { namespace: meta.namespace, ...(meta.labelSelector ? { labelSelector: meta.labelSelector } : {}) };
-    const live = shareLive(await readLiveObjects(this.options.gateway, this.served));
+    const live = shareLive(await readScopeLive(this.options.gateway, this.served, meta.namespace, this.options.view));
     const proof = await computeOffThread('proveContainment', { live, scope, dns: { namespace: meta.dns.namespace, podLabels: meta.dns.podLabels } }, { priority: 'urgent' });
     events.push(
       proof.contained

@@ -228,6 +228,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
         await engine.publish(incidentId);
       },
       logger: guardLog,
+      view: clusterView,
     });
     await guard.start();
     resources.add('containment guard', () => guard.stop(), intakeBudget);

@@ -14,6 +14,7 @@ import { ContainmentGuard } from '../../src/containment/guard.js';
 import { ContainmentLedger } from '../../src/containment/ledger.js';
 import { policyFingerprint, scopeConnectivity } from '../../src/containment/proof.js';
 import { readLiveObjects } from '../../src/containment/snapshot.js';
+import { LiveClusterView } from '../../src/restore/cluster-view.js';
 import { createKubeGateway, loadKubeConfig, type KubeGateway } from '../../src/kube/index.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
@@ -32,6 +33,7 @@ let gateway: KubeGateway;
 let redis: Redis;
 let deps: ContainmentDeps;
 let prefix: string;
+let view: LiveClusterView;
 const reported: Array<{ id: string; events: TimelineEvent[] }> = [];
 const guards: ContainmentGuard[] = [];
 /** What the guards logged at warn and above, one parsed line each. */
@@ -39,7 +41,7 @@ const logged: Array<{ level: number; msg: string; incidentId?: string }> = [];
 const logger = createLogger({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) });
 
 function guard(): ContainmentGuard {
-  const g = new ContainmentGuard({ gateway, deps, redis: testRedis(), keyPrefix: prefix, report: async (id, events) => void reported.push({ id, events }), logger, refreshMs: 100 });
+  const g = new ContainmentGuard({ gateway, deps, redis: testRedis(), keyPrefix: prefix, report: async (id, events) => void reported.push({ id, events }), logger, refreshMs: 100, view });
   guards.push(g);
   return g;
 }
@@ -64,6 +66,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'netpol-guard-'));
   gateway = createKubeGateway(loadKubeConfig({ kubeconfigPath: sim.writeKubeconfig(dir) }));
   redis = testRedis();
+  view = new LiveClusterView(gateway);
   prefix = uniquePrefix('guard');
   const ledger = new ContainmentLedger(redis, prefix);
   deps = { objects: gateway.objects.bind(gateway), ledger, fieldManager: 'netpol-responder', retries: 2, retryDelayMs: 5, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), argocdSkipReconcile: false, argocdNamespace: 'argocd', log: silentLogger };
@@ -74,6 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const g of guards) await g.stop();
+  await view.stop();
   redis.disconnect();
   await sim.close();
   rmSync(dir, { recursive: true, force: true });
@@ -117,9 +121,16 @@ describe('containment guard', () => {
     const before = policy('allow-api-from-frontend')!;
     expect(hasExclusion(before.spec.podSelector)).toBe(true);
     const current = (await gateway.objects('NetworkPolicy').get({ namespace: 'api', name: 'allow-api-from-frontend' }))!;
+    const mark = sim.requests.length;
+    const proofs = summaries().filter((s) => s.startsWith('Proven again')).length;
     await gateway.objects('NetworkPolicy').replace({ ...current, spec: { ...current.spec!, podSelector: { matchLabels: { tier: 'api' } } } }, { fieldManager: 'kustomize-controller' });
     await until('the exclusion to be back', () => hasExclusion(policy('allow-api-from-frontend')?.spec.podSelector));
     await until('the report', () => summaries().some((s) => /^`allow-api-from-frontend` lost its exclusion( \(changed by kustomize-controller\))?: excluded again$/.test(s)));
+    await until('its proof', () => summaries().filter((s) => s.startsWith('Proven again')).length > proofs);
+    // The proof read the scope's namespace, and every other one from the watched view: no list of the whole cluster.
+    const clusterWide = sim.requests.slice(mark).filter((r) => r.method === 'GET' && r.namespace === undefined && (r.resource === 'pods' || r.resource === 'networkpolicies') && r.query.watch === undefined);
+    expect(clusterWide).toEqual([]);
+    expect(sim.requests.slice(mark).some((r) => r.method === 'GET' && r.namespace === 'api' && r.resource === 'pods')).toBe(true);
   });
 
   it('excludes a new policy that selects the scope, and re-applies our deleted deny-all', async () => {
