@@ -213,7 +213,6 @@ export class ContainmentLedger {
   }
 }
 
-/** A record from its hash's fields (none without its meta). */
 /** A containment record whose fields do not parse (written by hand, or damaged). */
 export class UnreadableRecord extends Error {
   constructor(
@@ -225,6 +224,7 @@ export class UnreadableRecord extends Error {
   }
 }
 
+/** A record from its hash's fields (none without its meta); throws on a field that does not parse. */
 function recordOf(fields: Record<string, string>): LedgerRecord | undefined {
   if (!fields.meta) return undefined;
   const meta = JSON.parse(fields.meta) as LedgerMeta | null;
