@@ -133,8 +133,14 @@ export class ContainmentLedger {
     return JSON.parse((await this.redis.hget(key, field)) ?? JSON.stringify(before)) as ApplicationBefore;
   }
 
+  /** The incident's record (undefined when it has none); throws UnreadableRecord when it does not parse. */
   async load(incidentId: string): Promise<LedgerRecord | undefined> {
-    return recordOf(await this.redis.hgetall(this.key(incidentId)));
+    const fields = await this.redis.hgetall(this.key(incidentId));
+    try {
+      return recordOf(fields);
+    } catch (cause) {
+      throw new UnreadableRecord(incidentId, cause);
+    }
   }
 
   /**

@@ -179,6 +179,8 @@ describe('containment on the simulated cluster', () => {
       expect(record).toBeInstanceOf(UnreadableRecord);
       expect((record as UnreadableRecord).incidentId).toBe(id);
       expect((record as UnreadableRecord).message).toMatch(new RegExp(`^the containment record of ${id} cannot be read: `));
+      // Read alone, it says the same.
+      await expect(ledger.load(id)).rejects.toThrow(new RegExp(`^the containment record of ${id} cannot be read: `));
     }
   });
 
