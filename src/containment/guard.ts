@@ -208,7 +208,7 @@ export class ContainmentGuard {
     if (this.unreadable.has(id)) return;
     this.unreadable.add(id);
     const keeps = keptLast ? 'the guard keeps enforcing the record it read last' : 'the guard cannot enforce it until the record is mended';
-    this.options.logger.error({ err: error, incidentId: id }, `containment guard: ${error.message}; ${keeps}`);
+    this.options.logger.error({ err: error, incident: id }, `containment guard: ${error.message}; ${keeps}`);
   }
 
   private touch(namespace: string | undefined): void {

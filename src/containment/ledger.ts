@@ -75,7 +75,8 @@ export class ContainmentLedger {
     private readonly prefix: string,
   ) {}
 
-  private key(incidentId: string): string {
+  /** The Redis hash that holds an incident's record. */
+  key(incidentId: string): string {
     return `${this.prefix}:containment:${incidentId}`;
   }
 

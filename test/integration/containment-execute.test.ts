@@ -158,8 +158,7 @@ describe('containment on the simulated cluster', () => {
   });
 
   it('reads the other records when one cannot be read, and names the one it could not', async () => {
-    const prefix = uniquePrefix('contain');
-    const ledger = new ContainmentLedger(redis, prefix);
+    const ledger = new ContainmentLedger(redis, uniquePrefix('contain'));
     const meta: LedgerMeta = { incidentId: 'inc-good', strategy: 'additive', namespace: 'api', startedAt: '2026-12-01T00:00:00Z', dns: { keep: false, namespace: 'kube-system', podLabels: {} }, baseline: { connectivity: [], fingerprint: 'f' } };
     await ledger.begin(meta);
     const damaged: Array<[string, string, string]> = [
@@ -169,8 +168,8 @@ describe('containment on the simulated cluster', () => {
       ['inc-bad-patch', 'patch:api/x', '{'],
     ];
     for (const [id, field, value] of damaged) {
-      await redis.hset(`${prefix}:containment:${id}`, 'meta', JSON.stringify({ ...meta, incidentId: id }));
-      await redis.hset(`${prefix}:containment:${id}`, field, value);
+      await redis.hset(ledger.key(id), 'meta', JSON.stringify({ ...meta, incidentId: id }));
+      await redis.hset(ledger.key(id), field, value);
     }
     const records = await ledger.loadMany(['inc-good', ...damaged.map(([id]) => id)]);
     expect(records[0]).toEqual(await ledger.load('inc-good'));

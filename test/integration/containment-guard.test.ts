@@ -37,7 +37,7 @@ let view: LiveClusterView;
 const reported: Array<{ id: string; events: TimelineEvent[] }> = [];
 const guards: ContainmentGuard[] = [];
 /** What the guards logged at warn and above, one parsed line each. */
-const logged: Array<{ level: number; msg: string; incidentId?: string }> = [];
+const logged: Array<{ level: number; msg: string; incident?: string }> = [];
 const logger = createLogger({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) });
 
 function guard(): ContainmentGuard {
@@ -95,11 +95,11 @@ describe('containment guard', () => {
 
   it('names a containment record it cannot read, once, and goes on guarding the others', async () => {
     const damaged = '20261201-damaged';
-    await redis.hset(`${prefix}:containment:${damaged}`, 'meta', '{"incidentId": "20261201-damaged", "namespace": ');
+    await redis.hset(deps.ledger.key(damaged), 'meta', '{"incidentId": "20261201-damaged", "namespace": ');
     await deps.ledger.activate(damaged);
-    await until('the error naming it', () => logged.find((l) => l.incidentId === damaged));
+    await until('the error naming it', () => logged.find((l) => l.incident === damaged));
     await new Promise((r) => setTimeout(r, 300));
-    const lines = logged.filter((l) => l.incidentId === damaged);
+    const lines = logged.filter((l) => l.incident === damaged);
     expect(lines).toHaveLength(1);
     expect(lines[0]!.msg).toMatch(/^containment guard: the containment record of 20261201-damaged cannot be read: .*JSON.*; the guard cannot enforce it until the record is mended$/);
     expect(logged.filter((l) => /reading active containments failed/.test(l.msg))).toEqual([]);
