@@ -8,6 +8,11 @@
 // hands out the same objects until they change), so a task costs the main thread only the parts
 // that changed. A thread decodes each part once and keeps it while tasks keep using it, frozen so
 // that no task can change what the next one reads.
+//
+// The parts go in one order whatever order the objects come in: namespaces by name, objects by name
+// within one. The urgent thread refreshes its index in place only when the lists come in the order
+// of the last task, and a scope read fresh comes last in its lists (readScopeLive): in the order it
+// came, each containment's first task rebuilt every namespace's rules.
 import { deserialize, serialize } from 'node:v8';
 import { namespaceOfObject } from '../kube/resources.js';
 import type { LiveObjects } from '../policy/index.js';
@@ -40,13 +45,25 @@ const KEEP_FOR_SHARES = 64;
 
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
+function nameOf(item: unknown): string {
+  const name = (item as { metadata?: { name?: unknown } } | null | undefined)?.metadata?.name;
+  return typeof name === 'string' ? name : '';
+}
+
+/** By name; a stable sort, so a name listed twice keeps its order (the later one still wins). */
+const byName = (a: unknown, b: unknown): number => {
+  const x = nameOf(a);
+  const y = nameOf(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+};
+
 function partOf(key: string, items: unknown[]): SharedPart {
   const kept = made.get(key);
   if (kept && sameItems(kept.items, items)) {
     kept.used = shares;
     return kept.part;
   }
-  const encoded = serialize(items);
+  const encoded = serialize([...items].sort(byName));
   const bytes = new SharedArrayBuffer(encoded.length);
   new Uint8Array(bytes).set(encoded);
   const part = { id: nextId++, bytes };
@@ -54,7 +71,7 @@ function partOf(key: string, items: unknown[]): SharedPart {
   return part;
 }
 
-/** One list (of shareLive) as shared parts (objects of one namespace stay in their order; namespaces in order of first appearance). */
+/** One list (of shareLive) as shared parts: a part per namespace, by namespace name; objects by name within a part. */
 function shareList(name: string, items: readonly unknown[]): readonly unknown[] | SharedList {
   if (items.length < SHARE_FROM) return items;
   const byNamespace = new Map<string, unknown[]>();
@@ -64,7 +81,8 @@ function shareList(name: string, items: readonly unknown[]): readonly unknown[] 
     if (!group) byNamespace.set(ns, (group = []));
     group.push(item);
   }
-  return { sharedParts: [...byNamespace].map(([ns, group]) => partOf(`${name}\0${ns}`, group)) };
+  const namespaces = [...byNamespace.keys()].sort();
+  return { sharedParts: namespaces.map((ns) => partOf(`${name}\0${ns}`, byNamespace.get(ns) as unknown[])) };
 }
 
 /** The live objects with every long list shared. */

@@ -109,7 +109,7 @@ describe('shared lists', () => {
     expect(shareLive({ namespaces: live.namespaces }).namespaces).toBe(live.namespaces);
   });
 
-  it('what a thread decodes is whole, in order within a namespace, and frozen', () => {
+  it('what a thread decodes is whole and frozen', () => {
     const opened = openLive(shareLive(live));
     const key = (o: unknown) => `${(o as Obj).metadata.namespace}/${(o as Obj).metadata.name}`;
     expect((opened.pods ?? []).map(key).sort()).toEqual((live.pods ?? []).map(key).sort());
@@ -119,6 +119,29 @@ describe('shared lists', () => {
     expect(() => {
       (pod.metadata as { name: string }).name = 'changed';
     }).toThrow(TypeError);
+    settled();
+  });
+
+  it('decodes in one order whatever order the objects come in: namespaces by name, objects by name within one', () => {
+    const key = (o: unknown) => `${(o as Obj).metadata.namespace}/${(o as Obj).metadata.name}`;
+    const pods = (live.pods ?? []) as Obj[];
+    const scoped = scope.namespace;
+    // As readScopeLive hands them over: the namespace read fresh last, its objects in another order.
+    const moved = [...pods.filter((p) => p.metadata.namespace !== scoped), ...pods.filter((p) => p.metadata.namespace === scoped).reverse()];
+    const shuffled = [...pods].sort((a, b) => (key(a) < key(b) ? 1 : -1));
+    const orders = [pods, moved, shuffled].map((list) => (openLive(shareLive({ pods: list })).pods ?? []).map(key));
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    const byNamespaceThenName = (a: string, b: string) => {
+      const [na, ma] = a.split('/') as [string, string];
+      const [nb, mb] = b.split('/') as [string, string];
+      return na !== nb ? (na < nb ? -1 : 1) : ma < mb ? -1 : ma > mb ? 1 : 0;
+    };
+    expect(orders[0]).toEqual([...(orders[0] ?? [])].sort(byNamespaceThenName));
+    // A name listed twice keeps its order within its namespace (the later one still replaces the earlier).
+    const twice = Array.from({ length: 600 }, (_, i) => ({ metadata: { namespace: 'a', name: `p${i % 300}` }, n: i }));
+    const opened = (openLive(shareLive({ pods: twice })).pods ?? []) as Array<{ metadata: { name: string }; n: number }>;
+    expect(opened.filter((p) => p.metadata.name === 'p7').map((p) => p.n)).toEqual([7, 307]);
     settled();
   });
 
