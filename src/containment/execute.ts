@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { ContainmentPlan, CreatedObject } from './design.js';
 import { hasExclusion, QUARANTINE_LABEL, withExclusion, withoutExclusion } from './exclusion.js';
 import { ARGOCD_SKIP_RECONCILE_ANNOTATION, FLUX_RECONCILE_ANNOTATION, FLUX_RECONCILE_DISABLED, gitOpsOwners } from './gitops.js';
-import type { ContainmentLedger, LedgerMeta, LedgerRecord, ObjectKey } from './ledger.js';
+import type { ContainmentLedger, LedgerBaseline, LedgerMeta, LedgerRecord, ObjectKey } from './ledger.js';
 
 export interface ContainmentDeps {
   objects: KubeGateway['objects'];
@@ -173,13 +173,18 @@ export interface ApplyReport {
 /**
  * Applies the plan in the order that closes doors first: our isolating objects, then the pods'
  * labels, then the exclusions (each takes effect once both label and requirement are in place).
- * The ledger's meta (with the baseline taken before containment) is written first; a re-run keeps it.
+ * The ledger's meta is written first; a re-run keeps it. The baseline taken before containment is
+ * in the meta, or `baseline` gives it: computed while the writes go out, it is recorded once they
+ * are done, before the containment is active (its rejection fails the apply).
  */
-export async function applyPlan(deps: ContainmentDeps, meta: LedgerMeta, plan: ContainmentPlan, live?: LiveObjects): Promise<ApplyReport> {
+export async function applyPlan(deps: ContainmentDeps, meta: LedgerMeta, plan: ContainmentPlan, live?: LiveObjects, baseline?: Promise<LedgerBaseline>): Promise<ApplyReport> {
+  // Awaited once the writes are done: a rejection before then is not unhandled meanwhile.
+  baseline?.catch(() => undefined);
   // Under the incident's lock, so a guard never repairs a containment half-way applied.
   return deps.ledger.withLock(meta.incidentId, async () => {
     await deps.ledger.begin(meta);
     const report = await applyAll(deps, meta, plan, live);
+    if (baseline) await deps.ledger.recordBaseline(meta.incidentId, await baseline);
     await deps.ledger.activate(meta.incidentId);
     return report;
   }, 20_000);

@@ -41,8 +41,17 @@ export interface LedgerMeta {
   dns: { keep: boolean; namespace: string; podLabels: Record<string, string> };
   /** Which policies the exclusion covers (absent: none, e.g. cilium or additive). */
   exclusion?: 'all-selecting' | 'external-ingress';
-  /** The scope's connectivity before containment, and a fingerprint of the other policies then. */
-  baseline: { connectivity: string[]; fingerprint: string };
+  /**
+   * The scope's connectivity before containment, and a fingerprint of the other policies then.
+   * Recorded apart (recordBaseline) when computed while the writes go out, as the contain step
+   * does; a record read back carries it here either way.
+   */
+  baseline?: LedgerBaseline;
+}
+
+export interface LedgerBaseline {
+  connectivity: string[];
+  fingerprint: string;
 }
 
 export interface LedgerRecord {
@@ -95,6 +104,11 @@ export class ContainmentLedger {
     const key = this.key(meta.incidentId);
     await this.redis.hsetnx(key, 'meta', JSON.stringify(meta));
     return JSON.parse((await this.redis.hget(key, 'meta')) ?? JSON.stringify(meta)) as LedgerMeta;
+  }
+
+  /** The baseline taken before containment, when the meta did not carry it; the first recorded wins. */
+  async recordBaseline(incidentId: string, baseline: LedgerBaseline): Promise<void> {
+    await this.redis.hsetnx(this.key(incidentId), 'baseline', JSON.stringify(baseline));
   }
 
   /** The containment is fully applied: from now on the guard keeps it in force. */
@@ -236,6 +250,11 @@ function recordOf(fields: Record<string, string>): LedgerRecord | undefined {
   if (!fields.meta) return undefined;
   const meta = JSON.parse(fields.meta) as LedgerMeta | null;
   if (typeof meta !== 'object' || meta === null || typeof meta.namespace !== 'string' || typeof meta.incidentId !== 'string') throw new Error('its meta field is not a containment description');
+  if (!meta.baseline && fields.baseline !== undefined) {
+    const baseline = JSON.parse(fields.baseline) as LedgerBaseline | null;
+    if (!Array.isArray(baseline?.connectivity) || typeof baseline.fingerprint !== 'string') throw new Error('its baseline field is not a connectivity baseline');
+    meta.baseline = baseline;
+  }
   const record: LedgerRecord = { meta, created: [], createdObjects: [], patches: [], pods: [], applications: [] };
   for (const [field, value] of Object.entries(fields)) {
     if (field.startsWith('created:')) {

@@ -213,11 +213,14 @@ export class ContainmentRunner {
 
   private async verify(record: LedgerRecord): Promise<TimelineEvent> {
     const at = this.deps.clock().toISOString();
+    const { baseline } = record.meta;
+    // Recorded before a containment becomes active: missing only from one never fully applied.
+    if (!baseline) return { at, type: 'containment.lift-verified', actor: botActor, summary: 'Lift not verified: no connectivity from before containment was recorded (its apply never finished)', data: { verified: false } };
     const live = await readLiveObjects(this.deps.cluster, servedKinds(await this.deps.cluster.discoverKinds()));
     const scope = { namespace: record.meta.namespace, ...(record.meta.labelSelector ? { labelSelector: record.meta.labelSelector } : {}) };
     const now = scopeConnectivity(live, scope);
-    const diff = connectivityDifference(record.meta.baseline.connectivity, now);
-    const policiesChanged = policyFingerprint(live) !== record.meta.baseline.fingerprint;
+    const diff = connectivityDifference(baseline.connectivity, now);
+    const policiesChanged = policyFingerprint(live) !== baseline.fingerprint;
     const lines = (label: string, items: string[]): string[] => (items.length === 0 ? [] : [`${label} (${items.length}):`, ...items.slice(0, LIST).map((l) => `• ${l}`), ...(items.length > LIST ? [`… and ${items.length - LIST} more`] : [])]);
     if (diff.lost.length === 0 && diff.gained.length === 0 && diff.changed.length === 0) {
       return { at, type: 'containment.lift-verified', actor: botActor, summary: `Lift verified by the engine: the scope's connectivity is what it was before containment (${now.length} connection${now.length === 1 ? '' : 's'})`, data: { verified: true, connections: now.length } };

@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { containmentDeps, liftContainment } from '../../src/containment/execute.js';
+import { designContainment } from '../../src/containment/design.js';
+import { applyPlan, containmentDeps, liftContainment } from '../../src/containment/execute.js';
 import { ContainmentLedger } from '../../src/containment/ledger.js';
+import { policyFingerprint, scopeConnectivity } from '../../src/containment/proof.js';
+import { readLiveObjects, servedKinds } from '../../src/containment/snapshot.js';
 import { openIncident, recordApproval, requestApproval, startStep } from '../../src/incident/transitions.js';
 import type { Incident } from '../../src/incident/model.js';
 import { createKubeGateway, loadKubeConfig, type KubeGateway } from '../../src/kube/index.js';
@@ -187,6 +190,30 @@ describe('contain step: the apply', () => {
     const secondWrites = writes(generic.sim).slice(firstWrites);
     expect(secondWrites.map((r) => `${r.method} ${r.resource}`)).toEqual(['PATCH networkpolicies']);
     expect(again.events[0]?.summary).toMatch(/^Resumed and finished/);
+  });
+
+  it('resumed after a worker died mid-apply: the baseline is the connectivity before containment, not the half-applied state', async () => {
+    const incident = runningIncident('20261123-died01', 'db', 'app=postgres', { summary: 'x', strategy: 'networkpolicy-exclusive' });
+    const ctx = context(generic, incident);
+    const scope = { namespace: 'db', labelSelector: parseLabelSelector('app=postgres') };
+    const served = servedKinds(await generic.gateway.discoverKinds());
+    const live = await readLiveObjects(generic.gateway, served);
+    const before = { connectivity: scopeConnectivity(live, scope), fingerprint: policyFingerprint(live) };
+    // The first run: every write done, then its worker died before the baseline was recorded (nothing rolled back).
+    const dns = { keep: true, namespace: 'kube-system', podLabels: { 'k8s-app': 'kube-dns' } };
+    const plan = designContainment({ strategy: 'networkpolicy-exclusive', reason: 'test', target: { incidentId: incident.id, ...scope, dns, approvers: ['U2'] }, anpPriority: 0, live });
+    expect(plan.footprint.patches.length).toBeGreaterThan(0);
+    const meta = { incidentId: incident.id, strategy: plan.strategy, ...scope, startedAt: now.toISOString(), dns };
+    const deps = containmentDeps(ctx.cluster, ctx.ledger!, ctx.settings, silentLogger, ctx.sleep);
+    await expect(applyPlan(deps, meta, plan, live, Promise.reject(new Error('worker killed')))).rejects.toThrow('worker killed');
+    expect(await ctx.ledger!.isActive(incident.id)).toBe(false);
+    const halfway = await readLiveObjects(generic.gateway, served);
+    expect(scopeConnectivity(halfway, scope)).not.toEqual(before.connectivity);
+
+    const out = await containStep.execute(ctx);
+    expect(out.result.summary).toMatch(/^Contained with networkpolicy-exclusive/);
+    expect(out.events[0]?.summary).toMatch(/^Resumed and finished/);
+    expect((await ctx.ledger!.load(incident.id))?.meta.baseline).toEqual(before);
   });
 
   it('additive with an allow-all next to it: in place but NOT contained, and says so', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeContainment } from '../../src/containment/before.js';
 import { designContainment } from '../../src/containment/design.js';
 import { hasExclusion, QUARANTINE_LABEL } from '../../src/containment/exclusion.js';
 import { applyPlan, liftContainment, type ContainmentDeps } from '../../src/containment/execute.js';
@@ -21,6 +22,7 @@ import { silentLogger } from '../../src/log.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
 import { SHOP_ARGOCD, shopObjects } from '../../src/sim/scenarios/shop.js';
 import { testRedis, uniquePrefix } from '../helpers/redis.js';
+import { eventually } from '../helpers/serve-process.js';
 
 const SERVED = { adminNetworkPolicy: true, ciliumNetworkPolicy: true };
 const SCOPE = { namespace: 'db', labelSelector: { matchLabels: { app: 'postgres' } } };
@@ -87,6 +89,13 @@ function target(): QuarantineTarget {
 
 type Snapshot = Record<string, unknown>;
 
+/** A promise and its resolve (Promise.withResolvers comes with Node 22). */
+function later<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** Every NetworkPolicy's spec, labels and annotations, and every db pod's labels. */
 function state(): Snapshot {
   const out: Snapshot = {};
@@ -120,9 +129,16 @@ describe('containment on the simulated cluster', () => {
     const report = await applyPlan(deps, meta, plan);
     expect(report.created.length).toBeGreaterThan(0);
 
-    const contained = proveContainment(await readLiveObjects(gateway, SERVED), SCOPE, DNS);
+    const inForce = await readLiveObjects(gateway, SERVED);
+    const contained = proveContainment(inForce, SCOPE, DNS);
     expect(contained.open).toEqual([]);
     expect(contained.contained).toBe(true);
+    // The record takes the containment back out of the live objects: the state before it, as a
+    // resumed step computes its baseline.
+    const undone = beforeContainment(inForce, (await deps.ledger.load(incidentId))!);
+    expect(scopeConnectivity(undone, SCOPE)).toEqual(baseline);
+    expect(policyFingerprint(undone)).toBe(policyFingerprint(live));
+    expect(scopeConnectivity(inForce, SCOPE)).not.toEqual(baseline);
 
     const lift = await liftContainment(deps, incidentId);
     const keys = (list: Array<{ kind: string; name: string }>) => list.map((k) => `${k.kind}/${k.name}`).sort();
@@ -147,6 +163,34 @@ describe('containment on the simulated cluster', () => {
     await liftContainment(deps, incidentId);
   });
 
+  it('a baseline computed while the writes go out is recorded once they are done, before the containment is active; the first recorded wins', async () => {
+    const { plan, meta } = await design('networkpolicy-exclusive');
+    const { baseline, ...withoutBaseline } = meta;
+    const pending = later<NonNullable<LedgerMeta['baseline']>>();
+    const applying = applyPlan(deps, withoutBaseline, plan, undefined, pending.promise);
+    // The writes go out meanwhile; the containment waits for its baseline to become active.
+    await eventually('the pod labelled', async () => ((await deps.ledger.load(incidentId))?.pods.length === 1 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await deps.ledger.isActive(incidentId)).toBe(false);
+    expect((await deps.ledger.load(incidentId))!.meta.baseline).toBeUndefined();
+    pending.resolve(baseline!);
+    await applying;
+    expect(await deps.ledger.isActive(incidentId)).toBe(true);
+    expect((await deps.ledger.load(incidentId))!.meta.baseline).toEqual(baseline);
+    // A later one does not replace it (as no later "before" does).
+    await deps.ledger.recordBaseline(incidentId, { connectivity: [], fingerprint: 'later' });
+    expect((await deps.ledger.load(incidentId))!.meta.baseline).toEqual(baseline);
+    await liftContainment(deps, incidentId);
+  });
+
+  it('a baseline that cannot be computed fails the apply: the containment never becomes active', async () => {
+    const { plan, meta } = await design('networkpolicy-exclusive');
+    const { baseline: _baseline, ...withoutBaseline } = meta;
+    await expect(applyPlan(deps, withoutBaseline, plan, undefined, Promise.reject(new Error('the compute thread died')))).rejects.toThrow('the compute thread died');
+    expect(await deps.ledger.isActive(incidentId)).toBe(false);
+    await liftContainment(deps, incidentId);
+  });
+
   it('reads several records in one round trip, each as a load of it alone reads it', async () => {
     const { plan, meta } = await design('networkpolicy-exclusive');
     await applyPlan(deps, meta, plan);
@@ -166,9 +210,12 @@ describe('containment on the simulated cluster', () => {
       ['inc-null', 'meta', 'null'],
       ['inc-no-namespace', 'meta', '{"incidentId": "inc-no-namespace"}'],
       ['inc-bad-patch', 'patch:api/x', '{'],
+      ['inc-bad-baseline', 'baseline', '{"connectivity": "all"}'],
+      ['inc-null-baseline', 'baseline', 'null'],
     ];
     for (const [id, field, value] of damaged) {
-      await redis.hset(ledger.key(id), 'meta', JSON.stringify({ ...meta, incidentId: id }));
+      const { baseline: _inField, ...withoutBaseline } = meta;
+      await redis.hset(ledger.key(id), 'meta', JSON.stringify({ ...(field === 'baseline' ? withoutBaseline : meta), incidentId: id }));
       await redis.hset(ledger.key(id), field, value);
     }
     const records = await ledger.loadMany(['inc-good', ...damaged.map(([id]) => id)]);
@@ -254,12 +301,23 @@ describe('containment on the simulated cluster', () => {
       }) as ContainmentDeps['objects'],
     };
     sim.clearRequests();
-    await expect(applyPlan(dying, meta, plan)).rejects.toThrow('worker killed');
+    const { baseline: _fromMeta, ...withoutBaseline } = meta;
+    // Never given: the run dies before it would be awaited.
+    const pending = later<NonNullable<LedgerMeta['baseline']>>();
+    await expect(applyPlan(dying, withoutBaseline, plan, undefined, pending.promise)).rejects.toThrow('worker killed');
     const firstRun = sim.requests.filter((r) => r.method === 'PUT' && r.resource === 'networkpolicies').map((r) => r.path.split('/').pop());
+    // Died before its baseline was recorded: the re-run takes it from the live objects with the first run's changes out.
+    const left = (await deps.ledger.load(incidentId))!;
+    expect(left.meta.baseline).toBeUndefined();
+    const halfway = await readLiveObjects(gateway, SERVED);
+    expect(scopeConnectivity(halfway, SCOPE)).not.toEqual(meta.baseline!.connectivity);
+    expect(scopeConnectivity(beforeContainment(halfway, left), SCOPE)).toEqual(meta.baseline!.connectivity);
+    expect(policyFingerprint(beforeContainment(halfway, left))).toBe(meta.baseline!.fingerprint);
     // The resumed step designs again from the live objects: the excluded policies drop out.
     const { plan: again } = await design('networkpolicy-exclusive');
     expect(again.footprint.patches.length).toBeLessThan(plan.footprint.patches.length);
-    await applyPlan(deps, meta, again);
+    await applyPlan(deps, withoutBaseline, again, undefined, Promise.resolve(meta.baseline!));
+    expect((await deps.ledger.load(incidentId))!.meta.baseline).toEqual(meta.baseline);
     const puts = sim.requests.filter((r) => r.method === 'PUT' && r.resource === 'networkpolicies').map((r) => r.path.split('/').pop());
     // Every policy was written once over both runs.
     expect(new Set(puts).size).toBe(puts.length);

@@ -15,6 +15,7 @@ import type { EngineProof } from '../../containment/proof.js';
 import { shareLive } from '../../compute/shared-lists.js';
 import { computeOffThread } from '../../compute/thread.js';
 import { sameIntent } from '../../containment/readback.js';
+import { beforeContainment } from '../../containment/before.js';
 import { readLiveObjects, readScopeLive, servedKinds } from '../../containment/snapshot.js';
 import { chooseStrategy, STRATEGIES, strongerStrategies, type ServedKinds, type StrategyName } from '../../containment/strategy.js';
 import type { ContainmentState } from '../../incident/model.js';
@@ -224,11 +225,19 @@ export const containStep: StepHandler = {
     // Fresh where it decides (the scope's namespace, cluster-scoped policies), the watched view
     // elsewhere: two whole-cluster lists per click were most of a containment's time.
     const readLive = (): Promise<LiveObjects> => readScopeLive(ctx.cluster, kinds, ctx.incident.scope.namespace, ctx.clusterView);
-    const live = await readLive();
+    // A record already there: an earlier run of this step began the apply (its worker died).
+    const [live, earlier] = await Promise.all([readLive(), deps.ledger.load(ctx.incident.id)]);
     const plan = designContainment({ strategy: decision.strategy, reason: decision.reason, target: targetOf(ctx, p, approvers, appliedAt), anpPriority: ctx.settings.containment.anpPriority, live });
     const scope = scopeOf(ctx);
-    const resumed = (await deps.ledger.load(ctx.incident.id)) !== undefined;
+    // The scope's connectivity before containment, computed on the urgent thread while the writes
+    // go out (applyPlan records it before the containment is active). After a run that died
+    // mid-apply, from the state with that run's changes taken out.
+    const baseline =
+      earlier?.meta.baseline !== undefined
+        ? Promise.resolve(earlier.meta.baseline)
+        : computeOffThread('containmentBaseline', { live: shareLive(earlier ? beforeContainment(live, earlier) : live), scope }, { priority: 'urgent' });
     let report: ApplyReport;
+    let after: Promise<LiveObjects>;
     try {
       const meta = {
         incidentId: ctx.incident.id,
@@ -237,9 +246,11 @@ export const containStep: StepHandler = {
         startedAt: appliedAt,
         dns: { keep: p.keepDnsEgress, ...dnsOf(p) },
         ...(exclusionOf(plan.strategy) ? { exclusion: exclusionOf(plan.strategy) } : {}),
-        baseline: await computeOffThread('containmentBaseline', { live: shareLive(live), scope }, { priority: 'urgent' }),
       };
-      report = await applyPlan(deps, meta, plan, live);
+      report = await applyPlan(deps, meta, plan, live, baseline);
+      // What the proof reads, asked for beside the read-back (its failure is the proof's, below).
+      after = readLive();
+      after.catch(() => undefined);
       await readBack(ctx, plan);
     } catch (error) {
       throw new StepFailed(`${await rollback(deps, ctx, error)}${suggestion(error, plan.strategy, kinds)}`);
@@ -250,7 +261,7 @@ export const containStep: StepHandler = {
         type: 'policy.applied',
         actor: botActor,
         step: ctx.step.id,
-        summary: appliedSummary(plan, report, resumed),
+        summary: appliedSummary(plan, report, earlier !== undefined),
         data: { strategy: plan.strategy, reason: plan.reason, objects: plan.create, ...report },
       },
       {
@@ -261,7 +272,7 @@ export const containStep: StepHandler = {
         summary: `Read back: ${plan.create.map((o) => `${o.kind} \`${o.metadata.name}\``).join(' and ')} in place as applied`,
       },
     ];
-    const proof = await computeOffThread('proveContainment', { live: shareLive(await readLive()), scope, dns: dnsOf(p) }, { priority: 'urgent' });
+    const proof = await computeOffThread('proveContainment', { live: shareLive(await after), scope, dns: dnsOf(p) }, { priority: 'urgent' });
     const containment: ContainmentState = {
       status: 'active',
       strategy: plan.strategy,
