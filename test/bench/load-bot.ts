@@ -37,8 +37,8 @@ export interface BotUnderTest {
   redis: Redis;
   /** Flow records the collector has read so far. */
   flowsRead(): Promise<number>;
-  /** The event loop's delay over a window, in the process that acknowledges Slack (ms). */
-  loopDelay(): { stop(): Promise<LoopDelay> };
+  /** The event loop's delay over a window (ms): in the process that acknowledges Slack, or in the one that runs the jobs. */
+  loopDelay(role?: 'web' | 'worker'): { stop(): Promise<LoopDelay> };
   /** CPU time (ms) used so far by the bot's processes (in one-process: the whole process). */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -166,12 +166,13 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
     ...readers(env, redis),
     flowsRead: async () => metric(await scrape(collectorMetrics), 'netpol_responder_flows_read_total'),
     // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
-    loopDelay: () => {
-      const opened = scrape(webMetrics);
+    loopDelay: (role = 'web') => {
+      const port = role === 'web' ? webMetrics : workerMetrics;
+      const opened = scrape(port);
       return {
         async stop() {
           await opened;
-          const text = await scrape(webMetrics);
+          const text = await scrape(port);
           const seconds = (name: string): number => metric(text, `netpol_responder_nodejs_eventloop_lag_${name}_seconds`) * 1000;
           const heap = metric(text, 'netpol_responder_nodejs_heap_size_used_bytes');
           return { max: seconds('max'), p99: seconds('p99'), mean: seconds('mean'), ...(Number.isFinite(heap) ? { heapMb: heap / 1e6 } : {}) };

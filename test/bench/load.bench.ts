@@ -327,6 +327,8 @@ interface Figures {
   helpAck: number[];
   contained: number[];
   delay: { max: number; p99: number; mean: number };
+  /** The event loop of the process that runs the jobs (in one-process, the same process). */
+  workerDelay: { max: number; p99: number; mean: number };
 }
 
 async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
@@ -339,6 +341,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   await settled(env, warm.id);
   const probe = ackProbe(env);
   const delay = bot.loopDelay();
+  const workerDelay = bot.loopDelay('worker');
   for (let i = 0; i < IDLE_INCIDENTS; i++) {
     const opened = await openIncident(env, `ns-${i % INCIDENTS}`, 'app-1', `idle-${i}`);
     incidentAck.push(opened.ackMs);
@@ -349,13 +352,14 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   }
   const helpAck = await probe.stop();
   const loopDelay = await delay.stop();
+  const jobsDelay = await workerDelay.stop();
   console.log(`  ${summarize('ack /netpol incident (the incidents above)', incidentAck)}`);
   // The held scope's incident, then the one-at-a-time series against it.
   const held = await openIncident(env, `ns-${INCIDENTS}`, 'app-5', 'held');
   await settled(env, held.id);
   const series = incidentAckSeries(env);
   await new Promise((r) => setTimeout(r, (ACK_PROBES + 1) * ACK_PROBE_EVERY_MS));
-  return { incidentAck: await series.stop(), incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay };
+  return { incidentAck: await series.stop(), incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay, workerDelay: jobsDelay };
 }
 
 /**
@@ -409,13 +413,15 @@ function incidentAckSeries(env: EmbeddedEnvironment): { stop(): Promise<number[]
 async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { totalMs: number; ids: string[] }> {
   const probe = ackProbe(env);
   const delay = bot.loopDelay();
+  const workerDelay = bot.loopDelay('worker');
   const started = Date.now();
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
   const oneByOne = incidentAckSeries(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
   // The series goes on while the fifty incidents' traces and validations run in the background.
-  return { incidentAck: await oneByOne.finish(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), totalMs, ids: opened.map((o) => o.id) };
+  const jobsDelay = await workerDelay.stop();
+  return { incidentAck: await oneByOne.finish(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), workerDelay: jobsDelay, totalMs, ids: opened.map((o) => o.id) };
 }
 
 /**
@@ -632,7 +638,7 @@ async function main(): Promise<void> {
     console.log(`  ${summarize('click → contained', idle.contained)}`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(1)}`);
     const loadedFrom = phaseLog.length;
-    console.log(`  ${fmtDelay(idle.delay)}`);
+    console.log(`  the web process's ${fmtDelay(idle.delay)}; the worker's ${fmtDelay(idle.workerDelay)}`);
 
     relay.start();
     await until(async () => (await bot.flowsRead()) > FLOWS_PER_SECOND, 'the collector to read the background traffic', 60_000);
@@ -655,10 +661,10 @@ async function main(): Promise<void> {
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', loaded.helpAck)}`);
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
-    console.log(`  ${fmtDelay(loaded.delay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
+    console.log(`  the web process's ${fmtDelay(loaded.delay)}; the worker's ${fmtDelay(loaded.workerDelay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
     console.log(`  ${apiRequestsLine(requests)}`);
     if (slowlog) console.log(`  ${await slowlogLine(bot.redis)}`);
-    console.log(`  the benchmark's own process (API server and Slack stand-ins; acknowledgements are timed in a thread of their own): ${fmtDelay({ max: harness.max / 1e6, p99: harness.percentile(99) / 1e6, mean: harness.mean / 1e6 })}`);
+    console.log(`  the benchmark's own process (API server and Slack stand-ins; acknowledgements are timed in a thread of their own): ${fmtDelay({ max: harness.max / 1e6, p99: harness.percentile(99) / 1e6, mean: harness.mean / 1e6, heapMb: process.memoryUsage().heapUsed / 1e6 })}`);
     console.log('\nloaded against idle:');
     console.log(ratioLine(`ack /netpol incident, ${INCIDENTS} at once`, idle.incidentBurstAck, loaded.incidentBurstAck, 99));
     console.log(ratioLine('ack /netpol incident, one at a time', idle.incidentAck, loaded.incidentAck, 99));
