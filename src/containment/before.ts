@@ -1,17 +1,9 @@
 // The live objects as they were before a containment, from what its ledger says was done. A contain
 // step that resumes after its worker died mid-apply takes its baseline from this: the cluster then
 // holds part of the first run's containment, which is not the "before" a lift is verified against.
-import type { LiveObjects } from '../policy/index.js';
+import { POLICY_LIST_OF_KIND, type LiveObjects } from '../policy/index.js';
 import { QUARANTINE_LABEL } from './exclusion.js';
 import type { LedgerRecord } from './ledger.js';
-
-/** The lists our created objects can be in, by kind. */
-const LIST_OF_KIND = {
-  NetworkPolicy: 'networkPolicies',
-  AdminNetworkPolicy: 'adminNetworkPolicies',
-  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
-  CiliumNetworkPolicy: 'ciliumNetworkPolicies',
-} as const;
 
 type Meta = { name?: unknown; namespace?: unknown; labels?: Record<string, string> | null };
 
@@ -30,7 +22,8 @@ export function beforeContainment(live: LiveObjects, record: Pick<LedgerRecord, 
   const patched = new Map(record.patches.map((p) => [`${p.namespace}/${p.name}`, p.podSelector]));
   const labelled = new Set(record.pods.map((pod) => `${namespace}/${pod}`));
   const out: LiveObjects = { ...live };
-  for (const [kind, list] of Object.entries(LIST_OF_KIND) as Array<[keyof typeof LIST_OF_KIND, (typeof LIST_OF_KIND)[keyof typeof LIST_OF_KIND]]>) {
+  // Our created objects are of the kinds the engine models.
+  for (const [kind, list] of Object.entries(POLICY_LIST_OF_KIND)) {
     const items = live[list];
     if (items) out[list] = items.filter((o) => !created.has(`${kind}:${refOf(o)}`));
   }

@@ -5,7 +5,7 @@
 // in force is neither. Pure.
 import { hasExclusion, withoutExclusion } from '../containment/exclusion.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../containment/objects.js';
-import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
+import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, POLICY_LIST_OF_KIND, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
 import { formatIpRange, parseIp, type IpFamily } from '../policy/ip-set.js';
 import { globMatches, keyString, objectKeyOf, type DesiredInput, type DriftReport } from './compare.js';
 import type { DeltaSummary } from './episode.js';
@@ -30,13 +30,7 @@ export interface ConnectivityDelta {
   why: string;
 }
 
-/** The LiveObjects list that holds each policy kind the engine models. */
-const LIST_OF_KIND = {
-  NetworkPolicy: 'networkPolicies',
-  AdminNetworkPolicy: 'adminNetworkPolicies',
-  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
-  CiliumNetworkPolicy: 'ciliumNetworkPolicies',
-} as const satisfies Record<string, keyof LiveObjects>;
+const LIST_OF_KIND = POLICY_LIST_OF_KIND;
 type PolicyKind = keyof typeof LIST_OF_KIND;
 type PolicyList = (typeof LIST_OF_KIND)[PolicyKind];
 

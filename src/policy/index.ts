@@ -13,7 +13,7 @@ export { formatDiff, type ConnectivityDiff, type ConnectionChange } from './diff
 export { QueryError, decide, resolveEndpoints, type Decision, type Endpoint, type NearMiss, type RuleMatch, type SideDecision } from './evaluate.js';
 export { formatConnections, FORMATS, type Format } from './format.js';
 export { lint, LINT_RULES, type LintFinding, type LintOptions } from './lint.js';
-export { loadLiveObjects, loadObjects, type CompileMemo, type LiveObjects, type LoadInput } from './load-objects.js';
+export { loadLiveObjects, loadObjects, POLICY_LIST_OF_KIND, type CompileMemo, type LiveObjects, type LoadInput } from './load-objects.js';
 export type { AdminPolicy, AdminRule, CiliumPolicy, CiliumRule, ClusterObjects, Issue, Namespace, NetworkPolicy, Node, Pod, Rule, WorkloadRef } from './model.js';
 export { formatOpenConnections, openConnections, type ContainmentScope, type OpenConnection, type OpenConnectionsOptions, type OpenConnectionsResult, type OpenPeer } from './containment.js';
 export type { LayerVerdict } from './layered.js';

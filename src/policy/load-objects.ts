@@ -372,6 +372,14 @@ export interface LiveObjects {
   nodes?: readonly unknown[];
 }
 
+/** The LiveObjects list that holds each policy kind the engine models. */
+export const POLICY_LIST_OF_KIND = {
+  NetworkPolicy: 'networkPolicies',
+  AdminNetworkPolicy: 'adminNetworkPolicies',
+  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
+  CiliumNetworkPolicy: 'ciliumNetworkPolicies',
+} as const satisfies Record<string, keyof LiveObjects>;
+
 /** What a Kubernetes API accepts as a name (and a namespace): lowercase DNS subdomain characters. */
 const API_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 

@@ -10,7 +10,7 @@
 // measured, or an address block the engine does not cut the outside world at yet. Either way the
 // lines are those a fresh engine gives: they compare as text with the plan's predictions.
 import { keyString, type ObjectKey } from '../drift/compare.js';
-import { loadLiveObjects, loadObjects, type ClusterObjects, type LiveObjects, type NetworkPolicy } from '../policy/index.js';
+import { loadLiveObjects, loadObjects, POLICY_LIST_OF_KIND, type ClusterObjects, type LiveObjects, type NetworkPolicy } from '../policy/index.js';
 import { IpSet } from '../policy/ip-set.js';
 import { addressSets, boundaryPolicy, RestoreEngine, type EngineKind, type ModelChange, type PolicyModel } from './engine.js';
 import type { Measured } from './record.js';
@@ -53,7 +53,7 @@ function sameObject(o: unknown, key: ObjectKey): boolean {
   return key.namespace === undefined || o.metadata.namespace === key.namespace;
 }
 
-const LIST: Record<EngineKind, keyof LiveObjects> = { NetworkPolicy: 'networkPolicies', AdminNetworkPolicy: 'adminNetworkPolicies', BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies', CiliumNetworkPolicy: 'ciliumNetworkPolicies' };
+const LIST: Record<EngineKind, keyof LiveObjects> = POLICY_LIST_OF_KIND;
 
 /** The live objects with the step's object as given (null: absent). */
 export function withObject(live: LiveObjects, kind: EngineKind, key: ObjectKey, object: Obj | null): LiveObjects {

@@ -7,19 +7,14 @@
 import { globMatches, keyString, objectKeyOf, type DesiredInput, type ObjectKey, type SkippedObject } from '../drift/compare.js';
 import { hasExclusion, withoutExclusion } from '../containment/exclusion.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../containment/objects.js';
-import { loadObjects, type LiveObjects, type Namespace } from '../policy/index.js';
+import { loadObjects, POLICY_LIST_OF_KIND, type LiveObjects, type Namespace } from '../policy/index.js';
 import { matches } from '../policy/selectors.js';
 import type { EngineKind, PolicyModel } from './engine.js';
 
 type Obj = Record<string, unknown>;
 
 /** The LiveObjects list of each kind the engine models. */
-export const LIST_OF_KIND = {
-  NetworkPolicy: 'networkPolicies',
-  AdminNetworkPolicy: 'adminNetworkPolicies',
-  BaselineAdminNetworkPolicy: 'baselineAdminNetworkPolicies',
-  CiliumNetworkPolicy: 'ciliumNetworkPolicies',
-} as const satisfies Record<EngineKind, keyof LiveObjects>;
+export const LIST_OF_KIND = POLICY_LIST_OF_KIND satisfies Record<EngineKind, keyof LiveObjects>;
 
 export const ENGINE_KINDS = Object.keys(LIST_OF_KIND) as EngineKind[];
 
