@@ -20,6 +20,7 @@ import { KubeApiError, toKubeApiError } from './errors.js';
 import type { KindName, KindObjects } from './kinds.js';
 import { parseLabelSelector } from './label-selector.js';
 import { createObjectClient, type ObjectClient } from './objects.js';
+import { createWatchHub, isShareable } from './shared-watch.js';
 import { watchKind, type KindWatch, type KindWatchOptions, type WatchEvent } from './watch.js';
 
 export interface ApplyOptions {
@@ -48,7 +49,10 @@ export interface KubeGateway {
    * flight share its answer (containments, drift and validations starting at the same moment).
    */
   discoverKinds(): Promise<Discovery>;
-  /** Lists, then watches `kind`, surviving cut streams, 410 Gone and API server restarts. */
+  /**
+   * Lists, then watches `kind`, surviving cut streams, 410 Gone and API server restarts. Watches of
+   * a whole kind share one list and stream per gateway (shared-watch.ts); filtered ones are their own.
+   */
   watch<K extends KindName>(kind: K, handler: (event: WatchEvent<KindObjects[K]>) => void | Promise<void>, opts?: KindWatchOptions): KindWatch;
 }
 
@@ -102,6 +106,7 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
   };
   // Shared only while in flight: never cached, so a CRD installed since is seen by the next call.
   let discovering: Promise<Discovery> | undefined;
+  const hub = createWatchHub();
   return {
     objects,
     discoverKinds: () => {
@@ -110,7 +115,10 @@ export function createKubeGateway(kc: KubeConfig): KubeGateway {
       });
       return discovering;
     },
-    watch: (kind, handler, opts) => watchKind(kc, objects(kind), handler, opts),
+    watch: (kind, handler, opts = {}) =>
+      isShareable(opts)
+        ? hub.subscribe(kind, (shared, sharedOpts) => watchKind(kc, objects(kind), shared, sharedOpts), handler as (event: WatchEvent<unknown>) => void | Promise<void>, opts)
+        : watchKind(kc, objects(kind), handler, opts),
     // Every method is async so that argument errors arrive as rejections, like API errors.
     async namespaceExists(name) {
       requireName('namespace', name);

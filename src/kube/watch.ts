@@ -60,6 +60,11 @@ export interface KindWatch {
   /** The version up to which every change has been delivered. */
   resourceVersion(): string;
   readonly stats: Readonly<WatchStats>;
+  /**
+   * Lists again soon (ending the stream, or the wait before a retry), as a fresh watch would:
+   * onSynced follows once the difference has been delivered.
+   */
+  relist(): void;
   /** Ends the stream and waits for the handler to finish what it was given. */
   stop(): Promise<void>;
 }
@@ -92,6 +97,7 @@ export function watchKind<T extends KubeObject>(
   const maxMs = opts.backoff?.maxMs ?? 10_000;
   let lastRV = '';
   let stopped = false;
+  let relistAsked = false;
   let wake: () => void = () => {};
   let endStream: () => void = () => {};
   let queue: Promise<void> = Promise.resolve();
@@ -232,7 +238,9 @@ export function watchKind<T extends KubeObject>(
     let attempt = 0;
     let needList = true;
     while (!stopped) {
+      if (relistAsked) needList = true;
       if (needList) {
+        relistAsked = false;
         try {
           await relist();
           needList = false;
@@ -243,11 +251,13 @@ export function watchKind<T extends KubeObject>(
           continue;
         }
       }
+      // Asked for while the list was in flight, or before the stream began.
+      if (relistAsked) continue;
       const startedAt = Date.now();
       const eventsBefore = stats.events + stats.bookmarks;
       const outcome = await stream();
       if (stopped) break;
-      if (outcome.kind === 'expired') {
+      if (outcome.kind === 'expired' || relistAsked) {
         needList = true;
         continue;
       }
@@ -264,6 +274,12 @@ export function watchKind<T extends KubeObject>(
     synced,
     resourceVersion: () => lastRV,
     stats,
+    relist() {
+      if (stopped) return;
+      relistAsked = true;
+      endStream();
+      wake();
+    },
     async stop() {
       stopped = true;
       endStream();
