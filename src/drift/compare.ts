@@ -8,9 +8,10 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, INCIDENT_LABEL } from '../containme
 import { selectorMatches, type SelectorExpression } from '../kube/label-selector.js';
 import { diffCanonical, type FieldDiff } from './field-diff.js';
 import { CLUSTER_SCOPED_KINDS, normalizeDetailed } from './normalize.js';
-import { NO_MEMO, type NormalizeMemo, type Normalized } from './normalize-memo.js';
+import type { CompareMemo, CompareSession } from './compare-memo.js';
+import { NO_MEMO, type Normalized } from './normalize-memo.js';
 
-export { NormalizeMemo } from './normalize-memo.js';
+export { CompareMemo } from './compare-memo.js';
 
 export { formatFieldDiff, type FieldDiff } from './field-diff.js';
 
@@ -84,8 +85,8 @@ export interface CompareOptions {
    * every live one extra).
    */
   kinds?: readonly string[];
-  /** Normalised objects kept from the last comparison (./normalize-memo.ts): the same report, less work. */
-  memo?: NormalizeMemo;
+  /** What the last comparison derived (./compare-memo.ts): the same report, less work. */
+  memo?: CompareMemo;
 }
 
 /** `NetworkPolicy db/allow-api`, or `AdminNetworkPolicy tenants` for a cluster-scoped object. */
@@ -159,7 +160,10 @@ function inScope(key: ObjectKey, namespaces: readonly string[] | undefined): boo
 
 interface Side {
   key: ObjectKey;
+  /** keyString(key) */
+  id: string;
   raw: Obj;
+  normalized: Normalized;
   /** Canonical text (sets sorted): equal texts mean equal objects. */
   text: string;
   exclusion: boolean;
@@ -168,35 +172,84 @@ interface Side {
   namespace?: string;
 }
 
+/** One input of a side. */
+interface SideInput {
+  raw: unknown;
+  where: string;
+  namespace?: string;
+  source?: DesiredSource;
+}
+
 /** Normalises one side; yields after every `chunk` objects (see comparing()). */
-function* collect(
-  inputs: ReadonlyArray<{ raw: unknown; where: string; namespace?: string; source?: DesiredSource }>,
+function* collect<T>(
+  items: readonly T[],
+  /** An item's input (made only when the memo does not know the item's side). */
+  inputOf: (item: T, index: number) => SideInput,
   side: SkippedObject['side'],
   skipped: SkippedObject[],
   chunk: number,
   normalize: (raw: unknown, namespace: string | undefined) => Normalized,
+  memo: CompareSession<Side, Outcome>,
 ): Generator<void, Map<string, Side>> {
   const out = new Map<string, Side>();
   let done = 0;
-  for (const input of inputs) {
-    if (++done % chunk === 0) yield;
+  const build = (input: SideInput): Side | undefined => {
     const result = normalize(input.raw, input.namespace);
     const key = result.ok ? objectKeyOf(result.object) : undefined;
     if (!result.ok || !key) {
       skipped.push({ side, where: input.where, reason: result.ok ? 'no kind or name' : result.reason });
-      continue;
+      return undefined;
     }
-    out.set(keyString(key), {
+    return {
       key,
+      id: keyString(key),
       raw: input.raw as Obj,
+      normalized: result,
       text: result.text,
       exclusion: result.containment.exclusion,
       fluxSuspended: result.containment.fluxSuspended,
       ...(input.source ? { source: input.source } : {}),
       ...(input.namespace ? { namespace: input.namespace } : {}),
-    });
+    };
+  };
+  for (const [index, item] of items.entries()) {
+    if (++done % chunk === 0) yield;
+    // The memo knows an item by its identity (the DesiredInput, or the live object).
+    const made = isRecord(item) ? memo.side(item, () => build(inputOf(item, index))) : build(inputOf(item, index));
+    if (made) out.set(made.id, made);
   }
   return out;
+}
+
+/** What one key came to: left out (out of scope, a kind Git does not manage), ignored, or compared. */
+type Outcome = undefined | 'ignored' | { containment: ContainmentInPlace[]; compared: boolean; item?: DriftItem };
+
+/** Without a memo: every side built and every outcome decided. */
+const DECIDE_ALWAYS: CompareSession<Side, Outcome> = {
+  side: (_input, build) => build(),
+  outcome: (_key, _live, _desired, _options, decide) => decide(),
+  finish: () => undefined,
+};
+
+/** The outcome of one key from its two sides. */
+function decide(l: Side | undefined, d: Side | undefined, options: CompareOptions, managed: ReadonlySet<string>): Outcome {
+  const key = (l ?? d)?.key as ObjectKey;
+  if (!inScope(key, options.namespaces)) return undefined;
+  const labelSets = [l, d].filter((s): s is Side => s !== undefined).map((s) => labelsOf(s.raw));
+  if ((options.ignore ?? []).some((rule) => ruleMatches(rule, key, labelSets))) return 'ignored';
+  const liveLabels = l ? labelsOf(l.raw) : undefined;
+  if (liveLabels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) {
+    const incident = liveLabels[INCIDENT_LABEL];
+    return { containment: [{ key, ...(incident ? { incident } : {}), what: 'containment-object' }], compared: false };
+  }
+  if (!managed.has(key.kind)) return undefined;
+  const containment: ContainmentInPlace[] = l?.exclusion ? [{ key, what: 'exclusion', ...(l.fluxSuspended ? { fluxSuspended: true as const } : {}) }] : [];
+  let item: DriftItem | undefined;
+  if (l && d) {
+    if (l.text !== d.text) item = { key, status: 'modified', live: l.raw, desired: d.raw, diff: fieldDiff(l, d), ...(d.source ? { source: d.source } : {}) };
+  } else if (d) item = { key, status: 'missing', desired: d.raw, ...(d.source ? { source: d.source } : {}) };
+  else if (l) item = { key, status: 'extra', live: l.raw };
+  return { containment, compared: true, ...(item ? { item } : {}) };
 }
 
 /** The field diff of two objects known to differ, with list positions of the written objects. */
@@ -245,28 +298,36 @@ export async function compareStateYielding(live: readonly Record<string, unknown
 /** The comparison itself, yielding after every `chunk` objects normalised and every `chunk` keys compared. */
 function* comparing(live: readonly Record<string, unknown>[], desired: readonly DesiredInput[], options: CompareOptions, chunk: number): Generator<void, DriftReport> {
   const skipped: SkippedObject[] = [];
-  const memo = options.memo?.session() ?? NO_MEMO;
+  const normalizing = options.memo?.normalized.session() ?? NO_MEMO;
+  const memo = options.memo?.session<Side, Outcome>() ?? DECIDE_ALWAYS;
   const desiredSides = yield* collect(
-    desired.map((d, i) => ({
+    desired,
+    (d, i) => ({
       raw: isRecord(d) ? d.object : undefined,
       where: isRecord(d) && d.source ? `${d.source.repository}:${d.source.path}${d.source.line ? `:${d.source.line}` : ''}` : `desired[${i}]`,
       ...(isRecord(d) && typeof d.namespace === 'string' && d.namespace !== '' ? { namespace: d.namespace } : {}),
       ...(isRecord(d) && d.source ? { source: d.source } : {}),
-    })),
+    }),
     'desired',
     skipped,
     chunk,
-    memo.desired,
+    normalizing.desired,
+    memo,
   );
   const liveSides = yield* collect(
-    live.map((raw, i) => ({ raw, where: `live[${i}]` })),
+    live,
+    (raw, i) => ({ raw, where: `live[${i}]` }),
     'live',
     skipped,
     chunk,
-    memo.live,
+    normalizing.live,
+    memo,
   );
-  memo.finish();
+  // Sides the memo gave back were not normalised again: their live normalisations stay kept.
+  for (const l of liveSides.values()) normalizing.carry(l.raw, l.normalized);
+  normalizing.finish();
   const managed = new Set(options.kinds ?? [...desiredSides.values()].map((s) => s.key.kind));
+  const decidedUnder = JSON.stringify([options.ignore ?? [], options.namespaces ?? null, [...managed].sort()]);
   const report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped };
   const keys = [...new Set([...desiredSides.keys(), ...liveSides.keys()])].sort();
   let done = 0;
@@ -274,26 +335,14 @@ function* comparing(live: readonly Record<string, unknown>[], desired: readonly 
     if (++done % chunk === 0) yield;
     const l = liveSides.get(id);
     const d = desiredSides.get(id);
-    const key = (l ?? d)?.key as ObjectKey;
-    if (!inScope(key, options.namespaces)) continue;
-    const labelSets = [l, d].filter((s): s is Side => s !== undefined).map((s) => labelsOf(s.raw));
-    if ((options.ignore ?? []).some((rule) => ruleMatches(rule, key, labelSets))) {
-      report.ignored++;
-      continue;
+    const outcome = memo.outcome(id, l, d, decidedUnder, () => decide(l, d, options, managed));
+    if (outcome === 'ignored') report.ignored++;
+    else if (outcome) {
+      report.containment.push(...outcome.containment);
+      if (outcome.compared) report.compared++;
+      if (outcome.item) report.items.push(outcome.item);
     }
-    const liveLabels = l ? labelsOf(l.raw) : undefined;
-    if (liveLabels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) {
-      const incident = liveLabels[INCIDENT_LABEL];
-      report.containment.push({ key, ...(incident ? { incident } : {}), what: 'containment-object' });
-      continue;
-    }
-    if (!managed.has(key.kind)) continue;
-    report.compared++;
-    if (l?.exclusion) report.containment.push({ key, what: 'exclusion', ...(l.fluxSuspended ? { fluxSuspended: true as const } : {}) });
-    if (l && d) {
-      if (l.text !== d.text) report.items.push({ key, status: 'modified', live: l.raw, desired: d.raw, diff: fieldDiff(l, d), ...(d.source ? { source: d.source } : {}) });
-    } else if (d) report.items.push({ key, status: 'missing', desired: d.raw, ...(d.source ? { source: d.source } : {}) });
-    else if (l) report.items.push({ key, status: 'extra', live: l.raw });
   }
+  memo.finish();
   return report;
 }

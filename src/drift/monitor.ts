@@ -15,7 +15,7 @@ import type { KubeGateway } from '../kube/index.js';
 import type { Logger } from '../log.js';
 import type { LiveObjects } from '../policy/index.js';
 import { DriftAttribution, namedByAudit } from './attribution.js';
-import { COMPARE_CHUNK, compareStateYielding, formatFieldDiff, keyString, NormalizeMemo, objectKeyOf, type DriftItem, type DriftReport } from './compare.js';
+import { COMPARE_CHUNK, CompareMemo, compareStateYielding, formatFieldDiff, keyString, objectKeyOf, type DriftItem, type DriftReport } from './compare.js';
 import type { DriftConfig } from './config-schema.js';
 import { comparedKinds, withoutUnsureExtras } from './coverage.js';
 import { quietUntil, SEVERITY_RANK, type DeltaSummary, type DriftEpisode, type EpisodeObject } from './episode.js';
@@ -131,7 +131,7 @@ export class DriftMonitor {
   /** Who made a drift, who resolved it, which controller self-heals it. */
   private readonly attribution: DriftAttribution;
   /** Each evaluation normalises only the objects that changed since the last. */
-  private readonly normalized = new NormalizeMemo();
+  private readonly compareMemo = new CompareMemo();
 
   constructor(private readonly options: DriftMonitorOptions) {
     this.now = options.now ?? (() => new Date());
@@ -255,7 +255,7 @@ export class DriftMonitor {
     const { kinds, problems: kindProblems } = comparedKinds(desired.objects, served);
     const policies = livePolicies(live);
     // In chunks with the event loop free between them: the web and worker roles of this process keep answering.
-    const compared = await compareStateYielding(policies, desired.objects, { ignore: config.ignore, namespaces, kinds, memo: this.normalized, ...(this.options.pause ? { pause: this.options.pause } : {}) });
+    const compared = await compareStateYielding(policies, desired.objects, { ignore: config.ignore, namespaces, kinds, memo: this.compareMemo, ...(this.options.pause ? { pause: this.options.pause } : {}) });
     const { report, note } = withoutUnsureExtras(compared, desired.problems.length);
     this.logProblems([...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])]);
     const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));

@@ -36,6 +36,8 @@ function liveVersion(raw: unknown): string | undefined {
 export interface NormalizeSession {
   desired(raw: unknown, namespace: string | undefined): Normalized;
   live(raw: unknown): Normalized;
+  /** A live object met again whose normalisation the caller kept: it stays kept for the next comparison. */
+  carry(raw: unknown, result: Normalized): void;
   /** The comparison is done: what it met of the live side is what the next one finds. */
   finish(): void;
 }
@@ -70,6 +72,10 @@ export class NormalizeMemo {
         met.set(version, result);
         return result;
       },
+      carry: (raw, result) => {
+        const version = liveVersion(raw);
+        if (version !== undefined) met.set(version, result);
+      },
       finish: () => {
         this.liveKept = met;
       },
@@ -81,5 +87,6 @@ export class NormalizeMemo {
 export const NO_MEMO: NormalizeSession = {
   desired: normalized,
   live: (raw) => normalized(raw, undefined),
+  carry: () => undefined,
   finish: () => undefined,
 };
