@@ -79,6 +79,13 @@ export class LockBusy extends Error {
 const keyOf = (o: ObjectKey): string => `${o.kind}/${o.namespace ?? ''}/${o.name}`;
 
 export class ContainmentLedger {
+  /**
+   * loadMany's last record of each incident, with the fields it was parsed from: the guard reads
+   * every active record each second, and parsing fifty unchanged ones (baselines included) again
+   * each time was a steady cost on the worker's event loop.
+   */
+  private readonly parsed = new Map<string, { fields: Record<string, string>; record: LedgerRecord | undefined }>();
+
   constructor(
     private readonly redis: RedisClient,
     private readonly prefix: string,
@@ -161,17 +168,29 @@ export class ContainmentLedger {
   /**
    * Several records in one round trip: the guard reads every active one each second. A record that
    * cannot be read comes back as an UnreadableRecord in its place, so the others still can be used.
+   * A record whose fields are those of the last call is that call's record (read-only, shared);
+   * what is kept is only for the ids of the latest call.
    */
   async loadMany(incidentIds: readonly string[]): Promise<Array<LedgerRecord | UnreadableRecord | undefined>> {
     if (incidentIds.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const id of incidentIds) pipeline.hgetall(this.key(id));
-    return ((await pipeline.exec()) ?? []).map(([error, fields], i) => {
+    const replies = (await pipeline.exec()) ?? [];
+    const asked = new Set(incidentIds);
+    for (const id of this.parsed.keys()) if (!asked.has(id)) this.parsed.delete(id);
+    return replies.map(([error, reply], i) => {
       if (error) throw error;
+      const id = incidentIds[i]!;
+      const fields = reply as Record<string, string>;
+      const last = this.parsed.get(id);
+      if (last && sameFields(last.fields, fields)) return last.record;
       try {
-        return recordOf(fields as Record<string, string>);
+        const record = recordOf(fields);
+        this.parsed.set(id, { fields, record });
+        return record;
       } catch (cause) {
-        return new UnreadableRecord(incidentIds[i]!, cause);
+        this.parsed.delete(id);
+        return new UnreadableRecord(id, cause);
       }
     });
   }
@@ -246,6 +265,11 @@ export class UnreadableRecord extends Error {
 }
 
 /** A record from its hash's fields (none without its meta); throws on a field that does not parse. */
+function sameFields(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 function recordOf(fields: Record<string, string>): LedgerRecord | undefined {
   if (!fields.meta) return undefined;
   const meta = JSON.parse(fields.meta) as LedgerMeta | null;

@@ -6,7 +6,9 @@ import { containmentDeps, liftContainment, type ContainmentSettings, type LiftRe
 import type { ContainmentLedger, LedgerRecord } from '../containment/ledger.js';
 import type { TrafficCheck } from '../containment/traffic.js';
 import { describeTrafficVerdict } from '../containment/traffic-describe.js';
-import { connectivityDifference, policyFingerprint, scopeConnectivity } from '../containment/proof.js';
+import { computeOffThread } from '../compute/thread.js';
+import { shareLive } from '../compute/shared-lists.js';
+import { connectivityDifference } from '../containment/proof.js';
 import { readLiveObjects, servedKinds } from '../containment/snapshot.js';
 import { completeLift, failLift, keepContained, liftable, recordLiftApproval, retryContainment, startLift } from '../incident/containment-transitions.js';
 import type { Incident } from '../incident/model.js';
@@ -218,9 +220,11 @@ export class ContainmentRunner {
     if (!baseline) return { at, type: 'containment.lift-verified', actor: botActor, summary: 'Lift not verified: no connectivity from before containment was recorded (its apply never finished)', data: { verified: false } };
     const live = await readLiveObjects(this.deps.cluster, servedKinds(await this.deps.cluster.discoverKinds()));
     const scope = { namespace: record.meta.namespace, ...(record.meta.labelSelector ? { labelSelector: record.meta.labelSelector } : {}) };
-    const now = scopeConnectivity(live, scope);
+    // On a compute thread: connectivity and fingerprint over the whole cluster are seconds of CPU
+    // at 10k pods and policies, which on this event loop would hold up every click meanwhile.
+    const { connectivity: now, fingerprint } = await computeOffThread('containmentBaseline', { live: shareLive(live), scope }, { priority: 'interactive' });
     const diff = connectivityDifference(baseline.connectivity, now);
-    const policiesChanged = policyFingerprint(live) !== baseline.fingerprint;
+    const policiesChanged = fingerprint !== baseline.fingerprint;
     const lines = (label: string, items: string[]): string[] => (items.length === 0 ? [] : [`${label} (${items.length}):`, ...items.slice(0, LIST).map((l) => `• ${l}`), ...(items.length > LIST ? [`… and ${items.length - LIST} more`] : [])]);
     if (diff.lost.length === 0 && diff.gained.length === 0 && diff.changed.length === 0) {
       return { at, type: 'containment.lift-verified', actor: botActor, summary: `Lift verified by the engine: the scope's connectivity is what it was before containment (${now.length} connection${now.length === 1 ? '' : 's'})`, data: { verified: true, connections: now.length } };

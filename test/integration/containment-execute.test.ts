@@ -230,6 +230,39 @@ describe('containment on the simulated cluster', () => {
     }
   });
 
+  it('gives back the record it parsed last while its fields are the same, and parses again when one changed', async () => {
+    const ledger = new ContainmentLedger(redis, uniquePrefix('contain'));
+    const meta: LedgerMeta = { incidentId: 'inc-1', strategy: 'additive', namespace: 'api', startedAt: '2026-12-01T00:00:00Z', dns: { keep: false, namespace: 'kube-system', podLabels: {} } };
+    await ledger.begin(meta);
+    await ledger.begin({ ...meta, incidentId: 'inc-2', namespace: 'db' });
+    await ledger.recordBaseline('inc-1', { connectivity: [], fingerprint: 'f1' });
+    const [first] = await ledger.loadMany(['inc-1', 'inc-2']);
+    const [again, other] = await ledger.loadMany(['inc-1', 'inc-2']);
+    expect(again).toBe(first);
+    expect(other).toEqual(await ledger.load('inc-2'));
+    // A field written since: parsed again, with it.
+    await ledger.recordPod('inc-1', 'web-0');
+    const [changed] = await ledger.loadMany(['inc-1']);
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual(await ledger.load('inc-1'));
+    expect((changed as { pods: string[] }).pods).toEqual(['web-0']);
+    // A field changed in place (another value under the same name) counts too.
+    await ledger.markPatched('inc-1', 'api', 'p', '10');
+    const [patched] = await ledger.loadMany(['inc-1']);
+    await ledger.markPatched('inc-1', 'api', 'p', '11');
+    const [repatched] = await ledger.loadMany(['inc-1']);
+    expect(repatched).not.toBe(patched);
+    // Damaged, then mended: unreadable while damaged, never an old record.
+    const good = await redis.hget(ledger.key('inc-1'), 'meta');
+    await redis.hset(ledger.key('inc-1'), 'meta', '{"cut');
+    expect((await ledger.loadMany(['inc-1']))[0]).toBeInstanceOf(UnreadableRecord);
+    await redis.hset(ledger.key('inc-1'), 'meta', good as string);
+    expect((await ledger.loadMany(['inc-1']))[0]).toEqual(await ledger.load('inc-1'));
+    // Gone: no record, not the kept one.
+    await redis.del(ledger.key('inc-1'));
+    expect((await ledger.loadMany(['inc-1']))[0]).toBeUndefined();
+  });
+
   it("an owner's edit made during containment survives the lift; only our requirement goes", async () => {
     const before = state();
     const { plan, meta } = await design('networkpolicy-exclusive');
