@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createKubeGateway, loadKubeConfig, type KindWatch, type KubeGateway, type KubeObject, type WatchEvent } from '../../src/kube/index.js';
 import { startKubeApiServer, type KubeApiSim } from '../../src/sim/kube/index.js';
 import { SHOP_PODS, shopObjects } from '../../src/sim/scenarios/shop.js';
+import { clusterView, waitFor } from '../helpers/kube-watch.js';
 
 const BOT = 'system:serviceaccount:netpol-responder:netpol-responder';
 const dir = mkdtempSync(join(tmpdir(), 'kube-shared-watch-'));
@@ -46,20 +47,8 @@ class Recorder {
   }
 }
 
-function clusterView(sim: KubeApiSim, kind: string): string[] {
-  return sim.list(kind).map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
-}
-
 function lists(sim: KubeApiSim, resource: string): number {
   return sim.requests.filter((r) => r.verb === 'list' && r.resource === resource).length;
-}
-
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function track(w: KindWatch): KindWatch {

@@ -8,6 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createKubeGateway, loadKubeConfig, type CiliumNetworkPolicy, type KindWatch, type KubeGateway, type KubeObject, type WatchEvent } from '../../src/kube/index.js';
 import { startKubeApiServer, type KubeApiSim, type KubeApiSimOptions } from '../../src/sim/kube/index.js';
 import { SHOP_PODS, shopObjects } from '../../src/sim/scenarios/shop.js';
+import { clusterView, waitFor } from '../helpers/kube-watch.js';
 
 const BOT = 'system:serviceaccount:netpol-responder:netpol-responder';
 const MANAGER = 'netpol-responder';
@@ -39,18 +40,6 @@ class Recorder {
   };
   view(): string[] {
     return [...this.state.entries()].map(([k, o]) => `${k}@${o.metadata?.resourceVersion}`).sort();
-  }
-}
-
-function clusterView(sim: KubeApiSim, kind: string, namespace?: string): string[] {
-  return sim.list(kind, namespace).map((o) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name}@${o.metadata?.resourceVersion}`).sort();
-}
-
-async function waitFor(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
