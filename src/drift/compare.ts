@@ -163,11 +163,8 @@ interface Side {
   /** keyString(key) */
   id: string;
   raw: Obj;
-  normalized: Normalized;
-  /** Canonical text (sets sorted): equal texts mean equal objects. */
-  text: string;
-  exclusion: boolean;
-  fluxSuspended: boolean;
+  /** Its canonical text (sets sorted: equal texts mean equal objects) and containment marks. */
+  normalized: Extract<Normalized, { ok: true }>;
   source?: DesiredSource;
   namespace?: string;
 }
@@ -205,9 +202,6 @@ function* collect<T>(
       id: keyString(key),
       raw: input.raw as Obj,
       normalized: result,
-      text: result.text,
-      exclusion: result.containment.exclusion,
-      fluxSuspended: result.containment.fluxSuspended,
       ...(input.source ? { source: input.source } : {}),
       ...(input.namespace ? { namespace: input.namespace } : {}),
     };
@@ -243,10 +237,11 @@ function decide(l: Side | undefined, d: Side | undefined, options: CompareOption
     return { containment: [{ key, ...(incident ? { incident } : {}), what: 'containment-object' }], compared: false };
   }
   if (!managed.has(key.kind)) return undefined;
-  const containment: ContainmentInPlace[] = l?.exclusion ? [{ key, what: 'exclusion', ...(l.fluxSuspended ? { fluxSuspended: true as const } : {}) }] : [];
+  const marks = l?.normalized.containment;
+  const containment: ContainmentInPlace[] = marks?.exclusion ? [{ key, what: 'exclusion', ...(marks.fluxSuspended ? { fluxSuspended: true as const } : {}) }] : [];
   let item: DriftItem | undefined;
   if (l && d) {
-    if (l.text !== d.text) item = { key, status: 'modified', live: l.raw, desired: d.raw, diff: fieldDiff(l, d), ...(d.source ? { source: d.source } : {}) };
+    if (l.normalized.text !== d.normalized.text) item = { key, status: 'modified', live: l.raw, desired: d.raw, diff: fieldDiff(l, d), ...(d.source ? { source: d.source } : {}) };
   } else if (d) item = { key, status: 'missing', desired: d.raw, ...(d.source ? { source: d.source } : {}) };
   else if (l) item = { key, status: 'extra', live: l.raw };
   return { containment, compared: true, ...(item ? { item } : {}) };

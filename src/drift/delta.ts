@@ -5,7 +5,7 @@
 // in force is neither. Pure.
 import { hasExclusion, withoutExclusion } from '../containment/exclusion.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../containment/objects.js';
-import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, POLICY_LIST_OF_KIND, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
+import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, POLICY_LIST_OF_KIND as LIST_OF_KIND, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
 import { formatIpRange, parseIp, type IpFamily } from '../policy/ip-set.js';
 import { globMatches, keyString, objectKeyOf, type DesiredInput, type DriftReport } from './compare.js';
 import type { DeltaSummary } from './episode.js';
@@ -30,7 +30,6 @@ export interface ConnectivityDelta {
   why: string;
 }
 
-const LIST_OF_KIND = POLICY_LIST_OF_KIND;
 type PolicyKind = keyof typeof LIST_OF_KIND;
 type PolicyList = (typeof LIST_OF_KIND)[PolicyKind];
 
