@@ -1,10 +1,11 @@
 // Prometheus metrics of one bot process (prom-client): process defaults, incident timeline events,
-// anomalies raised, the job queue and, in a collector process, the flow pipeline and the relay
+// anomalies raised, the job queue, the compute threads' tasks (waiting and running) and, in a collector process, the flow pipeline and the relay
 // stream. Figures that already live elsewhere (pipeline counts, relay stats) are read at scrape
 // time instead of being counted twice on the hot path.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { observeComputeTasks } from './compute/thread.js';
 import type { FlowCollector } from './flows/collector.js';
 import type { Anomaly } from './flows/types.js';
 import type { TimelineEvent } from './timeline/types.js';
@@ -38,6 +39,22 @@ export class BotMetrics {
 
   recordAnomaly(anomaly: Anomaly): void {
     this.anomalies.inc({ kind: anomaly.kind, severity: anomaly.severity, origin: anomaly.origin });
+  }
+
+  /**
+   * How long compute-thread tasks wait for a thread and then run, by task and priority: where a
+   * containment's time goes when many run at once (a queue behind the urgent thread, or the CPU).
+   * Returns the call that stops observing.
+   */
+  observeCompute(): () => void {
+    const labelNames = ['task', 'priority'] as const;
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+    const waiting = new Histogram({ name: `${PREFIX}compute_task_wait_seconds`, help: 'Time a compute task waited for a thread, by task and priority (urgent, interactive, background).', labelNames, buckets, registers: [this.registry] });
+    const running = new Histogram({ name: `${PREFIX}compute_task_run_seconds`, help: 'Time a compute thread took for a task (copying its input in and its result out included), by task and priority.', labelNames, buckets, registers: [this.registry] });
+    return observeComputeTasks(({ task, priority, waitMs, runMs }) => {
+      waiting.observe({ task, priority }, waitMs / 1000);
+      running.observe({ task, priority }, runMs / 1000);
+    });
   }
 
   /** Job counts per state, read from the queue at scrape time. */

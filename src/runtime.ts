@@ -135,6 +135,7 @@ export async function startBot(options: StartOptions): Promise<RunningBot> {
     readiness.probe('redis', () => withDeadline(redis.ping(), 2000).then(() => undefined), 2500);
 
     const metrics = new BotMetrics();
+    resources.add('compute metrics', metrics.observeCompute());
     let metricsPort: number | undefined;
     if (config.metrics) {
       // Up before the waits below, so /readyz can say what the bot is waiting for.

@@ -23,9 +23,40 @@ const BOOT = `import('tsx/esm/api').then(({ register }) => { register(); return 
 interface Job {
   id: number;
   task: ComputeTask;
+  priority: ComputePriority;
   input: unknown;
+  /** performance.now() when queued, and when a thread took it. */
+  queuedAt: number;
+  startedAt?: number;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+}
+
+/** One finished task: how long it waited for a thread and how long the thread took (ms). */
+export interface ComputeTaskTiming {
+  task: ComputeTask;
+  priority: ComputePriority;
+  waitMs: number;
+  runMs: number;
+  ok: boolean;
+}
+
+const observers = new Set<(timing: ComputeTaskTiming) => void>();
+
+/** Calls `observer` after every task (metrics); returns the call that stops it. */
+export function observeComputeTasks(observer: (timing: ComputeTaskTiming) => void): () => void {
+  observers.add(observer);
+  return () => {
+    observers.delete(observer);
+  };
+}
+
+function settle(job: Job, ok: boolean): void {
+  if (observers.size === 0) return;
+  const now = performance.now();
+  const startedAt = job.startedAt ?? now;
+  const timing: ComputeTaskTiming = { task: job.task, priority: job.priority, waitMs: startedAt - job.queuedAt, runMs: now - startedAt, ok };
+  for (const observer of observers) observer(timing);
 }
 
 /** How much higher the shared threads' nice value is than the process's: the kernel favours the main and urgent threads. */
@@ -44,6 +75,7 @@ class ComputeThread {
 
   run(job: Job, done: () => void): void {
     this.current = job;
+    job.startedAt = performance.now();
     this.onDone = done;
     try {
       const worker = this.started();
@@ -51,6 +83,7 @@ class ComputeThread {
       worker.postMessage({ id: job.id, task: job.task, input: job.input });
     } catch (error) {
       // An input that cannot be copied to a thread (a function in it), or no thread could start.
+      settle(job, false);
       job.reject(error instanceof Error ? error : new Error(String(error)));
       this.finish();
     }
@@ -65,6 +98,7 @@ class ComputeThread {
     worker.on('message', (message: { id: number; result?: unknown; error?: { message: string; stack?: string } }) => {
       const job = this.current;
       if (!job || job.id !== message.id) return;
+      settle(job, !message.error);
       if (message.error) job.reject(Object.assign(new Error(message.error.message), message.error.stack ? { stack: message.error.stack } : {}));
       else job.resolve(message.result);
       this.finish();
@@ -73,6 +107,7 @@ class ComputeThread {
     const died = (error: Error): void => {
       if (this.worker !== worker) return;
       this.worker = undefined;
+      if (this.current) settle(this.current, false);
       this.current?.reject(error);
       if (this.current) this.finish();
     };
@@ -121,8 +156,9 @@ export type ComputePriority = 'urgent' | 'interactive' | 'background';
 /** Runs `task` on a compute thread (by priority, then in order); rejects with the task's error if it throws. */
 export function computeOffThread<T extends ComputeTask>(task: T, input: TaskInput<T>, options: { priority?: ComputePriority } = {}): Promise<TaskOutput<T>> {
   return new Promise((resolve, reject) => {
-    const job: Job = { id: nextId++, task, input, resolve: resolve as (value: unknown) => void, reject };
-    const queue = { urgent: urgentWaiting, interactive: interactiveWaiting, background: waiting }[options.priority ?? 'background'];
+    const priority = options.priority ?? 'background';
+    const job: Job = { id: nextId++, task, priority, input, queuedAt: performance.now(), resolve: resolve as (value: unknown) => void, reject };
+    const queue = { urgent: urgentWaiting, interactive: interactiveWaiting, background: waiting }[priority];
     queue.push(job);
     dispatch();
   });

@@ -39,6 +39,8 @@ export interface BotUnderTest {
   flowsRead(): Promise<number>;
   /** The event loop's delay over a window (ms): in the process that acknowledges Slack, or in the one that runs the jobs. */
   loopDelay(role?: 'web' | 'worker'): { stop(): Promise<LoopDelay> };
+  /** The worker process's Prometheus metrics as text (one-process: the bot's registry). */
+  workerMetrics(): Promise<string>;
   /** CPU time (ms) used so far by the bot's processes (in one-process: the whole process). */
   cpuMs(): number;
   stop(): Promise<void>;
@@ -74,6 +76,7 @@ async function startInProcess(env: EmbeddedEnvironment): Promise<BotUnderTest> {
     slackUrl: `http://127.0.0.1:${bot.port}/slack/events`,
     ...readers(env, bot.redis as Redis),
     flowsRead: async () => bot.collector?.pipeline.counts.read ?? 0,
+    workerMetrics: async () => (bot.metricsPort === undefined ? '' : scrape(bot.metricsPort)),
     loopDelay: inProcessDelay,
     cpuMs: () => {
       const used = process.cpuUsage();
@@ -165,6 +168,7 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
     slackUrl,
     ...readers(env, redis),
     flowsRead: async () => metric(await scrape(collectorMetrics), 'netpol_responder_flows_read_total'),
+    workerMetrics: () => scrape(workerMetrics),
     // prom-client resets its event-loop histogram at each scrape: one scrape opens the window, the next reads it.
     loopDelay: (role = 'web') => {
       const port = role === 'web' ? webMetrics : workerMetrics;

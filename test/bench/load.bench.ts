@@ -46,6 +46,7 @@ import { APPROVE_ACTION, REJECT_ACTION } from '../../src/slack/blocks.js';
 import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { startAckThread, type Ack, type AckThread } from './ack-thread.js';
+import { computeTaskLines } from './compute-tasks.js';
 import { layoutFromEnv, startBotUnderTest, type BotUnderTest } from './load-bot.js';
 import { mb, percentile, summarize } from './stats.js';
 
@@ -631,7 +632,9 @@ async function main(): Promise<void> {
     for (let round = 1; round <= 3; round++) await evaluationDelay(env, round);
 
     console.log(`\nidle (no traffic, one incident at a time, ${IDLE_INCIDENTS} incidents):`);
+    const idleCompute = await bot.workerMetrics();
     const idle = await idleFigures(env);
+    const idleComputeLines = computeTaskLines(idleCompute, await bot.workerMetrics());
     console.log(`  ${summarize(`ack /netpol incident (one at a time, every ${ACK_PROBE_EVERY_MS} ms)`, idle.incidentAck)}`);
     console.log(`  ${summarize(`ack /netpol incident (${INCIDENTS} at once)`, idle.incidentBurstAck)}`);
     console.log(`  ${summarize('ack /netpol help (probe every 100 ms)', idle.helpAck)}`);
@@ -639,6 +642,7 @@ async function main(): Promise<void> {
     console.log(`  ms after the click, p50/p99: ${phaseLine(1)}`);
     const loadedFrom = phaseLog.length;
     console.log(`  the web process's ${fmtDelay(idle.delay)}; the worker's ${fmtDelay(idle.workerDelay)}`);
+    for (const line of idleComputeLines) console.log(`  compute ${line}`);
 
     relay.start();
     await until(async () => (await bot.flowsRead()) > FLOWS_PER_SECOND, 'the collector to read the background traffic', 60_000);
@@ -651,7 +655,9 @@ async function main(): Promise<void> {
     harness.enable();
     // A Redis that refuses CONFIG (a managed one behind REDIS_URL) has no slow-log figure.
     const slowlog = await startSlowlog(bot.redis).then(() => true, () => false);
+    const loadedCompute = await bot.workerMetrics();
     const loaded = await loadedFigures(env);
+    const loadedComputeLines = computeTaskLines(loadedCompute, await bot.workerMetrics());
     harness.disable();
     await profile.stop();
     const requests = env.kube.requests.slice(requestsFrom);
@@ -662,6 +668,7 @@ async function main(): Promise<void> {
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  the web process's ${fmtDelay(loaded.delay)}; the worker's ${fmtDelay(loaded.workerDelay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
+    for (const line of loadedComputeLines) console.log(`  compute ${line}`);
     console.log(`  ${apiRequestsLine(requests)}`);
     if (slowlog) console.log(`  ${await slowlogLine(bot.redis)}`);
     console.log(`  the benchmark's own process (API server and Slack stand-ins; acknowledgements are timed in a thread of their own): ${fmtDelay({ max: harness.max / 1e6, p99: harness.percentile(99) / 1e6, mean: harness.mean / 1e6, heapMb: process.memoryUsage().heapUsed / 1e6 })}`);

@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, getPriority } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
-import { computeOffThread, SHARED_THREAD_NICE } from '../../src/compute/thread.js';
+import { computeOffThread, observeComputeTasks, SHARED_THREAD_NICE, type ComputeTaskTiming } from '../../src/compute/thread.js';
+import { BotMetrics } from '../../src/metrics.js';
 import { changeEffects } from '../../src/trace/effects.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
@@ -123,5 +124,45 @@ describe('computations on worker threads', () => {
     const ok = input(13);
     await expect(computeOffThread('validation', { ...ok, namespace: (() => 'x') as unknown as string })).rejects.toThrow(/could not be cloned/);
     expect((await computeOffThread('validation', ok)).report.compared).toBe(computeValidation(ok).report.compared);
+  }, 60_000);
+
+  it('times each task, waiting and running, by task and priority: to observers and in the metrics; a stopped observer hears nothing more', async () => {
+    const heard: ComputeTaskTiming[] = [];
+    const stopHearing = observeComputeTasks((t) => heard.push(t));
+    const metrics = new BotMetrics();
+    const stopMetrics = metrics.observeCompute();
+    const ok = input(14);
+    try {
+      await computeOffThread('validation', ok, { priority: 'interactive' });
+      await expect(computeOffThread('validation', { ...ok, desired: { objects: null, renderProblems: 0, kinds: ['NetworkPolicy'], ignore: [] } } as unknown as ValidationInput)).rejects.toThrow();
+      await expect(computeOffThread('validation', { ...ok, namespace: (() => 'x') as unknown as string }, { priority: 'urgent' })).rejects.toThrow(/could not be cloned/);
+    } finally {
+      stopMetrics();
+    }
+    expect(heard.map(({ task, priority, ok: succeeded }) => ({ task, priority, ok: succeeded }))).toEqual([
+      { task: 'validation', priority: 'interactive', ok: true },
+      { task: 'validation', priority: 'background', ok: false },
+      { task: 'validation', priority: 'urgent', ok: false },
+    ]);
+    for (const t of heard) {
+      expect(t.waitMs).toBeGreaterThanOrEqual(0);
+      expect(t.runMs).toBeGreaterThanOrEqual(0);
+    }
+    // The one that ran took time on its thread.
+    expect(heard[0]!.runMs).toBeGreaterThan(0);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('netpol_responder_compute_task_wait_seconds_count{task="validation",priority="interactive"} 1');
+    expect(text).toContain('netpol_responder_compute_task_run_seconds_count{task="validation",priority="background"} 1');
+    expect(text).toContain('netpol_responder_compute_task_run_seconds_count{task="validation",priority="urgent"} 1');
+    const runSum = Number(/netpol_responder_compute_task_run_seconds_sum\{task="validation",priority="interactive"\} (\S+)/.exec(text)?.[1]);
+    expect(runSum).toBeCloseTo(heard[0]!.runMs / 1000, 6);
+
+    // Stopped: the metrics no longer count; the other observer still hears.
+    await computeOffThread('validation', ok, { priority: 'interactive' });
+    expect(await metrics.registry.metrics()).toContain('netpol_responder_compute_task_wait_seconds_count{task="validation",priority="interactive"} 1');
+    expect(heard).toHaveLength(4);
+    stopHearing();
+    await computeOffThread('validation', ok);
+    expect(heard).toHaveLength(4);
   }, 60_000);
 });
