@@ -50,10 +50,12 @@ export class BotMetrics {
     const labelNames = ['task', 'priority'] as const;
     const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
     const waiting = new Histogram({ name: `${PREFIX}compute_task_wait_seconds`, help: 'Time a compute task waited for a thread, by task and priority (urgent, interactive, background).', labelNames, buckets, registers: [this.registry] });
-    const running = new Histogram({ name: `${PREFIX}compute_task_run_seconds`, help: 'Time a compute thread took for a task (copying its input in and its result out included), by task and priority.', labelNames, buckets, registers: [this.registry] });
-    return observeComputeTasks(({ task, priority, waitMs, runMs }) => {
+    const running = new Histogram({ name: `${PREFIX}compute_task_run_seconds`, help: 'Time from a task given to a thread to its answer in, by task and priority (its input and result copied, the main thread taking the answer).', labelNames, buckets, registers: [this.registry] });
+    const onThread = new Histogram({ name: `${PREFIX}compute_task_thread_seconds`, help: 'Time a task took on its compute thread itself, by task and priority.', labelNames, buckets, registers: [this.registry] });
+    return observeComputeTasks(({ task, priority, waitMs, runMs, threadMs }) => {
       waiting.observe({ task, priority }, waitMs / 1000);
       running.observe({ task, priority }, runMs / 1000);
+      onThread.observe({ task, priority }, threadMs / 1000);
     });
   }
 

@@ -134,6 +134,20 @@ export function openLive(live: SharedLive | LiveObjects): LiveObjects {
   return out;
 }
 
+/**
+ * The same lists in their parts, each part the very (frozen) array the thread keeps for it while
+ * tasks keep using it; a list not shared is one part. For what is worked out part by part and
+ * kept per part (a fingerprint).
+ */
+export function openLiveParts(live: SharedLive | LiveObjects): { [K in ListName]?: ReadonlyArray<readonly unknown[]> } {
+  const out: { [K in ListName]?: ReadonlyArray<readonly unknown[]> } = {};
+  for (const [name, list] of Object.entries(live) as Array<[ListName, SharedLive[ListName]]>) {
+    if (list === undefined) continue;
+    out[name] = isShared(list) ? list.sharedParts.map((part) => itemsOf(part)) : [list];
+  }
+  return out;
+}
+
 /** A task is done: parts unused for a while are let go. */
 export function settled(): void {
   tasks++;

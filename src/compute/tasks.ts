@@ -2,13 +2,13 @@
 // large cluster, which on the main thread would hold up every Slack acknowledgement meanwhile.
 // Tasks take their whole-cluster lists shared (shared-lists.ts): `shareLive(live)`.
 import { computeValidation, type ValidationInput } from '../playbook/steps/validate-compute.js';
-import { policyFingerprint, proveContainmentOf, scopeConnectivityOf, type FingerprintMemo, type ScopeView } from '../containment/proof.js';
+import { policyFingerprintOfParts, proveContainmentOf, scopeConnectivityOf, type FingerprintMemo, type ScopeView } from '../containment/proof.js';
 import { projectContainment, type ContainmentPlan } from '../containment/design.js';
 import { containmentPreview, type PreviewInput } from '../containment/preview.js';
 import { driftDelta } from '../drift/delta.js';
 import type { CompileMemo, LiveObjects } from '../policy/index.js';
 import { indexLive, type BuiltIndex } from '../policy/index-refresh.js';
-import { openLive, type SharedLive } from './shared-lists.js';
+import { openLive, openLiveParts, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
 
@@ -42,8 +42,8 @@ export const COMPUTE_TASKS = {
     proveContainmentOf(containmentIndex(openLive(input.live)), input.scope, input.dns),
   /** The scope's connectivity and the policies' fingerprint before containment (the lift is verified against them). */
   containmentBaseline: (input: { live: SharedLive; scope: ScopeView }) => {
-    const live = openLive(input.live);
-    return { connectivity: scopeConnectivityOf(containmentIndex(live).index, input.scope), fingerprint: policyFingerprint(live, frozenFingerprints) };
+    // The fingerprint by parts: a namespace's policies unchanged since an earlier task give their entries at once.
+    return { connectivity: scopeConnectivityOf(containmentIndex(openLive(input.live)).index, input.scope), fingerprint: policyFingerprintOfParts(openLiveParts(input.live), frozenFingerprints) };
   },
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
   // The state after containment is projected here, from the plan: the objects it creates are then

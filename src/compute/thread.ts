@@ -32,12 +32,14 @@ interface Job {
   reject: (error: Error) => void;
 }
 
-/** One finished task: how long it waited for a thread and how long the thread took (ms). */
+/** One finished task (ms): how long it waited for a thread, then until its answer was in, and how much of that the thread itself took. */
 export interface ComputeTaskTiming {
   task: ComputeTask;
   priority: ComputePriority;
   waitMs: number;
   runMs: number;
+  /** The task on its thread; the rest of runMs is its messages' way there and back (input and result copied, the main thread busy). */
+  threadMs: number;
   ok: boolean;
 }
 
@@ -51,11 +53,11 @@ export function observeComputeTasks(observer: (timing: ComputeTaskTiming) => voi
   };
 }
 
-function settle(job: Job, ok: boolean): void {
+function settle(job: Job, ok: boolean, threadMs = 0): void {
   if (observers.size === 0) return;
   const now = performance.now();
   const startedAt = job.startedAt ?? now;
-  const timing: ComputeTaskTiming = { task: job.task, priority: job.priority, waitMs: startedAt - job.queuedAt, runMs: now - startedAt, ok };
+  const timing: ComputeTaskTiming = { task: job.task, priority: job.priority, waitMs: startedAt - job.queuedAt, runMs: now - startedAt, threadMs, ok };
   for (const observer of observers) observer(timing);
 }
 
@@ -95,10 +97,10 @@ class ComputeThread {
     if (this.worker) return this.worker;
     const workerData = this.nice === undefined ? undefined : { nice: this.nice };
     const worker = fromSources ? new Worker(BOOT, { eval: true, workerData }) : new Worker(entry, { workerData });
-    worker.on('message', (message: { id: number; result?: unknown; error?: { message: string; stack?: string } }) => {
+    worker.on('message', (message: { id: number; result?: unknown; threadMs?: number; error?: { message: string; stack?: string } }) => {
       const job = this.current;
       if (!job || job.id !== message.id) return;
-      settle(job, !message.error);
+      settle(job, !message.error, message.threadMs);
       if (message.error) job.reject(Object.assign(new Error(message.error.message), message.error.stack ? { stack: message.error.stack } : {}));
       else job.resolve(message.result);
       this.finish();

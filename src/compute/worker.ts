@@ -18,10 +18,13 @@ if (nice !== undefined && process.platform === 'linux') {
 }
 
 parentPort?.on('message', ({ id, task, input }: { id: number; task: ComputeTask; input: never }) => {
+  // The time on this thread, apart from the time the messages take to and from it (metrics).
+  const began = performance.now();
   try {
-    parentPort?.postMessage({ id, result: COMPUTE_TASKS[task](input) });
+    const result = COMPUTE_TASKS[task](input);
+    parentPort?.postMessage({ id, result, threadMs: performance.now() - began });
   } catch (error) {
-    parentPort?.postMessage({ id, error: { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined } });
+    parentPort?.postMessage({ id, threadMs: performance.now() - began, error: { message: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined } });
   } finally {
     settled();
   }

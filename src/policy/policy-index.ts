@@ -65,7 +65,11 @@ export class PolicyIndex {
   readonly namespaces = new Map<string, Namespace>();
   readonly classes: PodClass[] = [];
   readonly workloads: Workload[] = [];
-  readonly policies = new Map<string, IndexedPolicy>();
+  private policyMap = new Map<string, IndexedPolicy>();
+  /** Every NetworkPolicy indexed, by `namespace/name`, in the order given. */
+  get policies(): Map<string, IndexedPolicy> {
+    return this.policyMap;
+  }
   /** Per class: the policies that select it and affect ingress / egress. */
   readonly ingressOf: IndexedPolicy[][] = [];
   readonly egressOf: IndexedPolicy[][] = [];
@@ -291,7 +295,7 @@ export class PolicyIndex {
    * indexed anew, and the policy lists of their namespaces' classes drawn again.
    */
   replacePolicies(policies: readonly NetworkPolicy[], stale: (policy: NetworkPolicy) => boolean): void {
-    const ids = policies.map(policyId);
+    const ids = policies.map(idOf);
     const listed = [...this.policies.keys()];
     // A policy selects only pods of its own namespace: only the namespaces of policies indexed anew are drawn again.
     const redraw = new Set<string>();
@@ -305,16 +309,22 @@ export class PolicyIndex {
         redraw.add(kept.policy.namespace).add(policy.namespace);
       });
     } else {
-      const before = new Map(this.policies);
-      this.policies.clear();
+      // Policies added, removed or listed in another order (a containment's own policy added):
+      // only the namespaces whose policies are not the very same, in the same order, are drawn again.
+      // A new map in the new order (emptying the old one and filling it again cost twice as much).
+      const before = this.policyMap;
+      const next = new Map<string, IndexedPolicy>();
       policies.forEach((policy, i) => {
         const id = ids[i] as string;
         const kept = before.get(id);
         // A name listed twice: the later one replaces the earlier, as upsertPolicy does.
-        this.policies.delete(id);
-        this.policies.set(id, kept && kept.policy === policy && !stale(policy) ? kept : this.indexPolicy(policy));
+        if (next.has(id)) next.delete(id);
+        next.set(id, kept && kept.policy === policy && !stale(policy) ? kept : this.indexPolicy(policy));
       });
-      for (const ns of this.classesByNamespace.keys()) redraw.add(ns);
+      this.policyMap = next;
+      const was = inOrderByNamespace(before.values());
+      const now = inOrderByNamespace(next.values());
+      for (const ns of new Set([...was.keys(), ...now.keys()])) if (!sameItems(was.get(ns), now.get(ns))) redraw.add(ns);
     }
     for (const ns of redraw) {
       for (const c of this.classesByNamespace.get(ns) ?? []) {
@@ -384,4 +394,30 @@ function mergeIds(a: number[], b: number[]): number[] {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
   return [...new Set([...a, ...b])].sort((x, y) => x - y);
+}
+
+/** Each namespace's indexed policies, in the order given. */
+function inOrderByNamespace(indexed: Iterable<IndexedPolicy>): Map<string, IndexedPolicy[]> {
+  const out = new Map<string, IndexedPolicy[]>();
+  for (const x of indexed) {
+    const list = out.get(x.policy.namespace);
+    if (list) list.push(x);
+    else out.set(x.policy.namespace, [x]);
+  }
+  return out;
+}
+
+function sameItems<T>(a: readonly T[] | undefined, b: readonly T[] | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * A policy's id, the same string for the same (compiled, memoised) policy: a refresh looks up 10k
+ * ids, and a string met before has its hash already (building and hashing them anew was most of it).
+ */
+const ids = new WeakMap<NetworkPolicy, string>();
+function idOf(policy: NetworkPolicy): string {
+  let id = ids.get(policy);
+  if (id === undefined) ids.set(policy, (id = policyId(policy)));
+  return id;
 }

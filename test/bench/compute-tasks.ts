@@ -1,5 +1,5 @@
 // The load benchmark's view of the worker's compute threads: from two scrapes of its metrics
-// (netpol_responder_compute_task_{wait,run}_seconds), how many tasks of each kind ran between them,
+// (netpol_responder_compute_task_{wait,run,thread}_seconds), how many tasks of each kind ran between them,
 // how long they waited for a thread and how long they ran. A containment's tail is either a queue
 // (wait) or the CPU (run): this line says which.
 
@@ -12,13 +12,13 @@ interface Histogram {
 
 type Histograms = Map<string, Histogram>;
 
-const LINE = /^netpol_responder_compute_task_(wait|run)_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$/;
+const LINE = /^netpol_responder_compute_task_(wait|run|thread)_seconds_(bucket|sum|count)\{([^}]*)\} (\S+)$/;
 
 function labelsOf(text: string): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
 }
 
-/** `wait task/priority` and `run task/priority` histograms of one scrape. */
+/** `wait task/priority`, `run task/priority` and `thread task/priority` histograms of one scrape. */
 export function parseComputeHistograms(exposition: string): Histograms {
   const out: Histograms = new Map();
   for (const line of exposition.split('\n')) {
@@ -50,7 +50,7 @@ function between(before: Histogram | undefined, after: Histogram): Histogram {
 
 const ms = (seconds: number): string => (Number.isFinite(seconds) ? `${Math.round(seconds * 1000)}` : '∞');
 
-/** One line per task and priority that ran between the scrapes: count, wait mean/p99≤, run mean/p99≤ (ms). */
+/** One line per task and priority that ran between the scrapes: count, then mean and p99 bound (ms) of the wait, the run, and the time on the thread. */
 export function computeTaskLines(beforeText: string, afterText: string): string[] {
   const before = parseComputeHistograms(beforeText);
   const after = parseComputeHistograms(afterText);
@@ -62,9 +62,10 @@ export function computeTaskLines(beforeText: string, afterText: string): string[
     const runTotal = after.get(`run ${name}`);
     if (wait.count <= 0 || !runTotal) continue;
     const run = between(before.get(`run ${name}`), runTotal);
-    lines.push(
-      `${name}: ${wait.count} tasks, wait mean ${ms(wait.sum / wait.count)} p99 ≤ ${ms(percentileBound(wait.buckets, wait.count, 99))} ms, run mean ${ms(run.sum / run.count)} p99 ≤ ${ms(percentileBound(run.buckets, run.count, 99))} ms`,
-    );
+    const threadTotal = after.get(`thread ${name}`);
+    const thread = threadTotal ? between(before.get(`thread ${name}`), threadTotal) : undefined;
+    const figure = (label: string, h: Histogram): string => `${label} mean ${ms(h.sum / h.count)} p99 ≤ ${ms(percentileBound(h.buckets, h.count, 99))} ms`;
+    lines.push(`${name}: ${wait.count} tasks, ${[figure('wait', wait), figure('run', run), ...(thread ? [figure('of which on the thread', thread)] : [])].join(', ')}`);
   }
   return lines.sort();
 }

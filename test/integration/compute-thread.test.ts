@@ -148,12 +148,16 @@ describe('computations on worker threads', () => {
       expect(t.waitMs).toBeGreaterThanOrEqual(0);
       expect(t.runMs).toBeGreaterThanOrEqual(0);
     }
-    // The one that ran took time on its thread.
-    expect(heard[0]!.runMs).toBeGreaterThan(0);
+    // The one that ran took time on its thread, within the time until its answer was in.
+    expect(heard[0]!.threadMs).toBeGreaterThan(0);
+    expect(heard[0]!.threadMs).toBeLessThanOrEqual(heard[0]!.runMs);
+    // One never given to a thread took none there.
+    expect(heard[2]!.threadMs).toBe(0);
     const text = await metrics.registry.metrics();
     expect(text).toContain('netpol_responder_compute_task_wait_seconds_count{task="validation",priority="interactive"} 1');
     expect(text).toContain('netpol_responder_compute_task_run_seconds_count{task="validation",priority="background"} 1');
     expect(text).toContain('netpol_responder_compute_task_run_seconds_count{task="validation",priority="urgent"} 1');
+    expect(text).toContain('netpol_responder_compute_task_thread_seconds_count{task="validation",priority="interactive"} 1');
     const runSum = Number(/netpol_responder_compute_task_run_seconds_sum\{task="validation",priority="interactive"\} (\S+)/.exec(text)?.[1]);
     expect(runSum).toBeCloseTo(heard[0]!.runMs / 1000, 6);
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { designContainment, projectContainment } from '../../../src/containment/design.js';
 import type { QuarantineTarget } from '../../../src/containment/objects.js';
-import { connectivityDifference, policyFingerprint, proveContainment, scopeConnectivity } from '../../../src/containment/proof.js';
+import { connectivityDifference, policyFingerprint, policyFingerprintOfParts, proveContainment, scopeConnectivity, type FingerprintMemo } from '../../../src/containment/proof.js';
 import { withExclusion } from '../../../src/containment/exclusion.js';
 import type { StrategyName } from '../../../src/containment/strategy.js';
 import type { LiveObjects } from '../../../src/policy/index.js';
@@ -124,6 +124,38 @@ describe('containment proof by the engine', () => {
     const moved = { ...live, networkPolicies: (live.networkPolicies ?? []).slice(1), ciliumNetworkPolicies: [...(live.ciliumNetworkPolicies ?? []), policy] };
     expect(policyFingerprint(moved, memo)).toBe(policyFingerprint(moved));
     expect(policyFingerprint(moved, memo)).not.toBe(policyFingerprint(live, memo));
+  });
+
+  it('the fingerprint keeps its form (SHA-256 of the sorted entries, newline-joined): a baseline recorded by an earlier version still compares', () => {
+    const objects = shopObjects() as Obj[];
+    const of = (kind: string) => objects.filter((o) => o.kind === kind);
+    expect(policyFingerprint({ namespaces: of('Namespace'), pods: of('Pod'), networkPolicies: of('NetworkPolicy') })).toBe('5892b28a893c57e9399bb2f6659f512f81cafc31604e4b9f168ecd7d3180b8a6');
+    expect(policyFingerprint({})).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+
+  it('in parts: the same fingerprint however the lists are cut; a frozen part is kept with its entries, under its kind only; a changed part counts anew', () => {
+    const live = shop([allowAllEgress, allowWorldIngress]);
+    const policies = [...(live.networkPolicies ?? [])];
+    const whole = policyFingerprint(live);
+    for (const cut of [1, 2, 3, policies.length]) {
+      const parts = Array.from({ length: Math.ceil(policies.length / cut) }, (_, i) => policies.slice(i * cut, (i + 1) * cut));
+      expect(policyFingerprintOfParts({ networkPolicies: parts, adminNetworkPolicies: [[]] })).toBe(whole);
+    }
+    const memo: FingerprintMemo = new WeakMap();
+    const frozen = Object.freeze(policies.slice(0, 3).map((p) => Object.freeze(p)));
+    const rest = policies.slice(3);
+    expect(policyFingerprintOfParts({ networkPolicies: [frozen, rest] }, memo)).toBe(whole);
+    expect(memo.get(frozen)).toMatchObject({ kind: 'NetworkPolicy' });
+    // A list that may still change is not kept whole.
+    expect(memo.get(rest)).toBeUndefined();
+    expect(policyFingerprintOfParts({ networkPolicies: [frozen, rest] }, memo)).toBe(whole);
+    // The same part as CiliumNetworkPolicies: entered as that kind, not as the NetworkPolicies kept.
+    expect(policyFingerprintOfParts({ networkPolicies: [rest], ciliumNetworkPolicies: [frozen] }, memo)).toBe(policyFingerprintOfParts({ networkPolicies: [rest], ciliumNetworkPolicies: [[...frozen]] }));
+    expect(policyFingerprintOfParts({ networkPolicies: [rest], ciliumNetworkPolicies: [frozen] }, memo)).not.toBe(whole);
+    // A part edited (a new frozen array, as a thread decodes a namespace that changed): counted anew.
+    const edited = Object.freeze([...frozen.slice(1), { ...(frozen[0] as object), spec: { podSelector: {}, policyTypes: ['Ingress'] } }]);
+    expect(policyFingerprintOfParts({ networkPolicies: [edited, rest] }, memo)).toBe(policyFingerprint({ networkPolicies: [...edited, ...rest] }));
+    expect(policyFingerprintOfParts({ networkPolicies: [edited, rest] }, memo)).not.toBe(whole);
   });
 
   it('scope connectivity before and after can be compared', () => {
