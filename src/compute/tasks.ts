@@ -8,6 +8,7 @@ import { containmentPreview, type PreviewInput } from '../containment/preview.js
 import { driftDelta } from '../drift/delta.js';
 import type { CompileMemo, LiveObjects } from '../policy/index.js';
 import { indexLive, type BuiltIndex } from '../policy/index-refresh.js';
+import { planRestore, type RestorePlanInput } from '../restore/plan.js';
 import { openLive, openLiveParts, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
@@ -52,6 +53,8 @@ export const COMPUTE_TASKS = {
     const before = openLive(shared);
     return containmentPreview({ ...input, before, after: projectContainment(before, plan, incidentId), created: plan.create }, frozenMemo);
   },
+  /** The restore step's plan from one known-good source: each step's effect and the safety of every state between, on the whole cluster. */
+  restorePlan: ({ live, ...input }: Omit<RestorePlanInput, 'live'> & { live: SharedLive }) => planRestore({ ...input, live: openLive(live) }),
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
   driftDelta: ({ live, ...input }: Omit<Parameters<typeof driftDelta>[0], 'live'> & { live: SharedLive }) => driftDelta({ ...input, live: openLive(live) }),
 };

@@ -1,6 +1,8 @@
 // What the restore step proposes before approval: every known-good source with what it would
 // change (objects, connections opened and closed), and the chosen source's plan, numbered, each
 // step with its predicted delta and the API server's dry run of its write. Reads only.
+import { shareLive } from '../compute/shared-lists.js';
+import { computeOffThread } from '../compute/thread.js';
 import { readScopeLive, servedKinds, type WatchedObjects } from '../containment/snapshot.js';
 import type { ChangeJournal } from '../journal/index.js';
 import { KubeApiError, type KubeGateway, type ObjectClient } from '../kube/index.js';
@@ -11,7 +13,7 @@ import { keyString } from '../drift/compare.js';
 import { findControllers } from './controllers.js';
 import type { EngineKind } from './engine.js';
 import { handOver, liftAtOf } from './handover.js';
-import { planRestore, type RestorePlan, type RestoreStep } from './plan.js';
+import type { RestorePlan, RestoreStep } from './plan.js';
 import type { RestoreMode, RestoreProposal, SourceOption } from './run-model.js';
 import { defaultOption, describeOption, knownGoodOptions, loadKnownGood, resolveRevision, type KnownGoodSource, type KnownGoodState } from './sources.js';
 
@@ -36,10 +38,13 @@ export interface Proposal {
   plan?: RestorePlan;
 }
 
-/** The plan of one loaded source on the live state. */
-export function planOf(state: KnownGoodState, live: LiveObjects, namespaces: string[]): RestorePlan {
-  return planRestore({
-    live,
+/**
+ * The plan of one loaded source on the live state, on a compute thread: on 10k pods and policies
+ * it is a second of CPU, which on the main thread held up every job and lock renewal meanwhile.
+ */
+export function planOf(state: KnownGoodState, live: LiveObjects, namespaces: string[]): Promise<RestorePlan> {
+  return computeOffThread('restorePlan', {
+    live: shareLive(live),
     knownGood: { label: state.source.label, objects: state.objects, complete: state.complete, unknown: state.unknown },
     namespaces,
   });
@@ -123,7 +128,7 @@ export async function propose(ctx: ProposeContext): Promise<Proposal> {
     }
     try {
       const state = await loadKnownGood(source, sourceCtx);
-      const plan = planOf(state, live, ctx.namespaces);
+      const plan = await planOf(state, live, ctx.namespaces);
       planned.set(index, { state, plan });
       const c = counts(plan);
       options.push({ ...base, ...c, text: describeOption(state.source, c.objects, c) });
@@ -141,7 +146,7 @@ export async function propose(ctx: ProposeContext): Promise<Proposal> {
     try {
       const source: KnownGoodSource = await resolveRevision(sourceCtx, choice.typed);
       const state = await loadKnownGood(source, sourceCtx);
-      picked = { state, plan: planOf(state, live, ctx.namespaces) };
+      picked = { state, plan: await planOf(state, live, ctx.namespaces) };
       typed = choice.typed;
       chosen = sources.findIndex((s) => s.needsInput);
     } catch (error) {

@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
 import { computeOffThread, observeComputeTasks, SHARED_THREAD_NICE, type ComputeTaskTiming } from '../../src/compute/thread.js';
 import { BotMetrics } from '../../src/metrics.js';
+import { shareLive } from '../../src/compute/shared-lists.js';
+import { planRestore, type KnownGood } from '../../src/restore/plan.js';
 import { changeEffects } from '../../src/trace/effects.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { blastRadius } from '../../src/playbook/steps/blast-radius.js';
@@ -168,5 +170,22 @@ describe('computations on worker threads', () => {
     stopHearing();
     await computeOffThread('validation', ok);
     expect(heard).toHaveLength(4);
+  }, 60_000);
+
+  it("the restore step's plan: on the thread, from shared lists, the one planned inline; a known-good state it cannot plan from fails its call only", async () => {
+    const { live } = input(15);
+    const policies = live.networkPolicies as Obj[];
+    const inScope = [...new Set(policies.map((p) => String((p.metadata as Obj).namespace)))].slice(0, 3);
+    const scoped = policies.filter((p) => inScope.includes(String((p.metadata as Obj).namespace)));
+    // Git lacks two policies (deletes), widens one (an update) and holds one the cluster lost (a create).
+    const widened = { ...scoped[2]!, spec: { ...(scoped[2]!.spec as Obj), egress: [{}] } };
+    const lost = { metadata: { namespace: inScope[0], name: 'lost-policy' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
+    const desired = [widened, ...scoped.slice(3), lost].map((object, i) => ({ object: { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...object }, source: { repository: 'r', path: `p/${i}.yaml` } }));
+    const knownGood: KnownGood = { label: 'git main@1234567', objects: desired as KnownGood['objects'] };
+    const inline = planRestore({ live, knownGood, namespaces: inScope });
+    expect(inline.steps.map((s) => s.action).sort()).toEqual(['create', 'delete', 'delete', 'update']);
+    expect(await computeOffThread('restorePlan', { live: shareLive(live), knownGood, namespaces: inScope })).toEqual(inline);
+    await expect(computeOffThread('restorePlan', { live: shareLive(live), knownGood, namespaces: [] })).rejects.toThrow(/names no namespace/);
+    expect((await computeOffThread('restorePlan', { live: shareLive(live), knownGood, namespaces: inScope })).steps).toHaveLength(4);
   }, 60_000);
 });
