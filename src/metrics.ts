@@ -1,7 +1,8 @@
 // Prometheus metrics of one bot process (prom-client): process defaults, incident timeline events,
-// anomalies raised, the job queue, the compute threads' tasks (waiting and running) and, in a collector process, the flow pipeline and the relay
-// stream. Figures that already live elsewhere (pipeline counts, relay stats) are read at scrape
-// time instead of being counted twice on the hot path.
+// anomalies raised, the job queue, the compute threads' tasks (waiting and running) and, in a
+// collector process, the flow pipeline and the relay stream. Figures that already live elsewhere
+// (pipeline counts, relay stats) are read at scrape time instead of being counted twice on the
+// hot path.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';

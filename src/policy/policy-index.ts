@@ -309,9 +309,9 @@ export class PolicyIndex {
         redraw.add(kept.policy.namespace).add(policy.namespace);
       });
     } else {
-      // Policies added, removed or listed in another order (a containment's own policy added):
-      // only the namespaces whose policies are not the very same, in the same order, are drawn again.
-      // A new map in the new order (emptying the old one and filling it again cost twice as much).
+      // Policies added, removed or listed in another order (a containment's own policy added): a
+      // new map in the new order (emptying the old one and filling it again cost twice as much),
+      // and only the namespaces whose policies are not the very same, in the same order, drawn again.
       const before = this.policyMap;
       const next = new Map<string, IndexedPolicy>();
       policies.forEach((policy, i) => {
