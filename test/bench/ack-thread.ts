@@ -1,12 +1,15 @@
 // Slack requests sent and timed from a thread of their own. The benchmark's main thread also runs
 // the simulated API server and the Slack stand-in, which are busy under load: an acknowledgement
-// timed there would include the time that thread took to notice the answer, which is not the bot's.
+// timed there would include the time that thread took to notice the answer, and a click sent from
+// there the time it took to send it, neither of which is the bot's.
 import { Worker } from 'node:worker_threads';
 
 export interface Ack {
   status: number;
   body: string;
   ackMs: number;
+  /** Epoch ms when the request left for the bot (the start of a click → contained). */
+  sentAt: number;
 }
 
 const ACK_THREAD = `
@@ -19,10 +22,11 @@ const ACK_THREAD = `
   parentPort.on('message', async ({ id, body }) => {
     try {
       const headers = slackRequestHeaders(signingSecret, Math.floor(Date.now() / 1000), body);
+      const sentAt = Date.now();
       const started = performance.now();
       const response = await fetch(appUrl, { method: 'POST', headers, body });
       const text = await response.text();
-      parentPort.postMessage({ id, ack: { status: response.status, body: text, ackMs: performance.now() - started } });
+      parentPort.postMessage({ id, ack: { status: response.status, body: text, ackMs: performance.now() - started, sentAt } });
     } catch (error) {
       parentPort.postMessage({ id, error: String(error?.cause ?? error) });
     }

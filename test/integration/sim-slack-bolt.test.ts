@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { App, LogLevel, type BlockAction, type ButtonAction } from '@slack/bolt';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SlackDriver, startSlackApiServer, type SlackApiSim } from '../../src/sim/slack/index.js';
+import { slackRequestHeaders } from '../../src/sim/slack/driver.js';
 
 const SIGNING_SECRET = 'sim-signing-secret-for-tests';
 const CHANNEL = 'C0INCIDENTS';
@@ -158,6 +159,22 @@ describe('Bolt app against the Slack stand-in', () => {
     const transcript = sim.transcript(CHANNEL);
     expect(transcript).toContain('» @bob clicked [ Approve ]');
     expect(transcript).toMatch(/\[\d\d:\d\d:\d\d\] @netpol \(bot\) \(edited\): Approved by @bob \(INC-1:contain\)\n/);
+  });
+
+  it('builds a click for another sender: signed and posted as Slack would, it is the same click', async () => {
+    const ts = await openIncident('checkout');
+    const { rawBody, responseUrl } = driver.clickFormBody({ userId: 'U0BOB', channelId: CHANNEL, messageTs: ts, actionId: 'approve' });
+    // Recorded as the user's click when built, like a click sent at once.
+    expect(sim.transcript(CHANNEL)).toContain('» @bob clicked [ Approve ]');
+    const appUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+    const response = await fetch(appUrl, { method: 'POST', headers: slackRequestHeaders(SIGNING_SECRET, Math.floor(Date.now() / 1000), rawBody), body: rawBody });
+    expect(response.status).toBe(200);
+    await sim.waitForMessage((m) => m.ts === ts && m.text.startsWith('Approved by'));
+    const body = handled.filter((h) => h.kind === 'approve').at(-1)?.body as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'block_actions', user: { id: 'U0BOB' }, response_url: responseUrl, actions: [{ action_id: 'approve', value: 'INC-1:contain' }] });
+    // Unsigned, it is refused like any request Slack did not sign.
+    const unsigned = await fetch(appUrl, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: rawBody });
+    expect(unsigned.status).toBe(401);
   });
 
   it('clicks a button on an ephemeral message: no message in the payload, replace_original edits the ephemeral', async () => {

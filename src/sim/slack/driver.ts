@@ -225,6 +225,23 @@ export class SlackDriver {
   }
 
   async clickButton(opts: ClickButtonOptions): Promise<DriverResult> {
+    const { payload, responseUrl } = this.click(opts);
+    const result =
+      this.mode === 'socket' ? await this.sendEnvelope('interactive', payload, opts.forge) : await this.send(formEncode({ payload: JSON.stringify(payload) }), opts.forge);
+    return { ...result, responseUrl };
+  }
+
+  /**
+   * The click as Slack would post it over HTTP, not sent: its form body, unsigned (signed when
+   * sent). For a sender of its own, such as a benchmark timing the click from when it leaves.
+   */
+  clickFormBody(opts: Omit<ClickButtonOptions, 'forge'>): { rawBody: string; responseUrl: string } {
+    const { payload, responseUrl } = this.click(opts);
+    return { rawBody: formEncode({ payload: JSON.stringify(payload) }), responseUrl };
+  }
+
+  /** The block_actions payload of a click, recorded in the channel as the user's action. */
+  private click(opts: ClickButtonOptions): { payload: Record<string, unknown>; responseUrl: string } {
     this.checkForge(opts.forge);
     const message = this.sim.findMessage(opts.channelId, opts.messageTs);
     if (!message || message.kind !== 'message') throw new Error(`no message ${opts.messageTs} in channel ${opts.channelId}`);
@@ -238,9 +255,7 @@ export class SlackDriver {
       const threadTs = message.threadTs !== undefined && message.threadTs !== message.ts ? message.threadTs : undefined;
       this.sim.recordUserAction(opts.channelId, opts.userId, `clicked [ ${label} ]`, threadTs);
     }
-    const result =
-      this.mode === 'socket' ? await this.sendEnvelope('interactive', payload, opts.forge) : await this.send(formEncode({ payload: JSON.stringify(payload) }), opts.forge);
-    return { ...result, responseUrl };
+    return { payload, responseUrl };
   }
 
   /** Posts a raw form body, signed as Slack signs it unless told to forge. */
