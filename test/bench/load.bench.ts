@@ -18,7 +18,9 @@
 //    approved at once, and the one-at-a-time series again meanwhile (all of it: it goes on while
 //    their traces and validations run in the background); the same figures, their ratio to the
 //    idle ones against the 2× target, and the event loop's delay. Acknowledgements are timed in a
-//    thread of their own (./ack-thread.ts);
+//    thread of their own (./ack-thread.ts), and clicks are sent from there, timed from when they
+//    leave. Each phase says how busy the machine's cores were while its clicks were timed, and
+//    whose work it was (./cpu-meter.ts);
 //  - the bounded soak, LOAD_SOAK_MINUTES (10; 0 skips it): traffic on, an incident opened,
 //    contained and lifted every LOAD_SOAK_INCIDENT_S (20 s), Redis INFO memory and keys per family
 //    sampled every 10 s; min/max/last, and the check against the bounds the configuration implies
@@ -47,6 +49,7 @@ import { LIFT_ACTION } from '../../src/slack/contain-blocks.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 import { startAckThread, type Ack, type AckThread } from './ack-thread.js';
 import { computeTaskLines } from './compute-tasks.js';
+import { cpuMeter, cpuShareLine, type CpuShare } from './cpu-meter.js';
 import { layoutFromEnv, startBotUnderTest, type BotUnderTest } from './load-bot.js';
 import { mb, percentile, summarize } from './stats.js';
 
@@ -176,6 +179,11 @@ async function startRelay(): Promise<Relay> {
 }
 
 // ---- driving the bot ----
+
+/** The cores' use from now on (./cpu-meter.ts): the bot's processes apart where they are processes of their own. */
+function botCpuMeter(): ReturnType<typeof cpuMeter> {
+  return cpuMeter(bot.layout === 'shipped' ? () => bot.cpuMs() : undefined);
+}
 
 async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 180_000, everyMs = 250): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -334,6 +342,8 @@ interface Figures {
   delay: { max: number; p99: number; mean: number };
   /** The event loop of the process that runs the jobs (in one-process, the same process). */
   workerDelay: { max: number; p99: number; mean: number };
+  /** The cores' use while the clicks were timed. */
+  cpu: CpuShare;
 }
 
 async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
@@ -347,6 +357,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   const probe = ackProbe(env);
   const delay = bot.loopDelay();
   const workerDelay = bot.loopDelay('worker');
+  const cpu = botCpuMeter();
   for (let i = 0; i < IDLE_INCIDENTS; i++) {
     const opened = await openIncident(env, `ns-${i % INCIDENTS}`, 'app-1', `idle-${i}`);
     incidentAck.push(opened.ackMs);
@@ -355,6 +366,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
     console.log(`  incident ${i + 1}: ack ${opened.ackMs.toFixed(0)} ms, click → contained ${contained.at(-1)} ms`);
     await settled(env, opened.id);
   }
+  const cpuShare = cpu.stop();
   const helpAck = await probe.stop();
   const loopDelay = await delay.stop();
   const jobsDelay = await workerDelay.stop();
@@ -364,7 +376,7 @@ async function idleFigures(env: EmbeddedEnvironment): Promise<Figures> {
   await settled(env, held.id);
   const series = incidentAckSeries(env);
   await new Promise((r) => setTimeout(r, (ACK_PROBES + 1) * ACK_PROBE_EVERY_MS));
-  return { incidentAck: await series.stop(), incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay, workerDelay: jobsDelay };
+  return { incidentAck: await series.stop(), incidentBurstAck: await idleBurst(env), contained, helpAck, delay: loopDelay, workerDelay: jobsDelay, cpu: cpuShare };
 }
 
 /**
@@ -419,14 +431,16 @@ async function loadedFigures(env: EmbeddedEnvironment): Promise<Figures & { tota
   const probe = ackProbe(env);
   const delay = bot.loopDelay();
   const workerDelay = bot.loopDelay('worker');
+  const cpu = botCpuMeter();
   const started = Date.now();
   const opened = await Promise.all(Array.from({ length: INCIDENTS }, (_, i) => openIncident(env, `ns-${i}`, 'app-0', `loaded-${i}`)));
   const oneByOne = incidentAckSeries(env);
   const contained = await Promise.all(opened.map(async (o) => clickToContained(env, o.id, await approvalMessage(env, o.id))));
   const totalMs = Date.now() - started;
+  const cpuShare = cpu.stop();
   // The series goes on while the fifty incidents' traces and validations run in the background.
   const jobsDelay = await workerDelay.stop();
-  return { incidentAck: await oneByOne.finish(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), workerDelay: jobsDelay, totalMs, ids: opened.map((o) => o.id) };
+  return { incidentAck: await oneByOne.finish(), incidentBurstAck: opened.map((o) => o.ackMs), contained, helpAck: await probe.stop(), delay: await delay.stop(), workerDelay: jobsDelay, cpu: cpuShare, totalMs, ids: opened.map((o) => o.id) };
 }
 
 /**
@@ -646,6 +660,7 @@ async function main(): Promise<void> {
     console.log(`  ms after the click, p50/p99: ${phaseLine(1)}`);
     const loadedFrom = phaseLog.length;
     console.log(`  the web process's ${fmtDelay(idle.delay)}; the worker's ${fmtDelay(idle.workerDelay)}`);
+    console.log(`  while the clicks were timed, ${cpuShareLine(idle.cpu)}`);
     for (const line of idleComputeLines) console.log(`  compute ${line}`);
 
     relay.start();
@@ -672,6 +687,7 @@ async function main(): Promise<void> {
     console.log(`  ${summarize(`click → contained (${INCIDENTS} clicks at once)`, loaded.contained)} all contained in ${loaded.totalMs} ms from the first command`);
     console.log(`  ms after the click, p50/p99: ${phaseLine(loadedFrom)}`);
     console.log(`  the web process's ${fmtDelay(loaded.delay)}; the worker's ${fmtDelay(loaded.workerDelay)}; collector read ${Math.round(readRate)} flows/s meanwhile (relay sent ${await relay.flows()} in all)`);
+    console.log(`  while the clicks were timed, ${cpuShareLine(loaded.cpu)}`);
     for (const line of loadedComputeLines) console.log(`  compute ${line}`);
     console.log(`  ${apiRequestsLine(requests)}`);
     if (slowlog) console.log(`  ${await slowlogLine(bot.redis)}`);
