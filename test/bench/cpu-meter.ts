@@ -33,7 +33,8 @@ export function machineJiffies(stat?: string): { busy: number; total: number } |
   return { busy: user + nice + system + irq + softirq + steal, total: user + nice + system + idle + iowait + irq + softirq + steal };
 }
 
-function benchmarkCpuMs(): number {
+/** CPU time (ms) this process has used so far, every thread of it. */
+export function ownCpuMs(): number {
   const used = process.cpuUsage();
   return (used.user + used.system) / 1000;
 }
@@ -43,14 +44,14 @@ export function cpuMeter(botCpuMs: (() => number) | undefined): { stop(): CpuSha
   const startedAt = performance.now();
   const machine = machineJiffies();
   const bot = botCpuMs?.() ?? Number.NaN;
-  const benchmark = benchmarkCpuMs();
+  const benchmark = ownCpuMs();
   const cores = availableParallelism();
   return {
     stop() {
       const wallMs = performance.now() - startedAt;
       const now = machineJiffies();
       const machinePct = machine && now && now.total > machine.total ? ((now.busy - machine.busy) / (now.total - machine.total)) * 100 * cores : Number.NaN;
-      return { machine: machinePct, bot: botCpuMs ? ((botCpuMs() - bot) / wallMs) * 100 : Number.NaN, benchmark: ((benchmarkCpuMs() - benchmark) / wallMs) * 100, cores };
+      return { machine: machinePct, bot: botCpuMs ? ((botCpuMs() - bot) / wallMs) * 100 : Number.NaN, benchmark: ((ownCpuMs() - benchmark) / wallMs) * 100, cores };
     },
   };
 }

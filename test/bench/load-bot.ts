@@ -16,6 +16,7 @@ import { IncidentStore } from '../../src/incident/store.js';
 import { AUDIT_WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { SlackDriver } from '../../src/sim/slack/driver.js';
 import { freePort } from '../../src/redis/throwaway.js';
+import { ownCpuMs } from './cpu-meter.js';
 import { httpGet, spawnCli, writeServeConfig, type CliProcess } from '../helpers/serve-process.js';
 
 export type Layout = 'shipped' | 'one-process';
@@ -78,10 +79,7 @@ async function startInProcess(env: EmbeddedEnvironment): Promise<BotUnderTest> {
     flowsRead: async () => bot.collector?.pipeline.counts.read ?? 0,
     workerMetrics: async () => (bot.metricsPort === undefined ? '' : scrape(bot.metricsPort)),
     loopDelay: inProcessDelay,
-    cpuMs: () => {
-      const used = process.cpuUsage();
-      return (used.user + used.system) / 1000;
-    },
+    cpuMs: ownCpuMs,
     stop: async () => undefined,
   };
 }
