@@ -201,10 +201,13 @@ async function applyAll(deps: ContainmentDeps, meta: LedgerMeta, plan: Containme
     if (await labelPod(deps, incidentId, namespace, pod)) report.labelled.push(pod);
     else report.podsGone.push(pod);
   });
-  // The policies as just read: the first attempt needs no extra read (a stale one is a 409, read again).
-  const known = new Map((live?.networkPolicies ?? []).map((p) => [`${(p as KubeNetworkPolicy).metadata?.namespace}/${(p as KubeNetworkPolicy).metadata?.name}`, p as KubeNetworkPolicy]));
+  // The policies as just read: the first attempt needs no extra read (a stale one is a 409, read
+  // again). Only the scope's namespace: the list holds the whole cluster's.
+  const patched = new Set(plan.footprint.patches.map((p) => p.name));
+  const known = new Map<string, KubeNetworkPolicy>();
+  for (const p of (live?.networkPolicies ?? []) as KubeNetworkPolicy[]) if (p.metadata?.namespace === namespace && patched.has(p.metadata.name ?? '')) known.set(p.metadata.name ?? '', p);
   await eachLimited(plan.footprint.patches, PARALLEL_WRITES, async (patch) => {
-    report.exclusions.push(await excludePolicy(deps, incidentId, namespace, patch.name, known.get(`${namespace}/${patch.name}`)));
+    report.exclusions.push(await excludePolicy(deps, incidentId, namespace, patch.name, known.get(patch.name)));
   });
   if (deps.argocdSkipReconcile) {
     const apps = new Map<string, { namespace: string; name: string }>();

@@ -20,12 +20,16 @@ export interface KeptOutcome<S, O> {
   outcome: O;
 }
 
-/** One comparison's use of the memo. */
+/** One comparison's use of the memo (no callbacks: it is called for each of 10k objects and keys). */
 export interface CompareSession<S, O> {
-  /** The side `input` gave last time, or the one `build` gives now (undefined: skipped, never kept). */
-  side(input: object, build: () => S | undefined): S | undefined;
-  /** The outcome of `key` last time if its sides and options are the same, else `decide()`'s. */
-  outcome(key: string, live: S | undefined, desired: S | undefined, options: string, decide: () => O): O;
+  /** The side `input` gave last time, or undefined. */
+  knownSide(input: object): S | undefined;
+  /** Keeps the side `input` gave (a skipped input has none and is never kept). */
+  keepSide(input: object, side: S): void;
+  /** What `key` came to last time if its sides and options are the same (kept for the next comparison too), else undefined. */
+  keptOutcome(key: string, live: S | undefined, desired: S | undefined, options: string): KeptOutcome<S, O> | undefined;
+  /** Keeps the outcome just decided for `key`; returns it. */
+  keepOutcome(key: string, live: S | undefined, desired: S | undefined, options: string, outcome: O): O;
   finish(): void;
 }
 
@@ -44,16 +48,15 @@ export class CompareMemo {
     const met = new Map<string, KeptOutcome<S, O>>();
     const sides = this.sides as WeakMap<object, S>;
     return {
-      side: (input, build) => {
-        const known = sides.get(input);
-        if (known !== undefined) return known;
-        const side = build();
-        if (side !== undefined) sides.set(input, side);
-        return side;
-      },
-      outcome: (key, live, desired, options, decide) => {
+      knownSide: (input) => sides.get(input),
+      keepSide: (input, side) => void sides.set(input, side),
+      keptOutcome: (key, live, desired, options) => {
         const last = previous.get(key);
-        const outcome = last && last.live === live && last.desired === desired && last.options === options ? last.outcome : decide();
+        if (!last || last.live !== live || last.desired !== desired || last.options !== options) return undefined;
+        met.set(key, last);
+        return last;
+      },
+      keepOutcome: (key, live, desired, options, outcome) => {
         met.set(key, { live, desired, options, outcome });
         return outcome;
       },

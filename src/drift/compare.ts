@@ -206,10 +206,15 @@ function* collect<T>(
       ...(input.namespace ? { namespace: input.namespace } : {}),
     };
   };
-  for (const [index, item] of items.entries()) {
+  for (let index = 0; index < items.length; index++) {
     if (++done % chunk === 0) yield;
+    const item = items[index] as T;
     // The memo knows an item by its identity (the DesiredInput, or the live object).
-    const made = isRecord(item) ? memo.side(item, () => build(inputOf(item, index))) : build(inputOf(item, index));
+    let made = isRecord(item) ? memo.knownSide(item) : undefined;
+    if (made === undefined) {
+      made = build(inputOf(item, index));
+      if (made && isRecord(item)) memo.keepSide(item, made);
+    }
     if (made) out.set(made.id, made);
   }
   return out;
@@ -220,8 +225,10 @@ type Outcome = undefined | 'ignored' | { containment: ContainmentInPlace[]; comp
 
 /** Without a memo: every side built and every outcome decided. */
 const DECIDE_ALWAYS: CompareSession<Side, Outcome> = {
-  side: (_input, build) => build(),
-  outcome: (_key, _live, _desired, _options, decide) => decide(),
+  knownSide: () => undefined,
+  keepSide: () => undefined,
+  keptOutcome: () => undefined,
+  keepOutcome: (_key, _live, _desired, _options, outcome) => outcome,
   finish: () => undefined,
 };
 
@@ -324,13 +331,16 @@ function* comparing(live: readonly Record<string, unknown>[], desired: readonly 
   const managed = new Set(options.kinds ?? [...desiredSides.values()].map((s) => s.key.kind));
   const decidedUnder = JSON.stringify([options.ignore ?? [], options.namespaces ?? null, [...managed].sort()]);
   const report: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped };
-  const keys = [...new Set([...desiredSides.keys(), ...liveSides.keys()])].sort();
+  const keys = [...desiredSides.keys()];
+  for (const id of liveSides.keys()) if (!desiredSides.has(id)) keys.push(id);
+  keys.sort();
   let done = 0;
   for (const id of keys) {
     if (++done % chunk === 0) yield;
     const l = liveSides.get(id);
     const d = desiredSides.get(id);
-    const outcome = memo.outcome(id, l, d, decidedUnder, () => decide(l, d, options, managed));
+    const kept = memo.keptOutcome(id, l, d, decidedUnder);
+    const outcome = kept ? kept.outcome : memo.keepOutcome(id, l, d, decidedUnder, decide(l, d, options, managed));
     if (outcome === 'ignored') report.ignored++;
     else if (outcome) {
       report.containment.push(...outcome.containment);

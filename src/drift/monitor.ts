@@ -258,7 +258,6 @@ export class DriftMonitor {
     const compared = await compareStateYielding(policies, desired.objects, { ignore: config.ignore, namespaces, kinds, memo: this.compareMemo, ...(this.options.pause ? { pause: this.options.pause } : {}) });
     const { report, note } = withoutUnsureExtras(compared, desired.problems.length);
     this.logProblems([...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])]);
-    const sources = new Map(desired.objects.map((d) => [keyString(d), `${d.source.repository}:${d.source.path}`]));
     const found: FoundDrift[] = await mapYielding(report.items, (item) => ({
       key: keyString(item.key),
       kind: item.key.kind,
@@ -268,18 +267,17 @@ export class DriftMonitor {
       diff: item.status === 'modified' ? formatFieldDiff(item.diff, 12) : [item.status === 'missing' ? 'in Git, not in the cluster' : 'in the cluster, not in Git'],
       live: fingerprint(itemObject(item)),
       desired: fingerprint(item.status === 'extra' ? undefined : item.desired),
-      ...(sources.get(keyString(item.key)) ? { source: sources.get(keyString(item.key)) } : {}),
+      ...(item.status !== 'extra' && item.source ? { source: `${item.source.repository}:${item.source.path}` } : {}),
     }), COMPARE_CHUNK, this.options.pause);
     const recent = (await store.list()).filter((e) => e.state !== 'resolved' || (e.resolvedAt && now.getTime() - Date.parse(e.resolvedAt) <= config.reopenWithin));
     const result = reconcileEpisodes({ episodes: recent, found, now, reopenWithinMs: config.reopenWithin, newId: () => `drift-${DAY_ID(now)}-${now.getTime().toString(36)}${(this.sequence++).toString(36)}` });
     const itemsByKey = new Map(report.items.map((i) => [keyString(i.key), i]));
-    const liveByKey = new Map(policies.map((o) => [keyString({ kind: String(o.kind), ...(namespaceOf(o) ? { namespace: namespaceOf(o) } : {}), name: nameOf(o) }), o]));
     const snapshotStates = new Map(recent.map((e) => [e.id, e.state]));
     const touched: DriftEpisode[] = [...result.changed];
     if (result.created) touched.push({ ...result.created, version: 0 });
     const summary: EvaluationSummary = { at: now.toISOString(), compared: report.compared, drifted: report.items.length, changed: [], problems: [...kindProblems, ...desired.problems.map((p) => `${p.repository}: ${p.message}`), ...(note ? [note] : [])] };
     for (const episode of touched) {
-      const enriched = await this.enrich(episode, { live, report, desired: desired.objects, itemsByKey, liveByKey, started: new Set(result.startedKeys), resolved: new Set(result.resolvedKeys), now });
+      const enriched = await this.enrich(episode, { live, report, desired: desired.objects, itemsByKey, started: new Set(result.startedKeys), resolved: new Set(result.resolvedKeys), now });
       const stored = episode.version === 0 ? await store.create(enriched) : (await store.update(episode.id, (current) => merge(current, enriched, snapshotStates.get(episode.id) ?? current.state))).episode;
       if (!stored) continue;
       if (episode.version === 0) summary.created = stored.id;
@@ -295,7 +293,7 @@ export class DriftMonitor {
   /** Severity and connectivity delta of the episode's open drifts, actors, self-heal and resolvers. */
   private async enrich(
     episode: DriftEpisode,
-    ctx: { live: LiveObjects; report: DriftReport; desired: DesiredObject[]; itemsByKey: Map<string, DriftItem>; liveByKey: Map<string, Record<string, unknown>>; started: Set<string>; resolved: Set<string>; now: Date },
+    ctx: { live: LiveObjects; report: DriftReport; desired: readonly DesiredObject[]; itemsByKey: Map<string, DriftItem>; started: Set<string>; resolved: Set<string>; now: Date },
   ): Promise<DriftEpisode> {
     const open = episode.objects.filter((o) => !o.resolved);
     const items = open.map((o) => ctx.itemsByKey.get(o.key)).filter((i): i is DriftItem => i !== undefined);
@@ -306,7 +304,9 @@ export class DriftMonitor {
       if (ctx.started.has(o.key)) {
         const actor = await this.attribution.actorOf(o, ctx.now);
         if (actor) next.actor = actor;
-        const liveObject = ctx.liveByKey.get(o.key);
+        // A drifted object's live side is in its drift item (none when it is missing from the cluster).
+        const item = ctx.itemsByKey.get(o.key);
+        const liveObject = item && item.status !== 'missing' ? item.live : undefined;
         const heal = liveObject ? await this.attribution.selfHealOf(liveObject) : undefined;
         if (heal) next.selfHeal = heal;
         else delete next.selfHeal;
@@ -323,7 +323,7 @@ export class DriftMonitor {
   }
 
   /** Off the main thread: the Slack acknowledgements and jobs of this process go on meanwhile. */
-  private deltaOf(live: LiveObjects, desired: DesiredObject[], report: DriftReport): Promise<DeltaSummary> {
+  private deltaOf(live: LiveObjects, desired: readonly DesiredObject[], report: DriftReport): Promise<DeltaSummary> {
     const drifted = new Set(report.items.map((i) => keyString(i.key)));
     // Only the drifted objects' versions in Git are read: the others are not copied to the thread.
     const wanted = desired.filter((d) => {
@@ -413,15 +413,6 @@ export class DriftMonitor {
       if (episode) await this.queueAlert(episode, now);
     }
   }
-}
-
-function namespaceOf(o: Record<string, unknown>): string | undefined {
-  const ns = (o.metadata as { namespace?: unknown } | undefined)?.namespace;
-  return typeof ns === 'string' && ns !== '' ? ns : undefined;
-}
-
-function nameOf(o: Record<string, unknown>): string {
-  return String((o.metadata as { name?: unknown } | undefined)?.name ?? '');
 }
 
 /**

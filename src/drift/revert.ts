@@ -92,7 +92,7 @@ export async function revertEpisode(episodeId: string, userId: string, opts: Rev
 }
 
 /** The engine's view after the revert: the namespaces' connectivity equals Git's. */
-async function engineCheck(targets: EpisodeObject[], desired: DesiredObject[], opts: RevertOptions): Promise<{ ok: boolean; message: string }> {
+async function engineCheck(targets: EpisodeObject[], desired: readonly DesiredObject[], opts: RevertOptions): Promise<{ ok: boolean; message: string }> {
   const served = servedKinds(await opts.gateway.discoverKinds());
   const live = await readLiveObjects(opts.gateway, served);
   const namespaces = [...new Set(targets.map((t) => t.namespace).filter((n): n is string => n !== undefined))];

@@ -7,6 +7,7 @@ import { PolicyRepository, type SyncResult } from './repository.js';
 
 export class PolicyRepositories {
   readonly list: PolicyRepository[];
+  private lastMerge: { states: DesiredState[]; merged: { objects: readonly DesiredObject[]; problems: RenderProblem[] } } | undefined;
 
   constructor(config: GitConfig | undefined, logger?: Logger) {
     this.list = (config?.repositories ?? []).map(
@@ -41,7 +42,7 @@ export class PolicyRepositories {
    * declare is a problem (the later repository's is used). A repository not cloned yet, or whose
    * render failed, is a problem too; the others still count.
    */
-  async desiredState(): Promise<{ states: DesiredState[]; objects: DesiredObject[]; problems: RenderProblem[] }> {
+  async desiredState(): Promise<{ states: DesiredState[]; objects: readonly DesiredObject[]; problems: RenderProblem[] }> {
     const results = await Promise.all(
       this.list.map(async (repo): Promise<DesiredState | RenderProblem> => {
         const repository = repo.config.name;
@@ -53,7 +54,21 @@ export class PolicyRepositories {
       }),
     );
     const states = results.filter((r): r is DesiredState => 'objects' in r);
-    const merged = mergeStates(states);
+    const merged = this.mergedOf(states);
     return { states, objects: merged.objects, problems: [...results.filter((r): r is RenderProblem => !('objects' in r)), ...merged.problems] };
+  }
+
+  /**
+   * The states merged, or the last merge when they are the very same renders (a repository's render
+   * of a commit is one object until its head moves): the drift monitor asks at every evaluation,
+   * and merging 10k policies again each time was megabytes of garbage for the same answer.
+   */
+  private mergedOf(states: DesiredState[]): { objects: readonly DesiredObject[]; problems: RenderProblem[] } {
+    const last = this.lastMerge;
+    if (last && last.states.length === states.length && last.states.every((s, i) => s === states[i])) return last.merged;
+    const merged = mergeStates(states);
+    // Shared by every caller from now on: frozen, so none can change another's.
+    this.lastMerge = { states, merged: { objects: Object.freeze(merged.objects), problems: merged.problems } };
+    return this.lastMerge.merged;
   }
 }

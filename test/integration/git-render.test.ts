@@ -380,6 +380,16 @@ describe('all repositories', () => {
       'gamma: not cloned yet (no fetch has succeeded): its desired state is unknown',
       'net/y.yaml:1: NetworkPolicy db/shared is declared twice: also at alpha:policies/x.yaml:1; this one, from the later repository of the configuration, is used',
     ]);
+    // The same heads: the same merge, shared and so frozen; a head that moved: merged anew.
+    const again = await repos.desiredState();
+    expect(again.objects).toBe(all.objects);
+    expect(Object.isFrozen(again.objects)).toBe(true);
+    expect(again.problems).toEqual(all.problems);
+    await writeHistory(a, [commit({ 'policies/x.yaml': yaml(np('db', 'shared'), np('db', 'only-a'), np('db', 'new-in-a')) })]);
+    expect((await repos.get('alpha')?.sync())?.ok).toBe(true);
+    const moved = await repos.desiredState();
+    expect(moved.objects).not.toBe(all.objects);
+    expect(moved.objects.map((o) => `${o.source.repository}:${o.name}`).sort()).toEqual(['alpha:new-in-a', 'alpha:only-a', 'beta:shared']);
   });
 });
 

@@ -4,6 +4,7 @@
 // to); only what the latest comparison met of the live side is kept.
 import { describe, expect, it } from 'vitest';
 import { compareState, compareStateYielding, CompareMemo, type DesiredInput } from '../../src/drift/compare.js';
+import { livePolicies } from '../../src/drift/live.js';
 
 type Obj = Record<string, unknown>;
 
@@ -141,6 +142,21 @@ describe('drift comparison with sides and outcomes kept', () => {
     // Other options decide again: ignoring web leaves nothing drifted.
     expect(compareState(relistedLive, desired, { memo, ignore: [{ names: ['web'] }] }).items).toEqual([]);
     expect(compareState(relistedLive, desired, { memo }).items.map((i) => i.key.name)).toEqual(['web']);
+  });
+
+  it("keeps every outcome across evaluations of the watched view's unchanged lists (the policies tagged with their kind)", () => {
+    const memo = new CompareMemo();
+    const desired = git(np('web', '10.0.0.0/8'), np('api', '10.1.0.0/16'));
+    // As the view hands them out: list items without their kind, the same objects until one changes.
+    const untagged = (o: Obj): Obj => Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'kind'));
+    const view = { networkPolicies: [untagged(listed('web', '0.0.0.0/0', 'w', '1')), untagged(listed('api', '10.1.0.0/16', 'a', '2'))] };
+    const first = compareState(livePolicies(view), desired, { memo });
+    const again = compareState(livePolicies(view), desired, { memo });
+    expect(again.items.map((i) => i.key.name)).toEqual(['web']);
+    expect(again.items[0]).toBe(first.items[0]);
+    // One object changed in the view: its key is decided again, the others kept.
+    const changed = { networkPolicies: [untagged(listed('web', '10.0.0.0/8', 'w', '3')), view.networkPolicies[1] as Obj] };
+    expect(compareState(livePolicies(changed), desired, { memo }).items).toEqual([]);
   });
 
   it('keeps a live object normalised across comparisons that took its side from the memo', () => {

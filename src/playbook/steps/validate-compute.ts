@@ -21,7 +21,7 @@ export interface FlowProbe {
 export interface ValidationInput {
   live: LiveObjects;
   /** Git's desired state; absent: nothing to compare with (the live side alone is tested and linted). */
-  desired?: { objects: DesiredObject[]; renderProblems: number; kinds: string[]; ignore: IgnoreRule[] };
+  desired?: { objects: readonly DesiredObject[]; renderProblems: number; kinds: string[]; ignore: IgnoreRule[] };
   /** The incident's anomalous connections, each asked once. */
   probes: Array<{ flow: string; probe: FlowProbe }>;
   cases: NetTestCase[];

@@ -38,7 +38,7 @@ function params(ctx: StepContext): ValidateParams {
 }
 
 /** The desired state of every repository, or why there is none. */
-async function desiredState(ctx: StepContext): Promise<{ objects: DesiredObject[]; problems: string[]; renderProblems: number; commits: string[] } | { none: string }> {
+async function desiredState(ctx: StepContext): Promise<{ objects: readonly DesiredObject[]; problems: string[]; renderProblems: number; commits: string[] } | { none: string }> {
   const git = ctx.git;
   if (!git || git.list.length === 0) return { none: 'no policy repository is configured (git.repositories): nothing to compare the live policies with' };
   const synced = await Promise.all(git.list.map((r) => r.sync()));
