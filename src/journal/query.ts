@@ -17,6 +17,7 @@ export interface ParsedQuery {
   namespaces?: string[];
   clusterScoped: boolean;
   limit: number;
+  withoutSightings?: { createdBeforeMs: number; afterMs: number };
 }
 
 export const DEFAULT_QUERY_LIMIT = 1000;
@@ -60,7 +61,23 @@ export function parseQuery(q: unknown): ParsedQuery {
   if (query.clusterScoped !== undefined && typeof query.clusterScoped !== 'boolean') throw new JournalQueryError('clusterScoped must be true or false');
   const limit = query.limit ?? DEFAULT_QUERY_LIMIT;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_QUERY_LIMIT) throw new JournalQueryError(`limit must be a whole number from 1 to ${MAX_QUERY_LIMIT} (got ${show(limit)})`);
-  return { sinceMs, ...(untilMs !== undefined ? { untilMs } : {}), ...(kinds ? { kinds } : {}), ...(namespaces ? { namespaces } : {}), clusterScoped: query.clusterScoped !== false, limit };
+  let withoutSightings: ParsedQuery['withoutSightings'];
+  if (query.withoutSightings !== undefined) {
+    const w = query.withoutSightings as { createdBefore?: unknown; afterMs?: unknown } | null;
+    if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new JournalQueryError('withoutSightings must be an object with createdBefore and afterMs');
+    const createdBeforeMs = timeOf('withoutSightings.createdBefore', w.createdBefore);
+    if (typeof w.afterMs !== 'number' || !Number.isInteger(w.afterMs) || w.afterMs < 0) throw new JournalQueryError(`withoutSightings.afterMs must be a whole number of ms, 0 or more (got ${show(w.afterMs)})`);
+    withoutSightings = { createdBeforeMs, afterMs: w.afterMs };
+  }
+  return {
+    sinceMs,
+    ...(untilMs !== undefined ? { untilMs } : {}),
+    ...(kinds ? { kinds } : {}),
+    ...(namespaces ? { namespaces } : {}),
+    clusterScoped: query.clusterScoped !== false,
+    limit,
+    ...(withoutSightings ? { withoutSightings } : {}),
+  };
 }
 
 /** kind, namespace and name of one object, checked as the journal stores them. */

@@ -4,7 +4,8 @@
 /**
  * Commit one observation. KEYS: stream, state hash, live set, tombstones, lock, start.
  * ARGV: token ('' = unfenced), field, expected header ('' = none), nowMs, maxEntries, cutoffMs,
- * kind, namespace, name, rv, uid, live (1/0), state json, n, then n × (type, rv, body).
+ * kind, namespace, name, rv, uid, live (1/0), state json, n, then n × (type, rv, created, body):
+ * created is the object's creation time in ms, written (field c) when not ''.
  * State values are "<head id>|<rv>|<uid>|<L or D>\n<json>"; the header line is the CAS token.
  * Returns {'ok', id...}, {'fenced'} (the lock is not ours) or {'conflict'} (read again).
  */
@@ -23,8 +24,9 @@ if current ~= '' then head = string.sub(current, 1, string.find(current, '|', 1,
 local ids = {'ok'}
 local n = tonumber(ARGV[14])
 for i = 0, n - 1 do
-  local b = 15 + i * 3
-  local fields = {'k', ARGV[7], 'ns', ARGV[8], 'n', ARGV[9], 't', ARGV[b], 'rv', ARGV[b + 1], 'p', head, 'e', ARGV[b + 2]}
+  local b = 15 + i * 4
+  local fields = {'k', ARGV[7], 'ns', ARGV[8], 'n', ARGV[9], 't', ARGV[b], 'rv', ARGV[b + 1], 'p', head, 'e', ARGV[b + 3]}
+  if ARGV[b + 2] ~= '' then fields[#fields + 1] = 'c' fields[#fields + 1] = ARGV[b + 2] end
   -- The watcher's clock orders entries; an id it cannot have (its clock went back) falls back to Redis's.
   local id = redis.pcall('xadd', KEYS[1], 'MAXLEN', ARGV[5], ARGV[4] .. '-*', unpack(fields))
   if type(id) == 'table' then id = redis.call('xadd', KEYS[1], 'MAXLEN', ARGV[5], '*', unpack(fields)) end
@@ -56,11 +58,16 @@ return ids
 
 /**
  * One page of a time range, filtered in Redis so that entries of other namespaces or kinds never
- * travel. KEYS: stream. ARGV: start, end, scan budget, limit, clusterScoped (1/0), nKinds,
- * kinds..., nNamespaces, namespaces... Returns {last scanned id, exhausted (1/0), entries}.
+ * travel. KEYS: stream. ARGV: start, end, scan budget, limit, clusterScoped (1/0), sightings'
+ * createdBefore ms ('' = keep them), sightings' afterMs, nKinds, kinds..., nNamespaces,
+ * namespaces... An `added` entry of an object created before createdBefore and observed more than
+ * afterMs after its creation (its field c) is a first sighting, left out. Returns {last scanned
+ * id, exhausted (1/0), entries}.
  */
 export const QUERY = `
-local i = 6
+local createdBefore = tonumber(ARGV[6])
+local sightedAfter = tonumber(ARGV[7])
+local i = 8
 local kinds = nil
 local nk = tonumber(ARGV[i])
 if nk > 0 then kinds = {} for j = 1, nk do kinds[ARGV[i + j]] = true end end
@@ -82,6 +89,11 @@ for _, e in ipairs(batch) do
     if f.ns ~= nil and f.ns ~= '' then ok = spaces[f.ns] == true
     elseif f.k == 'Namespace' then ok = spaces[f.n] == true
     else ok = ARGV[5] == '1' end
+  end
+  if ok and createdBefore ~= nil and f.t == 'added' and f.c ~= nil then
+    local created = tonumber(f.c)
+    local observed = tonumber(string.match(e[1], '^(%d+)'))
+    if created ~= nil and observed ~= nil and created < createdBefore and observed - created > sightedAfter then ok = false end
   end
   if ok then
     out[#out + 1] = e

@@ -92,6 +92,13 @@ function fieldValue(fields: string[], name: string): string | undefined {
   return fieldMap(fields).get(name);
 }
 
+/** An object's creationTimestamp in ms, as an entry's field c, or '' when it has none that parses. */
+function createdMsOf(obj: Record<string, unknown> | null): string {
+  const t = (obj?.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp;
+  const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
+  return Number.isFinite(ms) ? String(ms) : '';
+}
+
 /** A stream entry as a JournalEntry; undefined for anything this journal did not write. */
 export function entryOf(id: string, fields: string[]): JournalEntry | undefined {
   const f = fieldMap(fields);
@@ -208,7 +215,7 @@ export class ChangeJournal {
         next.live ? '1' : '0',
         body,
         String(entries.length),
-        ...entries.flatMap((e) => [e.type, e.resourceVersion, JSON.stringify({ b: e.before, a: e.after, m: e.managers, ...(e.inferred ? { i: 1 } : {}) })]),
+        ...entries.flatMap((e) => [e.type, e.resourceVersion, e.type === 'added' ? createdMsOf(e.after) : '', JSON.stringify({ b: e.before, a: e.after, m: e.managers, ...(e.inferred ? { i: 1 } : {}) })]),
       );
       if (reply[0] === 'fenced') return { outcome: 'fenced' };
       if (reply[0] === 'conflict') continue;
@@ -239,6 +246,8 @@ export class ChangeJournal {
         String(SCAN_BUDGET),
         String(p.limit - out.length),
         p.clusterScoped ? '1' : '0',
+        p.withoutSightings ? String(p.withoutSightings.createdBeforeMs) : '',
+        String(p.withoutSightings?.afterMs ?? 0),
         String(kinds.length),
         ...kinds,
         String(spaces.length),

@@ -58,6 +58,12 @@ export interface JournalQuery {
   kinds?: JournalKind[];
   /** At most this many entries, oldest first (default 1000, at most 10000). */
   limit?: number;
+  /**
+   * Leaves out first sightings of objects older than the window: `added` entries of objects
+   * created before `createdBefore` and observed more than `afterMs` after their creation (the
+   * watcher's first list, not a change). Entries journalled without their creation time are kept.
+   */
+  withoutSightings?: { createdBefore: string; afterMs: number };
 }
 
 export interface JournalRetention {

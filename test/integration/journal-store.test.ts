@@ -135,6 +135,33 @@ describe('ChangeJournal', () => {
     expect(limited.map((e) => e.name)).toEqual(Array.from({ length: 700 }, (_, i) => `noise-${i}`));
   });
 
+  it('leaves out first sightings of objects created before a time, in Redis; keeps changes, recent creations and entries without a creation time', async () => {
+    const DAY0 = Date.parse('2026-01-10T00:00:00Z');
+    let t = DAY0;
+    const j = journal({ now: () => t, retention: { maxAgeMs: 100_000 * DAY, maxEntries: 200_000 } });
+    const created = (ms: number, o: Record<string, unknown>): Record<string, unknown> => ({ ...o, metadata: { ...(o.metadata as Record<string, unknown>), creationTimestamp: new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z') } });
+    // The watcher's first list: 300 objects created days ago, one with a creation time that does not parse.
+    for (let i = 0; i < 300; i++) stored(await j.append('NetworkPolicy', { type: 'added', object: created(DAY0 - 3 * DAY, np(`old-${i}`, i + 1)) }));
+    stored(await j.append('NetworkPolicy', { type: 'added', object: { ...np('odd', 400), metadata: { ...(np('odd', 400).metadata as object), creationTimestamp: 'not a time' } } }));
+    t += 60_000;
+    // Then real changes: an update of a sighted one, a creation seen at once, a deletion.
+    stored(await j.append('NetworkPolicy', { type: 'modified', object: created(DAY0 - 3 * DAY, np('old-7', 500, { port: 81 })) }));
+    stored(await j.append('NetworkPolicy', { type: 'added', object: created(t - 1000, np('new', 501)) }));
+    stored(await j.append('NetworkPolicy', { type: 'deleted', object: created(DAY0 - 3 * DAY, np('old-8', 502)) }));
+    const withoutSightings = { createdBefore: new Date(DAY0 - DAY).toISOString(), afterMs: 120_000 };
+    const describe = (e: { type: string; name: string }): string => `${e.type} ${e.name}`;
+    expect((await j.query({ since: EPOCH, withoutSightings })).map(describe)).toEqual(['added odd', 'modified old-7', 'added new', 'deleted old-8']);
+    // The limit counts what is returned: the sightings no longer fill it ahead of the changes.
+    expect((await j.query({ since: EPOCH, withoutSightings, limit: 3 })).map(describe)).toEqual(['added odd', 'modified old-7', 'added new']);
+    // Created after createdBefore, or observed within afterMs of its creation: not left out.
+    expect(await j.query({ since: EPOCH, withoutSightings: { createdBefore: new Date(DAY0 - 4 * DAY).toISOString(), afterMs: 120_000 } })).toHaveLength(304);
+    expect(await j.query({ since: EPOCH, withoutSightings: { createdBefore: new Date(DAY0).toISOString(), afterMs: 4 * DAY } })).toHaveLength(304);
+    // Without the option every entry comes, as before.
+    const all = await j.query({ since: EPOCH, limit: 10_000 });
+    expect(all).toHaveLength(304);
+    expect(all.find((e) => e.name === 'old-0')?.after?.metadata).toMatchObject({ creationTimestamp: '2026-01-07T00:00:00Z' });
+  });
+
   it('answers stateAt from the latest entry at or before the time, through deletes and recreation', async () => {
     let t = 2_000_000_000_000;
     const j = journal({ now: () => t, retention: { maxAgeMs: 100_000 * DAY, maxEntries: 200_000 } });

@@ -110,6 +110,7 @@ describe('parseQuery', () => {
       clusterScoped: false,
       limit: 5,
     });
+    expect(parseQuery({ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: 120_000 } }).withoutSightings).toEqual({ createdBeforeMs: Date.parse('2025-01-01T00:00:00Z'), afterMs: 120_000 });
   });
 
   it.each([
@@ -132,6 +133,13 @@ describe('parseQuery', () => {
     [{ since: '2025-01-01T00:00:00Z', limit: 10_001 }, 'limit must be a whole number from 1 to 10000'],
     [{ since: '2025-01-01T00:00:00Z', limit: 2.5 }, 'limit must be a whole number'],
     [{ since: '2025-01-01T00:00:00Z', limit: '10' }, 'limit must be a whole number from 1 to 10000 (got "10")'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: null }, 'withoutSightings must be an object with createdBefore and afterMs'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: [] }, 'withoutSightings must be an object'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { afterMs: 1 } }, 'withoutSightings.createdBefore: undefined is not an ISO time'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: 'soon', afterMs: 1 } }, 'withoutSightings.createdBefore: "soon" is not an ISO time'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z' } }, 'withoutSightings.afterMs must be a whole number of ms, 0 or more (got undefined)'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: -1 } }, 'withoutSightings.afterMs must be a whole number'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: '1' } }, 'withoutSightings.afterMs must be a whole number of ms, 0 or more (got "1")'],
   ])('refuses %j', (q, message) => {
     expect(() => parseQuery(q)).toThrow(JournalQueryError);
     expect(() => parseQuery(q)).toThrow(message);

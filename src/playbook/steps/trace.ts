@@ -146,7 +146,11 @@ export const traceStep: StepHandler = {
       else if (!(await caughtUp(ctx.journal, live, namespace))) limits.push('the change journal lags behind the cluster: the latest changes may be missing');
     }
     const window = windowOf(ctx, firstAnomalyAt, p.lookback);
-    const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY }) : [];
+    // The watcher's first list of objects created before the window is not a change in it: left
+    // out in Redis (below they are dropped anyway), so that on a cluster the watcher met within the
+    // lookback they neither travel nor fill the query's limit ahead of the window's real changes.
+    const withoutSightings = { createdBefore: window.since, afterMs: p.skewTolerance };
+    const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY, withoutSightings }) : [];
     if (!ctx.journal) limits.push('no change journal (the watcher role): only the audit log');
     const audit = ctx.audit ? await ctx.audit.query({ ...window, limit: MAX_QUERY }) : [];
     // The bot's own writes prove the audit log flows but say nothing about anyone else; counting
