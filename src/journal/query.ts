@@ -66,7 +66,7 @@ export function parseQuery(q: unknown): ParsedQuery {
     const w = query.withoutSightings as { createdBefore?: unknown; afterMs?: unknown } | null;
     if (typeof w !== 'object' || w === null || Array.isArray(w)) throw new JournalQueryError('withoutSightings must be an object with createdBefore and afterMs');
     const createdBeforeMs = timeOf('withoutSightings.createdBefore', w.createdBefore);
-    if (typeof w.afterMs !== 'number' || !Number.isInteger(w.afterMs) || w.afterMs < 0) throw new JournalQueryError(`withoutSightings.afterMs must be a whole number of ms, 0 or more (got ${show(w.afterMs)})`);
+    if (typeof w.afterMs !== 'number' || !Number.isFinite(w.afterMs) || w.afterMs < 0) throw new JournalQueryError(`withoutSightings.afterMs must be a number of ms, 0 or more (got ${show(w.afterMs)})`);
     withoutSightings = { createdBeforeMs, afterMs: w.afterMs };
   }
   return {

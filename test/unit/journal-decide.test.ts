@@ -137,9 +137,10 @@ describe('parseQuery', () => {
     [{ since: '2025-01-01T00:00:00Z', withoutSightings: [] }, 'withoutSightings must be an object'],
     [{ since: '2025-01-01T00:00:00Z', withoutSightings: { afterMs: 1 } }, 'withoutSightings.createdBefore: undefined is not an ISO time'],
     [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: 'soon', afterMs: 1 } }, 'withoutSightings.createdBefore: "soon" is not an ISO time'],
-    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z' } }, 'withoutSightings.afterMs must be a whole number of ms, 0 or more (got undefined)'],
-    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: -1 } }, 'withoutSightings.afterMs must be a whole number'],
-    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: '1' } }, 'withoutSightings.afterMs must be a whole number of ms, 0 or more (got "1")'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z' } }, 'withoutSightings.afterMs must be a number of ms, 0 or more (got undefined)'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: -1 } }, 'withoutSightings.afterMs must be a number of ms'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: Number.POSITIVE_INFINITY } }, 'withoutSightings.afterMs must be a number of ms'],
+    [{ since: '2025-01-01T00:00:00Z', withoutSightings: { createdBefore: '2025-01-01T00:00:00Z', afterMs: '1' } }, 'withoutSightings.afterMs must be a number of ms, 0 or more (got "1")'],
   ])('refuses %j', (q, message) => {
     expect(() => parseQuery(q)).toThrow(JournalQueryError);
     expect(() => parseQuery(q)).toThrow(message);
