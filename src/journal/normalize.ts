@@ -64,6 +64,16 @@ function depthExceeds(value: unknown, limit: number): boolean {
 }
 
 /** JSON with object keys sorted, so equal content gives equal text. */
+/**
+ * An object's creationTimestamp in epoch ms, or undefined when it has none that parses. The
+ * journal stores it with an added entry, and the trace tells first sightings by it: one reading.
+ */
+export function creationMsOf(obj: unknown): number | undefined {
+  const t = ((obj as { metadata?: { creationTimestamp?: unknown } } | null)?.metadata)?.creationTimestamp;
+  const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (isRecord(value)) {

@@ -18,7 +18,7 @@
 // chain of entries (field p) back from its state, so it never scans other objects' changes.
 import type { RedisClient } from '../redis/connect.js';
 import { decide, type KnownState, type Observation } from './decide.js';
-import { observe, type ObjectRef } from './normalize.js';
+import { creationMsOf, observe, type ObjectRef } from './normalize.js';
 import { parseQuery, parseRef, timeOf } from './query.js';
 import { COMMIT, QUERY, WALK } from './scripts.js';
 import { DEFAULT_LIMITS, isJournalKind, type JournalEntry, type JournalKind, type JournalLimits, type JournalQuery, type JournalRetention, type StateAt } from './types.js';
@@ -90,13 +90,6 @@ function fieldMap(fields: string[]): Map<string, string> {
 
 function fieldValue(fields: string[], name: string): string | undefined {
   return fieldMap(fields).get(name);
-}
-
-/** An object's creationTimestamp in ms, as an entry's field c, or '' when it has none that parses. */
-function createdMsOf(obj: Record<string, unknown> | null): string {
-  const t = (obj?.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp;
-  const ms = typeof t === 'string' ? Date.parse(t) : Number.NaN;
-  return Number.isFinite(ms) ? String(ms) : '';
 }
 
 /** A stream entry as a JournalEntry; undefined for anything this journal did not write. */
@@ -215,7 +208,7 @@ export class ChangeJournal {
         next.live ? '1' : '0',
         body,
         String(entries.length),
-        ...entries.flatMap((e) => [e.type, e.resourceVersion, e.type === 'added' ? createdMsOf(e.after) : '', JSON.stringify({ b: e.before, a: e.after, m: e.managers, ...(e.inferred ? { i: 1 } : {}) })]),
+        ...entries.flatMap((e) => [e.type, e.resourceVersion, e.type === 'added' ? String(creationMsOf(e.after) ?? '') : '', JSON.stringify({ b: e.before, a: e.after, m: e.managers, ...(e.inferred ? { i: 1 } : {}) })]),
       );
       if (reply[0] === 'fenced') return { outcome: 'fenced' };
       if (reply[0] === 'conflict') continue;

@@ -3,6 +3,7 @@
 // An audit event and a journal entry describe the same change when they name the same object and
 // the same resulting resourceVersion, or, failing that, fall within the clock-skew tolerance. Pure.
 import type { AuditChange } from '../audit/types.js';
+import { creationMsOf } from '../journal/normalize.js';
 import type { JournalEntry } from '../journal/types.js';
 
 export type Evidence = 'audit' | 'managedFields' | 'none';
@@ -72,8 +73,8 @@ function sameKindOfChange(type: JournalEntry['type'], a: AuditChange): boolean {
 }
 
 function createdAt(obj: Record<string, unknown> | null): string | undefined {
-  const t = (obj?.metadata as { creationTimestamp?: unknown } | undefined)?.creationTimestamp;
-  return typeof t === 'string' && Number.isFinite(Date.parse(t)) ? new Date(Date.parse(t)).toISOString() : undefined;
+  const ms = creationMsOf(obj);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 function asObject(value: unknown): Record<string, unknown> | null {

@@ -145,11 +145,11 @@ async function startShipped(env: EmbeddedEnvironment): Promise<BotUnderTest> {
   const source = c.collector?.source;
   if (!source || source.kind !== 'hubble-relay') throw new Error('the shipped layout needs the relay in the environment');
   // LOAD_BOT_CPU_PROF=<dir>: the web and worker processes write their CPU profiles (every thread's) there when they stop.
-  const profile = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
+  const nodeArgs = process.env.LOAD_BOT_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_BOT_CPU_PROF}`] : [];
   // LOAD_BOT_NODE_ARGS: more options for node in both (e.g. `--import <file>` of a heap sampler, `--trace-gc`), space-separated.
-  if (process.env.LOAD_BOT_NODE_ARGS) profile.push(...process.env.LOAD_BOT_NODE_ARGS.split(' ').filter(Boolean));
+  if (process.env.LOAD_BOT_NODE_ARGS) nodeArgs.push(...process.env.LOAD_BOT_NODE_ARGS.split(' ').filter(Boolean));
   const compiled = buildUnlessSources();
-  const spawnOptions = { nodeArgs: profile, compiled };
+  const spawnOptions = { nodeArgs, compiled };
   const web = spawnCli(['serve', '--config', writeServeConfig({ ...common, roles: ['web'], metrics: { port: webMetrics, host: '127.0.0.1' } })], env.env, spawnOptions);
   const worker = spawnCli(['serve', '--config', writeServeConfig({ ...common, slack: { ...common.slack, port: undefined }, roles: ['worker', 'watcher'], metrics: { port: workerMetrics, host: '127.0.0.1' } })], env.env, spawnOptions);
   const collector = spawnCli(
