@@ -3,6 +3,7 @@
 // routes to it; the process starts one per cluster served (runtime.ts).
 import { createSlackWebClient } from '../slack/web-client.js';
 import { disconnectRedis, type RedisClient } from '../redis/connect.js';
+import { RedisHeartbeat } from '../redis/heartbeat.js';
 import { pipelineOptionsOf } from '../config/pipeline-options.js';
 import type { Config } from '../config/schema.js';
 import { startCollectorRole } from '../anomaly/collector-role.js';
@@ -103,6 +104,11 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
   if (pings) resources.add('redis (acknowledgement checks)', () => disconnectRedis(pings));
   const queue = createJobQueue(redis, prefix, logger.child({ role: 'queue' }), pings);
   resources.add('job queue', () => queue.close());
+  const redisHeartbeat = pings ? new RedisHeartbeat(() => pings.ping()) : undefined;
+  if (redisHeartbeat) {
+    redisHeartbeat.start();
+    resources.add('redis heartbeat', async () => redisHeartbeat.stop());
+  }
   // Namespaces, pods and policies as watches keep them, started by the first reader (a restore step,
   // a drift evaluation); stopped after every role that reads it.
   const clusterView = new LiveClusterView(cluster, { logger: logger.child({ module: 'cluster-view' }) });
@@ -271,6 +277,7 @@ export async function startClusterRoles(ctx: RoleContext, config: Config): Promi
       engine,
       store,
       queue,
+      ...(redisHeartbeat ? { redisHeartbeat } : {}),
       protectedNamespaces: guarded,
       // A namespace the watch holds exists (the incident's job checks again); the API is asked about any other.
       namespaceExists: async (name: string) => namespaceNames?.has(name) ?? cluster.namespaceExists(name),

@@ -16,6 +16,8 @@ export interface ClusterFront {
   engine: IncidentEngine;
   store: IncidentStore;
   queue: JobQueue;
+  /** Whether Redis answered lately (src/redis/heartbeat.ts); absent: each command that queues work PINGs first. */
+  redisHeartbeat?: { readonly fresh: boolean };
   protectedNamespaces: ReadonlySet<string>;
   /** Asked before `/netpol incident` is acknowledged, so an unknown namespace is refused at once. */
   namespaceExists?: (name: string) => Promise<boolean>;

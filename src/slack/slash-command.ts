@@ -1,11 +1,13 @@
 // `/netpol …`: help, incident, status, export and restore. Each is acknowledged within Slack's 3 s;
 // work that takes longer goes to the job queue, and a command that queues work is accepted only
 // while Redis answers: queued during an outage, it would run minutes later, after the user was told
-// it had started (or had given up and retried).
-import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
+// it had started (or had given up and retried). While the Redis heartbeat is fresh such a command is
+// acknowledged at once and Redis is asked before its job is queued.
+import type { AllMiddlewareArgs, RespondFn, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import { openedByText, type Incident } from '../incident/model.js';
 import { newIncidentId } from '../playbook/engine.js';
+import type { IncidentJob } from '../queue/jobs.js';
 import { describeScope } from '../timeline/render.js';
 import { statusSummary } from './blocks.js';
 import { answerInTime, readInTime, redisDownText } from './click-deadline.js';
@@ -30,7 +32,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
   // Commands that arrive together share one PING: fifty at once are one round trip, not fifty
   // writes waking Redis in turn; each still waits for Redis to answer.
   const pings = new Map<ClusterFront, Promise<boolean>>();
-  const redisAnswers = (front: ClusterFront): Promise<boolean> => {
+  const pingInTime = (front: ClusterFront): Promise<boolean> => {
     let asked = pings.get(front);
     if (!asked) {
       asked = readInTime(front.queue.ping())
@@ -39,6 +41,30 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
       pings.set(front, asked);
     }
     return asked;
+  };
+  /**
+   * Whether a command that queues work may be accepted: 'now' when Redis answered a PING for it,
+   * 'lately' when the heartbeat says Redis has been answering (no round trip before the
+   * acknowledgement: Redis is asked again before the job is queued), 'no' when it did not answer in time.
+   */
+  const redisAnswers = async (front: ClusterFront): Promise<'now' | 'lately' | 'no'> => {
+    if (front.redisHeartbeat?.fresh) return 'lately';
+    return (await pingInTime(front)) ? 'now' : 'no';
+  };
+  /**
+   * Queues a command's work after its acknowledgement. Accepted on the heartbeat, the job is queued
+   * only if Redis answers a PING in time: queued during an outage, it would run once Redis is
+   * back, after the user gave up. Otherwise the user is told, through the response URL, that
+   * `notDone` (and nothing is queued). Resolves whether the job was queued.
+   */
+  const queueAfterAck = async (front: ClusterFront, redis: 'now' | 'lately', job: IncidentJob, respond: RespondFn, notDone: string, log: () => Logger): Promise<boolean> => {
+    if (redis === 'lately' && !(await pingInTime(front))) {
+      log().warn('an acknowledged command was not queued: Redis did not answer in time');
+      await respond({ response_type: 'ephemeral', text: redisDownText(notDone) });
+      return false;
+    }
+    await front.queue.enqueue(job);
+    return true;
   };
   const noSuchIncident = (id: string): string => `No incident with id \`${id}\`.`;
   /** The most recent incidents of every cluster served. */
@@ -76,13 +102,13 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
           return;
         }
         // Asked together, so the answer still comes within Slack's 3 s.
-        const [known, reachable] = await Promise.all([
+        const [known, redis] = await Promise.all([
           front.namespaceExists
             ? checkNamespace(front.namespaceExists, parsed.namespace, deps.namespaceCheckMs ?? NAMESPACE_CHECK_MS)
             : Promise.resolve({ state: 'unknown', reason: 'the web role has no cluster access' } as const),
           redisAnswers(front),
         ]);
-        if (!reachable) {
+        if (redis === 'no') {
           log().warn({ namespace: parsed.namespace }, 'refused an incident: Redis did not answer in time');
           await ack({ response_type: 'ephemeral', text: redisDownText('No incident was opened') });
           return;
@@ -100,7 +126,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             ? `Opening incident \`${id}\` for ${scope}: gathering evidence…`
             : `Checking namespace \`${parsed.namespace}\`… (${known.reason}). If it exists, incident \`${id}\` opens for ${scope}; if not, you will be told here.`;
         await ack({ response_type: 'ephemeral', text });
-        await front.queue.enqueue({
+        const job: IncidentJob = {
           name: 'open',
           data: {
             request: {
@@ -112,8 +138,8 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             },
             responseUrl: command.response_url,
           },
-        });
-        logger.info({ incident: id, user: command.user_id }, 'incident requested');
+        };
+        if (await queueAfterAck(front, redis, job, respond, `Incident \`${id}\` was not opened`, log)) logger.info({ incident: id, user: command.user_id }, 'incident requested');
         return;
       }
       case 'status': {
@@ -135,13 +161,14 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
           await ack({ response_type: 'ephemeral', text: `${noSuchIncident(parsed.incidentId)} Nothing was exported.` });
           return;
         }
-        if (!(await redisAnswers(front))) {
+        const redis = await redisAnswers(front);
+        if (redis === 'no') {
           log().warn({ incident: parsed.incidentId }, 'refused an export: Redis did not answer in time');
           await ack({ response_type: 'ephemeral', text: redisDownText('Nothing was exported') });
           return;
         }
         await ack({ response_type: 'ephemeral', text: `Exporting the postmortem timeline of \`${parsed.incidentId}\` (${parsed.format}) to its thread…` });
-        await front.queue.enqueue({
+        const job: IncidentJob = {
           name: 'export',
           data: {
             incidentId: parsed.incidentId,
@@ -151,7 +178,8 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             responseUrl: command.response_url,
             requestId: command.trigger_id.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || String(clock().getTime()),
           },
-        });
+        };
+        await queueAfterAck(front, redis, job, respond, 'Nothing was exported', log);
         return;
       }
       case 'restore': {

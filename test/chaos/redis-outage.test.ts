@@ -135,4 +135,40 @@ describe(`Redis unreachable for ${OUTAGE_MS / 1000} s while people click`, () =>
     });
     process.stderr.write(`redis-outage: ${answers.length} answers, latency ms ${answers.map((a) => a.ms).join(',')}; recovery ${recoveryMs} ms\n`);
   }, 120_000);
+
+  it('a command acknowledged on the heartbeat as Redis goes away is not queued, and its user is told so', async () => {
+    const { incidentId } = await openIncident(env, 'incident api -- heartbeat race');
+    const seen = seenBy(alice.id);
+    // Redis answered the heartbeat within the last second: the commands are acknowledged without a
+    // round trip, then Redis is asked before their jobs are queued, and it does not answer.
+    proxy.partition(true);
+    const incident = ackText(await env.driver!.slashCommand({ userId: alice.id, channelId: DEMO_CHANNEL, text: 'incident frontend -- just as Redis went away' }));
+    const exportAck = ackText(await env.driver!.slashCommand({ userId: alice.id, channelId: DEMO_CHANNEL, text: `export ${incidentId} md` }));
+    expect(incident).toMatch(/^Opening incident `([^`]+)` for namespace `frontend`/);
+    expect(exportAck).toMatch(/^Exporting the postmortem timeline/);
+    const openingId = /`([^`]+)`/.exec(incident!)![1]!;
+    const followUps = await Promise.all([
+      env.slack.waitForMessage((m) => m.visibleTo === alice.id && !seen.has(m.ts) && m.text.includes(openingId), 15_000),
+      env.slack.waitForMessage((m) => m.visibleTo === alice.id && !seen.has(m.ts) && m.text.includes('Nothing was exported'), 15_000),
+    ]);
+    expect(followUps.map((m) => m.text)).toEqual([
+      `The bot cannot reach Redis, where it keeps incidents (no answer within 2.5 s). Incident \`${openingId}\` was not opened; try again in a moment.`,
+      'The bot cannot reach Redis, where it keeps incidents (no answer within 2.5 s). Nothing was exported; try again in a moment.',
+    ]);
+
+    // Healed: nothing was queued, so nothing opens or is exported late.
+    proxy.partition(false);
+    for (let i = 0; i < 20; i += 1) await env.bot!.redis.ping();
+    await sleep(1500);
+    expect(await env.bot!.store.get(openingId)).toBeUndefined();
+    expect((await env.bot!.store.list(50)).filter((i) => i.scope.namespace === 'frontend')).toEqual([]);
+    expect(env.slack.messages(DEMO_CHANNEL).filter((m) => (m.files?.length ?? 0) > 0 || m.text.startsWith('Exporting'))).toEqual([]);
+
+    // And once the heartbeat is fresh again, the same command opens the incident.
+    await sleep(1000);
+    const again = ackText(await env.driver!.slashCommand({ userId: alice.id, channelId: DEMO_CHANNEL, text: 'incident frontend -- after the outage' }));
+    const againId = /^Opening incident `([^`]+)`/.exec(again ?? '')?.[1];
+    expect(againId, again).toBeDefined();
+    await expect.poll(async () => (await env.bot!.store.get(againId!))?.scope.namespace, { timeout: 15_000 }).toBe('frontend');
+  }, 60_000);
 });
