@@ -63,7 +63,6 @@ function depthExceeds(value: unknown, limit: number): boolean {
   return false;
 }
 
-/** JSON with object keys sorted, so equal content gives equal text. */
 /**
  * An object's creationTimestamp in epoch ms, or undefined when it has none that parses. The
  * journal stores it with an added entry, and the trace tells first sightings by it: one reading.
@@ -74,6 +73,7 @@ export function creationMsOf(obj: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+/** JSON with object keys sorted, so equal content gives equal text. */
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (isRecord(value)) {

@@ -15,8 +15,8 @@ export interface HeartbeatOptions {
   now?: () => number;
 }
 
-export const HEARTBEAT_INTERVAL_MS = 250;
-export const HEARTBEAT_FRESH_MS = 1000;
+const HEARTBEAT_INTERVAL_MS = 250;
+const HEARTBEAT_FRESH_MS = 1000;
 
 export class RedisHeartbeat {
   /** When the last answered PING was sent. */

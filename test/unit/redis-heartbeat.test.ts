@@ -29,6 +29,12 @@ async function advance(ms: number): Promise<void> {
   await vi.advanceTimersByTimeAsync(ms);
 }
 
+/** A heartbeat of 250 ms, fresh for 1 s, on the test's clock and hand-answered PINGs (not started). */
+function beating() {
+  const pings = manualPings();
+  return { pings, heartbeat: new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock }) };
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
   now = 10_000;
@@ -39,8 +45,7 @@ afterEach(() => {
 
 describe('RedisHeartbeat', () => {
   it('is stale until the first answer, then fresh for freshMs after that PING was sent', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     expect(heartbeat.fresh).toBe(false);
     heartbeat.start();
     expect(pings.sent()).toBe(1);
@@ -58,8 +63,7 @@ describe('RedisHeartbeat', () => {
   });
 
   it('sends one PING at a time: a held PING stops the beat, and the heartbeat goes stale', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     heartbeat.start();
     pings.answer();
     await advance(0);
@@ -92,8 +96,7 @@ describe('RedisHeartbeat', () => {
   });
 
   it('a PING answered slowly counts from when it was sent', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     heartbeat.start();
     await advance(900);
     pings.answer();
@@ -105,8 +108,7 @@ describe('RedisHeartbeat', () => {
   });
 
   it('a failed PING does not count, and the next one is sent after the interval', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     heartbeat.start();
     pings.fail();
     await advance(0);
@@ -124,8 +126,7 @@ describe('RedisHeartbeat', () => {
   });
 
   it('stop() returns at once with a PING held, and no PING follows', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     heartbeat.start();
     heartbeat.stop();
     expect(pings.inFlight()).toBe(1);
@@ -135,8 +136,7 @@ describe('RedisHeartbeat', () => {
   });
 
   it('an old answer never makes it fresh again: freshness follows the latest PING sent that was answered', async () => {
-    const pings = manualPings();
-    const heartbeat = new RedisHeartbeat(pings.ping, { intervalMs: 250, freshMs: 1000, now: clock });
+    const { pings, heartbeat } = beating();
     heartbeat.start();
     pings.answer();
     await advance(0);
