@@ -37,10 +37,11 @@ const SHARE_FROM = 500;
 // ---- main thread ----
 
 let nextId = 1;
-/** The last part made for each list and namespace, with the objects it holds and the share that last used it. */
+/** The last part made for each list and namespace, with the objects it holds and the share of its list that last used it. */
 const made = new Map<string, { items: unknown[]; part: SharedPart; used: number }>();
-let shares = 0;
-/** A part no share used for this many shares is let go (a namespace deleted, a list no task sends). */
+/** How many times each list was shared. */
+const shares = new Map<string, number>();
+/** A part its list's shares did not use for this many shares is let go (a namespace deleted). */
 const KEEP_FOR_SHARES = 64;
 
 const sameItems = (a: readonly unknown[], b: readonly unknown[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -57,52 +58,86 @@ const byName = (a: unknown, b: unknown): number => {
   return x < y ? -1 : x > y ? 1 : 0;
 };
 
-function partOf(key: string, items: unknown[]): SharedPart {
+/** How a list is cut: each item's namespace, and whether a part is sorted by name. */
+interface Cut {
+  namespaceOf(item: unknown): string;
+  sortByName: boolean;
+}
+
+const LIVE_CUT: Cut = { namespaceOf: (item) => namespaceOfObject(item) ?? '', sortByName: true };
+// Git's objects keep their own order within a namespace: of two with one identity the later one
+// is used, and both are in the same namespace's part.
+const DESIRED_CUT: Cut = {
+  namespaceOf: (item) => {
+    const ns = (item as { namespace?: unknown } | null | undefined)?.namespace;
+    return typeof ns === 'string' ? ns : '';
+  },
+  sortByName: false,
+};
+
+function partOf(key: string, items: unknown[], cut: Cut, share: number): SharedPart {
   const kept = made.get(key);
   if (kept && sameItems(kept.items, items)) {
-    kept.used = shares;
+    kept.used = share;
     return kept.part;
   }
-  const encoded = serialize([...items].sort(byName));
+  const encoded = serialize(cut.sortByName ? [...items].sort(byName) : items);
   const bytes = new SharedArrayBuffer(encoded.length);
   new Uint8Array(bytes).set(encoded);
   const part = { id: nextId++, bytes };
-  made.set(key, { items, part, used: shares });
+  made.set(key, { items, part, used: share });
   return part;
 }
 
-/** One list (of shareLive) as shared parts: a part per namespace, by namespace name; objects by name within a part. */
-function shareList(name: string, items: readonly unknown[]): readonly unknown[] | SharedList {
+/** One list as shared parts: a part per namespace, by namespace name. */
+function shareList(name: string, items: readonly unknown[], cut: Cut): readonly unknown[] | SharedList {
   if (items.length < SHARE_FROM) return items;
+  const share = (shares.get(name) ?? 0) + 1;
+  shares.set(name, share);
   const byNamespace = new Map<string, unknown[]>();
   for (const item of items) {
-    const ns = namespaceOfObject(item) ?? '';
+    const ns = cut.namespaceOf(item);
     let group = byNamespace.get(ns);
     if (!group) byNamespace.set(ns, (group = []));
     group.push(item);
   }
   const namespaces = [...byNamespace.keys()].sort();
-  return { sharedParts: namespaces.map((ns) => partOf(`${name}\0${ns}`, byNamespace.get(ns) as unknown[])) };
+  const parts = namespaces.map((ns) => partOf(`${name}\0${ns}`, byNamespace.get(ns) as unknown[], cut, share));
+  for (const [key, entry] of made) if (key.startsWith(`${name}\0`) && share - entry.used > KEEP_FOR_SHARES) made.delete(key);
+  return { sharedParts: parts };
 }
 
-/** The live objects with every long list shared. */
+/** The live objects with every long list shared; objects by name within a namespace. */
 export function shareLive(live: LiveObjects): SharedLive {
-  shares++;
   const out: SharedLive = {};
   for (const [name, items] of Object.entries(live) as Array<[ListName, readonly unknown[] | undefined]>) {
-    if (items !== undefined) out[name] = shareList(name, items);
+    if (items !== undefined) out[name] = shareList(name, items, LIVE_CUT);
   }
-  for (const [key, entry] of made) if (shares - entry.used > KEEP_FOR_SHARES) made.delete(key);
   return out;
 }
 
+/**
+ * Git's desired objects shared the same way (by their `namespace`, in their own order within one):
+ * the render of a commit is the same objects until the head moves, so a thread keeps them decoded,
+ * and what it derived from them, across tasks.
+ */
+export function shareDesired<T extends { namespace?: string }>(objects: readonly T[]): readonly T[] | SharedList {
+  return shareList(DESIRED_LIST, objects, DESIRED_CUT) as readonly T[] | SharedList;
+}
+
+const DESIRED_LIST = 'desired';
+
 // ---- compute thread ----
 
-/** Parts decoded on this thread, with the task count when last used. */
-const decoded = new Map<number, { items: readonly unknown[]; used: number }>();
+/** Parts decoded on this thread: their list, and the task and the use of their list when last used. */
+const decoded = new Map<number, { items: readonly unknown[]; list: string; task: number; use: number }>();
 let tasks = 0;
-/** A part no task used for this many tasks is let go. */
-const KEEP_FOR_TASKS = 8;
+/** Per list: the tasks that used it, and the last one that did. */
+const listUses = new Map<string, { uses: number; lastTask: number }>();
+/** A part its list's tasks did not use for this many of them is let go (its namespace changed). */
+const KEEP_FOR_USES = 8;
+/** A part no task at all used for this many tasks is let go (its list is no longer sent). */
+const KEEP_FOR_TASKS = 256;
 
 function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
@@ -110,15 +145,28 @@ function deepFreeze(value: unknown): void {
   for (const v of Object.values(value)) deepFreeze(v);
 }
 
-function itemsOf(part: SharedPart): readonly unknown[] {
+/** This task uses `list`: its use count. */
+function using(list: string): number {
+  let uses = listUses.get(list);
+  if (!uses) listUses.set(list, (uses = { uses: 0, lastTask: -1 }));
+  if (uses.lastTask !== tasks) {
+    uses.uses++;
+    uses.lastTask = tasks;
+  }
+  return uses.uses;
+}
+
+function itemsOf(part: SharedPart, list: string): readonly unknown[] {
+  const use = using(list);
   let entry = decoded.get(part.id);
   if (!entry) {
     const items = deserialize(Buffer.from(part.bytes)) as unknown;
     if (!Array.isArray(items)) throw new Error(`shared part ${part.id} does not hold a list`);
     deepFreeze(items);
-    decoded.set(part.id, (entry = { items, used: tasks }));
+    decoded.set(part.id, (entry = { items, list, task: tasks, use }));
   }
-  entry.used = tasks;
+  entry.task = tasks;
+  entry.use = use;
   return entry.items;
 }
 
@@ -129,9 +177,18 @@ export function openLive(live: SharedLive | LiveObjects): LiveObjects {
   const out: LiveObjects = {};
   for (const [name, list] of Object.entries(live) as Array<[ListName, SharedLive[ListName]]>) {
     if (list === undefined) continue;
-    out[name] = isShared(list) ? list.sharedParts.flatMap((part) => itemsOf(part)) : list;
+    out[name] = isShared(list) ? list.sharedParts.flatMap((part) => itemsOf(part, name)) : list;
   }
   return out;
+}
+
+/** Desired objects a task was given (shareDesired), whole again and frozen. */
+export function openDesired<T>(objects: readonly T[] | SharedList): readonly T[] {
+  if (!isShared(objects)) {
+    deepFreeze(objects);
+    return objects;
+  }
+  return objects.sharedParts.flatMap((part) => itemsOf(part, DESIRED_LIST)) as T[];
 }
 
 /**
@@ -143,7 +200,7 @@ export function openLiveParts(live: SharedLive | LiveObjects): { [K in ListName]
   const out: { [K in ListName]?: ReadonlyArray<readonly unknown[]> } = {};
   for (const [name, list] of Object.entries(live) as Array<[ListName, SharedLive[ListName]]>) {
     if (list === undefined) continue;
-    out[name] = isShared(list) ? list.sharedParts.map((part) => itemsOf(part)) : [list];
+    out[name] = isShared(list) ? list.sharedParts.map((part) => itemsOf(part, name)) : [list];
   }
   return out;
 }
@@ -151,7 +208,10 @@ export function openLiveParts(live: SharedLive | LiveObjects): { [K in ListName]
 /** A task is done: parts unused for a while are let go. */
 export function settled(): void {
   tasks++;
-  for (const [id, entry] of decoded) if (tasks - entry.used > KEEP_FOR_TASKS) decoded.delete(id);
+  for (const [id, entry] of decoded) {
+    const uses = listUses.get(entry.list)?.uses ?? 0;
+    if (uses - entry.use > KEEP_FOR_USES || tasks - entry.task > KEEP_FOR_TASKS) decoded.delete(id);
+  }
 }
 
 /** For tests: how many parts this thread holds decoded. */

@@ -5,11 +5,13 @@ import { computeValidation, type ValidationInput } from '../playbook/steps/valid
 import { policyFingerprintOfParts, proveContainmentOf, scopeConnectivityOf, type FingerprintMemo, type ScopeView } from '../containment/proof.js';
 import { projectContainment, type ContainmentPlan } from '../containment/design.js';
 import { containmentPreview, type PreviewInput } from '../containment/preview.js';
+import { CompareMemo } from '../drift/compare.js';
 import { driftDelta } from '../drift/delta.js';
+import type { DesiredObject } from '../git/render.js';
 import type { CompileMemo, LiveObjects } from '../policy/index.js';
 import { indexLive, type BuiltIndex } from '../policy/index-refresh.js';
 import { planRestore, type RestorePlanInput } from '../restore/plan.js';
-import { openLive, openLiveParts, type SharedLive } from './shared-lists.js';
+import { openDesired, openLive, openLiveParts, type SharedList, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
 
@@ -18,21 +20,35 @@ import { changeEffects, type Probe } from '../trace/effects.js';
 const frozenMemo: CompileMemo = new WeakMap();
 const frozenFingerprints: FingerprintMemo = new WeakMap();
 
-// The containment tasks' last index, refreshed in place for the next state: one containment after
-// another, each state is a namespace or two away from the last (a build of 10k pods and policies
-// took 120–300 ms on the urgent thread, for every click).
-let lastIndex: BuiltIndex | undefined;
-function containmentIndex(live: LiveObjects): BuiltIndex {
-  // Let go first: a task that throws midway leaves no half-refreshed index for the next one.
-  const previous = lastIndex;
-  lastIndex = undefined;
-  lastIndex = indexLive(previous, live, frozenMemo);
-  return lastIndex;
+/**
+ * An index kept for the next task's state, refreshed in place: one containment after another, or
+ * one validation after another, each state is a namespace or two away from the last (a build of
+ * 10k pods and policies took 120–300 ms of a thread, for every click). A task must not change it.
+ */
+function keptIndex(): (live: LiveObjects) => BuiltIndex {
+  let last: BuiltIndex | undefined;
+  return (live) => {
+    // Let go first: a task that throws midway leaves no half-refreshed index for the next one.
+    const previous = last;
+    last = undefined;
+    last = indexLive(previous, live, frozenMemo);
+    return last;
+  };
 }
+
+const containmentIndex = keptIndex();
+const validationIndex = keptIndex();
+
+// What the last validation compared, for the next: the live objects and Git's are the thread's
+// frozen shared ones, so most of both sides are the very same objects again.
+const validationCompare = new CompareMemo();
+
+type SharedDesiredState = Omit<NonNullable<ValidationInput['desired']>, 'objects'> & { objects: readonly DesiredObject[] | SharedList };
 
 export const COMPUTE_TASKS = {
   /** The validate step: drift, delta, indexes, tests and lint over the whole cluster. */
-  validation: ({ live, ...input }: Omit<ValidationInput, 'live'> & { live: SharedLive }) => computeValidation({ ...input, live: openLive(live) }),
+  validation: ({ live, desired, ...input }: Omit<ValidationInput, 'live' | 'desired'> & { live: SharedLive; desired?: SharedDesiredState }) =>
+    computeValidation({ ...input, live: openLive(live), ...(desired ? { desired: { ...desired, objects: openDesired(desired.objects) } } : {}) }, { compile: frozenMemo, compare: validationCompare, index: (live) => validationIndex(live).index }),
   /** The trace step: what each change did to the scope, walking the cluster's states back. */
   changeEffects: (input: { live: SharedLive; changes: TracedChange[]; scope: ScopeView; probes: Probe[]; /** Per change: replayed, but not a suspect. */ ignored: boolean[] }) => {
     const ignored = new Set(input.changes.filter((_, i) => input.ignored[i]));
@@ -56,7 +72,7 @@ export const COMPUTE_TASKS = {
   /** The restore step's plan from one known-good source: each step's effect and the safety of every state between, on the whole cluster. */
   restorePlan: ({ live, ...input }: Omit<RestorePlanInput, 'live'> & { live: SharedLive }) => planRestore({ ...input, live: openLive(live) }),
   /** The drift monitor: what an episode's drift opens and closes, against Git. */
-  driftDelta: ({ live, ...input }: Omit<Parameters<typeof driftDelta>[0], 'live'> & { live: SharedLive }) => driftDelta({ ...input, live: openLive(live) }),
+  driftDelta: ({ live, desired, ...input }: Omit<Parameters<typeof driftDelta>[0], 'live'> & { live: SharedLive }) => driftDelta({ ...input, live: openLive(live), desired: openDesired(desired) }, frozenMemo),
 };
 
 export type ComputeTask = keyof typeof COMPUTE_TASKS;

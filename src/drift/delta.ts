@@ -5,7 +5,7 @@
 // in force is neither. Pure.
 import { hasExclusion, withoutExclusion } from '../containment/exclusion.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../containment/objects.js';
-import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, POLICY_LIST_OF_KIND as LIST_OF_KIND, type ClusterObjects, type ConnectionChange, type ConnectivityDiff, type LiveObjects } from '../policy/index.js';
+import { buildIndex, ClassConnectivity, diffConnectivity, loadLiveObjects, POLICY_LIST_OF_KIND as LIST_OF_KIND, type ClusterObjects, type CompileMemo, type ConnectionChange, type ConnectivityDiff, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import { formatIpRange, parseIp, type IpFamily } from '../policy/ip-set.js';
 import { globMatches, keyString, objectKeyOf, type DesiredInput, type DriftReport } from './compare.js';
 import type { DeltaSummary } from './episode.js';
@@ -182,25 +182,33 @@ function withPolicies(base: ClusterObjects, extra: ClusterObjects): ClusterObjec
   };
 }
 
+/** What the intent changes, and the intended policies' index the work ended with. */
+interface Change {
+  diff: ConnectivityDiff;
+  intendedIndex: PolicyIndex;
+}
+
 /**
  * Connections the intent does not have (opened) and the intent's that are gone (closed). Both
  * sides usually share their pods and all but a few policies (the same objects): those are
  * compiled once, and a handful of changed NetworkPolicies is applied to the live index
- * incrementally. With 10k policies, compiling and indexing everything twice is most of the cost.
+ * incrementally (which then is the intended one). With 10k policies, compiling and indexing
+ * everything twice is most of the cost.
  */
-function connectivityChange(live: LiveObjects, intended: LiveObjects): ConnectivityDiff {
+function connectivityChange(live: LiveObjects, intended: LiveObjects, memo?: CompileMemo): Change {
+  const both = (intendedIndex: PolicyIndex, liveIndex: PolicyIndex): Change => ({ diff: diffConnectivity(intendedIndex, liveIndex, CONNECTIVITY), intendedIndex });
   const sameWorld = live.namespaces === intended.namespaces && live.pods === intended.pods && live.nodes === intended.nodes;
-  if (!sameWorld) return diffConnectivity(buildIndex(intended).index, buildIndex(live).index, CONNECTIVITY);
+  if (!sameWorld) return both(buildIndex(intended, memo).index, buildIndex(live, memo).index);
   const lists = Object.values(LIST_OF_KIND);
   const split = new Map(lists.map((list) => [list, splitByIdentity(live[list], intended[list])]));
   const part = (which: 'common' | 'onlyA' | 'onlyB'): LiveObjects => Object.fromEntries(lists.map((list) => [list, split.get(list)?.[which] ?? []]));
-  const base = loadLiveObjects({ namespaces: live.namespaces, pods: live.pods, nodes: live.nodes, ...part('common') });
-  const onlyLive = loadLiveObjects(part('onlyA'));
-  const onlyIntended = loadLiveObjects(part('onlyB'));
+  const base = loadLiveObjects({ namespaces: live.namespaces, pods: live.pods, nodes: live.nodes, ...part('common') }, memo);
+  const onlyLive = loadLiveObjects(part('onlyA'), memo);
+  const onlyIntended = loadLiveObjects(part('onlyB'), memo);
   const networkPoliciesOnly = lists.every((list) => list === 'networkPolicies' || (live[list] ?? []).length + (intended[list] ?? []).length === 0);
   const liveObjects = withPolicies(base, onlyLive);
   if (!networkPoliciesOnly || onlyLive.policies.length + onlyIntended.policies.length > INCREMENTAL_LIMIT) {
-    return diffConnectivity(buildIndex(withPolicies(base, onlyIntended)).index, buildIndex(liveObjects).index, CONNECTIVITY);
+    return both(buildIndex(withPolicies(base, onlyIntended)).index, buildIndex(liveObjects).index);
   }
   const { index } = buildIndex(liveObjects);
   const classes = new ClassConnectivity(index, CONNECTIVITY);
@@ -208,7 +216,7 @@ function connectivityChange(live: LiveObjects, intended: LiveObjects): Connectiv
   const replaced = new Set(onlyIntended.policies.map((p) => `${p.namespace}/${p.name}`));
   for (const p of onlyLive.policies) if (!replaced.has(`${p.namespace}/${p.name}`)) classes.applyChange(index.removePolicy(p.namespace, p.name));
   for (const p of onlyIntended.policies) classes.applyChange(index.upsertPolicy(p));
-  return diffConnectivity(classes.toConnections(), liveConnections);
+  return { diff: diffConnectivity(classes.toConnections(), liveConnections), intendedIndex: index };
 }
 
 function count(n: number, what: string): string {
@@ -230,16 +238,32 @@ function explain(exposure: DeltaLine[], breakage: DeltaLine[]): Pick<Connectivit
 
 /**
  * Exposure and breakage of the live policies against the intended ones, over the same pods.
- * `namespaces` (globs) keeps the lines with an end in one of them.
+ * `namespaces` (globs) keeps the lines with an end in one of them. `memo`: see CompileMemo (a
+ * compute thread's, for its frozen objects).
  */
-export function connectivityDelta(live: LiveObjects, intended: LiveObjects, options: { namespaces?: readonly string[] } = {}): ConnectivityDelta {
+export function connectivityDelta(live: LiveObjects, intended: LiveObjects, options: DeltaOptions = {}): ConnectivityDelta {
+  return connectivityDeltaIndexed(live, intended, options).delta;
+}
+
+interface DeltaOptions {
+  namespaces?: readonly string[];
+  memo?: CompileMemo;
+}
+
+/**
+ * connectivityDelta, with the intended policies' index its work ended with: undefined when they
+ * are the very same objects as live's (the live index answers for both).
+ */
+export function connectivityDeltaIndexed(live: LiveObjects, intended: LiveObjects, options: DeltaOptions = {}): { delta: ConnectivityDelta; intendedIndex?: PolicyIndex } {
   let exposure: DeltaLine[] = [];
   let breakage: DeltaLine[] = [];
+  let intendedIndex: PolicyIndex | undefined;
   if (!samePolicies(live, intended)) {
     // before = intended, after = live: what the drift opened and what it closed.
-    const diff = connectivityChange(live, intended);
-    exposure = coalesce(diff.opened.map((c) => lineOf(c, c.opened.toString())));
-    breakage = coalesce(diff.closed.map((c) => lineOf(c, c.closed.toString())));
+    const change = connectivityChange(live, intended, options.memo);
+    intendedIndex = change.intendedIndex;
+    exposure = coalesce(change.diff.opened.map((c) => lineOf(c, c.opened.toString())));
+    breakage = coalesce(change.diff.closed.map((c) => lineOf(c, c.closed.toString())));
   }
   const globs = options.namespaces;
   if (globs) {
@@ -250,7 +274,7 @@ export function connectivityDelta(live: LiveObjects, intended: LiveObjects, opti
     exposure = exposure.filter(touches);
     breakage = breakage.filter(touches);
   }
-  return { exposure, breakage, ...explain(exposure, breakage) };
+  return { delta: { exposure, breakage, ...explain(exposure, breakage) }, ...(intendedIndex ? { intendedIndex } : {}) };
 }
 
 /**
@@ -258,10 +282,10 @@ export function connectivityDelta(live: LiveObjects, intended: LiveObjects, opti
  * declares them, against live. Two whole-cluster connectivities on a large cluster: the monitor
  * runs it on a compute thread (the `driftDelta` task).
  */
-export function driftDelta(input: { live: LiveObjects; desired: readonly DesiredInput[]; report: DriftReport }): DeltaSummary {
+export function driftDelta(input: { live: LiveObjects; desired: readonly DesiredInput[]; report: DriftReport }, memo?: CompileMemo): DeltaSummary {
   const { live: current, intended } = intendedObjects(input.live, input.desired, input.report);
   const namespaces = [...new Set(input.report.items.map((i) => i.key.namespace).filter((n): n is string => n !== undefined))];
-  const delta = connectivityDelta(current, intended, namespaces.length > 0 && input.report.items.every((i) => i.key.namespace) ? { namespaces } : {});
+  const delta = connectivityDelta(current, intended, { memo, ...(namespaces.length > 0 && input.report.items.every((i) => i.key.namespace) ? { namespaces } : {}) });
   const line = (l: DeltaLine): string => `${l.src} → ${l.dst} ${l.conns}`;
   return { exposure: delta.exposure.map(line), breakage: delta.breakage.map(line), severity: delta.severity, why: delta.why };
 }

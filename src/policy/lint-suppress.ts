@@ -113,9 +113,10 @@ function configCandidates(config: LintConfig): Candidate[] {
 
 /**
  * Marks the findings that a suppression covers (annotations first, then the config) and adds
- * NP040 for malformed annotations and NP041 for suppressions that matched nothing.
+ * NP040 for malformed annotations and NP041 for suppressions that matched nothing (not for the
+ * config's when `report.unusedConfig` is false: the findings are of a part of the cluster).
  */
-export function applySuppressions(findings: readonly LintFinding[], policies: readonly NetworkPolicy[], config?: LintConfig): LintFinding[] {
+export function applySuppressions(findings: readonly LintFinding[], policies: readonly NetworkPolicy[], config?: LintConfig, report: { unusedConfig: boolean } = { unusedConfig: true }): LintFinding[] {
   const extra: LintFinding[] = [];
   const fromAnnotations = annotationCandidates(policies, extra);
   const fromConfig = config ? configCandidates(config) : [];
@@ -128,6 +129,6 @@ export function applySuppressions(findings: readonly LintFinding[], policies: re
     for (const c of pool) if (c.matches(f)) c.used = true;
     return { ...f, suppressed: hit.suppression };
   });
-  for (const c of [...fromAnnotations, ...fromConfig]) if (!c.used) out.push(c.unused());
+  for (const c of [...fromAnnotations, ...(report.unusedConfig ? fromConfig : [])]) if (!c.used) out.push(c.unused());
   return out;
 }

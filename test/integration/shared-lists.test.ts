@@ -3,7 +3,7 @@
 // while its objects are the same ones; what a thread decoded is frozen; hostile parts fail clearly.
 import { describe, expect, it } from 'vitest';
 import { serialize } from 'node:v8';
-import { openLive, settled, shareLive, sharedListStats, type SharedList, type SharedLive } from '../../src/compute/shared-lists.js';
+import { openDesired, openLive, settled, shareDesired, shareLive, sharedListStats, type SharedList, type SharedLive } from '../../src/compute/shared-lists.js';
 import { computeOffThread } from '../../src/compute/thread.js';
 import { designContainment, projectContainment } from '../../src/containment/design.js';
 import { containmentPreview } from '../../src/containment/preview.js';
@@ -11,6 +11,7 @@ import { proveContainment, scopeConnectivity, policyFingerprint } from '../../sr
 import { compareState } from '../../src/drift/compare.js';
 import { driftDelta } from '../../src/drift/delta.js';
 import { livePolicies } from '../../src/drift/live.js';
+import type { DesiredObject } from '../../src/git/render.js';
 import { computeValidation } from '../../src/playbook/steps/validate-compute.js';
 import type { LiveObjects } from '../../src/policy/index.js';
 import type { TracedChange } from '../../src/trace/changes.js';
@@ -78,7 +79,20 @@ describe('shared lists', () => {
     const validation = { desired: { objects: desired as never, renderProblems: 0, kinds: ['NetworkPolicy'], ignore: [] }, probes: [{ flow: 'probe', probe: { src: `${namespace}/x`, dst: '203.0.113.66', port: 443, protocol: 'TCP' as const } }], cases: [{ from: `${namespace}/*`, to: '0.0.0.0/0', port: 443, protocol: 'TCP', expect: 'deny', origin: 'file' } as never], namespace };
     const inlineValidation = computeValidation({ ...validation, live });
     expect(inlineValidation.report.items).toHaveLength(1);
-    expect(await computeOffThread('validation', { ...validation, live: shareLive(live) })).toEqual(JSON.parse(JSON.stringify(inlineValidation)));
+    const sharedDesired = { ...validation.desired, objects: shareDesired<DesiredObject>(validation.desired.objects) };
+    expect(await computeOffThread('validation', { ...validation, desired: sharedDesired, live: shareLive(live) })).toEqual(JSON.parse(JSON.stringify(inlineValidation)));
+    // The next validation, from what the thread kept (its index refreshed, its comparison and
+    // compilations remembered): the scope's namespace read afresh, another namespace's policy
+    // widened out of band. As a fresh validation of that state.
+    const other = policies.find((p) => p.metadata.namespace !== namespace) as Obj & { spec: Record<string, unknown> };
+    const next: LiveObjects = {
+      ...live,
+      pods: (live.pods ?? []).map((p) => ((p as Obj).metadata.namespace === namespace ? structuredClone(p) : p)),
+      networkPolicies: policies.map((p) => (p === other ? { ...other, spec: { ...other.spec, ingress: [{}] } } : p.metadata.namespace === namespace ? structuredClone(p) : p)),
+    };
+    const inlineNext = computeValidation({ ...validation, live: next });
+    expect(inlineNext.report.items).toHaveLength(2);
+    expect(await computeOffThread('validation', { ...validation, desired: sharedDesired, live: shareLive(next) })).toEqual(JSON.parse(JSON.stringify(inlineNext)));
 
     const at = '2026-12-03T10:00:00.000Z';
     const changes = mine.map((p): TracedChange => ({ key: `NetworkPolicy/${namespace}/${p.metadata.name}`, kind: 'NetworkPolicy', namespace, name: p.metadata.name, at, verb: 'create', evidence: 'journal', auditIDs: [], sourceIPs: [], before: null, after: p, fromAuditOnly: false, managers: [] }) as unknown as TracedChange);
@@ -147,10 +161,59 @@ describe('shared lists', () => {
 
   it('lets go of parts no task uses any more', () => {
     openLive(shareLive(live));
-    const held = sharedListStats().decoded;
-    expect(held).toBeGreaterThan(0);
-    for (let i = 0; i < 10; i++) settled();
+    expect(sharedListStats().decoded).toBeGreaterThan(0);
+    // A while after the last task that sent their list.
+    for (let i = 0; i < 300; i++) settled();
     expect(sharedListStats().decoded).toBe(0);
+  });
+
+  it("lets go of a namespace's old part after a few tasks that sent its list without it", () => {
+    const pods = [...(live.pods ?? [])] as Obj[];
+    const first = openLive(shareLive({ pods }));
+    settled();
+    const parts = sharedListStats().decoded;
+    const changed = pods[700] as Obj;
+    pods[700] = { ...changed, metadata: { ...changed.metadata } };
+    for (let i = 0; i < 10; i++) {
+      openLive(shareLive({ pods }));
+      settled();
+    }
+    expect(sharedListStats().decoded).toBe(parts);
+    // The other namespaces' parts stayed decoded: the very same objects.
+    const again = openLive(shareLive({ pods }));
+    expect(again.pods?.[0]).toBe(first.pods?.[0]);
+    for (let i = 0; i < 300; i++) settled();
+  });
+
+  it("keeps Git's objects decoded across tasks that do not send them", () => {
+    const objects = ((live.networkPolicies ?? []) as Obj[]).map((p) => ({ kind: 'NetworkPolicy', namespace: p.metadata.namespace as string, name: p.metadata.name, object: p }));
+    const first = openDesired(shareDesired(objects));
+    settled();
+    // Fifty containments' tasks, say, between two validations.
+    for (let i = 0; i < 50; i++) {
+      openLive(shareLive(live));
+      settled();
+    }
+    const again = openDesired(shareDesired(objects));
+    expect(again).toHaveLength(objects.length);
+    expect(again.every((o, i) => o === first[i])).toBe(true);
+    expect(Object.isFrozen(again[0]?.object)).toBe(true);
+    for (let i = 0; i < 300; i++) settled();
+  });
+
+  it("Git's objects keep their own order within a namespace; a short list goes as it is, frozen when opened", () => {
+    // The same identity twice (the later one wins) and names out of order: kept as given, by namespace name.
+    const objects = Array.from({ length: 600 }, (_, i) => ({ namespace: i % 2 === 0 ? 'b' : 'a', name: `p${(600 - i) % 250}`, n: i, object: {} }));
+    const shared = shareDesired(objects);
+    expect((shared as SharedList).sharedParts).toHaveLength(2);
+    const opened = openDesired(shared);
+    expect(opened.map((o) => o.n)).toEqual([...objects.filter((o) => o.namespace === 'a'), ...objects.filter((o) => o.namespace === 'b')].map((o) => o.n));
+    expect((shareDesired(objects) as SharedList).sharedParts.map((p) => p.id)).toEqual((shared as SharedList).sharedParts.map((p) => p.id));
+    const short = objects.slice(0, 10).map((o) => ({ ...o, object: { spec: {} } }));
+    expect(shareDesired(short)).toBe(short);
+    const openedShort = openDesired(shareDesired(short));
+    expect(Object.isFrozen(openedShort[0]?.object.spec)).toBe(true);
+    for (let i = 0; i < 300; i++) settled();
   });
 
   it('objects without a namespace or metadata, and null, travel like the rest', () => {

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { withExclusion } from '../../src/containment/exclusion.js';
 import { denyAllNetworkPolicy } from '../../src/containment/objects.js';
 import { compareState, type DesiredInput, type DriftReport } from '../../src/drift/compare.js';
-import { connectivityDelta, driftDelta, intendedObjects, type ConnectivityDelta } from '../../src/drift/delta.js';
-import { buildIndex, diffConnectivity, type LiveObjects } from '../../src/policy/index.js';
+import { connectivityDelta, connectivityDeltaIndexed, driftDelta, intendedObjects, type ConnectivityDelta } from '../../src/drift/delta.js';
+import { buildIndex, diffConnectivity, type CompileMemo, type LiveObjects } from '../../src/policy/index.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
 
 type Obj = Record<string, unknown>;
@@ -282,5 +282,23 @@ describe('the incremental engine path gives what two full evaluations give', () 
     expect(coverage(delta.breakage.map((l) => [l.src, l.dst, l.conns]))).toEqual(coverage(raw.closed.map((c) => [c.src, c.dst, c.closed.toString()])));
     expect(delta.exposure.length).toBeLessThan(raw.opened.length);
     expect(delta.exposure.length + delta.breakage.length).toBeGreaterThan(0);
+    // The index the work ended with is the intended policies' (the validation asks it the intended verdicts).
+    const indexed = connectivityDeltaIndexed(current, intended);
+    expect(indexed.delta).toEqual(delta);
+    const unlike = diffConnectivity(indexed.intendedIndex!, buildIndex(intended).index, { externalRanges: 'merged' });
+    expect([unlike.opened, unlike.closed]).toEqual([[], []]);
+    // With a compile memo, twice (the second time from what the first compiled): the same delta.
+    const memo: CompileMemo = new WeakMap();
+    expect(connectivityDelta(current, intended, { memo })).toEqual(delta);
+    expect(connectivityDelta(current, intended, { memo })).toEqual(delta);
+  });
+
+  it('no intended index when the intended policies are the live ones: the live index answers for both', () => {
+    const report = compareState(design(), asGit(design()));
+    expect(report.items).toEqual([]);
+    const { live: current, intended } = intendedObjects(liveObjects(design()), asGit(design()), report);
+    const indexed = connectivityDeltaIndexed(current, intended);
+    expect(indexed.intendedIndex).toBeUndefined();
+    expect(indexed.delta).toMatchObject({ exposure: [], breakage: [], severity: 'low' });
   });
 });

@@ -2,14 +2,14 @@
 // against Git, the connectivity delta, both policy indexes, the network tests on each side, the
 // anomalous flows' verdicts and the lint findings. Pure and synchronous: on a large cluster it
 // takes seconds, so the step runs it on a worker thread (src/compute).
-import { compareState, type DriftReport, type IgnoreRule } from '../../drift/compare.js';
+import { compareState, type CompareMemo, type DriftReport, type IgnoreRule } from '../../drift/compare.js';
 import { withoutUnsureExtras } from '../../drift/coverage.js';
-import { connectivityDelta, intendedObjects, type ConnectivityDelta } from '../../drift/delta.js';
+import { connectivityDeltaIndexed, intendedObjects, type ConnectivityDelta } from '../../drift/delta.js';
 import { livePolicies } from '../../drift/live.js';
 import type { DesiredObject } from '../../git/render.js';
 import type { NetTestCase } from '../../nettest/cases.js';
 import { runCases, type CaseResult } from '../../nettest/run.js';
-import { allowed, buildIndex, lint, type LintFinding, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
+import { allowed, buildIndex, lint, type CompileMemo, type LintFinding, type LiveObjects, type PolicyIndex } from '../../policy/index.js';
 
 export interface FlowProbe {
   src: string;
@@ -50,23 +50,37 @@ function verdict(index: PolicyIndex, probe: FlowProbe): boolean | 'unknown' {
 
 const EMPTY_REPORT: DriftReport = { items: [], containment: [], ignored: 0, compared: 0, skipped: [] };
 
-export function computeValidation(input: ValidationInput): ValidationComputed {
+/** What a caller keeps from one validation for the next (a compute thread's, for its frozen shared objects). */
+export interface ValidationMemo {
+  compile?: CompileMemo;
+  compare?: CompareMemo;
+  /** The live objects' index (a compute thread refreshes its last one in place); it must not be changed. */
+  index?: (live: LiveObjects) => PolicyIndex;
+}
+
+export function computeValidation(input: ValidationInput, memo: ValidationMemo = {}): ValidationComputed {
   let report = EMPTY_REPORT;
   let note: string | undefined;
   let intended: LiveObjects | undefined;
   let current: LiveObjects = input.live;
   if (input.desired) {
     const { objects, renderProblems, kinds, ignore } = input.desired;
-    const sure = withoutUnsureExtras(compareState(livePolicies(input.live), objects, { ignore, kinds }), renderProblems);
+    const sure = withoutUnsureExtras(compareState(livePolicies(input.live), objects, { ignore, kinds, ...(memo.compare ? { memo: memo.compare } : {}) }), renderProblems);
     report = sure.report;
     note = sure.note;
     ({ live: current, intended } = intendedObjects(input.live, objects, report));
   }
-  const delta = intended ? connectivityDelta(current, intended) : undefined;
-  const liveIndex = buildIndex(current).index;
-  const intendedIndex = intended ? buildIndex(intended).index : undefined;
+  const liveIndex = memo.index ? memo.index(current) : buildIndex(current, memo.compile).index;
+  let delta: ConnectivityDelta | undefined;
+  let intendedIndex: PolicyIndex | undefined;
+  if (intended) {
+    // The delta's work ends with the intended policies' index; none when they are live's own.
+    const indexed = connectivityDeltaIndexed(current, intended, { memo: memo.compile });
+    delta = indexed.delta;
+    intendedIndex = indexed.intendedIndex ?? liveIndex;
+  }
   const flows = input.probes.map(({ flow, probe }) => ({ flow, live: verdict(liveIndex, probe), intended: intendedIndex ? verdict(intendedIndex, probe) : ('unknown' as const) }));
   const live = runCases(liveIndex, input.cases);
-  const findings = lint(liveIndex).filter((f) => !f.suppressed && (f.namespace === undefined || f.namespace === input.namespace));
-  return { report, ...(note ? { note } : {}), ...(delta ? { delta } : {}), flows, live, intended: intendedIndex ? runCases(intendedIndex, input.cases) : live, findings };
+  const findings = lint(liveIndex, { namespaces: [input.namespace] }).filter((f) => !f.suppressed);
+  return { report, ...(note ? { note } : {}), ...(delta ? { delta } : {}), flows, live, intended: intendedIndex && intendedIndex !== liveIndex ? runCases(intendedIndex, input.cases) : live, findings };
 }

@@ -5,7 +5,7 @@
 // tests run against both, and the lint findings of the live policies. It changes nothing.
 import { z } from 'zod';
 import { readScopeLive, servedKinds } from '../../containment/snapshot.js';
-import { shareLive } from '../../compute/shared-lists.js';
+import { shareDesired, shareLive } from '../../compute/shared-lists.js';
 import { formatFieldDiff, keyString, type DriftReport } from '../../drift/compare.js';
 import { comparedKinds } from '../../drift/coverage.js';
 import { readRepositoryFile } from '../../git/read-file.js';
@@ -126,7 +126,7 @@ export const validateStep: StepHandler = {
     const matrix = buildMatrix({ learned: learned.edges, anomalies: probes, file: file.cases, limit: p.maxCases });
     limits.push(...matrix.notes);
     // Seconds of CPU on a large cluster: off the main thread, which answers Slack meanwhile.
-    const computed = await computeOffThread('validation', { live: shareLive(live), ...(compared ? { desired: compared } : {}), probes: distinct, cases: matrix.cases, namespace });
+    const computed = await computeOffThread('validation', { live: shareLive(live), ...(compared ? { desired: { ...compared, objects: shareDesired(compared.objects) } } : {}), probes: distinct, cases: matrix.cases, namespace });
     const { report, delta, flows, findings } = computed;
     if (computed.note) limits.push(computed.note);
     const tests = resultsBySide(computed.live, computed.intended);
