@@ -10,6 +10,8 @@ import { newIncidentId } from '../playbook/engine.js';
 import type { IncidentJob } from '../queue/jobs.js';
 import { describeScope } from '../timeline/render.js';
 import { statusSummary } from './blocks.js';
+import { escapeMrkdwn } from './block-text.js';
+import { printable } from '../printable.js';
 import { answerInTime, readInTime, redisDownText } from './click-deadline.js';
 import { HELP_TEXT, parseNetpolCommand } from './commands.js';
 import { checkNamespace, NAMESPACE_CHECK_MS } from './namespace-check.js';
@@ -55,16 +57,23 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
    * Queues a command's work after its acknowledgement. Accepted on the heartbeat, the job is queued
    * only if Redis answers a PING in time: queued during an outage, it would run once Redis is
    * back, after the user gave up. Otherwise the user is told, through the response URL, that
-   * `notDone` (and nothing is queued). Resolves whether the job was queued.
+   * `notDone` (and nothing is queued). A queueing that fails is told too: `unsure`, as a failed
+   * write may still have landed. Resolves whether the job was queued.
    */
-  const queueAfterAck = async (front: ClusterFront, redis: 'now' | 'lately', job: IncidentJob, respond: RespondFn, notDone: string, log: () => Logger): Promise<boolean> => {
+  const queueAfterAck = async (front: ClusterFront, redis: 'now' | 'lately', job: IncidentJob, respond: RespondFn, told: { notDone: string; unsure: string }, log: () => Logger): Promise<boolean> => {
     if (redis === 'lately' && !(await pingInTime(front))) {
       log().warn('an acknowledged command was not queued: Redis did not answer in time');
-      await respond({ response_type: 'ephemeral', text: redisDownText(notDone) });
+      await respond({ response_type: 'ephemeral', text: redisDownText(told.notDone) });
       return false;
     }
-    await front.queue.enqueue(job);
-    return true;
+    try {
+      await front.queue.enqueue(job);
+      return true;
+    } catch (error) {
+      log().error({ err: error }, 'an acknowledged command could not be queued');
+      await respond({ response_type: 'ephemeral', text: `Queueing it failed (${escapeMrkdwn(printable((error as Error).message ?? String(error), 300))}). ${told.unsure}.` });
+      return false;
+    }
   };
   const noSuchIncident = (id: string): string => `No incident with id \`${id}\`.`;
   /** The most recent incidents of every cluster served. */
@@ -139,7 +148,8 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             responseUrl: command.response_url,
           },
         };
-        if (await queueAfterAck(front, redis, job, respond, `Incident \`${id}\` was not opened`, log)) logger.info({ incident: id, user: command.user_id }, 'incident requested');
+        const told = { notDone: `Incident \`${id}\` was not opened`, unsure: `Incident \`${id}\` may not have been opened: \`/netpol status ${id}\` tells` };
+        if (await queueAfterAck(front, redis, job, respond, told, log)) logger.info({ incident: id, user: command.user_id }, 'incident requested');
         return;
       }
       case 'status': {
@@ -179,7 +189,7 @@ export function netpolCommand(deps: NetpolCommandDeps): (args: SlackCommandMiddl
             requestId: command.trigger_id.replace(/[^A-Za-z0-9]/g, '').slice(0, 64) || String(clock().getTime()),
           },
         };
-        await queueAfterAck(front, redis, job, respond, 'Nothing was exported', log);
+        await queueAfterAck(front, redis, job, respond, { notDone: 'Nothing was exported', unsure: 'The export may not have started: if nothing is posted in its thread within a minute, try again' }, log);
         return;
       }
       case 'restore': {

@@ -265,6 +265,29 @@ describe('a web-only process', () => {
     }
   }, 30_000);
 
+  it('tells the user when a command acknowledged could not be queued, and queues nothing', async () => {
+    const web = await startTestEnvironment({ roles: ['web'] });
+    try {
+      const before = await web.bot!.queue.counts();
+      // A write Redis refuses (a replica promoted under it, say), with text that must not format or mention.
+      const enqueue = vi.spyOn(web.bot!.queue, 'enqueue').mockRejectedValue(new Error('READONLY <!channel> *You can\'t write* against a read only replica.'));
+      const seen = web.slack.calls.length;
+      const opened = await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: 'incident db -- cannot queue' });
+      const id = /^Opening incident `([a-z0-9-]+)`/.exec(JSON.parse(opened.body).text)?.[1];
+      expect(id).toBeDefined();
+      const told = await web.slack.waitFor((c) => c.kind === 'response_url' && c.seq > seen, 5000);
+      expect(told.args.text).toBe(`Queueing it failed (READONLY &lt;!channel&gt; \u2217You can't write\u2217 against a read only replica.). Incident \`${id}\` may not have been opened: \`/netpol status ${id}\` tells.`);
+      const exportSeen = web.slack.calls.length;
+      await web.driver!.slashCommand({ userId: DEMO_USERS.oncall.id, channelId: DEMO_CHANNEL, text: `export ${id} md` });
+      const exportTold = await web.slack.waitFor((c) => c.kind === 'response_url' && c.seq > exportSeen, 5000);
+      expect(String(exportTold.args.text)).toMatch(/^Queueing it failed \(READONLY .*\)\. The export may not have started: if nothing is posted in its thread within a minute, try again\.$/);
+      expect(enqueue).toHaveBeenCalledTimes(2);
+      expect(await web.bot!.queue.counts()).toEqual(before);
+    } finally {
+      await web.stop();
+    }
+  }, 30_000);
+
   it('commands that arrive together share one Redis PING, and each is still answered', async () => {
     const web = await startTestEnvironment({ roles: ['web'] });
     try {
