@@ -13,6 +13,10 @@
 // within one. The urgent thread refreshes its index in place only when the lists come in the order
 // of the last task, and a scope read fresh comes last in its lists (readScopeLive): in the order it
 // came, each containment's first task rebuilt every namespace's rules.
+//
+// Git's desired objects are shared the same way (shareDesired), in their own order within a
+// namespace. A part is kept on a thread while the tasks that send its list use it: Git's objects
+// outlast the many containment and trace tasks between two validations.
 import { deserialize, serialize } from 'node:v8';
 import { namespaceOfObject } from '../kube/resources.js';
 import type { LiveObjects } from '../policy/index.js';
@@ -65,6 +69,7 @@ interface Cut {
 }
 
 const LIVE_CUT: Cut = { namespaceOf: (item) => namespaceOfObject(item) ?? '', sortByName: true };
+const DESIRED_LIST = 'desired';
 // Git's objects keep their own order within a namespace: of two with one identity the later one
 // is used, and both are in the same namespace's part.
 const DESIRED_CUT: Cut = {
@@ -124,8 +129,6 @@ export function shareLive(live: LiveObjects): SharedLive {
 export function shareDesired<T extends { namespace?: string }>(objects: readonly T[]): readonly T[] | SharedList {
   return shareList(DESIRED_LIST, objects, DESIRED_CUT) as readonly T[] | SharedList;
 }
-
-const DESIRED_LIST = 'desired';
 
 // ---- compute thread ----
 
