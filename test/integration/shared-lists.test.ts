@@ -223,6 +223,14 @@ describe('shared lists', () => {
     expect(opened.pods).toEqual(expect.arrayContaining([null, {}, { metadata: null }]));
   });
 
+  it("Git's objects without a namespace, with a hostile one, or null travel like the rest", () => {
+    const odd = [null, {}, { namespace: 7 }, { namespace: '__proto__' }, ...Array.from({ length: 600 }, (_, i) => ({ namespace: 'a', name: `p${i}` }))];
+    const opened = openDesired(shareDesired(odd as Array<{ namespace?: string }>));
+    expect(opened).toHaveLength(odd.length);
+    expect(opened).toEqual(expect.arrayContaining([null, {}, { namespace: 7 }, { namespace: '__proto__' }]));
+    for (let i = 0; i < 300; i++) settled();
+  });
+
   it('hostile parts: bytes that are not a list, or not a serialization at all, fail with an error', () => {
     const bytesOf = (value: unknown): SharedArrayBuffer => {
       const encoded = serialize(value);

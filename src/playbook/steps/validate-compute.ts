@@ -65,7 +65,7 @@ export function computeValidation(input: ValidationInput, memo: ValidationMemo =
   let current: LiveObjects = input.live;
   if (input.desired) {
     const { objects, renderProblems, kinds, ignore } = input.desired;
-    const sure = withoutUnsureExtras(compareState(livePolicies(input.live), objects, { ignore, kinds, ...(memo.compare ? { memo: memo.compare } : {}) }), renderProblems);
+    const sure = withoutUnsureExtras(compareState(livePolicies(input.live), objects, { ignore, kinds, memo: memo.compare }), renderProblems);
     report = sure.report;
     note = sure.note;
     ({ live: current, intended } = intendedObjects(input.live, objects, report));
