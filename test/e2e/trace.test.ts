@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { actAs, kubectlCreateNetworkPolicy, USER_AGENTS } from '../../src/sim/kube/act-as.js';
 import { ALLOW_ALL_EGRESS } from '../../src/sim/scenarios/shop.js';
-import type { EmbeddedEnvironment } from '../../src/sim/environment.js';
+import { AUDIT_WEBHOOK_TOKEN, type EmbeddedEnvironment } from '../../src/sim/environment.js';
 import { click, DEMO_USERS, openIncident, startTestEnvironment } from '../helpers/environment.js';
 import { argoCdApplies, learned, traceFromAnomaly } from '../helpers/trace.js';
 import { until } from '../helpers/restore.js';
@@ -102,8 +102,38 @@ describe('Trace & Audit', () => {
   }, 60_000);
 });
 
+describe('Trace & Audit: an audit log that delivers late', () => {
+  it("audit batches sent 2 s late (the apiserver's batch wait): the step waits for them and names carol from the audit log, not managedFields", async () => {
+    env = await startTestEnvironment({ git: true });
+    env.kube.setAuditWebhook({ url: `http://127.0.0.1:${env.bot!.port}/webhooks/k8s-audit`, token: AUDIT_WEBHOOK_TOKEN, batchMaxWaitMs: 2_000 });
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', structuredClone(ALLOW_ALL_EGRESS) as never);
+    const { incidentId, message } = await openIncident(env, 'incident db app=postgres -- late audit');
+    await click(env, message, DEMO_USERS.approver.id);
+    const result = await until('the trace step', async () => (await env!.bot!.store.get(incidentId))?.steps.trace?.result);
+    const changes = result.changes as Array<{ key: string; actor: string; via: string; evidence: string }>;
+    expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ actor: 'carol@shop.example', via: 'kubectl', evidence: 'audit' });
+    expect((result.limits as string[]).join('\n')).not.toContain('had not delivered');
+  }, 60_000);
+
+  it('audit events that never come: the step waits auditDelay at most, reports from the journal, and says what it waited for', async () => {
+    env = await startTestEnvironment({ git: true, playbookPath: playbookWithOneTableRow({ auditDelay: '2s' }) });
+    // The apiserver stops sending (a webhook backend removed, or an audit policy that leaves these writes out).
+    env.kube.setAuditWebhook(undefined);
+    await kubectlCreateNetworkPolicy(env.kube, 'carol@shop.example', structuredClone(ALLOW_ALL_EGRESS) as never);
+    const { incidentId, message } = await openIncident(env, 'incident db app=postgres -- no audit');
+    await click(env, message, DEMO_USERS.approver.id);
+    const result = await until('the trace step', async () => (await env!.bot!.store.get(incidentId))?.steps.trace?.result);
+    const limits = (result.limits as string[]).join('\n');
+    expect(limits).toMatch(/the audit log had not delivered the events of 1 recent change and this containment after 2 s/);
+    expect(limits).toContain('no audit events in the window');
+    expect(result.cause).toMatchObject({ key: 'NetworkPolicy/db/allow-all-egress' });
+    const changes = result.changes as Array<{ key: string; evidence: string }>;
+    expect(changes.find((c) => c.key === 'NetworkPolicy/db/allow-all-egress')).toMatchObject({ evidence: 'managedFields' });
+  }, 60_000);
+});
+
 /** Contain, then trace with a one-row table: whatever else touched the scope goes in the file. */
-function playbookWithOneTableRow(): string {
+function playbookWithOneTableRow(extra: { auditDelay?: string } = {}): string {
   const path = join(mkdtempSync(join(tmpdir(), 'netpol-pb-')), 'playbook.yaml');
   writeFileSync(
     path,
@@ -120,7 +150,7 @@ steps:
     title: Trace & Audit
     action: trace
     approval: { rule: none }
-    params: { lookback: 24h, tableRows: 1 }
+    params: { lookback: 24h, tableRows: 1${extra.auditDelay ? `, auditDelay: ${extra.auditDelay}` : ''} }
 `,
   );
   return path;

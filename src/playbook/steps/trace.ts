@@ -7,10 +7,14 @@ import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
 import { readScopeLive, servedKinds } from '../../containment/snapshot.js';
 import { shareLive } from '../../compute/shared-lists.js';
+import type { AuditStore } from '../../audit/store.js';
+import type { AuditChange } from '../../audit/types.js';
 import type { ChangeJournal } from '../../journal/index.js';
+import type { JournalEntry } from '../../journal/types.js';
 import type { LiveObjects } from '../../policy/index.js';
 import { classifyChange, verdictOf, type PolicyRepositories } from '../../git/index.js';
 import { computeOffThread } from '../../compute/thread.js';
+import { auditLag } from '../../trace/audit-lag.js';
 import { isOwnChange, mergeChanges, type TracedChange } from '../../trace/changes.js';
 import { withContainmentChanges, type ContainmentRecord } from '../../trace/containment-changes.js';
 import { likelyCause, type Probe } from '../../trace/effects.js';
@@ -27,6 +31,11 @@ export const traceParamsSchema = z
     skewTolerance: durationSchema.default(120_000),
     /** Changes listed in the thread's table; the full list goes in a file. */
     tableRows: z.number().int().min(1).max(50).default(10),
+    /**
+     * How late the audit log may deliver an event: kube-apiserver's --audit-webhook-batch-max-wait
+     * (30 s by default). The step waits up to this for the events of the latest changes; 0: no wait.
+     */
+    auditDelay: durationSchema.default(30_000),
   })
   .strict();
 
@@ -115,6 +124,41 @@ async function caughtUp(journal: ChangeJournal, live: LiveObjects, namespace: st
   }
 }
 
+/** How often the audit log is read again while its latest events are awaited. */
+const AUDIT_POLL_MS = 250;
+
+/**
+ * The window's audit events, once those of the latest changes have arrived or cannot any more
+ * (trace/audit-lag.ts): the apiserver sends them in batches, up to `auditDelay` late.
+ */
+async function settledAudit(ctx: StepContext, store: AuditStore, window: { since: string; until: string }, journal: readonly JournalEntry[], records: readonly ContainmentRecord[], own: (c: TracedChange) => boolean, p: TraceParams, limits: string[]): Promise<AuditChange[]> {
+  const byId = new Map((await store.query({ ...window, limit: MAX_QUERY })).map((a) => [a.auditID, a]));
+  const mine = records.find((r) => r.record.meta.incidentId === ctx.incident.id)?.record;
+  const containment = mine ? { startedAt: mine.meta.startedAt, created: mine.created } : undefined;
+  const until = Date.parse(window.until);
+  const inWindow = (): AuditChange[] => [...byId.values()].filter((a) => Date.parse(a.at) <= until).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.auditID < b.auditID ? -1 : 1));
+  // Bounded by the real time waited too: a clock that stands still (or jumps back) cannot hold the step.
+  const started = Date.now();
+  const lookedAt = ctx.now().getTime();
+  for (;;) {
+    const lag = auditLag({ lookedAt, delayMs: p.auditDelay, audit: [...byId.values()], changes: mergeChanges(journal, inWindow(), { skewToleranceMs: p.skewTolerance }).changes, own, ...(containment ? { containment } : {}) });
+    const pending = lag.unpaired.length > 0 || lag.containmentPending;
+    if (!pending) return inWindow();
+    const now = ctx.now().getTime();
+    const waited = Date.now() - started;
+    if (lag.until <= now || waited >= p.auditDelay) {
+      const what = [...(lag.unpaired.length > 0 ? [`${lag.unpaired.length} recent change${lag.unpaired.length === 1 ? '' : 's'}`] : []), ...(lag.containmentPending ? ['this containment'] : [])].join(' and ');
+      limits.push(`the audit log had not delivered the events of ${what} after ${Math.round(waited / 1000)} s: their actors come from managedFields (the apiserver's audit batches may be later still, or its audit policy may leave these writes out)`);
+      return inWindow();
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.max(10, Math.min(AUDIT_POLL_MS, lag.until - now))));
+    // Only the latest events are read again (the window may hold 100k), a little past the window
+    // for an apiserver whose clock runs ahead: its containment events are still a sign.
+    const recent = await store.query({ since: new Date(ctx.now().getTime() - p.auditDelay - p.skewTolerance).toISOString(), until: new Date(ctx.now().getTime() + p.skewTolerance).toISOString(), limit: MAX_QUERY });
+    for (const a of recent) byId.set(a.auditID, a);
+  }
+}
+
 export const traceStep: StepHandler = {
   action: 'trace',
 
@@ -152,16 +196,17 @@ export const traceStep: StepHandler = {
     const withoutSightings = { createdBefore: window.since, afterMs: p.skewTolerance };
     const journal = ctx.journal ? await ctx.journal.query({ ...window, limit: MAX_QUERY, withoutSightings }) : [];
     if (!ctx.journal) limits.push('no change journal (the watcher role): only the audit log');
-    const audit = ctx.audit ? await ctx.audit.query({ ...window, limit: MAX_QUERY }) : [];
+    // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
+    const own = (c: TracedChange): boolean => isOwnChange(c, ctx.settings.fieldManager);
+    const records = await containmentRecords(ctx);
+    const audit = ctx.audit ? await settledAudit(ctx, ctx.audit, window, journal, records, own, p, limits) : [];
     // The bot's own writes prove the audit log flows but say nothing about anyone else; counting
     // them made the note depend on whether the containment's batch had arrived yet.
     if (!audit.some((a) => a.tool !== 'netpol-responder')) limits.push('no audit events in the window: actors come from managedFields, which is weaker evidence (see deploy/audit-policy.yaml)');
     const all = mergeChanges(journal, audit, { skewToleranceMs: p.skewTolerance });
     // Objects the watcher first saw when it started, created before the window: not changes in it.
     const merged = { ...all, changes: all.changes.filter((c) => !(c.firstSighting && c.at < window.since)) };
-    // The bot's own containment and lift are replayed (they are part of the state) but never suspects.
-    const own = (c: TracedChange): boolean => isOwnChange(c, ctx.settings.fieldManager);
-    const changes = withContainmentChanges(merged.changes, await containmentRecords(ctx), live, own, ctx.settings.fieldManager);
+    const changes = withContainmentChanges(merged.changes, records, live, own, ctx.settings.fieldManager);
     // Seconds of CPU when many changes touch the scope of a large cluster: off the main thread.
     const scope = { namespace, ...(labelSelector ? { labelSelector } : {}) };
     const effected = (await computeOffThread('changeEffects', { live: shareLive(live), changes, scope, probes, ignored: changes.map(own) })) as ExplainedChange[];
