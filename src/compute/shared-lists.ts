@@ -142,7 +142,8 @@ const KEEP_FOR_USES = 8;
 /** A part no task at all used for this many tasks is let go (its list is no longer sent). */
 const KEEP_FOR_TASKS = 256;
 
-function deepFreeze(value: unknown): void {
+/** Freezes `value` and all it holds: what a thread's memos read by identity must not change. */
+export function deepFreeze(value: unknown): void {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
   Object.freeze(value);
   for (const v of Object.values(value)) deepFreeze(v);

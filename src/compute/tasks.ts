@@ -8,10 +8,10 @@ import { containmentPreview, type PreviewInput } from '../containment/preview.js
 import { CompareMemo } from '../drift/compare.js';
 import { driftDelta } from '../drift/delta.js';
 import type { DesiredObject } from '../git/render.js';
-import type { CompileMemo, LiveObjects } from '../policy/index.js';
+import type { CompileMemo, LiveObjects, PolicyIndex } from '../policy/index.js';
 import { indexLive, type BuiltIndex } from '../policy/index-refresh.js';
 import { planRestore, type RestorePlanInput } from '../restore/plan.js';
-import { openDesired, openLive, openLiveParts, type SharedList, type SharedLive } from './shared-lists.js';
+import { deepFreeze, openDesired, openLive, openLiveParts, type SharedList, type SharedLive } from './shared-lists.js';
 import type { TracedChange } from '../trace/changes.js';
 import { changeEffects, type Probe } from '../trace/effects.js';
 
@@ -23,21 +23,38 @@ const frozenFingerprints: FingerprintMemo = new WeakMap();
 /**
  * An index kept for the next task's state, refreshed in place: one containment after another, or
  * one validation after another, each state is a namespace or two away from the last (a build of
- * 10k pods and policies took 120–300 ms of a thread, for every click). A task must not change it.
+ * 10k pods and policies took 120–300 ms of a thread, for every click).
  */
-function keptIndex(): (live: LiveObjects) => BuiltIndex {
+function keptIndex(): { of: (live: LiveObjects) => BuiltIndex; lend: <T>(live: LiveObjects, use: (index: PolicyIndex) => T) => T } {
   let last: BuiltIndex | undefined;
-  return (live) => {
+  const of = (live: LiveObjects): BuiltIndex => {
     // Let go first: a task that throws midway leaves no half-refreshed index for the next one.
     const previous = last;
     last = undefined;
     last = indexLive(previous, live, frozenMemo);
     return last;
   };
+  return {
+    /** The index of `live`, for a task that only reads it. */
+    of,
+    /**
+     * The index of `live` for a task that changes its NetworkPolicies (the trace's walk back):
+     * kept only if the task returns. The next refresh compares the state with the index's own
+     * policies, not with the objects it was built from, so it puts back what the task changed.
+     */
+    lend: (live, use) => {
+      const built = of(live);
+      last = undefined;
+      const out = use(built.index);
+      last = built;
+      return out;
+    },
+  };
 }
 
 const containmentIndex = keptIndex();
 const validationIndex = keptIndex();
+const traceIndex = keptIndex();
 
 // What the last validation compared, for the next: the live objects and Git's are the thread's
 // frozen shared ones, so most of both sides are the very same objects again.
@@ -48,19 +65,22 @@ type SharedDesiredState = Omit<NonNullable<ValidationInput['desired']>, 'objects
 export const COMPUTE_TASKS = {
   /** The validate step: drift, delta, indexes, tests and lint over the whole cluster. */
   validation: ({ live, desired, ...input }: Omit<ValidationInput, 'live' | 'desired'> & { live: SharedLive; desired?: SharedDesiredState }) =>
-    computeValidation({ ...input, live: openLive(live), ...(desired ? { desired: { ...desired, objects: openDesired(desired.objects) } } : {}) }, { compile: frozenMemo, compare: validationCompare, index: (live) => validationIndex(live).index }),
+    computeValidation({ ...input, live: openLive(live), ...(desired ? { desired: { ...desired, objects: openDesired(desired.objects) } } : {}) }, { compile: frozenMemo, compare: validationCompare, index: (live) => validationIndex.of(live).index }),
   /** The trace step: what each change did to the scope, walking the cluster's states back. */
   changeEffects: (input: { live: SharedLive; changes: TracedChange[]; scope: ScopeView; probes: Probe[]; /** Per change: replayed, but not a suspect. */ ignored: boolean[] }) => {
     const ignored = new Set(input.changes.filter((_, i) => input.ignored[i]));
-    return changeEffects(openLive(input.live), input.changes, input.scope, input.probes, (change) => ignored.has(change));
+    const live = openLive(input.live);
+    // Frozen, as the live objects are: the states the walk builds anew then read each object once.
+    deepFreeze(input.changes);
+    return traceIndex.lend(live, (index) => changeEffects(live, input.changes, input.scope, input.probes, (change) => ignored.has(change), { index, memo: frozenMemo }));
   },
   /** The contain step's proof: what stays open to or from the scope. */
   proveContainment: (input: { live: SharedLive; scope: ScopeView; dns: { namespace: string; podLabels: Record<string, string> } }) =>
-    proveContainmentOf(containmentIndex(openLive(input.live)), input.scope, input.dns),
+    proveContainmentOf(containmentIndex.of(openLive(input.live)), input.scope, input.dns),
   /** The scope's connectivity and the policies' fingerprint before containment (the lift is verified against them). */
   containmentBaseline: (input: { live: SharedLive; scope: ScopeView }) => {
     // The fingerprint by parts: a namespace's policies unchanged since an earlier task give their entries at once.
-    return { connectivity: scopeConnectivityOf(containmentIndex(openLive(input.live)).index, input.scope), fingerprint: policyFingerprintOfParts(openLiveParts(input.live), frozenFingerprints) };
+    return { connectivity: scopeConnectivityOf(containmentIndex.of(openLive(input.live)).index, input.scope), fingerprint: policyFingerprintOfParts(openLiveParts(input.live), frozenFingerprints) };
   },
   /** The contain step's preview: the predicted proof, what the containment would cut, and what other policies would keep open. */
   // The state after containment is projected here, from the plan: the objects it creates are then

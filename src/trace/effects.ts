@@ -5,7 +5,7 @@
 // states: a change whose after-state allows a flow its before-state denied opened the door.
 import { selectorMatches } from '../kube/label-selector.js';
 import { connectivityDifference, scopeConnectivityOf, type ScopeView } from '../containment/proof.js';
-import { allowed, buildIndex, parseNetworkPolicy, type LiveObjects, type PolicyIndex } from '../policy/index.js';
+import { allowed, buildIndex, parseNetworkPolicy, type CompileMemo, type LiveObjects, type PolicyIndex } from '../policy/index.js';
 import type { TracedChange } from './changes.js';
 
 /** One sample flow of an anomaly, as the engine can query it. */
@@ -129,7 +129,7 @@ function decide(index: PolicyIndex, probe: Probe): boolean | undefined {
 }
 
 /** Moves the index from one state to the other when only a NetworkPolicy differs (incremental); else rebuilds it. */
-function moveIndex(index: PolicyIndex, change: TracedChange, target: () => Lists): PolicyIndex {
+function moveIndex(index: PolicyIndex, change: TracedChange, target: () => Lists, memo: CompileMemo | undefined): PolicyIndex {
   if (change.kind === 'NetworkPolicy' && change.namespace) {
     if (change.before === null) {
       index.removePolicy(change.namespace, change.name);
@@ -141,7 +141,18 @@ function moveIndex(index: PolicyIndex, change: TracedChange, target: () => Lists
       return index;
     }
   }
-  return buildIndex(target()).index;
+  return buildIndex(target(), memo).index;
+}
+
+/** What the walk may start from, on a thread that keeps them across tasks. */
+export interface WalkEngine {
+  /**
+   * The index of `live`, built already: the walk changes its NetworkPolicies in place (an index
+   * refreshed with `indexLive` next compares with its own policies, so it is set right then).
+   */
+  index?: PolicyIndex;
+  /** For the states the walk builds anew (a namespace relabelled, a cluster-wide policy changed): only for objects that cannot change. */
+  memo?: CompileMemo;
 }
 
 /**
@@ -157,12 +168,13 @@ export function changeEffects(
   probes: readonly Probe[] = [],
   /** Changes that cannot be suspects (the bot's own): replayed, but their effect is not measured. */
   ignore: (change: TracedChange) => boolean = () => false,
+  engine: WalkEngine = {},
 ): EffectedChange[] {
   const scopeNs = (live.namespaces ?? []).find((n) => (n as Meta).metadata?.name === scope.namespace) as Meta | undefined;
   const labels = scopeNs?.metadata?.labels ?? { 'kubernetes.io/metadata.name': scope.namespace };
   const out: EffectedChange[] = new Array(changes.length);
   const state = new WalkState(live);
-  let index = buildIndex(state.lists()).index;
+  let index = engine.index ?? buildIndex(state.lists(), engine.memo).index;
   // What the current state allows, computed when first needed.
   let current: { connectivity: string[]; decisions: Array<boolean | undefined> } | undefined;
   const measure = () => ({ connectivity: scopeConnectivityOf(index, scope), decisions: probes.map((p) => decide(index, p)) });
@@ -172,7 +184,7 @@ export function changeEffects(
     const relevant = mayTouchScope(change, scope, labels) && !ignore(change);
     const after = relevant ? (current ??= measure()) : undefined;
     if (!unknownBefore && state.set(change, change.before)) {
-      index = moveIndex(index, change, () => state.lists());
+      index = moveIndex(index, change, () => state.lists(), engine.memo);
       current = undefined;
     }
     if (!relevant || !after) {

@@ -99,6 +99,25 @@ describe('shared lists', () => {
     const ignored = changes.map((_, i) => i % 2 === 1);
     const inlineEffects = changeEffects(live, changes, scope, [], (c) => ignored[changes.indexOf(c)] === true);
     expect(await computeOffThread('changeEffects', { live: shareLive(live), changes, scope, probes: [], ignored })).toEqual(JSON.parse(JSON.stringify(inlineEffects)));
+    // The next trace starts from the index the thread kept, which the first walk changed: on the
+    // next state, with a policy elsewhere widened and the scope's namespace relabelled (a state the
+    // walk builds anew), as inline.
+    const scopeNs = (next.namespaces ?? []).find((n) => (n as Obj).metadata.name === namespace) as Obj & { metadata: { labels?: Record<string, string> } };
+    const relabelled = { ...scopeNs, metadata: { ...scopeNs.metadata, labels: { ...scopeNs.metadata.labels, tier: 'quarantined' } } };
+    const traced = { ...next, namespaces: (next.namespaces ?? []).map((n) => (n === scopeNs ? relabelled : n)) };
+    const widenedOther = (next.networkPolicies ?? []).find((p) => (p as Obj).metadata.name === other.metadata.name && (p as Obj).metadata.namespace === other.metadata.namespace) as Obj;
+    const nextChanges = [
+      { ...(changes[0] as TracedChange), key: `NetworkPolicy/${other.metadata.namespace}/${other.metadata.name}`, namespace: other.metadata.namespace, name: other.metadata.name, verb: 'patch', before: other, after: widenedOther },
+      { ...(changes[0] as TracedChange), key: `Namespace//${namespace}`, kind: 'Namespace', namespace: undefined, name: namespace, verb: 'patch', before: scopeNs, after: relabelled },
+      ...changes,
+    ] as TracedChange[];
+    const nextIgnored = nextChanges.map((_, i) => i % 3 === 2);
+    const probes = [{ src: `${namespace}/x`, dst: '203.0.113.66', port: 443, protocol: 'TCP' as const, at: 0 }];
+    const inlineNextEffects = changeEffects(traced, nextChanges, scope, probes, (c) => nextIgnored[nextChanges.indexOf(c)] === true);
+    expect(inlineNextEffects.filter((e) => e.relevant).length).toBeGreaterThan(1);
+    expect(await computeOffThread('changeEffects', { live: shareLive(traced), changes: nextChanges, scope, probes, ignored: nextIgnored })).toEqual(JSON.parse(JSON.stringify(inlineNextEffects)));
+    // The containment's index is kept apart from the trace's: its proof of that state is as inline.
+    expect(await computeOffThread('proveContainment', { live: shareLive(traced), scope, dns: DNS }, { priority: 'urgent' })).toEqual(JSON.parse(JSON.stringify(proveContainment(traced, scope, DNS))));
 
     const report = compareState(livePolicies(live), desired);
     const wanted = desired.filter((d) => d.object.metadata.name === drifted.metadata.name && d.namespace === namespace);
