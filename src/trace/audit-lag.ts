@@ -3,9 +3,11 @@
 // may not have arrived when the step runs, right after the containment: without them a change's
 // actor is only what managedFields say, or, with no watcher journalling, the change is missing.
 // Two signs tell that they have arrived:
-//  - each recent change the journal saw (not the bot's own) is paired with its audit event;
-//  - an event of this incident's own containment is in: one apiserver sends its events in order,
-//    so what happened before the containment was sent before it.
+//  - an event of this incident's own containment is in, when it started within the delay: one
+//    apiserver sends its events in order, so what happened before the containment was sent before
+//    it (changes the audit policy leaves out, or made past the API, then hold nothing up);
+//  - otherwise (no recent containment), each recent change the journal saw, not the bot's own, is
+//    paired with its audit event.
 // What was recent when the step looked is awaited until its events can no longer be in flight (its
 // time plus the delay); older ones are not. Pure.
 import type { AuditChange } from '../audit/types.js';
@@ -27,7 +29,7 @@ export interface AuditLagInput {
 }
 
 export interface AuditLag {
-  /** Recent changes of others without their audit event yet. */
+  /** Recent changes of others without their audit event yet (awaited when there is no recent containment to wait for). */
   unpaired: TracedChange[];
   /** The containment's own events have not arrived yet (while they may still). */
   containmentPending: boolean;
@@ -38,14 +40,12 @@ export interface AuditLag {
 /** What may still arrive from the audit log, and until when it is worth waiting for. */
 export function auditLag(input: AuditLagInput): AuditLag {
   const since = input.lookedAt - input.delayMs;
-  const unpaired = input.changes.filter((c) => !c.fromAuditOnly && !c.firstSighting && c.evidence !== 'audit' && !input.own(c) && Date.parse(c.at) > since);
-  let until = Math.max(Number.NEGATIVE_INFINITY, ...unpaired.map((c) => Date.parse(c.at) + input.delayMs));
-  let containmentPending = false;
   const started = input.containment ? Date.parse(input.containment.startedAt) : Number.NaN;
   if (input.containment && input.containment.created.length > 0 && started > since) {
     const names = new Set(input.containment.created.map((o) => `${o.namespace ?? ''}/${o.name}`));
-    containmentPending = !input.audit.some((a) => !a.refused && names.has(`${a.objectRef.namespace ?? ''}/${a.objectRef.name ?? ''}`));
-    if (containmentPending) until = Math.max(until, started + input.delayMs);
+    const arrived = input.audit.some((a) => !a.refused && names.has(`${a.objectRef.namespace ?? ''}/${a.objectRef.name ?? ''}`));
+    return arrived ? { unpaired: [], containmentPending: false, until: input.lookedAt } : { unpaired: [], containmentPending: true, until: started + input.delayMs };
   }
-  return { unpaired, containmentPending, until: unpaired.length > 0 || containmentPending ? until : input.lookedAt };
+  const unpaired = input.changes.filter((c) => !c.fromAuditOnly && !c.firstSighting && c.evidence !== 'audit' && !input.own(c) && Date.parse(c.at) > since);
+  return { unpaired, containmentPending: false, until: Math.max(input.lookedAt, ...unpaired.map((c) => Date.parse(c.at) + input.delayMs)) };
 }

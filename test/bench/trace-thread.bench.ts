@@ -13,6 +13,7 @@ import type { LiveObjects } from '../../src/policy/index.js';
 import type { TracedChange } from '../../src/trace/changes.js';
 import { changeEffects } from '../../src/trace/effects.js';
 import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { tracedChange } from '../helpers/traced-change.js';
 import { summarize } from './stats.js';
 
 type Obj = { kind?: string; metadata: { namespace?: string; name: string }; spec?: Record<string, unknown> };
@@ -29,24 +30,7 @@ const userNamespaces = [...new Set(pods.map((p) => p.metadata.namespace as strin
 const denyAll = (namespace: string): Obj => ({ metadata: { namespace, name: 'netpol-responder-contain' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });
 const widened = (p: Obj): Obj => ({ ...p, spec: { ...p.spec, ingress: [{}] } });
 
-function change(kind: string, before: Obj | null, after: Obj | null, minute: number): TracedChange {
-  const obj = (after ?? before) as Obj;
-  return {
-    key: `${kind}/${obj.metadata.namespace}/${obj.metadata.name}`,
-    kind,
-    namespace: obj.metadata.namespace as string,
-    name: obj.metadata.name,
-    at: new Date(Date.UTC(2026, 11, 5, 10, minute)).toISOString(),
-    verb: before === null ? 'create' : 'patch',
-    evidence: 'audit',
-    auditIDs: [],
-    sourceIPs: [],
-    before: before as Record<string, unknown> | null,
-    after: after as Record<string, unknown> | null,
-    fromAuditOnly: false,
-    managers: [],
-  };
-}
+const change = (kind: string, before: Obj | null, after: Obj | null, minute: number): TracedChange => tracedChange(kind, before, after, new Date(Date.UTC(2026, 11, 5, 10, minute)).toISOString());
 
 /** The cluster as the step reads it for an incident in `namespace` (that namespace's objects new, last), and the incident's changes. */
 function incident(namespace: string, n: number): { live: LiveObjects; changes: TracedChange[]; ignored: boolean[] } {

@@ -66,10 +66,12 @@ describe('what the trace waits for from the audit log', () => {
     expect(lag({ containment: { ...CONTAINMENT, startedAt: iso(LOOKED - DELAY - 1) } })).toMatchObject({ containmentPending: false, until: LOOKED });
   });
 
-  it('both awaited: until the later of the two', () => {
-    const out = lag({ changes: [change({ at: iso(LOOKED - 9_000) })], containment: CONTAINMENT });
-    expect(out).toMatchObject({ containmentPending: true, until: LOOKED - 2_000 + DELAY });
-    expect(out.unpaired).toHaveLength(1);
+  it("a recent containment is the sign for the changes before it: once its event is in, changes never audited (or made past the API) hold nothing up", () => {
+    const unaudited = change({ at: iso(LOOKED - 9_000) });
+    expect(lag({ changes: [unaudited], containment: CONTAINMENT })).toEqual({ unpaired: [], containmentPending: true, until: LOOKED - 2_000 + DELAY });
+    expect(lag({ changes: [unaudited], containment: CONTAINMENT, audit: [event()] })).toEqual({ unpaired: [], containmentPending: false, until: LOOKED });
+    // A containment older than the delay is no sign for what came after it: those changes are awaited one by one.
+    expect(lag({ changes: [unaudited], containment: { ...CONTAINMENT, startedAt: iso(LOOKED - DELAY - 1) } }).unpaired).toEqual([unaudited]);
   });
 
   it('a delay of 0 waits for nothing', () => {
@@ -78,6 +80,7 @@ describe('what the trace waits for from the audit log', () => {
 
   it('times that are not times (a hostile or broken record) are never awaited', () => {
     expect(lag({ changes: [change({ at: 'not a time' }), change({ at: '' })], containment: { ...CONTAINMENT, startedAt: '9999-99-99' } })).toEqual({ unpaired: [], containmentPending: false, until: LOOKED });
+    expect(lag({ containment: { ...CONTAINMENT, startedAt: 'yesterday' } })).toEqual({ unpaired: [], containmentPending: false, until: LOOKED });
   });
 
   it('an event without a name or namespace does not stand for the containment, and many events are read once', () => {

@@ -12,6 +12,7 @@ import type { TracedChange } from '../../src/trace/changes.js';
 import { changeEffects, mayTouchScope, type Probe } from '../../src/trace/effects.js';
 import { deepFreeze } from '../helpers/deep-freeze.js';
 import { fuzzAssert, fuzzOptions } from '../helpers/fuzz.js';
+import { tracedChange } from '../helpers/traced-change.js';
 
 type Obj = { metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: Record<string, unknown> };
 interface State {
@@ -77,24 +78,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 
 const keyOf = (o: Obj): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
-function traced(kind: string, before: Obj | null, after: Obj | null, at: number): TracedChange {
-  const obj = (after ?? before) as Obj;
-  return {
-    key: `${kind}/${keyOf(obj)}`,
-    kind,
-    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-    name: obj.metadata.name,
-    at: new Date(Date.UTC(2026, 11, 5, 10, 0, at)).toISOString(),
-    verb: before === null ? 'create' : after === null ? 'delete' : 'update',
-    evidence: 'audit',
-    auditIDs: [],
-    sourceIPs: [],
-    before: before as Record<string, unknown> | null,
-    after: after as Record<string, unknown> | null,
-    fromAuditOnly: false,
-    managers: [],
-  };
-}
+const traced = (kind: string, before: Obj | null, after: Obj | null, at: number): TracedChange => tracedChange(kind, before, after, new Date(Date.UTC(2026, 11, 5, 10, 0, at)).toISOString());
 
 /** Replaces (or removes, with null) the object of `key` in a list, a new object where it was, or last when it is new. */
 function put(list: Obj[], key: string, obj: Obj | null): { list: Obj[]; before: Obj | null } {

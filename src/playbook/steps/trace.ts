@@ -147,7 +147,7 @@ async function settledAudit(ctx: StepContext, store: AuditStore, window: { since
     const now = ctx.now().getTime();
     const waited = Date.now() - started;
     if (lag.until <= now || waited >= p.auditDelay) {
-      const what = [...(lag.unpaired.length > 0 ? [`${lag.unpaired.length} recent change${lag.unpaired.length === 1 ? '' : 's'}`] : []), ...(lag.containmentPending ? ['this containment'] : [])].join(' and ');
+      const what = lag.containmentPending ? 'this containment' : `${lag.unpaired.length} recent change${lag.unpaired.length === 1 ? '' : 's'}`;
       limits.push(`the audit log had not delivered the events of ${what} after ${Math.round(waited / 1000)} s: their actors come from managedFields (the apiserver's audit batches may be later still, or its audit policy may leave these writes out)`);
       return inWindow();
     }
