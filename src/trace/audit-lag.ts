@@ -20,8 +20,8 @@ export interface AuditLagInput {
   delayMs: number;
   /** The audit events stored so far in the window. */
   audit: readonly AuditChange[];
-  /** The journal and the audit log merged (mergeChanges). */
-  changes: readonly TracedChange[];
+  /** The journal and the audit log merged (mergeChanges): asked for only when no recent containment is the sign. */
+  changes: () => readonly TracedChange[];
   /** The bot's own changes: never suspects, so never waited for one by one. */
   own: (change: TracedChange) => boolean;
   /** This incident's containment: when it started and the objects it created (names unique to the incident). */
@@ -46,6 +46,6 @@ export function auditLag(input: AuditLagInput): AuditLag {
     const arrived = input.audit.some((a) => !a.refused && names.has(`${a.objectRef.namespace ?? ''}/${a.objectRef.name ?? ''}`));
     return arrived ? { unpaired: [], containmentPending: false, until: input.lookedAt } : { unpaired: [], containmentPending: true, until: started + input.delayMs };
   }
-  const unpaired = input.changes.filter((c) => !c.fromAuditOnly && !c.firstSighting && c.evidence !== 'audit' && !input.own(c) && Date.parse(c.at) > since);
+  const unpaired = input.changes().filter((c) => !c.fromAuditOnly && !c.firstSighting && c.evidence !== 'audit' && !input.own(c) && Date.parse(c.at) > since);
   return { unpaired, containmentPending: false, until: Math.max(input.lookedAt, ...unpaired.map((c) => Date.parse(c.at) + input.delayMs)) };
 }

@@ -31,7 +31,8 @@ function event(over: Partial<AuditChange> = {}): AuditChange {
 
 const CONTAINMENT = { startedAt: iso(LOOKED - 2_000), created: [{ namespace: 'db', name: 'netpol-responder-quarantine-x' }] };
 
-const lag = (over: Partial<AuditLagInput>) => auditLag({ lookedAt: LOOKED, delayMs: DELAY, audit: [], changes: [], own: () => false, ...over });
+type Over = Partial<Omit<AuditLagInput, 'changes'>> & { changes?: TracedChange[] };
+const lag = ({ changes = [], ...over }: Over) => auditLag({ lookedAt: LOOKED, delayMs: DELAY, audit: [], own: () => false, ...over, changes: () => changes });
 
 describe('what the trace waits for from the audit log', () => {
   it('nothing recent: nothing to wait for', () => {

@@ -141,7 +141,7 @@ async function settledAudit(ctx: StepContext, store: AuditStore, window: { since
   const started = Date.now();
   const lookedAt = ctx.now().getTime();
   for (;;) {
-    const lag = auditLag({ lookedAt, delayMs: p.auditDelay, audit: [...byId.values()], changes: mergeChanges(journal, inWindow(), { skewToleranceMs: p.skewTolerance }).changes, own, ...(containment ? { containment } : {}) });
+    const lag = auditLag({ lookedAt, delayMs: p.auditDelay, audit: [...byId.values()], changes: () => mergeChanges(journal, inWindow(), { skewToleranceMs: p.skewTolerance }).changes, own, ...(containment ? { containment } : {}) });
     const pending = lag.unpaired.length > 0 || lag.containmentPending;
     if (!pending) return inWindow();
     const now = ctx.now().getTime();
