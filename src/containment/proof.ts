@@ -35,9 +35,9 @@ function line(o: OpenConnection): string {
 }
 
 /** The scope's open connections; a scope with no pod (yet) has none: nothing of it can talk. */
-function openOf(index: PolicyIndex, scope: ScopeView, dns?: { namespace: string; podLabels: Record<string, string> }): OpenConnectionsResult {
+function openOf(index: PolicyIndex, scope: ScopeView, dns?: { namespace: string; podLabels: Record<string, string> }, allowers = true): OpenConnectionsResult {
   try {
-    return openConnections(index, { namespace: scope.namespace, selector: scope.labelSelector ?? {} }, dns ? { dns: { namespace: dns.namespace, labels: dns.podLabels } } : {});
+    return openConnections(index, { namespace: scope.namespace, selector: scope.labelSelector ?? {} }, { ...(dns ? { dns: { namespace: dns.namespace, labels: dns.podLabels } } : {}), allowers });
   } catch (error) {
     if (error instanceof QueryError && /selects no pod/.test(error.message)) return { pods: [], open: [], contained: true };
     throw error;
@@ -74,7 +74,8 @@ export function scopeConnectivity(live: LiveObjects, scope: ScopeView): string[]
 
 /** The same, on an index already built. */
 export function scopeConnectivityOf(index: PolicyIndex, scope: ScopeView): string[] {
-  const result = openOf(index, scope);
+  // What is open, not which rules open it: the lines name neither.
+  const result = openOf(index, scope, undefined, false);
   return result.open.map((o) => `${o.direction === 'egress' ? '->' : '<-'} ${o.peer.id} : ${o.conns.toString()}`).sort();
 }
 

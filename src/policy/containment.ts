@@ -48,8 +48,15 @@ export interface OpenConnectionsResult {
 export interface OpenConnectionsOptions {
   /** Which pods are the cluster DNS (default: namespace kube-system, labels k8s-app=kube-dns). */
   dns?: { namespace: string; labels: Labels };
+  /**
+   * Name the rules that allow each connection (`allowedBy`; default true). Without, `allowedBy`
+   * is empty: for callers that compare only what is open (about a tenth of the work on 10k pods).
+   */
+  allowers?: boolean;
 }
 
+/** allowedBy when the rules are not named (read only: add copies what it is given). */
+const NO_RULES: OpenConnection['allowedBy'] = { egress: [], ingress: [] };
 const DNS_CONNS = Conns.from({ UDP: portRange(53, 53), TCP: portRange(53, 53) });
 const ALL_V4 = IpSet.of([0n, (1n << 32n) - 1n], []);
 
@@ -147,19 +154,20 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
   if (index.extended) sets.push(...index.extended.ingressIps, ...index.extended.egressIps);
   const atoms = ([4, 6] as const).flatMap((family) => atomsOf(family, sets).map(([start, end]) => ({ family, start, end })));
 
-  // One entry per direction, peer and connection set: every pod listed has exactly these open.
-  const merged = new Map<string, OpenConnection>();
-  const add = (direction: 'egress' | 'ingress', peer: OpenPeer, conns: Conns, pods: Pod[], allowedBy: OpenConnection['allowedBy'], dnsPeer: boolean): void => {
+  // One entry per direction, peer and connection set: every pod listed has exactly these open. Its
+  // pods and rules are gathered in sets: a peer open to every class of the scope is added once per
+  // class, and copying the lists at each add made a large open scope quadratic.
+  type Gathered = { direction: OpenConnection['direction']; peer: OpenPeer; conns: Conns; pods: Set<string>; egress: Set<string>; ingress: Set<string>; dns: boolean };
+  const merged = new Map<string, Gathered>();
+  const add = (direction: 'egress' | 'ingress', peer: OpenPeer, conns: Conns, podIds: readonly string[], allowedBy: OpenConnection['allowedBy'], dnsPeer: boolean): void => {
     if (conns.isEmpty()) return;
     const key = `${direction}\u0000${peer.id}\u0000${conns.toString()}`;
-    const prev = merged.get(key);
-    if (!prev) {
-      merged.set(key, { direction, peer, conns, pods: pods.map(podId), allowedBy, dns: dnsPeer && conns.subtract(DNS_CONNS).isEmpty() });
-      return;
-    }
-    prev.pods = [...new Set([...prev.pods, ...pods.map(podId)])];
-    prev.allowedBy = { egress: [...new Set([...prev.allowedBy.egress, ...allowedBy.egress])], ingress: [...new Set([...prev.allowedBy.ingress, ...allowedBy.ingress])] };
-    prev.dns = prev.dns && dnsPeer;
+    let entry = merged.get(key);
+    if (!entry) merged.set(key, (entry = { direction, peer, conns, pods: new Set(), egress: new Set(), ingress: new Set(), dns: dnsPeer && conns.subtract(DNS_CONNS).isEmpty() }));
+    else entry.dns = entry.dns && dnsPeer;
+    for (const id of podIds) entry.pods.add(id);
+    for (const rule of allowedBy.egress) entry.egress.add(rule);
+    for (const rule of allowedBy.ingress) entry.ingress.add(rule);
   };
   const scopedWorkloads = new Set<number>();
   for (const c of scopedPods.keys()) for (const w of index.classes[c]?.workloads ?? []) scopedWorkloads.add(w);
@@ -171,8 +179,10 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
       return { kind: 'workload', id: w.id, ref: w.ref, inScope: scopedWorkloads.has(wi) && scopedPods.has(o) };
     });
   const whoOf = (o: number): string => podId(index.classes[o]?.pods[0] as Pod);
+  const named = options.allowers !== false;
   for (const [c, pods] of scopedPods) {
     const who = podId(pods[0] as Pod);
+    const ids = pods.map(podId);
     for (const other of index.classes) {
       const o = other.id;
       const toOther: XPeer = { kind: 'class', id: o };
@@ -182,26 +192,28 @@ export function openConnections(index: PolicyIndex, scope: ContainmentScope, opt
       let out = sideConns(index, c, 'egress', toOther, o);
       if (!out.isEmpty()) out = out.intersect(sideConns(index, o, 'ingress', toScope, o));
       if (!out.isEmpty()) {
-        const by = { egress: allowers(index, c, 'egress', toOther, o, out, who), ingress: allowers(index, o, 'ingress', toScope, o, out, whoOf(o)) };
-        for (const peer of peersOf(o)) add('egress', peer, out, pods, by, isDnsClass(o));
+        const by = named ? { egress: allowers(index, c, 'egress', toOther, o, out, who), ingress: allowers(index, o, 'ingress', toScope, o, out, whoOf(o)) } : NO_RULES;
+        for (const peer of peersOf(o)) add('egress', peer, out, ids, by, isDnsClass(o));
       }
       let inn = sideConns(index, c, 'ingress', toOther, c);
       if (!inn.isEmpty()) inn = inn.intersect(sideConns(index, o, 'egress', toScope, c));
       if (!inn.isEmpty()) {
-        const by = { egress: allowers(index, o, 'egress', toScope, c, inn, whoOf(o)), ingress: allowers(index, c, 'ingress', toOther, c, inn, who) };
-        for (const peer of peersOf(o)) add('ingress', peer, inn, pods, by, false);
+        const by = named ? { egress: allowers(index, o, 'egress', toScope, c, inn, whoOf(o)), ingress: allowers(index, c, 'ingress', toOther, c, inn, who) } : NO_RULES;
+        for (const peer of peersOf(o)) add('ingress', peer, inn, ids, by, false);
       }
     }
     for (const a of atoms) {
       const ip: XPeer = { kind: 'ip', family: a.family, value: a.start };
       const out = sideConns(index, c, 'egress', ip, undefined);
-      if (!out.isEmpty()) add('egress', externalPeer(a), out, pods, { egress: allowers(index, c, 'egress', ip, undefined, out, who), ingress: [] }, false);
+      if (!out.isEmpty()) add('egress', externalPeer(a), out, ids, named ? { egress: allowers(index, c, 'egress', ip, undefined, out, who), ingress: [] } : NO_RULES, false);
       const inn = sideConns(index, c, 'ingress', ip, c);
-      if (!inn.isEmpty()) add('ingress', externalPeer(a), inn, pods, { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) }, false);
+      if (!inn.isEmpty()) add('ingress', externalPeer(a), inn, ids, named ? { egress: [], ingress: allowers(index, c, 'ingress', ip, c, inn, who) } : NO_RULES, false);
     }
   }
-  const key = (o: OpenConnection): string => `${o.direction === 'egress' ? 0 : 1}\u0000${o.peer.id}\u0000${o.conns.toString()}`;
-  const open = [...merged.values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  // By direction (egress first), peer and connections: the entries' own keys.
+  const open = [...merged]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, e]): OpenConnection => ({ direction: e.direction, peer: e.peer, conns: e.conns, pods: [...e.pods], allowedBy: { egress: [...e.egress], ingress: [...e.ingress] }, dns: e.dns }));
   const pods = [...scopedPods.values()].flat().map(podId).sort();
   return { pods, open, contained: open.every((o) => o.dns) };
 }

@@ -66,6 +66,13 @@ describe('ANP/BANP/CNP: list path and single-connection path agree', () => {
       expect(issues.filter((i) => i.severity === 'error')).toEqual([]);
       expectTouchingAgrees(index, `random cluster #${seed}`);
       const pods = index.classes.flatMap((c) => c.pods.map((p) => `${p.namespace}/${p.name}`));
+      // Without naming the rules that allow them, the same connections are open, to the same pods.
+      for (const n of NAMESPACES) {
+        if (!pods.some((p) => p.startsWith(`${n}/`))) continue;
+        const named = openConnections(index, { namespace: n });
+        expect(named.open.some((o) => o.allowedBy.egress.length + o.allowedBy.ingress.length > 0)).toBe(true);
+        expect(openConnections(index, { namespace: n }, { allowers: false })).toEqual({ ...named, open: named.open.map((o) => ({ ...o, allowedBy: { egress: [], ingress: [] } })) });
+      }
       for (const [protocol, port] of PORTS) {
         const list = connectivity(index, { only: { protocol, port } });
         const listed = new Set(list.map((c) => `${c.src.id}>${c.dst.id}`));
