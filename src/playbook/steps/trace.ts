@@ -34,8 +34,9 @@ export const traceParamsSchema = z
     /**
      * How late the audit log may deliver an event: kube-apiserver's --audit-webhook-batch-max-wait
      * (30 s by default). The step waits up to this for the events of the latest changes; 0: no wait.
+     * At most 10 min: past it the step would hold the incident for an audit log that is not coming.
      */
-    auditDelay: durationSchema.default(30_000),
+    auditDelay: durationSchema.refine((ms) => ms <= 600_000, 'must be at most 10m').default(30_000),
   })
   .strict();
 
