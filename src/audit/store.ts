@@ -54,6 +54,11 @@ export function storedForm(change: AuditChange, maxBytes: number): string {
   return JSON.stringify({ ...bare, truncated: true });
 }
 
+/** Oldest first; events of one instant by auditID, so every reader lists them in one order. */
+export function byTimeThenId(a: AuditChange, b: AuditChange): number {
+  return a.at < b.at ? -1 : a.at > b.at ? 1 : a.auditID < b.auditID ? -1 : a.auditID > b.auditID ? 1 : 0;
+}
+
 export class AuditStore {
   constructor(
     private readonly redis: RedisClient,
@@ -143,7 +148,7 @@ export class AuditStore {
         changes.push(change);
       }
     }
-    changes.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.auditID < b.auditID ? -1 : 1));
+    changes.sort(byTimeThenId);
     return changes.length > limit ? changes.slice(changes.length - limit) : changes;
   }
 

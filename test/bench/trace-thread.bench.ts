@@ -12,7 +12,7 @@ import { computeOffThread } from '../../src/compute/thread.js';
 import type { LiveObjects } from '../../src/policy/index.js';
 import type { TracedChange } from '../../src/trace/changes.js';
 import { changeEffects } from '../../src/trace/effects.js';
-import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { syntheticLists } from '../helpers/synthetic-cluster.js';
 import { tracedChange } from '../helpers/traced-change.js';
 import { summarize } from './stats.js';
 
@@ -20,11 +20,7 @@ type Obj = { kind?: string; metadata: { namespace?: string; name: string }; spec
 
 const RUNS = Number(process.env.BENCH_TRACE_RUNS ?? 20);
 
-const objects = syntheticCluster({ pods: 10_000, policiesPerPod: 1, openNamespaces: 0, seed: 13 }) as Obj[];
-const of = (kind: string): Obj[] => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
-const namespaces = of('Namespace');
-const pods = of('Pod');
-const policies = of('NetworkPolicy');
+const { namespaces, pods, networkPolicies: policies } = syntheticLists({ pods: 10_000, policiesPerPod: 1, openNamespaces: 0, seed: 13 });
 const userNamespaces = [...new Set(pods.map((p) => p.metadata.namespace as string))].filter((ns) => ns.startsWith('ns-'));
 
 const denyAll = (namespace: string): Obj => ({ metadata: { namespace, name: 'netpol-responder-contain' }, spec: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] } });

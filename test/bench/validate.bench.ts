@@ -14,18 +14,14 @@ import { computeOffThread } from '../../src/compute/thread.js';
 import type { DesiredObject } from '../../src/git/render.js';
 import { computeValidation, type ValidationInput } from '../../src/playbook/steps/validate-compute.js';
 import type { LiveObjects } from '../../src/policy/index.js';
-import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { syntheticLists } from '../helpers/synthetic-cluster.js';
 import { summarize } from './stats.js';
 
 type Obj = { kind?: string; metadata: { namespace?: string; name: string }; spec?: Record<string, unknown> };
 
 const RUNS = Number(process.env.BENCH_VALIDATE_RUNS ?? 20);
 
-const objects = syntheticCluster({ pods: 10_000, policiesPerPod: 1, openNamespaces: 0, seed: 13 }) as Obj[];
-const of = (kind: string): Obj[] => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
-const namespaces = of('Namespace');
-const pods = of('Pod');
-const policies = of('NetworkPolicy');
+const { namespaces, pods, networkPolicies: policies } = syntheticLists({ pods: 10_000, policiesPerPod: 1, openNamespaces: 0, seed: 13 });
 const desired: DesiredObject[] = policies.map((p) => ({
   kind: 'NetworkPolicy',
   namespace: p.metadata.namespace as string,

@@ -92,3 +92,13 @@ export function syntheticCluster(options: SyntheticOptions): unknown[] {
   }
   return objects;
 }
+
+/** A synthetic object as its list holds it: the kind is the list's, not the object's. */
+export type ListedObject = { metadata: { namespace?: string; name: string; labels?: Record<string, string> }; spec?: Record<string, unknown> };
+
+/** The synthetic cluster as the live lists the engine reads (namespaces, pods, NetworkPolicies), each object without its kind. */
+export function syntheticLists(options: SyntheticOptions): { namespaces: ListedObject[]; pods: ListedObject[]; networkPolicies: ListedObject[] } {
+  const objects = syntheticCluster(options) as Array<ListedObject & { kind?: string }>;
+  const of = (kind: string): ListedObject[] => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
+  return { namespaces: of('Namespace'), pods: of('Pod'), networkPolicies: of('NetworkPolicy') };
+}

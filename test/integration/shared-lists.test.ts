@@ -16,15 +16,13 @@ import { computeValidation } from '../../src/playbook/steps/validate-compute.js'
 import type { LiveObjects } from '../../src/policy/index.js';
 import type { TracedChange } from '../../src/trace/changes.js';
 import { changeEffects } from '../../src/trace/effects.js';
-import { syntheticCluster } from '../helpers/synthetic-cluster.js';
+import { syntheticLists } from '../helpers/synthetic-cluster.js';
 
 type Obj = { kind?: string; metadata: { namespace?: string; name: string } };
 
 /** openNamespaces 2: no namespace has policies (every one is open); 0: every one has. */
 function cluster(pods = 2000, openNamespaces = 2): LiveObjects {
-  const objects = syntheticCluster({ pods, policiesPerPod: 1, openNamespaces, seed: 7 }) as Obj[];
-  const of = (kind: string) => objects.filter((o) => o.kind === kind).map(({ kind: _kind, ...rest }) => rest);
-  return { namespaces: of('Namespace'), pods: of('Pod'), networkPolicies: of('NetworkPolicy'), adminNetworkPolicies: [], baselineAdminNetworkPolicies: [], ciliumNetworkPolicies: [] };
+  return { ...syntheticLists({ pods, policiesPerPod: 1, openNamespaces, seed: 7 }), adminNetworkPolicies: [], baselineAdminNetworkPolicies: [], ciliumNetworkPolicies: [] };
 }
 
 const partIds = (shared: SharedLive, list: keyof SharedLive): number[] => ((shared[list] as SharedList).sharedParts ?? []).map((p) => p.id);

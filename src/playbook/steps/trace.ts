@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../config/duration.js';
 import { readScopeLive, servedKinds } from '../../containment/snapshot.js';
 import { shareLive } from '../../compute/shared-lists.js';
-import type { AuditStore } from '../../audit/store.js';
+import { byTimeThenId, type AuditStore } from '../../audit/store.js';
 import type { AuditChange } from '../../audit/types.js';
 import type { ChangeJournal } from '../../journal/index.js';
 import type { JournalEntry } from '../../journal/types.js';
@@ -137,7 +137,7 @@ async function settledAudit(ctx: StepContext, store: AuditStore, window: { since
   const mine = records.find((r) => r.record.meta.incidentId === ctx.incident.id)?.record;
   const containment = mine ? { startedAt: mine.meta.startedAt, created: mine.created } : undefined;
   const until = Date.parse(window.until);
-  const inWindow = (): AuditChange[] => [...byId.values()].filter((a) => Date.parse(a.at) <= until).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.auditID < b.auditID ? -1 : 1));
+  const inWindow = (): AuditChange[] => [...byId.values()].filter((a) => Date.parse(a.at) <= until).sort(byTimeThenId);
   // Bounded by the real time waited too: a clock that stands still (or jumps back) cannot hold the step.
   const started = Date.now();
   const lookedAt = ctx.now().getTime();
